@@ -1,0 +1,160 @@
+// Typed API failures, after openai-node's src/core/error.ts. Pure: no undici, no process.
+import { CliError, ExitCode } from '../types.ts';
+
+/** Response headers that carry a request id, most specific first (OpenAI, Anthropic, one-api/new-api, clouds, Cloudflare). */
+export const REQUEST_ID_HEADERS = [
+  'x-request-id',
+  'request-id',
+  'x-oneapi-request-id',
+  'x-new-api-request-id',
+  'x-amzn-requestid',
+  'x-amz-request-id',
+  'apim-request-id',
+  'x-ms-request-id',
+  'x-trace-id',
+  'cf-ray',
+] as const;
+
+export function findRequestId(headers: Record<string, string> | undefined): string | null {
+  if (!headers) return null;
+  for (const name of REQUEST_ID_HEADERS) {
+    const v = headers[name];
+    if (v) return v;
+  }
+  return null;
+}
+
+const MAX_MESSAGE = 300;
+
+/** Collapses whitespace so the message stays one line, and shortens it. */
+export function oneLine(text: string, max = MAX_MESSAGE): string {
+  const s = text.replace(/\s+/g, ' ').trim();
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/**
+ * Removes a secret from text that came from elsewhere (a server that echoes the Authorization header
+ * back in its error message). Very short "secrets" are left alone: replacing every `a` helps nobody.
+ */
+export function redact(text: string, secret: string | undefined): string {
+  if (!secret || secret.length < 4) return text;
+  return text.split(secret).join('***');
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large',
+  415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  520: 'Web Server Returned an Unknown Error', 521: 'Web Server Is Down', 522: 'Connection Timed Out',
+  523: 'Origin Is Unreachable', 524: 'A Timeout Occurred', 529: 'Overloaded',
+};
+
+/** `HTTP 502 Bad Gateway` (the reason phrase when we know it). */
+export function statusLabel(status: number): string {
+  const reason = REASONS[status];
+  return reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
+}
+
+export interface APIErrorInit {
+  status: number | undefined;
+  /** The server's own message (already one line is not required). */
+  message: string;
+  code?: string | null | undefined;
+  type?: string | null | undefined;
+  headers?: Record<string, string> | undefined;
+  requestId?: string | null | undefined;
+  /** The URL that was requested, for hints (404 → check the base URL). */
+  url?: string | undefined;
+  /** The response text, kept (shortened, redacted) for --verbose. */
+  raw?: string | undefined;
+  /** Redacted from everything kept here. */
+  token?: string | undefined;
+  hint?: string | undefined;
+  cause?: unknown;
+}
+
+function hintFor(status: number | undefined, url: string | undefined): string | undefined {
+  if (status === 401 || status === 403) return 'check the token: imgdesc config set token';
+  if (status === 404 || status === 405) {
+    return url ? `check the base URL and the model (the request went to ${url})` : 'check the base URL and the model';
+  }
+  if (status === 413) return 'the request is too large: lower --max-bytes or --max-edge';
+  if (status === 429) return 'rate limited or out of quota: wait, or lower --concurrency';
+  return undefined;
+}
+
+/** The server answered, with an error: a non-2xx status, a 2xx with `{"error":...}`, or a redirect we refused. */
+export class APIError extends CliError {
+  readonly status: number | undefined;
+  readonly code: string | null;
+  readonly type: string | null;
+  readonly requestId: string | null;
+  readonly headers: Record<string, string>;
+  /** The server's message alone (one line, redacted), without status or request id. */
+  readonly serverMessage: string;
+  readonly raw: string | null;
+
+  constructor(init: APIErrorInit) {
+    const token = init.token;
+    const headers = init.headers ?? {};
+    const requestId = init.requestId ?? findRequestId(headers);
+    const serverMessage = oneLine(redact(init.message, token));
+    const code = init.code == null ? null : redact(String(init.code), token);
+    const type = init.type == null ? null : redact(String(init.type), token);
+    const status = init.status;
+    super(APIError.format(status, serverMessage, code, requestId), status === 401 || status === 403 ? ExitCode.config : ExitCode.api, {
+      hint: init.hint ?? hintFor(status, init.url),
+      cause: init.cause,
+    });
+    this.name = 'APIError';
+    this.status = status;
+    this.code = code;
+    this.type = type;
+    this.requestId = requestId;
+    this.headers = headers;
+    this.serverMessage = serverMessage;
+    this.raw = init.raw === undefined ? null : redact(init.raw.slice(0, 4096), token);
+  }
+
+  /** `HTTP 401: 无效的令牌 (code: invalid_token, request id req_123)` — one line. */
+  static format(status: number | undefined, message: string, code: string | null, requestId: string | null): string {
+    const head = status === undefined ? 'API error' : status >= 200 && status < 300 ? `HTTP ${status} with an error body` : `HTTP ${status}`;
+    const extras: string[] = [];
+    if (code && !message.includes(code)) extras.push(`code: ${code}`);
+    if (requestId && !message.includes(requestId)) extras.push(`request id ${requestId}`);
+    const text = message || (status !== undefined ? statusLabel(status).replace(/^HTTP \d+ ?/, '') : '') || 'no message';
+    return `${head}: ${text}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+  }
+}
+
+/** No usable answer reached us: refused, reset, DNS, TLS. */
+export class APIConnectionError extends CliError {
+  /** The system error code (ECONNREFUSED, UND_ERR_SOCKET ...), when there is one. */
+  readonly code: string | null;
+  constructor(message: string, options?: { code?: string | null | undefined; cause?: unknown; hint?: string | undefined }) {
+    super(message, ExitCode.api, { cause: options?.cause, hint: options?.hint });
+    this.name = 'APIConnectionError';
+    this.code = options?.code ?? null;
+  }
+}
+
+/** Every attempt ran out of time. */
+export class APITimeoutError extends APIConnectionError {
+  constructor(message: string, options?: { cause?: unknown; hint?: string | undefined }) {
+    super(message, { code: 'ETIMEDOUT', cause: options?.cause, hint: options?.hint ?? 'raise --timeout, or try a smaller image or a faster model' });
+    this.name = 'APITimeoutError';
+  }
+}
+
+/** The server said 2xx but the body is not an answer we can use (HTML, truncated JSON, no choices, no content). */
+export class InvalidResponseError extends CliError {
+  readonly status: number | undefined;
+  readonly requestId: string | null;
+  constructor(message: string, options?: { status?: number | undefined; requestId?: string | null | undefined; hint?: string | undefined; cause?: unknown }) {
+    super(message, ExitCode.api, { hint: options?.hint, cause: options?.cause });
+    this.name = 'InvalidResponseError';
+    this.status = options?.status;
+    this.requestId = options?.requestId ?? null;
+  }
+}
