@@ -1,0 +1,104 @@
+// `imgdesc [describe] <image> [prompt]`: one request, the answer on stdout.
+import type { Profile } from '../config/store.ts';
+import type { Settings } from '../config/settings.ts';
+import { ExitCode, UsageError, type IO } from '../types.ts';
+import { Term } from '../ui/term.ts';
+import { formatImageReport, formatRequest, formatUsage, formatDuration } from '../ui/render.ts';
+import type { RunFlags } from './options.ts';
+import { loadSettings } from './settings.ts';
+
+export interface DescribeOptions {
+  images: string[];
+  /** The positional prompt, if any. */
+  prompt: string | undefined;
+  settings: Profile;
+  run: RunFlags;
+}
+
+export async function runDescribe(options: DescribeOptions, io: IO): Promise<number> {
+  const { run } = options;
+  if (options.prompt !== undefined && options.settings.prompt !== undefined) {
+    throw new UsageError('give the prompt either as the second argument or with -p, not both');
+  }
+  const flags: Profile = { ...options.settings };
+  if (options.prompt !== undefined) flags.prompt = options.prompt;
+  const settings = await loadSettings(flags, run, io.env);
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const core = await import('../core/describe.ts');
+  const { isInsecureRemote } = await import('../api/index.ts');
+
+  if (!run.dryRun) core.requireCredentials(settings);
+  if (settings.baseUrl && isInsecureRemote(settings.baseUrl)) {
+    term.warn(`${settings.baseUrl} is plain http: the token travels in clear text`);
+  }
+  term.info(describeSettings(settings));
+
+  const ctx = {
+    stdin: io.stdin,
+    cwd: io.cwd,
+    signal: io.signal,
+    onRetry: (e: { attempt: number; delayMs: number; reason: string }) => {
+      spinner.text(`${e.reason}; retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt + 1})`);
+      term.info(`${e.reason}; retry ${e.attempt} in ${formatDuration(e.delayMs)}`);
+    },
+  };
+  let spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');
+  try {
+    const plan = await core.planDescribe(options.images, settings.prompt, settings, ctx);
+    for (const img of plan.images) {
+      for (const w of img.warnings) term.warn(w);
+      if (run.verbose || run.dryRun) term.note(term.err.dim(formatImageReport(img.report)));
+    }
+    if (run.dryRun) {
+      spinner.stop();
+      const shown = core.redactPlan(plan, settings.token);
+      io.stdout.write(run.json ? JSON.stringify(shown, null, 2) + '\n' : formatRequest(shown));
+      return ExitCode.ok;
+    }
+    spinner.text(`Asking ${settings.model}`);
+    const started = Date.now();
+    const result = await core.sendDescribe(plan, settings, ctx);
+    spinner.stop();
+    const { answer, response } = result;
+
+    const reasoning = answer.reasoning;
+    if (reasoning && (settings.showReasoning || run.verbose) && !run.quiet) {
+      term.note(term.err.dim(reasoning.trim()));
+    }
+    term.info(
+      [
+        `${response.status} in ${formatDuration(Date.now() - started)}`,
+        response.attempts > 1 ? `${response.attempts} attempts` : '',
+        response.requestId ? `request id ${response.requestId}` : '',
+        answer.model ? `model ${answer.model}` : '',
+        formatUsage(answer.usage) ?? '',
+      ]
+        .filter(Boolean)
+        .join(', '),
+    );
+    if (answer.finishReason === 'length') {
+      term.warn('the answer was cut off (finish_reason: length); raise --max-tokens for a complete one');
+    }
+
+    if (run.json) {
+      const raw = response.rawText;
+      io.stdout.write(raw.endsWith('\n') || !io.stdoutIsTTY ? raw : raw + '\n');
+      if (plan.structured) await core.parseStructured(answer, plan.structured);
+      return ExitCode.ok;
+    }
+    if (plan.structured) {
+      const data = await core.parseStructured(answer, plan.structured);
+      io.stdout.write(JSON.stringify(data, null, 2) + '\n');
+      return ExitCode.ok;
+    }
+    io.stdout.write(answer.contents.map((c) => c.trim()).join('\n\n') + '\n');
+    return ExitCode.ok;
+  } finally {
+    spinner.stop();
+  }
+}
+
+function describeSettings(s: Settings): string {
+  const from = (k: keyof Settings['sources']) => (s.sources[k] ? ` (${s.sources[k]})` : '');
+  return `profile ${s.profile}, base URL ${s.baseUrl ?? 'none'}${from('base-url')}, model ${s.model}${from('model')}, token ${s.token ? 'set' : 'missing'}${from('token')}`;
+}

@@ -1,0 +1,157 @@
+// The commander program. Each command's code is loaded with `await import()` when it runs,
+// so `--help` and `--version` load only this file and commander.
+import { Command, CommanderError } from 'commander';
+import { CliError, ExitCode, InterruptedError, type IO } from '../types.ts';
+import { VERSION } from '../version.ts';
+import { addSharedOptions, flagSettings, runFlags } from './options.ts';
+
+export { processIO } from './io.ts';
+
+const EXAMPLES = `
+Examples:
+  $ imgdesc config set base-url https://relay.example.com
+  $ imgdesc config set token            # reads the token from stdin or a hidden prompt
+  $ imgdesc photo.jpg
+  $ imgdesc photo.jpg "what breed is this dog?"
+  $ imgdesc --json photo.jpg | jq -r '.choices[0].message.content'
+  $ curl -s https://example.com/cat.png | imgdesc - "caption this"
+  $ imgdesc batch ./photos -r --sidecar
+  $ imgdesc --schema 'caption, tags string[]' photo.jpg | jq .tags`;
+
+export async function main(argv: string[], io: IO): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = new Command('imgdesc');
+  program
+    .description('Describe images with vision models behind OpenAI-compatible relays.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+    .addHelpText('after', EXAMPLES);
+
+  addSharedOptions(program.command('describe', { isDefault: true }))
+    .description('describe one image (the default command)')
+    .argument('<image>', 'image path, http(s) URL, data: URL, or - for stdin')
+    .argument('[prompt]', 'what to ask about the image')
+    .option('-i, --image <extra>', 'another image in the same request (repeatable)', collect, [])
+    .addHelpText('after', EXAMPLES)
+    .action(async (image: string, prompt: string | undefined, _opts: unknown, cmd: Command) => {
+      const { runDescribe } = await import('./describe.ts');
+      const extra = cmd.opts<{ image: string[] }>().image;
+      code = await runDescribe({ images: [image, ...extra], prompt, settings: flagSettings(cmd), run: runFlags(cmd) }, io);
+    });
+
+  addSharedOptions(program.command('batch'))
+    .description('describe many images (files, folders, globs), one request each')
+    .argument('[inputs...]', 'files, folders or quoted globs')
+    .option('-c, --concurrency <n>', 'requests in flight (default 4)')
+    .option('-r, --recursive', 'descend into sub-folders')
+    .option('--files-from <file>', 'read paths from a file, or - for stdin')
+    .option('-0, --null', 'paths in --files-from are NUL-separated')
+    .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok)')
+    .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
+    .option('--overwrite', 'rewrite existing sidecars')
+    .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
+      const { runBatch } = await import('./batch.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runBatch(
+        {
+          inputs,
+          settings: flagSettings(cmd),
+          run: runFlags(cmd),
+          recursive: o.recursive === true,
+          filesFrom: typeof o.filesFrom === 'string' ? o.filesFrom : undefined,
+          nul: o.null === true,
+          output: typeof o.output === 'string' ? o.output : undefined,
+          sidecar: o.sidecar === true ? 'txt' : typeof o.sidecar === 'string' ? o.sidecar : undefined,
+          overwrite: o.overwrite === true,
+        },
+        io,
+      );
+    });
+
+  const config = program.command('config').description('manage profiles (base URL, token, defaults)');
+  const configAction =
+    (verb: 'set' | 'get' | 'list' | 'use' | 'remove' | 'path') =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const { runConfig } = await import('./config.ts');
+      code = await runConfig(verb, cmd.args, cmd.opts(), io);
+    };
+  config
+    .command('set')
+    .description('set a value: imgdesc config set model gpt-4o  (token: from stdin or a hidden prompt)')
+    .argument('<key>')
+    .argument('[value]')
+    .option('--profile <name>', 'profile to change (default: the active one)')
+    .action(configAction('set'));
+  config
+    .command('get')
+    .description('print a value (the token masked unless --reveal)')
+    .argument('<key>')
+    .option('--profile <name>', 'profile to read')
+    .option('--reveal', 'print the token in full')
+    .action(configAction('get'));
+  config.command('list').description('list profiles and their values (tokens masked)').option('--json', 'as JSON').action(configAction('list'));
+  config.command('use').description('make a profile the active one').argument('<profile>').action(configAction('use'));
+  config
+    .command('remove')
+    .description('remove keys from a profile, or the whole profile when no key is given')
+    .argument('[keys...]')
+    .option('--profile <name>', 'profile to change (default: the active one)')
+    .action(configAction('remove'));
+  config.command('path').description('print the config file path').action(configAction('path'));
+
+  program
+    .command('models')
+    .description('list the model ids the relay offers (GET /v1/models)')
+    .option('--json', 'print the raw response body')
+    .option('--profile <name>', 'config profile to use')
+    .option('--base-url <url>', 'relay base URL')
+    .option('--timeout <s>', 'seconds per attempt')
+    .option('-q, --quiet', 'no spinner')
+    .option('-v, --verbose', 'stack traces on errors')
+    .option('--no-color', 'no colour')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runModels } = await import('./models.ts');
+      code = await runModels({ settings: flagSettings(cmd), run: runFlags(cmd) }, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'));
+  }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Maps any error to one line on stderr and an exit code. Only bugs get a stack (with -v). */
+export async function reportError(error: unknown, io: IO, verbose: boolean): Promise<number> {
+  if (error instanceof CommanderError) {
+    // commander has printed its own message already
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  const { Term } = await import('../ui/term.ts');
+  const noColor = io.env.NO_COLOR !== undefined;
+  const term = new Term(io, { quiet: false, verbose, noColor, json: false });
+  if (error instanceof InterruptedError || (io.signal.aborted && !(error instanceof CliError))) {
+    term.note(term.err.dim('interrupted'));
+    return ExitCode.interrupted;
+  }
+  if (error instanceof CliError) {
+    term.error(error.message, error.hint);
+    if (verbose && error.cause instanceof Error && error.cause.stack) io.stderr.write(error.cause.stack + '\n');
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  term.error(`internal error: ${message.split('\n')[0]}`, verbose ? undefined : 'run with -v for details; this is a bug');
+  if (verbose && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
+  return ExitCode.internal;
+}

@@ -1,0 +1,156 @@
+// Settings resolution: flag > IMGDESC_* env > active profile > OPENAI_* env > built-in defaults.
+import type { ImageDetail } from '../types.ts';
+import { SETTING_KEYS, parseSetting, type SettingKey, type SettingValue } from './keys.ts';
+import type { Profile } from './store.ts';
+
+export const DEFAULT_MODEL = 'claude-3-5-sonnet-20240620';
+export const DEFAULT_PROMPT = 'What is in this picture? Please describe it in detail.';
+
+const DEFAULTS = {
+  model: DEFAULT_MODEL,
+  prompt: DEFAULT_PROMPT,
+  timeout: 300,
+  retries: 2,
+  'max-edge': 1568,
+  'max-bytes': 5 * 1024 * 1024,
+  'max-input-bytes': 50 * 1024 * 1024,
+  resize: true,
+  'keep-metadata': false,
+  inline: false,
+  concurrency: 4,
+  'schema-mode': 'json_schema',
+  validate: true,
+  'show-reasoning': false,
+} as const satisfies Partial<Record<SettingKey, SettingValue>>;
+
+/** The environment variables of DESIGN.md, by the setting they carry. */
+const IMGDESC_ENV: Partial<Record<SettingKey, string>> = {
+  'base-url': 'IMGDESC_BASE_URL',
+  token: 'IMGDESC_TOKEN',
+  model: 'IMGDESC_MODEL',
+};
+const OPENAI_ENV: Partial<Record<SettingKey, string>> = {
+  'base-url': 'OPENAI_BASE_URL',
+  token: 'OPENAI_API_KEY',
+};
+
+export type SettingSource = 'flag' | 'env' | 'profile' | 'openai-env' | 'default';
+
+export interface Settings {
+  profile: string;
+  baseUrl: string | undefined;
+  token: string | undefined;
+  model: string;
+  prompt: string;
+  system: string | undefined;
+  maxTokens: number | undefined;
+  temperature: number | undefined;
+  detail: ImageDetail | undefined;
+  timeoutMs: number;
+  retries: number;
+  maxEdge: number;
+  maxBytes: number;
+  maxInputBytes: number;
+  resize: boolean;
+  keepMetadata: boolean;
+  inline: boolean;
+  concurrency: number;
+  schema: string | undefined;
+  schemaMode: 'json_schema' | 'prompt';
+  validate: boolean;
+  reasoningEffort: 'low' | 'medium' | 'high' | undefined;
+  showReasoning: boolean;
+  n: number | undefined;
+  /** Where each value came from, for `-v` and for messages such as "token from OPENAI_API_KEY". */
+  sources: Partial<Record<SettingKey, SettingSource>>;
+}
+
+export interface SettingsInput {
+  flags: Profile;
+  env: Record<string, string | undefined>;
+  profileName: string;
+  profile: Profile | undefined;
+}
+
+/** Pure: the same inputs always give the same settings. */
+export function resolveSettings({ flags, env, profileName, profile }: SettingsInput): Settings {
+  const sources: Settings['sources'] = {};
+  const pick = (key: SettingKey): SettingValue | undefined => {
+    const layers: [SettingSource, () => SettingValue | undefined][] = [
+      ['flag', () => flags[key]],
+      ['env', () => fromEnv(env, IMGDESC_ENV[key], key)],
+      ['profile', () => profile?.[key]],
+      ['openai-env', () => fromEnv(env, OPENAI_ENV[key], key)],
+      ['default', () => (DEFAULTS as Partial<Record<SettingKey, SettingValue>>)[key]],
+    ];
+    for (const [source, get] of layers) {
+      const v = get();
+      if (v !== undefined) {
+        sources[key] = source;
+        return v;
+      }
+    }
+    return undefined;
+  };
+  const str = (k: SettingKey) => {
+    const v = pick(k);
+    return v === undefined ? undefined : String(v);
+  };
+  const num = (k: SettingKey) => {
+    const v = pick(k);
+    return v === undefined ? undefined : Number(v);
+  };
+  const bool = (k: SettingKey) => pick(k) === true;
+
+  return {
+    profile: profileName,
+    baseUrl: str('base-url'),
+    token: str('token'),
+    model: str('model') ?? DEFAULT_MODEL,
+    prompt: str('prompt') ?? DEFAULT_PROMPT,
+    system: str('system'),
+    maxTokens: num('max-tokens'),
+    temperature: num('temperature'),
+    detail: str('detail') as ImageDetail | undefined,
+    timeoutMs: Math.round((num('timeout') ?? DEFAULTS.timeout) * 1000),
+    retries: num('retries') ?? DEFAULTS.retries,
+    maxEdge: num('max-edge') ?? DEFAULTS['max-edge'],
+    maxBytes: num('max-bytes') ?? DEFAULTS['max-bytes'],
+    maxInputBytes: num('max-input-bytes') ?? DEFAULTS['max-input-bytes'],
+    resize: bool('resize'),
+    keepMetadata: bool('keep-metadata'),
+    inline: bool('inline'),
+    concurrency: num('concurrency') ?? DEFAULTS.concurrency,
+    schema: str('schema'),
+    schemaMode: (str('schema-mode') ?? DEFAULTS['schema-mode']) as Settings['schemaMode'],
+    validate: bool('validate'),
+    reasoningEffort: str('reasoning-effort') as Settings['reasoningEffort'],
+    showReasoning: bool('show-reasoning'),
+    n: num('n'),
+    sources,
+  };
+}
+
+function fromEnv(env: Record<string, string | undefined>, name: string | undefined, key: SettingKey): SettingValue | undefined {
+  if (!name) return undefined;
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return SETTING_KEYS[key].type === 'string' ? raw.trim() : parseSetting(key, raw, name);
+}
+
+/** Which profile is in force: --profile > IMGDESC_PROFILE > the store's active one. */
+export function chooseProfile(flag: string | undefined, env: Record<string, string | undefined>, active: string): { name: string; explicit: boolean } {
+  if (flag) return { name: flag, explicit: true };
+  const fromEnvName = env.IMGDESC_PROFILE?.trim();
+  if (fromEnvName) return { name: fromEnvName, explicit: true };
+  return { name: active, explicit: false };
+}
+
+/** `sk-abcdefgh1234cdef` → `sk-…cdef`: enough to tell tokens apart, not enough to use one. */
+export function maskToken(token: string): string {
+  const t = token.trim();
+  if (t.length <= 8) return '…' + t.slice(-2);
+  const dash = t.indexOf('-');
+  const prefix = dash > 0 && dash <= 4 ? t.slice(0, dash + 1) : '';
+  return `${prefix}…${t.slice(-4)}`;
+}

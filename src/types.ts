@@ -1,0 +1,101 @@
+// Types and the one error class shared by every layer. Nothing here may import a library.
+
+/** Exit codes of DESIGN.md §1. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  config: 3,
+  api: 4,
+  partial: 5,
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An expected failure that ends a command with a known exit code and one line for the user.
+ * Layers throw subclasses (ImageError, APIError ...); the CLI prints `message` (and `hint`).
+ */
+export class CliError extends Error {
+  readonly exitCode: number;
+  readonly hint: string | undefined;
+  constructor(message: string, exitCode: number, options?: { hint?: string | undefined; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+    this.hint = options?.hint;
+  }
+}
+
+export class UsageError extends CliError {
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, ExitCode.usage, options);
+    this.name = 'UsageError';
+  }
+}
+
+export class ConfigError extends CliError {
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, ExitCode.config, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Thrown when the user interrupts (Ctrl-C): exit 130, no message beyond a short note. */
+export class InterruptedError extends CliError {
+  constructor(message = 'interrupted') {
+    super(message, ExitCode.interrupted);
+    this.name = 'InterruptedError';
+  }
+}
+
+/** A stream the commands write to; process.stdout and test buffers both fit. */
+export interface OutStream {
+  write(chunk: string | Uint8Array): boolean;
+  isTTY?: boolean | undefined;
+  columns?: number | undefined;
+}
+
+/**
+ * Everything a command may touch of the outside world. Commands receive it instead of
+ * reaching for `process`, so tests run them in-process with TTY on or off.
+ */
+export interface IO {
+  stdout: OutStream;
+  stderr: OutStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean | undefined; setRawMode?: (mode: boolean) => unknown };
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  stdinIsTTY: boolean;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Aborted when the user presses Ctrl-C (SIGINT) or the process is terminated. */
+  signal: AbortSignal;
+}
+
+/** The `detail` field of an image_url part. */
+export type ImageDetail = 'low' | 'high' | 'auto';
+
+/** What the image layer did to one input; shown by -v and --dry-run (ui renders it). */
+export interface ImageReport {
+  source: string;
+  kind: 'file' | 'stdin' | 'url' | 'data-url';
+  sourceType: string | null;
+  bytesIn: number | null;
+  bytesOut: number | null;
+  widthIn: number | null;
+  heightIn: number | null;
+  widthOut: number | null;
+  heightOut: number | null;
+  orientation: number | null;
+  rotated: boolean;
+  resized: boolean;
+  converted: boolean;
+  reencoded: boolean;
+  metadataStripped: boolean;
+  animated: boolean;
+  unchanged: boolean;
+  quality: number | null;
+  estimatedTokens: number | null;
+  openaiTokens: number | null;
+}

@@ -1,0 +1,55 @@
+// Renderers: how results and reports look. Pure functions returning strings.
+import type { ImageReport } from '../types.ts';
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+const dims = (w: number | null, h: number | null) => (w !== null && h !== null ? `${w}x${h}` : '?');
+
+/** One line per image for -v and --dry-run: what came in, what goes out, and why. */
+export function formatImageReport(r: ImageReport): string {
+  if (r.kind === 'url') return `${r.source}: URL passed through (the relay fetches it; --inline to embed it)`;
+  const before = `${r.sourceType ?? '?'} ${dims(r.widthIn, r.heightIn)} ${r.bytesIn === null ? '' : formatBytes(r.bytesIn)}`.trim();
+  const done: string[] = [];
+  if (r.unchanged) done.push('sent unchanged');
+  if (r.rotated) done.push(`rotated upright (EXIF orientation ${r.orientation})`);
+  if (r.resized) done.push('resized');
+  if (r.converted) done.push('converted');
+  else if (r.reencoded) done.push('re-encoded');
+  if (r.metadataStripped) done.push('metadata stripped');
+  if (r.animated) done.push('first frame only');
+  if (r.quality !== null) done.push(`quality ${r.quality}`);
+  const after = r.unchanged ? '' : ` → ${dims(r.widthOut, r.heightOut)} ${r.bytesOut === null ? '' : formatBytes(r.bytesOut)}`.trimEnd();
+  const tokens = [
+    r.estimatedTokens !== null ? `≈${r.estimatedTokens} tokens (Claude)` : '',
+    r.openaiTokens !== null ? `${r.openaiTokens} tokens (OpenAI, detail high)` : '',
+  ].filter(Boolean);
+  return `${r.source}: ${before}${after} (${done.join(', ')})${tokens.length ? `, ${tokens.join(', ')}` : ''}`;
+}
+
+/** The dry-run view: request line, headers, then the body. */
+export function formatRequest(req: { method: string; url: string; headers: Record<string, string>; body: unknown }): string {
+  const head = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`);
+  return [`${req.method} ${req.url}`, ...head, '', JSON.stringify(req.body, null, 2), ''].join('\n');
+}
+
+export function formatUsage(usage: unknown): string | null {
+  if (!usage || typeof usage !== 'object') return null;
+  const u = usage as Record<string, unknown>;
+  const parts = ['prompt_tokens', 'completion_tokens', 'total_tokens']
+    .filter((k) => typeof u[k] === 'number')
+    .map((k) => `${k.replace('_tokens', '')} ${String(u[k])}`);
+  return parts.length ? `tokens: ${parts.join(', ')}` : null;
+}
