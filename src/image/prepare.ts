@@ -1,0 +1,304 @@
+// From verified bytes to what is sent: checks with sharp, then send as-is or decode once,
+// rotate, shrink and re-encode until the base64 text fits.
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
+import { decodeBmp, decodeHeic, decodeIco, type RawPixels } from './decoders.ts';
+import { formatBytes } from './read.ts';
+import { formatLabel, type Sniffed } from './sniff.ts';
+import { claudeTokens, openaiTokens } from './tokens.ts';
+import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';
+
+type SharpFn = typeof import('sharp');
+
+let sharpLoaded: Promise<SharpFn> | undefined;
+
+/** sharp is heavy to load; it is loaded once, on the first image, never for --help. */
+export function loadSharp(): Promise<SharpFn> {
+  sharpLoaded ??= import('sharp').then((m) => {
+    const sharp = m.default;
+    // One image per run (or per batch item): libvips' operation cache only costs memory here.
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpLoaded;
+}
+
+/** Formats both OpenAI and Anthropic accept as they are. */
+const SENDABLE = new Set(['jpeg', 'png', 'gif', 'webp']);
+/** Formats this libvips decodes itself. */
+const SHARP_NATIVE = new Set(['jpeg', 'png', 'apng', 'gif', 'webp', 'avif', 'tiff', 'svg']);
+const RAW_DECODED = new Set(['heic', 'bmp', 'ico', 'cur']);
+
+const JPEG_QUALITIES = [85, 75, 60, 45];
+const SHRINK_QUALITIES = [60, 45];
+const SHRINK_STEP = 0.75;
+const MIN_EDGE = 16;
+
+export function base64Length(n: number): number {
+  return 4 * Math.ceil(n / 3);
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (msg.split('\n')[0] ?? msg).replace(/^Input (buffer|file) (has corrupt header|contains unsupported image format)?:?\s*/i, '').trim() || msg;
+}
+
+function isUnsupportedFormat(err: unknown): boolean {
+  return err instanceof Error && /unsupported image format/i.test(err.message);
+}
+
+export interface Subject {
+  /** The input as the user typed it, for messages. */
+  name: string;
+  bytes: Buffer;
+  sniffed: Sniffed;
+  report: ImageReport;
+}
+
+/** EXIF GPS IFD, or GPS tags in XMP, count as location. Unparseable EXIF counts too: stripping is cheap. */
+async function hasLocation(meta: Metadata): Promise<boolean> {
+  if (meta.xmp && /GPS(Latitude|Longitude)/.test(meta.xmp.toString('latin1'))) return true;
+  if (!meta.exif) return false;
+  try {
+    const { default: exifReader } = await import('exif-reader');
+    const gps = exifReader(meta.exif).GPSInfo;
+    return !!gps && Object.keys(gps).some((k) => k !== 'GPSVersionID');
+  } catch {
+    return true;
+  }
+}
+
+function fitInside(w: number, h: number, maxEdge: number): { width: number; height: number } {
+  const long = Math.max(w, h);
+  if (long <= maxEdge) return { width: w, height: h };
+  const s = maxEdge / long;
+  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
+}
+
+export async function prepareBytes(subject: Subject, opts: ImageOptions): Promise<PreparedImage> {
+  const { name, bytes, sniffed, report } = subject;
+  const type = sniffed.type;
+  const label = formatLabel(type);
+  if (!SHARP_NATIVE.has(type) && !RAW_DECODED.has(type)) {
+    throw new ImageError('unsupported', `${name}: ${label} images are not supported; convert it to PNG or JPEG first`);
+  }
+  const sharp = await loadSharp();
+  const warnings: string[] = [];
+
+  let meta: Metadata | null = null;
+  let raw: RawPixels | null = null;
+  let encoded: Buffer = bytes;
+  const inOpts: SharpOptions = { failOn: 'error', pages: 1 };
+
+  if (type === 'bmp') raw = await decodeBmp(bytes, name);
+  else if (type === 'ico' || type === 'cur') {
+    const r = await decodeIco(bytes, name, label);
+    if (Buffer.isBuffer(r)) encoded = r;
+    else raw = r;
+  }
+  if (!raw) {
+    try {
+      meta = await sharp(encoded, inOpts).metadata();
+    } catch (err) {
+      // HEIC headers are readable here but some are not; libheif decodes them later regardless.
+      if (type === 'heic') meta = null;
+      else {
+      if (type === 'svg') throw new ImageError('not-image', `${name}: not an image (invalid SVG: ${firstLine(err)})`, { cause: err });
+      if (isUnsupportedFormat(err)) {
+        const what = type === 'avif' ? 'animated AVIF (image sequence)' : label;
+        throw new ImageError('unsupported', `${name}: ${what} images are not supported; convert it to PNG or JPEG first`, { cause: err });
+      }
+      throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+      }
+    }
+  }
+
+  if (meta) {
+    report.widthIn = meta.width ?? null;
+    report.heightIn = meta.height ?? null;
+    report.orientation = meta.orientation ?? null;
+    report.animated = (meta.pages ?? 1) > 1 || type === 'apng';
+  } else if (raw) {
+    report.widthIn = raw.width;
+    report.heightIn = raw.height;
+  }
+  if (report.animated) warnings.push(`${name} is animated: sending its first frame only`);
+
+  const orientation = meta?.orientation ?? 1;
+  const location = meta && !opts.keepMetadata ? await hasLocation(meta) : false;
+  const problems: string[] = [];
+  if (!SENDABLE.has(type)) problems.push(type === 'apng' ? 'APNG is animated' : `${label} is not accepted by vision APIs`);
+  else if (report.animated) problems.push(`${label} is animated`);
+  let w = report.widthIn ?? 0;
+  let h = report.heightIn ?? 0;
+  if (Math.max(w, h) > opts.maxEdge) problems.push(`${w}x${h} exceeds --max-edge ${opts.maxEdge}`);
+  if (base64Length(bytes.length) > opts.maxBytes) {
+    problems.push(`${formatBytes(base64Length(bytes.length))} of base64 exceeds --max-bytes ${formatBytes(opts.maxBytes)}`);
+  }
+  if (orientation > 1) problems.push(`EXIF orientation ${orientation} needs rotating`);
+  if (location) problems.push('it carries GPS location metadata (use --keep-metadata to send it)');
+
+  if (problems.length === 0) {
+    // Proves the file is whole: a model shown half a picture describes it anyway.
+    try {
+      await sharp(bytes, inOpts).raw().toBuffer();
+    } catch (err) {
+      throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+    }
+    const mime = `image/${type}`;
+    return finish(subject, opts, { url: `data:${mime};base64,${bytes.toString('base64')}`, mime, warnings }, {
+      width: w,
+      height: h,
+      bytesOut: bytes.length,
+      quality: null,
+      unchanged: true,
+      rotated: false,
+    });
+  }
+
+  if (!opts.resize) {
+    throw new ImageError('needs-preparation', `${name}: ${problems.join('; ')} and --no-resize was given`);
+  }
+
+  // Decode once: rotate upright, shrink (JPEG shrink-on-load keeps big photos cheap), sRGB 8-bit.
+  let pipeline: Sharp;
+  if (type === 'heic') raw = await decodeHeic(bytes, name);
+  if (raw) {
+    report.widthIn = w = raw.width;
+    report.heightIn = h = raw.height;
+    pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  } else {
+    const o: SharpOptions = { ...inOpts };
+    if (type === 'svg') {
+      // At 72 dpi an SVG renders at its declared size; scale so the long edge lands near maxEdge.
+      const long = Math.max(w, h, 1);
+      o.density = Math.min(2400, Math.max(1, (72 * opts.maxEdge) / long));
+    }
+    pipeline = sharp(encoded, o).rotate();
+  }
+  let pixels: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    pixels = await pipeline
+      .resize({ width: opts.maxEdge, height: opts.maxEdge, fit: 'inside', withoutEnlargement: true })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+  }
+  const { width, height, channels } = pixels.info;
+  const alpha = (channels === 2 || channels === 4) && hasRealAlpha(pixels.data, channels);
+  const rawOpts = { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } };
+  const keep = opts.keepMetadata && !raw;
+
+  const make = (tw: number, th: number): Sharp => {
+    let p: Sharp;
+    if (keep) {
+      // Metadata lives in the original only; this path decodes again, which --keep-metadata pays for.
+      p = sharp(encoded, inOpts).rotate().resize(tw, th, { fit: 'fill' }).toColourspace('srgb').keepMetadata();
+    } else {
+      p = sharp(pixels.data, rawOpts);
+      if (tw !== width || th !== height) p = p.resize(tw, th, { fit: 'fill' });
+    }
+    return alpha ? p : p.removeAlpha();
+  };
+
+  const out = await encodeToFit(make, width, height, alpha, opts.maxBytes);
+  if (!out) {
+    throw new ImageError('too-large', `${name}: cannot be made to fit --max-bytes ${formatBytes(opts.maxBytes)}`);
+  }
+  const mime = `image/${out.format}`;
+  const rotated = orientation > 1 && !raw;
+  const outW = out.width;
+  const outH = out.height;
+  const uprightW = orientation >= 5 ? h : w;
+  const uprightH = orientation >= 5 ? w : h;
+  // An SVG has no pixel size of its own, so rendering it at maxEdge is not worth a warning.
+  if (type !== 'svg' && (outW !== uprightW || outH !== uprightH)) {
+    warnings.push(`${name}: resized ${uprightW}x${uprightH} → ${outW}x${outH}`);
+  }
+  return finish(subject, opts, { url: `data:${mime};base64,${out.data.toString('base64')}`, mime, warnings }, {
+    width: outW,
+    height: outH,
+    bytesOut: out.data.length,
+    quality: out.quality,
+    unchanged: false,
+    rotated,
+    uprightW,
+    uprightH,
+    hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc),
+  });
+}
+
+function hasRealAlpha(data: Buffer, channels: number): boolean {
+  for (let i = channels - 1; i < data.length; i += channels) if (data[i] !== 255) return true;
+  return false;
+}
+
+interface Encoded {
+  data: Buffer;
+  format: 'jpeg' | 'png' | 'webp';
+  quality: number | null;
+  width: number;
+  height: number;
+}
+
+/** Quality first, then size: a smaller sharp picture tells a model more than a blurry big one. */
+async function encodeToFit(
+  make: (w: number, h: number) => Sharp,
+  width: number,
+  height: number,
+  alpha: boolean,
+  maxBytes: number,
+): Promise<Encoded | null> {
+  const fits = (b: Buffer): boolean => base64Length(b.length) <= maxBytes;
+  let scale = 1;
+  for (;;) {
+    const w = Math.max(1, Math.round(width * scale));
+    const h = Math.max(1, Math.round(height * scale));
+    if (alpha && scale === 1) {
+      const png = await make(w, h).png().toBuffer();
+      if (fits(png)) return { data: png, format: 'png', quality: null, width: w, height: h };
+    }
+    for (const q of scale === 1 ? JPEG_QUALITIES : SHRINK_QUALITIES) {
+      const p = make(w, h);
+      const data = alpha ? await p.webp({ quality: q, alphaQuality: 90 }).toBuffer() : await p.jpeg({ quality: q }).toBuffer();
+      if (fits(data)) return { data, format: alpha ? 'webp' : 'jpeg', quality: q, width: w, height: h };
+    }
+    if (Math.min(w, h) * SHRINK_STEP < MIN_EDGE) return null;
+    scale *= SHRINK_STEP;
+  }
+}
+
+interface Outcome {
+  width: number;
+  height: number;
+  bytesOut: number;
+  quality: number | null;
+  unchanged: boolean;
+  rotated: boolean;
+  uprightW?: number;
+  uprightH?: number;
+  hadMetadata?: boolean;
+}
+
+function finish(
+  subject: Subject,
+  opts: ImageOptions,
+  sent: { url: string; mime: string; warnings: string[] },
+  o: Outcome,
+): PreparedImage {
+  const r = subject.report;
+  r.widthOut = o.width;
+  r.heightOut = o.height;
+  r.bytesOut = o.bytesOut;
+  r.quality = o.quality;
+  r.unchanged = o.unchanged;
+  r.reencoded = !o.unchanged;
+  r.rotated = o.rotated;
+  r.resized = !o.unchanged && (o.width !== o.uprightW || o.height !== o.uprightH);
+  r.converted = sent.mime !== `image/${subject.sniffed.type}`;
+  r.metadataStripped = !o.unchanged && !opts.keepMetadata && !!o.hadMetadata;
+  r.estimatedTokens = claudeTokens(o.width, o.height);
+  r.openaiTokens = opts.model?.startsWith('gpt-') ? openaiTokens(o.width, o.height) : null;
+  return { url: sent.url, mime: sent.mime, report: r, warnings: sent.warnings };
+}

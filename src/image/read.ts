@@ -1,0 +1,174 @@
+// Reading an input's bytes with a hard size cap: local paths, stdin and data: URLs.
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InterruptedError } from '../types.ts';
+import { ImageError } from './types.ts';
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const s = i === 0 ? String(v) : Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return `${s} ${units[i]}`;
+}
+
+export function tooLarge(name: string, maxInputBytes: number): ImageError {
+  return new ImageError('too-large', `${name}: larger than --max-input-bytes (${formatBytes(maxInputBytes)})`);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError();
+}
+
+/**
+ * Collects a stream up to `max` bytes. Going past the cap destroys the stream at once, so an
+ * endless source (/dev/zero, a FIFO, a runaway pipe) fails fast instead of filling memory.
+ */
+export async function readStreamCapped(
+  stream: NodeJS.ReadableStream | AsyncIterable<unknown>,
+  max: number,
+  name: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const destroy = (): void => {
+    const s = stream as { destroy?: (err?: Error) => void };
+    if (typeof s.destroy === 'function') s.destroy();
+  };
+  const onAbort = (): void => destroy();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of stream as AsyncIterable<unknown>) {
+      throwIfAborted(signal);
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+      total += buf.length;
+      if (total > max) {
+        destroy();
+        throw tooLarge(name, max);
+      }
+      chunks.push(buf);
+    }
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    throwIfAborted(signal);
+    throw new ImageError('unreadable', `${name}: cannot read (${errText(err)})`, { cause: err });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  throwIfAborted(signal);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+}
+
+function errText(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string') return e.code;
+  return typeof e?.message === 'string' ? e.message.split('\n')[0] ?? 'error' : String(err);
+}
+
+/** Reads a local path. Regular files are checked by size before any byte is read. */
+export async function readPath(input: string, opts: { maxInputBytes: number; cwd?: string; signal?: AbortSignal }): Promise<Buffer> {
+  const path = resolve(opts.cwd ?? '.', input);
+  let st;
+  try {
+    st = await stat(path);
+  } catch (err) {
+    throw pathError(input, err);
+  }
+  if (st.isDirectory()) throw new ImageError('directory', `${input}: is a directory`);
+  if (st.isFile() && st.size > opts.maxInputBytes) throw tooLarge(input, opts.maxInputBytes);
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw pathError(input, err);
+  }
+  try {
+    // Regular files are read in one go by size; devices, FIFOs and /proc files (size 0) are
+    // streamed because their size says nothing about how much they will produce.
+    if (st.isFile() && st.size > 0) {
+      const buf = Buffer.allocUnsafe(st.size);
+      let off = 0;
+      while (off < buf.length) {
+        throwIfAborted(opts.signal);
+        const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      // A file that grew since stat is still capped; one that shrank is taken as it is now.
+      if (off === buf.length) {
+        const probe = Buffer.allocUnsafe(1);
+        const { bytesRead } = await fh.read(probe, 0, 1, off);
+        if (bytesRead > 0) {
+          const rest = await readStreamCapped(
+            fh.createReadStream({ start: off, autoClose: false }),
+            opts.maxInputBytes - off,
+            input,
+            opts.signal,
+          ).catch((err: unknown) => {
+            throw err instanceof ImageError && err.reason === 'too-large' ? tooLarge(input, opts.maxInputBytes) : err;
+          });
+          return Buffer.concat([buf, rest]);
+        }
+      }
+      return off === buf.length ? buf : buf.subarray(0, off);
+    }
+    return await readStreamCapped(
+      fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 }),
+      opts.maxInputBytes,
+      input,
+      opts.signal,
+    );
+  } catch (err) {
+    if (err instanceof ImageError || err instanceof InterruptedError) throw err;
+    throw pathError(input, err);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+function pathError(input: string, err: unknown): ImageError {
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new ImageError('not-found', `${input}: no such file`, { cause: err });
+  if (code === 'EISDIR') return new ImageError('directory', `${input}: is a directory`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new ImageError('unreadable', `${input}: permission denied`, { cause: err });
+  return new ImageError('unreadable', `${input}: cannot read (${errText(err)})`, { cause: err });
+}
+
+/** Decodes a data: URL's payload (base64 or percent-encoded); the declared mime is ignored. */
+export function decodeDataUrl(input: string, maxInputBytes: number): Buffer {
+  const comma = input.indexOf(',');
+  if (!/^data:/i.test(input) || comma < 0) {
+    throw new ImageError('bad-url', `${shortDataUrl(input)}: malformed data: URL (expected data:<type>;base64,<data>)`);
+  }
+  const meta = input.slice(5, comma);
+  const payload = input.slice(comma + 1);
+  const isBase64 = /;base64$/i.test(meta.trim());
+  // Checked on the text length first so a huge URL is refused before it is decoded.
+  const approx = isBase64 ? Math.floor((payload.length * 3) / 4) : payload.length;
+  if (approx > maxInputBytes + 3) throw tooLarge('data: URL', maxInputBytes);
+  let buf: Buffer;
+  if (isBase64) {
+    const clean = payload.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean)) {
+      throw new ImageError('bad-url', 'data: URL: invalid base64 data');
+    }
+    buf = Buffer.from(clean, clean.includes('-') || clean.includes('_') ? 'base64url' : 'base64');
+  } else {
+    try {
+      buf = Buffer.from(decodeURIComponent(payload), 'utf8');
+    } catch (err) {
+      throw new ImageError('bad-url', 'data: URL: invalid percent-encoding', { cause: err });
+    }
+  }
+  if (buf.length > maxInputBytes) throw tooLarge('data: URL', maxInputBytes);
+  return buf;
+}
+
+export function shortDataUrl(input: string): string {
+  return input.length > 40 ? `${input.slice(0, 32)}…` : input;
+}

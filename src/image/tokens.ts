@@ -1,0 +1,23 @@
+// Token estimates of what is sent, so --dry-run and --verbose can show the cost before paying it.
+
+/** Anthropic's published rule of thumb: tokens ≈ width × height / 750. */
+export function claudeTokens(width: number, height: number): number {
+  return Math.ceil((width * height) / 750);
+}
+
+/** OpenAI's tile formula for detail "high": fit 2048², shortest side to 768, 170 per 512² tile + 85. */
+export function openaiTokens(width: number, height: number): number {
+  let w = width;
+  let h = height;
+  if (Math.max(w, h) > 2048) {
+    const s = 2048 / Math.max(w, h);
+    w = Math.floor(w * s);
+    h = Math.floor(h * s);
+  }
+  if (Math.min(w, h) > 768) {
+    const s = 768 / Math.min(w, h);
+    w = Math.floor(w * s);
+    h = Math.floor(h * s);
+  }
+  return 85 + 170 * Math.ceil(w / 512) * Math.ceil(h / 512);
+}

@@ -1,0 +1,78 @@
+// The image layer's public types and its one error class; re-exported by index.ts.
+import { UsageError } from '../types.ts';
+
+export interface ImageOptions {
+  /** Long edge in px above which the image is shrunk (--max-edge). */
+  maxEdge: number;
+  /** Limit on the length of the base64 text of what is sent (--max-bytes). */
+  maxBytes: number;
+  /** false = --no-resize: send the original bytes or fail, never re-encode. */
+  resize: boolean;
+  keepMetadata: boolean;
+  /** Download http(s) URLs here and prepare them like files (--inline). */
+  inline: boolean;
+  /** Inputs larger than this are refused before or while reading (--max-input-bytes). */
+  maxInputBytes: number;
+  /** Timeout for --inline downloads. */
+  timeoutMs: number;
+  /** For the token estimate: the OpenAI tile formula is used when it starts with "gpt-". */
+  model?: string;
+  signal?: AbortSignal;
+  /** Read when the input is "-". */
+  stdin?: NodeJS.ReadableStream;
+  /** Relative paths are resolved against this. */
+  cwd?: string;
+}
+
+export interface ImageReport {
+  source: string;
+  kind: 'file' | 'stdin' | 'url' | 'data-url';
+  sourceType: string | null;
+  bytesIn: number | null;
+  bytesOut: number | null;
+  widthIn: number | null;
+  heightIn: number | null;
+  widthOut: number | null;
+  heightOut: number | null;
+  orientation: number | null;
+  rotated: boolean;
+  resized: boolean;
+  converted: boolean;
+  reencoded: boolean;
+  metadataStripped: boolean;
+  animated: boolean;
+  unchanged: boolean;
+  quality: number | null;
+  estimatedTokens: number | null;
+  openaiTokens: number | null;
+}
+
+export interface PreparedImage {
+  url: string;
+  mime: string | null;
+  report: ImageReport;
+  warnings: string[];
+}
+
+export type ImageErrorReason =
+  | 'not-found'
+  | 'unreadable'
+  | 'directory'
+  | 'empty'
+  | 'too-large'
+  | 'not-image'
+  | 'corrupt'
+  | 'unsupported'
+  | 'needs-preparation'
+  | 'bad-url'
+  | 'download';
+
+/** An input that cannot be sent: exit 2, one line naming the input and what was found. */
+export class ImageError extends UsageError {
+  readonly reason: ImageErrorReason;
+  constructor(reason: ImageErrorReason, message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options);
+    this.name = 'ImageError';
+    this.reason = reason;
+  }
+}
