@@ -1,0 +1,253 @@
+// Structured answers (--schema, --schema-mode, --no-validate): turn the user's schema into request
+// extras, and check the model's answer against it.
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CliError, ExitCode, UsageError } from '../types.ts';
+
+export interface StructuredSpec {
+  schema: Record<string, unknown>;
+  /** json_schema.name: the schema's title sanitised to [A-Za-z0-9_-]{1,64}, else "answer". */
+  name: string;
+  mode: 'json_schema' | 'prompt';
+  validate: boolean;
+  /** Merged into the request body. */
+  extra: Record<string, unknown>;
+  /** Prompt mode: appended to the user's prompt. */
+  promptSuffix: string | undefined;
+}
+
+export interface StructuredSettings {
+  schema: string | undefined;
+  schemaMode: 'json_schema' | 'prompt';
+  validate: boolean;
+}
+
+type Validator = ((data: unknown) => boolean) & {
+  errors?: Array<{ instancePath: string; message?: string | undefined; keyword: string; params: Record<string, unknown> }> | null | undefined;
+};
+
+const SHORT_TYPES: Record<string, Record<string, unknown>> = {
+  string: { type: 'string' },
+  int: { type: 'integer' },
+  integer: { type: 'integer' },
+  number: { type: 'number' },
+  float: { type: 'number' },
+  bool: { type: 'boolean' },
+  boolean: { type: 'boolean' },
+};
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const RETRY_HINT = 'rerun, or pass --no-validate to accept it';
+
+/**
+ * 'caption, tags string[], nsfw bool' → a strict object schema. Every field is required and no
+ * others are allowed, because OpenAI's strict mode rejects a schema that is anything less.
+ */
+export function parseShortSchema(text: string): Record<string, unknown> {
+  if (text.trim() === '') throw new UsageError('--schema: the schema is empty');
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  const fields = text.split(',');
+  fields.forEach((raw, i) => {
+    const field = raw.trim();
+    if (field === '') {
+      throw new UsageError(`--schema: field ${i + 1} of ${fields.length} is empty (fields are separated by commas)`);
+    }
+    // "tags string []" and "tags string[]" are the same field; split the array marker off first.
+    const m = /^(.*?)\s*(\[\s*\])?$/.exec(field);
+    const body = m?.[1] ?? field;
+    const isArray = m?.[2] !== undefined;
+    const parts = body.split(/\s+/).filter(Boolean);
+    const [name, typeWord, ...rest] = parts;
+    if (name === undefined) throw new UsageError(`--schema: field ${i + 1} has no name: '${field}'`);
+    if (rest.length > 0) {
+      throw new UsageError(`--schema: cannot read field '${field}' (write it as: name [type][[]], e.g. 'tags string[]')`);
+    }
+    if (!NAME_RE.test(name)) {
+      throw new UsageError(`--schema: invalid field name '${name}' (use letters, digits, _ and -)`);
+    }
+    const typeName = (typeWord ?? 'string').toLowerCase();
+    const base = SHORT_TYPES[typeName];
+    if (!base) {
+      throw new UsageError(
+        `--schema: unknown type '${typeWord}' for field '${name}' (use string, int, number, bool, optionally with [])`,
+      );
+    }
+    if (Object.hasOwn(properties, name)) throw new UsageError(`--schema: duplicate field '${name}'`);
+    properties[name] = isArray ? { type: 'array', items: { ...base } } : { ...base };
+    required.push(name);
+  });
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function parseSchemaJson(text: string, source: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--schema: ${source} is not valid JSON: ${shortReason(err)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`--schema: ${source} must be a JSON object (a JSON Schema)`);
+  }
+  return value as Record<string, unknown>;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Text that can only have been meant as a file name; without this, a typo would be read as a short form. */
+function looksLikePath(text: string): boolean {
+  return /\.json$/i.test(text) || /[/\\]/.test(text);
+}
+
+async function loadSchema(text: string, cwd: string): Promise<Record<string, unknown>> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) return parseSchemaJson(trimmed, 'inline schema');
+  const path = resolve(cwd, trimmed);
+  if (trimmed !== '' && (await isFile(path))) {
+    let content: string;
+    try {
+      content = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--schema: cannot read ${trimmed}: ${(err as NodeJS.ErrnoException).code ?? shortReason(err)}`);
+    }
+    return parseSchemaJson(content.replace(/^\uFEFF/, ''), trimmed);
+  }
+  if (looksLikePath(trimmed)) throw new UsageError(`--schema: no such file: ${trimmed}`);
+  return parseShortSchema(trimmed);
+}
+
+function schemaName(schema: Record<string, unknown>): string {
+  const title = schema.title;
+  if (typeof title !== 'string') return 'answer';
+  const name = title.trim().replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 64);
+  return name === '' ? 'answer' : name;
+}
+
+function promptSuffixFor(schema: Record<string, unknown>): string {
+  return (
+    'Answer ONLY with a JSON object that matches this JSON Schema: no prose, no explanation, no code fences.\n' +
+    JSON.stringify(schema, null, 2)
+  );
+}
+
+export async function structuredRequest(settings: StructuredSettings, cwd: string): Promise<StructuredSpec | undefined> {
+  if (settings.schema === undefined) return undefined;
+  const schema = await loadSchema(settings.schema, cwd);
+  // Compiling now turns a broken schema into exit 2 before anything is sent, rather than a
+  // paid request whose answer can never validate.
+  await compiledValidator(schema);
+  const name = schemaName(schema);
+  const mode = settings.schemaMode;
+  return {
+    schema,
+    name,
+    mode,
+    validate: settings.validate,
+    extra:
+      mode === 'json_schema'
+        ? { response_format: { type: 'json_schema', json_schema: { name, strict: true, schema } } }
+        : {},
+    promptSuffix: mode === 'prompt' ? promptSuffixFor(schema) : undefined,
+  };
+}
+
+// batch plans every image separately, so the same schema arrives in many spec objects: cache by
+// spec for the fast path and by schema text so each distinct schema is compiled once.
+const bySpec = new WeakMap<object, Validator>();
+const byText = new Map<string, Promise<Validator>>();
+
+async function compileSchema(schema: Record<string, unknown>): Promise<Validator> {
+  // Loaded only here so that runs without --schema never pay for ajv.
+  const [{ default: ajvModule }, { default: formatsModule }] = await Promise.all([
+    import('ajv/dist/2020.js'),
+    import('ajv-formats'),
+  ]);
+  const Ajv2020 = ajvModule.default;
+  const addFormats = formatsModule.default;
+  // One instance per schema: two user schemas sharing an $id must not collide in one registry.
+  const ajv = new Ajv2020({ strict: false, allErrors: false });
+  addFormats(ajv);
+  try {
+    return ajv.compile(schema) as Validator;
+  } catch (err) {
+    throw new UsageError(`--schema: the schema cannot be used: ${shortReason(err)}`);
+  }
+}
+
+function compiledValidator(schema: Record<string, unknown>): Promise<Validator> {
+  const key = JSON.stringify(schema);
+  let pending = byText.get(key);
+  if (!pending) {
+    pending = compileSchema(schema);
+    byText.set(key, pending);
+    // A failed compile is not cached, so a later call reports the same error instead of a stale promise.
+    pending.catch(() => byText.delete(key));
+  }
+  return pending;
+}
+
+async function validatorFor(spec: StructuredSpec): Promise<Validator> {
+  const cached = bySpec.get(spec);
+  if (cached) return cached;
+  const v = await compiledValidator(spec.schema);
+  bySpec.set(spec, v);
+  return v;
+}
+
+/** Models often wrap JSON in a markdown fence despite being told not to. */
+function unwrapFence(text: string): string {
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  const m = /^```[A-Za-z0-9_-]*[^\S\n]*\n?([\s\S]*?)\n?[^\S\n]*```$/.exec(trimmed);
+  return (m ? (m[1] ?? '') : trimmed).trim();
+}
+
+function shortReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  const line = msg.split('\n')[0] ?? msg;
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+function invalidJson(reason: string, body: string): CliError {
+  const head = body.replace(/\s+/g, ' ').slice(0, 80);
+  const began = body === '' ? '' : `; it began: ${head}`;
+  return new CliError(`answer is not valid JSON: ${reason}${began}`, ExitCode.api, { hint: RETRY_HINT });
+}
+
+export async function parseStructuredAnswer(text: string, spec: StructuredSpec): Promise<unknown> {
+  const body = unwrapFence(text);
+  let value: unknown;
+  try {
+    if (body === '') throw new SyntaxError('the answer is empty');
+    value = JSON.parse(body);
+  } catch (err) {
+    // --no-validate means "give me whatever came back": never fail on the answer's shape.
+    if (!spec.validate) return text;
+    throw invalidJson(shortReason(err), body);
+  }
+  if (!spec.validate) return value;
+  const validate = await validatorFor(spec);
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    let detail = 'does not validate';
+    if (e) {
+      const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params.additionalProperty)}'` : '';
+      detail = `${e.instancePath || '/'} ${e.message ?? e.keyword}${extra}`;
+    }
+    throw new CliError(`answer does not match the schema: ${detail}`, ExitCode.api, { hint: RETRY_HINT });
+  }
+  return value;
+}
+
+/** Whether an API error is a relay refusing response_format, so the CLI can suggest prompt mode. */
+export function mentionsResponseFormat(status: number | undefined, message: string): boolean {
+  if (status !== undefined && status !== 400 && status !== 422) return false;
+  if (/response_format|json_schema|structured/i.test(message)) return true;
+  return /not supported|unsupported/i.test(message) && /format/i.test(message);
+}
