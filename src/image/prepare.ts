@@ -97,7 +97,9 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   }
   if (!raw) {
     try {
-      meta = await sharp(encoded, inOpts).metadata();
+      // An SVG's declared size may be enormous; reading its header costs nothing, and it is
+      // rendered below at a density that fits maxEdge.
+      meta = await sharp(encoded, type === 'svg' ? { ...inOpts, limitInputPixels: false } : inOpts).metadata();
     } catch (err) {
       // HEIC headers are readable here but some are not; libheif decodes them later regardless.
       if (type === 'heic') meta = null;

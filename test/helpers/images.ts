@@ -1,0 +1,134 @@
+// Synthetic images built with sharp, so image tests need no fixture files.
+import sharp from 'sharp';
+import type { ImageOptions } from '../../src/image/index.ts';
+
+export const MiB = 1024 * 1024;
+
+export function imageOptions(over: Partial<ImageOptions> = {}): ImageOptions {
+  return {
+    maxEdge: 1568,
+    maxBytes: 5 * MiB,
+    resize: true,
+    keepMetadata: false,
+    inline: false,
+    maxInputBytes: 50 * MiB,
+    timeoutMs: 5000,
+    ...over,
+  };
+}
+
+/** Deterministic noise: compresses badly, like a real photo, so byte limits bite. */
+export function noise(width: number, height: number, channels: 3 | 4 = 3, seed = 1): Buffer {
+  const buf = Buffer.allocUnsafe(width * height * channels);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < buf.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    buf[i] = x & 0xff;
+  }
+  if (channels === 4) for (let i = 3; i < buf.length; i += 4) buf[i] = 255;
+  return buf;
+}
+
+/** A smooth gradient photo stand-in: realistic JPEG sizes, fast to make. */
+export function gradient(width: number, height: number): Buffer {
+  const buf = Buffer.allocUnsafe(width * height * 3);
+  let i = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      buf[i++] = (x * 255) / width;
+      buf[i++] = (y * 255) / height;
+      buf[i++] = ((x + y) * 7) & 0xff;
+    }
+  }
+  return buf;
+}
+
+export const GPS_EXIF = {
+  IFD0: { Make: 'TestCam' },
+  IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' },
+};
+
+export async function cameraJpeg(opts: { width: number; height: number; orientation?: number; gps?: boolean; quality?: number }): Promise<Buffer> {
+  let p = sharp(gradient(opts.width, opts.height), { raw: { width: opts.width, height: opts.height, channels: 3 } }).jpeg({
+    quality: opts.quality ?? 90,
+  });
+  if (opts.orientation) p = p.withMetadata({ orientation: opts.orientation });
+  if (opts.gps) p = p.withExif(GPS_EXIF);
+  return p.toBuffer();
+}
+
+/**
+ * The upright picture used by the orientation tests: 64x32, red top-left 32x16 quarter, blue
+ * elsewhere. `storedFor(n)` gives the pixels a camera would store so that EXIF orientation n
+ * displays this picture.
+ */
+export const UPRIGHT = { width: 64, height: 32 };
+
+async function upright(): Promise<Buffer> {
+  const { width, height } = UPRIGHT;
+  const buf = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      const red = x < width / 2 && y < height / 2;
+      buf[i] = red ? 255 : 0;
+      buf[i + 2] = red ? 0 : 255;
+    }
+  }
+  return sharp(buf, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** One operation per sharp instance: sharp's own operation order would otherwise apply. */
+async function op(buf: Buffer, f: (s: sharp.Sharp) => sharp.Sharp): Promise<Buffer> {
+  return f(sharp(buf)).png().toBuffer();
+}
+
+export async function storedFor(orientation: number): Promise<Buffer> {
+  const c = await upright();
+  let s: Buffer;
+  switch (orientation) {
+    case 2: s = await op(c, (x) => x.flop()); break;
+    case 3: s = await op(c, (x) => x.rotate(180)); break;
+    case 4: s = await op(c, (x) => x.flip()); break;
+    case 5: s = await op(await op(c, (x) => x.rotate(90)), (x) => x.flop()); break;
+    case 6: s = await op(c, (x) => x.rotate(270)); break;
+    case 7: s = await op(await op(c, (x) => x.rotate(90)), (x) => x.flip()); break;
+    case 8: s = await op(c, (x) => x.rotate(90)); break;
+    default: s = c;
+  }
+  return sharp(s).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer();
+}
+
+/** Decodes a data: URL as sent. */
+export function dataUrlBytes(url: string): { mime: string; bytes: Buffer } {
+  const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (!m) throw new Error(`not a base64 data URL: ${url.slice(0, 40)}`);
+  return { mime: m[1] as string, bytes: Buffer.from(m[2] as string, 'base64') };
+}
+
+export async function pixelAt(img: Buffer, x: number, y: number): Promise<[number, number, number]> {
+  const { data, info } = await sharp(img).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const i = (y * info.width + x) * info.channels;
+  return [data[i] ?? 0, data[i + 1] ?? 0, data[i + 2] ?? 0];
+}
+
+export async function animatedGif(): Promise<Buffer> {
+  const frames = 3;
+  const w = 40;
+  const h = 30;
+  const buf = Buffer.alloc(w * h * frames * 4);
+  for (let f = 0; f < frames; f++) {
+    for (let i = 0; i < w * h; i++) {
+      const o = (f * w * h + i) * 4;
+      buf[o] = f === 0 ? 255 : 0;
+      buf[o + 1] = f === 1 ? 255 : 0;
+      buf[o + 2] = f === 2 ? 255 : 0;
+      buf[o + 3] = 255;
+    }
+  }
+  return sharp(buf, { raw: { width: w, height: h * frames, channels: 4, pageHeight: h } as sharp.CreateRaw })
+    .gif({ loop: 0 })
+    .toBuffer();
+}

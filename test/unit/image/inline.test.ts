@@ -1,0 +1,108 @@
+// --inline downloads, against a local server on 127.0.0.1 only.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
+import { ImageError, loadImage, type ImageErrorReason } from '../../../src/image/index.ts';
+import { dataUrlBytes, imageOptions } from '../../helpers/images.ts';
+
+const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c33' } }).png().toBuffer();
+const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#36c' } }).jpeg().toBuffer();
+const seen: IncomingHttpHeaders[] = [];
+let server: Server;
+let base = '';
+
+before(async () => {
+  server = createServer((req, res) => {
+    seen.push(req.headers);
+    const path = req.url ?? '/';
+    if (path === '/img.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    if (path === '/big.jpg') return void res.writeHead(200, { 'content-type': 'image/jpeg' }).end(big);
+    if (path === '/octet') return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(png);
+    if (path === '/redirect') return void res.writeHead(302, { location: '/img.png' }).end();
+    const hops = /^\/hop\/(\d+)$/.exec(path);
+    if (hops) {
+      const n = Number(hops[1]);
+      return void res.writeHead(301, { location: n > 0 ? `/hop/${n - 1}` : '/img.png' }).end();
+    }
+    if (path === '/page') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>hello</body></html>');
+    if (path === '/missing') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('nope');
+    if (path === '/huge-declared') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(10 * 1024 * 1024) }).end();
+    if (path === '/huge-chunked') {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      const chunk = Buffer.alloc(64 * 1024);
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('error', () => undefined);
+      return void pump();
+    }
+    if (path === '/slow') return void setTimeout(() => res.writeHead(200, { 'content-type': 'image/png' }).end(png), 2000);
+    res.writeHead(500).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const inline = (over = {}) => imageOptions({ inline: true, timeoutMs: 3000, ...over });
+
+function rejectsWith(reason: ImageErrorReason, message?: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof ImageError, String(err));
+    assert.equal(err.reason, reason, err.message);
+    assert.equal(err.exitCode, 2);
+    if (message) assert.match(err.message, message);
+    return true;
+  };
+}
+
+test('downloads and prepares like a file, sending no credentials', async () => {
+  const r = await loadImage(`${base}/img.png`, inline());
+  assert.equal(r.report.kind, 'url');
+  assert.equal(r.report.unchanged, true);
+  assert.deepEqual(dataUrlBytes(r.url).bytes, png);
+  const big2 = await loadImage(`${base}/big.jpg`, inline());
+  assert.equal(big2.report.widthOut, 1568);
+  assert.ok(seen.every((h) => h.authorization === undefined && h.cookie === undefined));
+});
+
+test('follows up to 3 redirects, not more', async () => {
+  const r = await loadImage(`${base}/redirect`, inline());
+  assert.deepEqual(dataUrlBytes(r.url).bytes, png);
+  const three = await loadImage(`${base}/hop/2`, inline());
+  assert.equal(three.mime, 'image/png');
+  await assert.rejects(loadImage(`${base}/hop/3`, inline()), rejectsWith('download', /more than 3 redirects/));
+});
+
+test('a generic content type is fine when the bytes are an image; a web page is not', async () => {
+  const r = await loadImage(`${base}/octet`, inline());
+  assert.equal(r.mime, 'image/png');
+  await assert.rejects(loadImage(`${base}/page`, inline()), rejectsWith('download', /not an image \(server sent text\/html, HTTP 200\)/));
+});
+
+test('HTTP errors carry the status', async () => {
+  await assert.rejects(loadImage(`${base}/missing`, inline()), rejectsWith('download', /\/missing: download failed \(HTTP 404\)$/));
+});
+
+test('bodies over --max-input-bytes are refused, declared or not', async () => {
+  await assert.rejects(loadImage(`${base}/huge-declared`, inline({ maxInputBytes: 1024 * 1024 })), rejectsWith('too-large'));
+  const t = Date.now();
+  await assert.rejects(loadImage(`${base}/huge-chunked`, inline({ maxInputBytes: 1024 * 1024 })), rejectsWith('too-large'));
+  assert.ok(Date.now() - t < 2000);
+});
+
+test('a slow server times out', async () => {
+  await assert.rejects(loadImage(`${base}/slow`, inline({ timeoutMs: 200 })), rejectsWith('download', /timed out/));
+});
+
+test('an unreachable host is a download error', async () => {
+  // Port 9 on loopback (discard) is closed on any normal machine.
+  await assert.rejects(loadImage('http://127.0.0.1:9/x.png', inline()), rejectsWith('download', /download failed/));
+});
