@@ -119,7 +119,7 @@ async function readToken(io: IO): Promise<string> {
   }
   const { read } = await import('read');
   try {
-    const answer = await read({ prompt: 'API token: ', silent: true, replace: '*', input: io.stdin, output: io.stderr as NodeJS.WritableStream });
+    const answer = await read({ prompt: 'API token: ', silent: true, replace: '*', input: io.stdin as NodeJS.ReadableStream, output: io.stderr as NodeJS.WritableStream });
     return String(answer).trim();
   } catch (error) {
     if (error instanceof Error && /canceled/i.test(error.message)) throw new InterruptedError();

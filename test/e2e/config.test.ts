@@ -1,0 +1,135 @@
+// End to end: profiles on disk, token handling, and settings precedence.
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { runCli, tempDir, TOKEN } from '../helpers/cli.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let png: string;
+before(async () => {
+  server = await startServer();
+  png = join(tempDir(), 'p.png');
+  writeFileSync(png, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+});
+after(() => server.close());
+
+describe('config', () => {
+  test('set, get, list, use, remove, path', async () => {
+    const home = tempDir();
+    const run = (args: string[], input?: string) => runCli(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+
+    const p = await run(['path']);
+    assert.equal(p.stdout, join(home, 'imgdesc', 'config.json') + '\n');
+
+    assert.equal((await run(['set', 'base-url', 'https://relay.example.com/v1/chat/completions'])).code, 0);
+    const t = await run(['set', 'token'], `${TOKEN}\n`);
+    assert.equal(t.code, 0, t.stderr);
+    assert.ok(!t.stderr.includes(TOKEN));
+
+    const file = join(home, 'imgdesc', 'config.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, 'imgdesc')).mode & 0o777, 0o700);
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(stored.profiles.default.token, TOKEN, 'one trailing newline dropped');
+    assert.equal(stored.profiles.default['base-url'], 'https://relay.example.com/v1');
+
+    assert.equal((await run(['get', 'token'])).stdout, 'sk-…cdef\n');
+    assert.equal((await run(['get', 'token', '--reveal'])).stdout, TOKEN + '\n');
+    const list = await run(['list']);
+    assert.match(list.stdout, /\* default/);
+    assert.match(list.stdout, /token = sk-…cdef/);
+    assert.ok(!list.stdout.includes(TOKEN));
+
+    assert.equal((await run(['set', 'model', 'gpt-4o', '--profile', 'work'])).code, 0);
+    assert.equal((await run(['use', 'work'])).code, 0);
+    assert.equal((await run(['get', 'model'])).stdout, 'gpt-4o\n');
+    assert.equal((await run(['use', 'nope'])).code, 3);
+
+    assert.equal((await run(['remove', 'model'])).code, 0);
+    assert.equal((await run(['get', 'model'])).code, 3);
+    assert.equal((await run(['remove', '--profile', 'work'])).code, 0);
+    assert.doesNotMatch((await run(['list'])).stdout, /work/);
+  });
+
+  test('bad keys and values exit 2; the token is never an argument', async () => {
+    const home = tempDir();
+    const run = (args: string[]) => runCli(['config', ...args], { configHome: home });
+    for (const args of [['set', 'colour', 'red'], ['set', 'max-tokens', 'many'], ['set', 'temperature', '3'], ['set', 'detail', 'ultra'], ['set', 'base-url', 'not a url']]) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+    const r = await run(['set', 'token', TOKEN]);
+    assert.equal(r.code, 2);
+    assert.ok(!r.stderr.includes(TOKEN));
+  });
+
+  test('a corrupt config file is reported with its path and left untouched', async () => {
+    const home = tempDir();
+    mkdirSync(join(home, 'imgdesc'));
+    const file = join(home, 'imgdesc', 'config.json');
+    writeFileSync(file, '{"profiles": {"default": {"model": "x",}}');
+    const r = await runCli([png], { configHome: home });
+    assert.equal(r.code, 3);
+    assert.ok(r.stderr.includes(file), r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(readFileSync(file, 'utf8'), '{"profiles": {"default": {"model": "x",}}');
+  });
+
+  test('a config file readable by others is tightened to 0600', async () => {
+    const home = tempDir();
+    mkdirSync(join(home, 'imgdesc'), { mode: 0o755 });
+    const file = join(home, 'imgdesc', 'config.json');
+    writeFileSync(file, '{}', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    await runCli(['config', 'list'], { configHome: home });
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, 'imgdesc')).mode & 0o777, 0o700);
+  });
+});
+
+describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
+  test('each layer wins over the ones below it', async () => {
+    const home = tempDir();
+    const cfg = (args: string[], input?: string) => runCli(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+    const send = async (args: string[], env: Record<string, string>) => {
+      server.requests.length = 0;
+      const r = await runCli([png, ...args], { configHome: home, env });
+      assert.equal(r.code, 0, r.stderr);
+      const req = server.requests[0]!;
+      return { model: req.json.model as string, auth: req.headers.authorization, system: req.json.messages[0].role === 'system' ? req.json.messages[0].content : undefined };
+    };
+    const openai = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-openai-env-0000' };
+    // defaults + OPENAI_* only
+    let s = await send([], openai);
+    assert.equal(s.model, 'claude-3-5-sonnet-20240620');
+    assert.equal(s.auth, 'Bearer sk-openai-env-0000');
+    // profile beats OPENAI_*
+    await cfg(['set', 'model', 'profile-model']);
+    await cfg(['set', 'system', 'from profile']);
+    await cfg(['set', 'token'], 'sk-profile-1111');
+    s = await send([], openai);
+    assert.equal(s.model, 'profile-model');
+    assert.equal(s.system, 'from profile');
+    assert.equal(s.auth, 'Bearer sk-profile-1111');
+    // IMGDESC_* beats the profile
+    s = await send([], { ...openai, IMGDESC_MODEL: 'env-model', IMGDESC_TOKEN: 'sk-env-2222' });
+    assert.equal(s.model, 'env-model');
+    assert.equal(s.auth, 'Bearer sk-env-2222');
+    // the flag beats everything
+    s = await send(['-m', 'flag-model'], { ...openai, IMGDESC_MODEL: 'env-model' });
+    assert.equal(s.model, 'flag-model');
+    // IMGDESC_PROFILE and --profile pick another profile
+    await cfg(['set', 'model', 'other-model', '--profile', 'other']);
+    s = await send([], { ...openai, IMGDESC_PROFILE: 'other' });
+    assert.equal(s.model, 'other-model');
+    s = await send(['--profile', 'other'], openai);
+    assert.equal(s.model, 'other-model');
+    const missing = await runCli([png, '--profile', 'ghost'], { configHome: home, env: openai });
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /no profile named 'ghost'/);
+  });
+});
