@@ -18,3 +18,5 @@ export {
 } from './errors.ts';
 export { shouldRetry, retryDelayMs, retryAfterMs, MAX_RETRY_AFTER_MS } from './retry.ts';
 export type { RetryCandidate } from './retry.ts';
+export { createChatCompletion, listModels, getDispatcher, closeSharedDispatcher, DEFAULT_MAX_RESPONSE_BYTES } from './client.ts';
+export type { ClientOptions, ApiResult, RateGate, RetryEvent } from './client.ts';

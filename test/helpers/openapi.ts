@@ -1,0 +1,36 @@
+// Validates request bodies against the official OpenAI OpenAPI description in ../shared/spec
+// (DESIGN.md §5). Returns null when that folder is absent, so callers can skip with a message.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SPEC_PATH = join(repoRoot, '..', 'shared', 'spec', 'openai-openapi.patched.json');
+const SPEC_ID = 'https://imgdesc.test/openai-openapi.json';
+
+let cached: ValidateFunction | null | undefined;
+
+function validator(): ValidateFunction | null {
+  if (cached !== undefined) return cached;
+  if (!existsSync(SPEC_PATH)) return (cached = null);
+  const spec = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as Record<string, unknown>;
+  // Both packages are CommonJS; under NodeNext the default import is module.exports, whose
+  // `.default` is the class / plugin itself.
+  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  ajv.addSchema({ ...spec, $id: SPEC_ID });
+  cached = ajv.getSchema(`${SPEC_ID}#/components/schemas/CreateChatCompletionRequest`) ?? null;
+  if (!cached) throw new Error('CreateChatCompletionRequest not found in the spec');
+  return cached;
+}
+
+/** The spec's complaints about a chat-completions request body ([] = valid), or null without the spec. */
+export function validateChatRequest(body: unknown): string[] | null {
+  const validate = validator();
+  if (!validate) return null;
+  if (validate(body)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
+}
