@@ -7,7 +7,8 @@ import { ImageError, type ImageOptions } from './types.ts';
 const MAX_REDIRECTS = 3;
 
 export async function download(url: URL, name: string, opts: ImageOptions): Promise<Buffer> {
-  const { request } = await import('undici');
+  // .default: the bundled CommonJS module exposes only its default export to import()
+  const { request } = (await import('undici')).default;
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let current = url;

@@ -1,8 +1,8 @@
 // The image layer: input (path, -, data: URL, http(s) URL) → checked, prepared image ready to send.
 // The only module the core imports; it knows nothing of the terminal or of `process`.
-import { decodeDataUrl, readPath, readStreamCapped, shortDataUrl } from './read.ts';
+import { decodeDataUrl, readPath, readStreamCapped, shortDataUrl, type ReadResult } from './read.ts';
 import { describeNonImage, sniff } from './sniff.ts';
-import { prepareBytes } from './prepare.ts';
+import { needsWholeBytes, prepareBytes } from './prepare.ts';
 import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';
 
 export { ImageError } from './types.ts';
@@ -10,6 +10,10 @@ export type { ImageErrorReason, ImageOptions, ImageReport, PreparedImage } from 
 
 export function isRemoteUrl(input: string): boolean {
   return /^https?:\/\//i.test(input);
+}
+
+function whole(bytes: Buffer): ReadResult {
+  return { bytes, size: bytes.length, path: null };
 }
 
 function emptyReport(source: string, kind: ImageReport['kind']): ImageReport {
@@ -53,41 +57,45 @@ export async function loadImage(input: string, opts: ImageOptions): Promise<Prep
     }
     const { download } = await import('./download.ts');
     const bytes = await download(url, input, opts);
-    return fromBytes(input, input, 'url', bytes, opts);
+    return fromBytes(input, input, 'url', whole(bytes), opts);
   }
   if (/^data:/i.test(input)) {
     const bytes = decodeDataUrl(input, opts.maxInputBytes);
-    return fromBytes(input, 'data: URL', 'data-url', bytes, opts);
+    return fromBytes(input, 'data: URL', 'data-url', whole(bytes), opts);
   }
   if (input === '-') {
     if (!opts.stdin) throw new ImageError('unreadable', 'stdin: no standard input to read the image from');
     const bytes = await readStreamCapped(opts.stdin, opts.maxInputBytes, 'stdin', opts.signal);
-    return fromBytes(input, 'stdin', 'stdin', bytes, opts);
+    return fromBytes(input, 'stdin', 'stdin', whole(bytes), opts);
   }
   if (input === '') throw new ImageError('not-found', "'': no such file");
-  const readOpts: { maxInputBytes: number; cwd?: string; signal?: AbortSignal } = { maxInputBytes: opts.maxInputBytes };
+  const readOpts: Parameters<typeof readPath>[1] = { maxInputBytes: opts.maxInputBytes };
   if (opts.cwd !== undefined) readOpts.cwd = opts.cwd;
   if (opts.signal !== undefined) readOpts.signal = opts.signal;
-  const bytes = await readPath(input, readOpts);
-  return fromBytes(input, input, 'file', bytes, opts);
+  // Files too big to be sent as they are will be re-encoded anyway: sharp reads those itself.
+  const got = await readPath(input, { ...readOpts, headOnlyAbove: Math.floor(opts.maxBytes / 4) * 3 });
+  return fromBytes(input, input, 'file', got, opts, () => readPath(input, readOpts));
 }
 
 async function fromBytes(
   source: string,
   name: string,
   kind: ImageReport['kind'],
-  bytes: Buffer,
+  got: ReadResult,
   opts: ImageOptions,
+  readWhole?: () => Promise<ReadResult>,
 ): Promise<PreparedImage> {
-  if (bytes.length === 0) {
+  if (got.size === 0) {
     throw new ImageError('empty', kind === 'file' ? `${name}: empty file` : `${name}: empty input`);
   }
-  const sniffed = await sniff(bytes);
+  const sniffed = await sniff(got.bytes);
   if (!sniffed.image) {
     throw new ImageError('not-image', `${name}: not an image (detected ${describeNonImage(sniffed)})`);
   }
   const report = emptyReport(source, kind);
   report.sourceType = sniffed.type;
-  report.bytesIn = bytes.length;
-  return prepareBytes({ name: kind === 'data-url' ? shortDataUrl(source) : name, bytes, sniffed, report }, opts);
+  report.bytesIn = got.size;
+  if (got.path && readWhole && needsWholeBytes(sniffed.type)) got = await readWhole();
+  const { bytes, size, path } = got;
+  return prepareBytes({ name: kind === 'data-url' ? shortDataUrl(source) : name, bytes, size, path, sniffed, report }, opts);
 }

@@ -33,6 +33,11 @@ const SHRINK_QUALITIES = [60, 45];
 const SHRINK_STEP = 0.75;
 const MIN_EDGE = 16;
 
+/** Formats the index hands over whole (their decoders need every byte in memory anyway). */
+export function needsWholeBytes(type: string): boolean {
+  return !SHARP_NATIVE.has(type);
+}
+
 export function base64Length(n: number): number {
   return 4 * Math.ceil(n / 3);
 }
@@ -49,7 +54,10 @@ function isUnsupportedFormat(err: unknown): boolean {
 export interface Subject {
   /** The input as the user typed it, for messages. */
   name: string;
+  /** The whole input, or only its head when `path` is set (sharp then reads the file). */
   bytes: Buffer;
+  size: number;
+  path: string | null;
   sniffed: Sniffed;
   report: ImageReport;
 }
@@ -86,7 +94,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
 
   let meta: Metadata | null = null;
   let raw: RawPixels | null = null;
-  let encoded: Buffer = bytes;
+  let encoded: Buffer | string = subject.path ?? bytes;
   const inOpts: SharpOptions = { failOn: 'error', pages: 1 };
 
   if (type === 'bmp') raw = await decodeBmp(bytes, name);
@@ -133,8 +141,8 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   let w = report.widthIn ?? 0;
   let h = report.heightIn ?? 0;
   if (Math.max(w, h) > opts.maxEdge) problems.push(`${w}x${h} exceeds --max-edge ${opts.maxEdge}`);
-  if (base64Length(bytes.length) > opts.maxBytes) {
-    problems.push(`${formatBytes(base64Length(bytes.length))} of base64 exceeds --max-bytes ${formatBytes(opts.maxBytes)}`);
+  if (base64Length(subject.size) > opts.maxBytes) {
+    problems.push(`${formatBytes(base64Length(subject.size))} of base64 exceeds --max-bytes ${formatBytes(opts.maxBytes)}`);
   }
   if (orientation > 1) problems.push(`EXIF orientation ${orientation} needs rotating`);
   if (location) problems.push('it carries GPS location metadata (use --keep-metadata to send it)');

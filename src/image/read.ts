@@ -1,5 +1,6 @@
 // Reading an input's bytes with a hard size cap: local paths, stdin and data: URLs.
-import { open, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InterruptedError } from '../types.ts';
 import { ImageError } from './types.ts';
@@ -70,8 +71,25 @@ function errText(err: unknown): string {
   return typeof e?.message === 'string' ? e.message.split('\n')[0] ?? 'error' : String(err);
 }
 
-/** Reads a local path. Regular files are checked by size before any byte is read. */
-export async function readPath(input: string, opts: { maxInputBytes: number; cwd?: string; signal?: AbortSignal }): Promise<Buffer> {
+export interface ReadResult {
+  /** The whole input, or only its head when `path` is set. */
+  bytes: Buffer;
+  size: number;
+  /** Set when only the head was read: sharp then reads the file itself, without a JS copy. */
+  path: string | null;
+}
+
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Reads a local path. Regular files are checked by size before any byte is read. A regular file
+ * bigger than `headOnlyAbove` can never be sent as it is, so only its head is read (to sniff it):
+ * a 100 MB PNG then never sits in memory twice.
+ */
+export async function readPath(
+  input: string,
+  opts: { maxInputBytes: number; cwd?: string; signal?: AbortSignal; headOnlyAbove?: number },
+): Promise<ReadResult> {
   const path = resolve(opts.cwd ?? '.', input);
   let st;
   try {
@@ -88,47 +106,41 @@ export async function readPath(input: string, opts: { maxInputBytes: number; cwd
     throw pathError(input, err);
   }
   try {
-    // Regular files are read in one go by size; devices, FIFOs and /proc files (size 0) are
-    // streamed because their size says nothing about how much they will produce.
-    if (st.isFile() && st.size > 0) {
-      const buf = Buffer.allocUnsafe(st.size);
-      let off = 0;
-      while (off < buf.length) {
-        throwIfAborted(opts.signal);
-        const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
-        if (bytesRead === 0) break;
-        off += bytesRead;
-      }
-      // A file that grew since stat is still capped; one that shrank is taken as it is now.
-      if (off === buf.length) {
-        const probe = Buffer.allocUnsafe(1);
-        const { bytesRead } = await fh.read(probe, 0, 1, off);
-        if (bytesRead > 0) {
-          const rest = await readStreamCapped(
-            fh.createReadStream({ start: off, autoClose: false }),
-            opts.maxInputBytes - off,
-            input,
-            opts.signal,
-          ).catch((err: unknown) => {
-            throw err instanceof ImageError && err.reason === 'too-large' ? tooLarge(input, opts.maxInputBytes) : err;
-          });
-          return Buffer.concat([buf, rest]);
-        }
-      }
-      return off === buf.length ? buf : buf.subarray(0, off);
+    if (st.isFile() && opts.headOnlyAbove !== undefined && st.size > opts.headOnlyAbove) {
+      const head = Buffer.allocUnsafe(HEAD_BYTES);
+      const { bytesRead } = await fh.read(head, 0, HEAD_BYTES, 0);
+      return { bytes: head.subarray(0, bytesRead), size: st.size, path };
     }
-    return await readStreamCapped(
-      fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 }),
-      opts.maxInputBytes,
-      input,
-      opts.signal,
-    );
+    const bytes = await readWhole(fh, st, input, opts);
+    return { bytes, size: bytes.length, path: null };
   } catch (err) {
     if (err instanceof ImageError || err instanceof InterruptedError) throw err;
     throw pathError(input, err);
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+async function readWhole(
+  fh: FileHandle,
+  st: Stats,
+  input: string,
+  opts: { maxInputBytes: number; signal?: AbortSignal },
+): Promise<Buffer> {
+  // Devices, FIFOs and /proc files (size 0) are streamed: their size says nothing about how
+  // much they will produce. A regular file is read as big as stat said, so it stays capped.
+  if (!st.isFile() || st.size === 0) {
+    return readStreamCapped(fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 }), opts.maxInputBytes, input, opts.signal);
+  }
+  const buf = Buffer.allocUnsafe(st.size);
+  let off = 0;
+  while (off < buf.length) {
+    throwIfAborted(opts.signal);
+    const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return off === buf.length ? buf : buf.subarray(0, off);
 }
 
 function pathError(input: string, err: unknown): ImageError {
