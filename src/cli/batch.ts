@@ -1,0 +1,210 @@
+// `imgdesc batch <inputs...>`: many images, one request each, JSON lines out as each finishes.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Profile } from '../config/store.ts';
+import { ExitCode, UsageError, type IO } from '../types.ts';
+import { Term } from '../ui/term.ts';
+import { formatDuration, formatImageReport } from '../ui/render.ts';
+import type { RunFlags } from './options.ts';
+import { loadSettings } from './settings.ts';
+
+export interface BatchOptions {
+  inputs: string[];
+  settings: Profile;
+  run: RunFlags;
+  recursive: boolean;
+  filesFrom: string | undefined;
+  nul: boolean;
+  output: string | undefined;
+  /** The sidecar extension (`txt` for a bare --sidecar). */
+  sidecar: string | undefined;
+  overwrite: boolean;
+}
+
+const MAX_LIST_BYTES = 64 * 1024 * 1024;
+
+async function readList(source: string, io: IO): Promise<string> {
+  if (source === '-') {
+    if (io.stdinIsTTY) throw new UsageError('--files-from -: stdin is a terminal', { hint: 'pipe the list in, e.g. find photos -name "*.jpg" -print0 | imgdesc batch --files-from - -0' });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of io.stdin as AsyncIterable<Buffer | string>) {
+      const b = typeof c === 'string' ? Buffer.from(c) : c;
+      size += b.length;
+      if (size > MAX_LIST_BYTES) throw new UsageError('--files-from -: the list is larger than 64 MiB');
+      chunks.push(b);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  try {
+    return await readFile(resolve(io.cwd, source), 'utf8');
+  } catch (err) {
+    throw new UsageError(`--files-from ${source}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
+  const { run } = options;
+  if (options.nul && options.filesFrom === undefined) throw new UsageError('-0 goes with --files-from');
+  if (options.inputs.length === 0 && options.filesFrom === undefined) {
+    throw new UsageError('no inputs: give files, folders or quoted globs, or --files-from', {
+      hint: "imgdesc batch photos/ -r, or imgdesc batch 'photos/**/*.jpg'",
+    });
+  }
+  if (options.overwrite && options.sidecar === undefined) throw new UsageError('--overwrite goes with --sidecar');
+  if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
+    throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
+  }
+
+  const settings = await loadSettings(options.settings, run, io.env);
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const { expandInputs } = await import('../core/batch-inputs.ts');
+  const { readResumeIndex } = await import('../core/batch-resume.ts');
+  const { runBatchFlow } = await import('../core/batch.ts');
+  const { isInsecureRemote } = await import('../api/index.ts');
+  const { Progress, summaryLine } = await import('../ui/progress.ts');
+
+  if (!run.dryRun) {
+    const { requireCredentials } = await import('../core/describe.ts');
+    requireCredentials(settings);
+  }
+  if (settings.baseUrl && isInsecureRemote(settings.baseUrl)) {
+    term.warn(`${settings.baseUrl} is plain http: the token travels in clear text`);
+  }
+
+  const list = options.filesFrom !== undefined ? await readList(options.filesFrom, io) : undefined;
+  const items = await expandInputs(options.inputs, { cwd: io.cwd, recursive: options.recursive, filesFrom: list, nul: options.nul });
+  const outputPath = options.output !== undefined ? resolve(io.cwd, options.output) : undefined;
+  const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd) : undefined;
+  if (resume && resume.torn > 0) term.info(`${options.output}: ignored ${resume.torn} incomplete line(s) from an earlier run`);
+  const concurrency = settings.concurrency;
+  term.info(
+    `${items.length} image(s), concurrency ${concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}` +
+      (resume && resume.size ? `, ${resume.size} already recorded ok in ${options.output}` : ''),
+  );
+  if (items.length === 0) {
+    if (!run.quiet) term.warn('no files found in the given folders' + (options.recursive ? '' : ' (use -r to descend into sub-folders)'));
+    return ExitCode.ok;
+  }
+
+  const progress = new Progress(io.stderr, {
+    live: io.stderrIsTTY && io.env.TERM !== 'dumb',
+    quiet: run.quiet,
+    dim: (s) => term.err.dim(s),
+  });
+  const counts = { total: items.length, ok: 0, failed: 0, skipped: 0, tokens: 0 };
+  // A result line on the same terminal as the live line: erase the line, write, draw it again.
+  const sharesTerminal = io.stdoutIsTTY && progress.live;
+  const aside = (write: () => void) => {
+    progress.clear();
+    write();
+    progress.redraw();
+  };
+
+  let sink: import('../core/batch-output.ts').LineSink;
+  const output = await import('../core/batch-output.ts');
+  if (outputPath !== undefined && !run.dryRun) {
+    try {
+      sink = await output.openJsonlFile(outputPath);
+    } catch (err) {
+      throw new UsageError(`-o ${options.output}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  } else {
+    sink = sharesTerminal
+      ? output.streamSink(io.stdout, () => progress.clear(), () => progress.redraw())
+      : output.streamSink(io.stdout);
+  }
+
+  let summary;
+  try {
+    summary = await runBatchFlow(
+      {
+        items,
+        prompt: settings.prompt,
+        settings,
+        concurrency,
+        resume,
+        sidecar: options.sidecar !== undefined ? { ext: options.sidecar, overwrite: options.overwrite } : undefined,
+        dryRun: run.dryRun,
+        keepResponse: run.json,
+      },
+      { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
+      {
+        onRecord: async (rec) => {
+          if (rec.ok) {
+            counts.ok++;
+            const u = rec.usage as { total_tokens?: unknown } | null;
+            if (u && typeof u.total_tokens === 'number') counts.tokens += u.total_tokens;
+          } else {
+            counts.failed++;
+            if (!run.quiet) {
+              const msg = rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`;
+              aside(() => term.warn(msg));
+            }
+          }
+          await sink.write(JSON.stringify(rec));
+          progress.update(counts);
+        },
+        onSkip: (item, reason) => {
+          counts.skipped++;
+          if (reason === 'not-image') term.info(`${item.image}: not an image, skipped`);
+          progress.update(counts);
+        },
+        onPlanned: (item, image) => {
+          counts.ok++;
+          const r = image.report;
+          if (run.json) {
+            io.stdout.write(
+              JSON.stringify({ image: item.image, mime: image.mime, width: r.widthOut ?? r.widthIn, height: r.heightOut ?? r.heightIn, bytes: r.bytesOut ?? r.bytesIn, estimated_tokens: r.estimatedTokens }) + '\n',
+            );
+          } else {
+            io.stdout.write(formatImageReport({ ...r, source: item.image }) + '\n');
+          }
+        },
+        onWarning: (item, message) => {
+          if (!run.quiet) aside(() => term.warn(`${item.image}: ${message}`));
+        },
+        onRetry: (item, e) => {
+          if (run.verbose) aside(() => term.info(`${item.image}: ${e.reason}; retry ${e.attempt - 1} in ${formatDuration(e.delayMs)}`));
+        },
+      },
+    );
+  } finally {
+    progress.clear();
+    await sink.close();
+  }
+
+  const s = summary;
+  const detail = [
+    s.skipped.done ? `${s.skipped.done} already done` : '',
+    s.skipped.sidecar ? `${s.skipped.sidecar} with a sidecar` : '',
+    s.skipped['not-image'] ? `${s.skipped['not-image']} not images` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const skipped = s.skipped.done + s.skipped.sidecar + s.skipped['not-image'];
+  const lines = [
+    run.dryRun
+      ? `dry run: ${s.ok} image(s) would be sent, ${s.failed} failed, ${skipped} skipped${detail ? ` (${detail})` : ''}; nothing was sent`
+      : summaryLine({ total: s.total, ok: s.ok, failed: s.failed, skipped, tokens: s.tokens }, progress.elapsed(), detail),
+  ];
+  if (run.verbose && !run.dryRun) {
+    lines.push(term.err.dim(`most requests in flight: ${s.peakInFlight}; 429s: ${s.rateLimited}; lowest concurrency: ${s.lowestConcurrency}`));
+  }
+  progress.finish(lines);
+
+  if (s.interrupted) {
+    const done = s.ok + s.failed + skipped;
+    const how =
+      outputPath !== undefined || options.sidecar !== undefined
+        ? 'run the same command again to resume'
+        : 'results so far went to stdout; use -o results.jsonl (or --sidecar) to make a batch resumable';
+    term.note(term.err.dim(`interrupted after ${done} of ${s.total}; ${how}`));
+    return ExitCode.interrupted;
+  }
+  if (s.authError) {
+    term.error(`${s.authError.message}; stopped the batch`, s.authError.hint);
+    return ExitCode.config;
+  }
+  return s.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}

@@ -1,0 +1,139 @@
+// Batch inputs: files, folders and quoted globs (or a --files-from list) → the list of images to do.
+// Only paths are listed here, up front; nothing is read or prepared (that happens in the pipeline).
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { UsageError } from '../types.ts';
+
+export interface BatchItem {
+  /** The path as the user gave it (or as folder + relative name); what results name it by. */
+  image: string;
+  /** Absolute path, for de-duplication and resume matching (the URL itself for URLs). */
+  key: string;
+  /**
+   * Named by the user (a file argument, a --files-from line): a non-image is a failure.
+   * Found in a folder or by a glob: a non-image is skipped and counted.
+   */
+  explicit: boolean;
+  url: boolean;
+}
+
+export interface ExpandOptions {
+  cwd: string;
+  recursive: boolean;
+  /** The text of the --files-from list, when given. */
+  filesFrom?: string | undefined;
+  /** --files-from is NUL-separated (-0). */
+  nul?: boolean | undefined;
+}
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+export function isRemote(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+/** Splits a --files-from list: one path per line (CRLF tolerated, blank lines ignored), or NUL-separated. */
+export function splitFileList(text: string, nul: boolean): string[] {
+  if (nul) return text.split('\0').filter((p) => p !== '');
+  return text
+    .split('\n')
+    .map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l))
+    .filter((l) => l.trim() !== '');
+}
+
+/** Hidden entries (.DS_Store, .git, our own sidecar temp files) are left out of folder listings. */
+function hidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+async function listFolder(dir: string, shown: string, recursive: boolean, out: Array<{ image: string; abs: string }>): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    if (hidden(e.name)) continue;
+    const abs = join(dir, e.name);
+    const image = join(shown, e.name);
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      const st = await stat(abs).catch(() => undefined);
+      isDir = st?.isDirectory() ?? false;
+      isFile = st?.isFile() ?? false;
+      // Following a linked folder could loop; only files are followed.
+      if (isDir) continue;
+    }
+    if (isFile) out.push({ image, abs });
+    else if (isDir && recursive) await listFolder(abs, image, recursive, out);
+  }
+}
+
+/**
+ * Expands the inputs in order, de-duplicated by absolute path. A missing file or folder, or a glob
+ * that matches nothing, is a usage error (exit 2, nothing sent). Paths from --files-from are
+ * explicit but not checked here: a stale line is one failed item, not a refused batch.
+ */
+export async function expandInputs(inputs: string[], opts: ExpandOptions): Promise<BatchItem[]> {
+  const items: BatchItem[] = [];
+  const seen = new Set<string>();
+  const add = (image: string, key: string, explicit: boolean, url = false) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    items.push({ image, key, explicit, url });
+  };
+
+  for (const input of inputs) {
+    if (input === '') throw new UsageError("'': not a file, folder or glob");
+    if (input === '-') throw new UsageError('batch cannot read an image from stdin', { hint: 'use --files-from - to read a list of paths' });
+    if (isRemote(input)) {
+      add(input, input, true, true);
+      continue;
+    }
+    const abs = resolve(opts.cwd, input);
+    const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
+    if (!(st instanceof Error)) {
+      if (st.isDirectory()) {
+        const found: Array<{ image: string; abs: string }> = [];
+        await listFolder(abs, input, opts.recursive, found);
+        for (const f of found) add(f.image, f.abs, false);
+      } else {
+        add(input, abs, true);
+      }
+      continue;
+    }
+    if (st.code !== 'ENOENT' && st.code !== 'ENOTDIR') throw new UsageError(`${input}: cannot read (${st.code ?? st.message})`);
+    if (!GLOB_CHARS.test(input)) throw new UsageError(`${input}: no such file or folder`);
+    const { glob } = await import('tinyglobby');
+    // Globs behave like the shell's: dotfiles only when the pattern names them; sorted for a stable order.
+    const matches = (await glob(input, { cwd: opts.cwd, onlyFiles: true, dot: false, expandDirectories: false })).sort();
+    if (matches.length === 0) throw new UsageError(`${input}: no files match`);
+    for (const m of matches) add(m, resolve(opts.cwd, m), false);
+  }
+
+  if (opts.filesFrom !== undefined) {
+    for (const p of splitFileList(opts.filesFrom, opts.nul === true)) {
+      if (isRemote(p)) add(p, p, true, true);
+      else add(p, resolve(opts.cwd, p), true);
+    }
+  }
+  return items;
+}
+
+/** `{name}`, `{stem}`, `{dir}`, `{path}` in a batch prompt; anything else in braces is left alone. */
+export function renderPrompt(template: string, image: string): string {
+  const path = image;
+  const name = isRemote(image) ? basename(new URL(image).pathname) : basename(image);
+  const ext = extname(name);
+  const stem = ext && ext !== name ? name.slice(0, -ext.length) : name;
+  const dir = isRemote(image) ? image.slice(0, image.lastIndexOf('/')) : dirname(image);
+  const values: Record<string, string> = { name, stem, dir, path };
+  return template.replace(/\{(name|stem|dir|path)\}/g, (_m, k: string) => values[k] ?? '');
+}
+
+/** `photo.jpg` → `photo.txt` beside it (for a file without an extension, `photo` → `photo.txt`). */
+export function sidecarPath(imagePath: string, ext: string): string {
+  const e = ext.startsWith('.') ? ext.slice(1) : ext;
+  const name = basename(imagePath);
+  const dot = extname(name);
+  const stem = dot && dot !== name ? name.slice(0, -dot.length) : name;
+  return join(dirname(imagePath), `${stem}.${e}`);
+}

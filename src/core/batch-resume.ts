@@ -1,0 +1,81 @@
+// Resume: what an earlier run of the same batch already recorded in its -o file.
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** Images recorded ok, by absolute path → the content hashes recorded for it. */
+export class ResumeIndex {
+  private readonly ok = new Map<string, Set<string | null>>();
+  /** Lines that were not whole JSON records (a torn last line from a crash). */
+  torn = 0;
+  records = 0;
+
+  /** Adds one line of a results file; anything that is not a whole record is counted and ignored. */
+  addLine(line: string, cwd: string): void {
+    if (line.trim() === '') return;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      this.torn++;
+      return;
+    }
+    if (!rec || typeof rec !== 'object') {
+      this.torn++;
+      return;
+    }
+    const r = rec as { image?: unknown; ok?: unknown; sha256?: unknown };
+    if (typeof r.image !== 'string') {
+      this.torn++;
+      return;
+    }
+    this.records++;
+    if (r.ok !== true) return;
+    const key = keyOf(r.image, cwd);
+    let hashes = this.ok.get(key);
+    if (!hashes) this.ok.set(key, (hashes = new Set()));
+    hashes.add(typeof r.sha256 === 'string' ? r.sha256 : null);
+  }
+
+  /** Done already: the same path with the same bytes (for URLs, which have no hash: the same URL). */
+  isDone(key: string, sha256: string | null): boolean {
+    const hashes = this.ok.get(key);
+    if (!hashes) return false;
+    return hashes.has(sha256);
+  }
+
+  /** Whether this path was recorded ok at all (to decide if hashing it is worth it). */
+  has(key: string): boolean {
+    return this.ok.has(key);
+  }
+
+  get size(): number {
+    return this.ok.size;
+  }
+}
+
+function keyOf(image: string, cwd: string): string {
+  return /^https?:\/\//i.test(image) ? image : resolve(cwd, image);
+}
+
+export function indexFromText(text: string, cwd: string): ResumeIndex {
+  const idx = new ResumeIndex();
+  for (const line of text.split('\n')) idx.addLine(line, cwd);
+  return idx;
+}
+
+/** Reads an existing results file line by line (it may be large); a missing file is an empty index. */
+export async function readResumeIndex(path: string, cwd: string): Promise<ResumeIndex> {
+  const idx = new ResumeIndex();
+  let stream;
+  try {
+    const handle = await open(path, 'r');
+    stream = handle.createReadStream({ encoding: 'utf8' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return idx;
+    throw err;
+  }
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  for await (const line of rl) idx.addLine(line, cwd);
+  return idx;
+}

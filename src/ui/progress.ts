@@ -1,0 +1,122 @@
+// Batch progress on stderr. On a TTY: one line redrawn in place (done/total, failed, skipped,
+// rate, ETA), at most ~12 times a second. Off a TTY: nothing until the final summary.
+import type { OutStream } from '../types.ts';
+
+export interface ProgressCounts {
+  total: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  tokens: number;
+}
+
+export interface ProgressOptions {
+  /** stderr is a TTY (and TERM is not dumb): draw the live line. */
+  live: boolean;
+  /** -q: no live line and no summary. */
+  quiet: boolean;
+  now?: () => number;
+  /** Colour helpers; identity when absent. */
+  dim?: (s: string) => string;
+  red?: (s: string) => string;
+  green?: (s: string) => string;
+}
+
+const REDRAW_MS = 80;
+
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond) || perSecond <= 0) return '– img/s';
+  return `${perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1)} img/s`;
+}
+
+export function formatElapsed(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** The live line, e.g. `37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 48 s`. */
+export function progressLine(c: ProgressCounts, elapsedMs: number): string {
+  const done = c.ok + c.failed + c.skipped;
+  const sent = c.ok + c.failed;
+  const rate = elapsedMs > 0 ? sent / (elapsedMs / 1000) : 0;
+  const left = Math.max(0, c.total - done);
+  const parts = [`${done}/${c.total}`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  parts.push(formatRate(rate));
+  if (left > 0 && rate > 0) parts.push(`ETA ${formatElapsed((left / rate) * 1000)}`);
+  return parts.join(' · ');
+}
+
+/** The final summary: counts, elapsed time and tokens. */
+export function summaryLine(c: ProgressCounts, elapsedMs: number, skippedDetail?: string): string {
+  const skipped = c.skipped ? `${c.skipped} skipped${skippedDetail ? ` (${skippedDetail})` : ''}` : '0 skipped';
+  const tokens = `${c.tokens.toLocaleString('en-US')} tokens`;
+  return `${c.ok} ok, ${c.failed} failed, ${skipped} in ${formatElapsed(elapsedMs)}, ${tokens}`;
+}
+
+export class Progress {
+  private readonly now: () => number;
+  private readonly started: number;
+  private drawn = false;
+  private lastDraw = Number.NEGATIVE_INFINITY;
+  private counts: ProgressCounts = { total: 0, ok: 0, failed: 0, skipped: 0, tokens: 0 };
+
+  constructor(
+    private readonly stream: OutStream,
+    private readonly opts: ProgressOptions,
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+    this.started = this.now();
+  }
+
+  get live(): boolean {
+    return this.opts.live && !this.opts.quiet;
+  }
+
+  elapsed(): number {
+    return this.now() - this.started;
+  }
+
+  update(counts: ProgressCounts, force = false): void {
+    this.counts = { ...counts };
+    if (!this.live) return;
+    const t = this.now();
+    if (!force && t - this.lastDraw < REDRAW_MS) return;
+    this.lastDraw = t;
+    this.draw();
+  }
+
+  /** Erases the live line so another line (a warning, a result on the same terminal) can be written. */
+  clear(): void {
+    if (this.drawn) {
+      this.stream.write('\r\x1b[2K');
+      this.drawn = false;
+    }
+  }
+
+  /** Draws the line again after clear(). */
+  redraw(): void {
+    if (this.live) this.draw();
+  }
+
+  /** Replaces the live line with the summary (shown off a TTY too, but not with -q). */
+  finish(lines: string[]): void {
+    this.clear();
+    if (this.opts.quiet) return;
+    for (const l of lines) this.stream.write(l + '\n');
+  }
+
+  private draw(): void {
+    const dim = this.opts.dim ?? ((s: string) => s);
+    let text = progressLine(this.counts, this.elapsed());
+    const cols = this.stream.columns;
+    if (cols !== undefined && cols > 10 && text.length > cols - 1) text = text.slice(0, cols - 2) + '…';
+    this.stream.write(`\r\x1b[2K${dim(text)}`);
+    this.drawn = true;
+  }
+}
