@@ -1,0 +1,287 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expandInputs, renderPrompt, sidecarPath, splitFileList } from '../../../src/core/batch-inputs.ts';
+import { indexFromText, readResumeIndex } from '../../../src/core/batch-resume.ts';
+import { AdaptiveGate, type GateClock } from '../../../src/core/batch-gate.ts';
+import { openJsonlFile, writeFileAtomic } from '../../../src/core/batch-output.ts';
+import { errorInfo } from '../../../src/core/batch.ts';
+import { progressLine, summaryLine } from '../../../src/ui/progress.ts';
+import { UsageError } from '../../../src/types.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'imgdesc-batch-unit-'));
+
+// ---- prompt templating ----------------------------------------------------------------------
+
+test('renderPrompt fills {name} {stem} {dir} {path}', () => {
+  assert.equal(renderPrompt('{name}|{stem}|{dir}|{path}', 'photos/2024/cat.photo.jpg'), 'cat.photo.jpg|cat.photo|photos/2024|photos/2024/cat.photo.jpg');
+  assert.equal(renderPrompt('caption {name}', 'cat.jpg'), 'caption cat.jpg');
+  assert.equal(renderPrompt('{dir}', 'cat.jpg'), '.');
+  assert.equal(renderPrompt('{stem}', 'photos/README'), 'README');
+  assert.equal(renderPrompt('{stem}', '.hidden'), '.hidden');
+});
+
+test('renderPrompt leaves other braces alone', () => {
+  assert.equal(renderPrompt('answer as {"caption": string} for {name}', 'a.png'), 'answer as {"caption": string} for a.png');
+  assert.equal(renderPrompt('{unknown} {NAME}', 'a.png'), '{unknown} {NAME}');
+  assert.equal(renderPrompt('{name}{name}', 'a.png'), 'a.pnga.png');
+});
+
+test('renderPrompt for a URL uses its path', () => {
+  assert.equal(renderPrompt('{name} {stem}', 'https://h.example/img/cat.png?x=1'), 'cat.png cat');
+});
+
+test('sidecarPath replaces the extension', () => {
+  assert.equal(sidecarPath('/a/photo.jpg', 'txt'), '/a/photo.txt');
+  assert.equal(sidecarPath('/a/photo.jpg', '.json'), '/a/photo.json');
+  assert.equal(sidecarPath('/a/photo', 'txt'), '/a/photo.txt');
+  assert.equal(sidecarPath('/a/my.photo.png', 'txt'), '/a/my.photo.txt');
+});
+
+// ---- input expansion --------------------------------------------------------------------------
+
+test('splitFileList: lines (CRLF, blanks) and NUL-separated', () => {
+  assert.deepEqual(splitFileList('a.jpg\r\nb c.jpg\n\n  \nd.jpg', false), ['a.jpg', 'b c.jpg', 'd.jpg']);
+  assert.deepEqual(splitFileList('a.jpg\0new\nline.jpg\0\0', true), ['a.jpg', 'new\nline.jpg']);
+  assert.deepEqual(splitFileList('', true), []);
+});
+
+function tree(): string {
+  const dir = tmp();
+  mkdirSync(join(dir, 'photos', 'sub', 'deeper'), { recursive: true });
+  mkdirSync(join(dir, 'photos', '.git'));
+  for (const f of ['photos/b.jpg', 'photos/a.png', 'photos/notes.txt', 'photos/.DS_Store', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg', 'photos/.git/x.jpg', 'top.jpg']) {
+    writeFileSync(join(dir, f), 'x');
+  }
+  return dir;
+}
+
+test('a folder lists its files sorted, hidden ones left out; -r descends', async () => {
+  const cwd = tree();
+  const flat = await expandInputs(['photos'], { cwd, recursive: false });
+  assert.deepEqual(flat.map((i) => i.image), ['photos/a.png', 'photos/b.jpg', 'photos/notes.txt']);
+  assert.ok(flat.every((i) => !i.explicit && i.key.startsWith(cwd)));
+  const deep = await expandInputs(['./photos/'], { cwd, recursive: true });
+  assert.deepEqual(deep.map((i) => i.image), ['photos/a.png', 'photos/b.jpg', 'photos/notes.txt', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg']);
+});
+
+test('files are explicit, kept in order and de-duplicated', async () => {
+  const cwd = tree();
+  const items = await expandInputs(['top.jpg', 'photos', 'photos/b.jpg', './top.jpg'], { cwd, recursive: false });
+  assert.deepEqual(items.map((i) => [i.image, i.explicit]), [
+    ['top.jpg', true],
+    ['photos/a.png', false],
+    ['photos/b.jpg', false],
+    ['photos/notes.txt', false],
+  ]);
+});
+
+test('globs expand like the shell (no dotfiles), sorted', async () => {
+  const cwd = tree();
+  const items = await expandInputs(['photos/**/*.jpg'], { cwd, recursive: false });
+  assert.deepEqual(items.map((i) => i.image), ['photos/b.jpg', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg']);
+  assert.ok(items.every((i) => !i.explicit));
+});
+
+test('missing file or folder, an empty glob, and stdin are usage errors', async () => {
+  const cwd = tree();
+  await assert.rejects(expandInputs(['nope.jpg'], { cwd, recursive: false }), (e: unknown) => e instanceof UsageError && /nope\.jpg: no such file/.test(e.message));
+  await assert.rejects(expandInputs(['photos/*.gif'], { cwd, recursive: false }), /no files match/);
+  await assert.rejects(expandInputs(['-'], { cwd, recursive: false }), /stdin/);
+});
+
+test('--files-from paths are explicit and not checked up front', async () => {
+  const cwd = tree();
+  const items = await expandInputs([], { cwd, recursive: false, filesFrom: 'top.jpg\0gone.jpg\0top.jpg\0', nul: true });
+  assert.deepEqual(items.map((i) => [i.image, i.explicit]), [
+    ['top.jpg', true],
+    ['gone.jpg', true],
+  ]);
+});
+
+// ---- resume index ----------------------------------------------------------------------------
+
+test('resume index: ok records by path and hash; failures and torn lines do not count', () => {
+  const cwd = '/w';
+  const text = [
+    JSON.stringify({ image: 'a.jpg', ok: true, content: 'x', sha256: 'h1' }),
+    JSON.stringify({ image: 'b.jpg', ok: false, error: { status: 500, code: null, message: 'boom' }, sha256: 'h2' }),
+    JSON.stringify({ image: '/w/c.jpg', ok: true, content: 'x', sha256: 'h3' }),
+    JSON.stringify({ image: 'https://h/x.png', ok: true, content: 'x', sha256: null }),
+    '{"image":"d.jpg","ok":tr', // torn by a crash
+  ].join('\n');
+  const idx = indexFromText(text, cwd);
+  assert.equal(idx.torn, 1);
+  assert.equal(idx.isDone('/w/a.jpg', 'h1'), true);
+  assert.equal(idx.isDone('/w/a.jpg', 'edited'), false, 'an edited image is redone');
+  assert.equal(idx.isDone('/w/b.jpg', 'h2'), false, 'a failed one is retried');
+  assert.equal(idx.isDone('/w/c.jpg', 'h3'), true, 'an absolute path matches too');
+  assert.equal(idx.isDone('/w/d.jpg', null), false);
+  assert.equal(idx.isDone('https://h/x.png', null), true);
+});
+
+test('resume index reads a file; a missing file is empty', async () => {
+  const dir = tmp();
+  const idx0 = await readResumeIndex(join(dir, 'none.jsonl'), dir);
+  assert.equal(idx0.size, 0);
+  const p = join(dir, 'r.jsonl');
+  writeFileSync(p, `${JSON.stringify({ image: 'a.jpg', ok: true, sha256: 'h' })}\n{"image":"b.jp`);
+  const idx = await readResumeIndex(p, dir);
+  assert.equal(idx.isDone(join(dir, 'a.jpg'), 'h'), true);
+  assert.equal(idx.torn, 1);
+});
+
+test('appending after a torn last line starts a new line', async () => {
+  const dir = tmp();
+  const p = join(dir, 'r.jsonl');
+  writeFileSync(p, '{"image":"a.jpg","ok":true}\n{"image":"b.jp');
+  const sink = await openJsonlFile(p);
+  await sink.write(JSON.stringify({ image: 'c.jpg', ok: true }));
+  await sink.close();
+  const lines = readFileSync(p, 'utf8').split('\n');
+  assert.equal(lines[2], '{"image":"c.jpg","ok":true}');
+  assert.equal(lines[3], '');
+  const idx = indexFromText(readFileSync(p, 'utf8'), dir);
+  assert.equal(idx.torn, 1);
+  assert.equal(idx.records, 2);
+});
+
+test('writeFileAtomic leaves only the final file', async () => {
+  const dir = tmp();
+  const p = join(dir, 'photo.txt');
+  writeFileSync(p, 'old');
+  await writeFileAtomic(p, 'new answer\n');
+  assert.equal(readFileSync(p, 'utf8'), 'new answer\n');
+  assert.deepEqual(readdirSync(dir), ['photo.txt']);
+  await assert.rejects(writeFileAtomic(join(dir, 'missing-dir', 'x.txt'), 'x'));
+  assert.deepEqual(readdirSync(dir), ['photo.txt']);
+});
+
+// ---- the rate gate -----------------------------------------------------------------------------
+
+/** A clock that only moves when someone sleeps. */
+function fakeClock(): GateClock & { t: number; slept: number[] } {
+  const c = {
+    t: 0,
+    slept: [] as number[],
+    now: () => c.t,
+    sleep: async (ms: number) => {
+      c.slept.push(ms);
+      c.t += ms;
+      await Promise.resolve();
+    },
+  };
+  return c;
+}
+
+test('gate: permits up to max, the next waits for a release', async () => {
+  const gate = new AdaptiveGate({ max: 2, clock: fakeClock() });
+  await gate.acquire();
+  await gate.acquire();
+  let third = false;
+  const p = gate.acquire().then(() => (third = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(third, false);
+  gate.release();
+  await p;
+  assert.equal(third, true);
+  assert.equal(gate.peak, 2);
+});
+
+test('gate: a pause holds every new attempt for its length', async () => {
+  const clock = fakeClock();
+  const gate = new AdaptiveGate({ max: 4, clock });
+  gate.pause(2000);
+  gate.pause(500); // a shorter pause does not shorten the longer one
+  await gate.acquire();
+  assert.equal(clock.t, 2000);
+  assert.deepEqual(clock.slept, [2000]);
+  await gate.acquire();
+  assert.equal(clock.t, 2000, 'no wait once the pause is over');
+});
+
+test('gate: a wave of 429s halves the limit once; 429s after that halve again, down to 1', () => {
+  const clock = fakeClock();
+  const gate = new AdaptiveGate({ max: 8, clock });
+  // eight requests in flight, all started at t=0, all rate limited
+  clock.t = 100;
+  for (let i = 0; i < 8; i++) gate.rateLimit(0);
+  assert.equal(gate.limit, 4);
+  clock.t = 2000;
+  gate.rateLimit(1500); // started after the step down: still too fast
+  assert.equal(gate.limit, 2);
+  clock.t = 3000;
+  gate.rateLimit(2500);
+  clock.t = 4000;
+  gate.rateLimit(3500);
+  assert.equal(gate.limit, 1);
+  assert.equal(gate.lowest, 1);
+  assert.equal(gate.rateLimited, 11);
+});
+
+test('gate: recovers by one after N consecutive successes, never above max; a 429 resets the run', () => {
+  const clock = fakeClock();
+  const gate = new AdaptiveGate({ max: 4, growAfter: 3, clock });
+  gate.rateLimit(0);
+  assert.equal(gate.limit, 2);
+  gate.success();
+  gate.success();
+  clock.t = 10;
+  gate.rateLimit(-1); // an old request: counts as a 429 but does not step down
+  assert.equal(gate.limit, 2);
+  gate.success();
+  gate.success();
+  assert.equal(gate.limit, 2, 'the run was reset');
+  gate.success();
+  assert.equal(gate.limit, 3);
+  for (let i = 0; i < 10; i++) gate.success();
+  assert.equal(gate.limit, 4);
+});
+
+test('gate: forRequest holds one permit per attempt and gives it back on every path', async () => {
+  const clock = fakeClock();
+  const gate = new AdaptiveGate({ max: 2, clock });
+  const a = gate.forRequest();
+  await a.wait();
+  assert.equal(gate.active, 1);
+  await a.wait(); // a retry after a 5xx: the old attempt's permit is returned first
+  assert.equal(gate.active, 1);
+  a.onRateLimited?.();
+  assert.equal(gate.active, 0);
+  assert.equal(gate.limit, 1);
+  a.pause(1000);
+  await a.wait();
+  assert.equal(clock.t, 1000);
+  a.onSuccess?.();
+  assert.equal(gate.active, 0);
+  a.done();
+  assert.equal(gate.active, 0, 'done after success does not release twice');
+  const b = gate.forRequest();
+  await b.wait();
+  b.done(); // a failure the gate never heard of
+  assert.equal(gate.active, 0);
+});
+
+test('gate: an abort ends a wait with InterruptedError', async () => {
+  const gate = new AdaptiveGate({ max: 1, clock: fakeClock() });
+  await gate.acquire();
+  const ac = new AbortController();
+  const p = gate.acquire(ac.signal);
+  ac.abort();
+  await assert.rejects(p, { name: 'InterruptedError' });
+});
+
+// ---- small pure bits ---------------------------------------------------------------------------
+
+test('errorInfo maps the error kinds to status/code/message', () => {
+  assert.deepEqual(errorInfo(Object.assign(new Error('HTTP 500: boom\nmore'), { status: 500, code: 'server_error' })), { status: 500, code: 'server_error', message: 'HTTP 500: boom' });
+  assert.deepEqual(errorInfo(Object.assign(new Error('x: not an image'), { reason: 'not-image' })), { status: null, code: 'not-image', message: 'x: not an image' });
+});
+
+test('progress and summary lines', () => {
+  const c = { total: 200, ok: 30, failed: 2, skipped: 5, tokens: 12345 };
+  assert.equal(progressLine(c, 10_000), '37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 50.9 s');
+  assert.equal(summaryLine(c, 65_000, '5 already done'), '30 ok, 2 failed, 5 skipped (5 already done) in 1m05s, 12,345 tokens');
+});
