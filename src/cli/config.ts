@@ -35,7 +35,7 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
         const { resolveEndpoints } = await import('../api/index.ts');
         value = resolveEndpoints(text).base;
       }
-      store.set(profileName, key, value);
+      await store.set(profileName, key, value);
       term.note(`${profileName}: ${key} = ${key === 'token' ? maskToken(String(value)) : String(value)}`);
       return ExitCode.ok;
     }
@@ -80,7 +80,7 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
           hint: `create it with: imgdesc config set base-url <url> --profile ${name}`,
         });
       }
-      store.use(name);
+      await store.use(name);
       term.note(`active profile: ${name}`);
       return ExitCode.ok;
     }
@@ -89,12 +89,13 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
         if (typeof opts.profile !== 'string') {
           throw new UsageError('config remove: name the keys to remove, or --profile <name> to remove a whole profile');
         }
-        if (!store.removeProfile(profileName)) throw new ConfigError(`no profile named '${profileName}'`);
+        if (!(await store.removeProfile(profileName))) throw new ConfigError(`no profile named '${profileName}'`);
         term.note(`removed profile ${profileName}`);
         return ExitCode.ok;
       }
       const keys = args.map(settingKey);
-      const missing = keys.filter((k) => !store.unset(profileName, k));
+      const missing: SettingKey[] = [];
+      for (const k of keys) if (!(await store.unset(profileName, k))) missing.push(k);
       if (missing.length) term.warn(`not set in profile '${profileName}': ${missing.join(', ')}`);
       return ExitCode.ok;
     }

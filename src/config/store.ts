@@ -1,5 +1,5 @@
 // Profiles, kept in one conf store at $XDG_CONFIG_HOME/imgdesc/config.json (mode 0600, dir 0700).
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../types.ts';
@@ -23,44 +23,45 @@ export function configPath(env: Record<string, string | undefined>): string {
   return join(configDir(env), 'config.json');
 }
 
-/** The subset of conf's API we use, so the store can be swapped in tests if ever needed. */
+/** The part of conf's API we use to write. */
 interface ConfLike {
   store: StoreData;
-  path: string;
 }
 
 export class ProfileStore {
   readonly path: string;
+  private conf: ConfLike | undefined;
   private constructor(
-    private readonly conf: ConfLike,
     private readonly dir: string,
+    private snapshot: StoreData,
   ) {
-    this.path = conf.path;
+    this.path = join(dir, 'config.json');
   }
 
-  /** Opens the store. A corrupt file is reported, never wiped. */
+  /**
+   * Opens the store. Reading is a plain JSON.parse of conf's file (what conf itself does), so a
+   * describe run does not load conf and its schema validator; writes go through conf.
+   * A corrupt file is reported, never wiped.
+   */
   static async open(env: Record<string, string | undefined>): Promise<ProfileStore> {
-    const { default: Conf } = await import('conf');
     const dir = configDir(env);
-    let conf: ConfLike;
+    const file = join(dir, 'config.json');
+    let snapshot: StoreData = {};
     try {
-      conf = new Conf<StoreData>({
-        projectName: 'imgdesc',
-        projectSuffix: '',
-        cwd: dir,
-        configName: 'config',
-        configFileMode: 0o600,
-        clearInvalidConfig: false,
-      }) as unknown as ConfLike;
+      snapshot = JSON.parse(readFileSync(file, 'utf8')) as StoreData;
     } catch (error) {
-      const file = join(dir, 'config.json');
-      const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new ConfigError(`cannot read config file ${file}: ${why}`, {
-        hint: 'fix or delete that file (it was left as it is)',
-        cause: error,
-      });
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new ConfigError(`cannot read config file ${file}: ${why}`, {
+          hint: 'fix or delete that file (it was left as it is)',
+          cause: error,
+        });
+      }
     }
-    const store = new ProfileStore(conf, dir);
+    if (typeof snapshot !== 'object' || snapshot === null || Array.isArray(snapshot)) {
+      throw new ConfigError(`config file ${file} does not hold a JSON object`, { hint: 'fix or delete that file (it was left as it is)' });
+    }
+    const store = new ProfileStore(dir, snapshot);
     store.tightenPermissions();
     return store;
   }
@@ -80,11 +81,7 @@ export class ProfileStore {
   }
 
   get data(): StoreData {
-    const s = this.conf.store;
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) {
-      throw new ConfigError(`config file ${this.path} does not hold a JSON object`, { hint: 'fix or delete that file' });
-    }
-    return s;
+    return this.snapshot;
   }
 
   activeName(): string {
@@ -99,37 +96,49 @@ export class ProfileStore {
     return this.data.profiles?.[name];
   }
 
-  private write(next: StoreData): void {
+  private async write(next: StoreData): Promise<void> {
+    if (!this.conf) {
+      const { default: Conf } = await import('conf');
+      this.conf = new Conf<StoreData>({
+        projectName: 'imgdesc',
+        projectSuffix: '',
+        cwd: this.dir,
+        configName: 'config',
+        configFileMode: 0o600,
+        clearInvalidConfig: false,
+      }) as unknown as ConfLike;
+    }
     this.conf.store = next;
+    this.snapshot = next;
     this.tightenPermissions();
   }
 
-  set(name: string, key: SettingKey, value: SettingValue): void {
+  async set(name: string, key: SettingKey, value: SettingValue): Promise<void> {
     const data = this.data;
     const profiles = { ...data.profiles, [name]: { ...data.profiles?.[name], [key]: value } };
-    this.write({ ...data, profiles });
+    await this.write({ ...data, profiles });
   }
 
-  unset(name: string, key: SettingKey): boolean {
+  async unset(name: string, key: SettingKey): Promise<boolean> {
     const data = this.data;
     const current = data.profiles?.[name];
     if (!current || !(key in current)) return false;
     const { [key]: _removed, ...rest } = current;
-    this.write({ ...data, profiles: { ...data.profiles, [name]: rest } });
+    await this.write({ ...data, profiles: { ...data.profiles, [name]: rest } });
     return true;
   }
 
-  removeProfile(name: string): boolean {
+  async removeProfile(name: string): Promise<boolean> {
     const data = this.data;
     if (!data.profiles?.[name]) return false;
     const { [name]: _removed, ...rest } = data.profiles;
     const next: StoreData = { ...data, profiles: rest };
     if (next.active === name) delete next.active;
-    this.write(next);
+    await this.write(next);
     return true;
   }
 
-  use(name: string): void {
-    this.write({ ...this.data, active: name });
+  async use(name: string): Promise<void> {
+    await this.write({ ...this.data, active: name });
   }
 }

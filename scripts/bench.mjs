@@ -1,0 +1,185 @@
+// npm run bench: prints speed and memory figures measured side by side in one run.
+// Asserts nothing (the machines are shared and noisy); the figures go into notes and the README.
+// Needs a build (`npm run build`). Talks only to a server it starts on 127.0.0.1.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+
+const BIN = new URL('../bin/imgdesc.js', import.meta.url).pathname;
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-'));
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function time(cmd, args, opts = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+/** Runs each command RUNS times, interleaved so that machine noise hits all of them alike. */
+function compare(cases) {
+  const times = cases.map(() => []);
+  for (let i = 0; i < RUNS; i++) cases.forEach((c, j) => times[j].push(time(c.cmd, c.args, c.opts)));
+  return cases.map((c, j) => ({ name: c.name, ms: median(times[j]) }));
+}
+
+function table(title, rows, base) {
+  console.log(`\n## ${title}`);
+  for (const r of rows) {
+    const ratio = base ? ` ${(r.ms / base).toFixed(2)}×` : '';
+    console.log(`  ${r.name.padEnd(44)} ${r.ms.toFixed(1).padStart(8)} ms${ratio}`);
+  }
+}
+
+function startRelay() {
+  const body = JSON.stringify({
+    id: 'x',
+    object: 'chat.completion',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'A photo.' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+  });
+  const server = createServer((req, res) => {
+    let n = 0;
+    req.on('data', (c) => (n += c.length));
+    req.on('end', () => {
+      server.bytes += n;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+  });
+  server.bytes = 0;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const env = (url) => ({
+  ...process.env,
+  XDG_CONFIG_HOME: work,
+  IMGDESC_BASE_URL: url,
+  IMGDESC_TOKEN: 'sk-bench-0000',
+  NO_COLOR: '1',
+});
+
+console.log(`imgdesc bench — node ${process.version}, ${RUNS} runs each, medians`);
+
+if (want('startup')) {
+  const rows = compare([
+    { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+    { name: 'imgdesc --version', cmd: process.execPath, args: [BIN, '--version'] },
+    { name: 'imgdesc --help', cmd: process.execPath, args: [BIN, '--help'] },
+  ]);
+  table('startup', rows, rows[0].ms);
+}
+
+if (want('request')) {
+  const server = await startRelay();
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const png = join(work, 'photo.png');
+  writeFileSync(png, await sharp({ create: { width: 800, height: 600, channels: 3, background: '#4a8' } }).png().toBuffer());
+  const script = join(work, 'curl.sh');
+  // The hand-written alternative: base64 + jq to build the body, curl to send it, jq to read it.
+  writeFileSync(
+    script,
+    `#!/bin/sh\nset -e\nb64=$(base64 -w0 "$1")\njq -n --arg u "data:image/png;base64,$b64" '{model:"claude-3-5-sonnet-20240620",messages:[{role:"user",content:[{type:"text",text:"What is in this picture? Please describe it in detail."},{type:"image_url",image_url:{url:$u}}]}]}' | curl -sS -X POST "$2/v1/chat/completions" -H "Authorization: Bearer $IMGDESC_TOKEN" -H 'Content-Type: application/json' --data-binary @- | jq -r '.choices[0].message.content'\n`,
+  );
+  const hasCurl = spawnSync('sh', ['-c', 'command -v curl && command -v jq && command -v base64']).status === 0;
+  const cases = [
+    { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+    { name: 'imgdesc photo.png (800x600, local relay)', cmd: process.execPath, args: [BIN, png], opts: { env: env(url) } },
+  ];
+  if (hasCurl) cases.push({ name: 'curl + base64 + jq script', cmd: 'sh', args: [script, png, url], opts: { env: env(url) } });
+  // run inside the event loop's reach: spawnSync would block the server, so use async spawns
+  const times = cases.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [j, c] of cases.entries()) {
+      const t0 = performance.now();
+      await new Promise((resolve, reject) => {
+        const child = spawn(c.cmd, c.args, { stdio: 'ignore', ...c.opts });
+        child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${c.name} exited ${code}`))));
+      });
+      times[j].push(performance.now() - t0);
+    }
+  }
+  const rows = cases.map((c, j) => ({ name: c.name, ms: median(times[j]) }));
+  table('one request against a local relay that answers at once', rows, rows[0].ms);
+  server.close();
+}
+
+if (want('prepare')) {
+  console.log('\n## image preparation (camera JPEGs with EXIF orientation 6 and GPS)');
+  for (const [w, h] of [
+    [4000, 3000],
+    [6000, 4000],
+  ]) {
+    const file = join(work, `camera-${w}x${h}.jpg`);
+    if (!existsSync(file)) {
+      // Noise, not a flat colour: a flat image compresses to nothing and flatters the figures.
+      const noise = await sharp({ create: { width: w, height: h, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+        .blur(1.2)
+        .jpeg({ quality: 92 })
+        .toBuffer();
+      await sharp(noise)
+        .withExif({ IFD0: { Orientation: '6', Make: 'Bench' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1' } })
+        .toFile(file);
+    }
+    const size = statSync(file).size;
+    const times = [];
+    let out = '';
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', prepareSnippet(file)], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+      if (r.status !== 0) throw new Error(r.stderr);
+      const m = JSON.parse(r.stdout.trim().split('\n').at(-1));
+      times.push(m.ms);
+      out = m;
+    }
+    const ms = median(times);
+    console.log(
+      `  ${`${w}x${h} (${(w * h / 1e6).toFixed(0)} MP) ${(size / 1048576).toFixed(2)} MiB`.padEnd(30)} → ${out.w}x${out.h}, ${(out.bytes / 1024).toFixed(0)} KiB sent (${((out.bytes / size) * 100).toFixed(1)}% of the original), prepared in ${ms.toFixed(0)} ms`,
+    );
+  }
+}
+
+function prepareSnippet(file) {
+  return `
+import { loadImage } from './src/image/index.ts';
+import sharp from 'sharp';
+await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer(); // load libvips first
+const t0 = performance.now();
+const img = await loadImage(${JSON.stringify(file)}, { maxEdge: 1568, maxBytes: 5 * 1024 * 1024, resize: true, keepMetadata: false, inline: false, maxInputBytes: 50 * 1024 * 1024, timeoutMs: 30000 });
+const ms = performance.now() - t0;
+console.log(JSON.stringify({ ms, w: img.report.widthOut, h: img.report.heightOut, bytes: img.report.bytesOut }));`;
+}
+
+if (want('memory')) {
+  const file = join(work, 'big-50mp.jpg');
+  if (!existsSync(file)) {
+    await sharp({ create: { width: 8660, height: 5774, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg({ quality: 90 }).toFile(file);
+  }
+  const hasTime = existsSync('/usr/bin/time');
+  console.log('\n## peak memory');
+  if (!hasTime) console.log('  /usr/bin/time is missing: skipped');
+  else {
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], { encoding: 'utf8', env: env('http://127.0.0.1:9') });
+    const kb = Number(r.stderr.trim().split('\n').at(-1));
+    console.log(`  imgdesc --dry-run on a 50 MP JPEG (${(statSync(file).size / 1048576).toFixed(1)} MiB): peak RSS ${(kb / 1024).toFixed(0)} MB`);
+  }
+}
+
+if (want('batch')) {
+  const script = new URL('./bench-batch.mjs', import.meta.url).pathname;
+  if (existsSync(script)) {
+    console.log('');
+    execFileSync(process.execPath, [script], { stdio: 'inherit' });
+  }
+}
