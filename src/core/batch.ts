@@ -239,6 +239,12 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     let sidecar: string | undefined;
     if (opts.sidecar && !item.url) {
       sidecar = sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext);
+      if (sidecar === item.key && !item.explicit) {
+        // A sidecar of an earlier run, listed with the folder's images: not one of them.
+        summary.skipped['not-image']++;
+        cb.onSkip?.(item, 'not-image');
+        return undefined;
+      }
       if (!opts.sidecar.overwrite && (await exists(sidecar))) {
         summary.skipped.sidecar++;
         cb.onSkip?.(item, 'sidecar');
@@ -250,14 +256,6 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       summary.skipped.done++;
       cb.onSkip?.(item, 'done');
       return undefined;
-    }
-    if (sidecar !== undefined) {
-      const owner = sidecarOwner.get(sidecar);
-      if (sidecar === item.key || (owner !== undefined && owner !== item.key)) {
-        await fail(item, sha256, new CliError(`its sidecar ${sidecar} would overwrite ${owner ?? 'the image itself'}'s`, ExitCode.usage));
-        return undefined;
-      }
-      sidecarOwner.set(sidecar, item.key);
     }
     let image: PreparedImage;
     try {
@@ -271,6 +269,15 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       }
       await fail(item, sha256, err);
       return undefined;
+    }
+    if (sidecar !== undefined) {
+      // Checked once the file is known to be an image, so a stray text file cannot claim a name.
+      const owner = sidecarOwner.get(sidecar);
+      if (sidecar === item.key || (owner !== undefined && owner !== item.image)) {
+        await fail(item, sha256, new CliError(`its sidecar would overwrite ${owner === undefined ? 'the image itself' : `the one of ${owner}`}`, ExitCode.usage));
+        return undefined;
+      }
+      sidecarOwner.set(sidecar, item.image);
     }
     for (const w of image.warnings) cb.onWarning?.(item, w);
     const prompt = renderPrompt(settings.prompt, item.image);
