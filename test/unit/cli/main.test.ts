@@ -1,0 +1,55 @@
+// The program in-process, with a captured IO: parsing, help, version and error mapping.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { main } from '../../../src/cli/main.ts';
+import { testIO } from '../../helpers/io.ts';
+
+const env = () => ({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'imgdesc-unit-')) });
+
+test('--version prints the version on stdout', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['--version'], io), 0);
+  assert.match(io.out(), /^\d+\.\d+\.\d+(-\w+)?\n$/);
+});
+
+test('--help lists the commands and examples', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['--help'], io), 0);
+  assert.match(io.out(), /describe \[options\] <image> \[prompt\]/);
+  assert.match(io.out(), /imgdesc config set token/);
+  const d = testIO({ env: env() });
+  assert.equal(await main(['describe', '--help'], d), 0);
+  assert.match(d.out(), /--max-edge <px>/);
+  assert.match(d.out(), /--dry-run/);
+});
+
+test('usage errors exit 2 with commander’s one line', async () => {
+  for (const argv of [['--bogus', 'x.jpg'], [], ['x.jpg', '--detail', 'ultra'], ['x.jpg', '--max-tokens', 'lots'], ['config', 'set', 'nope', '1']]) {
+    const io = testIO({ env: env() });
+    assert.equal(await main(argv, io), 2, argv.join(' '));
+    assert.equal(io.out(), '');
+    assert.match(io.err(), /error/i);
+  }
+});
+
+test('a prompt given twice is refused', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['x.jpg', 'one', '-p', 'two'], io), 2);
+  assert.match(io.err(), /either as the second argument or with -p/);
+});
+
+test('missing configuration exits 3 before reading the image', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['/nonexistent.jpg'], io), 3);
+  assert.match(io.err(), /no base URL configured/);
+});
+
+test('an aborted run (Ctrl-C) exits 130', async () => {
+  const io = testIO({ env: { ...env(), IMGDESC_BASE_URL: 'http://127.0.0.1:9', IMGDESC_TOKEN: 'sk-x' }, stdin: '' });
+  io.controller.abort();
+  const code = await main(['-'], io);
+  assert.equal(code, 130, io.err());
+});
