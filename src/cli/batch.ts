@@ -189,7 +189,11 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       : summaryLine({ total: s.total, ok: s.ok, failed: s.failed, skipped, tokens: s.tokens }, progress.elapsed(), detail),
   ];
   if (run.verbose && !run.dryRun) {
-    lines.push(term.err.dim(`most requests in flight: ${s.peakInFlight}; 429s: ${s.rateLimited}; lowest concurrency: ${s.lowestConcurrency}`));
+    lines.push(
+      term.err.dim(
+        `most requests in flight: ${s.peakInFlight}; 429s: ${s.rateLimited}; lowest concurrency: ${s.lowestConcurrency}; most images prepared and waiting: ${s.peakPrepared}`,
+      ),
+    );
   }
   progress.finish(lines);
 

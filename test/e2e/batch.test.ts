@@ -87,6 +87,7 @@ test('batch: concurrency reaches -c and never exceeds it; one JSON line per imag
   const r = await runCli(['batch', 'photos', '-c', '4', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.maxInFlight, 4);
+  assert.ok(!r.stderr.includes('most requests in flight'), 'the pipeline figures are for -v');
   assert.equal(srv.requests.length, 12);
   const recs = lines(r.stdout);
   assert.equal(recs.length, 12);
@@ -106,6 +107,19 @@ test('batch: concurrency reaches -c and never exceeds it; one JSON line per imag
   assertNoSecret(r.stdout, r.stderr);
 });
 
+test('batch: a large folder never has more than c + 2 images prepared and waiting', async () => {
+  const srv = await server(slow(40));
+  const dir = tempDir();
+  await makeImages(join(dir, 'p'), names(40));
+  const r = await runCli(['batch', 'p', '-c', '2', '-v', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(r.code, 0, r.stderr);
+  const m = /most requests in flight: (\d+);.*most images prepared and waiting: (\d+)/.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  assert.equal(Number(m[1]), 2);
+  assert.ok(Number(m[2]) <= 4, `${m[2]} prepared and waiting`);
+  assert.ok(Number(m[2]) >= 1);
+});
+
 test('batch: -c 1 sends one at a time; the profile setting is the default', async () => {
   const srv = await server(slow(50));
   const dir = tempDir();
@@ -117,6 +131,13 @@ test('batch: -c 1 sends one at a time; the profile setting is the default', asyn
   const r2 = await runCli(['batch', 'p', '-c', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv2.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(srv2.maxInFlight, 1);
+  const configHome = tempDir('imgdesc-cfg-');
+  const set = await runCli(['config', 'set', 'concurrency', '2'], { configHome });
+  assert.equal(set.code, 0, set.stderr);
+  const srv3 = await server(slow(50));
+  const r3 = await runCli(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv3.url), configHome });
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.equal(srv3.maxInFlight, 2, 'concurrency from the profile');
 });
 
 test('batch: a 429 storm pauses every worker, steps concurrency down, and all end ok', async () => {
@@ -374,7 +395,7 @@ test('batch: --dry-run lists each image with its prepared size and sends nothing
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.requests.length, 0);
   assert.equal(existsSync(out), false, 'dry run writes no results file');
-  const rows = r.stdout.trim().split('\n');
+  const rows = r.stdout.trim().split('\n').sort();
   assert.equal(rows.length, 3);
   assert.match(rows[0] as string, /^p\/img000\.png: png 64x48 \d+ B/);
   assert.match(r.stderr, /dry run: 3 image\(s\) would be sent/);
