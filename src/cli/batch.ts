@@ -116,6 +116,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
 
   let summary;
+  if (!run.dryRun) progress.start(counts);
   try {
     summary = await runBatchFlow(
       {
@@ -142,8 +143,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
               aside(() => term.warn(msg));
             }
           }
-          await sink.write(JSON.stringify(rec));
           progress.update(counts);
+          await sink.write(JSON.stringify(rec));
         },
         onSkip: (item, reason) => {
           counts.skipped++;
@@ -170,7 +171,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       },
     );
   } finally {
-    progress.clear();
+    progress.stop();
     await sink.close();
   }
 

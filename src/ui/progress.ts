@@ -63,6 +63,7 @@ export class Progress {
   private readonly now: () => number;
   private readonly started: number;
   private drawn = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private counts: ProgressCounts = { total: 0, ok: 0, failed: 0, skipped: 0, tokens: 0 };
 
@@ -104,9 +105,24 @@ export class Progress {
     if (this.live) this.draw();
   }
 
+  /** Draws now and then once a second, so rate and ETA move while slow requests are out. */
+  start(counts: ProgressCounts): void {
+    this.update(counts, true);
+    if (!this.live || this.timer) return;
+    this.timer = setInterval(() => this.draw(), 1000);
+    this.timer.unref?.();
+  }
+
+  /** Stops the ticking and erases the live line. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.clear();
+  }
+
   /** Replaces the live line with the summary (shown off a TTY too, but not with -q). */
   finish(lines: string[]): void {
-    this.clear();
+    this.stop();
     if (this.opts.quiet) return;
     for (const l of lines) this.stream.write(l + '\n');
   }

@@ -1,0 +1,158 @@
+// Batch throughput and memory: `node scripts/bench-batch.mjs` after `npm run build`.
+// Prints figures, asserts nothing. Talks only to a server it starts on 127.0.0.1.
+//   1. 200 small images, server latency 250 ms, -c 8: wall time vs the ideal 200 × 0.25 / 8 = 6.25 s
+//   2. the same through a shell loop of single `imgdesc` calls (the first 40 timed, extrapolated)
+//   3. peak RSS of the CLI for 1,000 vs 5,000 images at -c 16 against a fast server
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'imgdesc.js');
+if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
+  console.error('run `npm run build` first');
+  process.exit(1);
+}
+const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-batch-'));
+const TOKEN = 'sk-bench-0123456789abcdef';
+
+function startServer(latencyMs) {
+  const state = { requests: 0, inFlight: 0, maxInFlight: 0, latencyMs };
+  const body = JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    model: 'bench-model',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'A small grey rectangle.' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 },
+  });
+  const server = createServer((req, res) => {
+    state.requests++;
+    state.inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    req.resume();
+    req.on('end', () => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+        state.inFlight--;
+      }, state.latencyMs);
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      state.url = `http://127.0.0.1:${server.address().port}`;
+      state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
+      resolve(state);
+    }),
+  );
+}
+
+function env(url) {
+  return {
+    PATH: process.env.PATH,
+    HOME: work,
+    XDG_CONFIG_HOME: join(work, 'cfg'),
+    TERM: 'dumb',
+    IMGDESC_BASE_URL: url,
+    IMGDESC_TOKEN: TOKEN,
+  };
+}
+
+/** Runs a command to completion (async, so the in-process server keeps answering). */
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) console.error(`${[cmd, ...args].join(' ').slice(0, 120)}: exit ${code}\n${stderr.slice(-600)}`);
+      resolve({ code, stderr, ms: performance.now() - started });
+    });
+  });
+}
+
+/** Peak RSS (kB) of the CLI: /usr/bin/time -v when present, else VmHWM polled from /proc. */
+async function runMeasured(args, opts) {
+  if (existsSync('/usr/bin/time')) {
+    const r = await run('/usr/bin/time', ['-v', process.execPath, BIN, ...args], opts);
+    const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+    return { ...r, peakKb: m ? Number(m[1]) : NaN };
+  }
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+    let stderr = '';
+    let peakKb = 0;
+    child.stderr.on('data', (c) => (stderr += c));
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {}
+    }, 20);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(poll);
+      resolve({ code, stderr, ms: performance.now() - started, peakKb });
+    });
+  });
+}
+
+async function makeImages(dir, n, distinct) {
+  mkdirSync(dir, { recursive: true });
+  const base = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } }).png().toBuffer();
+  for (let i = 0; i < n; i++) {
+    let buf = base;
+    if (distinct) {
+      const c = i % 256;
+      buf = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c, g: (i >> 8) & 255, b: 128 } } }).png().toBuffer();
+    }
+    writeFileSync(join(dir, `img${String(i).padStart(5, '0')}.png`), buf);
+  }
+}
+
+const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
+const rows = [];
+
+// 1 + 2: throughput at -c 8 vs single calls
+{
+  const dir = join(work, 'two-hundred');
+  await makeImages(dir, 200, true);
+  const srv = await startServer(250);
+  const r = await run(process.execPath, [BIN, 'batch', dir, '-c', '8', '-o', join(work, 'out200.jsonl')], { env: env(srv.url) });
+  const ideal = (200 * 0.25) / 8;
+  rows.push(['batch 200 imgs, 250 ms latency, -c 8', fmt(r.ms), `ideal ${ideal.toFixed(2)} s → ${(r.ms / 1000 / ideal).toFixed(3)}× (target ≤ 1.15×); exit ${r.code}; server max in flight ${srv.maxInFlight}`]);
+
+  const first = 40;
+  const files = Array.from({ length: first }, (_, i) => join(dir, `img${String(i).padStart(5, '0')}.png`));
+  const script = `for f in "$@"; do "${process.execPath}" "${BIN}" "$f" > /dev/null || exit 1; done`;
+  const loop = await run('sh', ['-c', script, 'sh', ...files], { env: env(srv.url) });
+  const per = loop.ms / first;
+  const extrapolated = per * 200;
+  rows.push([`shell loop of single calls (first ${first} timed)`, fmt(loop.ms), `${per.toFixed(0)} ms/image → 200 images ≈ ${fmt(extrapolated)} (extrapolated); exit ${loop.code}`]);
+  rows.push(['speed-up of batch -c 8 over the loop', `${(extrapolated / r.ms).toFixed(1)}×`, '']);
+  await srv.close();
+}
+
+// 3: peak memory, 1,000 vs 5,000 images, -c 16, fast server
+for (const n of [1000, 5000]) {
+  const dir = join(work, `mem-${n}`);
+  await makeImages(dir, n, false);
+  const srv = await startServer(0);
+  const r = await runMeasured(['batch', dir, '-c', '16', '-o', join(work, `mem-${n}.jsonl`)], { env: env(srv.url) });
+  rows.push([`peak RSS, ${n} images, -c 16, fast server`, `${(r.peakKb / 1024).toFixed(0)} MB`, `${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 250 MB and flat`]);
+  await srv.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+console.log(`node ${process.version}, ${(await import('node:os')).availableParallelism()} cores\n`);
+for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+rmSync(work, { recursive: true, force: true });
