@@ -114,7 +114,7 @@ export class APIError extends CliError {
     this.requestId = requestId;
     this.headers = headers;
     this.serverMessage = serverMessage;
-    this.raw = init.raw === undefined ? null : redact(init.raw.slice(0, 4096), token);
+    this.raw = init.raw === undefined ? null : redact(init.raw, token).slice(0, 4096);
   }
 
   /** `HTTP 401: 无效的令牌 (code: invalid_token, request id req_123)` — one line. */

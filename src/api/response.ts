@@ -207,7 +207,9 @@ export function errorFromResponse(status: number, contentType: string | undefine
   if (found) {
     return new APIError({ ...base, status, message: found.message, code: found.code, type: found.type });
   }
-  const detail = isJson ? oneLine(text, 120) : describeNonJson(contentType, text);
+  // Redact before shortening: a cut through the token would leave a piece of it behind.
+  const safe = redact(text, ctx.token);
+  const detail = isJson ? oneLine(safe, 120) : describeNonJson(contentType, safe);
   const label = statusLabel(status);
   // "HTTP 502 Bad Gateway: 502 Bad Gateway" says it twice; nginx titles are exactly that.
   const redundant = detail.replace(/^\d{3}\s*/, '').toLowerCase() === label.replace(/^HTTP \d+ ?/, '').toLowerCase();
@@ -230,11 +232,14 @@ export function parseJsonBody(status: number, contentType: string | undefined, t
   try {
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
-    const t = text.trim();
+    // Redact before shortening: a cut through the token would leave a piece of it behind.
+    const t = redact(text, ctx.token).trim();
     const looksJson = t.startsWith('{') || t.startsWith('[');
+    // V8 quotes the unredacted text around the error (`Unexpected token 'B', "…" is not valid JSON`); the excerpt says it instead.
+    const reason = e instanceof Error ? e.message.replace(/ in JSON at position.*$/, '').replace(/, .* is not valid JSON$/s, '') : 'parse error';
     const why = looksJson
-      ? `invalid JSON (${e instanceof Error ? e.message.replace(/ in JSON at position.*$/, '') : 'parse error'}): ${oneLine(redact(t.slice(0, 80), ctx.token), 80)}${t.length > 80 ? '…' : ''}`
-      : `expected JSON, got ${redact(describeNonJson(contentType, text), ctx.token)}`;
+      ? `invalid JSON (${reason}): ${oneLine(t.slice(0, 80), 80)}${t.length > 80 ? '…' : ''}`
+      : `expected JSON, got ${describeNonJson(contentType, t)}`;
     throw new InvalidResponseError(`HTTP ${status}: ${why}`, { status, requestId: requestId ?? null, cause: e });
   }
   const found = findError(parsed, false);
