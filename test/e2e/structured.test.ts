@@ -1,0 +1,133 @@
+// End to end: --schema, --schema-mode, --no-validate, --reasoning-effort, --show-reasoning, -n.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { relayEnv, runCli, tempDir } from '../helpers/cli.ts';
+import { validateChatRequest } from '../helpers/openapi.ts';
+import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+let png: string;
+const work = tempDir();
+before(async () => {
+  server = await startServer();
+  png = join(work, 'dog.png');
+  writeFileSync(png, await sharp({ create: { width: 32, height: 32, channels: 3, background: '#a52' } }).png().toBuffer());
+});
+after(() => server.close());
+
+function answer(content: string, message: Record<string, unknown> = {}) {
+  server.requests.length = 0;
+  server.handler = (_req, res) => sendJson(res, 200, completion(content, { message }));
+}
+
+function assertValid(body: unknown) {
+  const problems = validateChatRequest(body);
+  if (problems !== null) assert.deepEqual(problems, []);
+}
+
+describe('--schema', () => {
+  test('short form: sent as a strict json_schema, answer printed as JSON for jq', async () => {
+    answer('{"caption":"A dog on a sofa.","tags":["dog","sofa"]}');
+    const r = await runCli(['--schema', 'caption, tags string[]', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { caption: 'A dog on a sofa.', tags: ['dog', 'sofa'] });
+    const body = server.requests[0]!.json;
+    assertValid(body);
+    assert.equal(body.response_format.type, 'json_schema');
+    assert.equal(body.response_format.json_schema.strict, true);
+    assert.deepEqual(body.response_format.json_schema.schema, {
+      type: 'object',
+      properties: { caption: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } },
+      required: ['caption', 'tags'],
+      additionalProperties: false,
+    });
+  });
+
+  test('fenced answers are unwrapped; schema files and profile defaults work', async () => {
+    const file = join(work, 'schema.json');
+    writeFileSync(file, JSON.stringify({ title: 'Photo', type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] }));
+    answer('```json\n{"n": 3}\n```');
+    const home = tempDir();
+    assert.equal((await runCli(['config', 'set', 'schema', file], { configHome: home })).code, 0);
+    const r = await runCli([png], { env: relayEnv(server.url), configHome: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { n: 3 });
+    assert.equal(server.requests[0]!.json.response_format.json_schema.name, 'Photo');
+  });
+
+  test('an answer that fails the schema exits 4 with the first error, unless --no-validate', async () => {
+    answer('{"caption": 5}');
+    let r = await runCli(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /does not match the schema: \/caption must be string/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    r = await runCli(['--schema', 'caption', '--no-validate', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.stdout), { caption: 5 });
+    answer('Sure! Here is a caption: a dog.');
+    r = await runCli(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /not valid JSON/);
+  });
+
+  test('a relay that rejects response_format gets a hint; prompt mode puts the schema in the prompt', async () => {
+    server.requests.length = 0;
+    server.handler = (req, res) => {
+      if (req.json.response_format) sendJson(res, 400, { error: { message: 'response_format json_schema is not supported for this model', type: 'invalid_request_error' } });
+      else sendJson(res, 200, completion('{"caption":"A dog."}'));
+    };
+    let r = await runCli(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /--schema-mode prompt/);
+    r = await runCli(['--schema', 'caption', '--schema-mode', 'prompt', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { caption: 'A dog.' });
+    const body = server.requests.at(-1)!.json;
+    assertValid(body);
+    assert.equal(body.response_format, undefined);
+    assert.match(body.messages[0].content[0].text, /"caption"/);
+  });
+
+  test('a bad schema exits 2 and sends nothing', async () => {
+    answer('{}');
+    for (const schema of ['caption strng', '{"type": "object", ', 'a, a']) {
+      const r = await runCli(['--schema', schema, png], { env: relayEnv(server.url) });
+      assert.equal(r.code, 2, `${schema}: ${r.stderr}`);
+    }
+    assert.equal(server.requests.length, 0);
+  });
+});
+
+describe('model controls', () => {
+  test('--reasoning-effort is sent; --show-reasoning prints reasoning dimmed on stderr, before the answer', async () => {
+    answer('A dog.', { reasoning_content: 'The fur and the ears suggest a dog.' });
+    const r = await runCli(['--reasoning-effort', 'high', '--show-reasoning', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'A dog.\n');
+    assert.match(r.stderr, /The fur and the ears suggest a dog\./);
+    const body = server.requests[0]!.json;
+    assertValid(body);
+    assert.equal(body.reasoning_effort, 'high');
+    const plain = await runCli([png], { env: relayEnv(server.url) });
+    assert.equal(plain.stderr, '', 'reasoning is not shown unless asked');
+    const json = await runCli(['--json', png], { env: relayEnv(server.url) });
+    assert.equal(JSON.parse(json.stdout).choices[0].message.reasoning_content, 'The fur and the ears suggest a dog.');
+  });
+
+  test('-n asks for several candidates and prints them separated by a blank line', async () => {
+    server.requests.length = 0;
+    server.handler = (_req, res) => {
+      const body = completion('First.');
+      body.choices.push({ index: 1, message: { role: 'assistant', content: 'Second.' }, finish_reason: 'stop' });
+      sendJson(res, 200, body);
+    };
+    const r = await runCli(['-n', '2', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'First.\n\nSecond.\n');
+    assert.equal(server.requests[0]!.json.n, 2);
+    assertValid(server.requests[0]!.json);
+  });
+});
