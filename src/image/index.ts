@@ -1,5 +1,6 @@
 // The image layer: input (path, -, data: URL, http(s) URL) → checked, prepared image ready to send.
 // The only module the core imports; it knows nothing of the terminal or of `process`.
+import { InterruptedError } from '../types.ts';
 import { decodeDataUrl, readPath, readStreamCapped, shortDataUrl, type ReadResult } from './read.ts';
 import { describeNonImage, sniff } from './sniff.ts';
 import { needsWholeBytes, prepareBytes } from './prepare.ts';
@@ -85,6 +86,7 @@ async function fromBytes(
   opts: ImageOptions,
   readWhole?: () => Promise<ReadResult>,
 ): Promise<PreparedImage> {
+  if (opts.signal?.aborted) throw new InterruptedError();
   if (got.size === 0) {
     throw new ImageError('empty', kind === 'file' ? `${name}: empty file` : `${name}: empty input`);
   }

@@ -1,5 +1,5 @@
 // Reading an input's bytes with a hard size cap: local paths, stdin and data: URLs.
-import type { Stats } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InterruptedError } from '../types.ts';
@@ -34,6 +34,7 @@ export async function readStreamCapped(
   max: number,
   name: string,
   signal?: AbortSignal,
+  mapError?: (err: unknown) => ImageError,
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -57,6 +58,7 @@ export async function readStreamCapped(
   } catch (err) {
     if (err instanceof ImageError) throw err;
     throwIfAborted(signal);
+    if (mapError) throw mapError(err);
     throw new ImageError('unreadable', `${name}: cannot read (${errText(err)})`, { cause: err });
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -99,6 +101,13 @@ export async function readPath(
   }
   if (st.isDirectory()) throw new ImageError('directory', `${input}: is a directory`);
   if (st.isFile() && st.size > opts.maxInputBytes) throw tooLarge(input, opts.maxInputBytes);
+  if (!st.isFile()) {
+    // Devices and FIFOs are streamed with the cap. The stream owns its descriptor: a read still
+    // blocked on a silent FIFO must not hold up the error once the cap is passed.
+    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    const bytes = await readStreamCapped(stream, opts.maxInputBytes, input, opts.signal, (err) => pathError(input, err));
+    return { bytes, size: bytes.length, path: null };
+  }
   let fh;
   try {
     fh = await open(path, 'r');
@@ -127,9 +136,9 @@ async function readWhole(
   input: string,
   opts: { maxInputBytes: number; signal?: AbortSignal },
 ): Promise<Buffer> {
-  // Devices, FIFOs and /proc files (size 0) are streamed: their size says nothing about how
-  // much they will produce. A regular file is read as big as stat said, so it stays capped.
-  if (!st.isFile() || st.size === 0) {
+  // /proc files say size 0 whatever they hold: streamed. Other regular files are read as big as
+  // stat said, so they stay capped.
+  if (st.size === 0) {
     return readStreamCapped(fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 }), opts.maxInputBytes, input, opts.signal);
   }
   const buf = Buffer.allocUnsafe(st.size);
