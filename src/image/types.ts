@@ -1,5 +1,5 @@
 // The image layer's public types and its one error class; re-exported by index.ts.
-import { UsageError } from '../types.ts';
+import { UsageError, type ImageReport } from '../types.ts';
 
 export interface ImageOptions {
   /** Long edge in px above which the image is shrunk (--max-edge). */
@@ -24,28 +24,8 @@ export interface ImageOptions {
   cwd?: string;
 }
 
-export interface ImageReport {
-  source: string;
-  kind: 'file' | 'stdin' | 'url' | 'data-url';
-  sourceType: string | null;
-  bytesIn: number | null;
-  bytesOut: number | null;
-  widthIn: number | null;
-  heightIn: number | null;
-  widthOut: number | null;
-  heightOut: number | null;
-  orientation: number | null;
-  rotated: boolean;
-  resized: boolean;
-  converted: boolean;
-  reencoded: boolean;
-  metadataStripped: boolean;
-  animated: boolean;
-  unchanged: boolean;
-  quality: number | null;
-  estimatedTokens: number | null;
-  openaiTokens: number | null;
-}
+// Lives in src/types.ts because ui renders it and may not import this layer.
+export type { ImageReport };
 
 export interface PreparedImage {
   url: string;
