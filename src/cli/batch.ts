@@ -61,16 +61,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const { expandInputs } = await import('../core/batch-inputs.ts');
   const { readResumeIndex } = await import('../core/batch-resume.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
-  const { isInsecureRemote } = await import('../api/index.ts');
   const { Progress, summaryLine } = await import('../ui/progress.ts');
 
-  if (!run.dryRun) {
-    const { requireCredentials } = await import('../core/describe.ts');
-    requireCredentials(settings);
-  }
-  if (settings.baseUrl && isInsecureRemote(settings.baseUrl)) {
-    term.warn(`${settings.baseUrl} is plain http: the token travels in clear text`);
-  }
+  const { checkRelay } = await import('../core/describe.ts');
+  for (const w of checkRelay(settings, run.dryRun)) term.warn(w);
 
   const list = options.filesFrom !== undefined ? await readList(options.filesFrom, io) : undefined;
   const items = await expandInputs(options.inputs, { cwd: io.cwd, recursive: options.recursive, filesFrom: list, nul: options.nul });

@@ -32,8 +32,8 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
       if (text === undefined) throw new UsageError(`config set ${key}: missing value`);
       let value: SettingValue = parseSetting(key, text, key);
       if (key === 'base-url') {
-        const { resolveEndpoints } = await import('../api/index.ts');
-        value = resolveEndpoints(text).base;
+        const { normalizeBaseUrl } = await import('../core/describe.ts');
+        value = normalizeBaseUrl(text);
       }
       await store.set(profileName, key, value);
       term.note(`${profileName}: ${key} = ${key === 'token' ? maskToken(String(value)) : String(value)}`);

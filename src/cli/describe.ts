@@ -25,12 +25,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   const settings = await loadSettings(flags, run, io.env);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const core = await import('../core/describe.ts');
-  const { isInsecureRemote } = await import('../api/index.ts');
-
-  if (!run.dryRun) core.requireCredentials(settings);
-  if (settings.baseUrl && isInsecureRemote(settings.baseUrl)) {
-    term.warn(`${settings.baseUrl} is plain http: the token travels in clear text`);
-  }
+  for (const w of core.checkRelay(settings, run.dryRun)) term.warn(w);
   term.info(describeSettings(settings));
 
   const ctx = {

@@ -1,8 +1,10 @@
 // The describe flow: settings and inputs in, a request plan and then a result out.
 // No terminal knowledge: callers show progress through the callbacks.
 import {
+  APIError,
   buildChatBody,
   createChatCompletion,
+  isInsecureRemote,
   readAnswer,
   resolveEndpoints,
   type Answer,
@@ -11,10 +13,8 @@ import {
   type RateGate,
   type RetryEvent,
 } from '../api/index.ts';
-import type { Settings } from '../config/settings.ts';
-import { maskToken } from '../config/settings.ts';
+import { maskToken, type Settings } from '../config/settings.ts';
 import { loadImage, type ImageOptions, type PreparedImage } from '../image/index.ts';
-import { APIError } from '../api/index.ts';
 import { CliError, ConfigError, UsageError } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { mentionsResponseFormat, parseStructuredAnswer, structuredRequest, type StructuredSpec } from './structured.ts';
@@ -58,6 +58,20 @@ export function requireCredentials(settings: Settings): { baseUrl: string; token
     });
   }
   return { baseUrl: settings.baseUrl, token: settings.token };
+}
+
+/**
+ * What every run checks before reading an image: credentials (not needed for --dry-run), and
+ * warnings about the connection to show the user.
+ */
+export function checkRelay(settings: Settings, dryRun: boolean): string[] {
+  if (!dryRun) requireCredentials(settings);
+  return settings.baseUrl && isInsecureRemote(settings.baseUrl) ? [`${settings.baseUrl} is plain http: the token travels in clear text`] : [];
+}
+
+/** The form of a pasted base URL that is stored: `https://h/v1/chat/completions` → `https://h/v1`. */
+export function normalizeBaseUrl(url: string): string {
+  return resolveEndpoints(url).base;
 }
 
 export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions {

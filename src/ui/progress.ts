@@ -1,6 +1,7 @@
 // Batch progress on stderr. On a TTY: one line redrawn in place (done/total, failed, skipped,
 // rate, ETA), at most ~12 times a second. Off a TTY: nothing until the final summary.
 import type { OutStream } from '../types.ts';
+import { formatDuration } from './render.ts';
 
 export interface ProgressCounts {
   total: number;
@@ -29,15 +30,6 @@ export function formatRate(perSecond: number): string {
   return `${perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1)} img/s`;
 }
 
-export function formatElapsed(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
 /** The live line, e.g. `37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 48 s`. */
 export function progressLine(c: ProgressCounts, elapsedMs: number): string {
   const done = c.ok + c.failed + c.skipped;
@@ -48,7 +40,7 @@ export function progressLine(c: ProgressCounts, elapsedMs: number): string {
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   parts.push(formatRate(rate));
-  if (left > 0 && rate > 0) parts.push(`ETA ${formatElapsed((left / rate) * 1000)}`);
+  if (left > 0 && rate > 0) parts.push(`ETA ${formatDuration((left / rate) * 1000)}`);
   return parts.join(' · ');
 }
 
@@ -56,7 +48,7 @@ export function progressLine(c: ProgressCounts, elapsedMs: number): string {
 export function summaryLine(c: ProgressCounts, elapsedMs: number, skippedDetail?: string): string {
   const skipped = c.skipped ? `${c.skipped} skipped${skippedDetail ? ` (${skippedDetail})` : ''}` : '0 skipped';
   const tokens = `${c.tokens.toLocaleString('en-US')} tokens`;
-  return `${c.ok} ok, ${c.failed} failed, ${skipped} in ${formatElapsed(elapsedMs)}, ${tokens}`;
+  return `${c.ok} ok, ${c.failed} failed, ${skipped} in ${formatDuration(elapsedMs)}, ${tokens}`;
 }
 
 export class Progress {
