@@ -134,7 +134,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
             counts.failed++;
             if (!run.quiet) {
               const msg = rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`;
-              aside(() => term.warn(msg));
+              aside(() => term.error(msg));
             }
           }
           progress.update(counts);
@@ -156,8 +156,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
             io.stdout.write(formatImageReport({ ...r, source: item.image }) + '\n');
           }
         },
+        // Per-image notes (resized, first frame only) would be one line per photo in a folder of
+        // phone pictures: shown with -v only. Image warnings already name their file.
         onWarning: (item, message) => {
-          if (!run.quiet) aside(() => term.warn(`${item.image}: ${message}`));
+          if (run.verbose) aside(() => term.warn(message.startsWith(item.image) ? message : `${item.image}: ${message}`));
         },
         onRetry: (item, e) => {
           if (run.verbose) aside(() => term.info(`${item.image}: ${e.reason}; retry ${e.attempt - 1} in ${formatDuration(e.delayMs)}`));
