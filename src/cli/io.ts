@@ -3,15 +3,21 @@ import type { IO } from '../types.ts';
 
 export function processIO(): IO {
   const controller = new AbortController();
-  // The first Ctrl-C aborts what is in flight so the command can clean up and exit 130;
-  // the listener is gone after that, so a second Ctrl-C kills the process the default way.
+  // The first Ctrl-C aborts what is in flight so the command can clean up and exit 130; a second
+  // one kills the process the default way. The listener stays registered in between: ora's
+  // signal-exit re-raises a signal that has no other listener, which would skip our cleanup.
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals === 1) {
+      controller.abort(new Error(signal));
+      return;
+    }
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    controller.abort(new Error(signal));
+    process.kill(process.pid, signal);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     stdout: process.stdout,
     stderr: process.stderr,
