@@ -113,6 +113,8 @@ if (want('request')) {
   }
   const rows = cases.map((c, j) => ({ name: c.name, ms: median(times[j]) }));
   table('one request against a local relay that answers at once', rows, rows[0].ms);
+  const sent = cases.length - 1;
+  console.log(`  bytes uploaded per request: ${Math.round(server.bytes / (RUNS * sent))} (image file ${statSync(png).size} bytes)`);
   server.close();
 }
 
