@@ -272,7 +272,8 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
         const reason = `timed out after ${seconds(opts.timeoutMs)}`;
         throw new AttemptFailed({ error: new APITimeoutError(reason, { cause: e }), retry: true, timeout: true, reason });
       }
-      const detail = code ?? (e instanceof Error ? e.message : String(e));
+      // undici's own code for a socket the other side closed says nothing to a user
+      const detail = code === 'UND_ERR_SOCKET' ? 'the server closed the connection' : (code ?? (e instanceof Error ? e.message : String(e)));
       if (code !== undefined && TLS_CODE.test(code)) {
         throw new AttemptFailed({
           error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: e, hint: 'check the base URL, or the proxy and its certificates' }),

@@ -2,6 +2,7 @@
 // No terminal knowledge: callers show progress through the callbacks.
 import {
   APIError,
+  InvalidResponseError,
   buildChatBody,
   createChatCompletion,
   isInsecureRemote,
@@ -159,7 +160,17 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
     }
     throw error;
   }
-  const answer = readAnswer(response.body);
+  let answer: Answer;
+  try {
+    answer = readAnswer(response.body);
+  } catch (error) {
+    // The same line as an HTTP error: a relay's support needs the request id to look it up.
+    const id = response.requestId;
+    if (error instanceof InvalidResponseError && id && !error.message.includes(id)) {
+      throw new InvalidResponseError(`${error.message} (request id ${id})`, { status: response.status, requestId: id, hint: error.hint, cause: error });
+    }
+    throw error;
+  }
   return { plan, response, answer };
 }
 

@@ -138,7 +138,7 @@ const FAULTS: Fault[] = [
     handler: (req, res) => void res.socket?.destroy(),
     code: 4,
     attempts: 3,
-    message: /^error: connection to 127\.0\.0\.1:\d+ closed before a response: \S+$/,
+    message: /^error: connection to 127\.0\.0\.1:\d+ closed before a response: the server closed the connection$/,
   },
   {
     name: 'connection reset mid-body',
@@ -149,7 +149,7 @@ const FAULTS: Fault[] = [
     },
     code: 4,
     attempts: 3,
-    message: /^error: connection to 127\.0\.0\.1:\d+ failed while reading the response: \S+$/,
+    message: /^error: connection to 127\.0\.0\.1:\d+ failed while reading the response: the server closed the connection$/,
   },
   {
     name: 'truncated JSON (200)',
@@ -206,14 +206,14 @@ const FAULTS: Fault[] = [
     handler: (_req, res) => sendJson(res, 200, { id: 'chatcmpl-1', object: 'chat.completion', choices: [] }),
     code: 4,
     attempts: 1,
-    message: /^error: the response has no choices \(empty "choices"\)$/,
+    message: /^error: the response has no choices \(empty "choices"\) \(request id req_test_1\)$/,
   },
   {
     name: 'null content with a refusal',
     handler: (_req, res) => sendJson(res, 200, completion(null, { message: { refusal: "I can't help with identifying people." } })),
     code: 4,
     attempts: 1,
-    message: /^error: the model refused: I can't help with identifying people\.$/,
+    message: /^error: the model refused: I can't help with identifying people\. \(request id req_test_1\)$/,
   },
   {
     name: 'finish_reason length',
