@@ -120,6 +120,11 @@ export async function main(argv: string[], io: IO): Promise<number> {
       code = await runModels({ settings: flagSettings(cmd), run: runFlags(cmd) }, io);
     });
 
+  if (argv.length === 0) {
+    // `imgdesc` alone: the overview is more use than "missing required argument 'image'"
+    program.outputHelp({ error: true });
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -26,8 +26,16 @@ test('--help lists the commands and examples', async () => {
   assert.match(d.out(), /--dry-run/);
 });
 
+test('no arguments: the overview on stderr, exit 2', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main([], io), 2);
+  assert.equal(io.out(), '');
+  assert.match(io.err(), /Usage: imgdesc/);
+  assert.match(io.err(), /Examples:/);
+});
+
 test('usage errors exit 2 with commander’s one line', async () => {
-  for (const argv of [['--bogus', 'x.jpg'], [], ['x.jpg', '--detail', 'ultra'], ['x.jpg', '--max-tokens', 'lots'], ['config', 'set', 'nope', '1']]) {
+  for (const argv of [['--bogus', 'x.jpg'], ['x.jpg', '--detail', 'ultra'], ['x.jpg', '--max-tokens', 'lots'], ['config', 'set', 'nope', '1']]) {
     const io = testIO({ env: env() });
     assert.equal(await main(argv, io), 2, argv.join(' '));
     assert.equal(io.out(), '');
