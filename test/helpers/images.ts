@@ -1,6 +1,7 @@
 // Synthetic images built with sharp, so image tests need no fixture files.
+import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import type { ImageOptions } from '../../src/image/index.ts';
+import { ImageError, type ImageErrorReason, type ImageOptions } from '../../src/image/index.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -131,4 +132,15 @@ export async function animatedGif(): Promise<Buffer> {
   return sharp(buf, { raw: { width: w, height: h * frames, channels: 4, pageHeight: h } as sharp.CreateRaw })
     .gif({ loop: 0 })
     .toBuffer();
+}
+
+/** For assert.rejects: an ImageError (exit 2) with this reason, and a message matching. */
+export function rejectsWith(reason: ImageErrorReason, message?: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof ImageError, String(err));
+    assert.equal(err.reason, reason, err.message);
+    assert.equal(err.exitCode, 2);
+    if (message) assert.match(err.message, message);
+    return true;
+  };
 }

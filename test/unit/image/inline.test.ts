@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
-import { ImageError, loadImage, type ImageErrorReason } from '../../../src/image/index.ts';
-import { dataUrlBytes, imageOptions } from '../../helpers/images.ts';
+import { loadImage } from '../../../src/image/index.ts';
+import { dataUrlBytes, imageOptions, rejectsWith } from '../../helpers/images.ts';
 
 const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c33' } }).png().toBuffer();
 const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#36c' } }).jpeg().toBuffer();
@@ -52,16 +52,6 @@ after(() => {
 });
 
 const inline = (over = {}) => imageOptions({ inline: true, timeoutMs: 3000, ...over });
-
-function rejectsWith(reason: ImageErrorReason, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof ImageError, String(err));
-    assert.equal(err.reason, reason, err.message);
-    assert.equal(err.exitCode, 2);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
 
 test('downloads and prepares like a file, sending no credentials', async () => {
   const r = await loadImage(`${base}/img.png`, inline());

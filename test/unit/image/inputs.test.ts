@@ -6,22 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { ImageError, isRemoteUrl, loadImage, type ImageErrorReason } from '../../../src/image/index.ts';
-import { dataUrlBytes, imageOptions } from '../../helpers/images.ts';
+import { isRemoteUrl, loadImage } from '../../../src/image/index.ts';
+import { dataUrlBytes, imageOptions, rejectsWith } from '../../helpers/images.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-inputs-'));
 const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#3a6' } }).png().toBuffer();
 writeFileSync(join(tmp, 'ok.png'), png);
-
-function rejectsWith(reason: ImageErrorReason, message?: RegExp) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof ImageError, String(err));
-    assert.equal(err.reason, reason, err.message);
-    assert.equal(err.exitCode, 2);
-    if (message) assert.match(err.message, message);
-    return true;
-  };
-}
 
 test('relative paths resolve against cwd and keep the name as given in the report', async () => {
   const r = await loadImage('ok.png', imageOptions({ cwd: tmp }));
