@@ -76,13 +76,6 @@ export function getDispatcher(opts?: { connections?: number }): Promise<Dispatch
   return shared;
 }
 
-/** Closes the shared dispatcher (tests, or a long-lived caller that is done). */
-export async function closeSharedDispatcher(): Promise<void> {
-  const d = shared;
-  shared = undefined;
-  if (d) await (await d).close();
-}
-
 export function createChatCompletion(body: Record<string, unknown>, opts: ClientOptions): Promise<ApiResult<unknown>> {
   return send('POST', resolveEndpoints(opts.baseUrl).chat, JSON.stringify(body), opts);
 }
