@@ -2,7 +2,7 @@
 // Asserts nothing (the machines are shared and noisy); the figures go into notes and the README.
 // Needs a build (`npm run build`). Talks only to a server it starts on 127.0.0.1.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,12 +54,12 @@ function startRelay() {
     let n = 0;
     req.on('data', (c) => (n += c.length));
     req.on('end', () => {
-      server.bytes += n;
+      if (req.headers['user-agent']?.startsWith('imgdesc/')) server.imgdescBytes += n;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
     });
   });
-  server.bytes = 0;
+  server.imgdescBytes = 0;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
@@ -94,9 +94,16 @@ if (want('request')) {
     `#!/bin/sh\nset -e\nb64=$(base64 -w0 "$1")\njq -n --arg u "data:image/png;base64,$b64" '{model:"claude-3-5-sonnet-20240620",messages:[{role:"user",content:[{type:"text",text:"What is in this picture? Please describe it in detail."},{type:"image_url",image_url:{url:$u}}]}]}' | curl -sS -X POST "$2/v1/chat/completions" -H "Authorization: Bearer $IMGDESC_TOKEN" -H 'Content-Type: application/json' --data-binary @- | jq -r '.choices[0].message.content'\n`,
   );
   const hasCurl = spawnSync('sh', ['-c', 'command -v curl && command -v jq && command -v base64']).status === 0;
+  // The floor under any CLI on this stack: one bare POST with each HTTP client, and loading sharp.
+  const post = (code) => ({ cmd: process.execPath, args: ['--liftoff-only', '--input-type=module', '-e', code] });
+  const target = JSON.stringify(`${url}/v1/chat/completions`);
   const cases = [
     { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
     { name: 'imgdesc photo.png (800x600, local relay)', cmd: process.execPath, args: [BIN, png], opts: { env: env(url) } },
+    { name: 'floor: one POST with undici (as bundled)', ...post(`const { request } = (await import(${JSON.stringify(undiciChunk())})).default; await (await request(${target}, { method: 'POST', body: '{}' })).body.text();`) },
+    { name: 'floor: one POST with built-in fetch', ...post(`await (await fetch(${target}, { method: 'POST', body: '{}' })).text();`) },
+    { name: 'floor: one POST with node:http', ...post(`import http from 'node:http'; await new Promise((r) => http.request(${target}, { method: 'POST' }, (res) => res.resume().on('end', r)).end('{}'));`) },
+    { name: 'floor: loading sharp', cmd: process.execPath, args: ['--input-type=module', '-e', "await import('sharp')"] },
   ];
   if (hasCurl) cases.push({ name: 'curl + base64 + jq script', cmd: 'sh', args: [script, png, url], opts: { env: env(url) } });
   // run inside the event loop's reach: spawnSync would block the server, so use async spawns
@@ -105,7 +112,7 @@ if (want('request')) {
     for (const [j, c] of cases.entries()) {
       const t0 = performance.now();
       await new Promise((resolve, reject) => {
-        const child = spawn(c.cmd, c.args, { stdio: 'ignore', ...c.opts });
+        const child = spawn(c.cmd, c.args, { stdio: 'ignore', cwd: new URL('..', import.meta.url).pathname, ...c.opts });
         child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${c.name} exited ${code}`))));
       });
       times[j].push(performance.now() - t0);
@@ -113,8 +120,7 @@ if (want('request')) {
   }
   const rows = cases.map((c, j) => ({ name: c.name, ms: median(times[j]) }));
   table('one request against a local relay that answers at once', rows, rows[0].ms);
-  const sent = cases.length - 1;
-  console.log(`  bytes uploaded per request: ${Math.round(server.bytes / (RUNS * sent))} (image file ${statSync(png).size} bytes)`);
+  console.log(`  bytes uploaded per imgdesc request: ${Math.round(server.imgdescBytes / RUNS)} (image file ${statSync(png).size} bytes)`);
   server.close();
 }
 
@@ -150,6 +156,13 @@ if (want('prepare')) {
       `  ${`${w}x${h} (${(w * h / 1e6).toFixed(0)} MP) ${(size / 1048576).toFixed(2)} MiB`.padEnd(30)} → ${out.w}x${out.h}, ${(out.bytes / 1024).toFixed(0)} KiB sent (${((out.bytes / size) * 100).toFixed(1)}% of the original), prepared in ${ms.toFixed(0)} ms`,
     );
   }
+}
+
+/** The bundle's undici chunk, so the floor is measured as imgdesc loads it. */
+function undiciChunk() {
+  const dir = new URL('../dist/chunks/', import.meta.url);
+  const name = readdirSync(dir).find((f) => f.startsWith('undici-') && f.endsWith('.js'));
+  return new URL(name, dir).pathname;
 }
 
 function prepareSnippet(file) {
