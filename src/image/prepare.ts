@@ -2,7 +2,7 @@
 // rotate, shrink and re-encode until the base64 text fits.
 import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { decodeBmp, decodeHeic, decodeIco, type RawPixels } from './decoders.ts';
-import { formatBytes } from './read.ts';
+import { formatBytes } from '../format.ts';
 import { formatLabel, type Sniffed } from './sniff.ts';
 import { claudeTokens, openaiTokens } from './tokens.ts';
 import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';

@@ -2,20 +2,9 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { formatBytes } from '../format.ts';
 import { InterruptedError } from '../types.ts';
 import { ImageError } from './types.ts';
-
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  const s = i === 0 ? String(v) : Number.isInteger(v) ? String(v) : v.toFixed(1);
-  return `${s} ${units[i]}`;
-}
 
 export function tooLarge(name: string, maxInputBytes: number): ImageError {
   return new ImageError('too-large', `${name}: larger than --max-input-bytes (${formatBytes(maxInputBytes)})`);

@@ -1,11 +1,6 @@
 // Renderers: how results and reports look. Pure functions returning strings.
+import { formatBytes } from '../format.ts';
 import type { ImageReport } from '../types.ts';
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { colorLevel, Term } from '../../../src/ui/term.ts';
-import { formatImageReport, formatBytes, formatDuration } from '../../../src/ui/render.ts';
+import { formatImageReport, formatDuration } from '../../../src/ui/render.ts';
+import { formatBytes } from '../../../src/format.ts';
 import { testIO } from '../../helpers/io.ts';
 
 test('colour level, one line per rule', () => {
@@ -48,9 +49,10 @@ test('spinner only on a TTY, and never with -q or --json', () => {
 });
 
 test('renderers', () => {
-  assert.equal(formatBytes(512), '512 B');
-  assert.equal(formatBytes(2048), '2.0 KiB');
-  assert.equal(formatBytes(5 * 1024 * 1024), '5.00 MiB');
+  assert.equal(formatBytes(512), '512 bytes');
+  assert.equal(formatBytes(2048), '2 KiB');
+  assert.equal(formatBytes(4_000_000), '3.8 MiB');
+  assert.equal(formatBytes(5 * 1024 * 1024), '5 MiB');
   assert.equal(formatDuration(250), '250 ms');
   assert.equal(formatDuration(1500), '1.5 s');
   assert.equal(formatDuration(125_000), '2m05s');
@@ -60,5 +62,5 @@ test('renderers', () => {
     converted: false, reencoded: true, metadataStripped: true, animated: false, unchanged: false, quality: 85,
     estimatedTokens: 2459, openaiTokens: null,
   });
-  assert.match(line, /^photo\.jpg: jpeg 4000x3000 3\.81 MiB → 1176x1568 293\.0 KiB \(rotated upright \(EXIF orientation 6\), resized, re-encoded, metadata stripped, quality 85\), ≈2459 tokens \(Claude\)$/);
+  assert.match(line, /^photo\.jpg: jpeg 4000x3000 3\.8 MiB → 1176x1568 293\.0 KiB \(rotated upright \(EXIF orientation 6\), resized, re-encoded, metadata stripped, quality 85\), ≈2459 tokens \(Claude\)$/);
 });

@@ -1,0 +1,15 @@
+// Small formatters shared by the image layer's messages and the ui's renderers (neither may
+// import the other).
+
+/** 512 → "512 bytes", 5242880 → "5 MiB", 4000000 → "3.8 MiB". */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const s = i === 0 ? String(v) : Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return `${s} ${units[i]}`;
+}
