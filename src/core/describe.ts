@@ -107,19 +107,25 @@ export function clientOptions(settings: Settings, ctx: CoreContext): ClientOptio
   return opts;
 }
 
-/** Reads and prepares the images and builds the request, sending nothing. */
+/**
+ * Reads and prepares the images and builds the request, sending nothing. Batch passes what it
+ * has already done once for every image: the prepared image and the parsed --schema.
+ */
 export async function planDescribe(
   inputs: string[],
   prompt: string,
   settings: Settings,
   ctx: CoreContext,
-  prepared?: PreparedImage[],
+  done: { prepared: PreparedImage[]; structured: StructuredSpec | undefined } | undefined = undefined,
 ): Promise<DescribePlan> {
   if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
-  const opts = imageOptions(settings, ctx);
-  const images = prepared ?? [];
-  if (!prepared) for (const input of inputs) images.push(await loadImage(input, opts));
-  const structured = await structuredRequest(settings, ctx.cwd);
+  let images = done?.prepared;
+  if (!images) {
+    const opts = imageOptions(settings, ctx);
+    images = [];
+    for (const input of inputs) images.push(await loadImage(input, opts));
+  }
+  const structured = done ? done.structured : await structuredRequest(settings, ctx.cwd);
   const extra: Record<string, unknown> = { ...structured?.extra };
   if (settings.reasoningEffort) extra.reasoning_effort = settings.reasoningEffort;
   if (settings.n !== undefined && settings.n > 1) extra.n = settings.n;
@@ -172,6 +178,15 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
     throw error;
   }
   return { plan, response, answer };
+}
+
+/**
+ * The answer as a person reads it, on stdout or in a sidecar: each candidate trimmed, candidates
+ * separated by a blank line; a structured answer as indented JSON.
+ */
+export function answerText(answer: Answer, structured: { data: unknown } | undefined): string {
+  if (structured) return JSON.stringify(structured.data, null, 2) + '\n';
+  return answer.contents.map((c) => c.trim()).join('\n\n') + '\n';
 }
 
 /** The structured answer(s): one object, or an array of them with -n. */

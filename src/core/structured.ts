@@ -140,12 +140,9 @@ function promptSuffixFor(schema: Record<string, unknown>): string {
 export async function structuredRequest(settings: StructuredSettings, cwd: string): Promise<StructuredSpec | undefined> {
   if (settings.schema === undefined) return undefined;
   const schema = await loadSchema(settings.schema, cwd);
-  // Compiling now turns a broken schema into exit 2 before anything is sent, rather than a
-  // paid request whose answer can never validate.
-  await compiledValidator(schema);
   const name = schemaName(schema);
   const mode = settings.schemaMode;
-  return {
+  const spec: StructuredSpec = {
     schema,
     name,
     mode,
@@ -156,12 +153,14 @@ export async function structuredRequest(settings: StructuredSettings, cwd: strin
         : {},
     promptSuffix: mode === 'prompt' ? promptSuffixFor(schema) : undefined,
   };
+  // Compiling now turns a broken schema into exit 2 before anything is sent, rather than a
+  // paid request whose answer can never validate.
+  await validatorFor(spec);
+  return spec;
 }
 
-// batch plans every image separately, so the same schema arrives in many spec objects: cache by
-// spec for the fast path and by schema text so each distinct schema is compiled once.
-const bySpec = new WeakMap<object, Validator>();
-const byText = new Map<string, Promise<Validator>>();
+// One compile per spec: describe makes one, and batch shares one across all its images.
+const validators = new WeakMap<StructuredSpec, Promise<Validator>>();
 
 async function compileSchema(schema: Record<string, unknown>): Promise<Validator> {
   // Loaded only here so that runs without --schema never pay for ajv.
@@ -181,23 +180,12 @@ async function compileSchema(schema: Record<string, unknown>): Promise<Validator
   }
 }
 
-function compiledValidator(schema: Record<string, unknown>): Promise<Validator> {
-  const key = JSON.stringify(schema);
-  let pending = byText.get(key);
-  if (!pending) {
-    pending = compileSchema(schema);
-    byText.set(key, pending);
-    // A failed compile is not cached, so a later call reports the same error instead of a stale promise.
-    pending.catch(() => byText.delete(key));
+function validatorFor(spec: StructuredSpec): Promise<Validator> {
+  let v = validators.get(spec);
+  if (!v) {
+    v = compileSchema(spec.schema);
+    validators.set(spec, v);
   }
-  return pending;
-}
-
-async function validatorFor(spec: StructuredSpec): Promise<Validator> {
-  const cached = bySpec.get(spec);
-  if (cached) return cached;
-  const v = await compiledValidator(spec.schema);
-  bySpec.set(spec, v);
   return v;
 }
 
