@@ -7,6 +7,8 @@ import { Term } from '../ui/term.ts';
 import { formatDuration, formatImageReport } from '../ui/render.ts';
 import type { RunFlags } from './options.ts';
 import { loadSettings } from './settings.ts';
+import type { BatchSummary } from '../core/batch.ts';
+import type { ProgressCounts } from '../ui/progress.ts';
 
 export interface BatchOptions {
   inputs: string[];
@@ -43,6 +45,16 @@ async function readList(source: string, io: IO): Promise<string> {
   }
 }
 
+/** `-o` that is a folder, unreadable or unwritable: a usage error, not a bug. */
+function cannotOpen(output: string | undefined, err: unknown): never {
+  throw new UsageError(`-o ${output ?? ''}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+}
+
+/** What the progress line shows, from the flow's own tallies. */
+function countsOf(s: Pick<BatchSummary, 'total' | 'ok' | 'failed' | 'skipped' | 'tokens'>): ProgressCounts {
+  return { total: s.total, ok: s.ok, failed: s.failed, skipped: s.skipped.done + s.skipped.sidecar + s.skipped['not-image'], tokens: s.tokens };
+}
+
 export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const { run } = options;
   if (options.nul && options.filesFrom === undefined) throw new UsageError('-0 goes with --files-from');
@@ -69,7 +81,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const list = options.filesFrom !== undefined ? await readList(options.filesFrom, io) : undefined;
   const items = await expandInputs(options.inputs, { cwd: io.cwd, recursive: options.recursive, filesFrom: list, nul: options.nul });
   const outputPath = options.output !== undefined ? resolve(io.cwd, options.output) : undefined;
-  const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd) : undefined;
+  const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(options.output, err)) : undefined;
   if (resume && resume.torn > 0) term.info(`${options.output}: ignored ${resume.torn} incomplete line(s) from an earlier run`);
   const concurrency = settings.concurrency;
   term.info(
@@ -86,7 +98,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     quiet: run.quiet,
     dim: (s) => term.err.dim(s),
   });
-  const counts = { total: items.length, ok: 0, failed: 0, skipped: 0, tokens: 0 };
+
   // A result line on the same terminal as the live line: erase the line, write, draw it again.
   const sharesTerminal = io.stdoutIsTTY && progress.live;
   const aside = (write: () => void) => {
@@ -101,7 +113,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     try {
       sink = await output.openJsonlFile(outputPath);
     } catch (err) {
-      throw new UsageError(`-o ${options.output}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      cannotOpen(options.output, err);
     }
   } else {
     sink = sharesTerminal
@@ -110,7 +122,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
 
   let summary;
-  if (!run.dryRun) progress.start(counts);
+  if (!run.dryRun) progress.start(countsOf({ total: items.length, ok: 0, failed: 0, tokens: 0, skipped: { done: 0, sidecar: 0, 'not-image': 0 } }));
   try {
     summary = await runBatchFlow(
       {
@@ -126,27 +138,17 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
       {
         onRecord: async (rec) => {
-          if (rec.ok) {
-            counts.ok++;
-            const u = rec.usage as { total_tokens?: unknown } | null;
-            if (u && typeof u.total_tokens === 'number') counts.tokens += u.total_tokens;
-          } else {
-            counts.failed++;
-            if (!run.quiet) {
-              const msg = rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`;
-              aside(() => term.error(msg));
-            }
+          if (!rec.ok && !run.quiet) {
+            const msg = rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`;
+            aside(() => term.error(msg));
           }
-          progress.update(counts);
           await sink.write(JSON.stringify(rec));
         },
         onSkip: (item, reason) => {
-          counts.skipped++;
           if (reason === 'not-image') term.info(`${item.image}: not an image, skipped`);
-          progress.update(counts);
         },
+        onProgress: (s) => progress.update(countsOf(s)),
         onPlanned: (item, image) => {
-          counts.ok++;
           const r = image.report;
           if (run.json) {
             io.stdout.write(
@@ -179,11 +181,11 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   ]
     .filter(Boolean)
     .join(', ');
-  const skipped = s.skipped.done + s.skipped.sidecar + s.skipped['not-image'];
+  const counts = countsOf(s);
   const lines = [
     run.dryRun
-      ? `dry run: ${s.ok} image(s) would be sent, ${s.failed} failed, ${skipped} skipped${detail ? ` (${detail})` : ''}; nothing was sent`
-      : summaryLine({ total: s.total, ok: s.ok, failed: s.failed, skipped, tokens: s.tokens }, progress.elapsed(), detail),
+      ? `dry run: ${s.ok} image(s) would be sent, ${s.failed} failed, ${counts.skipped} skipped${detail ? ` (${detail})` : ''}; nothing was sent`
+      : summaryLine(counts, progress.elapsed(), detail),
   ];
   if (run.verbose && !run.dryRun) {
     lines.push(
@@ -195,7 +197,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   progress.finish(lines);
 
   if (s.interrupted) {
-    const done = s.ok + s.failed + skipped;
+    const done = s.ok + s.failed + counts.skipped;
     const how =
       outputPath !== undefined || options.sidecar !== undefined
         ? 'run the same command again to resume'

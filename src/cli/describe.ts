@@ -81,12 +81,8 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
       if (plan.structured) await core.parseStructured(answer, plan.structured);
       return ExitCode.ok;
     }
-    if (plan.structured) {
-      const data = await core.parseStructured(answer, plan.structured);
-      io.stdout.write(JSON.stringify(data, null, 2) + '\n');
-      return ExitCode.ok;
-    }
-    io.stdout.write(answer.contents.map((c) => c.trim()).join('\n\n') + '\n');
+    const structured = plan.structured ? { data: await core.parseStructured(answer, plan.structured) } : undefined;
+    io.stdout.write(core.answerText(answer, structured));
     return ExitCode.ok;
   } finally {
     spinner.stop();

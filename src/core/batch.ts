@@ -48,6 +48,8 @@ export interface BatchCallbacks {
   /** A finished image: write its line. Awaited, so records are written in the order they finish. */
   onRecord(record: BatchRecord): Promise<void> | void;
   onSkip?(item: BatchItem, reason: SkipReason): void;
+  /** The tallies changed (an image recorded, skipped or planned): redraw progress from them. */
+  onProgress?(summary: Readonly<BatchSummary>): void;
   /** --dry-run: an image that would be sent, prepared. */
   onPlanned?(item: BatchItem, image: PreparedImage, plan: DescribePlan): void;
   onWarning?(item: BatchItem, message: string): void;
@@ -196,9 +198,9 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   };
   if (items.length === 0) return summary;
 
-  // A bad --schema is a usage error before anything is read or sent.
+  // Parsed once for every image; a bad --schema is a usage error before anything is read or sent.
   const { structuredRequest } = await import('./structured.ts');
-  await structuredRequest(settings, ctx.cwd);
+  const structured = await structuredRequest(settings, ctx.cwd);
 
   // Stops everything on Ctrl-C, and on a 401/403 (every other request would fail the same way).
   const stop = new AbortController();
@@ -227,7 +229,13 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       const u = rec.usage as { total_tokens?: unknown } | null;
       if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
     } else summary.failed++;
+    cb.onProgress?.(summary);
     await cb.onRecord(rec);
+  };
+  const skip = (item: BatchItem, reason: SkipReason) => {
+    summary.skipped[reason]++;
+    cb.onSkip?.(item, reason);
+    cb.onProgress?.(summary);
   };
   const fail = (item: BatchItem, sha256: string | null, err: unknown) =>
     record({ image: item.image, ok: false, error: errorInfo(err), sha256 });
@@ -241,20 +249,17 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       sidecar = sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext);
       if (sidecar === item.key && !item.explicit) {
         // A sidecar of an earlier run, listed with the folder's images: not one of them.
-        summary.skipped['not-image']++;
-        cb.onSkip?.(item, 'not-image');
+        skip(item, 'not-image');
         return undefined;
       }
       if (!opts.sidecar.overwrite && (await exists(sidecar))) {
-        summary.skipped.sidecar++;
-        cb.onSkip?.(item, 'sidecar');
+        skip(item, 'sidecar');
         return undefined;
       }
     }
     const sha256 = item.url ? null : await hashFile(item.key, settings.maxInputBytes, signal);
     if (opts.resume?.isDone(item.key, sha256)) {
-      summary.skipped.done++;
-      cb.onSkip?.(item, 'done');
+      skip(item, 'done');
       return undefined;
     }
     let image: PreparedImage;
@@ -263,8 +268,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     } catch (err) {
       if (isStop(err)) throw new InterruptedError();
       if (!item.explicit && (err as { reason?: unknown }).reason === 'not-image') {
-        summary.skipped['not-image']++;
-        cb.onSkip?.(item, 'not-image');
+        skip(item, 'not-image');
         return undefined;
       }
       await fail(item, sha256, err);
@@ -281,7 +285,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     }
     for (const w of image.warnings) cb.onWarning?.(item, w);
     const prompt = renderPrompt(settings.prompt, item.image);
-    const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, [image]);
+    const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [image], structured });
     return { item, sha256, plan, sidecar };
   };
 
@@ -307,8 +311,9 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
         continue;
       }
       if (opts.dryRun) {
-        cb.onPlanned?.(p.item, p.plan.images[0] as PreparedImage, p.plan);
         summary.ok++;
+        cb.onPlanned?.(p.item, p.plan.images[0] as PreparedImage, p.plan);
+        cb.onProgress?.(summary);
         slots.give();
         continue;
       }
@@ -347,10 +352,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
         sha256: p.sha256,
       };
       if (p.sidecar !== undefined) {
-        const text = p.plan.structured
-          ? JSON.stringify(data, null, 2) + '\n'
-          : answer.contents.map((c) => c.trim()).join('\n\n') + '\n';
-        await writeFileAtomic(p.sidecar, text);
+        await writeFileAtomic(p.sidecar, core.answerText(answer, p.plan.structured ? { data } : undefined));
         rec.sidecar = p.sidecar;
       }
       if (opts.keepResponse) rec.response = response.body;
@@ -359,12 +361,10 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     } catch (err) {
       if (ctx.signal.aborted || (stop.signal.aborted && err instanceof InterruptedError)) return;
       if (err instanceof CliError && err.exitCode === ExitCode.config) {
-        // 401/403: record this one, stop scheduling, abort the rest (they are not recorded: a rerun redoes them).
-        const first = summary.authError === undefined;
-        summary.authError ??= err;
+        // 401/403: record the first, stop scheduling, abort the rest (they are not recorded: a rerun redoes them).
+        if (summary.authError) return;
+        summary.authError = err;
         stop.abort();
-        if (first) await record({ image: item.image, ok: false, error: errorInfo(err), sha256: p.sha256, elapsed_ms: Math.round(performance.now() - started) });
-        return;
       }
       await record({ image: item.image, ok: false, error: errorInfo(err), sha256: p.sha256, elapsed_ms: Math.round(performance.now() - started) });
     } finally {
