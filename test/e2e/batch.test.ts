@@ -378,6 +378,8 @@ test('batch: bad arguments exit 2 and send nothing', async () => {
     ['batch', 'p', '--overwrite'],
     ['batch', 'p', '--schema', 'a b c d'],
     ['batch', '--files-from', 'nolist.txt'],
+    ['batch', 'p', '--sidecar', '../x'],
+    ['batch', 'p', '-o', 'p'],
   ]) {
     const r = await runCli(args, { cwd: dir, env });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -397,7 +399,7 @@ test('batch: --dry-run lists each image with its prepared size and sends nothing
   assert.equal(existsSync(out), false, 'dry run writes no results file');
   const rows = r.stdout.trim().split('\n').sort();
   assert.equal(rows.length, 3);
-  assert.match(rows[0] as string, /^p\/img000\.png: png 64x48 \d+ B/);
+  assert.match(rows[0] as string, /^p\/img000\.png: png 64x48 \d+ bytes/);
   assert.match(r.stderr, /dry run: 3 image\(s\) would be sent/);
 });
 

@@ -65,6 +65,19 @@ describe('config', () => {
     const r = await run(['set', 'token', TOKEN]);
     assert.equal(r.code, 2);
     assert.ok(!r.stderr.includes(TOKEN));
+    const empty = await runCli(['config', 'set', 'token'], { configHome: home, input: '\n' });
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /empty token; nothing was saved/);
+  });
+
+  test('a config file that is valid JSON but not an object is reported, not used', async () => {
+    const home = tempDir();
+    mkdirSync(join(home, 'imgdesc'));
+    writeFileSync(join(home, 'imgdesc', 'config.json'), '[1, 2]');
+    const r = await runCli(['config', 'list'], { configHome: home });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /does not hold a JSON object/);
+    assert.equal(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8'), '[1, 2]');
   });
 
   test('a corrupt config file is reported with its path and left untouched', async () => {

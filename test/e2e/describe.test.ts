@@ -278,4 +278,12 @@ describe('models', () => {
     const j = await runCli(['models', '--json'], { env: relayEnv(server.url) });
     assert.equal(JSON.parse(j.stdout).data.length, 2);
   });
+
+  test('a model list without "data" exits 4 with one line', async () => {
+    reset((_req, res) => sendJson(res, 200, { object: 'list' }));
+    const r = await runCli(['models'], { env: relayEnv(server.url) });
+    assert.equal(r.code, 4);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: the model list has no "data" array\n$/);
+  });
 });
