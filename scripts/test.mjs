@@ -1,8 +1,10 @@
-// Runs every test/**/*.test.ts with node:test (tsx compiles the TypeScript).
+// Builds dist/ (the spawned end-to-end tests run bin/imgdesc.js, which loads it), then runs every
+// test/**/*.test.ts with node:test (tsx compiles the TypeScript), so a stale build cannot pass.
 // Node 20's --test does not expand globs itself, so the files are listed here.
 // Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=retry`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 function find(dir) {
@@ -12,9 +14,18 @@ function find(dir) {
   });
 }
 
+const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+if (built.status !== 0) {
+  console.error('npm test: the build failed; no tests were run');
+  process.exit(built.status ?? 1);
+}
+
 const args = process.argv.slice(2);
 const picked = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
 const files = picked.length ? picked : find('test').sort();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...flags, ...files], { stdio: 'inherit' });
+// Most of a test file's time is waiting (tsx starting, retry back-offs, a slow test relay), not CPU:
+// node's default of one file at a time on a 2-core machine leaves the cores idle. Overridable.
+const concurrency = flags.some((f) => f.startsWith('--test-concurrency')) ? [] : [`--test-concurrency=${Math.max(3, availableParallelism() + 1)}`];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...flags, ...files], { stdio: 'inherit' });
 process.exitCode = r.status ?? 1;

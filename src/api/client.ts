@@ -61,19 +61,21 @@ export interface ApiResult<T> {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
-let shared: Promise<Dispatcher> | undefined;
+const shared = new Map<number | undefined, Promise<Dispatcher>>();
 
 /**
- * One keep-alive EnvHttpProxyAgent per process (honours HTTPS_PROXY / HTTP_PROXY / NO_PROXY), so a
- * batch reuses its connections. `connections` (per origin) only counts for the first call.
+ * One keep-alive EnvHttpProxyAgent per process and pool size (honours HTTPS_PROXY / HTTP_PROXY /
+ * NO_PROXY), so a batch reuses its connections. `connections` is the most per origin.
  */
 export function getDispatcher(opts?: { connections?: number }): Promise<Dispatcher> {
-  // .default: the bundled CommonJS module exposes only its default export to import()
-  shared ??= import('undici').then(
-    ({ default: { EnvHttpProxyAgent } }) =>
-      new EnvHttpProxyAgent(opts?.connections !== undefined ? { connections: opts.connections } : {}),
-  );
-  return shared;
+  const connections = opts?.connections;
+  let d = shared.get(connections);
+  if (!d) {
+    // .default: the bundled CommonJS module exposes only its default export to import()
+    d = import('undici').then(({ default: { EnvHttpProxyAgent } }) => new EnvHttpProxyAgent(connections !== undefined ? { connections } : {}));
+    shared.set(connections, d);
+  }
+  return d;
 }
 
 export function createChatCompletion(body: Record<string, unknown>, opts: ClientOptions): Promise<ApiResult<unknown>> {

@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import type { ChildProcess } from 'node:child_process';
 import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
-import { TOKEN, fixture, noFixtures, relayEnv, runCli, tempDir } from '../helpers/cli.ts';
+import { TOKEN, fixture, noFixtures, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -84,7 +84,7 @@ test('batch: concurrency reaches -c and never exceeds it; one JSON line per imag
   const srv = await server(slow(150));
   const dir = tempDir();
   await makeImages(join(dir, 'photos'), names(12));
-  const r = await runCli(['batch', 'photos', '-c', '4', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'photos', '-c', '4', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.maxInFlight, 4);
   assert.ok(!r.stderr.includes('most requests in flight'), 'the pipeline figures are for -v');
@@ -111,7 +111,7 @@ test('batch: a large folder never has more than c + 2 images prepared and waitin
   const srv = await server(slow(40));
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(40));
-  const r = await runCli(['batch', 'p', '-c', '2', '-v', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '-c', '2', '-v', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   const m = /most requests in flight: (\d+);.*most images prepared and waiting: (\d+)/.exec(r.stderr);
   assert.ok(m, r.stderr);
@@ -124,18 +124,18 @@ test('batch: -c 1 sends one at a time; the profile setting is the default', asyn
   const srv = await server(slow(50));
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(4));
-  const r = await runCli(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.maxInFlight, 4, 'default concurrency 4');
   const srv2 = await server(slow(50));
-  const r2 = await runCli(['batch', 'p', '-c', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv2.url) });
+  const r2 = await run(['batch', 'p', '-c', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv2.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(srv2.maxInFlight, 1);
   const configHome = tempDir('imgdesc-cfg-');
-  const set = await runCli(['config', 'set', 'concurrency', '2'], { configHome });
+  const set = await run(['config', 'set', 'concurrency', '2'], { configHome });
   assert.equal(set.code, 0, set.stderr);
   const srv3 = await server(slow(50));
-  const r3 = await runCli(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv3.url), configHome });
+  const r3 = await run(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv3.url), configHome });
   assert.equal(r3.code, 0, r3.stderr);
   assert.equal(srv3.maxInFlight, 2, 'concurrency from the profile');
 });
@@ -153,7 +153,7 @@ test('batch: a 429 storm pauses every worker, steps concurrency down, and all en
   });
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(16));
-  const r = await runCli(['batch', 'p', '-c', '4', '--retries', '6', '-v', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '-c', '4', '--retries', '6', '-v', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   const recs = lines(r.stdout);
   assert.equal(recs.length, 16);
@@ -175,7 +175,7 @@ test('batch: images the server fails are recorded as failed, the rest written, e
   const dir = tempDir();
   await makeImages(join(dir, 'p'), [...names(5), 'bad1.png', 'bad2.png']);
   const out = join(dir, 'results.jsonl');
-  const r = await runCli(['batch', 'p', '-o', out, '--retries', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '-o', out, '--retries', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 5, r.stderr);
   assert.equal(r.stdout, '', 'with -o nothing goes to stdout');
   const recs = lines(readFileSync(out, 'utf8'));
@@ -193,7 +193,7 @@ test('batch: images the server fails are recorded as failed, the rest written, e
   // A rerun retries only the failed ones (now fixed on the server side).
   srv.handler = answerWithName;
   const before = srv.requests.length;
-  const r2 = await runCli(['batch', 'p', '-o', out, '--retries', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(['batch', 'p', '-o', out, '--retries', '1', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.deepEqual(srv.requests.slice(before).map(nameOf).sort(), ['bad1.png', 'bad2.png']);
   assert.match(r2.stderr, /2 ok, 0 failed, 5 skipped \(5 already done\)/);
@@ -205,11 +205,11 @@ test('batch: a finished batch reruns with no request; an edited image is redone;
   const files = await makeImages(join(dir, 'p'), names(6));
   const out = join(dir, 'r.jsonl');
   const args = ['batch', 'p', '-o', out, '-p', 'describe {name}'];
-  const r1 = await runCli(args, { cwd: dir, env: relayEnv(srv.url) });
+  const r1 = await run(args, { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(srv.requests.length, 6);
 
-  const r2 = await runCli(args, { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(args, { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(srv.requests.length, 6, 'no request on a finished batch');
   assert.match(r2.stderr, /0 ok, 0 failed, 6 skipped \(6 already done\)/);
@@ -218,7 +218,7 @@ test('batch: a finished batch reruns with no request; an edited image is redone;
   const edited = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#123456' } }).png().toBuffer();
   writeFileSync(files[2] as string, edited);
   writeFileSync(out, readFileSync(out, 'utf8') + '{"image":"p/img005.png","ok":tr');
-  const r3 = await runCli(args, { cwd: dir, env: relayEnv(srv.url) });
+  const r3 = await run(args, { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r3.code, 0, r3.stderr);
   assert.equal(srv.requests.length, 7);
   assert.equal(nameOf(srv.requests[6] as RecordedRequest), 'img002.png');
@@ -268,7 +268,7 @@ test('batch: Ctrl-C mid-run exits 130, leaves whole lines and sidecars; a rerun 
   assert.equal(sidecars.length, firstRun.length);
 
   holding = false;
-  const r2 = await runCli(args, { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(args, { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 0, r2.stderr);
   for (const n of names(16)) assert.equal(answered.get(n), 1, `${n} answered once across both runs`);
   const all = lines(readFileSync(out, 'utf8'));
@@ -283,7 +283,7 @@ test('batch: --sidecar writes beside each image, skips existing ones unless --ov
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(3));
   writeFileSync(join(dir, 'p', 'img001.txt'), 'mine\n');
-  const r = await runCli(['batch', 'p', '--sidecar', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '--sidecar', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.requests.length, 2);
   assert.equal(readFileSync(join(dir, 'p', 'img000.txt'), 'utf8'), 'seen img000.png\n');
@@ -291,10 +291,10 @@ test('batch: --sidecar writes beside each image, skips existing ones unless --ov
   assert.equal(lines(r.stdout).length, 2, 'JSON lines still go to stdout');
   assert.match(r.stderr, /2 skipped \(1 with a sidecar, 1 not images\)/);
 
-  const r2 = await runCli(['batch', 'p', '--sidecar', 'md', '--overwrite', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(['batch', 'p', '--sidecar', 'md', '--overwrite', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(readFileSync(join(dir, 'p', 'img001.md'), 'utf8'), 'seen img001.png\n');
-  const r3 = await runCli(['batch', 'p', '--sidecar', '--overwrite', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r3 = await run(['batch', 'p', '--sidecar', '--overwrite', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r3.code, 0, r3.stderr);
   assert.equal(readFileSync(join(dir, 'p', 'img001.txt'), 'utf8'), 'seen img001.png\n');
 });
@@ -304,14 +304,14 @@ test('batch: --files-from - -0 reads NUL-separated paths from stdin', async () =
   const dir = tempDir();
   const files = await makeImages(join(dir, 'p'), ['a b.png', 'odd\nname.png', 'c.png']);
   const list = files.map((f) => relative(dir, f)).join('\0') + '\0';
-  const r = await runCli(['batch', '--files-from', '-', '-0', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url), input: list });
+  const r = await run(['batch', '--files-from', '-', '-0', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url), input: list });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(lines(r.stdout).map((x) => x.image).sort(), ['p/a b.png', 'p/c.png', 'p/odd\nname.png']);
   assert.deepEqual(srv.requests.map(nameOf).sort(), ['a b.png', 'c.png', 'odd\nname.png']);
 
   // a list file, one path per line
   writeFileSync(join(dir, 'list.txt'), 'p/c.png\np/a b.png\n');
-  const r2 = await runCli(['batch', '--files-from', 'list.txt', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(['batch', '--files-from', 'list.txt', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(lines(r2.stdout).length, 2);
 });
@@ -321,7 +321,7 @@ test('batch: quoted globs; {dir} and {path} in the prompt', async () => {
   const dir = tempDir();
   await makeImages(join(dir, 'photos'), ['a.png', 'x/b.png', 'x/y/c.png', 'skip.gif.png']);
   writeFileSync(join(dir, 'photos', 'x', 'notes.png.txt'), 'hello');
-  const r = await runCli(['batch', 'photos/x/**/*.png', '-p', '{dir}|{path}|{stem}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'photos/x/**/*.png', '-p', '{dir}|{path}|{stem}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(lines(r.stdout).map((x) => x.content).sort(), ['photos/x/y|photos/x/y/c.png|c', 'photos/x|photos/x/b.png|b']);
 });
@@ -332,12 +332,12 @@ test('batch: non-images in a folder are skipped and counted; named ones fail', a
   await makeImages(join(dir, 'p'), names(2));
   writeFileSync(join(dir, 'p', 'README.txt'), 'not an image\n');
   writeFileSync(join(dir, 'p', 'data.bin'), Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n'));
-  const r = await runCli(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(lines(r.stdout).length, 2);
   assert.match(r.stderr, /2 ok, 0 failed, 2 skipped \(2 not images\)/);
 
-  const r2 = await runCli(['batch', 'p/README.txt', 'p/img000.png', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(['batch', 'p/README.txt', 'p/img000.png', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 5, r2.stderr);
   const recs = lines(r2.stdout);
   const bad = recs.find((x) => !x.ok);
@@ -352,7 +352,7 @@ test('batch: 401 stops at once with exit 3', async () => {
   });
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(40));
-  const r = await runCli(['batch', 'p', '-c', '2', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '-c', '2', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 3, r.stderr);
   assert.ok(srv.requests.length <= 4, `${srv.requests.length} requests after a 401`);
   assert.match(r.stderr, /HTTP 401.*无效的令牌/);
@@ -381,7 +381,7 @@ test('batch: bad arguments exit 2 and send nothing', async () => {
     ['batch', 'p', '--sidecar', '../x'],
     ['batch', 'p', '-o', 'p'],
   ]) {
-    const r = await runCli(args, { cwd: dir, env });
+    const r = await run(args, { cwd: dir, env });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /error/);
   }
@@ -393,7 +393,7 @@ test('batch: --dry-run lists each image with its prepared size and sends nothing
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(3));
   const out = join(dir, 'r.jsonl');
-  const r = await runCli(['batch', 'p', '--dry-run', '-o', out], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '--dry-run', '-o', out], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.requests.length, 0);
   assert.equal(existsSync(out), false, 'dry run writes no results file');
@@ -412,12 +412,12 @@ test('batch: --schema adds data, -n gives content arrays, --json keeps the respo
   });
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(2));
-  const r = await runCli(['batch', 'p', '--schema', 'caption', '--json'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'p', '--schema', 'caption', '--json'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   const recs = lines(r.stdout);
   assert.deepEqual(recs[0].data, { caption: 'a square' });
   assert.equal(recs[0].response.id, 'chatcmpl-123');
-  const r2 = await runCli(['batch', 'p', '-n', '2'], { cwd: dir, env: relayEnv(srv.url) });
+  const r2 = await run(['batch', 'p', '-n', '2'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r2.code, 0, r2.stderr);
   assert.deepEqual(lines(r2.stdout)[0].content, ['{"caption":"a square"}', '{"caption":"a square"}']);
 });
@@ -429,7 +429,7 @@ test('batch: real fixture images, one of them corrupt', { skip: noFixtures }, as
   for (const f of ['jpeg-baseline.jpg', 'exif-Landscape_6.jpg', 'gif-static.gif', 'corrupt-png.png']) {
     if (existsSync(fixture(f))) copyFileSync(fixture(f), join(dir, 'f', f));
   }
-  const r = await runCli(['batch', 'f', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
+  const r = await run(['batch', 'f', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
   const recs = lines(r.stdout);
   const failed = recs.filter((x) => !x.ok).map((x) => x.image);
   assert.deepEqual(failed, existsSync(join(dir, 'f', 'corrupt-png.png')) ? ['f/corrupt-png.png'] : []);

@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync, mkdirSync, chmodSync } from 'nod
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { runCli, tempDir, TOKEN } from '../helpers/cli.ts';
+import { run, tempDir, TOKEN } from '../helpers/cli.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -19,13 +19,13 @@ after(() => server.close());
 describe('config', () => {
   test('set, get, list, use, remove, path', async () => {
     const home = tempDir();
-    const run = (args: string[], input?: string) => runCli(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+    const config = (args: string[], input?: string) => run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
 
-    const p = await run(['path']);
+    const p = await config(['path']);
     assert.equal(p.stdout, join(home, 'imgdesc', 'config.json') + '\n');
 
-    assert.equal((await run(['set', 'base-url', 'https://relay.example.com/v1/chat/completions'])).code, 0);
-    const t = await run(['set', 'token'], `${TOKEN}\n`);
+    assert.equal((await config(['set', 'base-url', 'https://relay.example.com/v1/chat/completions'])).code, 0);
+    const t = await config(['set', 'token'], `${TOKEN}\n`);
     assert.equal(t.code, 0, t.stderr);
     assert.ok(!t.stderr.includes(TOKEN));
 
@@ -36,36 +36,36 @@ describe('config', () => {
     assert.equal(stored.profiles.default.token, TOKEN, 'one trailing newline dropped');
     assert.equal(stored.profiles.default['base-url'], 'https://relay.example.com/v1');
 
-    assert.equal((await run(['get', 'token'])).stdout, 'sk-…cdef\n');
-    assert.equal((await run(['get', 'token', '--reveal'])).stdout, TOKEN + '\n');
-    const list = await run(['list']);
+    assert.equal((await config(['get', 'token'])).stdout, 'sk-…cdef\n');
+    assert.equal((await config(['get', 'token', '--reveal'])).stdout, TOKEN + '\n');
+    const list = await config(['list']);
     assert.match(list.stdout, /\* default/);
     assert.match(list.stdout, /token = sk-…cdef/);
     assert.ok(!list.stdout.includes(TOKEN));
 
-    assert.equal((await run(['set', 'model', 'gpt-4o', '--profile', 'work'])).code, 0);
-    assert.equal((await run(['use', 'work'])).code, 0);
-    assert.equal((await run(['get', 'model'])).stdout, 'gpt-4o\n');
-    assert.equal((await run(['use', 'nope'])).code, 3);
+    assert.equal((await config(['set', 'model', 'gpt-4o', '--profile', 'work'])).code, 0);
+    assert.equal((await config(['use', 'work'])).code, 0);
+    assert.equal((await config(['get', 'model'])).stdout, 'gpt-4o\n');
+    assert.equal((await config(['use', 'nope'])).code, 3);
 
-    assert.equal((await run(['remove', 'model'])).code, 0);
-    assert.equal((await run(['get', 'model'])).code, 3);
-    assert.equal((await run(['remove', '--profile', 'work'])).code, 0);
-    assert.doesNotMatch((await run(['list'])).stdout, /work/);
+    assert.equal((await config(['remove', 'model'])).code, 0);
+    assert.equal((await config(['get', 'model'])).code, 3);
+    assert.equal((await config(['remove', '--profile', 'work'])).code, 0);
+    assert.doesNotMatch((await config(['list'])).stdout, /work/);
   });
 
   test('bad keys and values exit 2; the token is never an argument', async () => {
     const home = tempDir();
-    const run = (args: string[]) => runCli(['config', ...args], { configHome: home });
+    const config = (args: string[]) => run(['config', ...args], { configHome: home });
     for (const args of [['set', 'colour', 'red'], ['set', 'max-tokens', 'many'], ['set', 'temperature', '3'], ['set', 'detail', 'ultra'], ['set', 'base-url', 'not a url']]) {
-      const r = await run(args);
+      const r = await config(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1);
     }
-    const r = await run(['set', 'token', TOKEN]);
+    const r = await config(['set', 'token', TOKEN]);
     assert.equal(r.code, 2);
     assert.ok(!r.stderr.includes(TOKEN));
-    const empty = await runCli(['config', 'set', 'token'], { configHome: home, input: '\n' });
+    const empty = await run(['config', 'set', 'token'], { configHome: home, input: '\n' });
     assert.equal(empty.code, 2);
     assert.match(empty.stderr, /empty token; nothing was saved/);
   });
@@ -74,7 +74,7 @@ describe('config', () => {
     const home = tempDir();
     mkdirSync(join(home, 'imgdesc'));
     writeFileSync(join(home, 'imgdesc', 'config.json'), '[1, 2]');
-    const r = await runCli(['config', 'list'], { configHome: home });
+    const r = await run(['config', 'list'], { configHome: home });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /does not hold a JSON object/);
     assert.equal(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8'), '[1, 2]');
@@ -85,7 +85,7 @@ describe('config', () => {
     mkdirSync(join(home, 'imgdesc'));
     const file = join(home, 'imgdesc', 'config.json');
     writeFileSync(file, '{"profiles": {"default": {"model": "x",}}');
-    const r = await runCli([png], { configHome: home });
+    const r = await run([png], { configHome: home });
     assert.equal(r.code, 3);
     assert.ok(r.stderr.includes(file), r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -98,7 +98,7 @@ describe('config', () => {
     const file = join(home, 'imgdesc', 'config.json');
     writeFileSync(file, '{}', { mode: 0o644 });
     chmodSync(file, 0o644);
-    await runCli(['config', 'list'], { configHome: home });
+    await run(['config', 'list'], { configHome: home });
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, 'imgdesc')).mode & 0o777, 0o700);
   });
@@ -107,10 +107,10 @@ describe('config', () => {
 describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
   test('each layer wins over the ones below it', async () => {
     const home = tempDir();
-    const cfg = (args: string[], input?: string) => runCli(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+    const cfg = (args: string[], input?: string) => run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
     const send = async (args: string[], env: Record<string, string>) => {
       server.requests.length = 0;
-      const r = await runCli([png, ...args], { configHome: home, env });
+      const r = await run([png, ...args], { configHome: home, env });
       assert.equal(r.code, 0, r.stderr);
       const req = server.requests[0]!;
       return { model: req.json.model as string, auth: req.headers.authorization, system: req.json.messages[0].role === 'system' ? req.json.messages[0].content : undefined };
@@ -141,7 +141,7 @@ describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
     assert.equal(s.model, 'other-model');
     s = await send(['--profile', 'other'], openai);
     assert.equal(s.model, 'other-model');
-    const missing = await runCli([png, '--profile', 'ghost'], { configHome: home, env: openai });
+    const missing = await run([png, '--profile', 'ghost'], { configHome: home, env: openai });
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /no profile named 'ghost'/);
   });

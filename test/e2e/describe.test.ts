@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli, relayEnv, TOKEN, fixture, noFixtures, tempDir } from '../helpers/cli.ts';
+import { run, relayEnv, TOKEN, fixture, noFixtures, tempDir } from '../helpers/cli.ts';
 import { completion, sendJson, startServer, type TestServer, describeOk } from '../helpers/server.ts';
 import { validateChatRequest } from '../helpers/openapi.ts';
 import sharp from 'sharp';
@@ -41,7 +41,7 @@ function assertValidBody(body: unknown) {
 describe('describe', () => {
   test('prints only the answer, and sends the seed request', async () => {
     reset();
-    const r = await runCli([pngPath], { env: relayEnv(server.url) });
+    const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'A boardwalk through a green marsh.\n');
     assert.equal(r.stderr, '');
@@ -63,7 +63,7 @@ describe('describe', () => {
 
   test('positional prompt, the describe verb, and every request option', async () => {
     reset();
-    const r = await runCli(
+    const r = await run(
       ['describe', pngPath, 'what breed is this dog?', '-m', 'gpt-4o', '-s', 'Be brief.', '--max-tokens', '300', '--temperature', '0.2', '--detail', 'low'],
       { env: relayEnv(server.url) },
     );
@@ -81,30 +81,30 @@ describe('describe', () => {
   test('--json prints the body exactly as received', async () => {
     const raw = '{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi  there"},"finish_reason":"stop"}],  "usage":{"total_tokens":7}}';
     reset((_req, res) => sendJson(res, 200, raw));
-    const r = await runCli(['--json', pngPath], { env: relayEnv(server.url) });
+    const r = await run(['--json', pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, raw);
   });
 
   test('answers given as an array of text parts are joined', async () => {
     reset((_req, res) => sendJson(res, 200, completion([{ type: 'text', text: 'Two ' }, { type: 'text', text: 'parts.' }])));
-    const r = await runCli([pngPath], { env: relayEnv(server.url) });
+    const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.stdout, 'Two parts.\n');
   });
 
   test('stdin (-), data: URL and http URL inputs', async () => {
     reset();
-    let r = await runCli(['-'], { env: relayEnv(server.url), input: pngBytes });
+    let r = await run(['-'], { env: relayEnv(server.url), input: pngBytes });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests[0]!.json.messages[0].content[1].image_url.url, `data:image/png;base64,${pngBytes.toString('base64')}`);
 
     const dataUrl = `data:image/png;base64,${pngBytes.toString('base64')}`;
-    r = await runCli([dataUrl], { env: relayEnv(server.url) });
+    r = await run([dataUrl], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests[1]!.json.messages[0].content[1].image_url.url, dataUrl);
 
     const url = 'https://upload.wikimedia.org/wikipedia/commons/thumb/d/dd/Gfp-wisconsin-madison-the-nature-boardwalk.jpg/2560px-Gfp-wisconsin-madison-the-nature-boardwalk.jpg';
-    r = await runCli([url], { env: relayEnv(server.url) });
+    r = await run([url], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests[2]!.json.messages[0].content[1].image_url.url, url);
   });
@@ -113,7 +113,7 @@ describe('describe', () => {
     reset();
     const second = join(work, 'second.png');
     writeFileSync(second, await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } }).png().toBuffer());
-    const r = await runCli([pngPath, 'compare them', '-i', second, '-i', 'https://example.com/c.jpg'], { env: relayEnv(server.url) });
+    const r = await run([pngPath, 'compare them', '-i', second, '-i', 'https://example.com/c.jpg'], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     const parts = server.requests[0]!.json.messages[0].content;
     assert.equal(parts.length, 4);
@@ -139,7 +139,7 @@ describe('describe', () => {
     // root reads any file, so only test unreadable files when not root
     if (process.getuid?.() !== 0) cases.push(unreadable);
     for (const input of cases) {
-      const r = await runCli([input], { env: relayEnv(server.url) });
+      const r = await run([input], { env: relayEnv(server.url) });
       assert.equal(r.code, 2, `${input}: ${r.stderr}`);
       assert.equal(r.stdout, '');
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${input}: ${r.stderr}`);
@@ -158,7 +158,7 @@ describe('describe', () => {
       ['zero-byte.jpg', /empty/i],
       ['truncated-landscape.jpg', /corrupt|truncated/i],
     ] as const) {
-      const r = await runCli([fixture(name)], { env: relayEnv(server.url) });
+      const r = await run([fixture(name)], { env: relayEnv(server.url) });
       assert.equal(r.code, 2, `${name}: ${r.stderr}`);
       assert.match(r.stderr, what, name);
     }
@@ -173,7 +173,7 @@ describe('describe', () => {
       ['gif-static.gif', 'image/gif'],
       ['webp-lossy.webp', 'image/webp'],
     ] as const) {
-      const r = await runCli([fixture(name)], { env: relayEnv(server.url) });
+      const r = await run([fixture(name)], { env: relayEnv(server.url) });
       assert.equal(r.code, 0, `${name}: ${r.stderr}`);
       const url = server.requests.at(-1)!.json.messages[0].content[1].image_url.url as string;
       assert.equal(url, `data:${mime};base64,${readFileSync(fixture(name)).toString('base64')}`, name);
@@ -182,7 +182,7 @@ describe('describe', () => {
 
   test('--dry-run prints the request with the token and image data redacted, sends nothing', async () => {
     reset();
-    const r = await runCli(['--dry-run', pngPath, 'hello'], { env: relayEnv(server.url) });
+    const r = await run(['--dry-run', pngPath, 'hello'], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests.length, 0);
     assertNoToken(r);
@@ -191,7 +191,7 @@ describe('describe', () => {
     assert.match(r.stdout, /"url": "data:image\/png;base64,… \(\d+ base64 characters, \d+ bytes\)"/);
     assert.match(r.stderr, /photo\.png: png 64x48/);
 
-    const j = await runCli(['--dry-run', '--json', pngPath], { env: relayEnv(server.url) });
+    const j = await run(['--dry-run', '--json', pngPath], { env: relayEnv(server.url) });
     const shown = JSON.parse(j.stdout);
     assert.equal(shown.method, 'POST');
     assert.equal(shown.body.model, 'claude-3-5-sonnet-20240620');
@@ -208,7 +208,7 @@ describe('describe', () => {
       [`${server.url}/openai/v1`, '/openai/v1/chat/completions'],
     ] as const) {
       reset();
-      const r = await runCli([pngPath], { env: relayEnv(base) });
+      const r = await run([pngPath], { env: relayEnv(base) });
       assert.equal(r.code, 0, `${base}: ${r.stderr}`);
       assert.equal(server.requests[0]!.url, path, base);
     }
@@ -216,7 +216,7 @@ describe('describe', () => {
 
   test('finish_reason length prints the answer and a warning', async () => {
     reset((_req, res) => sendJson(res, 200, completion('A boardwalk thro', { finish_reason: 'length' })));
-    const r = await runCli([pngPath], { env: relayEnv(server.url) });
+    const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'A boardwalk thro\n');
     assert.match(r.stderr, /warning: .*cut off.*max-tokens/);
@@ -238,7 +238,7 @@ describe('describe failures', () => {
   for (const [name, answer, code, message] of cases) {
     test(`${name} → exit ${code}, one line`, async () => {
       reset((_req, res) => answer(res));
-      const r = await runCli([pngPath, '--retries', '0'], { env: relayEnv(server.url) });
+      const r = await run([pngPath, '--retries', '0'], { env: relayEnv(server.url) });
       assert.equal(r.code, code, r.stderr);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, message);
@@ -250,10 +250,10 @@ describe('describe failures', () => {
 
   test('no base URL or token → exit 3 with how to set it, nothing sent', async () => {
     reset();
-    let r = await runCli([pngPath], { env: { IMGDESC_TOKEN: TOKEN } });
+    let r = await run([pngPath], { env: { IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /no base URL.*config set base-url/);
-    r = await runCli([pngPath], { env: { IMGDESC_BASE_URL: server.url } });
+    r = await run([pngPath], { env: { IMGDESC_BASE_URL: server.url } });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /no API token.*config set token/);
     assert.equal(server.requests.length, 0);
@@ -261,7 +261,7 @@ describe('describe failures', () => {
 
   test('-v shows a stack for internal detail only on request, never the token', async () => {
     reset((_req, res) => sendJson(res, 500, { error: { message: `bad header Bearer ${TOKEN}` } }));
-    const r = await runCli([pngPath, '-v', '--retries', '0'], { env: relayEnv(server.url) });
+    const r = await run([pngPath, '-v', '--retries', '0'], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assertNoToken(r);
   });
@@ -270,18 +270,18 @@ describe('describe failures', () => {
 describe('models', () => {
   test('lists ids, and --json prints the raw body', async () => {
     reset();
-    const r = await runCli(['models'], { env: relayEnv(server.url) });
+    const r = await run(['models'], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'claude-3-5-sonnet-20240620\ngpt-4o\n');
     assert.equal(server.requests[0]!.url, '/v1/models');
     assert.equal(server.requests[0]!.method, 'GET');
-    const j = await runCli(['models', '--json'], { env: relayEnv(server.url) });
+    const j = await run(['models', '--json'], { env: relayEnv(server.url) });
     assert.equal(JSON.parse(j.stdout).data.length, 2);
   });
 
   test('a model list without "data" exits 4 with one line', async () => {
     reset((_req, res) => sendJson(res, 200, { object: 'list' }));
-    const r = await runCli(['models'], { env: relayEnv(server.url) });
+    const r = await run(['models'], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /^error: the model list has no "data" array\n$/);

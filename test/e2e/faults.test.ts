@@ -9,7 +9,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { BIN, ROOT, TOKEN, cliEnv, relayEnv, runCli, tempDir, type RunResult } from '../helpers/cli.ts';
+import { BIN, ROOT, TOKEN, cliEnv, relayEnv, run, runCli, tempDir, type RunResult } from '../helpers/cli.ts';
 import { completion, describeOk, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -282,7 +282,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
   for (const f of FAULTS) {
     test(f.name, async () => {
       reset(f.handler);
-      const r = await runCli([pngPath, ...(f.args ?? [])], { env: relayEnv(server.url) });
+      const r = await run([pngPath, ...(f.args ?? [])], { env: relayEnv(server.url) });
       assertNoToken(r);
       assert.equal(r.code, f.code, r.stderr);
       assert.equal(server.requests.length, f.attempts, 'attempts the server saw');
@@ -303,7 +303,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
 
   test('-v on a failure: retries are reported, the token still is not', async () => {
     reset((req, res) => sendJson(res, 401, { error: { message: `bad token ${String(req.headers.authorization)}` } }));
-    const r = await runCli([pngPath, '-v'], { env: relayEnv(server.url) });
+    const r = await run([pngPath, '-v'], { env: relayEnv(server.url) });
     assert.equal(r.code, 3);
     assertNoToken(r);
     assert.match(r.stderr, /^error: HTTP 401: bad token Bearer \*\*\*/m);
@@ -316,7 +316,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
         res.writeHead(307, { location: `${other.origin}/v1/chat/completions` });
         res.end();
       });
-      const r = await runCli([pngPath], { env: relayEnv(server.url) });
+      const r = await run([pngPath], { env: relayEnv(server.url) });
       assertNoToken(r);
       assert.equal(r.code, 4, r.stderr);
       assert.equal(server.requests.length, 1);
@@ -338,7 +338,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
         res.end();
       } else ok(req, res, 0);
     });
-    const r = await runCli([pngPath], { env: relayEnv(server.url) });
+    const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${ANSWER}\n`);
     assert.deepEqual(server.requests.map((q) => q.url), ['/v1/chat/completions', '/moved/v1/chat/completions']);
@@ -347,7 +347,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
 
   test('retry-after: 1 is honoured (the second attempt waits about a second)', async () => {
     reset((_req, res, n) => (n === 1 ? sendJson(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : ok(_req, res, n)));
-    const r = await runCli([pngPath], { env: relayEnv(server.url) });
+    const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests.length, 2);
     const gap = server.requests[1]!.at - server.requests[0]!.at;
@@ -509,14 +509,14 @@ describe('proxy and plain http', () => {
   });
 
   test('plain http to a remote host warns about clear text; loopback does not', async () => {
-    let r = await runCli([pngPath, '--dry-run', '--base-url', 'http://example.invalid'], { env: { IMGDESC_TOKEN: TOKEN } });
+    let r = await run([pngPath, '--dry-run', '--base-url', 'http://example.invalid'], { env: { IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 0, r.stderr);
     assertNoToken(r);
     assert.match(r.stderr, /^warning: http:\/\/example\.invalid is plain http: the token travels in clear text$/m);
 
-    r = await runCli([pngPath, '--dry-run', '--base-url', 'https://example.invalid'], { env: { IMGDESC_TOKEN: TOKEN } });
+    r = await run([pngPath, '--dry-run', '--base-url', 'https://example.invalid'], { env: { IMGDESC_TOKEN: TOKEN } });
     assert.doesNotMatch(r.stderr, /plain http/);
-    r = await runCli([pngPath, '--dry-run', '--base-url', server.url], { env: { IMGDESC_TOKEN: TOKEN } });
+    r = await run([pngPath, '--dry-run', '--base-url', server.url], { env: { IMGDESC_TOKEN: TOKEN } });
     assert.doesNotMatch(r.stderr, /plain http/);
   });
 });

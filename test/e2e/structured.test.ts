@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { relayEnv, runCli, tempDir } from '../helpers/cli.ts';
+import { relayEnv, run, tempDir } from '../helpers/cli.ts';
 import { validateChatRequest } from '../helpers/openapi.ts';
 import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -31,7 +31,7 @@ function assertValid(body: unknown) {
 describe('--schema', () => {
   test('short form: sent as a strict json_schema, answer printed as JSON for jq', async () => {
     answer('{"caption":"A dog on a sofa.","tags":["dog","sofa"]}');
-    const r = await runCli(['--schema', 'caption, tags string[]', png], { env: relayEnv(server.url) });
+    const r = await run(['--schema', 'caption, tags string[]', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { caption: 'A dog on a sofa.', tags: ['dog', 'sofa'] });
     const body = server.requests[0]!.json;
@@ -51,8 +51,8 @@ describe('--schema', () => {
     writeFileSync(file, JSON.stringify({ title: 'Photo', type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] }));
     answer('```json\n{"n": 3}\n```');
     const home = tempDir();
-    assert.equal((await runCli(['config', 'set', 'schema', file], { configHome: home })).code, 0);
-    const r = await runCli([png], { env: relayEnv(server.url), configHome: home });
+    assert.equal((await run(['config', 'set', 'schema', file], { configHome: home })).code, 0);
+    const r = await run([png], { env: relayEnv(server.url), configHome: home });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { n: 3 });
     assert.equal(server.requests[0]!.json.response_format.json_schema.name, 'Photo');
@@ -60,15 +60,15 @@ describe('--schema', () => {
 
   test('an answer that fails the schema exits 4 with the first error, unless --no-validate', async () => {
     answer('{"caption": 5}');
-    let r = await runCli(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    let r = await run(['--schema', 'caption', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assert.match(r.stderr, /does not match the schema: \/caption must be string/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
-    r = await runCli(['--schema', 'caption', '--no-validate', png], { env: relayEnv(server.url) });
+    r = await run(['--schema', 'caption', '--no-validate', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.stdout), { caption: 5 });
     answer('Sure! Here is a caption: a dog.');
-    r = await runCli(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    r = await run(['--schema', 'caption', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assert.match(r.stderr, /not valid JSON/);
   });
@@ -79,10 +79,10 @@ describe('--schema', () => {
       if (req.json.response_format) sendJson(res, 400, { error: { message: 'response_format json_schema is not supported for this model', type: 'invalid_request_error' } });
       else sendJson(res, 200, completion('{"caption":"A dog."}'));
     };
-    let r = await runCli(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    let r = await run(['--schema', 'caption', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assert.match(r.stderr, /--schema-mode prompt/);
-    r = await runCli(['--schema', 'caption', '--schema-mode', 'prompt', png], { env: relayEnv(server.url) });
+    r = await run(['--schema', 'caption', '--schema-mode', 'prompt', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { caption: 'A dog.' });
     const body = server.requests.at(-1)!.json;
@@ -94,7 +94,7 @@ describe('--schema', () => {
   test('a bad schema exits 2 and sends nothing', async () => {
     answer('{}');
     for (const schema of ['caption strng', '{"type": "object", ', 'a, a']) {
-      const r = await runCli(['--schema', schema, png], { env: relayEnv(server.url) });
+      const r = await run(['--schema', schema, png], { env: relayEnv(server.url) });
       assert.equal(r.code, 2, `${schema}: ${r.stderr}`);
     }
     assert.equal(server.requests.length, 0);
@@ -104,16 +104,16 @@ describe('--schema', () => {
 describe('model controls', () => {
   test('--reasoning-effort is sent; --show-reasoning prints reasoning dimmed on stderr, before the answer', async () => {
     answer('A dog.', { reasoning_content: 'The fur and the ears suggest a dog.' });
-    const r = await runCli(['--reasoning-effort', 'high', '--show-reasoning', png], { env: relayEnv(server.url) });
+    const r = await run(['--reasoning-effort', 'high', '--show-reasoning', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'A dog.\n');
     assert.match(r.stderr, /The fur and the ears suggest a dog\./);
     const body = server.requests[0]!.json;
     assertValid(body);
     assert.equal(body.reasoning_effort, 'high');
-    const plain = await runCli([png], { env: relayEnv(server.url) });
+    const plain = await run([png], { env: relayEnv(server.url) });
     assert.equal(plain.stderr, '', 'reasoning is not shown unless asked');
-    const json = await runCli(['--json', png], { env: relayEnv(server.url) });
+    const json = await run(['--json', png], { env: relayEnv(server.url) });
     assert.equal(JSON.parse(json.stdout).choices[0].message.reasoning_content, 'The fur and the ears suggest a dog.');
   });
 
@@ -124,7 +124,7 @@ describe('model controls', () => {
       body.choices.push({ index: 1, message: { role: 'assistant', content: 'Second.' }, finish_reason: 'stop' });
       sendJson(res, 200, body);
     };
-    const r = await runCli(['-n', '2', png], { env: relayEnv(server.url) });
+    const r = await run(['-n', '2', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'First.\n\nSecond.\n');
     assert.equal(server.requests[0]!.json.n, 2);

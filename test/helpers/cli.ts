@@ -1,9 +1,12 @@
-// Spawns the built CLI (bin/imgdesc.js) as a user would, with its own config dir.
+// Runs the CLI as a user would, with its own config dir: in this process through `main(argv, io)`
+// (`run`, most cases), or spawned from the built bin/imgdesc.js (`runCli`, for real-process cases).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { IO } from '../../src/types.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'imgdesc.js');
@@ -80,4 +83,48 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
 /** Env pointing the CLI at a test server with the test token. */
 export function relayEnv(url: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return { IMGDESC_BASE_URL: url, IMGDESC_TOKEN: TOKEN, ...extra };
+}
+
+export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutMs'> {
+  /** Called once the command started, with the controller that stands for Ctrl-C. */
+  onStart?: (interrupt: AbortController) => void;
+  /** stdout and stderr are terminals (for spinner and live-progress cases). */
+  tty?: boolean;
+}
+
+/**
+ * Runs the CLI in this process: `main(argv, io)` with an IO that captures stdout and stderr as
+ * bytes, the same clean environment as `runCli`, and the same result shape. Most end-to-end cases
+ * use this; `runCli` is kept for what needs a real process (signals, pipes, exit, proxies).
+ */
+export async function run(args: string[], opts: InProcessOptions = {}): Promise<RunResult> {
+  const { main } = await import('../../src/cli/main.ts');
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const tty = opts.tty ?? false;
+  const sink = (into: Buffer[]) => ({
+    isTTY: tty,
+    columns: 80,
+    write(chunk: string | Uint8Array) {
+      into.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+      return true;
+    },
+  });
+  const controller = new AbortController();
+  const input = opts.input === undefined ? [] : [typeof opts.input === 'string' ? Buffer.from(opts.input) : opts.input];
+  const io: IO = {
+    stdout: sink(out),
+    stderr: sink(err),
+    stdin: Readable.from(input),
+    stdoutIsTTY: tty,
+    stderrIsTTY: tty,
+    stdinIsTTY: false,
+    env: cliEnv(opts.env, opts.configHome),
+    cwd: opts.cwd ?? ROOT,
+    signal: controller.signal,
+  };
+  opts.onStart?.(controller);
+  const code = await main(args, io);
+  const stdoutBytes = Buffer.concat(out);
+  return { code, signal: null, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes };
 }
