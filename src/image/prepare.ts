@@ -82,6 +82,46 @@ function fitInside(w: number, h: number, maxEdge: number): { width: number; heig
   return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
 }
 
+/** What is known about an image before its pixels are decoded. */
+export interface PreparationFacts {
+  /** The sniffed type ('jpeg', 'heic', …). */
+  type: string;
+  /** Stored size in px (0 when the header could not be read). */
+  width: number;
+  height: number;
+  /** EXIF orientation, 1 when absent. */
+  orientation: number;
+  animated: boolean;
+  /** Location metadata that would leave the machine (already false with --keep-metadata). */
+  location: boolean;
+  /** Bytes of the original. */
+  size: number;
+}
+
+export type PreparationPlan =
+  /** Fine as it is: the original bytes are sent. */
+  | { action: 'send'; problems: [] }
+  /** Needs preparation but --no-resize forbids it. */
+  | { action: 'refuse'; problems: string[] }
+  /** Decode, rotate, shrink and re-encode. */
+  | { action: 'convert'; problems: string[] };
+
+/** The decision DESIGN §2 describes, from facts alone: send, refuse, or convert, and why. */
+export function planPreparation(f: PreparationFacts, o: Pick<ImageOptions, 'maxEdge' | 'maxBytes' | 'resize'>): PreparationPlan {
+  const label = formatLabel(f.type);
+  const problems: string[] = [];
+  if (!SENDABLE.has(f.type)) problems.push(f.type === 'apng' ? 'APNG is animated' : `${label} is not accepted by vision APIs`);
+  else if (f.animated) problems.push(`${label} is animated`);
+  if (Math.max(f.width, f.height) > o.maxEdge) problems.push(`${f.width}x${f.height} exceeds --max-edge ${o.maxEdge}`);
+  if (base64Length(f.size) > o.maxBytes) {
+    problems.push(`${formatBytes(base64Length(f.size))} of base64 exceeds --max-bytes ${formatBytes(o.maxBytes)}`);
+  }
+  if (f.orientation > 1) problems.push(`EXIF orientation ${f.orientation} needs rotating`);
+  if (f.location) problems.push('it carries GPS location metadata (use --keep-metadata to send it)');
+  if (problems.length === 0) return { action: 'send', problems: [] };
+  return { action: o.resize ? 'convert' : 'refuse', problems };
+}
+
 export async function prepareBytes(subject: Subject, opts: ImageOptions): Promise<PreparedImage> {
   const { name, bytes, sniffed, report } = subject;
   const type = sniffed.type;
@@ -135,19 +175,11 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
 
   const orientation = meta?.orientation ?? 1;
   const location = meta && !opts.keepMetadata ? await hasLocation(meta) : false;
-  const problems: string[] = [];
-  if (!SENDABLE.has(type)) problems.push(type === 'apng' ? 'APNG is animated' : `${label} is not accepted by vision APIs`);
-  else if (report.animated) problems.push(`${label} is animated`);
   let w = report.widthIn ?? 0;
   let h = report.heightIn ?? 0;
-  if (Math.max(w, h) > opts.maxEdge) problems.push(`${w}x${h} exceeds --max-edge ${opts.maxEdge}`);
-  if (base64Length(subject.size) > opts.maxBytes) {
-    problems.push(`${formatBytes(base64Length(subject.size))} of base64 exceeds --max-bytes ${formatBytes(opts.maxBytes)}`);
-  }
-  if (orientation > 1) problems.push(`EXIF orientation ${orientation} needs rotating`);
-  if (location) problems.push('it carries GPS location metadata (use --keep-metadata to send it)');
+  const plan = planPreparation({ type, width: w, height: h, orientation, animated: report.animated, location, size: subject.size }, opts);
 
-  if (problems.length === 0) {
+  if (plan.action === 'send') {
     // Proves the file is whole: a model shown half a picture describes it anyway.
     try {
       await sharp(bytes, inOpts).raw().toBuffer();
@@ -164,9 +196,8 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
       rotated: false,
     });
   }
-
-  if (!opts.resize) {
-    throw new ImageError('needs-preparation', `${name}: ${problems.join('; ')} and --no-resize was given`);
+  if (plan.action === 'refuse') {
+    throw new ImageError('needs-preparation', `${name}: ${plan.problems.join('; ')} and --no-resize was given`);
   }
 
   // Decode once: rotate upright, shrink (JPEG shrink-on-load keeps big photos cheap), sRGB 8-bit.
