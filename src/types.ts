@@ -99,3 +99,8 @@ export interface ImageReport {
   estimatedTokens: number | null;
   openaiTokens: number | null;
 }
+
+/** The signal of a per-attempt timeout; `0` (`--timeout 0`) means none: a signal that never fires. */
+export function timeoutSignal(ms: number): AbortSignal {
+  return ms > 0 ? AbortSignal.timeout(ms) : new AbortController().signal;
+}

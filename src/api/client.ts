@@ -2,7 +2,7 @@
 // undici is loaded inside the functions (`await import('undici')`) so `imgdesc --help` never pays for it.
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { CliError, InterruptedError } from '../types.ts';
+import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '../types.ts';
 import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
 import { retryDelayMs, shouldRetry } from './retry.ts';
@@ -220,7 +220,7 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
 
   /** One attempt, following at most one same-origin redirect. Throws a Failure. */
   const attemptOnce = async (): Promise<Response> => {
-    const timeoutSignal = AbortSignal.timeout(opts.timeoutMs);
+    const timeoutSignal = newTimeoutSignal(opts.timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal;
     let target = new URL(url);
     let responded = false;

@@ -4,6 +4,7 @@ import { maskToken } from '../config/settings.ts';
 import { ProfileStore, configPath, type Profile } from '../config/store.ts';
 import { ConfigError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
+import { closest } from './suggest.ts';
 
 type Verb = 'set' | 'get' | 'list' | 'use' | 'remove' | 'path';
 
@@ -104,7 +105,8 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
 
 function settingKey(key: string | undefined): SettingKey {
   if (key && isSettingKey(key)) return key;
-  throw new UsageError(`unknown setting '${key ?? ''}' (known: ${Object.keys(SETTING_KEYS).join(', ')})`);
+  const near = key ? closest(key, Object.keys(SETTING_KEYS)) : undefined;
+  throw new UsageError(`unknown setting '${key ?? ''}'${near ? `; did you mean '${near}'?` : ''} (known: ${Object.keys(SETTING_KEYS).join(', ')})`);
 }
 
 function masked(p: Profile): Profile {

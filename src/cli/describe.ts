@@ -3,7 +3,8 @@ import type { Profile } from '../config/store.ts';
 import type { Settings } from '../config/settings.ts';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
-import { formatImageReport, formatRequest, formatUsage, formatDuration } from '../ui/render.ts';
+import { formatImageReport, formatRequest, formatRetry, formatUsage, formatDuration } from '../ui/render.ts';
+import type { RetryEvent } from '../core/describe.ts';
 import type { RunFlags } from './options.ts';
 import { loadSettings } from './settings.ts';
 
@@ -32,9 +33,9 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     stdin: io.stdin,
     cwd: io.cwd,
     signal: io.signal,
-    onRetry: (e: { attempt: number; delayMs: number; reason: string }) => {
-      spinner.text(`${e.reason}; retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt + 1})`);
-      term.info(`${e.reason}; retry ${e.attempt} in ${formatDuration(e.delayMs)}`);
+    onRetry: (e: RetryEvent) => {
+      spinner.text(formatRetry(e));
+      term.info(formatRetry(e));
     },
   };
   let spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');

@@ -1,11 +1,21 @@
 // The commander program. Each command's code is loaded with `await import()` when it runs,
 // so `--help` and `--version` load only this file and commander.
 import { Command, CommanderError } from 'commander';
-import { CliError, ExitCode, InterruptedError, type IO } from '../types.ts';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { CliError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
+import { closest } from './suggest.ts';
 import { VERSION } from '../version.ts';
 import { addSharedOptions, flagSettings, runFlags } from './options.ts';
 
 export { processIO } from './io.ts';
+
+const EXIT_CODES = `
+Exit codes:
+  0 success · 1 internal error (a bug) · 2 usage or input error, nothing sent
+  3 configuration or authentication (no base URL or token, 401/403)
+  4 API or network failure after retries · 5 batch finished but some images failed
+  130 interrupted (Ctrl-C)`;
 
 const EXAMPLES = `
 Examples:
@@ -16,7 +26,17 @@ Examples:
   $ imgdesc --json photo.jpg | jq -r '.choices[0].message.content'
   $ curl -s https://example.com/cat.png | imgdesc - "caption this"
   $ imgdesc batch ./photos -r --sidecar
-  $ imgdesc --schema 'caption, tags string[]' photo.jpg | jq .tags`;
+  $ imgdesc --schema 'caption, tags string[]' photo.jpg | jq .tags
+${EXIT_CODES}`;
+
+const BATCH_HELP = `
+Prompts may use {name} (photo.jpg), {stem} (photo), {dir} (its folder) and {path} (as given).
+
+Examples:
+  $ imgdesc batch ./photos -r -c 8 -o captions.jsonl     # rerun the same command to resume
+  $ imgdesc batch 'shots/**/*.jpg' --sidecar -p 'Alt text for {name}, one sentence.'
+  $ find . -name '*.heic' -print0 | imgdesc batch --files-from - -0 --sidecar md
+${EXIT_CODES}`;
 
 export async function main(argv: string[], io: IO): Promise<number> {
   let code: number = ExitCode.ok;
@@ -32,19 +52,20 @@ export async function main(argv: string[], io: IO): Promise<number> {
     })
     .addHelpText('after', EXAMPLES);
 
-  addSharedOptions(program.command('describe', { isDefault: true }))
+  addSharedOptions(program.command('describe', { isDefault: true }), 'describe')
     .description('describe one image (the default command)')
     .argument('<image>', 'image path, http(s) URL, data: URL, or - for stdin')
     .argument('[prompt]', 'what to ask about the image')
-    .option('-i, --image <extra>', 'another image in the same request (repeatable)', collect, [])
+    .option('-i, --image <extra>', 'another image in the same request (repeatable)', collect)
     .addHelpText('after', EXAMPLES)
     .action(async (image: string, prompt: string | undefined, _opts: unknown, cmd: Command) => {
+      checkNotACommand(image, program, io);
       const { runDescribe } = await import('./describe.ts');
-      const extra = cmd.opts<{ image: string[] }>().image;
+      const extra = cmd.opts<{ image?: string[] }>().image ?? [];
       code = await runDescribe({ images: [image, ...extra], prompt, settings: flagSettings(cmd), run: runFlags(cmd) }, io);
     });
 
-  addSharedOptions(program.command('batch'))
+  addSharedOptions(program.command('batch'), 'batch')
     .description('describe many images (files, folders, globs), one request each')
     .argument('[inputs...]', 'files, folders or quoted globs')
     .option('-c, --concurrency <n>', 'requests in flight (default 4)')
@@ -54,6 +75,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok)')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
     .option('--overwrite', 'rewrite existing sidecars')
+    .addHelpText('after', BATCH_HELP)
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       const { runBatch } = await import('./batch.ts');
       const o = cmd.opts<Record<string, unknown>>();
@@ -129,22 +151,29 @@ export async function main(argv: string[], io: IO): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return code;
   } catch (error) {
-    return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'));
+    return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'), argv.includes('--no-color'));
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+/** `imgdesc bacth photos`: not a file, but one letter off a command. */
+function checkNotACommand(image: string, program: Command, io: IO): void {
+  if (!/^[a-z][a-z-]*$/i.test(image) || existsSync(resolve(io.cwd, image))) return;
+  const names = program.commands.map((c) => c.name());
+  const near = closest(image, names);
+  if (near) throw new UsageError(`${image}: no such file`, { hint: `did you mean \`imgdesc ${near}\`?` });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Maps any error to one line on stderr and an exit code. Only bugs get a stack (with -v). */
-export async function reportError(error: unknown, io: IO, verbose: boolean): Promise<number> {
+export async function reportError(error: unknown, io: IO, verbose: boolean, noColor = false): Promise<number> {
   if (error instanceof CommanderError) {
     // commander has printed its own message already
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
   const { Term } = await import('../ui/term.ts');
-  const noColor = io.env.NO_COLOR !== undefined;
   const term = new Term(io, { quiet: false, verbose, noColor, json: false });
   if (error instanceof InterruptedError || (io.signal.aborted && !(error instanceof CliError))) {
     term.note(term.err.dim('interrupted'));

@@ -42,11 +42,14 @@ const BOOL_FLAGS: Record<string, SettingKey> = {
   showReasoning: 'show-reasoning',
 };
 
-export function addSharedOptions(cmd: Command): Command {
+export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Command {
   return cmd
     .option('-m, --model <id>', 'model id (default claude-3-5-sonnet-20240620)')
     .option('-s, --system <text>', 'system message')
-    .option('-p, --prompt <text>', 'prompt (instead of the positional one)')
+    .option(
+      '-p, --prompt <text>',
+      kind === 'describe' ? 'prompt, instead of the second argument' : 'prompt for every image; may use {name}, {stem}, {dir}, {path}',
+    )
     .option('--max-tokens <n>', 'max_tokens of the answer')
     .option('--temperature <t>', 'sampling temperature, 0-2')
     .addOption(new Option('--detail <level>', 'image detail hint').choices(['low', 'high', 'auto']))

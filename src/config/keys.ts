@@ -8,37 +8,42 @@ export type KeyType = 'string' | 'int' | 'number' | 'bool' | 'bytes' | { enum: r
 export interface KeySpec {
   type: KeyType;
   description: string;
-  /** Validates a number beyond its type, e.g. `n > 0`. Returns a problem or null. */
-  check?: (n: number) => string | null;
+  /** Inclusive limits of a number; every number has both, so a typo never becomes 1e30. */
+  min?: number;
+  max?: number;
+  /** What 0 means when it is allowed below `min` (e.g. timeout 0 = no timeout). */
+  zero?: string;
+  /** A string that may not be empty (`config set model ''` would be sent as is). */
+  nonEmpty?: boolean;
 }
 
-const positive = (n: number) => (n > 0 ? null : 'must be greater than 0');
-const nonNegative = (n: number) => (n >= 0 ? null : 'must be 0 or more');
+const MiB = 1024 * 1024;
 
 export const SETTING_KEYS = {
-  'base-url': { type: 'string', description: 'relay base URL, e.g. https://relay.example.com/v1' },
-  token: { type: 'string', description: 'API token (set it from stdin or a hidden prompt)' },
-  model: { type: 'string', description: 'model id' },
+  'base-url': { type: 'string', description: 'relay base URL, e.g. https://relay.example.com/v1', nonEmpty: true },
+  token: { type: 'string', description: 'API token (set it from stdin or a hidden prompt)', nonEmpty: true },
+  model: { type: 'string', description: 'model id', nonEmpty: true },
   system: { type: 'string', description: 'system message' },
-  prompt: { type: 'string', description: 'default prompt' },
-  'max-tokens': { type: 'int', description: 'max_tokens of the answer', check: positive },
-  temperature: { type: 'number', description: 'sampling temperature (0-2)', check: (n) => (n >= 0 && n <= 2 ? null : 'must be between 0 and 2') },
+  prompt: { type: 'string', description: 'default prompt', nonEmpty: true },
+  'max-tokens': { type: 'int', description: 'max_tokens of the answer', min: 1, max: 1_000_000 },
+  temperature: { type: 'number', description: 'sampling temperature', min: 0, max: 2 },
   detail: { type: { enum: ['low', 'high', 'auto'] }, description: 'image detail hint' },
-  timeout: { type: 'number', description: 'seconds per attempt', check: positive },
-  retries: { type: 'int', description: 'retries on transient failures', check: nonNegative },
-  'max-edge': { type: 'int', description: 'longest image edge sent, px', check: positive },
-  'max-bytes': { type: 'bytes', description: 'largest base64 image sent', check: positive },
-  'max-input-bytes': { type: 'bytes', description: 'largest input read', check: positive },
+  // setTimeout cannot wait longer than 2^31-1 ms (24.8 days); a day is already more than any request.
+  timeout: { type: 'number', description: 'seconds per attempt (0 = none)', min: 0.1, max: 86_400, zero: 'no timeout' },
+  retries: { type: 'int', description: 'retries on transient failures', min: 0, max: 20 },
+  'max-edge': { type: 'int', description: 'longest image edge sent, px', min: 16, max: 16_384 },
+  'max-bytes': { type: 'bytes', description: 'largest base64 image sent', min: 1024, max: 1024 * MiB },
+  'max-input-bytes': { type: 'bytes', description: 'largest input read', min: 1, max: 2048 * MiB },
   resize: { type: 'bool', description: 'prepare images that need it (false = --no-resize)' },
   'keep-metadata': { type: 'bool', description: 'keep EXIF/GPS metadata' },
   inline: { type: 'bool', description: 'download URL images and embed them' },
-  concurrency: { type: 'int', description: 'batch requests in flight', check: positive },
-  schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers' },
+  concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },
+  schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers', nonEmpty: true },
   'schema-mode': { type: { enum: ['json_schema', 'prompt'] }, description: 'how the schema is sent' },
   validate: { type: 'bool', description: 'validate structured answers (false = --no-validate)' },
   'reasoning-effort': { type: { enum: ['low', 'medium', 'high'] }, description: 'reasoning_effort sent to the model' },
   'show-reasoning': { type: 'bool', description: 'print reasoning to stderr' },
-  n: { type: 'int', description: 'number of candidates', check: positive },
+  n: { type: 'int', description: 'number of candidates', min: 1, max: 128 },
 } as const satisfies Record<string, KeySpec>;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -59,13 +64,37 @@ export function parseBytes(text: string): number | null {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** `between 1 and 64`, `0 (no timeout) or between 0.1 and 86400`: the limits as a message says them. */
+export function describeLimits(spec: KeySpec): string {
+  const show = (n: number) => (spec.type === 'bytes' ? formatSize(n) : String(n));
+  const range = `between ${show(spec.min ?? 0)} and ${show(spec.max ?? Number.MAX_SAFE_INTEGER)}`;
+  return spec.zero ? `0 (${spec.zero}) or ${range}` : range;
+}
+
+function formatSize(n: number): string {
+  for (const [unit, size] of [['G', 1024 ** 3], ['M', MiB], ['K', 1024]] as const) if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  return String(n);
+}
+
+/** Is a typed number within the key's limits? Returns the problem, or null. */
+export function checkNumber(key: SettingKey, n: number): string | null {
+  const spec: KeySpec = SETTING_KEYS[key];
+  if (!Number.isFinite(n)) return `expected a number ${describeLimits(spec)}`;
+  if (spec.type === 'int' && !Number.isInteger(n)) return `expected a whole number ${describeLimits(spec)}`;
+  if (n === 0 && spec.zero) return null;
+  if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) return `must be ${describeLimits(spec)}`;
+  return null;
+}
+
 /** Parses a value given as text (flag or `config set`) for `key`; throws a one-line UsageError. */
 export function parseSetting(key: SettingKey, text: string, from = `--${key}`): SettingValue {
   const spec: KeySpec = SETTING_KEYS[key];
   const bad = (why: string) => new UsageError(`${from}: ${why} (got '${text}')`);
   const t = spec.type;
-  let value: SettingValue;
-  if (t === 'string') return text;
+  if (t === 'string') {
+    if (spec.nonEmpty && text.trim() === '') throw bad('may not be empty');
+    return text;
+  }
   if (t === 'bool') {
     const v = text.trim().toLowerCase();
     if (['true', '1', 'yes', 'on'].includes(v)) return true;
@@ -76,17 +105,43 @@ export function parseSetting(key: SettingKey, text: string, from = `--${key}`): 
     if (!t.enum.includes(text)) throw bad(`expected one of ${t.enum.join(', ')}`);
     return text;
   }
+  let value: number;
   if (t === 'bytes') {
     const n = parseBytes(text);
-    if (n === null) throw bad('expected a size such as 5242880, 512K or 5M');
+    if (n === null) throw bad(`expected a size such as 5242880, 512K or 5M, ${describeLimits(spec)}`);
     value = n;
+  } else if (t === 'int') {
+    // Digits only: `1e6` and `99999999999999999999` are typos or overflows, not counts.
+    if (!/^\s*\d+\s*$/.test(text)) throw bad(`expected a whole number ${describeLimits(spec)}`);
+    value = Number(text);
   } else {
-    const n = text.trim() === '' ? NaN : Number(text);
-    if (!Number.isFinite(n)) throw bad('expected a number');
-    if (t === 'int' && !Number.isInteger(n)) throw bad('expected a whole number');
-    value = n;
+    value = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(value)) throw bad(`expected a number ${describeLimits(spec)}`);
   }
-  const problem = spec.check?.(value);
+  const problem = checkNumber(key, value);
   if (problem) throw bad(problem);
   return value;
+}
+
+/**
+ * A value read back from the config file (hand-edited, or written by an older version), checked by
+ * the same rules as `config set`: text is parsed as if typed, a number checked against the limits.
+ * Returns the typed value, or the problem as text.
+ */
+export function parseStoredValue(key: SettingKey, value: unknown): { value: SettingValue } | { problem: string } {
+  const t: KeyType = SETTING_KEYS[key].type;
+  const expected = typeof t === 'object' ? `one of ${t.enum.join(', ')}` : t === 'bool' ? 'true or false' : t === 'string' ? 'text' : 'a number';
+  if (typeof value === 'string') {
+    try {
+      return { value: parseSetting(key, value, key) };
+    } catch (error) {
+      return { problem: (error as Error).message.slice(key.length + 2) };
+    }
+  }
+  if (typeof value === 'number' && (t === 'int' || t === 'number' || t === 'bytes')) {
+    const problem = checkNumber(key, value);
+    return problem ? { problem: `${problem} (got ${value})` } : { value };
+  }
+  if (typeof value === 'boolean' && t === 'bool') return { value };
+  return { problem: `expected ${expected} (got ${JSON.stringify(value) ?? String(value)})` };
 }

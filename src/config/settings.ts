@@ -1,6 +1,6 @@
 // Settings resolution: flag > IMGDESC_* env > active profile > OPENAI_* env > built-in defaults.
-import type { ImageDetail } from '../types.ts';
-import { SETTING_KEYS, parseSetting, type SettingKey, type SettingValue } from './keys.ts';
+import { ConfigError, type ImageDetail } from '../types.ts';
+import { SETTING_KEYS, isSettingKey, parseSetting, parseStoredValue, type SettingKey, type SettingValue } from './keys.ts';
 import type { Profile } from './store.ts';
 
 export const DEFAULT_MODEL = 'claude-3-5-sonnet-20240620';
@@ -46,6 +46,7 @@ export interface Settings {
   maxTokens: number | undefined;
   temperature: number | undefined;
   detail: ImageDetail | undefined;
+  /** 0 = no timeout (`--timeout 0`). */
   timeoutMs: number;
   retries: number;
   maxEdge: number;
@@ -136,6 +137,30 @@ function fromEnv(env: Record<string, string | undefined>, name: string | undefin
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   return SETTING_KEYS[key].type === 'string' ? raw.trim() : parseSetting(key, raw, name);
+}
+
+/**
+ * A profile as read from the config file, every value checked as `config set` would have: a
+ * hand-edited `"max-edge": -3` is a configuration error naming the key, not an image error later.
+ * Keys this version does not know are left alone (a newer version may have written them).
+ */
+export function checkProfile(name: string, profile: Record<string, unknown> | undefined, file: string): Profile | undefined {
+  if (profile === undefined) return undefined;
+  if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) {
+    throw new ConfigError(`profile '${name}' in ${file} is not a JSON object`, { hint: 'fix it with imgdesc config edit' });
+  }
+  const out: Profile = {};
+  for (const [key, raw] of Object.entries(profile)) {
+    if (!isSettingKey(key)) continue;
+    const got = parseStoredValue(key, raw);
+    if ('problem' in got) {
+      throw new ConfigError(`config key '${key}' in profile '${name}': ${got.problem}`, {
+        hint: `fix it with: imgdesc config set ${key} <value>${name === 'default' ? '' : ` --profile ${name}`} (or imgdesc config edit)`,
+      });
+    }
+    out[key] = got.value;
+  }
+  return out;
 }
 
 /** Which profile is in force: --profile > IMGDESC_PROFILE > the store's active one. */

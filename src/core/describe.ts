@@ -44,6 +44,8 @@ export interface DescribeResult {
   answer: Answer;
 }
 
+export type { RetryEvent };
+
 export const USER_AGENT = `imgdesc/${VERSION}`;
 
 /** Throws exit 3 with how to fix it when the relay cannot be reached with these settings. */

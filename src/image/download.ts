@@ -1,6 +1,6 @@
 // --inline: fetch an http(s) image here, with a timeout, a size cap and few redirects, so it can
 // be checked and prepared like a local file.
-import { InterruptedError } from '../types.ts';
+import { InterruptedError, timeoutSignal } from '../types.ts';
 import { readStreamCapped, tooLarge } from './read.ts';
 import { ImageError, type ImageOptions } from './types.ts';
 
@@ -9,7 +9,7 @@ const MAX_REDIRECTS = 3;
 export async function download(url: URL, name: string, opts: ImageOptions): Promise<Buffer> {
   // .default: the bundled CommonJS module exposes only its default export to import()
   const { request } = (await import('undici')).default;
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const timeout = timeoutSignal(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let current = url;
   for (let hop = 0; ; hop++) {

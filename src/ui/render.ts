@@ -48,3 +48,11 @@ export function formatUsage(usage: unknown): string | null {
     .map((k) => `${k.replace('_tokens', '')} ${String(u[k])}`);
   return parts.length ? `tokens: ${parts.join(', ')}` : null;
 }
+
+/**
+ * The spinner's text while waiting to retry. `attempt` is the attempt about to be made, counted
+ * from 1 like `maxAttempts`, so "attempt 2 of 3" is the first retry of `--retries 2`.
+ */
+export function formatRetry(e: { attempt: number; maxAttempts: number; delayMs: number; reason: string }): string {
+  return `${e.reason}; retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt} of ${e.maxAttempts})`;
+}

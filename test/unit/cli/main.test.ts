@@ -61,3 +61,34 @@ test('an aborted run (Ctrl-C) exits 130', async () => {
   const code = await main(['-'], io);
   assert.equal(code, 130, io.err());
 });
+
+test('--no-color also takes the colour off the error: prefix', async () => {
+  const io = testIO({ env: { ...env(), FORCE_COLOR: '1' } });
+  assert.equal(await main(['/nonexistent.jpg', '--no-color'], io), 3);
+  assert.match(io.err(), /^error: no base URL/);
+  const coloured = testIO({ env: { ...env(), FORCE_COLOR: '1' } });
+  await main(['/nonexistent.jpg'], coloured);
+  assert.match(coloured.err(), /\x1b\[31merror:/);
+});
+
+test('a first argument one letter off a command: did you mean', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['bacth', 'photos'], io), 2);
+  assert.equal(io.err(), 'error: bacth: no such file (did you mean `imgdesc batch`?)\n');
+  const cfg = testIO({ env: env() });
+  assert.equal(await main(['config', 'set', 'modle', 'x'], cfg), 2);
+  assert.match(cfg.err(), /unknown setting 'modle'; did you mean 'model'\?/);
+});
+
+test('help: batch names its placeholders, examples and exit codes; -i shows no default', async () => {
+  const b = testIO({ env: env() });
+  assert.equal(await main(['batch', '--help'], b), 0);
+  assert.doesNotMatch(b.out(), /positional/);
+  assert.match(b.out(), /\{name\} \(photo\.jpg\), \{stem\} \(photo\)/);
+  assert.match(b.out(), /Examples:\n {2}\$ imgdesc batch/);
+  assert.match(b.out(), /Exit codes:[\s\S]*5 batch finished but some images failed/);
+  const d = testIO({ env: env() });
+  await main(['describe', '--help'], d);
+  assert.doesNotMatch(d.out(), /default: \[\]/);
+  assert.match(d.out(), /prompt, instead of the second argument/);
+});

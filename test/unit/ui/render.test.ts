@@ -1,0 +1,9 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatRetry } from '../../../src/ui/render.ts';
+
+test('formatRetry counts attempts as the client makes them', () => {
+  // --retries 1: two attempts in all; the retry is the second
+  assert.equal(formatRetry({ attempt: 2, maxAttempts: 2, delayMs: 500, reason: 'HTTP 503' }), 'HTTP 503; retrying in 500 ms (attempt 2 of 2)');
+  assert.equal(formatRetry({ attempt: 3, maxAttempts: 3, delayMs: 1500, reason: 'ECONNRESET' }), 'ECONNRESET; retrying in 1.5 s (attempt 3 of 3)');
+});
