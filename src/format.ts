@@ -13,3 +13,9 @@ export function formatBytes(n: number): string {
   const s = i === 0 ? String(v) : Number.isInteger(v) ? String(v) : v.toFixed(1);
   return `${s} ${units[i]}`;
 }
+
+/** The first line of an error's message (or of anything thrown), for one-line reports. */
+export function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : typeof (err as { message?: unknown })?.message === 'string' ? String((err as { message: string }).message) : String(err);
+  return message.split('\n')[0] ?? message;
+}

@@ -1,29 +1,29 @@
 // The batch flow: a list of images in, one result per image out, as each finishes.
 //
-// A bounded pipeline: preparers read, check and prepare images while workers send them, and a
-// preparer takes a slot before it starts, so at most `concurrency + 2` images are prepared but not
-// yet sent, however large the folder. Workers share one keep-alive pool and one rate gate.
-// No terminal knowledge: the caller writes the records and shows progress through the callbacks.
+// The bounded pipeline (pipeline.ts) runs it: preparers read, check and prepare images while
+// workers send them, at most `concurrency + 2` prepared and waiting, however large the folder.
+// What to do with each image is decided by the pure functions of batch-decide.ts; this file only
+// finds the facts they ask for and carries out what they say. Workers share one keep-alive pool
+// and one rate gate. No terminal knowledge: the caller writes the records and shows progress
+// through the callbacks.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
-import type { RetryEvent } from '../api/index.ts';
+import { dirname, resolve } from 'node:path';
+import type { Answer, ApiResult, RetryEvent } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { PreparedImage } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError } from '../types.ts';
+import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, sidecarPath, type BatchItem } from './batch-inputs.ts';
 import { writeFileAtomic } from './batch-output.ts';
 import type { ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
+import { runPipeline } from './pipeline.ts';
 
-export interface BatchError {
-  status: number | null;
-  code: string | null;
-  message: string;
-}
+export { errorInfo, type BatchError, type SkipReason } from './batch-decide.ts';
 
 /** One JSON line of the output. Field order is the order written. */
 export type BatchRecord =
@@ -41,8 +41,6 @@ export type BatchRecord =
       response?: unknown;
     }
   | { image: string; ok: false; error: BatchError; sha256: string | null; elapsed_ms?: number };
-
-export type SkipReason = 'done' | 'sidecar' | 'not-image';
 
 export interface BatchCallbacks {
   /** A finished image: write its line. Awaited, so records are written in the order they finish. */
@@ -96,54 +94,6 @@ interface Prepared {
   sidecar: string | undefined;
 }
 
-/** A counting semaphore whose waits end with InterruptedError when the signal aborts. */
-class Slots {
-  private waiters: Array<() => void> = [];
-  constructor(private free: number) {}
-  async take(signal: AbortSignal): Promise<void> {
-    while (this.free <= 0) {
-      await new Promise<void>((res, rej) => {
-        if (signal.aborted) return rej(new InterruptedError());
-        const onAbort = () => rej(new InterruptedError());
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.waiters.push(() => {
-          signal.removeEventListener('abort', onAbort);
-          res();
-        });
-      });
-    }
-    this.free--;
-  }
-  give(): void {
-    this.free++;
-    this.waiters.shift()?.();
-  }
-}
-
-/** A FIFO of prepared images; `take` resolves undefined once it is closed and empty. */
-class Channel<T> {
-  private items: T[] = [];
-  private takers: Array<(v: T | undefined) => void> = [];
-  private closed = false;
-  get size(): number {
-    return this.items.length;
-  }
-  put(v: T): void {
-    const t = this.takers.shift();
-    if (t) t(v);
-    else this.items.push(v);
-  }
-  close(): void {
-    this.closed = true;
-    for (const t of this.takers.splice(0)) t(undefined);
-  }
-  take(): Promise<T | undefined> {
-    if (this.items.length) return Promise.resolve(this.items.shift());
-    if (this.closed) return Promise.resolve(undefined);
-    return new Promise((r) => this.takers.push(r));
-  }
-}
-
 /** sha256 of a regular file's bytes, streamed; null when it cannot be read (the image layer reports why). */
 export async function hashFile(path: string, maxBytes: number, signal?: AbortSignal): Promise<string | null> {
   try {
@@ -166,16 +116,35 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** What goes into the `error` of a failed record. */
-export function errorInfo(err: unknown): BatchError {
-  const e = err as { status?: unknown; code?: unknown; reason?: unknown; name?: unknown; message?: unknown };
-  const status = typeof e?.status === 'number' ? e.status : null;
-  let code: string | null = null;
-  if (typeof e?.reason === 'string') code = e.reason; // ImageError: not-image, corrupt, not-found ...
-  else if (typeof e?.code === 'string') code = e.code;
-  else if (e?.name === 'InvalidResponseError') code = 'invalid_response';
-  const message = err instanceof Error ? err.message : String(err);
-  return { status, code, message: message.split('\n')[0] ?? message };
+/** null when new files can be made in `dir`, else why not (EACCES, EROFS, ENOENT ...). */
+async function unwritable(dir: string): Promise<string | null> {
+  return access(dir, constants.W_OK | constants.X_OK).then(
+    () => null,
+    (err: NodeJS.ErrnoException) => err.code ?? String(err),
+  );
+}
+
+/** The record of an image that was answered. */
+export function okRecord(
+  p: { item: BatchItem; sha256: string | null },
+  answer: Answer,
+  response: ApiResult<unknown>,
+  extra: { many: boolean; structured: boolean; data: unknown; keepResponse: boolean; sidecar: string | undefined },
+): BatchRecord {
+  const rec: BatchRecord = {
+    image: p.item.image,
+    ok: true,
+    content: extra.many ? answer.contents : (answer.contents[0] ?? answer.content),
+    ...(extra.structured ? { data: extra.data } : {}),
+    model: answer.model,
+    finish_reason: answer.finishReason,
+    usage: answer.usage ?? null,
+    elapsed_ms: Math.round(response.elapsedMs),
+    sha256: p.sha256,
+  };
+  if (extra.sidecar !== undefined) rec.sidecar = extra.sidecar;
+  if (extra.keepResponse) rec.response = response.body;
+  return rec;
 }
 
 export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: BatchCallbacks): Promise<BatchSummary> {
@@ -213,15 +182,9 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     dispatcher = ctx.dispatcher ?? (await getDispatcher({ connections: concurrency }));
   }
   const imgOpts = core.imageOptions(settings, { ...ctx, signal });
-
   // Two folders' photo.jpg and photo.png would both write photo.txt: the second one fails.
   const sidecarOwner = new Map<string, string>();
-
-  const maxPrepared = Math.max(1, opts.maxPrepared ?? concurrency + 2);
-  const slots = new Slots(maxPrepared);
-  const ready = new Channel<Prepared>();
-  let preparedNotSent = 0;
-  let next = 0;
+  const folders = new Map<string, Promise<string | null>>();
 
   const record = async (rec: BatchRecord) => {
     if (rec.ok) {
@@ -237,175 +200,127 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     cb.onSkip?.(item, reason);
     cb.onProgress?.(summary);
   };
-  const fail = (item: BatchItem, sha256: string | null, err: unknown) =>
-    record({ image: item.image, ok: false, error: errorInfo(err), sha256 });
 
-  const isStop = (err: unknown) => signal.aborted || err instanceof InterruptedError;
-
-  /** Reads, checks, skips or prepares one image. Returns false when the batch is stopping. */
+  /** Finds the facts decideItem asks for, until it says skip, fail or send. */
   const prepareOne = async (item: BatchItem): Promise<Prepared | undefined> => {
-    let sidecar: string | undefined;
-    if (opts.sidecar && !item.url) {
-      sidecar = sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext);
-      if (sidecar === item.key && !item.explicit) {
-        // A sidecar of an earlier run, listed with the folder's images: not one of them.
-        skip(item, 'not-image');
-        return undefined;
-      }
-      if (!opts.sidecar.overwrite && (await exists(sidecar))) {
-        skip(item, 'sidecar');
-        return undefined;
-      }
-    }
-    const sha256 = item.url ? null : await hashFile(item.key, settings.maxInputBytes, signal);
-    if (opts.resume?.isDone(item.key, sha256)) {
-      skip(item, 'done');
-      return undefined;
-    }
-    let image: PreparedImage;
-    try {
-      image = await loadImage(item.image, imgOpts);
-    } catch (err) {
-      if (isStop(err)) throw new InterruptedError();
-      if (!item.explicit && (err as { reason?: unknown }).reason === 'not-image') {
-        skip(item, 'not-image');
-        return undefined;
-      }
-      await fail(item, sha256, err);
-      return undefined;
-    }
-    if (sidecar !== undefined) {
-      // Checked once the file is known to be an image, so a stray text file cannot claim a name.
-      const owner = sidecarOwner.get(sidecar);
-      if (sidecar === item.key || (owner !== undefined && owner !== item.image)) {
-        await fail(item, sha256, new CliError(`its sidecar would overwrite ${owner === undefined ? 'the image itself' : `the one of ${owner}`}`, ExitCode.usage));
-        return undefined;
-      }
-      sidecarOwner.set(sidecar, item.image);
-    }
-    for (const w of image.warnings) cb.onWarning?.(item, w);
-    const prompt = renderPrompt(settings.prompt, item.image);
-    const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [image], structured });
-    return { item, sha256, plan, sidecar };
-  };
-
-  const preparer = async () => {
+    const sidecar = opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext) : undefined;
+    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: opts.sidecar?.overwrite ?? false };
+    if (item.url) f.sha256 = null;
+    let image: PreparedImage | undefined;
+    let loadError: unknown;
     for (;;) {
-      if (signal.aborted) return;
-      await slots.take(signal);
-      const item = items[next++];
-      if (!item) {
-        slots.give();
-        return;
+      const d = decideItem(f);
+      switch (d.step) {
+        case 'check-sidecar':
+          f.sidecarExists = await exists(sidecar as string);
+          break;
+        case 'hash':
+          f.sha256 = await hashFile(item.key, settings.maxInputBytes, signal);
+          break;
+        case 'check-resume':
+          f.recordedOk = opts.resume?.isDone(item.key, f.sha256 ?? null) ?? false;
+          break;
+        case 'check-folder': {
+          const dir = dirname(sidecar as string);
+          let known = folders.get(dir);
+          if (!known) folders.set(dir, (known = unwritable(dir)));
+          f.folderUnwritable = await known;
+          break;
+        }
+        case 'load':
+          try {
+            image = await loadImage(item.image, imgOpts);
+            f.load = { ok: true };
+          } catch (err) {
+            if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
+            loadError = err;
+            f.load = { ok: false, reason: typeof (err as { reason?: unknown }).reason === 'string' ? (err as { reason: string }).reason : undefined };
+          }
+          break;
+        case 'claim-sidecar':
+          f.sidecarOwner = sidecarOwner.get(sidecar as string) ?? null;
+          if (f.sidecarOwner === null) sidecarOwner.set(sidecar as string, item.image);
+          break;
+        case 'skip':
+          skip(item, d.reason);
+          return undefined;
+        case 'fail': {
+          const err = d.message === null ? loadError : new CliError(d.message, ExitCode.usage);
+          await record({ image: item.image, ok: false, error: errorInfo(err), sha256: f.sha256 ?? null });
+          return undefined;
+        }
+        case 'send': {
+          const img = image as PreparedImage;
+          for (const w of img.warnings) cb.onWarning?.(item, w);
+          const prompt = renderPrompt(settings.prompt, item.image);
+          const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [img], structured });
+          const p: Prepared = { item, sha256: f.sha256 ?? null, plan, sidecar };
+          if (!opts.dryRun) return p;
+          summary.ok++;
+          cb.onPlanned?.(item, img, plan);
+          cb.onProgress?.(summary);
+          return undefined;
+        }
       }
-      let p: Prepared | undefined;
-      try {
-        p = await prepareOne(item);
-      } catch (err) {
-        slots.give();
-        if (isStop(err)) return;
-        throw err;
-      }
-      if (!p) {
-        slots.give();
-        continue;
-      }
-      if (opts.dryRun) {
-        summary.ok++;
-        cb.onPlanned?.(p.item, p.plan.images[0] as PreparedImage, p.plan);
-        cb.onProgress?.(summary);
-        slots.give();
-        continue;
-      }
-      preparedNotSent++;
-      summary.peakPrepared = Math.max(summary.peakPrepared, preparedNotSent);
-      ready.put(p);
     }
   };
 
   const sendOne = async (p: Prepared) => {
     const { item } = p;
     const reqGate = gate.forRequest();
-    const reqCtx: CoreContext = {
-      ...ctx,
-      signal,
-      gate: reqGate,
-      onRetry: (e) => cb.onRetry?.(item, e),
-    };
+    const reqCtx: CoreContext = { ...ctx, signal, gate: reqGate, onRetry: (e) => cb.onRetry?.(item, e) };
     if (dispatcher) reqCtx.dispatcher = dispatcher;
     const started = performance.now();
+    let rec: BatchRecord;
     try {
-      const result = await core.sendDescribe(p.plan, settings, reqCtx);
-      const { answer, response } = result;
-      let data: unknown;
-      if (p.plan.structured) data = await core.parseStructured(answer, p.plan.structured);
-      const many = settings.n !== undefined && settings.n > 1;
-      const rec: BatchRecord = {
-        image: item.image,
-        ok: true,
-        content: many ? answer.contents : (answer.contents[0] ?? answer.content),
-        ...(p.plan.structured ? { data } : {}),
-        model: answer.model,
-        finish_reason: answer.finishReason,
-        usage: answer.usage ?? null,
-        elapsed_ms: Math.round(response.elapsedMs),
-        sha256: p.sha256,
-      };
-      if (p.sidecar !== undefined) {
-        await writeFileAtomic(p.sidecar, core.answerText(answer, p.plan.structured ? { data } : undefined));
-        rec.sidecar = p.sidecar;
-      }
-      if (opts.keepResponse) rec.response = response.body;
+      const { answer, response } = await core.sendDescribe(p.plan, settings, reqCtx);
+      const data = p.plan.structured ? await core.parseStructured(answer, p.plan.structured) : undefined;
+      if (p.sidecar !== undefined) await writeFileAtomic(p.sidecar, core.answerText(answer, p.plan.structured ? { data } : undefined));
+      rec = okRecord(p, answer, response, {
+        many: settings.n !== undefined && settings.n > 1,
+        structured: p.plan.structured !== undefined,
+        data,
+        keepResponse: opts.keepResponse,
+        sidecar: p.sidecar,
+      });
       if (answer.finishReason === 'length') cb.onWarning?.(item, 'the answer was cut off (finish_reason: length)');
-      await record(rec);
     } catch (err) {
-      if (ctx.signal.aborted || (stop.signal.aborted && err instanceof InterruptedError)) return;
-      if (err instanceof CliError && err.exitCode === ExitCode.config) {
-        // 401/403: record the first, stop scheduling, abort the rest (they are not recorded: a rerun redoes them).
-        if (summary.authError) return;
-        summary.authError = err;
+      const auth = err instanceof CliError && err.exitCode === ExitCode.config;
+      const action = decideFailure({
+        interrupted: ctx.signal.aborted,
+        stopped: stop.signal.aborted,
+        isStop: err instanceof InterruptedError,
+        auth,
+        authSeen: summary.authError !== undefined,
+      });
+      if (action === 'drop') return;
+      if (action === 'record-and-stop') {
+        summary.authError = err as CliError;
         stop.abort();
       }
-      await record({ image: item.image, ok: false, error: errorInfo(err), sha256: p.sha256, elapsed_ms: Math.round(performance.now() - started) });
+      rec = { image: item.image, ok: false, error: errorInfo(err), sha256: p.sha256, elapsed_ms: Math.round(performance.now() - started) };
     } finally {
       reqGate.done();
     }
+    // Outside the try: a record that cannot be written (disk full, closed pipe) stops the batch.
+    await record(rec);
   };
 
-  let workerError: unknown;
-  const worker = async () => {
-    for (;;) {
-      const p = await ready.take();
-      if (!p) return;
-      preparedNotSent--;
-      slots.give();
-      if (signal.aborted) continue; // drain without sending
-      try {
-        await sendOne(p);
-      } catch (err) {
-        // Writing a record failed (disk full, closed pipe): nothing more can be written.
-        workerError ??= err;
-        stop.abort();
-      }
-    }
-  };
-
-  const preparers = Math.max(1, Math.min(maxPrepared, Math.max(2, availableParallelism())));
-  const workers = opts.dryRun ? [] : Array.from({ length: concurrency }, () => worker());
-  let prepError: unknown;
-  const prep = Promise.all(Array.from({ length: preparers }, () => preparer())).catch((err: unknown) => {
-    prepError = err;
-    stop.abort();
+  const maxPrepared = Math.max(1, opts.maxPrepared ?? concurrency + 2);
+  const stats = await runPipeline<BatchItem, Prepared>({
+    items,
+    prepare: prepareOne,
+    work: opts.dryRun ? undefined : sendOne,
+    preparers: Math.max(1, Math.min(maxPrepared, Math.max(2, availableParallelism()))),
+    workers: concurrency,
+    maxPrepared,
+    signal,
   });
-  await prep;
-  ready.close();
-  await Promise.all(workers);
-  if (workerError !== undefined) throw workerError;
-  if (prepError !== undefined && !(prepError instanceof InterruptedError)) throw prepError;
 
   summary.interrupted = ctx.signal.aborted;
   summary.peakInFlight = gate.peak;
   summary.rateLimited = gate.rateLimited;
   summary.lowestConcurrency = gate.lowest;
+  summary.peakPrepared = stats.peakPrepared;
   return summary;
 }

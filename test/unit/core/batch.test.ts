@@ -7,7 +7,7 @@ import { expandInputs, renderPrompt, sidecarPath, splitFileList } from '../../..
 import { indexFromText, readResumeIndex } from '../../../src/core/batch-resume.ts';
 import { AdaptiveGate, type GateClock } from '../../../src/core/batch-gate.ts';
 import { openJsonlFile, writeFileAtomic } from '../../../src/core/batch-output.ts';
-import { errorInfo } from '../../../src/core/batch.ts';
+import { errorInfo } from '../../../src/core/batch-decide.ts';
 import { progressLine, summaryLine } from '../../../src/ui/progress.ts';
 import { UsageError } from '../../../src/types.ts';
 

@@ -1,0 +1,106 @@
+// The decisions of a batch, as pure functions: given what is known about an image so far, what to
+// do next; given how a request ended, what the batch does about it. The flow (batch.ts) only finds
+// the facts these ask for and carries the decisions out, so every rule is tested one line per case.
+import { firstLine } from '../format.ts';
+
+export type SkipReason = 'done' | 'sidecar' | 'not-image';
+
+/** What is known about one image. Fields start undefined and are filled in as the flow learns them. */
+export interface ItemFacts {
+  /** The path as given (what results name it by). */
+  image: string;
+  /** Absolute path (the URL itself for URLs). */
+  key: string;
+  /** Named by the user: a non-image is a failure, not a skip. */
+  explicit: boolean;
+  url: boolean;
+  /** Where its sidecar goes; undefined without --sidecar (and for URLs). */
+  sidecar: string | undefined;
+  overwrite: boolean;
+  /** Whether the sidecar file exists already. */
+  sidecarExists?: boolean | undefined;
+  /** Its sha256; null when it cannot be read (the image layer says why). Not asked for URLs. */
+  sha256?: string | null | undefined;
+  /** An earlier run recorded the same path and bytes ok (resume). */
+  recordedOk?: boolean | undefined;
+  /** Whether the sidecar's folder takes new files: null when it does, else why not (an errno code). */
+  folderUnwritable?: string | null | undefined;
+  /** How reading and preparing it went: ok, or the failure's reason (`not-image`, `corrupt` ...). */
+  load?: { ok: true } | { ok: false; reason: string | undefined } | undefined;
+  /** The image that claimed the same sidecar first, null when none did. */
+  sidecarOwner?: string | null | undefined;
+}
+
+export type ItemStep =
+  | { step: 'check-sidecar' }
+  | { step: 'hash' }
+  | { step: 'check-resume' }
+  | { step: 'check-folder' }
+  | { step: 'load' }
+  | { step: 'claim-sidecar' }
+  | { step: 'skip'; reason: SkipReason }
+  /** A failed record without sending; `message` is null when the load error says it all. */
+  | { step: 'fail'; message: string | null }
+  | { step: 'send' };
+
+/**
+ * The next thing to do for one image. Cheap checks come first, so nothing is read, hashed or sent
+ * that a rerun would skip or a full folder would throw away.
+ */
+export function decideItem(f: ItemFacts): ItemStep {
+  if (f.sidecar !== undefined) {
+    // A sidecar of an earlier run, listed with the folder's images: not one of them.
+    if (f.sidecar === f.key && !f.explicit) return { step: 'skip', reason: 'not-image' };
+    if (!f.overwrite) {
+      if (f.sidecarExists === undefined) return { step: 'check-sidecar' };
+      if (f.sidecarExists) return { step: 'skip', reason: 'sidecar' };
+    }
+  }
+  if (!f.url && f.sha256 === undefined) return { step: 'hash' };
+  if (f.recordedOk === undefined) return { step: 'check-resume' };
+  if (f.recordedOk) return { step: 'skip', reason: 'done' };
+  if (f.sidecar !== undefined) {
+    if (f.folderUnwritable === undefined) return { step: 'check-folder' };
+    if (f.folderUnwritable !== null) return { step: 'fail', message: `cannot write its sidecar ${f.sidecar} (${f.folderUnwritable}); nothing was sent` };
+  }
+  if (f.load === undefined) return { step: 'load' };
+  if (!f.load.ok) return !f.explicit && f.load.reason === 'not-image' ? { step: 'skip', reason: 'not-image' } : { step: 'fail', message: null };
+  if (f.sidecar !== undefined) {
+    // Claimed once the file is known to be an image, so a stray text file cannot take a name.
+    if (f.sidecar === f.key) return { step: 'fail', message: 'its sidecar would overwrite the image itself' };
+    if (f.sidecarOwner === undefined) return { step: 'claim-sidecar' };
+    if (f.sidecarOwner !== null && f.sidecarOwner !== f.image) return { step: 'fail', message: `its sidecar would overwrite the one of ${f.sidecarOwner}` };
+  }
+  return { step: 'send' };
+}
+
+/** What the batch does about a request that ended in an error. */
+export type FailureAction =
+  /** Stopping (Ctrl-C, or another image's 401 stopped the batch): not recorded, a rerun redoes it. */
+  | 'drop'
+  /** The first 401/403: record it, stop sending, abort the rest. */
+  | 'record-and-stop'
+  | 'record';
+
+export function decideFailure(f: { interrupted: boolean; stopped: boolean; isStop: boolean; auth: boolean; authSeen: boolean }): FailureAction {
+  if (f.interrupted || (f.stopped && f.isStop)) return 'drop';
+  if (f.auth) return f.authSeen ? 'drop' : 'record-and-stop';
+  return 'record';
+}
+
+export interface BatchError {
+  status: number | null;
+  code: string | null;
+  message: string;
+}
+
+/** What goes into the `error` of a failed record. */
+export function errorInfo(err: unknown): BatchError {
+  const e = err as { status?: unknown; code?: unknown; reason?: unknown; name?: unknown; message?: unknown };
+  const status = typeof e?.status === 'number' ? e.status : null;
+  let code: string | null = null;
+  if (typeof e?.reason === 'string') code = e.reason; // ImageError: not-image, corrupt, not-found ...
+  else if (typeof e?.code === 'string') code = e.code;
+  else if (e?.name === 'InvalidResponseError') code = 'invalid_response';
+  return { status, code, message: firstLine(err) };
+}

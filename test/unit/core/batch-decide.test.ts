@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decideFailure, decideItem, type ItemFacts } from '../../../src/core/batch-decide.ts';
+
+const file = (f: Partial<ItemFacts> = {}): ItemFacts => ({ image: 'p/a.jpg', key: '/w/p/a.jpg', explicit: false, url: false, sidecar: undefined, overwrite: false, ...f });
+const side = (f: Partial<ItemFacts> = {}) => file({ sidecar: '/w/p/a.txt', ...f });
+const known = { sha256: 'h', recordedOk: false } as const;
+const loaded = { ...known, load: { ok: true } } as const;
+const sideLoaded = { ...loaded, sidecarExists: false, folderUnwritable: null } as const;
+
+test('decideItem: one line per case', () => {
+  const cases: Array<[string, ItemFacts, ReturnType<typeof decideItem>]> = [
+    ['a new file is hashed first', file(), { step: 'hash' }],
+    ['then checked against the results file', file({ sha256: 'h' }), { step: 'check-resume' }],
+    ['an unreadable file (no hash) is still checked', file({ sha256: null }), { step: 'check-resume' }],
+    ['recorded ok already: skipped', file({ sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],
+    ['not done: loaded', file(known), { step: 'load' }],
+    ['loaded: sent', file(loaded), { step: 'send' }],
+    ['a URL is not hashed', file({ url: true, sha256: null }), { step: 'check-resume' }],
+    ['a non-image found in a folder is skipped', file({ ...known, load: { ok: false, reason: 'not-image' } }), { step: 'skip', reason: 'not-image' }],
+    ['a non-image the user named fails', file({ ...known, explicit: true, load: { ok: false, reason: 'not-image' } }), { step: 'fail', message: null }],
+    ['a corrupt image in a folder fails', file({ ...known, load: { ok: false, reason: 'corrupt' } }), { step: 'fail', message: null }],
+    ['--sidecar: first, does the sidecar exist', side(), { step: 'check-sidecar' }],
+    ['--sidecar: an existing one skips the image before it is read', side({ sidecarExists: true }), { step: 'skip', reason: 'sidecar' }],
+    ['--sidecar --overwrite: existing ones are not looked at', side({ overwrite: true }), { step: 'hash' }],
+    ['--sidecar: an earlier sidecar listed with the folder is no image', side({ key: '/w/p/a.txt' }), { step: 'skip', reason: 'not-image' }],
+    ['--sidecar: its folder is checked once not done', side({ sidecarExists: false, ...known }), { step: 'check-folder' }],
+    ['--sidecar: a done image is skipped before its folder is checked', side({ sidecarExists: false, sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],
+    ['--sidecar: an unwritable folder fails without sending', side({ sidecarExists: false, ...known, folderUnwritable: 'EROFS' }), { step: 'fail', message: 'cannot write its sidecar /w/p/a.txt (EROFS); nothing was sent' }],
+    ['--sidecar: a writable folder, then load', side({ sidecarExists: false, ...known, folderUnwritable: null }), { step: 'load' }],
+    ['--sidecar: loaded, then its name is claimed', side(sideLoaded), { step: 'claim-sidecar' }],
+    ['--sidecar: claimed by no one else: sent', side({ ...sideLoaded, sidecarOwner: null }), { step: 'send' }],
+    ['--sidecar: claimed by itself (a rerun claim): sent', side({ ...sideLoaded, sidecarOwner: 'p/a.jpg' }), { step: 'send' }],
+    ['--sidecar: claimed by another image: fails', side({ ...sideLoaded, sidecarOwner: 'q/a.png' }), { step: 'fail', message: 'its sidecar would overwrite the one of q/a.png' }],
+    ['--sidecar: a named file that is its own sidecar fails once loaded', side({ ...sideLoaded, key: '/w/p/a.txt', explicit: true }), { step: 'fail', message: 'its sidecar would overwrite the image itself' }],
+  ];
+  for (const [name, facts, want] of cases) assert.deepEqual(decideItem(facts), want, name);
+});
+
+test('decideFailure: one line per case', () => {
+  const base = { interrupted: false, stopped: false, isStop: false, auth: false, authSeen: false };
+  const cases: Array<[string, Partial<typeof base>, ReturnType<typeof decideFailure>]> = [
+    ['an API failure is recorded', {}, 'record'],
+    ['Ctrl-C: dropped (a rerun redoes it)', { interrupted: true, isStop: true }, 'drop'],
+    ['Ctrl-C while another error came back: dropped', { interrupted: true }, 'drop'],
+    ['aborted by the stop after a 401: dropped', { stopped: true, isStop: true }, 'drop'],
+    ['stopped, yet a real failure came back: recorded', { stopped: true }, 'record'],
+    ['the first 401/403 is recorded and stops the batch', { auth: true }, 'record-and-stop'],
+    ['a later 401/403 is dropped', { auth: true, authSeen: true, stopped: true }, 'drop'],
+  ];
+  for (const [name, f, want] of cases) assert.equal(decideFailure({ ...base, ...f }), want, name);
+});
