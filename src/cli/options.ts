@@ -33,6 +33,7 @@ const VALUE_FLAGS: Record<string, SettingKey> = {
   reasoningEffort: 'reasoning-effort',
   n: 'n',
   concurrency: 'concurrency',
+  maxRps: 'max-rps',
 };
 const BOOL_FLAGS: Record<string, SettingKey> = {
   resize: 'resize',

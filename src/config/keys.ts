@@ -38,6 +38,7 @@ export const SETTING_KEYS = {
   'keep-metadata': { type: 'bool', description: 'keep EXIF/GPS metadata' },
   inline: { type: 'bool', description: 'download URL images and embed them' },
   concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },
+  'max-rps': { type: 'number', description: 'batch requests started per second, at most (a fleet shares the relay limit)', min: 0.001, max: 10_000 },
   schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers', nonEmpty: true },
   'schema-mode': { type: { enum: ['json_schema', 'prompt'] }, description: 'how the schema is sent' },
   validate: { type: 'bool', description: 'validate structured answers (false = --no-validate)' },

@@ -28,6 +28,7 @@ const IMGDESC_ENV: Partial<Record<SettingKey, string>> = {
   'base-url': 'IMGDESC_BASE_URL',
   token: 'IMGDESC_TOKEN',
   model: 'IMGDESC_MODEL',
+  'max-rps': 'IMGDESC_MAX_RPS',
 };
 const OPENAI_ENV: Partial<Record<SettingKey, string>> = {
   'base-url': 'OPENAI_BASE_URL',
@@ -56,6 +57,8 @@ export interface Settings {
   keepMetadata: boolean;
   inline: boolean;
   concurrency: number;
+  /** Requests started per second, at most (--max-rps); undefined = no limit. */
+  maxRps: number | undefined;
   schema: string | undefined;
   schemaMode: 'json_schema' | 'prompt';
   validate: boolean;
@@ -122,6 +125,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     keepMetadata: bool('keep-metadata'),
     inline: bool('inline'),
     concurrency: num('concurrency') ?? DEFAULTS.concurrency,
+    maxRps: num('max-rps'),
     schema: str('schema'),
     schemaMode: (str('schema-mode') ?? DEFAULTS['schema-mode']) as Settings['schemaMode'],
     validate: bool('validate'),

@@ -23,6 +23,8 @@ export interface GateOptions {
   /** Consecutive successes that give one permit back (default 8). */
   growAfter?: number;
   clock?: GateClock;
+  /** Attempts started per second, at most (--max-rps): starts are spaced 1/rps apart. */
+  maxRps?: number | undefined;
 }
 
 export class AdaptiveGate {
@@ -42,6 +44,9 @@ export class AdaptiveGate {
   private readonly growAfter: number;
   private readonly clock: GateClock;
   private waiters: Array<() => void> = [];
+  private readonly spacingMs: number;
+  /** When the next attempt may start under --max-rps. */
+  private nextStart = Number.NEGATIVE_INFINITY;
 
   constructor(opts: GateOptions) {
     this.max = Math.max(1, Math.floor(opts.max));
@@ -49,6 +54,7 @@ export class AdaptiveGate {
     this.lowest = this.max;
     this.growAfter = Math.max(1, opts.growAfter ?? 8);
     this.clock = opts.clock ?? realClock;
+    this.spacingMs = opts.maxRps !== undefined && opts.maxRps > 0 ? 1000 / opts.maxRps : 0;
   }
 
   /** Waits out any pause, then for a free permit. Resolves with the time the attempt starts. */
@@ -68,10 +74,26 @@ export class AdaptiveGate {
       if (this.active < this.limit) {
         this.active++;
         this.peak = Math.max(this.peak, this.active);
-        return now;
+        return this.spacingMs > 0 ? this.spaced(now, signal) : now;
       }
       await this.nextRelease(signal);
     }
+  }
+
+  /** Holding a permit, waits for this attempt's turn under --max-rps; each attempt books the next turn. */
+  private async spaced(now: number, signal?: AbortSignal): Promise<number> {
+    const at = Math.max(now, this.nextStart);
+    this.nextStart = at + this.spacingMs;
+    if (at > now) {
+      try {
+        await this.clock.sleep(at - now, signal);
+      } catch (err) {
+        this.release();
+        if (signal?.aborted) throw new InterruptedError();
+        throw err;
+      }
+    }
+    return this.clock.now();
   }
 
   release(): void {

@@ -1,8 +1,9 @@
 // Batch inputs: files, folders and quoted globs (or a --files-from list) → the list of images to do.
 // Only paths are listed here, up front; nothing is read or prepared (that happens in the pipeline).
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../types.ts';
+import { shardKey } from './shard.ts';
 
 export interface BatchItem {
   /** The path as the user gave it (or as folder + relative name); what results name it by. */
@@ -15,6 +16,33 @@ export interface BatchItem {
    */
   explicit: boolean;
   url: boolean;
+  /** What is read, when it is not `image` (a manifest row's data: URL). */
+  source?: string;
+  /**
+   * What decides its shard: the path relative to the input root (the folder or the glob's fixed
+   * part), the path as given for a named file, the URL, or a manifest's value or id. Default: image.
+   */
+  shardKey?: string;
+  /** A manifest row's id (--id-col): results are named, resumed and merged by it. */
+  id?: string;
+  /** A manifest row's other columns, carried into the record. */
+  row?: Record<string, unknown>;
+}
+
+/** What resume and merge match an item by: its id when it has one, else the path or URL. */
+export function resumeKey(item: { id?: string | undefined; key: string }): string {
+  return item.id !== undefined ? `id\0${item.id}` : item.key;
+}
+
+/** The fixed folder a glob starts from: `photos/2024` for `photos/2024/**\/*.jpg`. */
+export function globRoot(pattern: string): string {
+  const parts = pattern.split('/');
+  const fixed: string[] = [];
+  for (const p of parts.slice(0, -1)) {
+    if (GLOB_CHARS.test(p)) break;
+    fixed.push(p);
+  }
+  return fixed.join('/') || '.';
 }
 
 export interface ExpandOptions {
@@ -75,10 +103,10 @@ async function listFolder(dir: string, shown: string, recursive: boolean, out: A
 export async function expandInputs(inputs: string[], opts: ExpandOptions): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   const seen = new Set<string>();
-  const add = (image: string, key: string, explicit: boolean, url = false) => {
+  const add = (image: string, key: string, explicit: boolean, url = false, root?: string) => {
     if (seen.has(key)) return;
     seen.add(key);
-    items.push({ image, key, explicit, url });
+    items.push({ image, key, explicit, url, shardKey: url ? image : shardKey(root === undefined ? image : relative(root, image)) });
   };
 
   for (const input of inputs) {
@@ -94,7 +122,7 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
       if (st.isDirectory()) {
         const found: Array<{ image: string; abs: string }> = [];
         await listFolder(abs, input, opts.recursive, found);
-        for (const f of found) add(f.image, f.abs, false);
+        for (const f of found) add(f.image, f.abs, false, false, input);
       } else {
         add(input, abs, true);
       }
@@ -106,7 +134,8 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
     // Globs behave like the shell's: dotfiles only when the pattern names them; sorted for a stable order.
     const matches = (await glob(input, { cwd: opts.cwd, onlyFiles: true, dot: false, expandDirectories: false })).sort();
     if (matches.length === 0) throw new UsageError(`${input}: no files match`);
-    for (const m of matches) add(m, resolve(opts.cwd, m), false);
+    const root = globRoot(input);
+    for (const m of matches) add(m, resolve(opts.cwd, m), false, false, root);
   }
 
   if (opts.filesFrom !== undefined) {

@@ -56,15 +56,16 @@ export function streamSink(stream: { write(chunk: string): boolean }, before?: (
 }
 
 /**
- * Writes `text` to `path` atomically: a hidden temp file beside it, then rename. On any failure the
- * temp file is removed, so an interrupted batch leaves either the old file, the new one, or none.
+ * Writes `text` (a string, or chunks of one) to `path` atomically: a hidden temp file beside it,
+ * then rename. On any failure the temp file is removed, so an interrupted batch leaves either the
+ * old file, the new one, or none.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Iterable<string>): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmp, 'wx', 0o666);
-    await writeAll(handle, Buffer.from(text));
+    for (const chunk of typeof text === 'string' ? [text] : text) await writeAll(handle, Buffer.from(chunk));
     await handle.close();
     handle = undefined;
     await rename(tmp, path);

@@ -2,8 +2,9 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { resumeKey } from './batch-inputs.ts';
 
-/** Images recorded ok, by absolute path → the content hashes recorded for it. */
+/** Images recorded ok, by absolute path (or manifest id) → the content hashes recorded for it. */
 export class ResumeIndex {
   private readonly ok = new Map<string, Set<string | null>>();
   /** Lines that were not whole JSON records (a torn last line from a crash). */
@@ -24,14 +25,14 @@ export class ResumeIndex {
       this.torn++;
       return;
     }
-    const r = rec as { image?: unknown; ok?: unknown; sha256?: unknown };
+    const r = rec as { image?: unknown; id?: unknown; ok?: unknown; sha256?: unknown };
     if (typeof r.image !== 'string') {
       this.torn++;
       return;
     }
     this.records++;
     if (r.ok !== true) return;
-    const key = keyOf(r.image, cwd);
+    const key = typeof r.id === 'string' ? resumeKey({ id: r.id, key: '' }) : keyOf(r.image, cwd);
     let hashes = this.ok.get(key);
     if (!hashes) this.ok.set(key, (hashes = new Set()));
     hashes.add(typeof r.sha256 === 'string' ? r.sha256 : null);

@@ -17,7 +17,7 @@ import type { PreparedImage } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
-import { renderPrompt, sidecarPath, type BatchItem } from './batch-inputs.ts';
+import { renderPrompt, resumeKey, sidecarPath, type BatchItem } from './batch-inputs.ts';
 import { writeFileAtomic } from './batch-output.ts';
 import type { ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
@@ -25,22 +25,42 @@ import { runPipeline } from './pipeline.ts';
 
 export { errorInfo, type BatchError, type SkipReason } from './batch-decide.ts';
 
-/** One JSON line of the output. Field order is the order written. */
-export type BatchRecord =
-  | {
-      image: string;
-      ok: true;
-      content: string | string[];
-      data?: unknown;
-      model: string | null;
-      finish_reason: string | null;
-      usage: unknown;
-      elapsed_ms: number;
-      sha256: string | null;
-      sidecar?: string;
-      response?: unknown;
-    }
-  | { image: string; ok: false; error: BatchError; sha256: string | null; elapsed_ms?: number };
+/** What names a record: the image, a manifest id, and the shard that wrote it. */
+export interface RecordName {
+  image: string;
+  id?: string;
+  shard?: number;
+}
+
+/** One JSON line of the output. Field order is the order written; a manifest's "row" comes last. */
+export type BatchRecord = RecordName &
+  (
+    | {
+        ok: true;
+        content: string | string[];
+        data?: unknown;
+        model: string | null;
+        finish_reason: string | null;
+        usage: unknown;
+        elapsed_ms: number;
+        sha256: string | null;
+        sidecar?: string;
+        response?: unknown;
+        row?: Record<string, unknown>;
+      }
+    | { ok: false; error: BatchError; sha256: string | null; elapsed_ms?: number; row?: Record<string, unknown> }
+  );
+
+/** A record with its name (image, manifest id, shard) first and the manifest row last. */
+export function framed(item: BatchItem, shard: number | undefined, rec: BatchRecord): BatchRecord {
+  return {
+    image: item.image,
+    ...(item.id !== undefined ? { id: item.id } : {}),
+    ...(shard !== undefined ? { shard } : {}),
+    ...rec,
+    ...(item.row !== undefined ? { row: item.row } : {}),
+  };
+}
 
 export interface BatchCallbacks {
   /** A finished image: write its line. Awaited, so records are written in the order they finish. */
@@ -68,6 +88,8 @@ export interface BatchRunOptions {
   /** Default: concurrency + 2. */
   maxPrepared?: number | undefined;
   clock?: GateClock | undefined;
+  /** This run's shard index, written into each record. */
+  shard?: number | undefined;
 }
 
 export interface BatchSummary {
@@ -174,7 +196,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   // Stops everything on Ctrl-C, and on a 401/403 (every other request would fail the same way).
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
-  const gate = new AdaptiveGate({ max: concurrency, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const gate = new AdaptiveGate({ max: concurrency, maxRps: settings.maxRps, ...(opts.clock ? { clock: opts.clock } : {}) });
   let dispatcher: CoreContext['dispatcher'];
   if (!opts.dryRun) {
     core.requireCredentials(settings);
@@ -186,7 +208,8 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   const sidecarOwner = new Map<string, string>();
   const folders = new Map<string, Promise<string | null>>();
 
-  const record = async (rec: BatchRecord) => {
+  const record = async (item: BatchItem, rec: BatchRecord) => {
+    rec = framed(item, opts.shard, rec);
     if (rec.ok) {
       summary.ok++;
       const u = rec.usage as { total_tokens?: unknown } | null;
@@ -218,7 +241,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           f.sha256 = await hashFile(item.key, settings.maxInputBytes, signal);
           break;
         case 'check-resume':
-          f.recordedOk = opts.resume?.isDone(item.key, f.sha256 ?? null) ?? false;
+          f.recordedOk = opts.resume?.isDone(resumeKey(item), f.sha256 ?? null) ?? false;
           break;
         case 'check-folder': {
           const dir = dirname(sidecar as string);
@@ -229,7 +252,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
         }
         case 'load':
           try {
-            image = await loadImage(item.image, imgOpts);
+            image = await loadImage(item.source ?? item.image, imgOpts);
             f.load = { ok: true };
           } catch (err) {
             if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
@@ -246,7 +269,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           return undefined;
         case 'fail': {
           const err = d.message === null ? loadError : new CliError(d.message, ExitCode.usage);
-          await record({ image: item.image, ok: false, error: errorInfo(err), sha256: f.sha256 ?? null });
+          await record(item, { image: item.image, ok: false, error: errorInfo(err), sha256: f.sha256 ?? null });
           return undefined;
         }
         case 'send': {
@@ -303,7 +326,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       reqGate.done();
     }
     // Outside the try: a record that cannot be written (disk full, closed pipe) stops the batch.
-    await record(rec);
+    await record(item, rec);
   };
 
   const maxPrepared = Math.max(1, opts.maxPrepared ?? concurrency + 2);
