@@ -53,13 +53,10 @@ export type BatchRecord = RecordName &
 
 /** A record with its name (image, manifest id, shard) first and the manifest row last. */
 export function framed(item: BatchItem, shard: number | undefined, rec: BatchRecord): BatchRecord {
-  return {
-    image: item.image,
-    ...(item.id !== undefined ? { id: item.id } : {}),
-    ...(shard !== undefined ? { shard } : {}),
-    ...rec,
-    ...(item.row !== undefined ? { row: item.row } : {}),
-  };
+  const name: RecordName = { image: item.image };
+  if (item.id !== undefined) name.id = item.id;
+  if (shard !== undefined) name.shard = shard;
+  return { ...name, ...rec, ...(item.row !== undefined ? { row: item.row } : {}) };
 }
 
 export interface BatchCallbacks {
