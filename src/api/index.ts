@@ -2,6 +2,7 @@
 // Only client.ts loads undici, and only inside its functions (`await import('undici')`),
 // so importing this index costs nothing at startup.
 export { resolveEndpoints, isInsecureRemote } from './url.ts';
+export type { Endpoints } from './url.ts';
 export { buildChatBody } from './request.ts';
 export type { ChatRequestInput } from './request.ts';
 export { readAnswer, readModelIds } from './response.ts';
@@ -9,3 +10,6 @@ export type { Answer } from './response.ts';
 export { APIError, APIConnectionError, APITimeoutError, InvalidResponseError } from './errors.ts';
 export { createChatCompletion, listModels, getDispatcher } from './client.ts';
 export type { ClientOptions, ApiResult, RateGate, RetryEvent } from './client.ts';
+export { modelFamily, adaptRequest, FAMILIES } from './families.ts';
+export type { Family, FamilyPlan, GenericRequest } from './families.ts';
+export { pickModel, isVisionModel, rankModel, closestModels, VISION_RANKING } from './picker.ts';

@@ -2,20 +2,21 @@
 import { UsageError } from '../types.ts';
 
 export interface Endpoints {
-  /** The versioned API root, like an OpenAI SDK `baseURL`: `https://h/v1`, `https://h/openai/v1`. */
+  /** The API root, like an OpenAI SDK `baseURL` (no query): `https://h/v1`, `https://h/v1beta/openai`. */
   base: string;
-  /** `{base}/chat/completions` */
+  /** Where chat requests go: `{base}/chat/completions`, or the pasted endpoint exactly; query kept. */
   chat: string;
-  /** `{base}/models` */
+  /** The model list: `{base}/models`, the chat endpoint's sibling; query kept. */
   models: string;
   /** `https://h[:port]`; credentials are never sent to any other origin. */
   origin: string;
+  /** The form to store in a profile: resolves to the same endpoints again. */
+  stored: string;
 }
 
-// A last path segment that already names an API version (`v1`, `v4` for Zhipu, `v1beta`).
+// A last path segment that names an API version (`v1`, `v3` for Ark, `v4` for Zhipu, `v1beta` for Gemini).
 const VERSION_SEGMENT = /^v\d+(?:(?:alpha|beta)\d*)?$/;
-// Endpoint suffixes users paste along with the base; dropped before looking for the version.
-const ENDPOINT_SUFFIXES = ['/chat/completions', '/completions', '/models'];
+const CHAT = '/chat/completions';
 
 function invalid(raw: string, why: string): UsageError {
   return new UsageError(`invalid base URL '${raw}': ${why}`, {
@@ -24,10 +25,14 @@ function invalid(raw: string, why: string): UsageError {
 }
 
 /**
- * Turns any of the forms users paste (`https://h`, `https://h/`, `https://h/v1`,
- * `https://h/v1/chat/completions`, `https://h/openai/v1`, `https://h/openai`) into the endpoints.
- * Query strings and fragments are dropped: no relay of the OpenAI kind needs them, and keeping them
- * would put them in the middle of the path we append.
+ * One rule for every form users paste (DESIGN.md §1):
+ * - a path ending in `/chat/completions` is the endpoint itself, used exactly (models: its sibling
+ *   `/models`): the escape hatch for any relay with an odd layout;
+ * - a path ending in a version segment (`v1`, `v3`, `v4`, `v1beta`…) or in `/openai` is the API root
+ *   as given (Gemini `…/v1beta/openai/`, DashScope `…/compatible-mode/v1`, Zhipu `…/api/paas/v4`);
+ * - anything else (a bare host, a relay under a path prefix) gets `/v1` appended.
+ * A pasted `…/models` is the model list's URL: its folder is the root. The query string
+ * (`?api-version=…`) is kept on every request; a fragment is dropped.
  */
 export function resolveEndpoints(baseUrl: string): Endpoints {
   const raw = baseUrl.trim();
@@ -54,18 +59,18 @@ export function resolveEndpoints(baseUrl: string): Endpoints {
     });
   }
 
+  const query = url.search; // '' or '?…'
   let path = url.pathname.replace(/\/+$/, '');
-  for (const suffix of ENDPOINT_SUFFIXES) {
-    if (path.endsWith(suffix)) {
-      path = path.slice(0, -suffix.length).replace(/\/+$/, '');
-      break;
-    }
+  if (path.endsWith(CHAT)) {
+    const base = url.origin + path.slice(0, -CHAT.length);
+    const chat = url.origin + path + query;
+    return { base, chat, models: `${base}/models${query}`, origin: url.origin, stored: chat };
   }
+  if (path.endsWith('/models')) path = path.slice(0, -'/models'.length).replace(/\/+$/, '');
   const last = path.slice(path.lastIndexOf('/') + 1);
-  if (!VERSION_SEGMENT.test(last)) path += '/v1';
-
+  if (!VERSION_SEGMENT.test(last) && last !== 'openai') path += '/v1';
   const base = url.origin + path;
-  return { base, chat: `${base}/chat/completions`, models: `${base}/models`, origin: url.origin };
+  return { base, chat: `${base}${CHAT}${query}`, models: `${base}/models${query}`, origin: url.origin, stored: base + query };
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '::1', '[::1]', '0.0.0.0']);

@@ -72,9 +72,9 @@ export function checkRelay(settings: Settings, dryRun: boolean): string[] {
   return settings.baseUrl && isInsecureRemote(settings.baseUrl) ? [`${settings.baseUrl} is plain http: the token travels in clear text`] : [];
 }
 
-/** The form of a pasted base URL that is stored: `https://h/v1/chat/completions` → `https://h/v1`. */
+/** The form of a pasted base URL that is stored: `https://h/` → `https://h/v1`; an endpoint stays exact. */
 export function normalizeBaseUrl(url: string): string {
-  return resolveEndpoints(url).base;
+  return resolveEndpoints(url).stored;
 }
 
 export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions {

@@ -24,8 +24,9 @@ describe('config', () => {
     const p = await config(['path']);
     assert.equal(p.stdout, join(home, 'imgdesc', 'config.json') + '\n');
 
-    assert.equal((await config(['set', 'base-url', 'https://relay.example.com/v1/chat/completions'])).code, 0);
-    const t = await config(['set', 'token'], `${TOKEN}\n`);
+    assert.equal((await config(['set', 'base-url', 'https://relay.example.com/'])).code, 0);
+    const t = await config(['set', 'token'], `${TOKEN}
+`);
     assert.equal(t.code, 0, t.stderr);
     assert.ok(!t.stderr.includes(TOKEN));
 

@@ -198,7 +198,7 @@ describe('describe', () => {
     assertNoToken(j);
   });
 
-  test('base URL forms users paste all reach /v1/chat/completions', async () => {
+  test('base URL forms users paste: one rule (endpoint exact, version root as given, else /v1; query kept)', async () => {
     for (const [base, path] of [
       [server.url, '/v1/chat/completions'],
       [`${server.url}/`, '/v1/chat/completions'],
@@ -206,6 +206,9 @@ describe('describe', () => {
       [`${server.url}/v1/`, '/v1/chat/completions'],
       [`${server.url}/v1/chat/completions`, '/v1/chat/completions'],
       [`${server.url}/openai/v1`, '/openai/v1/chat/completions'],
+      [`${server.url}/v1beta/openai/`, '/v1beta/openai/chat/completions'],
+      [`${server.url}/odd/chat/completions`, '/odd/chat/completions'],
+      [`${server.url}/openai?api-version=2024-10-21`, '/openai/chat/completions?api-version=2024-10-21'],
     ] as const) {
       reset();
       const r = await run([pngPath], { env: relayEnv(base) });
