@@ -135,10 +135,10 @@ describe('client', () => {
 
   it('listModels GETs {base}/models', async () => {
     srv.reset((_req, res) => json(res, 200, { object: 'list', data: [{ id: 'gpt-4o' }] }));
-    const r = await listModels(opts({ baseUrl: `${srv.base}/openai` }));
+    const r = await listModels(opts({ baseUrl: `${srv.base}/relay` }));
     assert.deepEqual(r.body, { object: 'list', data: [{ id: 'gpt-4o' }] });
     assert.equal(srv.seen[0]?.method, 'GET');
-    assert.equal(srv.seen[0]?.url, '/openai/v1/models');
+    assert.equal(srv.seen[0]?.url, '/relay/v1/models');
     assert.equal(srv.seen[0]?.headers['content-type'], undefined);
   });
 
