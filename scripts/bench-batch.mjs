@@ -1,8 +1,10 @@
 // Batch throughput and memory: `node scripts/bench-batch.mjs` after `npm run build`.
 // Prints figures, asserts nothing. Talks only to a server it starts on 127.0.0.1.
 //   1. 200 small images, server latency 250 ms, -c 8: wall time vs the ideal 200 × 0.25 / 8 = 6.25 s
-//   2. the same through a shell loop of single `imgdesc` calls (the first 40 timed, extrapolated)
+//   2. a shell loop of single `imgdesc` calls over the same 200 images, against a server answering at once
 //   3. peak RSS of the CLI for 1,000 vs 5,000 images at -c 16 against a fast server
+//   4. CPU time per image for 5,000 distinct small JPEGs at -c 16 against a fast server, and how many
+//      times each image file is opened (with strace, when present)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -82,13 +84,15 @@ async function runMeasured(args, opts) {
   if (existsSync('/usr/bin/time')) {
     const r = await run('/usr/bin/time', ['-v', process.execPath, BIN, ...args], opts);
     const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-    return { ...r, peakKb: m ? Number(m[1]) : NaN };
+    const secs = (name) => Number(new RegExp(`${name} time \\(seconds\\): ([\\d.]+)`).exec(r.stderr)?.[1] ?? NaN);
+    return { ...r, peakKb: m ? Number(m[1]) : NaN, cpuMs: (secs('User') + secs('System')) * 1000 };
   }
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
     let stderr = '';
     let peakKb = 0;
+    let cpuMs = NaN;
     child.stderr.on('data', (c) => (stderr += c));
     const poll = setInterval(() => {
       try {
@@ -99,7 +103,7 @@ async function runMeasured(args, opts) {
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ code, stderr, ms: performance.now() - started, peakKb });
+      resolve({ code, stderr, ms: performance.now() - started, peakKb, cpuMs });
     });
   });
 }
@@ -117,6 +121,15 @@ async function makeImages(dir, n, distinct) {
   }
 }
 
+/** Small distinct JPEGs (a few kB each), as a phone-camera folder shrunk to thumbnails would be. */
+async function makeJpegs(dir, n) {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const buf = await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: i % 256, g: (i >> 8) & 255, b: 90 } } }).jpeg({ quality: 80 }).toBuffer();
+    writeFileSync(join(dir, `img${String(i).padStart(5, '0')}.jpg`), buf);
+  }
+}
+
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const rows = [];
 
@@ -129,15 +142,16 @@ const rows = [];
   const ideal = (200 * 0.25) / 8;
   rows.push(['batch 200 imgs, 250 ms latency, -c 8', fmt(r.ms), `ideal ${ideal.toFixed(2)} s → ${(r.ms / 1000 / ideal).toFixed(3)}× (target ≤ 1.15×); exit ${r.code}; server max in flight ${srv.maxInFlight}`]);
 
-  const first = 40;
-  const files = Array.from({ length: first }, (_, i) => join(dir, `img${String(i).padStart(5, '0')}.png`));
-  const script = `for f in "$@"; do "${process.execPath}" "${BIN}" "$f" > /dev/null || exit 1; done`;
-  const loop = await run('sh', ['-c', script, 'sh', ...files], { env: env(srv.url) });
-  const per = loop.ms / first;
-  const extrapolated = per * 200;
-  rows.push([`shell loop of single calls (first ${first} timed)`, fmt(loop.ms), `${per.toFixed(0)} ms/image → 200 images ≈ ${fmt(extrapolated)} (extrapolated); exit ${loop.code}`]);
-  rows.push(['speed-up of batch -c 8 over the loop', `${(extrapolated / r.ms).toFixed(1)}×`, '']);
   await srv.close();
+
+  const fast = await startServer(0);
+  const files = Array.from({ length: 200 }, (_, i) => join(dir, `img${String(i).padStart(5, '0')}.png`));
+  const script = `for f in "$@"; do "${process.execPath}" "${BIN}" "$f" > /dev/null || exit 1; done`;
+  const loop = await run('sh', ['-c', script, 'sh', ...files], { env: env(fast.url) });
+  const rate = files.length / (loop.ms / 1000);
+  rows.push([`shell loop of single calls, ${files.length} imgs, fast server`, fmt(loop.ms), `${rate.toFixed(1)} images/s (target ≥ 12); exit ${loop.code}`]);
+  rows.push(['speed-up of batch -c 8 (250 ms) over the loop', `${(loop.ms / r.ms).toFixed(1)}×`, '']);
+  await fast.close();
 }
 
 // 3: peak memory, 1,000 vs 5,000 images, -c 16, fast server
@@ -147,6 +161,27 @@ for (const n of [1000, 5000]) {
   const srv = await startServer(0);
   const r = await runMeasured(['batch', dir, '-c', '16', '-o', join(work, `mem-${n}.jsonl`)], { env: env(srv.url) });
   rows.push([`peak RSS, ${n} images, -c 16, fast server`, `${(r.peakKb / 1024).toFixed(0)} MB`, `${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 250 MB and flat`]);
+  await srv.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// 4: CPU per image and file opens per image: 5,000 distinct small JPEGs, fast server
+{
+  const n = 5000;
+  const dir = join(work, 'cpu-jpegs');
+  await makeJpegs(dir, n);
+  const srv = await startServer(0);
+  const r = await runMeasured(['batch', dir, '-c', '16', '-o', join(work, 'cpu.jsonl')], { env: env(srv.url) });
+  rows.push([`CPU per image, ${n} distinct JPEGs, -c 16`, `${(r.cpuMs / n).toFixed(2)} ms`, `user+sys ${fmt(r.cpuMs)}, ${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 1 ms`]);
+  if (existsSync('/usr/bin/strace')) {
+    const sub = join(work, 'cpu-opens');
+    mkdirSync(sub);
+    for (let i = 0; i < 200; i++) writeFileSync(join(sub, `o${i}.jpg`), readFileSync(join(dir, `img${String(i).padStart(5, '0')}.jpg`)));
+    const trace = join(work, 'opens.trace');
+    const t = await run('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=open,openat', '-o', trace, process.execPath, BIN, 'batch', sub, '-c', '16', '-o', join(work, 'opens.jsonl')], { env: env(srv.url) });
+    const opens = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes(sub + '/o') && !/= -1 /.test(l)).length;
+    rows.push(['image file opens per image (strace, 200 imgs)', (opens / 200).toFixed(2), `exit ${t.code}; target 1`]);
+  }
   await srv.close();
   rmSync(dir, { recursive: true, force: true });
 }
