@@ -8,6 +8,8 @@ export const ExitCode = {
   config: 3,
   api: 4,
   partial: 5,
+  /** Results could not be written (disk full, read-only, no permission). */
+  output: 6,
   interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -95,6 +95,31 @@ export async function main(argv: string[], io: IO): Promise<number> {
       );
     });
 
+  program
+    .command('report')
+    .description('an HTML gallery of batch results: thumbnails, captions, verdicts, filters')
+    .argument('<results...>', 'JSONL files written by imgdesc batch -o')
+    .option('-o, --output <file>', 'write the page here (default: stdout)')
+    .option('--link', 'link the original images instead of embedding thumbnails')
+    .option('--title <text>', 'page title')
+    .option('-q, --quiet', 'no spinner or notes')
+    .option('-v, --verbose', 'stack traces on errors')
+    .option('--no-color', 'no colour')
+    .action(async (results: string[], _opts: unknown, cmd: Command) => {
+      const { runReport } = await import('./report.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runReport(
+        {
+          results,
+          output: typeof o.output === 'string' ? o.output : undefined,
+          link: o.link === true,
+          title: typeof o.title === 'string' ? o.title : undefined,
+          run: { quiet: o.quiet === true, verbose: o.verbose === true, noColor: o.color === false },
+        },
+        io,
+      );
+    });
+
   const config = program.command('config').description('manage profiles (base URL, token, defaults)');
   const configAction =
     (verb: 'set' | 'get' | 'list' | 'use' | 'remove' | 'path') =>

@@ -1,0 +1,62 @@
+// Thumbnails for the report: small JPEGs (long edge 256) embedded as data: URLs, so the page can be
+// mailed; or, with --link, relative links to the originals.
+import { readFile } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
+import type { ReportEntry } from './model.ts';
+import type { Thumb } from './html.ts';
+
+export const THUMB_EDGE = 256;
+
+/** A relative link from the page's folder to a file, each path segment URL-encoded. */
+export function linkTo(file: string, pageDir: string): string {
+  return relative(pageDir, file).split(sep).map(encodeURIComponent).join('/');
+}
+
+async function embed(path: string, maxInputBytes: number): Promise<Thumb> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { none: code === 'ENOENT' ? 'image not found' : `cannot read the image (${code ?? 'error'})` };
+  }
+  if (bytes.length > maxInputBytes) return { none: 'image too large for a preview' };
+  const { default: sharp } = await import('sharp');
+  try {
+    const jpeg = await sharp(bytes, { failOn: 'none', limitInputPixels: 268_402_689 })
+      .rotate()
+      .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 72, mozjpeg: true })
+      .toBuffer();
+    return { src: `data:image/jpeg;base64,${jpeg.toString('base64')}` };
+  } catch {
+    return { none: 'no preview (format not readable here)' };
+  }
+}
+
+export interface ThumbOptions {
+  link: boolean;
+  /** The folder of the page, for --link. */
+  pageDir: string;
+  maxInputBytes: number;
+  concurrency?: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** One thumb per entry, in order; a few decoded at a time. */
+export async function makeThumbs(entries: ReportEntry[], opts: ThumbOptions): Promise<Thumb[]> {
+  const out: Thumb[] = new Array<Thumb>(entries.length);
+  let next = 0;
+  const work = async () => {
+    for (let i = next++; i < entries.length; i = next++) {
+      opts.signal?.throwIfAborted();
+      const e = entries[i] as ReportEntry;
+      if (e.remote) out[i] = { none: 'remote image (not fetched)' };
+      else if (opts.link) out[i] = { src: linkTo(e.location, opts.pageDir) };
+      else out[i] = await embed(e.location, opts.maxInputBytes);
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency ?? 4 }, work));
+  return out;
+}
