@@ -55,7 +55,7 @@ test('report: a self-contained page with every image and caption; filters and se
       assert.equal(card.img.src, 'data:image/jpeg;base64,', 'an embedded JPEG');
       assert.ok(card.img.w > 0 && Math.max(card.img.w, card.img.h) <= 256, `${rec.image}: decoded, long edge ≤ 256 (${card.img.w}x${card.img.h})`);
       if ('data' in rec) assert.match(card.text, /caption\s+ohwx, a harbour at dawn/, 'schema fields as a table');
-      else assert.ok(card.text.includes(rec.content), `${rec.image}: its caption is shown`);
+      else assert.ok(card.text.includes(String(rec.content)), `${rec.image}: its caption is shown`);
     }
     assert.match(cards[1]!.text, /a road sign at a crossroads, <b>not bold<\/b>/);
     assert.match(cards[2]!.text, /refused/);
