@@ -3,9 +3,9 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '../types.ts';
-import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, findRequestId } from './errors.ts';
+import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
-import { retryDelayMs, shouldRetry } from './retry.ts';
+import { MAX_RATE_LIMIT_WAIT_MS, classifyNetworkError, classifyRedirect, classifyResponseError, decideRetry, type Failure, type RetryState } from './retry.ts';
 import { resolveEndpoints } from './url.ts';
 
 /** Shared by the workers of a batch: every attempt waits on it; a 429 pauses all of them. */
@@ -14,13 +14,17 @@ export interface RateGate {
   pause(ms: number): void;
   onSuccess?(): void;
   onRateLimited?(): void;
+  /** How long the relay has answered nothing but 429s, in ms (0 when it is not rate limiting). */
+  rateLimitedFor?(): number;
 }
 
 export interface RetryEvent {
   /** The number of the attempt about to be made (2 = the first retry). */
   attempt: number;
-  /** retries + 1 */
+  /** retries + 1 (waits on a 429 in a batch use no retry, so attempts may go beyond it) */
   maxAttempts: number;
+  /** Which retry this is (1 = the first), 0 for a wait on a 429 that uses none. */
+  retry: number;
   delayMs: number;
   /** Why the previous attempt failed: `HTTP 429`, `ECONNRESET`, `timed out after 300 s` ... */
   reason: string;
@@ -33,6 +37,8 @@ export interface ClientOptions {
   timeoutMs: number;
   /** Retries after the first attempt (DESIGN default 2). */
   retries: number;
+  /** With a gate: the most one request waits on 429s in total (default 10 minutes). */
+  maxRateLimitWaitMs?: number | undefined;
   /** The user's Ctrl-C: aborts at once, also during a retry wait, with InterruptedError. */
   signal?: AbortSignal | undefined;
   dispatcher?: Dispatcher | undefined;
@@ -88,22 +94,6 @@ export function listModels(opts: ClientOptions): Promise<ApiResult<unknown>> {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Failure {
-  error: CliError;
-  retry: boolean;
-  status?: number | undefined;
-  headers?: Record<string, string> | undefined;
-  reason: string;
-  timeout?: boolean;
-}
-
-/** Carries a Failure out of an attempt; never leaves this module. */
-class AttemptFailed extends Error {
-  constructor(readonly failure: Failure) {
-    super(failure.reason);
-  }
-}
-
 function interrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError();
 }
@@ -133,11 +123,6 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await wait(ms, undefined, signal ? { signal } : {});
 }
 
-function seconds(ms: number): string {
-  const s = ms / 1000;
-  return `${Number.isInteger(s) ? s : Number(s.toFixed(1))} s`;
-}
-
 function sizeLabel(bytes: number): string {
   const mib = bytes / (1024 * 1024);
   return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
@@ -154,11 +139,6 @@ function normalizeHeaders(raw: Record<string, string | string[] | undefined>): R
   }
   return out;
 }
-
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
-// A certificate problem does not go away by asking again.
-const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|ALTNAME|^EPROTO$/;
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EADDRNOTAVAIL']);
 
 function errorCode(e: unknown): string | undefined {
   for (let cur: unknown = e, depth = 0; cur && depth < 4; depth++) {
@@ -209,8 +189,7 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
   const dispatcher = opts.dispatcher ?? (await getDispatcher());
   const sleep = opts.sleep ?? defaultSleep;
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const maxAttempts = Math.max(0, Math.floor(opts.retries)) + 1;
-  const origin = new URL(url).origin;
+  const origin = new URL(url);
   const headers: Record<string, string> = {
     authorization: `Bearer ${opts.token}`,
     accept: 'application/json',
@@ -218,14 +197,14 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
   };
   if (payload !== undefined) headers['content-type'] = 'application/json';
 
-  /** One attempt, following at most one same-origin redirect. Throws a Failure. */
-  const attemptOnce = async (): Promise<Response> => {
+  /** One attempt, following at most one same-origin redirect: the response, or how it failed. */
+  const attemptOnce = async (): Promise<Response | Failure> => {
     const timeoutSignal = newTimeoutSignal(opts.timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal;
-    let target = new URL(url);
+    let target = origin;
     let responded = false;
     try {
-      for (let redirects = 0; ; redirects++) {
+      for (let hops = 0; ; hops++) {
         responded = false;
         const res = await request(target, {
           method,
@@ -242,16 +221,8 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
         if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && location !== undefined) {
           await res.body.dump().catch(() => undefined);
           const next = new URL(location, target);
-          const refuse = (message: string, hint: string): never => {
-            throw new AttemptFailed({ error: new APIError({ status: res.statusCode, message, headers: resHeaders, hint }), retry: false, reason: `HTTP ${res.statusCode}` });
-          };
-          if (next.origin !== origin) {
-            refuse(
-              `refusing to follow a redirect to ${next.origin} with credentials`,
-              `if you trust ${next.origin}, use it as the base URL`,
-            );
-          }
-          if (redirects >= 1) refuse(`too many redirects (last to ${next.pathname})`, 'check the base URL');
+          const refused = classifyRedirect(res.statusCode, resHeaders, origin, next, hops);
+          if (refused) return refused;
           target = next;
           continue;
         }
@@ -260,72 +231,63 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
       }
     } catch (e) {
       if (signal?.aborted) throw new InterruptedError();
-      if (e instanceof CliError || e instanceof AttemptFailed) throw e;
-      const code = errorCode(e);
-      const where = hostPort(target);
-      if (timeoutSignal.aborted || (code !== undefined && TIMEOUT_CODES.has(code))) {
-        const reason = `timed out after ${seconds(opts.timeoutMs)}`;
-        throw new AttemptFailed({ error: new APITimeoutError(reason, { cause: e }), retry: true, timeout: true, reason });
-      }
-      // undici's own code for a socket the other side closed says nothing to a user
-      const detail = code === 'UND_ERR_SOCKET' ? 'the server closed the connection' : (code ?? (e instanceof Error ? e.message : String(e)));
-      if (code !== undefined && TLS_CODE.test(code)) {
-        throw new AttemptFailed({
-          error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: e, hint: 'check the base URL, or the proxy and its certificates' }),
-          retry: false,
-          reason: code,
-        });
-      }
-      const msg =
-        !responded && (code === undefined || CONNECT_CODES.has(code))
-          ? `could not connect to ${where}: ${detail}`
-          : responded
-            ? `connection to ${where} failed while reading the response: ${detail}`
-            : `connection to ${where} closed before a response: ${detail}`;
-      const retry = shouldRetry({ connectionError: true });
-      throw new AttemptFailed({ error: new APIConnectionError(msg, { code: code ?? null, cause: e }), retry, reason: detail });
+      if (e instanceof CliError) throw e; // a body over the size cap
+      return classifyNetworkError({
+        code: errorCode(e),
+        message: e instanceof Error ? e.message : String(e),
+        timedOut: timeoutSignal.aborted,
+        responded,
+        where: hostPort(target),
+        timeoutMs: opts.timeoutMs,
+        cause: e,
+      });
     }
   };
 
-  for (let attempt = 1; ; attempt++) {
+  /** The answer of a response, or its failure when it is an error (status or error body). */
+  const readResponse = (res: Response): ApiResult<unknown> | Failure => {
+    const requestId = findRequestId(res.headers);
+    const ctx = { headers: res.headers, token: opts.token, url: res.url };
+    try {
+      const body =
+        res.status >= 200 && res.status < 300
+          ? parseJsonBody(res.status, res.headers['content-type'], res.text, requestId ?? undefined, ctx)
+          : (() => {
+              throw errorFromResponse(res.status, res.headers['content-type'], res.text, requestId, ctx);
+            })();
+      return { status: res.status, headers: res.headers, requestId, rawText: res.text, body, attempts: 0, elapsedMs: 0 };
+    } catch (e) {
+      if (e instanceof APIError) return classifyResponseError(e, res.status, res.headers);
+      throw e; // InvalidResponseError of a 2xx: not retried
+    }
+  };
+
+  const policy = {
+    retries: opts.retries,
+    freeRateLimitWaits: gate !== undefined,
+    maxRateLimitWaitMs: opts.maxRateLimitWaitMs ?? MAX_RATE_LIMIT_WAIT_MS,
+  };
+  const state: RetryState = { attempts: 0, retriesUsed: 0, rateLimitWaits: 0, rateLimitWaitedMs: 0 };
+  for (;;) {
     interrupted(signal);
     if (gate) await raceAbort(gate.wait(signal), signal);
-    let failure: Failure;
-    try {
-      const res = await attemptOnce();
-      const requestId = findRequestId(res.headers);
-      const ctx = { headers: res.headers, token: opts.token, url: res.url };
-      try {
-        const body = res.status >= 200 && res.status < 300
-          ? parseJsonBody(res.status, res.headers['content-type'], res.text, requestId ?? undefined, ctx)
-          : (() => { throw errorFromResponse(res.status, res.headers['content-type'], res.text, requestId, ctx); })();
-        gate?.onSuccess?.();
-        return { status: res.status, headers: res.headers, requestId, rawText: res.text, body, attempts: attempt, elapsedMs: now() - started };
-      } catch (e) {
-        if (e instanceof APIError) {
-          failure = { error: e, retry: shouldRetry({ status: e.status, headers: res.headers }), status: e.status, headers: res.headers, reason: `HTTP ${e.status ?? res.status}` };
-        } else throw e;
-      }
-    } catch (e) {
-      if (!(e instanceof AttemptFailed)) throw e; // InterruptedError, InvalidResponseError of a 2xx
-      failure = e.failure;
+    state.attempts++;
+    const res = await attemptOnce();
+    const outcome = 'error' in res ? res : readResponse(res);
+    if (!('error' in outcome)) {
+      gate?.onSuccess?.();
+      return { ...outcome, attempts: state.attempts, elapsedMs: now() - started };
     }
-
-    if (!failure.retry || attempt >= maxAttempts) {
-      if (failure.timeout) {
-        throw new APITimeoutError(
-          `timed out after ${seconds(opts.timeoutMs)} (${attempt} attempt${attempt === 1 ? '' : 's'})`,
-          { cause: failure.error.cause },
-        );
-      }
-      throw failure.error;
+    const d = decideRetry(outcome, state, { ...policy, rateLimitedForMs: gate?.rateLimitedFor?.() ?? 0 }, opts.random);
+    if (outcome.status === 429) gate?.onRateLimited?.();
+    if (d.do === 'fail') throw d.error;
+    if (d.usesRetry) state.retriesUsed++;
+    if (d.rateLimited) {
+      state.rateLimitWaits++;
+      state.rateLimitWaitedMs += d.delayMs;
+      gate?.pause(d.delayMs);
     }
-    const delayMs = retryDelayMs(attempt - 1, failure.headers, opts.random);
-    if (failure.status === 429 && gate) {
-      gate.onRateLimited?.();
-      gate.pause(delayMs);
-    }
-    opts.onRetry?.({ attempt: attempt + 1, maxAttempts, delayMs, reason: failure.reason });
-    await raceAbort(sleep(delayMs, signal), signal);
+    opts.onRetry?.({ attempt: state.attempts + 1, maxAttempts: policy.retries + 1, retry: d.usesRetry ? state.retriesUsed : 0, delayMs: d.delayMs, reason: outcome.reason });
+    await raceAbort(sleep(d.delayMs, signal), signal);
   }
 }

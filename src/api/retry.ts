@@ -1,4 +1,6 @@
 // Retry policy as small pure functions, after openai-node's client (shouldRetry / calculateDefaultRetryTimeoutMillis).
+import { APIConnectionError, APIError, APITimeoutError } from './errors.ts';
+import type { CliError } from '../types.ts';
 
 export interface RetryCandidate {
   status?: number | undefined;
@@ -62,4 +64,125 @@ export function retryDelayMs(
   const base = Math.min(INITIAL_RETRY_DELAY_MS * 2 ** Math.max(0, attempt), MAX_RETRY_DELAY_MS);
   const jitter = 1 - Math.min(Math.max(random(), 0), 1) * 0.25;
   return Math.round(base * jitter);
+}
+
+// ---- classify and decide: what an attempt's failure is, and what to do about it -------------------
+
+/** How one attempt failed, classified. `retry` is shouldRetry's verdict on it. */
+export interface Failure {
+  error: CliError;
+  retry: boolean;
+  status?: number | undefined;
+  headers?: Record<string, string> | undefined;
+  /** Short, for retry notes: `HTTP 429`, `ECONNRESET`, `timed out after 300 s`. */
+  reason: string;
+  timeout?: boolean | undefined;
+}
+
+/** 300000 → "300 s", 1500 → "1.5 s". */
+export function seconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : Number(s.toFixed(1))} s`;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+// A certificate problem does not go away by asking again.
+const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|ALTNAME|^EPROTO$/;
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EADDRNOTAVAIL']);
+
+export interface NetworkFacts {
+  /** The system or undici error code, when there is one. */
+  code: string | undefined;
+  message: string;
+  /** Our own per-attempt timer fired. */
+  timedOut: boolean;
+  /** Response headers had arrived (the failure came while reading the body). */
+  responded: boolean;
+  /** `host:port` */
+  where: string;
+  timeoutMs: number;
+  cause?: unknown;
+}
+
+/** A failure without an HTTP answer: timeout, TLS, refused, reset. */
+export function classifyNetworkError(f: NetworkFacts): Failure {
+  const { code, where } = f;
+  if (f.timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
+    const reason = `timed out after ${seconds(f.timeoutMs)}`;
+    return { error: new APITimeoutError(reason, { cause: f.cause }), retry: shouldRetry({ timeout: true }), timeout: true, reason };
+  }
+  if (code !== undefined && TLS_CODE.test(code)) {
+    const hint = 'check the base URL, or the proxy and its certificates';
+    return { error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: f.cause, hint }), retry: false, reason: code };
+  }
+  // undici's own code for a socket the other side closed says nothing to a user
+  const detail = code === 'UND_ERR_SOCKET' ? 'the server closed the connection' : (code ?? f.message);
+  const message =
+    !f.responded && (code === undefined || CONNECT_CODES.has(code))
+      ? `could not connect to ${where}: ${detail}`
+      : f.responded
+        ? `connection to ${where} failed while reading the response: ${detail}`
+        : `connection to ${where} closed before a response: ${detail}`;
+  return { error: new APIConnectionError(message, { code: code ?? null, cause: f.cause }), retry: shouldRetry({ connectionError: true }), reason: detail };
+}
+
+/** An HTTP answer that is an error (a non-2xx status, or a 2xx with an error body). */
+export function classifyResponseError(error: APIError, status: number, headers: Record<string, string>): Failure {
+  const s = error.status ?? status;
+  return { error, retry: shouldRetry({ status: s, headers }), status: s, headers, reason: `HTTP ${s}` };
+}
+
+/** A redirect we do not follow: another origin (credentials would go along), or a second hop. */
+export function classifyRedirect(status: number, headers: Record<string, string>, from: URL, to: URL, hops: number): Failure | undefined {
+  const refuse = (message: string, hint: string): Failure => ({ error: new APIError({ status, message, headers, hint }), retry: false, reason: `HTTP ${status}` });
+  if (to.origin !== from.origin) return refuse(`refusing to follow a redirect to ${to.origin} with credentials`, `if you trust ${to.origin}, use it as the base URL`);
+  if (hops >= 1) return refuse(`too many redirects (last to ${to.pathname})`, 'check the base URL');
+  return undefined;
+}
+
+/** Where a request's retrying stands. */
+export interface RetryState {
+  /** Attempts made so far (≥ 1 when deciding). */
+  attempts: number;
+  /** Retries used up (waits on a 429 in a batch use none). */
+  retriesUsed: number;
+  /** 429 waits so far, and their total length. */
+  rateLimitWaits: number;
+  rateLimitWaitedMs: number;
+}
+
+export interface RetryPolicy {
+  retries: number;
+  /** In a batch (a shared rate gate): waiting on a 429 does not use up a retry. */
+  freeRateLimitWaits: boolean;
+  /** The most one request waits on 429s in total; also ends a relay that stays rate-limited this long. */
+  maxRateLimitWaitMs: number;
+  /** How long the relay has answered nothing but 429s (the batch's gate knows); 0 when unknown. */
+  rateLimitedForMs: number;
+}
+
+/** Ten minutes: longer than any 429 window a relay means to end, short enough to finish a batch. */
+export const MAX_RATE_LIMIT_WAIT_MS = 10 * 60_000;
+
+export type RetryDecision =
+  | { do: 'fail'; error: CliError }
+  | { do: 'retry'; delayMs: number; usesRetry: boolean; rateLimited: boolean };
+
+/** Retry or give up, and how long to wait. Pure: `random` and `now` are passed in. */
+export function decideRetry(f: Failure, state: RetryState, policy: RetryPolicy, random: () => number = Math.random, now: number = Date.now()): RetryDecision {
+  const giveUp = (): RetryDecision => {
+    if (!f.timeout) return { do: 'fail', error: f.error };
+    const n = state.attempts;
+    return { do: 'fail', error: new APITimeoutError(`${f.reason} (${n} attempt${n === 1 ? '' : 's'})`, { cause: f.error.cause }) };
+  };
+  if (!f.retry) return giveUp();
+  const rateLimited = f.status === 429;
+  if (rateLimited && policy.freeRateLimitWaits) {
+    const delayMs = retryDelayMs(state.rateLimitWaits, f.headers, random, now);
+    const cap = policy.maxRateLimitWaitMs;
+    if (state.rateLimitWaitedMs + delayMs > cap || policy.rateLimitedForMs > cap) return giveUp();
+    return { do: 'retry', delayMs, usesRetry: false, rateLimited };
+  }
+  if (state.retriesUsed >= Math.max(0, Math.floor(policy.retries))) return giveUp();
+  return { do: 'retry', delayMs: retryDelayMs(state.retriesUsed, f.headers, random, now), usesRetry: true, rateLimited };
 }

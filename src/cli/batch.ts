@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Profile } from '../config/store.ts';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
-import { formatDuration, formatImageReport } from '../ui/render.ts';
+import { formatImageReport, formatRetry } from '../ui/render.ts';
 import type { RunFlags } from './options.ts';
 import { loadSettings } from './settings.ts';
 import type { BatchSummary } from '../core/batch.ts';
@@ -164,7 +164,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           if (run.verbose) aside(() => term.warn(message.startsWith(item.image) ? message : `${item.image}: ${message}`));
         },
         onRetry: (item, e) => {
-          if (run.verbose) aside(() => term.info(`${item.image}: ${e.reason}; retry ${e.attempt - 1} in ${formatDuration(e.delayMs)}`));
+          if (run.verbose) aside(() => term.info(`${item.image}: ${formatRetry(e)}`));
         },
       },
     );

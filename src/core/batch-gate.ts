@@ -40,6 +40,8 @@ export class AdaptiveGate {
   lowest: number;
   private pausedUntil = 0;
   private streak = 0;
+  /** When the relay started answering only 429s (since the last success), or undefined. */
+  private limitedSince: number | undefined;
   private lastDecreaseAt = Number.NEGATIVE_INFINITY;
   private readonly growAfter: number;
   private readonly clock: GateClock;
@@ -107,12 +109,18 @@ export class AdaptiveGate {
     if (until > this.pausedUntil) this.pausedUntil = until;
   }
 
+  /** How long the relay has answered nothing but 429s, in ms (0 when it answered since). */
+  rateLimitedFor(): number {
+    return this.limitedSince === undefined ? 0 : this.clock.now() - this.limitedSince;
+  }
+
   /** A pause in force right now, in ms (0 when none). */
   pausedFor(): number {
     return Math.max(0, this.pausedUntil - this.clock.now());
   }
 
   success(): void {
+    this.limitedSince = undefined;
     this.streak++;
     if (this.streak >= this.growAfter && this.limit < this.max) {
       this.limit++;
@@ -128,6 +136,7 @@ export class AdaptiveGate {
   rateLimit(startedAt: number): void {
     this.rateLimited++;
     this.streak = 0;
+    this.limitedSince ??= this.clock.now();
     if (startedAt >= this.lastDecreaseAt) {
       this.limit = Math.max(1, Math.floor(this.limit / 2));
       this.lowest = Math.min(this.lowest, this.limit);
@@ -163,6 +172,7 @@ export class AdaptiveGate {
         this.rateLimit(startedAt);
         give();
       },
+      rateLimitedFor: () => this.rateLimitedFor(),
       done: give,
     };
   }

@@ -81,7 +81,7 @@ function tempFiles(dir: string): string[] {
 }
 
 test('batch: concurrency reaches -c and never exceeds it; one JSON line per image', async () => {
-  const srv = await server(slow(150));
+  const srv = await gatheringServer(4);
   const dir = tempDir();
   await makeImages(join(dir, 'photos'), names(12));
   const r = await run(['batch', 'photos', '-c', '4', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
@@ -120,8 +120,21 @@ test('batch: a large folder never has more than c + 2 images prepared and waitin
   assert.ok(Number(m[2]) >= 1);
 });
 
+/**
+ * A relay that holds each answer until `want` requests are in flight (or 3 s passed), so a test sees
+ * the most the CLI sends at once even when a loaded machine prepares images slowly.
+ */
+async function gatheringServer(want: number): Promise<TestServer> {
+  const started = Date.now();
+  const s: TestServer = await server(async (req, res, n) => {
+    while (s.inFlight < want && Date.now() - started < 3000) await delay(10);
+    await answerWithName(req, res, n);
+  });
+  return s;
+}
+
 test('batch: -c 1 sends one at a time; the profile setting is the default', async () => {
-  const srv = await server(slow(50));
+  const srv = await gatheringServer(4);
   const dir = tempDir();
   await makeImages(join(dir, 'p'), names(4));
   const r = await run(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url) });
@@ -134,7 +147,7 @@ test('batch: -c 1 sends one at a time; the profile setting is the default', asyn
   const configHome = tempDir('imgdesc-cfg-');
   const set = await run(['config', 'set', 'concurrency', '2'], { configHome });
   assert.equal(set.code, 0, set.stderr);
-  const srv3 = await server(slow(50));
+  const srv3 = await gatheringServer(2);
   const r3 = await run(['batch', 'p', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv3.url), configHome });
   assert.equal(r3.code, 0, r3.stderr);
   assert.equal(srv3.maxInFlight, 2, 'concurrency from the profile');

@@ -156,10 +156,34 @@ describe('client', () => {
     assert.equal(srv.seen.length, 3);
     assert.deepEqual(sleeps, [2000, 2000]);
     assert.deepEqual(calls, ['wait', 'rate-limited', 'pause 2000', 'wait', 'rate-limited', 'pause 2000', 'wait', 'success']);
+    // with a gate (a batch), waiting on a 429 uses no retry
     assert.deepEqual(retries, [
-      { attempt: 2, maxAttempts: 3, delayMs: 2000, reason: 'HTTP 429' },
-      { attempt: 3, maxAttempts: 3, delayMs: 2000, reason: 'HTTP 429' },
+      { attempt: 2, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
+      { attempt: 3, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
     ]);
+  });
+
+  it('with a gate, 429s beyond the retries are waited out; 5xx still use retries', async () => {
+    srv.reset((_req, res, n) => (n <= 4 ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : n === 5 ? json(res, 503, {}) : json(res, 200, OK)));
+    const gate: RateGate = { wait: async () => {}, pause: () => {} };
+    const r = await createChatCompletion(BODY, opts({ gate, retries: 1 }));
+    assert.equal(r.attempts, 6);
+    assert.deepEqual(retries.map((e) => e.retry), [0, 0, 0, 0, 1]);
+  });
+
+  it('with a gate, a relay that stays rate limited past the wait cap fails the request with its 429', async () => {
+    srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '20' }));
+    const gate: RateGate = { wait: async () => {}, pause: () => {} };
+    const e = await rejection(createChatCompletion(BODY, opts({ gate, maxRateLimitWaitMs: 50_000 })));
+    assert.ok(e instanceof APIError && e.status === 429);
+    assert.deepEqual(sleeps, [20_000, 20_000], 'a third wait would pass 50 s');
+  });
+
+  it('without a gate (describe), 429s use retries as before', async () => {
+    srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }));
+    const e = await rejection(createChatCompletion(BODY, opts({ retries: 1 })));
+    assert.ok(e instanceof APIError && e.status === 429);
+    assert.equal(srv.seen.length, 2);
   });
 
   it('500 every time: retries + 1 attempts with backoff, then APIError exit 4', async () => {

@@ -1,6 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { retryAfterMs, retryDelayMs, shouldRetry } from '../../../src/api/retry.ts';
+import { APIError } from '../../../src/api/errors.ts';
+import {
+  classifyNetworkError,
+  classifyRedirect,
+  decideRetry,
+  retryAfterMs,
+  retryDelayMs,
+  shouldRetry,
+  type Failure,
+  type NetworkFacts,
+  type RetryPolicy,
+  type RetryState,
+} from '../../../src/api/retry.ts';
 
 describe('shouldRetry', () => {
   const statuses: [number, boolean][] = [
@@ -69,4 +81,67 @@ describe('retryDelayMs', () => {
       assert.equal(retryDelayMs(1, headers, noJitter, now), 1000);
     });
   }
+});
+
+describe('classifyNetworkError', () => {
+  const base = { code: undefined, message: 'fetch failed', timedOut: false, responded: false, where: 'h:443', timeoutMs: 300_000 };
+  const cases: Array<[string, Partial<NetworkFacts>, { message: string; retry: boolean; timeout?: boolean }]> = [
+    ['our timer fired', { timedOut: true }, { message: 'timed out after 300 s', retry: true, timeout: true }],
+    ["undici's headers timeout", { code: 'UND_ERR_HEADERS_TIMEOUT' }, { message: 'timed out after 300 s', retry: true, timeout: true }],
+    ['refused', { code: 'ECONNREFUSED' }, { message: 'could not connect to h:443: ECONNREFUSED', retry: true }],
+    ['DNS', { code: 'ENOTFOUND' }, { message: 'could not connect to h:443: ENOTFOUND', retry: true }],
+    ['no code at all', {}, { message: 'could not connect to h:443: fetch failed', retry: true }],
+    ['reset before a response', { code: 'ECONNRESET' }, { message: 'connection to h:443 closed before a response: ECONNRESET', retry: true }],
+    ['closed while reading', { code: 'UND_ERR_SOCKET', responded: true }, { message: 'connection to h:443 failed while reading the response: the server closed the connection', retry: true }],
+    ['a certificate problem is not retried', { code: 'CERT_HAS_EXPIRED' }, { message: 'TLS error connecting to h:443: CERT_HAS_EXPIRED', retry: false }],
+    ['EPROTO is not retried', { code: 'EPROTO' }, { message: 'TLS error connecting to h:443: EPROTO', retry: false }],
+  ];
+  for (const [name, f, want] of cases) {
+    it(name, () => {
+      const got = classifyNetworkError({ ...base, ...f });
+      assert.deepEqual({ message: got.error.message, retry: got.retry, ...(got.timeout ? { timeout: true } : {}) }, want);
+    });
+  }
+});
+
+describe('classifyRedirect', () => {
+  const from = new URL('https://h/v1/chat/completions');
+  it('same origin, first hop: followed', () => assert.equal(classifyRedirect(307, {}, from, new URL('https://h/moved'), 0), undefined));
+  it('another origin: refused', () => assert.match(classifyRedirect(302, {}, from, new URL('https://evil/x'), 0)!.error.message, /refusing to follow a redirect to https:\/\/evil with credentials/));
+  it('a second hop: refused', () => assert.match(classifyRedirect(302, {}, from, new URL('https://h/again'), 1)!.error.message, /too many redirects \(last to \/again\)/));
+});
+
+describe('decideRetry: one line per case', () => {
+  const err = new APIError({ status: 503, message: 'x' });
+  const f = (over: Partial<Failure> = {}): Failure => ({ error: err, retry: true, status: 503, reason: 'HTTP 503', ...over });
+  const r429 = (after = '2') => f({ status: 429, reason: 'HTTP 429', headers: { 'retry-after': after } });
+  const st = (over: Partial<RetryState> = {}): RetryState => ({ attempts: 1, retriesUsed: 0, rateLimitWaits: 0, rateLimitWaitedMs: 0, ...over });
+  const solo: RetryPolicy = { retries: 2, freeRateLimitWaits: false, maxRateLimitWaitMs: 60_000, rateLimitedForMs: 0 };
+  const batch: RetryPolicy = { ...solo, freeRateLimitWaits: true };
+  const noJitter = () => 0;
+  const cases: Array<[string, Failure, RetryState, RetryPolicy, string]> = [
+    ['not retryable: fail', f({ retry: false }), st(), solo, 'fail'],
+    ['a 503 with retries left: retry after backoff, using one', f(), st(), solo, 'retry 500 uses'],
+    ['the second retry backs off longer', f(), st({ attempts: 2, retriesUsed: 1 }), solo, 'retry 1000 uses'],
+    ['retries used up: fail', f(), st({ attempts: 3, retriesUsed: 2 }), solo, 'fail'],
+    ['describe: a 429 uses a retry', r429(), st(), solo, 'retry 2000 uses rate'],
+    ['describe: a 429 with none left fails', r429(), st({ retriesUsed: 2 }), solo, 'fail'],
+    ['batch: a 429 waits without using a retry', r429(), st({ retriesUsed: 2 }), batch, 'retry 2000 free rate'],
+    ['batch: a 429 without Retry-After backs off by its own count', f({ status: 429, reason: 'HTTP 429' }), st({ rateLimitWaits: 3 }), batch, 'retry 4000 free rate'],
+    ['batch: a 429 whose wait would pass the cap fails', r429('30'), st({ rateLimitWaitedMs: 40_000 }), batch, 'fail'],
+    ['batch: a relay rate limited for longer than the cap fails it at once', r429('1'), st(), { ...batch, rateLimitedForMs: 61_000 }, 'fail'],
+    ['batch: a 5xx still uses retries', f(), st({ retriesUsed: 2 }), batch, 'fail'],
+  ];
+  for (const [name, failure, state, policy, want] of cases) {
+    it(name, () => {
+      const d = decideRetry(failure, state, policy, noJitter, 0);
+      const got = d.do === 'fail' ? 'fail' : `retry ${d.delayMs} ${d.usesRetry ? 'uses' : 'free'}${d.rateLimited ? ' rate' : ''}`;
+      assert.equal(got, want);
+    });
+  }
+  it('a timeout that gives up says how many attempts were made', () => {
+    const t = classifyNetworkError({ code: undefined, message: '', timedOut: true, responded: false, where: 'h:1', timeoutMs: 1000 });
+    const d = decideRetry(t, st({ attempts: 2, retriesUsed: 1 }), { ...solo, retries: 1 });
+    assert.equal(d.do === 'fail' && d.error.message, 'timed out after 1 s (2 attempts)');
+  });
 });

@@ -285,3 +285,17 @@ test('progress and summary lines', () => {
   assert.equal(progressLine(c, 10_000), '37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 50.9 s');
   assert.equal(summaryLine(c, 65_000, '5 already done'), '30 ok, 2 failed, 5 skipped (5 already done) in 1m05s, 12,345 tokens');
 });
+
+test('gate: rateLimitedFor counts from the first 429 since the last success', () => {
+  const clock = fakeClock();
+  const gate = new AdaptiveGate({ max: 4, clock });
+  assert.equal(gate.rateLimitedFor(), 0);
+  clock.t = 1000;
+  gate.rateLimit(900);
+  clock.t = 5000;
+  gate.rateLimit(4900);
+  assert.equal(gate.rateLimitedFor(), 4000);
+  assert.equal(gate.forRequest().rateLimitedFor!(), 4000);
+  gate.success();
+  assert.equal(gate.rateLimitedFor(), 0);
+});
