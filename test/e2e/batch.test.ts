@@ -121,13 +121,14 @@ test('batch: a large folder never has more than c + 2 images prepared and waitin
 });
 
 /**
- * A relay that holds each answer until `want` requests are in flight (or 3 s passed), so a test sees
+ * A relay that holds each answer until `want` requests are in flight (or 5 s after the first), so a test sees
  * the most the CLI sends at once even when a loaded machine prepares images slowly.
  */
 async function gatheringServer(want: number): Promise<TestServer> {
-  const started = Date.now();
+  let first = 0;
   const s: TestServer = await server(async (req, res, n) => {
-    while (s.inFlight < want && Date.now() - started < 3000) await delay(10);
+    first ||= Date.now();
+    while (s.inFlight < want && Date.now() - first < 5000) await delay(10);
     await answerWithName(req, res, n);
   });
   return s;
