@@ -92,6 +92,11 @@ export function listModels(opts: ClientOptions): Promise<ApiResult<unknown>> {
   return send('GET', resolveEndpoints(opts.baseUrl).models, undefined, opts);
 }
 
+/** GET any URL of the relay (doctor: model lists of other base-URL forms, quota endpoints). */
+export function getJson(url: string, opts: ClientOptions): Promise<ApiResult<unknown>> {
+  return send('GET', url, undefined, opts);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function interrupted(signal: AbortSignal | undefined): void {

@@ -8,7 +8,7 @@ export type { ChatRequestInput } from './request.ts';
 export { readAnswer, readModelIds } from './response.ts';
 export type { Answer } from './response.ts';
 export { APIError, APIConnectionError, APITimeoutError, InvalidResponseError } from './errors.ts';
-export { createChatCompletion, listModels, getDispatcher } from './client.ts';
+export { createChatCompletion, listModels, getJson, getDispatcher } from './client.ts';
 export type { ClientOptions, ApiResult, RateGate, RetryEvent } from './client.ts';
 export { modelFamily, adaptRequest, FAMILIES } from './families.ts';
 export type { Family, FamilyPlan, GenericRequest } from './families.ts';

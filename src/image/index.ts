@@ -7,6 +7,7 @@ import { needsWholeBytes, prepareBytes } from './prepare.ts';
 import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';
 
 export { ImageError } from './types.ts';
+export { probeImageDataUrl } from './probe.ts';
 export type { ImageErrorReason, ImageOptions, ImageReport, PreparedImage } from './types.ts';
 
 export function isRemoteUrl(input: string): boolean {
