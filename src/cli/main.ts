@@ -167,6 +167,53 @@ export async function main(argv: string[], io: IO): Promise<number> {
       code = await runModels({ settings: flagSettings(cmd), run: runFlags(cmd) }, io);
     });
 
+  program
+    .command('init')
+    .description('guided first run: base URL, token, model, a test image, saved as a profile')
+    .option('--profile <name>', 'profile to create or update (default: the active one)')
+    .option('--base-url <url>', 'relay base URL (otherwise asked)')
+    .option('-m, --model <id>', 'model id (otherwise chosen from the relay\'s vision models)')
+    .option('-y, --yes', 'take the defaults (current values, the suggested model) without asking')
+    .option('--no-probe', 'do not send the test image')
+    .option('--timeout <s>', 'seconds per request')
+    .option('-q, --quiet', 'no spinner')
+    .option('-v, --verbose', 'stack traces on errors')
+    .option('--no-color', 'no colour')
+    .addHelpText('after', `
+The token is read from stdin when it is not a terminal, otherwise from a hidden prompt.
+
+Examples:
+  $ imgdesc init
+  $ printf %s "$TOKEN" | imgdesc init --base-url https://relay.example.com --yes
+  $ imgdesc init --profile work --model gpt-4o`)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runInit } = await import('./init.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runInit({ settings: flagSettings(cmd), run: runFlags(cmd), yes: o.yes === true, probe: o.probe !== false }, io);
+    });
+
+  program
+    .command('doctor')
+    .description('check the configuration and the relay, and say how to fix what fails')
+    .option('--json', 'the report as one JSON object (token masked)')
+    .option('--models', 'probe every vision-capable model the relay lists and print a table')
+    .option('--no-probe', 'skip the vision probe (the only check that costs tokens)')
+    .option('-y, --yes', 'do not ask before sending more than 5 probe requests')
+    .option('--profile <name>', 'config profile to check')
+    .option('--base-url <url>', 'relay base URL (overrides the profile)')
+    .option('-m, --model <id>', 'model to probe (overrides the profile)')
+    .option('--timeout <s>', 'seconds for the probe request')
+    .option('-q, --quiet', 'no spinner')
+    .option('-v, --verbose', 'more detail under each check')
+    .option('--no-color', 'no colour')
+    .addHelpText('after', `
+Exit status: 0 every check passed, 3 configuration or authentication failed, 4 the relay or the probe failed.`)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runDoctor } = await import('./doctor.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runDoctor({ settings: flagSettings(cmd), run: runFlags(cmd), probe: o.probe !== false, models: o.models === true, yes: o.yes === true }, io);
+    });
+
   if (argv.length === 0) {
     // `imgdesc` alone: the overview is more use than "missing required argument 'image'"
     program.outputHelp({ error: true });

@@ -44,9 +44,9 @@ export interface ModelList {
 }
 
 /** GET {root}/models with the token, if there is one. A 200 that is not a model list counts as "not the API". */
-export async function fetchModelList(root: string, token: string | undefined, ctx: CoreContext): Promise<ModelList> {
+export async function fetchModelList(root: string, token: string | undefined, ctx: CoreContext, url = `${root}/models`): Promise<ModelList> {
   try {
-    const res = await getJson(`${root}/models`, options(root, token, GET_TIMEOUT_MS, ctx));
+    const res = await getJson(url, options(root, token, GET_TIMEOUT_MS, ctx));
     return { root, outcome: { kind: 'http', status: res.status }, ids: readModelIds(res.body) };
   } catch (error) {
     return { root, outcome: outcomeOf(error), ids: [] };
@@ -55,8 +55,9 @@ export async function fetchModelList(root: string, token: string | undefined, ct
 
 /** The models request, and when it misses the API, what each other form of the base URL answers. */
 export async function locateApi(baseUrl: string, token: string | undefined, ctx: CoreContext): Promise<{ list: ModelList; variants: (ModelList & { baseUrl: string })[] }> {
-  const root = resolveEndpoints(baseUrl).base;
-  const list = await fetchModelList(root, token, ctx);
+  const endpoints = resolveEndpoints(baseUrl);
+  const root = endpoints.base;
+  const list = await fetchModelList(root, token, ctx, endpoints.models);
   const variants: (ModelList & { baseUrl: string })[] = [];
   if (missesApi(list.outcome)) {
     for (const v of urlVariants(root)) {
