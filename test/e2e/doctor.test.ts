@@ -1,9 +1,7 @@
 // doctor against relays that answer like one-api and new-api (test/helpers/relays.ts), in-process.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../../src/cli/main.ts';
-import { TOKEN, tempDir } from '../helpers/cli.ts';
-import { testIO } from '../helpers/io.ts';
+import { TOKEN, run } from '../helpers/cli.ts';
 import { startRelay, type RelayOptions } from '../helpers/relays.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -18,12 +16,7 @@ async function relay(o: RelayOptions): Promise<TestServer> {
   return s;
 }
 
-async function doctor(args: string[], env: Record<string, string | undefined>, opts: { tty?: boolean } = {}) {
-  const home = tempDir('imgdesc-doctor-');
-  const io = testIO({ env: { HOME: home, XDG_CONFIG_HOME: home, ...env }, ...opts });
-  const code = await main(['doctor', ...args], io);
-  return { code, stdout: io.out(), stderr: io.err() };
-}
+const doctor = (args: string[], env: Record<string, string | undefined>) => run(['doctor', ...args], { env });
 
 const json = async (args: string[], env: Record<string, string | undefined>) => {
   const r = await doctor(['--json', ...args], env);
