@@ -8,6 +8,7 @@ import { formatImageReport, formatRetry } from '../ui/render.ts';
 import type { RunFlags } from './options.ts';
 import { loadSettings } from './settings.ts';
 import type { BatchSummary } from '../core/batch.ts';
+import { errorHint, hintWithDoctor } from '../core/doctor.ts';
 import type { ProgressCounts } from '../ui/progress.ts';
 
 export interface BatchOptions {
@@ -140,7 +141,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         onRecord: async (rec) => {
           if (!rec.ok && !run.quiet) {
             const msg = rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`;
-            aside(() => term.error(msg));
+            const hint = hintWithDoctor({ status: rec.error.status ?? undefined, code: rec.error.code, message: rec.error.message }, undefined);
+            aside(() => term.error(msg, hint));
           }
           await sink.write(JSON.stringify(rec));
         },
@@ -206,7 +208,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     return ExitCode.interrupted;
   }
   if (s.authError) {
-    term.error(`${s.authError.message}; stopped the batch`, s.authError.hint);
+    term.error(`${s.authError.message}; stopped the batch`, errorHint(s.authError));
     return ExitCode.config;
   }
   return s.failed > 0 ? ExitCode.partial : ExitCode.ok;

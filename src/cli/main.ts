@@ -252,7 +252,8 @@ export async function reportError(error: unknown, io: IO, verbose: boolean, noCo
     return ExitCode.interrupted;
   }
   if (error instanceof CliError) {
-    term.error(error.message, error.hint);
+    const { errorHint } = await import('../core/doctor.ts');
+    term.error(error.message, errorHint(error));
     if (verbose && error.cause instanceof Error && error.cause.stack) io.stderr.write(error.cause.stack + '\n');
     return error.exitCode;
   }

@@ -1,6 +1,7 @@
 // `doctor` and `init`: what each finding means and what to do about it. Pure: facts in, verdicts
 // out; the requests that gather the facts are in doctor-run.ts.
-import { resolveEndpoints } from '../api/index.ts';
+import { APIError, resolveEndpoints } from '../api/index.ts';
+import type { CliError } from '../types.ts';
 import type { SettingSource } from '../config/settings.ts';
 
 /** ✓ / ✗ / – */
@@ -472,4 +473,18 @@ export function proxyCheck(target: string, env: Record<string, string | undefine
   if (p.proxy) return { id: 'proxy', verdict: 'pass', finding: `the relay is reached through ${safeProxy(p.proxy)} (${p.variable})` };
   if (p.bypassed) return { id: 'proxy', verdict: 'pass', finding: `direct connection: a proxy is set but ${p.bypassed} exempts ${new URL(target).hostname}` };
   return { id: 'proxy', verdict: 'pass', finding: 'direct connection (no HTTPS_PROXY / HTTP_PROXY set)' };
+}
+
+/** The words added to a describe or batch failure that doctor can explain further. */
+export const RUN_DOCTOR = 'run `imgdesc doctor`';
+
+/** A failure's hint with "run `imgdesc doctor`" added when doctor finds its fix (which model works, the balance, the size limit). */
+export function hintWithDoctor(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }, hint: string | undefined): string | undefined {
+  if (!doctorExplains(failureCause(e))) return hint;
+  return hint ? `${hint}; ${RUN_DOCTOR}` : RUN_DOCTOR;
+}
+
+/** The hint to print with a describe or batch failure: its own, plus "run `imgdesc doctor`" where doctor helps. */
+export function errorHint(error: CliError): string | undefined {
+  return error instanceof APIError ? hintWithDoctor({ ...error, message: error.serverMessage }, error.hint) : error.hint;
 }

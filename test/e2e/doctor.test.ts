@@ -1,7 +1,7 @@
 // doctor against relays that answer like one-api and new-api (test/helpers/relays.ts), in-process.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TOKEN, run } from '../helpers/cli.ts';
+import { TOKEN, fixture, noFixtures, run } from '../helpers/cli.ts';
 import { startRelay, type RelayOptions } from '../helpers/relays.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -151,5 +151,34 @@ describe('imgdesc doctor', () => {
     assert.equal(s.requests.filter((q) => q.method === 'POST').length, 0);
     const yes = await doctor(['--models', '--yes', '--json'], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN });
     assert.equal((JSON.parse(yes.stdout) as { models: unknown[] }).models.length, 6);
+  });
+});
+
+describe('describe and batch failures that doctor explains end with "run `imgdesc doctor`"', () => {
+  const image = fixture('png-rgb.png');
+  it('describe: no channel for the model', { skip: noFixtures }, async () => {
+    const s = await relay({ kind: 'one-api', noChannel: ['gpt-4o'] });
+    const r = await run(['-m', 'gpt-4o', '--retries', '0', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN } });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /无可用渠道.*run `imgdesc doctor`\)\n$/);
+  });
+  it('describe: quota used up (403)', { skip: noFixtures }, async () => {
+    const s = await relay({ kind: 'new-api', quota: { remaining: 0, used: 1 } });
+    const r = await run(['-m', 'gpt-4o', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN } });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /用户额度不足.*run `imgdesc doctor`\)\n$/);
+  });
+  it('describe: a bad token is not one of them', { skip: noFixtures }, async () => {
+    const s = await relay({ kind: 'one-api' });
+    const r = await run(['-m', 'gpt-4o', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: 'sk-nope-nope' } });
+    assert.equal(r.code, 3);
+    assert.doesNotMatch(r.stderr, /imgdesc doctor/);
+  });
+  it('batch: each failed item line', { skip: noFixtures }, async () => {
+    const s = await relay({ kind: 'one-api', noChannel: ['gpt-4o'] });
+    const r = await run(['batch', '-m', 'gpt-4o', '--retries', '0', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN } });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /png-rgb\.png: .*无可用渠道.*run `imgdesc doctor`\)/);
+    assert.doesNotMatch(r.stdout, /imgdesc doctor/, 'the JSONL record keeps the relay message as it was');
   });
 });

@@ -20,6 +20,7 @@ import {
   urlVariants,
   type Check,
   type ConfigFacts,
+  type ModelsFacts,
   type Outcome,
   type ProbeOutcome,
 } from '../../../src/core/doctor.ts';
@@ -154,8 +155,8 @@ describe('tokenCheck', () => {
 });
 
 describe('modelsCheck', () => {
-  const f = { ids: ['claude-sonnet-4-5-20250929', 'gpt-4o', 'text-embedding-3-small'], vision: ['claude-sonnet-4-5-20250929', 'gpt-4o'], model: 'gpt-4o', closest: [], profile: 'default', profileExplicit: false };
-  const cases: [string, Partial<typeof f> & { model?: string | undefined }, Check['verdict'], string | undefined][] = [
+  const f: ModelsFacts = { ids: ['claude-sonnet-4-5-20250929', 'gpt-4o', 'text-embedding-3-small'], vision: ['claude-sonnet-4-5-20250929', 'gpt-4o'], model: 'gpt-4o', closest: [], profile: 'default', profileExplicit: false };
+  const cases: [string, Partial<ModelsFacts>, Check['verdict'], string | undefined][] = [
     ['listed', {}, 'pass', undefined],
     ['none configured', { model: undefined }, 'pass', undefined],
     ['not listed: the closest one', { model: 'gpt-4o-2024-05-13', closest: ['gpt-4o'] }, 'fail', 'imgdesc config set model gpt-4o'],
