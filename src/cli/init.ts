@@ -134,38 +134,45 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
     rest = rest.filter((id) => id !== best);
   }
   const currentModel = current.model === undefined ? undefined : String(current.model);
-  const preselected = currentModel && ids.includes(currentModel) ? currentModel : (vision[0] ?? currentModel);
   const offered = (vision.length ? vision : ids).slice(0, 20);
-  let model: string;
-  if (options.settings.model !== undefined) {
-    model = String(options.settings.model);
-  } else if (interactive) {
+  const chooseModel = async (preselected: string | undefined): Promise<string> => {
+    if (options.settings.model !== undefined) return String(options.settings.model);
+    if (!interactive) return answer({ what: 'model', flag: '--model', given: undefined, def: preselected, prompt: '' });
     if (!vision.length) term.warn(ids.length ? 'none of the listed models is known to see images; all are offered' : 'the relay lists no models; type an id');
     offered.forEach((id, i) => term.note(`  ${String(i + 1).padStart(2)}. ${id}${id === preselected ? c.dim('  (suggested)') : ''}`));
     const def = preselected === undefined ? undefined : String(offered.indexOf(preselected) + 1 || preselected);
     const picked = await answer({ what: 'model', flag: '--model', given: undefined, def, prompt: 'Model (number or id)' });
-    model = /^\d+$/.test(picked) && offered[Number(picked) - 1] ? (offered[Number(picked) - 1] as string) : picked;
-  } else {
-    model = await answer({ what: 'model', flag: '--model', given: undefined, def: preselected, prompt: '' });
-  }
-  if (ids.length && !ids.includes(model)) term.warn(`${model} is not in the relay's list (closest: ${closestModels(model, ids).join(', ')})`);
-  term.note(`${c.green('✓')} model ${model}`);
+    return /^\d+$/.test(picked) && offered[Number(picked) - 1] ? (offered[Number(picked) - 1] as string) : picked;
+  };
+  let preselected = currentModel && ids.includes(currentModel) ? currentModel : (vision[0] ?? currentModel);
+  let model: string;
+  for (;;) {
+    model = await chooseModel(preselected);
+    if (ids.length && !ids.includes(model)) term.warn(`${model} is not in the relay's list (closest: ${closestModels(model, ids).join(', ')})`);
+    term.note(`${c.green('✓')} model ${model}`);
+    if (!options.probe) break;
 
-  // 4. one tiny picture to the chosen model: the only step that costs tokens.
-  if (options.probe) {
+    // 4. one tiny picture to the chosen model: the only step that costs tokens.
     const spinner = await term.spinner(`Sending a test image to ${model}`);
     const outcome = await core.probeModel(model, { ...base, baseUrl, token, model }, ctx).finally(() => spinner.stop());
     const check = doctor.probeCheck(model, outcome, closestModels(model, ids), profile, explicit);
-    if (check.verdict === 'pass') term.note(`${c.green('✓')} ${check.finding}`);
-    else {
-      term.note(`${c.red('✗')} ${check.finding}`);
-      if (check.fix) term.note(`  ${c.yellow('fix:')} ${check.fix}`);
-      if (!interactive || !(await confirm(io, 'Save the profile anyway?', false))) {
-        throw new CliError('nothing saved: the test image failed', check.blame === 'config' ? ExitCode.config : ExitCode.api, {
-          hint: 'imgdesc doctor --models shows which models work',
-        });
-      }
+    if (check.verdict === 'pass') {
+      term.note(`${c.green('✓')} ${check.finding}`);
+      break;
     }
+    term.note(`${c.red('✗')} ${check.finding}`);
+    if (check.fix) term.note(`  ${c.yellow('fix:')} ${check.fix}`);
+    const failed = new CliError('nothing saved: the test image failed', check.blame === 'config' ? ExitCode.config : ExitCode.api, {
+      hint: 'imgdesc doctor --models shows which models work',
+    });
+    if (!interactive) throw failed;
+    if (options.settings.model === undefined && (await confirm(io, 'Choose another model?', true))) {
+      const current = model;
+      preselected = offered.find((id) => id !== current);
+      continue;
+    }
+    if (!(await confirm(io, 'Save the profile anyway?', false))) throw failed;
+    break;
   }
 
   // 5. save.

@@ -2,7 +2,7 @@
 // callers decide what happens without one.
 import { InterruptedError, type IO } from '../types.ts';
 
-/** One line from the user; Enter alone gives `def`. `silent` for secrets: nothing is echoed. */
+/** One line from the user; Enter alone gives the default (the caller shows it in the prompt). `silent` for secrets: only stars are echoed. */
 export async function ask(io: IO, prompt: string, opts: { default?: string | undefined; silent?: boolean } = {}): Promise<string> {
   const { read } = await import('read');
   try {
@@ -10,7 +10,6 @@ export async function ask(io: IO, prompt: string, opts: { default?: string | und
       prompt,
       silent: opts.silent === true,
       replace: opts.silent ? '*' : '',
-      ...(opts.default !== undefined && !opts.silent ? { default: opts.default } : {}),
       input: io.stdin as NodeJS.ReadableStream,
       output: io.stderr as NodeJS.WritableStream,
     });

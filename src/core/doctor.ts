@@ -362,6 +362,7 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 
 // one-api and new-api answer an unlimited token with this amount (controller/billing.go).
 const UNLIMITED_AMOUNT = 100000000;
+const QUOTA_PER_USD = 500000;
 
 export interface Quota {
   source: 'token-usage' | 'billing';
@@ -422,6 +423,8 @@ export function quotaCheck(quota: Quota | null, nowSeconds: number): Check {
   }
   if (quota.unlimited) return { id: 'quota', verdict: 'pass', finding: `unlimited (${where})` };
   const unit = quota.source === 'token-usage' ? ' quota units' : '';
+  // new-api counts in quota units; its default is 500 000 to the US dollar (common.QuotaPerUnit).
+  const dollars = quota.source === 'token-usage' && quota.available !== undefined ? ` (≈ $${amount(quota.available / QUOTA_PER_USD)} at new-api's default 500000 a dollar)` : '';
   const used = quota.used === undefined ? '' : `, ${amount(quota.used)}${unit} used`;
   if (quota.available === undefined) {
     return { id: 'quota', verdict: 'pass', finding: `limit ${quota.granted === undefined ? 'unknown' : amount(quota.granted)}${unit}${used} (${where})` };
@@ -429,7 +432,7 @@ export function quotaCheck(quota: Quota | null, nowSeconds: number): Check {
   if (quota.available <= 0) {
     return { id: 'quota', verdict: 'fail', finding: `used up: 0 of ${amount(quota.granted ?? 0)}${unit} left${used} (${where})`, fix: QUOTA_FIX, blame: 'config' };
   }
-  return { id: 'quota', verdict: 'pass', finding: `${amount(quota.available)} of ${amount(quota.granted ?? quota.available)}${unit} left${used} (${where})` };
+  return { id: 'quota', verdict: 'pass', finding: `${amount(quota.available)} of ${amount(quota.granted ?? quota.available)}${unit} left${dollars}${used} (${where})` };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ describe('imgdesc doctor', () => {
     const s = await relay({ kind: 'new-api', quota: { remaining: 1, used: 3 } });
     const r = await doctor([], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: 'gpt-4o' });
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.stdout, /✓ quota +500000 of 2000000 quota units left, 1500000 quota units used \(GET \/api\/usage\/token\)/);
+    assert.match(r.stdout, /✓ quota +500000 of 2000000 quota units left \(≈ \$1 at new-api's default 500000 a dollar\), 1500000 quota units used \(GET \/api\/usage\/token\)/);
     assert.match(r.stdout, /✓ vision probe/);
     assert.doesNotMatch(r.stdout, /✗/);
   });

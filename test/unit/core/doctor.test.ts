@@ -208,7 +208,7 @@ describe('quota', () => {
     ['billing: unlimited', readBilling(sub(100000000), { object: 'list', total_usage: 1 }), 'pass', /^unlimited/],
     ['billing without usage', readBilling(sub(15), null), 'pass', /^limit 15/],
     ['billing: expired', readBilling(sub(15, now - 86400), { object: 'list', total_usage: 0 }), 'fail', /expired/],
-    ['token usage', readTokenUsage({ code: true, message: 'ok', data: { object: 'token_usage', total_granted: 100, total_used: 40, total_available: 60, unlimited_quota: false, expires_at: 0 } }), 'pass', /^60 of 100 quota units left, 40 quota units used/],
+    ['token usage', readTokenUsage({ code: true, message: 'ok', data: { object: 'token_usage', total_granted: 100, total_used: 40, total_available: 60, unlimited_quota: false, expires_at: 0 } }), 'pass', /^60 of 100 quota units left \(≈ \$0\.00 at new-api's default 500000 a dollar\), 40 quota units used/],
     ['token usage: unlimited', readTokenUsage({ code: true, data: { object: 'token_usage', total_available: 0, unlimited_quota: true } }), 'pass', /^unlimited/],
     ['not offered', readBilling({ error: { message: 'x' } }, null) ?? readTokenUsage('<html>'), 'skip', /^not offered by this relay$/],
   ];
