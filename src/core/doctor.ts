@@ -245,6 +245,8 @@ export type FailureCause = 'model-not-found' | 'no-channel' | 'quota' | 'not-all
 export function failureCause(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }): FailureCause {
   const text = `${e.code ?? ''} ${e.type ?? ''} ${e.message}`;
   if (/无可用渠道|no available channel/i.test(text)) return 'no-channel';
+  // new-api sends a saturated group with the code model_not_found: the message is the cause.
+  if (/负载已饱和|saturated|overloaded/i.test(e.message)) return 'other';
   if (/insufficient_(user_)?quota|额度不足|额度已用尽|quota (is )?(exhausted|exceeded|used up)|billing_error/i.test(text) || e.status === 402) return 'quota';
   if (/无权(访问|使用)|not allowed to use|model_not_allowed/i.test(text)) return 'not-allowed';
   if (e.status === 413 || /request_too_large|too large/i.test(text)) return 'too-large';

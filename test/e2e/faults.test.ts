@@ -92,7 +92,7 @@ const FAULTS: Fault[] = [
     handler: (_req, res) => sendJson(res, 503, { error: { message: 'no available channel for model claude-3-5-sonnet-20240620', type: 'new_api_error' } }, FAST),
     code: 4,
     attempts: 3,
-    message: /^error: HTTP 503: no available channel for model claude-3-5-sonnet-20240620 \(request id req_test_1\)$/,
+    message: /^error: HTTP 503: no available channel for model claude-3-5-sonnet-20240620 \(request id req_test_1\) \(run `imgdesc doctor`\)$/,
   },
   {
     name: '400 invalid request',

@@ -54,6 +54,7 @@ describe('failureCause', () => {
     [{ status: 400, type: 'request_too_large', message: 'Request exceeds the maximum size' }, 'too-large'],
     [{ status: 401, message: '无效的令牌' }, 'auth'],
     [{ status: 500, message: 'upstream error' }, 'other'],
+    [{ status: 200, code: 'model_not_found', message: '当前分组上游负载已饱和，请稍后再试' }, 'other'],
   ];
   for (const [e, cause] of cases) it(`${e.status} ${e.message.slice(0, 40)} → ${cause}`, () => assert.equal(failureCause(e), cause));
 });
