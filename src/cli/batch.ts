@@ -1,49 +1,27 @@
 // `imgdesc batch <inputs...>`: many images, one request each, JSON lines out as each finishes.
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Profile } from '../config/store.ts';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
+import { checkSource, listSource, shardItems, type SourceOptions } from './items.ts';
 import type { RunFlags } from './options.ts';
+import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
 import { loadSettings } from './settings.ts';
 import type { BatchSummary } from '../core/batch.ts';
 import { errorHint, hintWithDoctor } from '../core/doctor.ts';
 import type { ProgressCounts } from '../ui/progress.ts';
 
-export interface BatchOptions {
-  inputs: string[];
+export interface BatchOptions extends SourceOptions {
   settings: Profile;
   run: RunFlags;
-  recursive: boolean;
-  filesFrom: string | undefined;
-  nul: boolean;
+  /** `--shard i/N` and `--shard-count N`, as given. */
+  shard: string | undefined;
+  shardCount: string | undefined;
   output: string | undefined;
   /** The sidecar extension (`txt` for a bare --sidecar). */
   sidecar: string | undefined;
   overwrite: boolean;
-}
-
-const MAX_LIST_BYTES = 64 * 1024 * 1024;
-
-async function readList(source: string, io: IO): Promise<string> {
-  if (source === '-') {
-    if (io.stdinIsTTY) throw new UsageError('--files-from -: stdin is a terminal', { hint: 'pipe the list in, e.g. find photos -name "*.jpg" -print0 | imgdesc batch --files-from - -0' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of io.stdin as AsyncIterable<Buffer | string>) {
-      const b = typeof c === 'string' ? Buffer.from(c) : c;
-      size += b.length;
-      if (size > MAX_LIST_BYTES) throw new UsageError('--files-from -: the list is larger than 64 MiB');
-      chunks.push(b);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  try {
-    return await readFile(resolve(io.cwd, source), 'utf8');
-  } catch (err) {
-    throw new UsageError(`--files-from ${source}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
 }
 
 /** `-o` that is a folder, unreadable or unwritable: a usage error, not a bug. */
@@ -58,12 +36,7 @@ function countsOf(s: Pick<BatchSummary, 'total' | 'ok' | 'failed' | 'skipped' | 
 
 export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const { run } = options;
-  if (options.nul && options.filesFrom === undefined) throw new UsageError('-0 goes with --files-from');
-  if (options.inputs.length === 0 && options.filesFrom === undefined) {
-    throw new UsageError('no inputs: give files, folders or quoted globs, or --files-from', {
-      hint: "imgdesc batch photos/ -r, or imgdesc batch 'photos/**/*.jpg'",
-    });
-  }
+  checkSource(options, 'batch');
   if (options.overwrite && options.sidecar === undefined) throw new UsageError('--overwrite goes with --sidecar');
   if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
@@ -71,7 +44,6 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
 
   const settings = await loadSettings(options.settings, run, io.env);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
-  const { expandInputs } = await import('../core/batch-inputs.ts');
   const { readResumeIndex } = await import('../core/batch-resume.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
   const { Progress, summaryLine } = await import('../ui/progress.ts');
@@ -79,18 +51,23 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const { checkRelay } = await import('../core/describe.ts');
   for (const w of checkRelay(settings, run.dryRun)) term.warn(w);
 
-  const list = options.filesFrom !== undefined ? await readList(options.filesFrom, io) : undefined;
-  const items = await expandInputs(options.inputs, { cwd: io.cwd, recursive: options.recursive, filesFrom: list, nul: options.nul });
-  const outputPath = options.output !== undefined ? resolve(io.cwd, options.output) : undefined;
-  const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(options.output, err)) : undefined;
-  if (resume && resume.torn > 0) term.info(`${options.output}: ignored ${resume.torn} incomplete line(s) from an earlier run`);
+  const shard = resolveShard({ shard: options.shard, shardCount: options.shardCount, env: io.env });
+  const outFile = options.output !== undefined ? shardOutput(options.output, shard) : undefined;
+  const listed = await listSource(options, io);
+  if (listed.duplicates > 0) term.warn(`${options.manifest}: ${listed.duplicates} repeated row(s) left out`);
+  const items = await shardItems(listed.items, shard);
+  if (shard) term.info(`${describeShard(shard)}: ${items.length} of ${listed.items.length} image(s)`);
+  const outputPath = outFile !== undefined ? resolve(io.cwd, outFile) : undefined;
+  const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
+  if (resume && resume.torn > 0) term.info(`${outFile}: ignored ${resume.torn} incomplete line(s) from an earlier run`);
   const concurrency = settings.concurrency;
   term.info(
     `${items.length} image(s), concurrency ${concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}` +
-      (resume && resume.size ? `, ${resume.size} already recorded ok in ${options.output}` : ''),
+      (resume && resume.size ? `, ${resume.size} already recorded ok in ${outFile}` : ''),
   );
   if (items.length === 0) {
-    if (!run.quiet) term.warn('no files found in the given folders' + (options.recursive ? '' : ' (use -r to descend into sub-folders)'));
+    if (shard) term.info(`shard ${shard.index}/${shard.count} has no images`);
+    else if (!run.quiet) term.warn('no files found in the given folders' + (options.recursive ? '' : ' (use -r to descend into sub-folders)'));
     return ExitCode.ok;
   }
 
@@ -114,7 +91,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     try {
       sink = await output.openJsonlFile(outputPath);
     } catch (err) {
-      cannotOpen(options.output, err);
+      cannotOpen(outFile, err);
     }
   } else {
     sink = sharesTerminal
@@ -135,6 +112,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         sidecar: options.sidecar !== undefined ? { ext: options.sidecar, overwrite: options.overwrite } : undefined,
         dryRun: run.dryRun,
         keepResponse: run.json,
+        shard: shard?.index,
       },
       { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
       {

@@ -38,6 +38,26 @@ Examples:
   $ find . -name '*.heic' -print0 | imgdesc batch --files-from - -0 --sidecar md
 ${EXIT_CODES}`;
 
+const MERGE_HELP = `
+An ok record wins over failures, and the newest ok over older ones (parts are read oldest first).
+Given the batch's inputs (--input, --files-from or --manifest) it lists the images no part has.
+
+Examples:
+  $ imgdesc merge captions-*.jsonl -o all.jsonl
+  $ imgdesc merge captions-*.jsonl -o all.jsonl --input photos -r --shard-count 16
+  $ imgdesc merge parts/*.jsonl -o all.jsonl --manifest rows.csv --id-col key --shard-count 8
+${EXIT_CODES}`;
+
+const MAP_HELP = `
+A line is a JSON object (a manifest row: --image-col names the image, default image or url) or a
+JSON string (the image itself). Line n out answers line n in; a line that names no image gets a
+failed record in its place.
+
+Examples:
+  $ printf '%s\\n' '{"url":"https://example.com/cat.jpg","key":"1"}' | imgdesc map --id-col key
+  $ rdd.pipe("imgdesc map -c 8 --max-rps 2")      # Spark
+${EXIT_CODES}`;
+
 export async function main(argv: string[], io: IO): Promise<number> {
   let code: number = ExitCode.ok;
   const program = new Command('imgdesc');
@@ -65,16 +85,21 @@ export async function main(argv: string[], io: IO): Promise<number> {
       code = await runDescribe({ images: [image, ...extra], prompt, settings: flagSettings(cmd), run: runFlags(cmd) }, io);
     });
 
-  addSharedOptions(program.command('batch'), 'batch')
-    .description('describe many images (files, folders, globs), one request each')
-    .argument('[inputs...]', 'files, folders or quoted globs')
-    .option('-c, --concurrency <n>', 'requests in flight (default 4)')
-    .option('-r, --recursive', 'descend into sub-folders')
-    .option('--files-from <file>', 'read paths from a file, or - for stdin')
-    .option('-0, --null', 'paths in --files-from are NUL-separated')
+  addManifestOptions(
+    addSharedOptions(program.command('batch'), 'batch')
+      .description('describe many images (files, folders, globs, a manifest), one request each')
+      .argument('[inputs...]', 'files, folders or quoted globs')
+      .option('-c, --concurrency <n>', 'requests in flight (default 4)')
+      .option('-r, --recursive', 'descend into sub-folders')
+      .option('--files-from <file>', 'read paths from a file, or - for stdin')
+      .option('-0, --null', 'paths in --files-from are NUL-separated'),
+  )
     .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok)')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
     .option('--overwrite', 'rewrite existing sidecars')
+    .option('--shard <i/N>', 'take only shard i of N (from 0); default: from SLURM, Kubernetes or RANK')
+    .option('--shard-count <n>', 'shard count for an engine index (JOB_COMPLETION_INDEX, a resubmitted SLURM task)')
+    .option('--max-rps <n>', 'start at most n requests per second (relay limit ÷ tasks)')
     .addHelpText('after', BATCH_HELP)
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       const { runBatch } = await import('./batch.ts');
@@ -87,6 +112,9 @@ export async function main(argv: string[], io: IO): Promise<number> {
           recursive: o.recursive === true,
           filesFrom: typeof o.filesFrom === 'string' ? o.filesFrom : undefined,
           nul: o.null === true,
+          ...manifestOptions(o),
+          shard: str(o.shard),
+          shardCount: str(o.shardCount),
           output: typeof o.output === 'string' ? o.output : undefined,
           sidecar: o.sidecar === true ? 'txt' : typeof o.sidecar === 'string' ? o.sidecar : undefined,
           overwrite: o.overwrite === true,
@@ -118,6 +146,57 @@ export async function main(argv: string[], io: IO): Promise<number> {
         },
         io,
       );
+    });
+
+  addManifestOptions(
+    program
+      .command('merge')
+      .description('join the parts of a sharded batch: one record per image; with the same inputs, list what is missing')
+      .argument('<parts...>', 'JSON lines files written by the shards')
+      .option('-o, --output <file>', 'write the merged records here (atomically) instead of stdout')
+      .option('--shard-count <n>', 'the number of shards: missing images are counted by shard')
+      .option('--input <path>', 'an input of the batch (file, folder, quoted glob; repeatable)', collect)
+      .option('-r, --recursive', 'inputs: descend into sub-folders')
+      .option('--files-from <file>', 'inputs: paths from a file, or - for stdin')
+      .option('-0, --null', 'paths in --files-from are NUL-separated')
+      .option('-q, --quiet', 'only errors')
+      .option('-v, --verbose', 'list every missing image')
+      .option('--no-color', 'no colour'),
+  )
+    .addHelpText('after', MERGE_HELP)
+    .action(async (parts: string[], _opts: unknown, cmd: Command) => {
+      const { runMerge } = await import('./merge.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runMerge(
+        {
+          parts,
+          output: str(o.output),
+          shardCount: str(o.shardCount),
+          inputs: (o.input as string[] | undefined) ?? [],
+          recursive: o.recursive === true,
+          filesFrom: str(o.filesFrom),
+          nul: o.null === true,
+          ...manifestOptions(o),
+          quiet: o.quiet === true,
+          verbose: o.verbose === true,
+          noColor: o.color === false,
+        },
+        io,
+      );
+    });
+
+  addManifestOptions(
+    addSharedOptions(program.command('map'), 'batch')
+      .description('JSON lines in on stdin (one row each), one result record out per line, in order')
+      .option('-c, --concurrency <n>', 'requests in flight (default 4)')
+      .option('--max-rps <n>', 'start at most n requests per second'),
+    false,
+  )
+    .addHelpText('after', MAP_HELP)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runMap } = await import('./map.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runMap({ settings: flagSettings(cmd), run: runFlags(cmd), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) }, io);
     });
 
   const config = program.command('config').description('manage profiles (base URL, token, defaults)');
@@ -233,6 +312,23 @@ function checkNotACommand(image: string, program: Command, io: IO): void {
   const names = program.commands.map((c) => c.name());
   const near = closest(image, names);
   if (near) throw new UsageError(`${image}: no such file`, { hint: `did you mean \`imgdesc ${near}\`?` });
+}
+
+/** A string option's value, or undefined. */
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function addManifestOptions(cmd: Command, table = true): Command {
+  if (table) cmd.option('--manifest <file>', 'a table of images (.jsonl, .csv, .tsv, or - for stdin) instead of inputs');
+  return cmd
+    .option('--image-col <name>', 'the column with the image: a path relative to the manifest, an http(s) or data: URL')
+    .option('--id-col <name>', 'a column with a unique id per row: results are named and merged by it')
+    .option('--keep-cols <a,b>', 'the columns carried into each record under "row" (default: all others)');
+}
+
+function manifestOptions(o: Record<string, unknown>) {
+  return { manifest: str(o.manifest), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) };
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -61,7 +61,7 @@ export function framed(item: BatchItem, shard: number | undefined, rec: BatchRec
 
 export interface BatchCallbacks {
   /** A finished image: write its line. Awaited, so records are written in the order they finish. */
-  onRecord(record: BatchRecord): Promise<void> | void;
+  onRecord(record: BatchRecord, item: BatchItem): Promise<void> | void;
   onSkip?(item: BatchItem, reason: SkipReason): void;
   /** The tallies changed (an image recorded, skipped or planned): redraw progress from them. */
   onProgress?(summary: Readonly<BatchSummary>): void;
@@ -72,7 +72,8 @@ export interface BatchCallbacks {
 }
 
 export interface BatchRunOptions {
-  items: BatchItem[];
+  /** A list, or a stream read as the pipeline asks for items (`imgdesc map`; `total` stays 0). */
+  items: BatchItem[] | AsyncIterable<BatchItem>;
   /** The prompt, with {name} {stem} {dir} {path}. */
   prompt: string;
   settings: Settings;
@@ -172,7 +173,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   const { loadImage } = await import('../image/index.ts');
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const summary: BatchSummary = {
-    total: items.length,
+    total: Array.isArray(items) ? items.length : 0,
     ok: 0,
     failed: 0,
     skipped: { done: 0, sidecar: 0, 'not-image': 0 },
@@ -184,7 +185,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     lowestConcurrency: concurrency,
     peakPrepared: 0,
   };
-  if (items.length === 0) return summary;
+  if (Array.isArray(items) && items.length === 0) return summary;
 
   // Parsed once for every image; a bad --schema is a usage error before anything is read or sent.
   const { structuredRequest } = await import('./structured.ts');
@@ -213,7 +214,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
     } else summary.failed++;
     cb.onProgress?.(summary);
-    await cb.onRecord(rec);
+    await cb.onRecord(rec, item);
   };
   const skip = (item: BatchItem, reason: SkipReason) => {
     summary.skipped[reason]++;

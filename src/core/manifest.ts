@@ -91,6 +91,7 @@ export function rowItem(row: Row, line: number, spec: ManifestSpec, imageCol: st
   const value = row[imageCol];
   const where = `${place.label}:${line}`;
   if (typeof value !== 'string' || value.trim() === '') return { problem: `${where}: no image in column ${JSON.stringify(imageCol)}` };
+  if (value.trim() === '-') return { problem: `${where}: - (stdin) cannot be a row's image` };
   let id: string | undefined;
   if (spec.idCol !== undefined) {
     const v = row[spec.idCol];

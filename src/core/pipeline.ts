@@ -6,7 +6,8 @@
 import { InterruptedError } from '../types.ts';
 
 export interface PipelineOptions<I, W> {
-  items: readonly I[];
+  /** A list, or a stream of items read as the preparers ask for them (`imgdesc map`). */
+  items: readonly I[] | AsyncIterable<I>;
   /** Returns the work for an item, or undefined when there is none (skipped, failed, planned). */
   prepare(item: I, signal: AbortSignal): Promise<W | undefined>;
   /** Absent: prepare alone does everything (a dry run). */
@@ -73,10 +74,23 @@ export async function runPipeline<I, W>(opts: PipelineOptions<I, W>): Promise<Pi
   };
 
   let next = 0;
+  const items = opts.items;
+  const stream = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : undefined;
+  const nextItem = async (): Promise<I | undefined> => {
+    if (!stream) return (items as readonly I[])[next++];
+    // A stream may wait on its source (stdin) for ever: stopping must not wait with it.
+    const r = await new Promise<IteratorResult<I>>((resolve, reject) => {
+      if (signal.aborted) return reject(new InterruptedError());
+      const onAbort = () => reject(new InterruptedError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.next().then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+    return r.done ? undefined : r.value;
+  };
   const preparer = async () => {
     while (!signal.aborted) {
       await takeSlot();
-      const item = opts.items[next++];
+      const item = await nextItem();
       if (item === undefined) {
         giveSlot();
         return;

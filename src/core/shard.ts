@@ -37,7 +37,8 @@ export function shardKey(relativePath: string): string {
 
 const INT = /^\d+$/;
 
-function count(text: string, what: string): number {
+/** A shard count: a whole number, 1 or more; `what` names it in the error. */
+export function parseShardCount(text: string, what: string): number {
   const n = Number(text.trim());
   if (!INT.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what}: not a shard count (a whole number, 1 or more)`);
   return n;
@@ -57,7 +58,7 @@ function inRange(i: number, n: number, what: string, hint?: string): void {
 export function parseShard(text: string): { index: number; count: number } {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   if (!m) throw new UsageError(`--shard ${text}: expected i/N, e.g. --shard 0/4 (the first of four)`);
-  const n = count(m[2] ?? '', `--shard ${text}`);
+  const n = parseShardCount(m[2] ?? '', `--shard ${text}`);
   const i = index(m[1] ?? '', `--shard ${text}`);
   inRange(i, n, `--shard ${text}`);
   return { index: i, count: n };
@@ -83,13 +84,13 @@ export interface ShardInputs {
  * resubmission looks like and it would otherwise take every image.
  */
 export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | undefined {
-  const given = shardCount !== undefined ? count(shardCount, `--shard-count ${shardCount}`) : undefined;
+  const given = shardCount !== undefined ? parseShardCount(shardCount, `--shard-count ${shardCount}`) : undefined;
   if (shard !== undefined) {
     const s = parseShard(shard);
     if (given !== undefined && given !== s.count) throw new UsageError(`--shard ${shard} and --shard-count ${shardCount} disagree`);
     return { ...s, source: 'flag', detail: `--shard ${s.index}/${s.count}` };
   }
-  const envCount = env.IMGDESC_SHARD_COUNT?.trim() ? count(env.IMGDESC_SHARD_COUNT, `IMGDESC_SHARD_COUNT=${env.IMGDESC_SHARD_COUNT}`) : undefined;
+  const envCount = env.IMGDESC_SHARD_COUNT?.trim() ? parseShardCount(env.IMGDESC_SHARD_COUNT, `IMGDESC_SHARD_COUNT=${env.IMGDESC_SHARD_COUNT}`) : undefined;
   const explicit = given ?? envCount;
   const countFrom = given !== undefined ? `--shard-count ${given}` : `IMGDESC_SHARD_COUNT=${envCount}`;
   const set = (name: string) => env[name] !== undefined && env[name]?.trim() !== '';
@@ -103,9 +104,9 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
     if (!set('SLURM_ARRAY_TASK_COUNT')) {
       throw new UsageError(`SLURM_ARRAY_TASK_ID=${id} but no SLURM_ARRAY_TASK_COUNT`, { hint: 'set --shard-count or IMGDESC_SHARD_COUNT' });
     }
-    const n = count(env.SLURM_ARRAY_TASK_COUNT ?? '', `SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}`);
+    const n = parseShardCount(env.SLURM_ARRAY_TASK_COUNT ?? '', `SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}`);
     const min = set('SLURM_ARRAY_TASK_MIN') ? index(env.SLURM_ARRAY_TASK_MIN ?? '', `SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}`) : 0;
-    const step = set('SLURM_ARRAY_TASK_STEP') ? count(env.SLURM_ARRAY_TASK_STEP ?? '', `SLURM_ARRAY_TASK_STEP=${env.SLURM_ARRAY_TASK_STEP}`) : 1;
+    const step = set('SLURM_ARRAY_TASK_STEP') ? parseShardCount(env.SLURM_ARRAY_TASK_STEP ?? '', `SLURM_ARRAY_TASK_STEP=${env.SLURM_ARRAY_TASK_STEP}`) : 1;
     if (n === 1 && id !== 0) {
       throw new UsageError(`SLURM_ARRAY_TASK_ID=${id} in an array of one task: the shard count is unknown`, {
         hint: 'a resubmitted task needs the count of the whole array: export IMGDESC_SHARD_COUNT=N (or --shard-count N) in the job script',
@@ -129,7 +130,7 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
   }
   if (set('RANK')) {
     const i = index(env.RANK ?? '', `RANK=${env.RANK}`);
-    const n = explicit ?? (set('WORLD_SIZE') ? count(env.WORLD_SIZE ?? '', `WORLD_SIZE=${env.WORLD_SIZE}`) : undefined);
+    const n = explicit ?? (set('WORLD_SIZE') ? parseShardCount(env.WORLD_SIZE ?? '', `WORLD_SIZE=${env.WORLD_SIZE}`) : undefined);
     if (n === undefined) throw new UsageError(`RANK=${i} but no WORLD_SIZE`, { hint: 'set WORLD_SIZE, --shard-count or IMGDESC_SHARD_COUNT' });
     inRange(i, n, `RANK=${i}`);
     return { index: i, count: n, source: 'rank', detail: `RANK=${i}, ${explicit !== undefined ? countFrom : `WORLD_SIZE=${n}`}` };
@@ -140,15 +141,17 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
   return undefined;
 }
 
-/** Where `{shard}` appears in an -o path. */
-export function hasShardField(path: string): boolean {
-  return path.includes('{shard}');
-}
-
 /** `captions-{shard}.jsonl` → `captions-07.jsonl` for shard 7 of 16 (zero-padded to the widest index). */
 export function shardFileName(template: string, shard: Pick<Shard, 'index' | 'count'>): string {
   const width = String(shard.count - 1).length;
   return template.replaceAll('{shard}', String(shard.index).padStart(width, '0'));
+}
+
+/** `-o captions-{shard}.jsonl` → this shard's file; without a shard, `{shard}` is a usage error. */
+export function shardOutput(template: string, shard: Shard | undefined): string {
+  if (!template.includes('{shard}')) return template;
+  if (!shard) throw new UsageError(`-o ${template}: {shard} needs a shard`, { hint: 'give --shard i/N, or run inside a SLURM array, a Kubernetes Indexed Job or with RANK set' });
+  return shardFileName(template, shard);
 }
 
 /** One line for -v: which engine set the shard, and the numbers. */

@@ -1,0 +1,140 @@
+// `imgdesc map`: JSON lines in on stdin (one manifest row each), one result record out on stdout
+// per line, in the same order, from one process with -c requests in flight. The shape that
+// Spark's RDD.pipe, Ray's subprocess actors and xargs/GNU parallel need: line n out answers line n in.
+import { createInterface } from 'node:readline';
+import type { BatchItem } from '../core/batch-inputs.ts';
+import type { BatchRecord } from '../core/batch.ts';
+import type { Profile } from '../config/store.ts';
+import { ExitCode, UsageError, type IO } from '../types.ts';
+import { Term } from '../ui/term.ts';
+import { formatRetry } from '../ui/render.ts';
+import { parseKeepCols } from './items.ts';
+import type { RunFlags } from './options.ts';
+import { loadSettings } from './settings.ts';
+
+export interface MapOptions {
+  settings: Profile;
+  run: RunFlags;
+  imageCol: string | undefined;
+  idCol: string | undefined;
+  keepCols: string | undefined;
+}
+
+/**
+ * Records out in the order of the lines in. Lines finish out of order; each waits here until the
+ * ones before it are out. Reading stops `window` lines ahead of the oldest unanswered one, so a
+ * slow image cannot make the buffer grow without bound.
+ */
+export class InOrder<T> {
+  private readonly done = new Map<number, T>();
+  private next = 0;
+  private wake: (() => void) | undefined;
+  constructor(
+    private readonly emit: (v: T) => Promise<void>,
+    private readonly window: number,
+  ) {}
+
+  /** Resolves once line `seq` may be read. */
+  async admit(seq: number, signal: AbortSignal): Promise<void> {
+    while (seq - this.next >= this.window && !signal.aborted) await new Promise<void>((r) => (this.wake = r));
+  }
+
+  async put(seq: number, v: T): Promise<void> {
+    this.done.set(seq, v);
+    while (this.done.has(this.next)) {
+      const out = this.done.get(this.next) as T;
+      this.done.delete(this.next);
+      this.next++;
+      await this.emit(out);
+    }
+    this.wake?.();
+    this.wake = undefined;
+  }
+
+  get pending(): number {
+    return this.done.size;
+  }
+}
+
+export async function runMap(options: MapOptions, io: IO): Promise<number> {
+  const { run } = options;
+  if (run.dryRun) throw new UsageError('map does not take --dry-run', { hint: 'try the rows with imgdesc batch --manifest rows.jsonl --dry-run' });
+  if (io.stdinIsTTY) throw new UsageError('map reads JSON lines on stdin, and stdin is a terminal', { hint: `echo '{"image":"photo.jpg"}' | imgdesc map` });
+  const settings = await loadSettings(options.settings, run, io.env);
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const { imageColumn, manifestPlace, parseJsonRow, rowItem } = await import('../core/manifest.ts');
+  const { runBatchFlow } = await import('../core/batch.ts');
+  const { streamSink } = await import('../core/batch-output.ts');
+  const { checkRelay } = await import('../core/describe.ts');
+  for (const w of checkRelay(settings, false)) term.warn(w);
+  term.info(`map: concurrency ${settings.concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}`);
+
+  const sink = streamSink(io.stdout);
+  const order = new InOrder<BatchRecord>((rec) => sink.write(JSON.stringify(rec)), Math.max(64, settings.concurrency * 16));
+  const seqOf = new WeakMap<BatchItem, number>();
+  const spec = { imageCol: options.imageCol, idCol: options.idCol, keepCols: parseKeepCols(options.keepCols) };
+  const place = manifestPlace('-', io.cwd);
+  let failedRows = 0;
+  let lines = 0;
+
+  // Lines that name no image are answered with a failed record in their place; the rest go to the flow.
+  async function* items(): AsyncGenerator<BatchItem> {
+    const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
+    let imageCol = options.imageCol;
+    for await (const text of rl) {
+      const seq = lines++;
+      await order.admit(seq, io.signal);
+      const parsed = text.trim() === '' ? { problem: 'an empty line' } : parseJsonRow(text, imageCol);
+      let item: BatchItem | undefined;
+      let problem: string;
+      if ('row' in parsed) {
+        imageCol ??= imageColumn(Object.keys(parsed.row), spec, 'stdin:1');
+        const r = rowItem(parsed.row, seq + 1, spec, imageCol, place);
+        if ('item' in r) item = r.item;
+        problem = 'problem' in r ? r.problem : '';
+      } else problem = `stdin:${seq + 1}: ${parsed.problem}`;
+      if (item) {
+        seqOf.set(item, seq);
+        yield item;
+        continue;
+      }
+      failedRows++;
+      const label = `stdin:${seq + 1}`;
+      await order.put(seq, { image: label, ok: false, error: { status: null, code: 'bad_row', message: problem }, sha256: null });
+      if (!run.quiet) term.error(problem);
+    }
+  }
+
+  // A first row with no image column is a usage error (exit 2) from inside the stream.
+  const summary = await runBatchFlow(
+    {
+      items: items(),
+      prompt: settings.prompt,
+      settings,
+      concurrency: settings.concurrency,
+      dryRun: false,
+      keepResponse: run.json,
+    },
+    { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
+    {
+      onRecord: async (rec, item) => {
+        if (!rec.ok && !run.quiet) term.error(rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`);
+        await order.put(seqOf.get(item) as number, rec);
+      },
+      onWarning: (item, message) => {
+        if (run.verbose) term.warn(message.startsWith(item.image) ? message : `${item.image}: ${message}`);
+      },
+      onRetry: (item, e) => {
+        if (run.verbose) term.info(`${item.image}: ${formatRetry(e)}`);
+      },
+    },
+  );
+  const failed = summary.failed + failedRows;
+  term.info(`map: ${lines} line(s), ${summary.ok} ok, ${failed} failed${order.pending ? `, ${order.pending} unanswered` : ''}`);
+  if (summary.interrupted) return ExitCode.interrupted;
+  if (summary.authError) {
+    term.error(`${summary.authError.message}; stopped`, summary.authError.hint);
+    return ExitCode.config;
+  }
+  return failed > 0 ? ExitCode.partial : ExitCode.ok;
+}
