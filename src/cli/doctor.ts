@@ -41,6 +41,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
   let settings: Settings;
   let profileExplicit: boolean;
   let profileExists: boolean;
+  const modeBefore = modeOf(file);
   try {
     const store = await ProfileStore.open(io.env);
     const chosen = chooseProfile(run.profile, io.env, store.activeName());
@@ -67,7 +68,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
       token: settings.token,
       model: configuredModel,
       sources: settings.sources,
-      file: { path: file, mode: modeOf(file), dirMode: modeOf(dirname(file)) },
+      file: { path: file, mode: modeOf(file), dirMode: modeOf(dirname(file)), modeBefore },
     }),
   );
   const ctx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal };

@@ -77,7 +77,8 @@ export interface ConfigFacts {
   token: string | undefined;
   model: string | undefined;
   sources: Partial<Record<'base-url' | 'token' | 'model', SettingSource>>;
-  file: { path: string; mode: number | null; dirMode: number | null };
+  /** Modes now, and the file's mode before imgdesc opened it (it tightens a loose one when it can). */
+  file: { path: string; mode: number | null; dirMode: number | null; modeBefore?: number | null | undefined };
 }
 
 /** `imgdesc config set KEY VALUE [--profile NAME]`, the exact line a fix asks for. */
@@ -93,7 +94,9 @@ export function configCheck(f: ConfigFacts): Check {
     `base URL: ${f.baseUrl ?? 'not set'} (${sourceWords('base-url', f.sources['base-url'])})`,
     `token: ${f.token ? 'set' : 'not set'} (${sourceWords('token', f.sources.token)})`,
     `model: ${f.model ?? 'not set'} (${sourceWords('model', f.sources.model)})`,
-    `config file: ${f.file.path}${f.file.mode === null ? ' (does not exist)' : ` (${octal(f.file.mode)})`}`,
+    `config file: ${f.file.path}${f.file.mode === null ? ' (does not exist)' : ` (${octal(f.file.mode)})`}${
+      f.file.modeBefore != null && f.file.mode !== null && f.file.modeBefore !== f.file.mode ? `, was ${octal(f.file.modeBefore)}: imgdesc tightened it` : ''
+    }`,
   ];
   const profileWords = `profile ${f.profile}${f.profileExists ? '' : ' (not saved yet)'}`;
   const fail = (finding: string, fix: string): Check => ({ id: 'config', verdict: 'fail', finding: `${profileWords}: ${finding}`, fix, blame: 'config', details });

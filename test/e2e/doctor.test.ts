@@ -1,7 +1,8 @@
 // doctor against relays that answer like one-api and new-api (test/helpers/relays.ts), in-process.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TOKEN, fixture, noFixtures, run } from '../helpers/cli.ts';
+import { TOKEN, fixture, noFixtures, run, runCli } from '../helpers/cli.ts';
+import { startProxy } from '../helpers/proxy.ts';
 import { startRelay, type RelayOptions } from '../helpers/relays.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -180,5 +181,34 @@ describe('describe and batch failures that doctor explains end with "run `imgdes
     assert.equal(r.code, 5);
     assert.match(r.stderr, /png-rgb\.png: .*无可用渠道.*run `imgdesc doctor`\)/);
     assert.doesNotMatch(r.stdout, /imgdesc doctor/, 'the JSONL record keeps the relay message as it was');
+  });
+});
+
+describe('imgdesc doctor and proxies (spawned: undici reads the proxy variables of the process)', () => {
+  it('through a proxy: ✓ proxy names it, and the relay is reached through it', async () => {
+    const s = await relay({ kind: 'one-api' });
+    const proxy = await startProxy();
+    try {
+      const r = await runCli(['doctor', '--json', '--no-probe'], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, HTTP_PROXY: proxy.url } });
+      const report = JSON.parse(r.stdout) as { checks: { id: string; verdict: string; finding: string }[] };
+      const check = (id: string) => report.checks.find((c) => c.id === id);
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(check('proxy')?.finding ?? '', new RegExp(`reached through ${proxy.url} \\(HTTP_PROXY\\)`));
+      assert.ok(proxy.seen.length > 0, 'the requests went through the proxy');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a dead proxy: base URL ✗ with a fix that names the proxy, exit 4', async () => {
+    const s = await relay({ kind: 'one-api' });
+    const proxy = await startProxy();
+    await proxy.close();
+    const r = await runCli(['doctor', '--json'], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, HTTP_PROXY: proxy.url } });
+    const report = JSON.parse(r.stdout) as { checks: { id: string; verdict: string; fix: string | null }[] };
+    const base = report.checks.find((c) => c.id === 'base-url');
+    assert.equal(base?.verdict, 'fail');
+    assert.match(base?.fix ?? '', new RegExp(`check the proxy ${proxy.url}`));
+    assert.equal(r.code, 4);
   });
 });

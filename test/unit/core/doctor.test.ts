@@ -96,6 +96,8 @@ describe('configCheck', () => {
       assert.equal(c.fix, fix);
     });
   }
+  it('says when the file was loose and got tightened', () =>
+    assert.match(configCheck({ ...base, file: { ...base.file, modeBefore: 0o644 } }).details?.join('\n') ?? '', /config\.json \(0600\), was 0644: imgdesc tightened it/));
   it('says where each setting came from', () => assert.match(configCheck(base).finding, /the profile, IMGDESC_TOKEN, OPENAI_BASE_URL|the profile, IMGDESC_TOKEN/));
 });
 
