@@ -24,13 +24,13 @@ const DEFAULTS = {
 } as const satisfies Partial<Record<SettingKey, SettingValue>>;
 
 /** The environment variables of DESIGN.md, by the setting they carry. */
-const IMGDESC_ENV: Partial<Record<SettingKey, string>> = {
+export const IMGDESC_ENV: Partial<Record<SettingKey, string>> = {
   'base-url': 'IMGDESC_BASE_URL',
   token: 'IMGDESC_TOKEN',
   model: 'IMGDESC_MODEL',
   'max-rps': 'IMGDESC_MAX_RPS',
 };
-const OPENAI_ENV: Partial<Record<SettingKey, string>> = {
+export const OPENAI_ENV: Partial<Record<SettingKey, string>> = {
   'base-url': 'OPENAI_BASE_URL',
   token: 'OPENAI_API_KEY',
 };

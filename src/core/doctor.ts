@@ -2,7 +2,7 @@
 // out; the requests that gather the facts are in doctor-run.ts.
 import { APIError, resolveEndpoints } from '../api/index.ts';
 import type { CliError } from '../types.ts';
-import type { SettingSource } from '../config/settings.ts';
+import { IMGDESC_ENV, OPENAI_ENV, type SettingSource } from '../config/settings.ts';
 
 /** ✓ / ✗ / – */
 export type Verdict = 'pass' | 'fail' | 'skip';
@@ -44,12 +44,6 @@ export function doctorExitCode(checks: Check[]): 0 | 3 | 4 {
 // ---------------------------------------------------------------------------------------------
 // configuration
 
-const ENV_NAMES = {
-  'base-url': ['IMGDESC_BASE_URL', 'OPENAI_BASE_URL'],
-  token: ['IMGDESC_TOKEN', 'OPENAI_API_KEY'],
-  model: ['IMGDESC_MODEL', 'IMGDESC_MODEL'],
-} as const;
-
 /** `IMGDESC_BASE_URL`, `the profile` ...: where a setting came from, in the words the user set it with. */
 export function sourceWords(key: 'base-url' | 'token' | 'model', source: SettingSource | undefined): string {
   switch (source) {
@@ -58,9 +52,9 @@ export function sourceWords(key: 'base-url' | 'token' | 'model', source: Setting
     case 'flag':
       return `--${key}`;
     case 'env':
-      return ENV_NAMES[key][0];
+      return IMGDESC_ENV[key] ?? 'the environment';
     case 'openai-env':
-      return ENV_NAMES[key][1];
+      return OPENAI_ENV[key] ?? 'the environment';
     case 'profile':
       return 'the profile';
     case 'default':
@@ -107,7 +101,7 @@ export function configCheck(f: ConfigFacts): Check {
     f.file.mode !== null && (f.file.mode & 0o077) !== 0 ? `chmod 600 ${f.file.path}` : '',
     f.file.dirMode !== null && (f.file.dirMode & 0o077) !== 0 ? `chmod 700 ${f.file.path.replace(/[/\\][^/\\]*$/, '')}` : '',
   ].filter(Boolean);
-  if (loose.length) return fail(`the config file can be read by others (${octal(f.file.mode ?? 0)})`, loose.join(' && '));
+  if (loose.length) return fail(`others can read the config file or its folder (${octal(f.file.mode ?? 0)}, folder ${octal(f.file.dirMode ?? 0)})`, loose.join(' && '));
   return { id: 'config', verdict: 'pass', finding: `${profileWords}; base URL, token and model from ${summary(f)}`, details };
 }
 
