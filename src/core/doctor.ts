@@ -482,7 +482,7 @@ export const RUN_DOCTOR = 'run `imgdesc doctor`';
 
 /** A failure's hint with "run `imgdesc doctor`" added when doctor finds its fix (which model works, the balance, the size limit). */
 export function hintWithDoctor(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }, hint: string | undefined): string | undefined {
-  if (!doctorExplains(failureCause(e))) return hint;
+  if (hint?.includes(RUN_DOCTOR) || !doctorExplains(failureCause(e))) return hint;
   return hint ? `${hint}; ${RUN_DOCTOR}` : RUN_DOCTOR;
 }
 

@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  RUN_DOCTOR,
+  hintWithDoctor,
   baseUrlCheck,
   baseUrlFor,
   configCheck,
@@ -243,4 +245,16 @@ describe('proxyFor', () => {
     });
   }
   it('a proxy password is hidden', () => assert.equal(safeProxy('http://u:secret@p:3128'), 'http://u:***@p:3128'));
+});
+
+describe('hintWithDoctor', () => {
+  const noChannel = { status: 503, message: '当前分组 default 下对于模型 m 无可用渠道' };
+  const cases: [string, Parameters<typeof hintWithDoctor>[0], string | undefined, string | undefined][] = [
+    ['no channel, no hint', noChannel, undefined, RUN_DOCTOR],
+    ['no channel, a hint', noChannel, 'try another model', `try another model; ${RUN_DOCTOR}`],
+    ['already says it', noChannel, `closest: x; ${RUN_DOCTOR}`, `closest: x; ${RUN_DOCTOR}`],
+    ['413', { status: 413, message: 'Request Entity Too Large' }, 'lower --max-bytes', `lower --max-bytes; ${RUN_DOCTOR}`],
+    ['a bad token is not doctor\'s', { status: 401, message: '无效的令牌' }, 'set the token', 'set the token'],
+  ];
+  for (const [name, e, hint, want] of cases) it(name, () => assert.equal(hintWithDoctor(e, hint), want));
 });
