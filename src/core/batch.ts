@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Answer, ApiResult, RetryEvent } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
-import type { PreparedImage } from '../image/index.ts';
+import type { PreparedImage, ReadResult } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
@@ -170,7 +170,7 @@ export function okRecord(
 export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: BatchCallbacks): Promise<BatchSummary> {
   const { settings, items } = opts;
   const core = await import('./describe.ts');
-  const { loadImage } = await import('../image/index.ts');
+  const { loadImage, readImageFile } = await import('../image/index.ts');
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const summary: BatchSummary = {
     total: Array.isArray(items) ? items.length : 0,
@@ -228,6 +228,8 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: opts.sidecar?.overwrite ?? false };
     if (item.url) f.sha256 = null;
     let image: PreparedImage | undefined;
+    let read: ReadResult | undefined;
+    let readError: unknown;
     let loadError: unknown;
     for (;;) {
       const d = decideItem(f);
@@ -236,7 +238,16 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           f.sidecarExists = await exists(sidecar as string);
           break;
         case 'hash':
-          f.sha256 = await hashFile(item.key, settings.maxInputBytes, signal);
+          // Read once: the bytes hashed are the bytes loaded (a file too big to be sent as it is
+          // has only its head read, and is hashed from the disk; sharp reads it anyway).
+          try {
+            read = await readImageFile(item.source ?? item.image, imgOpts);
+            f.sha256 = !read.file ? null : read.path === null ? createHash('sha256').update(read.bytes).digest('hex') : await hashFile(item.key, settings.maxInputBytes, signal);
+          } catch (err) {
+            if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
+            readError = err; // the load step reports it
+            f.sha256 = null;
+          }
           break;
         case 'check-resume':
           f.recordedOk = opts.resume?.isDone(resumeKey(item), f.sha256 ?? null) ?? false;
@@ -250,7 +261,9 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
         }
         case 'load':
           try {
-            image = await loadImage(item.source ?? item.image, imgOpts);
+            if (readError !== undefined) throw readError;
+            image = await loadImage(item.source ?? item.image, imgOpts, read);
+            read = undefined;
             f.load = { ok: true };
           } catch (err) {
             if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();

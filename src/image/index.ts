@@ -9,13 +9,14 @@ import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } f
 export { ImageError } from './types.ts';
 export { probeImageDataUrl } from './probe.ts';
 export type { ImageErrorReason, ImageOptions, ImageReport, PreparedImage } from './types.ts';
+export type { ReadResult } from './read.ts';
 
 export function isRemoteUrl(input: string): boolean {
   return /^https?:\/\//i.test(input);
 }
 
 function whole(bytes: Buffer): ReadResult {
-  return { bytes, size: bytes.length, path: null };
+  return { bytes, size: bytes.length, path: null, file: false };
 }
 
 function emptyReport(source: string, kind: ImageReport['kind']): ImageReport {
@@ -43,7 +44,25 @@ function emptyReport(source: string, kind: ImageReport['kind']): ImageReport {
   };
 }
 
-export async function loadImage(input: string, opts: ImageOptions): Promise<PreparedImage> {
+function readOptions(opts: ImageOptions): Parameters<typeof readPath>[1] {
+  const readOpts: Parameters<typeof readPath>[1] = { maxInputBytes: opts.maxInputBytes };
+  if (opts.cwd !== undefined) readOpts.cwd = opts.cwd;
+  if (opts.signal !== undefined) readOpts.signal = opts.signal;
+  return readOpts;
+}
+
+/**
+ * Reads a local image file as loadImage does, for a caller that also needs its bytes (batch hashes
+ * them) and then passes the result to loadImage, so the file is read once. A file too big to be
+ * sent as it is gets only its head read: sharp reads those itself.
+ */
+export async function readImageFile(input: string, opts: ImageOptions): Promise<ReadResult> {
+  if (input === '') throw new ImageError('not-found', "'': no such file");
+  return readPath(input, { ...readOptions(opts), headOnlyAbove: Math.floor(opts.maxBytes / 4) * 3 });
+}
+
+/** `read`: the file as readImageFile returned it, when the caller has read it already. */
+export async function loadImage(input: string, opts: ImageOptions, read?: ReadResult): Promise<PreparedImage> {
   if (isRemoteUrl(input)) {
     let url: URL;
     try {
@@ -70,13 +89,8 @@ export async function loadImage(input: string, opts: ImageOptions): Promise<Prep
     const bytes = await readStreamCapped(opts.stdin, opts.maxInputBytes, 'stdin', opts.signal);
     return fromBytes(input, 'stdin', 'stdin', whole(bytes), opts);
   }
-  if (input === '') throw new ImageError('not-found', "'': no such file");
-  const readOpts: Parameters<typeof readPath>[1] = { maxInputBytes: opts.maxInputBytes };
-  if (opts.cwd !== undefined) readOpts.cwd = opts.cwd;
-  if (opts.signal !== undefined) readOpts.signal = opts.signal;
-  // Files too big to be sent as they are will be re-encoded anyway: sharp reads those itself.
-  const got = await readPath(input, { ...readOpts, headOnlyAbove: Math.floor(opts.maxBytes / 4) * 3 });
-  return fromBytes(input, input, 'file', got, opts, () => readPath(input, readOpts));
+  const got = read ?? (await readImageFile(input, opts));
+  return fromBytes(input, input, 'file', got, opts, () => readPath(input, readOptions(opts)));
 }
 
 async function fromBytes(

@@ -1,6 +1,6 @@
 // Reading an input's bytes with a hard size cap: local paths, stdin and data: URLs.
-import { createReadStream, type Stats } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatBytes } from '../format.ts';
 import { InterruptedError } from '../types.ts';
@@ -68,9 +68,36 @@ export interface ReadResult {
   size: number;
   /** Set when only the head was read: sharp then reads the file itself, without a JS copy. */
   path: string | null;
+  /** A regular file (not a FIFO, device or stream). */
+  file: boolean;
 }
 
 const HEAD_BYTES = 64 * 1024;
+/**
+ * Regular files up to this size are read with one synchronous call: a batch reads thousands of
+ * small images, and each trip through the thread pool (open, read, close) costs ≈50 µs of CPU,
+ * twenty times the read itself. Blocking the loop for a few MiB from the page cache is harmless.
+ */
+const SYNC_READ_MAX = 8 * 1024 * 1024;
+
+function readSmallFile(path: string, size: number, input: string): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.allocUnsafe(size);
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return off === size ? buf : buf.subarray(0, off);
+  } catch (err) {
+    throw pathError(input, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 /**
  * Reads a local path. Regular files are checked by size before any byte is read. A regular file
@@ -84,7 +111,7 @@ export async function readPath(
   const path = resolve(opts.cwd ?? '.', input);
   let st;
   try {
-    st = await stat(path);
+    st = statSync(path); // no thread-pool trip, as for the read below; stat does not open a FIFO
   } catch (err) {
     throw pathError(input, err);
   }
@@ -95,7 +122,10 @@ export async function readPath(
     // blocked on a silent FIFO must not hold up the error once the cap is passed.
     const stream = createReadStream(path, { highWaterMark: 1 << 20 });
     const bytes = await readStreamCapped(stream, opts.maxInputBytes, input, opts.signal, (err) => pathError(input, err));
-    return { bytes, size: bytes.length, path: null };
+    return { bytes, size: bytes.length, path: null, file: false };
+  }
+  if (st.size > 0 && st.size <= SYNC_READ_MAX && !(opts.headOnlyAbove !== undefined && st.size > opts.headOnlyAbove)) {
+    return { bytes: readSmallFile(path, st.size, input), size: st.size, path: null, file: true };
   }
   let fh;
   try {
@@ -107,10 +137,10 @@ export async function readPath(
     if (st.isFile() && opts.headOnlyAbove !== undefined && st.size > opts.headOnlyAbove) {
       const head = Buffer.allocUnsafe(HEAD_BYTES);
       const { bytesRead } = await fh.read(head, 0, HEAD_BYTES, 0);
-      return { bytes: head.subarray(0, bytesRead), size: st.size, path };
+      return { bytes: head.subarray(0, bytesRead), size: st.size, path, file: true };
     }
     const bytes = await readWhole(fh, st, input, opts);
-    return { bytes, size: bytes.length, path: null };
+    return { bytes, size: bytes.length, path: null, file: true };
   } catch (err) {
     if (err instanceof ImageError || err instanceof InterruptedError) throw err;
     throw pathError(input, err);

@@ -1,12 +1,12 @@
 // Input forms and their failures: paths, stdin, data: URLs, passed-through URLs, caps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { isRemoteUrl, loadImage } from '../../../src/image/index.ts';
+import { isRemoteUrl, loadImage, readImageFile } from '../../../src/image/index.ts';
 import { dataUrlBytes, imageOptions, rejectsWith } from '../../helpers/images.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-inputs-'));
@@ -22,6 +22,24 @@ test('relative paths resolve against cwd and keep the name as given in the repor
   assert.equal(r.mime, 'image/png');
   assert.equal(r.report.estimatedTokens, 1);
   assert.equal(r.report.openaiTokens, null);
+});
+
+test('a file read with readImageFile is loaded from those bytes, not read again', async () => {
+  writeFileSync(join(tmp, 'once.png'), png);
+  const read = await readImageFile('once.png', imageOptions({ cwd: tmp }));
+  assert.deepEqual({ size: read.size, path: read.path, file: read.file }, { size: png.length, path: null, file: true });
+  rmSync(join(tmp, 'once.png'));
+  const r = await loadImage('once.png', imageOptions({ cwd: tmp }), read);
+  assert.deepEqual(dataUrlBytes(r.url).bytes, png);
+  await assert.rejects(readImageFile('once.png', imageOptions({ cwd: tmp })), rejectsWith('not-found'));
+});
+
+test('a file too big to be sent as it is: only its head is read', async () => {
+  writeFileSync(join(tmp, 'big.png'), Buffer.concat([png, Buffer.alloc(200_000)]));
+  const read = await readImageFile('big.png', imageOptions({ cwd: tmp, maxBytes: 100_000 }));
+  assert.equal(read.size, png.length + 200_000);
+  assert.equal(read.path, join(tmp, 'big.png'));
+  assert.ok(read.bytes.length < read.size);
 });
 
 test('missing file, directory, empty file', async () => {
