@@ -1,11 +1,12 @@
-// The HTTP client: one JSON request per attempt with undici, retries, a shared rate gate.
-// undici is loaded inside the functions (`await import('undici')`) so `imgdesc --help` never pays for it.
+// The HTTP client: one JSON request per attempt, retries, a shared rate gate. The exchange itself
+// goes through undici or node:http (transport.ts); undici is loaded only when it is used.
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '../types.ts';
 import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
 import { MAX_RATE_LIMIT_WAIT_MS, classifyNetworkError, classifyRedirect, classifyResponseError, decideRetry, type Failure, type RetryState } from './retry.ts';
+import { nodeHttpTransport, proxyConfigured, undiciTransport, type Exchange, type Transport } from './transport.ts';
 import { resolveEndpoints } from './url.ts';
 
 /** Shared by the workers of a batch: every attempt waits on it; a 429 pauses all of them. */
@@ -41,6 +42,7 @@ export interface ClientOptions {
   maxRateLimitWaitMs?: number | undefined;
   /** The user's Ctrl-C: aborts at once, also during a retry wait, with InterruptedError. */
   signal?: AbortSignal | undefined;
+  /** undici's pool to send through (batch); without one a single request goes through node:http, unless a proxy is set. */
   dispatcher?: Dispatcher | undefined;
   gate?: RateGate | undefined;
   onRetry?: ((e: RetryEvent) => void) | undefined;
@@ -157,7 +159,7 @@ function errorCode(e: unknown): string | undefined {
   return undefined;
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], contentLength: string | undefined, max: number): Promise<string> {
+async function readCapped(body: Exchange['body'], contentLength: string | undefined, max: number): Promise<string> {
   const tooLarge = () => new InvalidResponseError(`response larger than ${sizeLabel(max)}`);
   if (contentLength !== undefined && Number(contentLength) > max) {
     body.destroy();
@@ -165,7 +167,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], contentLength: 
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  for await (const chunk of body) {
     size += chunk.length;
     if (size > max) {
       body.destroy();
@@ -189,9 +191,11 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
   const now = opts.now ?? (() => performance.now());
   const started = now();
   interrupted(signal);
-  // .default: the bundled CommonJS module exposes only its default export to import()
-  const { request } = (await import('undici')).default;
-  const dispatcher = opts.dispatcher ?? (await getDispatcher());
+  const transport: Transport = opts.dispatcher
+    ? undiciTransport(opts.dispatcher)
+    : proxyConfigured(process.env)
+      ? undiciTransport(await getDispatcher())
+      : nodeHttpTransport;
   const sleep = opts.sleep ?? defaultSleep;
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const origin = new URL(url);
@@ -211,28 +215,20 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
     try {
       for (let hops = 0; ; hops++) {
         responded = false;
-        const res = await request(target, {
-          method,
-          headers,
-          body: payload ?? null,
-          dispatcher,
-          signal: attemptSignal,
-          headersTimeout: opts.timeoutMs,
-          bodyTimeout: opts.timeoutMs,
-        });
+        const res = await transport(target, { method, headers, body: payload ?? null, signal: attemptSignal, timeoutMs: opts.timeoutMs });
         responded = true;
         const resHeaders = normalizeHeaders(res.headers);
         const location = resHeaders['location'];
-        if (res.statusCode >= 300 && res.statusCode < 400 && res.statusCode !== 304 && location !== undefined) {
-          await res.body.dump().catch(() => undefined);
+        if (res.status >= 300 && res.status < 400 && res.status !== 304 && location !== undefined) {
+          await res.discard().catch(() => undefined);
           const next = new URL(location, target);
-          const refused = classifyRedirect(res.statusCode, resHeaders, origin, next, hops);
+          const refused = classifyRedirect(res.status, resHeaders, origin, next, hops);
           if (refused) return refused;
           target = next;
           continue;
         }
         const text = await readCapped(res.body, resHeaders['content-length'], maxBytes);
-        return { status: res.statusCode, headers: resHeaders, text, url: target.href };
+        return { status: res.status, headers: resHeaders, text, url: target.href };
       }
     } catch (e) {
       if (signal?.aborted) throw new InterruptedError();

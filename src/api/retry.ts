@@ -115,8 +115,8 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
     const hint = 'check the base URL, or the proxy and its certificates';
     return { error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: f.cause, hint }), retry: false, reason: code };
   }
-  // undici's own code for a socket the other side closed says nothing to a user
-  const detail = code === 'UND_ERR_SOCKET' ? 'the server closed the connection' : (code ?? f.message);
+  // A socket the other side closed: undici's own code, or node:http's; either says nothing to a user
+  const detail = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' ? 'the server closed the connection' : (code ?? f.message);
   const message =
     !f.responded && (code === undefined || CONNECT_CODES.has(code))
       ? `could not connect to ${where}: ${detail}`

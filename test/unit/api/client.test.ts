@@ -77,7 +77,9 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
   assert.fail('expected a rejection');
 }
 
-describe('client', () => {
+// Every case through both transports: undici (a dispatcher, as batch passes) and node:http (none).
+for (const transport of ['undici', 'node:http'] as const)
+describe(`client (${transport})`, () => {
   let srv: TestServer;
   let other: TestServer;
   let dispatcher: Agent;
@@ -92,7 +94,7 @@ describe('client', () => {
       token: TOKEN,
       timeoutMs: 5_000,
       retries: 2,
-      dispatcher,
+      ...(transport === 'undici' ? { dispatcher } : {}),
       userAgent: 'imgdesc/0.0.0-test',
       random: () => 0,
       sleep: async (ms) => void sleeps.push(ms),

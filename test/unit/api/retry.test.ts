@@ -91,7 +91,7 @@ describe('classifyNetworkError', () => {
     ['refused', { code: 'ECONNREFUSED' }, { message: 'could not connect to h:443: ECONNREFUSED', retry: true }],
     ['DNS', { code: 'ENOTFOUND' }, { message: 'could not connect to h:443: ENOTFOUND', retry: true }],
     ['no code at all', {}, { message: 'could not connect to h:443: fetch failed', retry: true }],
-    ['reset before a response', { code: 'ECONNRESET' }, { message: 'connection to h:443 closed before a response: ECONNRESET', retry: true }],
+    ['reset before a response', { code: 'ECONNRESET' }, { message: 'connection to h:443 closed before a response: the server closed the connection', retry: true }],
     ['closed while reading', { code: 'UND_ERR_SOCKET', responded: true }, { message: 'connection to h:443 failed while reading the response: the server closed the connection', retry: true }],
     ['a certificate problem is not retried', { code: 'CERT_HAS_EXPIRED' }, { message: 'TLS error connecting to h:443: CERT_HAS_EXPIRED', retry: false }],
     ['EPROTO is not retried', { code: 'EPROTO' }, { message: 'TLS error connecting to h:443: EPROTO', retry: false }],
