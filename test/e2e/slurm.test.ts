@@ -35,12 +35,13 @@ function sbatch(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; onJ
   return new Promise((resolve, reject) => {
     const child = spawn('sbatch', ['--parsable', '--wait', ...args], { cwd: opts.cwd, env: opts.env });
     let out = '';
+    let told = false;
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const id = /^(\d+)/m.exec(out)?.[1];
-      if (id && opts.onJob) {
-        opts.onJob(id);
-        opts.onJob = undefined;
+      if (id && !told) {
+        told = true;
+        opts.onJob?.(id);
       }
     });
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
