@@ -100,6 +100,8 @@ export interface ImageReport {
   quality: number | null;
   estimatedTokens: number | null;
   openaiTokens: number | null;
+  /** Set when the pixels came from something other than sharp: "system libheif (heif-convert)" … */
+  decoder?: string | null;
 }
 
 /** The signal of a per-attempt timeout; `0` (`--timeout 0`) means none: a signal that never fires. */

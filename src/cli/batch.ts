@@ -114,7 +114,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         keepResponse: run.json,
         shard: shard?.index,
       },
-      { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
+      { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH },
       {
         onRecord: async (rec) => {
           if (!rec.ok && !run.quiet) {

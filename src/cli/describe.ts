@@ -33,6 +33,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     stdin: io.stdin,
     cwd: io.cwd,
     signal: io.signal,
+    searchPath: io.env.PATH,
     onRetry: (e: RetryEvent) => {
       spinner.text(formatRetry(e));
       term.info(formatRetry(e));

@@ -28,6 +28,10 @@ export interface CoreContext {
   /** Shared by batch: one keep-alive pool and one rate-limit gate for all workers. */
   dispatcher?: ClientOptions['dispatcher'];
   gate?: RateGate;
+  /** PATH, where the system's image tools (libheif) are looked up. */
+  searchPath?: string | undefined;
+  /** The run's one exiftool process, started on first use (RAW previews, metadata). */
+  exiftool?: () => Promise<import('exiftool-vendored').ExifTool>;
 }
 
 export interface DescribePlan {
@@ -78,7 +82,7 @@ export function normalizeBaseUrl(url: string): string {
 }
 
 export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions {
-  return {
+  const opts: ImageOptions = {
     maxEdge: settings.maxEdge,
     maxBytes: settings.maxBytes,
     resize: settings.resize,
@@ -91,6 +95,9 @@ export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions
     stdin: ctx.stdin,
     cwd: ctx.cwd,
   };
+  if (ctx.searchPath) opts.searchPath = ctx.searchPath;
+  if (ctx.exiftool) opts.exiftool = ctx.exiftool;
+  return opts;
 }
 
 export function clientOptions(settings: Settings, ctx: CoreContext): ClientOptions {

@@ -1,5 +1,6 @@
 // The image layer: input (path, -, data: URL, http(s) URL) → checked, prepared image ready to send.
 // The only module the core imports; it knows nothing of the terminal or of `process`.
+import { resolve } from 'node:path';
 import { InterruptedError } from '../types.ts';
 import { decodeDataUrl, readPath, readStreamCapped, shortDataUrl, type ReadResult } from './read.ts';
 import { describeNonImage, sniff } from './sniff.ts';
@@ -114,5 +115,7 @@ async function fromBytes(
   report.bytesIn = got.size;
   if (got.path && readWhole && needsWholeBytes(sniffed.type)) got = await readWhole();
   const { bytes, size, path } = got;
-  return prepareBytes({ name: kind === 'data-url' ? shortDataUrl(source) : name, bytes, size, path, sniffed, report }, opts);
+  // External decoders (libheif, exiftool) read a regular file where it is.
+  const file = kind === 'file' && got.file ? resolve(opts.cwd ?? '.', source) : undefined;
+  return prepareBytes({ name: kind === 'data-url' ? shortDataUrl(source) : name, bytes, size, path, file, sniffed, report }, opts);
 }

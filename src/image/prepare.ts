@@ -2,7 +2,9 @@
 // sharp; anything else is checked with sharp, then sent as-is or decoded once, rotated, shrunk and
 // re-encoded until the base64 text fits.
 import type { Metadata, Sharp, SharpOptions } from 'sharp';
-import { decodeBmp, decodeHeic, decodeIco, type RawPixels } from './decoders.ts';
+import { decodeBmp, decodeHeic, decodeHeicSystem, decodeIco, findHeifTool, type RawPixels } from './decoders.ts';
+import { copyExif } from './exiftool.ts';
+import { extractRawPreview, RAW_TYPES } from './raw.ts';
 import { formatBytes } from '../format.ts';
 import { formatLabel, type Sniffed } from './sniff.ts';
 import { exifHasLocation, inspectStructure, xmpHasLocation } from './structure.ts';
@@ -28,7 +30,6 @@ export function loadSharp(): Promise<SharpFn> {
 const SENDABLE = new Set(['jpeg', 'png', 'gif', 'webp']);
 /** Formats this libvips decodes itself. */
 const SHARP_NATIVE = new Set(['jpeg', 'png', 'apng', 'gif', 'webp', 'avif', 'tiff', 'svg']);
-const RAW_DECODED = new Set(['heic', 'bmp', 'ico', 'cur']);
 
 const JPEG_QUALITIES = [85, 75, 60, 45];
 const SHRINK_QUALITIES = [60, 45];
@@ -37,7 +38,7 @@ const MIN_EDGE = 16;
 
 /** Formats the index hands over whole (their decoders need every byte in memory anyway). */
 export function needsWholeBytes(type: string): boolean {
-  return !SHARP_NATIVE.has(type);
+  return !SHARP_NATIVE.has(type) && !RAW_TYPES.has(type);
 }
 
 export function base64Length(n: number): number {
@@ -60,6 +61,8 @@ export interface Subject {
   bytes: Buffer;
   size: number;
   path: string | null;
+  /** The resolved path of a regular file, for decoders that run as other programs. */
+  file?: string | undefined;
   sniffed: Sniffed;
   report: ImageReport;
 }
@@ -153,28 +156,80 @@ function sendWithoutSharp(subject: Subject, opts: ImageOptions): PreparedImage |
   return sendAsIs(subject, opts, s.width, s.height, []);
 }
 
+/** How the pixels of each type are decoded (pure; the HEIC choice depends on the machine). */
+export type Decoder = 'sharp' | 'heic-system' | 'heic-wasm' | 'bmp' | 'ico' | 'raw-preview';
+
+export function chooseDecoder(type: string, heifTool: boolean): Decoder | null {
+  if (SHARP_NATIVE.has(type)) return 'sharp';
+  if (type === 'heic') return heifTool ? 'heic-system' : 'heic-wasm';
+  if (type === 'bmp') return 'bmp';
+  if (type === 'ico' || type === 'cur') return 'ico';
+  if (RAW_TYPES.has(type)) return 'raw-preview';
+  return null;
+}
+
+/** What -v says about the decoder, when it is not sharp's own. */
+function decoderLabel(d: Decoder, tool: string | null): string | null {
+  if (d === 'heic-system') return `system libheif (${tool?.split(/[\\/]/).pop()})`;
+  if (d === 'heic-wasm') return 'libheif WebAssembly (install libheif-examples for native speed)';
+  if (d === 'raw-preview') return 'embedded RAW preview (exiftool)';
+  return null;
+}
+
+/**
+ * Which encoding is sent (pure): the smallest candidate. The original counts only when it may be
+ * sent as it is (an accepted type whose one problem was its pixel size: the API shrinks it the
+ * same way, and the upload is smaller).
+ */
+export function chooseOutput<T extends { bytes: number }>(candidates: T[], original: { bytes: number; allowed: boolean }): T | 'original' {
+  const best = candidates.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+  return original.allowed && original.bytes <= best.bytes ? 'original' : best;
+}
+
+/** Applies an EXIF orientation that sharp cannot read from the pixels' own metadata. */
+function orient(p: Sharp, o: number): Sharp {
+  const turn = [0, 0, 0, 180, 180, 270, 90, 90, 270][o] ?? 0;
+  if (turn) p = p.rotate(turn);
+  // 2, 4, 5 and 7 are mirror images: a flop after the turn (180 + flop is a flip).
+  return o === 2 || o === 4 || o === 5 || o === 7 ? p.flop() : p;
+}
+
+function corruptError(name: string, label: string, err: unknown): ImageError {
+  return new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+}
+
 export async function prepareBytes(subject: Subject, opts: ImageOptions): Promise<PreparedImage> {
   const { name, bytes, sniffed, report } = subject;
   const type = sniffed.type;
   const label = formatLabel(type);
-  if (!SHARP_NATIVE.has(type) && !RAW_DECODED.has(type)) {
+  const heifTool = type === 'heic' ? await findHeifTool(opts.searchPath) : null;
+  const decoder = chooseDecoder(type, !!heifTool);
+  if (!decoder) {
     throw new ImageError('unsupported', `${name}: ${label} images are not supported; convert it to PNG or JPEG first`);
   }
+  report.decoder = decoderLabel(decoder, heifTool);
   const unchanged = sendWithoutSharp(subject, opts);
   if (unchanged) return unchanged;
   const sharp = await loadSharp();
   const warnings: string[] = [];
+  const input = { file: subject.file, bytes };
 
   let meta: Metadata | null = null;
   let raw: RawPixels | null = null;
   let encoded: Buffer | string = subject.path ?? bytes;
+  /** Orientation applied by hand (RAW previews carry the RAW's, not their own). */
+  let fixedOrientation: number | null = null;
   const inOpts: SharpOptions = { failOn: 'error', pages: 1 };
 
-  if (type === 'bmp') raw = await decodeBmp(bytes, name);
-  else if (type === 'ico' || type === 'cur') {
+  if (decoder === 'bmp') raw = await decodeBmp(bytes, name);
+  else if (decoder === 'ico') {
     const r = await decodeIco(bytes, name, label);
     if (Buffer.isBuffer(r)) encoded = r;
     else raw = r;
+  } else if (decoder === 'raw-preview') {
+    const preview = await extractRawPreview(input, name, type, label, opts.exiftool, opts.signal);
+    encoded = preview.jpeg;
+    fixedOrientation = preview.orientation;
   }
   if (!raw) {
     try {
@@ -183,14 +238,13 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
       meta = await sharp(encoded, type === 'svg' ? { ...inOpts, limitInputPixels: false } : inOpts).metadata();
     } catch (err) {
       // HEIC headers are readable here but some are not; libheif decodes them later regardless.
-      if (type === 'heic') meta = null;
-      else {
-      if (type === 'svg') throw new ImageError('not-image', `${name}: not an image (invalid SVG: ${firstLine(err)})`, { cause: err });
-      if (isUnsupportedFormat(err)) {
-        const what = type === 'avif' ? 'animated AVIF (image sequence)' : label;
-        throw new ImageError('unsupported', `${name}: ${what} images are not supported; convert it to PNG or JPEG first`, { cause: err });
-      }
-      throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+      if (type !== 'heic') {
+        if (type === 'svg') throw new ImageError('not-image', `${name}: not an image (invalid SVG: ${firstLine(err)})`, { cause: err });
+        if (isUnsupportedFormat(err)) {
+          const what = type === 'avif' ? 'animated AVIF (image sequence)' : label;
+          throw new ImageError('unsupported', `${name}: ${what} images are not supported; convert it to PNG or JPEG first`, { cause: err });
+        }
+        throw corruptError(name, label, err);
       }
     }
   }
@@ -198,7 +252,6 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   if (meta) {
     report.widthIn = meta.width ?? null;
     report.heightIn = meta.height ?? null;
-    report.orientation = meta.orientation ?? null;
     report.animated = (meta.pages ?? 1) > 1 || type === 'apng';
   } else if (raw) {
     report.widthIn = raw.width;
@@ -206,32 +259,34 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   }
   if (report.animated) warnings.push(`${name} is animated: sending its first frame only`);
 
-  const orientation = meta?.orientation ?? 1;
+  // HEIF rotates with its own irot/imir boxes, which libheif applies; its EXIF tag is informative.
+  const orientation = fixedOrientation ?? (type === 'heic' ? 1 : (meta?.orientation ?? 1));
+  report.orientation = orientation > 1 || meta?.orientation ? orientation : null;
   const location = meta && !opts.keepMetadata ? hasLocation(meta) : false;
   let w = report.widthIn ?? 0;
   let h = report.heightIn ?? 0;
   const plan = planPreparation({ type, width: w, height: h, orientation, animated: report.animated, location, size: subject.size }, opts);
 
-  if (plan.action === 'send') {
-    // Proves the file is whole: a model shown half a picture describes it anyway.
-    try {
-      await sharp(bytes, inOpts).raw().toBuffer();
-    } catch (err) {
-      throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
-    }
-    return sendAsIs(subject, opts, w, h, warnings);
-  }
+  if (plan.action === 'send') return sendOriginal(subject, opts, warnings, w, h);
   if (plan.action === 'refuse') {
     throw new ImageError('needs-preparation', `${name}: ${plan.problems.join('; ')} and --no-resize was given`);
   }
 
   // Decode once: rotate upright, shrink (JPEG shrink-on-load keeps big photos cheap), sRGB 8-bit.
-  let pipeline: Sharp;
-  if (type === 'heic') raw = await decodeHeic(bytes, name);
+  let source: Sharp;
+  if (decoder === 'heic-system' && heifTool) {
+    encoded = await decodeHeicSystem(heifTool, input, name, opts.signal);
+    meta = await sharp(encoded).metadata();
+    report.widthIn = w = meta.width ?? 0;
+    report.heightIn = h = meta.height ?? 0;
+  } else if (decoder === 'heic-wasm') {
+    raw = await decodeHeic(bytes, name);
+    meta = null;
+  }
   if (raw) {
     report.widthIn = w = raw.width;
     report.heightIn = h = raw.height;
-    pipeline = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+    source = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
   } else {
     const o: SharpOptions = { ...inOpts };
     if (type === 'svg') {
@@ -239,27 +294,34 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
       const long = Math.max(w, h, 1);
       o.density = Math.min(2400, Math.max(1, (72 * opts.maxEdge) / long));
     }
-    pipeline = sharp(encoded, o).rotate();
+    source = sharp(encoded, o);
+    // HEIC pixels from libheif are upright already (see above).
+    source = fixedOrientation !== null ? orient(source, fixedOrientation) : type === 'heic' ? source : source.rotate();
   }
+  const shrunk = source.resize({ width: opts.maxEdge, height: opts.maxEdge, fit: 'inside', withoutEnlargement: true });
   let pixels: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    pixels = await pipeline
-      .resize({ width: opts.maxEdge, height: opts.maxEdge, fit: 'inside', withoutEnlargement: true })
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    if (meta?.icc && meta.space === 'srgb' && meta.depth === 'uchar') {
+      // Colour profiles are converted after shrinking: on 1.8 million pixels instead of 12 million.
+      // The shrunk image keeps its profile through a lossless, uncompressed TIFF.
+      const small = await shrunk.keepIccProfile().tiff({ compression: 'none' }).toBuffer();
+      pixels = await sharp(small).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    } else {
+      pixels = await shrunk.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    }
   } catch (err) {
-    throw new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+    throw corruptError(name, label, err);
   }
   const { width, height, channels } = pixels.info;
   const alpha = (channels === 2 || channels === 4) && hasRealAlpha(pixels.data, channels);
   const rawOpts = { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } };
-  const keep = opts.keepMetadata && !raw;
+  // Metadata lives in the original only, so only sharp-decoded files can carry it over.
+  const keep = opts.keepMetadata && decoder === 'sharp';
 
   const make = (tw: number, th: number): Sharp => {
     let p: Sharp;
     if (keep) {
-      // Metadata lives in the original only; this path decodes again, which --keep-metadata pays for.
+      // This path decodes again, which --keep-metadata pays for.
       p = sharp(encoded, inOpts).rotate().resize(tw, th, { fit: 'fill' }).toColourspace('srgb').keepMetadata();
     } else {
       p = sharp(pixels.data, rawOpts);
@@ -268,16 +330,35 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
     return alpha ? p : p.removeAlpha();
   };
 
-  const out = await encodeToFit(make, width, height, alpha, opts.maxBytes);
+  let out = await encodeToFit(make, width, height, alpha, opts.maxBytes);
   if (!out) {
     throw new ImageError('too-large', `${name}: cannot be made to fit --max-bytes ${formatBytes(opts.maxBytes)}`);
   }
-  const mime = `image/${out.format}`;
-  const rotated = orientation > 1 && !raw;
-  const outW = out.width;
-  const outH = out.height;
   const uprightW = orientation >= 5 ? h : w;
   const uprightH = orientation >= 5 ? w : h;
+  // Never larger than needed: a JPEG bigger than the original file is tried as WebP too.
+  if (out.format === 'jpeg' && out.quality !== null && out.data.length > subject.size) {
+    const webp = await make(out.width, out.height).webp({ quality: out.quality }).toBuffer();
+    if (base64Length(webp.length) <= opts.maxBytes) {
+      const pick = chooseOutput([{ ...out, bytes: out.data.length }, { ...out, data: webp, format: 'webp' as const, bytes: webp.length }], { bytes: 0, allowed: false });
+      if (pick !== 'original') out = pick;
+    }
+  }
+  const originalAllowed = plan.problems.length === 1 && SENDABLE.has(type) && Math.max(w, h) > opts.maxEdge && !subject.path;
+  if (chooseOutput([{ bytes: out.data.length }], { bytes: subject.size, allowed: originalAllowed }) === 'original') {
+    warnings.push(`${name}: sent as it is (${w}x${h}); the shrunk image would have been larger`);
+    return sendOriginal(subject, opts, warnings, w, h);
+  }
+
+  if (opts.keepMetadata && type === 'heic' && out.format !== 'png') {
+    const withExif = await copyExif(input, out.data, out.format, opts.exiftool);
+    if (base64Length(withExif.length) <= opts.maxBytes) out = { ...out, data: withExif };
+    else warnings.push(`${name}: its EXIF was dropped to fit --max-bytes ${formatBytes(opts.maxBytes)}`);
+  }
+  const mime = `image/${out.format}`;
+  const rotated = orientation > 1 && type !== 'heic';
+  const outW = out.width;
+  const outH = out.height;
   // An SVG has no pixel size of its own, so rendering it at maxEdge is not worth a warning.
   if (type !== 'svg' && (outW !== uprightW || outH !== uprightH)) {
     warnings.push(`${name}: resized ${uprightW}x${uprightH} → ${outW}x${outH}`);
@@ -291,8 +372,19 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
     rotated,
     uprightW,
     uprightH,
-    hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc),
+    hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc) || decoder === 'raw-preview' || (type === 'heic' && !opts.keepMetadata),
   });
+}
+
+/** The original bytes, once a full decode has proved them whole (a model shown half a picture describes it anyway). */
+async function sendOriginal(subject: Subject, opts: ImageOptions, warnings: string[], w: number, h: number): Promise<PreparedImage> {
+  const sharp = await loadSharp();
+  try {
+    await sharp(subject.bytes, { failOn: 'error', pages: 1 }).raw().toBuffer();
+  } catch (err) {
+    throw corruptError(subject.name, formatLabel(subject.sniffed.type), err);
+  }
+  return sendAsIs(subject, opts, w, h, warnings);
 }
 
 function hasRealAlpha(data: Buffer, channels: number): boolean {

@@ -103,6 +103,22 @@ function fastPath(buf: Uint8Array): string | null {
   return null;
 }
 
+/** A TIFF whose first IFD has a DNGVersion tag (0xC612) is a DNG raw file. */
+export function isDng(buf: Uint8Array): boolean {
+  const le = startsWith(buf, [0x49, 0x49, 0x2a, 0x00]);
+  if (!le && !startsWith(buf, [0x4d, 0x4d, 0x00, 0x2a])) return false;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const ifd = view.getUint32(4, le);
+  if (ifd + 2 > buf.length) return false;
+  const n = view.getUint16(ifd, le);
+  for (let i = 0; i < n; i++) {
+    const at = ifd + 2 + i * 12;
+    if (at + 2 > buf.length) return false;
+    if (view.getUint16(at, le) === 0xc612) return true;
+  }
+  return false;
+}
+
 export async function sniff(buf: Uint8Array): Promise<Sniffed> {
   const fast = fastPath(buf);
   if (fast) {
@@ -111,8 +127,9 @@ export async function sniff(buf: Uint8Array): Promise<Sniffed> {
   const { fileTypeFromBuffer } = await import('file-type');
   const ft = await fileTypeFromBuffer(buf);
   if (ft && ft.ext !== 'xml') {
-    const type = RENAME[ft.ext] ?? ft.ext;
-    return { type, label: formatLabel(type), mime: ft.mime, image: ft.mime.startsWith('image/') };
+    let type = RENAME[ft.ext] ?? ft.ext;
+    if (type === 'tiff' && isDng(buf)) type = 'dng';
+    return { type, label: formatLabel(type), mime: type === 'dng' ? 'image/x-adobe-dng' : ft.mime, image: ft.mime.startsWith('image/') };
   }
   if (looksLikeSvg(buf)) return { type: 'svg', label: 'SVG', mime: 'image/svg+xml', image: true };
   const magic = magicFallback(buf);

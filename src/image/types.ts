@@ -22,6 +22,10 @@ export interface ImageOptions {
   stdin?: NodeJS.ReadableStream;
   /** Relative paths are resolved against this. */
   cwd?: string;
+  /** The PATH searched for the system's libheif tools (heif-dec, heif-convert); none: WebAssembly. */
+  searchPath?: string;
+  /** The run's one exiftool process (RAW previews); without it, one is started per RAW file. */
+  exiftool?: () => Promise<import('exiftool-vendored').ExifTool>;
 }
 
 // Lives in src/types.ts because ui renders it and may not import this layer.

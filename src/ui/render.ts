@@ -18,6 +18,7 @@ export function formatImageReport(r: ImageReport): string {
   if (r.kind === 'url') return `${r.source}: URL passed through (the relay fetches it; --inline to embed it)`;
   const before = `${r.sourceType ?? '?'} ${dims(r.widthIn, r.heightIn)} ${r.bytesIn === null ? '' : formatBytes(r.bytesIn)}`.trim();
   const done: string[] = [];
+  if (r.decoder) done.push(`decoded by ${r.decoder}`);
   if (r.unchanged) done.push('sent unchanged');
   if (r.rotated) done.push(`rotated upright (EXIF orientation ${r.orientation})`);
   if (r.resized) done.push('resized');

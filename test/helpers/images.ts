@@ -144,3 +144,55 @@ export function rejectsWith(reason: ImageErrorReason, message?: RegExp) {
     return true;
   };
 }
+
+/**
+ * A minimal DNG: one TIFF directory whose single strip is a complete JPEG (what exiftool reports
+ * as the DNG's PreviewImage), with DNGVersion and the given EXIF orientation. Real DNGs keep the
+ * sensor data in sub-directories; the preview is all imgdesc reads.
+ */
+export function dngWithPreview(jpeg: Buffer, width: number, height: number, orientation = 1): Buffer {
+  const SHORT = 3;
+  const LONG = 4;
+  const BYTE = 1;
+  const entries: [number, number, number, number | number[]][] = [
+    [254, LONG, 1, 1],
+    [256, LONG, 1, width],
+    [257, LONG, 1, height],
+    [258, SHORT, 3, -1], // BitsPerSample 8,8,8: stored after the directory
+    [259, SHORT, 1, 7],
+    [262, SHORT, 1, 6],
+    [273, LONG, 1, -2], // StripOffsets: the JPEG
+    [274, SHORT, 1, orientation],
+    [277, SHORT, 1, 3],
+    [278, LONG, 1, height],
+    [279, LONG, 1, jpeg.length],
+    [50706, BYTE, 4, [1, 4, 0, 0]],
+    [50707, BYTE, 4, [1, 1, 0, 0]],
+  ];
+  const ifdAt = 8;
+  const bitsAt = ifdAt + 2 + entries.length * 12 + 4;
+  const jpegAt = bitsAt + 6;
+  const head = Buffer.alloc(jpegAt);
+  head.write('II', 0, 'latin1');
+  head.writeUInt16LE(42, 2);
+  head.writeUInt32LE(ifdAt, 4);
+  head.writeUInt16LE(entries.length, ifdAt);
+  entries.forEach(([tag, type, count, value], i) => {
+    const at = ifdAt + 2 + i * 12;
+    head.writeUInt16LE(tag, at);
+    head.writeUInt16LE(type, at + 2);
+    head.writeUInt32LE(count, at + 4);
+    if (Array.isArray(value)) value.forEach((b, j) => head.writeUInt8(b, at + 8 + j));
+    else if (value === -1) head.writeUInt32LE(bitsAt, at + 8);
+    else if (value === -2) head.writeUInt32LE(jpegAt, at + 8);
+    else if (type === SHORT) head.writeUInt16LE(value, at + 8);
+    else head.writeUInt32LE(value, at + 8);
+  });
+  for (let j = 0; j < 3; j++) head.writeUInt16LE(8, bitsAt + j * 2);
+  return Buffer.concat([head, jpeg]);
+}
+
+/** The pixels a camera stores for orientation n, without any EXIF of their own (a RAW preview). */
+export async function storedPixelsFor(orientation: number): Promise<Buffer> {
+  return sharp(await storedFor(orientation)).jpeg({ quality: 95 }).toBuffer();
+}

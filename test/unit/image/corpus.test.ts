@@ -66,7 +66,8 @@ test('MANIFEST fixtures do what the expected column says', { skip }, async (t) =
           const meta = await sharp(dataUrlBytes(r.url).bytes).metadata();
           assert.equal(meta.hasAlpha, true, 'alpha kept');
         }
-        if (/convert to JPEG$/.test(e)) assert.equal(r.mime, 'image/jpeg');
+        // Issue #14: a JPEG larger than the original is tried as WebP too, and the smaller is sent.
+        if (/convert to JPEG$/.test(e)) assert.match(r.mime ?? '', /^image\/(jpeg|webp)$/);
         if (/shrink to 1568/.test(e)) assert.equal(Math.max(r.report.widthOut ?? 0, r.report.heightOut ?? 0), 1568);
       } else if (e.startsWith('refuse')) {
         await assert.rejects(loadImage(path, imageOptions()), (err: unknown) => {

@@ -1,0 +1,210 @@
+// Photo-library inputs: HEIC through system libheif or WebAssembly, colour profiles converted
+// after shrinking, the smallest encoding, RAW previews. Fixtures are generated here.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { ExifTool } from 'exiftool-vendored';
+import { loadImage } from '../../../src/image/index.ts';
+import { chooseDecoder, chooseOutput } from '../../../src/image/prepare.ts';
+import { pickPreviewTag } from '../../../src/image/raw.ts';
+import { isDng, sniff } from '../../../src/image/sniff.ts';
+import { dataUrlBytes, dngWithPreview, gradient, imageOptions, pixelAt, rejectsWith, storedPixelsFor, UPRIGHT } from '../../helpers/images.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-photos-'));
+const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
+const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const heifConvert = has('heif-convert') || has('heif-dec');
+const heifEnc = has('heif-enc');
+const SYSTEM = { searchPath: process.env.PATH ?? '' };
+const WASM = {};
+
+const exiftool = new ExifTool({ maxProcs: 1 });
+after(() => exiftool.end());
+const shared = { exiftool: () => Promise.resolve(exiftool) };
+
+function file(name: string, bytes: Buffer): string {
+  const p = join(tmp, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+/** Mean absolute difference per channel value of two same-sized images. */
+async function meanDiff(a: Buffer, b: Buffer): Promise<number> {
+  const x = await sharp(a).removeAlpha().raw().toBuffer();
+  const y = await sharp(b).removeAlpha().raw().toBuffer();
+  assert.equal(x.length, y.length, 'same size');
+  let d = 0;
+  for (let i = 0; i < x.length; i++) d += Math.abs((x[i] ?? 0) - (y[i] ?? 0));
+  return d / x.length;
+}
+
+const decoderCases: [string, boolean, ReturnType<typeof chooseDecoder>][] = [
+  ['jpeg', false, 'sharp'],
+  ['avif', true, 'sharp'],
+  ['heic', true, 'heic-system'],
+  ['heic', false, 'heic-wasm'],
+  ['bmp', false, 'bmp'],
+  ['cur', false, 'ico'],
+  ['dng', false, 'raw-preview'],
+  ['cr3', true, 'raw-preview'],
+  ['nef', false, 'raw-preview'],
+  ['psd', false, null],
+  ['jxl', true, null],
+];
+for (const [type, tool, want] of decoderCases) {
+  test(`decoder: ${type}${tool ? ' with system libheif' : ''} → ${want}`, () => assert.equal(chooseDecoder(type, tool), want));
+}
+
+const outputCases: [string, number[], { bytes: number; allowed: boolean }, number | 'original'][] = [
+  ['smallest candidate', [500, 300], { bytes: 100, allowed: false }, 300],
+  ['original smaller and allowed', [500, 300], { bytes: 200, allowed: true }, 'original'],
+  ['original equal and allowed', [300], { bytes: 300, allowed: true }, 'original'],
+  ['original larger', [500, 300], { bytes: 400, allowed: true }, 300],
+];
+for (const [name, sizes, original, want] of outputCases) {
+  test(`output: ${name}`, () => {
+    const pick = chooseOutput(sizes.map((bytes) => ({ bytes })), original);
+    assert.equal(pick === 'original' ? pick : pick.bytes, want);
+  });
+}
+
+const previewCases: [string, Record<string, unknown>, string | null][] = [
+  ['no previews', { Make: 'X' }, null],
+  ['thumbnail only', { ThumbnailImage: { bytes: 5000 } }, 'ThumbnailImage'],
+  ['largest wins', { ThumbnailImage: { bytes: 5000 }, PreviewImage: { bytes: 90000 }, JpgFromRaw: { bytes: 3_000_000 } }, 'JpgFromRaw'],
+  ['as text', { PreviewImage: '(Binary data 1234 bytes, use -b option to extract)' }, 'PreviewImage'],
+];
+for (const [name, tags, want] of previewCases) {
+  test(`RAW preview tag: ${name}`, () => assert.equal(pickPreviewTag(tags), want));
+}
+
+test('a DNG is told from a TIFF by its DNGVersion tag', async () => {
+  const dng = dngWithPreview(await storedPixelsFor(1), 64, 32);
+  assert.equal(isDng(dng), true);
+  assert.equal((await sniff(dng)).type, 'dng');
+  const tiff = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).tiff().toBuffer();
+  assert.equal(isDng(tiff), false);
+  assert.equal((await sniff(tiff)).type, 'tiff');
+});
+
+for (let o = 1; o <= 8; o++) {
+  test(`a DNG with orientation ${o} is described from its preview, upright`, async () => {
+    const stored = await storedPixelsFor(o);
+    const meta = await sharp(stored).metadata();
+    const path = file(`raw${o}.dng`, dngWithPreview(stored, meta.width ?? 0, meta.height ?? 0, o));
+    const r = await loadImage(path, imageOptions(shared));
+    const { mime, bytes } = dataUrlBytes(r.url);
+    assert.equal(mime, 'image/jpeg');
+    assert.equal(r.report.sourceType, 'dng');
+    assert.match(r.report.decoder ?? '', /RAW preview/);
+    const out = await sharp(bytes).metadata();
+    assert.deepEqual([out.width, out.height], [UPRIGHT.width, UPRIGHT.height]);
+    const [tlR, , tlB] = await pixelAt(bytes, 8, 4);
+    const [trR, , trB] = await pixelAt(bytes, 56, 4);
+    const [blR, , blB] = await pixelAt(bytes, 8, 28);
+    assert.ok(tlR > 200 && tlB < 60, `top-left red, got ${tlR},${tlB}`);
+    assert.ok(trB > 200 && trR < 60, 'top-right blue');
+    assert.ok(blB > 200 && blR < 60, 'bottom-left blue');
+  });
+}
+
+test('a RAW read from stdin works too, with an exiftool started for it alone', async () => {
+  const { Readable } = await import('node:stream');
+  const dng = dngWithPreview(await storedPixelsFor(1), 64, 32);
+  const r = await loadImage('-', imageOptions({ stdin: Readable.from([dng]) }));
+  assert.equal((await sharp(dataUrlBytes(r.url).bytes).metadata()).width, 64);
+});
+
+test('a RAW with --no-resize is refused: it always needs converting', async () => {
+  const path = file('norez.dng', dngWithPreview(await storedPixelsFor(1), 64, 32));
+  await assert.rejects(loadImage(path, imageOptions({ resize: false, ...shared })), rejectsWith('needs-preparation', /DNG raw is not accepted/));
+});
+
+test('a Display P3 JPEG is converted to sRGB after shrinking, within 1/255 of converting first', async () => {
+  const w = 3000;
+  const h = 2000;
+  const smooth = Buffer.alloc(w * h * 3);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i += 3) [smooth[i], smooth[i + 1], smooth[i + 2]] = [(x * 255) / w, (y * 255) / h, 128];
+  }
+  const p3 = await sharp(smooth, { raw: { width: w, height: h, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 92 }).toBuffer();
+  assert.ok((await sharp(p3).metadata()).icc, 'fixture carries a profile');
+  const r = await loadImage(file('p3.jpg', p3), imageOptions());
+  const sent = dataUrlBytes(r.url).bytes;
+  // The reference: sharp's own order (profile applied to every pixel, then shrunk).
+  const reference = await sharp(p3).resize(1568, 1568, { fit: 'inside' }).toColourspace('srgb').png().toBuffer();
+  const untouched = await sharp(p3, { ignoreIcc: true }).resize(1568, 1568, { fit: 'inside' }).png().toBuffer();
+  const [sentPng] = await Promise.all([sharp(sent).png().toBuffer()]);
+  const d = await meanDiff(sentPng, reference);
+  assert.ok(d < 2, `close to the reference (JPEG q85 included): ${d}`);
+  assert.ok((await meanDiff(reference, untouched)) > 3, 'the conversion changes colours (the test can fail)');
+  assert.ok((await meanDiff(sentPng, untouched)) > 3, 'colours were converted');
+  assert.equal((await sharp(sent).metadata()).icc, undefined, 'sent as plain sRGB');
+});
+
+test('an accepted image whose only problem is its size is sent as it is when shrinking would make it bigger', async () => {
+  // A screenshot-like pattern: tiny as a palette PNG, costly as a shrunk JPEG.
+  const [w, h] = [3000, 2000];
+  const grey = Buffer.alloc(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) grey[y * w + x] = ((x >> 1) + (y >> 3)) % 3 === 0 ? 0 : 255;
+  const flat = await sharp(grey, { raw: { width: w, height: h, channels: 1 } }).png({ palette: true, compressionLevel: 9 }).toBuffer();
+  const r = await loadImage(file('flat.png', flat), imageOptions());
+  assert.equal(r.report.unchanged, true, `${flat.length} bytes → ${r.report.bytesOut} ${r.warnings}`);
+  assert.deepEqual(dataUrlBytes(r.url).bytes, flat);
+  assert.match(r.warnings.join('\n'), /sent as it is \(3000x2000\); the shrunk image would have been larger/);
+});
+
+test('HEIC: the smaller of JPEG and WebP is sent', { skip: existsOr(`${fixtures}heic-mif1.heic`) }, async () => {
+  const r = await loadImage(`${fixtures}heic-mif1.heic`, imageOptions(WASM));
+  const sent = dataUrlBytes(r.url).bytes;
+  const jpeg = await sharp(sent).jpeg({ quality: r.report.quality ?? 85 }).toBuffer();
+  assert.ok(sent.length <= jpeg.length, `${r.mime} ${sent.length} ≤ JPEG ${jpeg.length}`);
+});
+
+test('HEIC: system libheif and WebAssembly give the same upright picture; -v says which', { skip: heifConvert ? false : 'heif-convert/heif-dec not installed (apt-get install libheif-examples)' }, async () => {
+  const src = `${fixtures}heic-mif1.heic`;
+  const sys = await loadImage(src, imageOptions(SYSTEM));
+  const wasm = await loadImage(src, imageOptions(WASM));
+  assert.match(sys.report.decoder ?? '', /^system libheif \(heif-(convert|dec)\)$/);
+  assert.match(wasm.report.decoder ?? '', /^libheif WebAssembly/);
+  assert.deepEqual([sys.report.widthOut, sys.report.heightOut], [wasm.report.widthOut, wasm.report.heightOut]);
+  // Compared small, where the two encoders' noise averages out.
+  const a = await sharp(dataUrlBytes(sys.url).bytes).resize(96).png().toBuffer();
+  const b = await sharp(dataUrlBytes(wasm.url).bytes).resize(96).png().toBuffer();
+  const d = await meanDiff(a, b);
+  assert.ok(d < 2, `same picture: ${d}`);
+});
+
+test('a 12 MP HEIC from heif-enc is prepared by both decoders; --keep-metadata keeps its EXIF, upright', { skip: heifEnc ? false : 'heif-enc not installed (apt-get install libheif-examples)' }, async () => {
+  const jpg = file('12mp.jpg', await sharp(gradient(4032, 3024), { raw: { width: 4032, height: 3024, channels: 3 } }).jpeg({ quality: 90 }).withExif({ IFD0: { Make: 'PhoneCam', Orientation: '6' } }).toBuffer());
+  const heic = join(tmp, '12mp.heic');
+  execFileSync('heif-enc', ['-q', '50', '-p', 'preset=ultrafast', '-o', heic, jpg], { stdio: 'ignore' });
+  for (const where of heifConvert ? [SYSTEM, WASM] : [WASM]) {
+    const r = await loadImage(heic, imageOptions({ ...where, keepMetadata: true, ...shared }));
+    const sent = dataUrlBytes(r.url).bytes;
+    // heif-enc stores no rotation box: the picture is upright as stored, and the EXIF tag says so.
+    assert.deepEqual([r.report.widthOut, r.report.heightOut], [1568, 1176], r.report.decoder ?? '');
+    const out = join(tmp, `kept.${r.mime?.slice(6)}`);
+    writeFileSync(out, sent);
+    const tags = await exiftool.read(out);
+    assert.equal(tags.Make, 'PhoneCam');
+    assert.equal(tags.Orientation, 1);
+  }
+  const plain = await loadImage(heic, imageOptions(WASM));
+  assert.equal((await sharp(dataUrlBytes(plain.url).bytes).metadata()).exif, undefined, 'no EXIF without --keep-metadata');
+  assert.ok(readFileSync(heic).length > 0);
+});
+
+function existsOr(p: string): false | string {
+  try {
+    readFileSync(p);
+    return false;
+  } catch {
+    return `${p} missing`;
+  }
+}
