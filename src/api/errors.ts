@@ -151,10 +151,16 @@ export class APITimeoutError extends APIConnectionError {
 export class InvalidResponseError extends CliError {
   readonly status: number | undefined;
   readonly requestId: string | null;
-  constructor(message: string, options?: { status?: number | undefined; requestId?: string | null | undefined; hint?: string | undefined; cause?: unknown }) {
+  /** A well-formed answer without text: the model refused (the `refusal` field) or said nothing. */
+  readonly answer: 'refused' | 'empty' | undefined;
+  constructor(
+    message: string,
+    options?: { status?: number | undefined; requestId?: string | null | undefined; hint?: string | undefined; cause?: unknown; answer?: 'refused' | 'empty' | undefined },
+  ) {
     super(message, ExitCode.api, { hint: options?.hint, cause: options?.cause });
     this.name = 'InvalidResponseError';
     this.status = options?.status;
     this.requestId = options?.requestId ?? null;
+    this.answer = options?.answer;
   }
 }

@@ -65,7 +65,7 @@ export function readAnswer(body: unknown): Answer {
       finishReason === 'length' || finishReason === 'max_tokens'
         ? 'the token limit was reached before any answer (reasoning models think first): raise --max-tokens'
         : undefined;
-    throw new InvalidResponseError(why, { requestId: id, hint });
+    throw new InvalidResponseError(why, { requestId: id, hint, answer: refusal ? 'refused' : 'empty' });
   }
 
   return {

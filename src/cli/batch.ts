@@ -10,6 +10,7 @@ import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
 import { loadSettings } from './settings.ts';
 import type { BatchSummary } from '../core/batch.ts';
 import { errorHint, hintWithDoctor } from '../core/doctor.ts';
+import type { ExistingMode } from '../core/caption.ts';
 import type { ProgressCounts } from '../ui/progress.ts';
 
 export interface BatchOptions extends SourceOptions {
@@ -21,7 +22,15 @@ export interface BatchOptions extends SourceOptions {
   output: string | undefined;
   /** The sidecar extension (`txt` for a bare --sidecar). */
   sidecar: string | undefined;
+  /** --overwrite: a synonym of --existing overwrite. */
   overwrite: boolean;
+  existing: ExistingMode | undefined;
+  hfMetadata: boolean;
+  prefix: string | undefined;
+  suffix: string | undefined;
+  join: string | undefined;
+  guards: boolean;
+  fallbackModel: string | undefined;
 }
 
 /** `-o` that is a folder, unreadable or unwritable: a usage error, not a bug. */
@@ -31,18 +40,24 @@ function cannotOpen(output: string | undefined, err: unknown): never {
 
 /** What the progress line shows, from the flow's own tallies. */
 function countsOf(s: Pick<BatchSummary, 'total' | 'ok' | 'failed' | 'skipped' | 'tokens'>): ProgressCounts {
-  return { total: s.total, ok: s.ok, failed: s.failed, skipped: s.skipped.done + s.skipped.sidecar + s.skipped['not-image'], tokens: s.tokens };
+  return { total: s.total, ok: s.ok, failed: s.failed, skipped: Object.values(s.skipped).reduce((a, b) => a + b, 0), tokens: s.tokens };
 }
 
 export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const { run } = options;
   checkSource(options, 'batch');
-  if (options.overwrite && options.sidecar === undefined) throw new UsageError('--overwrite goes with --sidecar');
+  const existing = existingMode(options);
+  if (options.join !== undefined && options.prefix === undefined && options.suffix === undefined) throw new UsageError('--join goes with --prefix or --suffix');
+  if (options.fallbackModel !== undefined && options.fallbackModel.trim() === '') throw new UsageError('--fallback-model: give a model id');
   if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
   }
 
   const settings = await loadSettings(options.settings, run, io.env);
+  if (settings.schema !== undefined && (options.prefix !== undefined || options.suffix !== undefined)) {
+    throw new UsageError('--prefix and --suffix go with text captions, not --schema', { hint: 'put the trigger word into the schema\'s caption field in a later step, or drop --schema' });
+  }
+  if (options.fallbackModel !== undefined && options.fallbackModel === settings.model) throw new UsageError(`--fallback-model ${options.fallbackModel} is the model already used`);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { readResumeIndex } = await import('../core/batch-resume.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
@@ -100,7 +115,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
 
   let summary;
-  if (!run.dryRun) progress.start(countsOf({ total: items.length, ok: 0, failed: 0, tokens: 0, skipped: { done: 0, sidecar: 0, 'not-image': 0 } }));
+  if (!run.dryRun) progress.start({ total: items.length, ok: 0, failed: 0, tokens: 0, skipped: 0 });
   try {
     summary = await runBatchFlow(
       {
@@ -109,7 +124,12 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         settings,
         concurrency,
         resume,
-        sidecar: options.sidecar !== undefined ? { ext: options.sidecar, overwrite: options.overwrite } : undefined,
+        sidecar: options.sidecar !== undefined ? { ext: options.sidecar } : undefined,
+        hfMetadata: options.hfMetadata,
+        existing,
+        caption: { prefix: options.prefix, suffix: options.suffix, join: options.join },
+        guards: options.guards,
+        fallbackModel: options.fallbackModel,
         dryRun: run.dryRun,
         keepResponse: run.json,
         shard: shard?.index,
@@ -157,6 +177,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const detail = [
     s.skipped.done ? `${s.skipped.done} already done` : '',
     s.skipped.sidecar ? `${s.skipped.sidecar} with a sidecar` : '',
+    s.skipped.captioned ? `${s.skipped.captioned} already in metadata.jsonl` : '',
     s.skipped['not-image'] ? `${s.skipped['not-image']} not images` : '',
   ]
     .filter(Boolean)
@@ -167,6 +188,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       ? `dry run: ${s.ok} image(s) would be sent, ${s.failed} failed, ${counts.skipped} skipped${detail ? ` (${detail})` : ''}; nothing was sent`
       : summaryLine(counts, progress.elapsed(), detail),
   ];
+  if (!run.dryRun) {
+    const g = guardLine(s);
+    if (g) lines.push(g);
+  }
   if (run.verbose && !run.dryRun) {
     lines.push(
       term.err.dim(
@@ -179,7 +204,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   if (s.interrupted) {
     const done = s.ok + s.failed + counts.skipped;
     const how =
-      outputPath !== undefined || options.sidecar !== undefined
+      outputPath !== undefined || options.sidecar !== undefined || options.hfMetadata
         ? 'run the same command again to resume'
         : 'results so far went to stdout; use -o results.jsonl (or --sidecar) to make a batch resumable';
     term.note(term.err.dim(`interrupted after ${done} of ${s.total}; ${how}`));
@@ -190,4 +215,28 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     return ExitCode.config;
   }
   return s.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}
+
+/** --existing, with --overwrite as its synonym; it needs somewhere captions already are. */
+function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar' | 'hfMetadata'>): ExistingMode {
+  if (o.overwrite && o.existing !== undefined && o.existing !== 'overwrite') throw new UsageError(`--overwrite and --existing ${o.existing} disagree`);
+  const mode = o.existing ?? (o.overwrite ? 'overwrite' : 'skip');
+  if ((o.overwrite || o.existing !== undefined) && o.sidecar === undefined && !o.hfMetadata) {
+    throw new UsageError(`${o.overwrite ? '--overwrite' : '--existing'} goes with --sidecar or --hf-metadata`);
+  }
+  return mode;
+}
+
+/** What the guards did: "guards: 2 refused, 1 empty, 3 chatter removed; fallback model answered 2 of 3". */
+export function guardLine(s: Pick<BatchSummary, 'verdicts' | 'fallbacks'>): string {
+  const v = s.verdicts;
+  const parts = [
+    v.refused ? `${v.refused} refused` : '',
+    v.empty ? `${v.empty} empty` : '',
+    v.truncated ? `${v.truncated} cut off` : '',
+    v.chatter ? `${v.chatter} with chatter removed` : '',
+  ].filter(Boolean);
+  const fb = s.fallbacks.sent ? `fallback model answered ${s.fallbacks.ok} of ${s.fallbacks.sent}` : '';
+  if (!parts.length && !fb) return '';
+  return [parts.length ? `guards: ${parts.join(', ')}` : '', fb].filter(Boolean).join('; ');
 }

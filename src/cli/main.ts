@@ -1,6 +1,7 @@
 // The commander program. Each command's code is loaded with `await import()` when it runs,
 // so `--help` and `--version` load only this file and commander.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import type { ExistingMode } from '../core/caption.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
@@ -96,7 +97,14 @@ export async function main(argv: string[], io: IO): Promise<number> {
   )
     .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok)')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
-    .option('--overwrite', 'rewrite existing sidecars')
+    .option('--overwrite', 'same as --existing overwrite')
+    .addOption(new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices(['skip', 'overwrite', 'append', 'prepend']))
+    .option('--hf-metadata', 'write metadata.jsonl ({"file_name","text"}) in each image folder, merged')
+    .option('--prefix <text>', 'put this (a trigger word) before every caption')
+    .option('--suffix <text>', 'put this after every caption')
+    .option('--join <sep>', 'between prefix, caption and suffix (default ", ")')
+    .option('--fallback-model <id>', 'send refused, empty and failed items once more to this model')
+    .option('--no-guards', 'keep refusals, empty and cut-off answers, chatter and <think> blocks as they are')
     .option('--shard <i/N>', 'take only shard i of N (from 0); default: from SLURM, Kubernetes or RANK')
     .option('--shard-count <n>', 'shard count for an engine index (JOB_COMPLETION_INDEX, a resubmitted SLURM task)')
     .option('--max-rps <n>', 'start at most n requests per second (relay limit ÷ tasks)')
@@ -118,6 +126,13 @@ export async function main(argv: string[], io: IO): Promise<number> {
           output: typeof o.output === 'string' ? o.output : undefined,
           sidecar: o.sidecar === true ? 'txt' : typeof o.sidecar === 'string' ? o.sidecar : undefined,
           overwrite: o.overwrite === true,
+          existing: typeof o.existing === 'string' ? (o.existing as ExistingMode) : undefined,
+          hfMetadata: o.hfMetadata === true,
+          prefix: typeof o.prefix === 'string' ? o.prefix : undefined,
+          suffix: typeof o.suffix === 'string' ? o.suffix : undefined,
+          join: typeof o.join === 'string' ? o.join : undefined,
+          guards: o.guards !== false,
+          fallbackModel: typeof o.fallbackModel === 'string' ? o.fallbackModel : undefined,
         },
         io,
       );

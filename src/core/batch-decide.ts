@@ -3,7 +3,8 @@
 // the facts these ask for and carries the decisions out, so every rule is tested one line per case.
 import { firstLine } from '../format.ts';
 
-export type SkipReason = 'done' | 'sidecar' | 'not-image';
+/** done: recorded ok in -o; sidecar: has one; captioned: has a line in its folder's metadata.jsonl. */
+export type SkipReason = 'done' | 'sidecar' | 'captioned' | 'not-image';
 
 /** What is known about one image. Fields start undefined and are filled in as the flow learns them. */
 export interface ItemFacts {
@@ -16,7 +17,12 @@ export interface ItemFacts {
   url: boolean;
   /** Where its sidecar goes; undefined without --sidecar (and for URLs). */
   sidecar: string | undefined;
+  /** --existing is not skip: an existing sidecar or metadata line does not make an image skipped. */
   overwrite: boolean;
+  /** --hf-metadata: the caption goes into its folder's metadata.jsonl. */
+  hf?: boolean | undefined;
+  /** Its folder's metadata.jsonl has a caption for it already. */
+  hfCaptioned?: boolean | undefined;
   /** Whether the sidecar file exists already. */
   sidecarExists?: boolean | undefined;
   /** Its sha256; null when it cannot be read (the image layer says why). Not asked for URLs. */
@@ -33,6 +39,7 @@ export interface ItemFacts {
 
 export type ItemStep =
   | { step: 'check-sidecar' }
+  | { step: 'check-hf' }
   | { step: 'hash' }
   | { step: 'check-resume' }
   | { step: 'check-folder' }
@@ -56,12 +63,17 @@ export function decideItem(f: ItemFacts): ItemStep {
       if (f.sidecarExists) return { step: 'skip', reason: 'sidecar' };
     }
   }
+  if (f.hf && !f.url && !f.overwrite) {
+    if (f.hfCaptioned === undefined) return { step: 'check-hf' };
+    if (f.hfCaptioned) return { step: 'skip', reason: 'captioned' };
+  }
   if (!f.url && f.sha256 === undefined) return { step: 'hash' };
   if (f.recordedOk === undefined) return { step: 'check-resume' };
   if (f.recordedOk) return { step: 'skip', reason: 'done' };
-  if (f.sidecar !== undefined) {
+  if (f.sidecar !== undefined || (f.hf && !f.url)) {
     if (f.folderUnwritable === undefined) return { step: 'check-folder' };
-    if (f.folderUnwritable !== null) return { step: 'fail', message: `cannot write its sidecar ${f.sidecar} (${f.folderUnwritable}); nothing was sent` };
+    const what = f.sidecar !== undefined ? `its sidecar ${f.sidecar}` : 'its folder\'s metadata.jsonl';
+    if (f.folderUnwritable !== null) return { step: 'fail', message: `cannot write ${what} (${f.folderUnwritable}); nothing was sent` };
   }
   if (f.load === undefined) return { step: 'load' };
   if (!f.load.ok) return !f.explicit && f.load.reason === 'not-image' ? { step: 'skip', reason: 'not-image' } : { step: 'fail', message: null };

@@ -11,14 +11,19 @@ import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Answer, ApiResult, RetryEvent } from '../api/index.ts';
+import { InvalidResponseError, type Answer, type ApiResult, type RetryEvent } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { PreparedImage, ReadResult } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem } from './batch-inputs.ts';
+import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './batch-output.ts';
+import { composeCaption, mergeCaption, type CaptionStyle, type ExistingMode } from './caption.ts';
+import { isCutOff, judgeAnswer, type Verdict } from './guards.ts';
+import { firstLine } from '../format.ts';
+import { HfMetadataFiles } from './hf-metadata.ts';
 import type { ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
 import { runPipeline } from './pipeline.ts';
@@ -38,6 +43,9 @@ export type BatchRecord = RecordName &
     | {
         ok: true;
         content: string | string[];
+        /** Guards: chatter or a think block was removed (listed in `removed`). */
+        verdict?: 'chatter';
+        removed?: string[];
         data?: unknown;
         model: string | null;
         finish_reason: string | null;
@@ -45,11 +53,32 @@ export type BatchRecord = RecordName &
         elapsed_ms: number;
         sha256: string | null;
         sidecar?: string;
+        metadata?: string;
+        /** --fallback-model answered: the first model, and why its answer was not used. */
+        fallback?: FallbackNote;
         response?: unknown;
         row?: Record<string, unknown>;
       }
-    | { ok: false; error: BatchError; sha256: string | null; elapsed_ms?: number; row?: Record<string, unknown> }
+    | {
+        ok: false;
+        /** Guards: the answer was no caption (`content` is what the model said). */
+        verdict?: Verdict;
+        content?: string | string[];
+        model?: string | null;
+        usage?: unknown;
+        error: BatchError;
+        sha256: string | null;
+        elapsed_ms?: number;
+        fallback?: FallbackNote;
+        row?: Record<string, unknown>;
+      }
   );
+
+export interface FallbackNote {
+  model: string;
+  verdict?: Verdict;
+  error: string;
+}
 
 /** A record with its name (image, manifest id, shard) first and the manifest row last. */
 export function framed(item: BatchItem, shard: number | undefined, rec: BatchRecord): BatchRecord {
@@ -79,7 +108,17 @@ export interface BatchRunOptions {
   settings: Settings;
   concurrency: number;
   resume?: ResumeIndex | undefined;
-  sidecar?: { ext: string; overwrite: boolean } | undefined;
+  sidecar?: { ext: string } | undefined;
+  /** --hf-metadata: captions go into metadata.jsonl in each image folder. */
+  hfMetadata?: boolean | undefined;
+  /** What to do where a caption exists already (sidecar, metadata line). Default skip. */
+  existing?: ExistingMode | undefined;
+  /** --prefix / --suffix / --join. */
+  caption?: CaptionStyle | undefined;
+  /** Answer guards (default on): refused, empty and cut-off answers fail; chatter is removed. */
+  guards?: boolean | undefined;
+  /** Refused, empty and failed items are sent once more to this model. */
+  fallbackModel?: string | undefined;
   dryRun: boolean;
   /** --json: keep the whole response body in each record. */
   keepResponse: boolean;
@@ -105,13 +144,34 @@ export interface BatchSummary {
   lowestConcurrency: number;
   /** Most images prepared but not yet sent at once (the pipeline's bound, for tests). */
   peakPrepared: number;
+  /** Guards: answers by verdict (chatter among the ok ones, the rest among the failed). */
+  verdicts: Record<Verdict, number>;
+  /** Items sent to --fallback-model, and how many of those it answered. */
+  fallbacks: { sent: number; ok: number };
 }
 
 interface Prepared {
   item: BatchItem;
   sha256: string | null;
+  /** The prompt with {name} etc. filled in (the fallback request is planned from it again). */
+  prompt: string;
   plan: DescribePlan;
   sidecar: string | undefined;
+}
+
+/** How one request went, after the guards. */
+type Outcome =
+  | { ok: true; answer: Answer; response: ApiResult<unknown>; data: unknown; removed: string[] }
+  | { ok: false; err: unknown; verdict?: Verdict; answer?: Answer };
+
+/** An answer the guards turned down: refused, empty or cut off. `code` goes into the record's error. */
+class RejectedAnswer extends CliError {
+  readonly code: Verdict;
+  constructor(verdict: Verdict, message: string) {
+    super(message, ExitCode.api);
+    this.name = 'RejectedAnswer';
+    this.code = verdict;
+  }
 }
 
 /** sha256 of a regular file's bytes, streamed; null when it cannot be read (the image layer reports why). */
@@ -149,12 +209,22 @@ export function okRecord(
   p: { item: BatchItem; sha256: string | null },
   answer: Answer,
   response: ApiResult<unknown>,
-  extra: { many: boolean; structured: boolean; data: unknown; keepResponse: boolean; sidecar: string | undefined },
+  extra: {
+    many: boolean;
+    structured: boolean;
+    data: unknown;
+    keepResponse: boolean;
+    sidecar: string | undefined;
+    removed?: string[] | undefined;
+    metadata?: string | undefined;
+    fallback?: FallbackNote | undefined;
+  },
 ): BatchRecord {
   const rec: BatchRecord = {
     image: p.item.image,
     ok: true,
     content: extra.many ? answer.contents : (answer.contents[0] ?? answer.content),
+    ...(extra.removed?.length ? { verdict: 'chatter' as const, removed: extra.removed } : {}),
     ...(extra.structured ? { data: extra.data } : {}),
     model: answer.model,
     finish_reason: answer.finishReason,
@@ -163,6 +233,8 @@ export function okRecord(
     sha256: p.sha256,
   };
   if (extra.sidecar !== undefined) rec.sidecar = extra.sidecar;
+  if (extra.metadata !== undefined) rec.metadata = extra.metadata;
+  if (extra.fallback !== undefined) rec.fallback = extra.fallback;
   if (extra.keepResponse) rec.response = response.body;
   return rec;
 }
@@ -176,7 +248,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     total: Array.isArray(items) ? items.length : 0,
     ok: 0,
     failed: 0,
-    skipped: { done: 0, sidecar: 0, 'not-image': 0 },
+    skipped: { done: 0, sidecar: 0, captioned: 0, 'not-image': 0 },
     tokens: 0,
     authError: undefined,
     interrupted: false,
@@ -184,8 +256,13 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     rateLimited: 0,
     lowestConcurrency: concurrency,
     peakPrepared: 0,
+    verdicts: { refused: 0, empty: 0, truncated: 0, chatter: 0 },
+    fallbacks: { sent: 0, ok: 0 },
   };
   if (Array.isArray(items) && items.length === 0) return summary;
+  const existing = opts.existing ?? 'skip';
+  const guards = opts.guards ?? true;
+  const hf = opts.hfMetadata ? new HfMetadataFiles(existing) : undefined;
 
   // Parsed once for every image; a bad --schema is a usage error before anything is read or sent.
   const { structuredRequest } = await import('./structured.ts');
@@ -208,11 +285,12 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
 
   const record = async (item: BatchItem, rec: BatchRecord) => {
     rec = framed(item, opts.shard, rec);
-    if (rec.ok) {
-      summary.ok++;
-      const u = rec.usage as { total_tokens?: unknown } | null;
-      if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
-    } else summary.failed++;
+    if (rec.ok) summary.ok++;
+    else summary.failed++;
+    // Tokens billed, whether or not the answer was a caption.
+    const u = rec.usage as { total_tokens?: unknown } | null | undefined;
+    if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
+    if (rec.verdict) summary.verdicts[rec.verdict]++;
     cb.onProgress?.(summary);
     await cb.onRecord(rec, item);
   };
@@ -225,7 +303,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   /** Finds the facts decideItem asks for, until it says skip, fail or send. */
   const prepareOne = async (item: BatchItem): Promise<Prepared | undefined> => {
     const sidecar = opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext) : undefined;
-    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: opts.sidecar?.overwrite ?? false };
+    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: existing !== 'skip', hf: hf !== undefined };
     if (item.url) f.sha256 = null;
     let image: PreparedImage | undefined;
     let read: ReadResult | undefined;
@@ -236,6 +314,9 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       switch (d.step) {
         case 'check-sidecar':
           f.sidecarExists = await exists(sidecar as string);
+          break;
+        case 'check-hf':
+          f.hfCaptioned = await (hf as HfMetadataFiles).has(item.key);
           break;
         case 'hash':
           // Read once: the bytes hashed are the bytes loaded (a file too big to be sent as it is
@@ -253,7 +334,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           f.recordedOk = opts.resume?.isDone(resumeKey(item), f.sha256 ?? null) ?? false;
           break;
         case 'check-folder': {
-          const dir = dirname(sidecar as string);
+          const dir = dirname(sidecar ?? item.key);
           let known = folders.get(dir);
           if (!known) folders.set(dir, (known = unwritable(dir)));
           f.folderUnwritable = await known;
@@ -288,7 +369,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           for (const w of img.warnings) cb.onWarning?.(item, w);
           const prompt = renderPrompt(settings.prompt, item.image);
           const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [img], structured });
-          const p: Prepared = { item, sha256: f.sha256 ?? null, plan, sidecar };
+          const p: Prepared = { item, sha256: f.sha256 ?? null, prompt, plan, sidecar };
           if (!opts.dryRun) return p;
           summary.ok++;
           cb.onPlanned?.(item, img, plan);
@@ -299,6 +380,67 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     }
   };
 
+  const many = settings.n !== undefined && settings.n > 1;
+  const style = opts.caption?.prefix || opts.caption?.suffix ? opts.caption : undefined;
+  const fallbackSettings = opts.fallbackModel !== undefined ? { ...settings, model: opts.fallbackModel } : undefined;
+
+  /** One request, and the guards' verdict on its answer. */
+  const attempt = async (plan: DescribePlan, s: Settings, reqCtx: CoreContext): Promise<Outcome> => {
+    let sent: Awaited<ReturnType<typeof core.sendDescribe>>;
+    try {
+      sent = await core.sendDescribe(plan, s, reqCtx);
+    } catch (err) {
+      const verdict = guards && err instanceof InvalidResponseError ? err.answer : undefined;
+      return { ok: false, err, ...(verdict ? { verdict } : {}) };
+    }
+    const { answer, response } = sent;
+    let captions = answer.contents;
+    const removed: string[] = [];
+    if (guards) {
+      captions = [];
+      for (const text of answer.contents) {
+        const j = judgeAnswer({ text, finishReason: answer.finishReason, refusal: answer.refusal }, { strip: !plan.structured });
+        if (j.failed) return { ok: false, err: new RejectedAnswer(j.verdict as Verdict, j.reason ?? String(j.verdict)), verdict: j.verdict as Verdict, answer };
+        captions.push(j.text);
+        removed.push(...j.removed);
+      }
+    }
+    let data: unknown;
+    try {
+      if (plan.structured) data = await core.parseStructured({ ...answer, contents: captions }, plan.structured);
+    } catch (err) {
+      return { ok: false, err, answer };
+    }
+    if (style && !plan.structured) captions = captions.map((c) => composeCaption(c, style));
+    return { ok: true, answer: { ...answer, contents: captions, content: captions[0] ?? '' }, response, data, removed };
+  };
+
+  /** What the batch does about a failed request (stop on 401/403, drop when stopping). */
+  const actionFor = (err: unknown) =>
+    decideFailure({
+      interrupted: ctx.signal.aborted,
+      stopped: stop.signal.aborted,
+      isStop: err instanceof InterruptedError,
+      auth: err instanceof CliError && err.exitCode === ExitCode.config,
+      authSeen: summary.authError !== undefined,
+    });
+
+  /** Writes the caption where it goes: the sidecar and the folder's metadata.jsonl. */
+  const writeCaption = async (p: Prepared, o: Extract<Outcome, { ok: true }>): Promise<string | undefined> => {
+    const text = core.answerText(o.answer, p.plan.structured ? { data: o.data } : undefined);
+    if (p.sidecar !== undefined) {
+      const old = existing === 'append' || existing === 'prepend' ? await readFile(p.sidecar, 'utf8').catch(() => undefined) : undefined;
+      const merged = mergeCaption(old, text, existing === 'skip' ? 'overwrite' : existing);
+      if (merged !== undefined) await writeFileAtomic(p.sidecar, merged);
+    }
+    if (!hf || p.item.url) return undefined;
+    const first = Array.isArray(o.data) ? o.data[0] : o.data;
+    const value = p.plan.structured
+      ? { data: typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : { value: first } }
+      : { text: text.trim() };
+    return hf.set(p.item.key, value);
+  };
+
   const sendOne = async (p: Prepared) => {
     const { item } = p;
     const reqGate = gate.forRequest();
@@ -307,31 +449,53 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     const started = performance.now();
     let rec: BatchRecord;
     try {
-      const { answer, response } = await core.sendDescribe(p.plan, settings, reqCtx);
-      const data = p.plan.structured ? await core.parseStructured(answer, p.plan.structured) : undefined;
-      if (p.sidecar !== undefined) await writeFileAtomic(p.sidecar, core.answerText(answer, p.plan.structured ? { data } : undefined));
-      rec = okRecord(p, answer, response, {
-        many: settings.n !== undefined && settings.n > 1,
-        structured: p.plan.structured !== undefined,
-        data,
-        keepResponse: opts.keepResponse,
-        sidecar: p.sidecar,
-      });
-      if (answer.finishReason === 'length') cb.onWarning?.(item, 'the answer was cut off (finish_reason: length)');
-    } catch (err) {
-      const auth = err instanceof CliError && err.exitCode === ExitCode.config;
-      const action = decideFailure({
-        interrupted: ctx.signal.aborted,
-        stopped: stop.signal.aborted,
-        isStop: err instanceof InterruptedError,
-        auth,
-        authSeen: summary.authError !== undefined,
-      });
-      if (action === 'drop') return;
-      if (action === 'record-and-stop') {
-        summary.authError = err as CliError;
-        stop.abort();
+      let o = await attempt(p.plan, settings, reqCtx);
+      let fallback: FallbackNote | undefined;
+      if (!o.ok && fallbackSettings && actionFor(o.err) === 'record') {
+        // Tokens the first model billed count too.
+        const u = o.answer?.usage as { total_tokens?: unknown } | null | undefined;
+        if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
+        fallback = { model: o.answer?.model ?? settings.model, ...(o.verdict ? { verdict: o.verdict } : {}), error: firstLine(o.err) };
+        summary.fallbacks.sent++;
+        const plan = await core.planDescribe([item.image], p.prompt, fallbackSettings, { ...ctx, signal }, { prepared: p.plan.images, structured: p.plan.structured });
+        o = await attempt(plan, fallbackSettings, reqCtx);
+        if (o.ok) summary.fallbacks.ok++;
       }
+      if (o.ok) {
+        const metadata = await writeCaption(p, o);
+        rec = okRecord(p, o.answer, o.response, {
+          many,
+          structured: p.plan.structured !== undefined,
+          data: o.data,
+          keepResponse: opts.keepResponse,
+          sidecar: p.sidecar,
+          removed: o.removed,
+          metadata,
+          fallback,
+        });
+        if (isCutOff(o.answer.finishReason)) cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason})`);
+      } else {
+        const action = actionFor(o.err);
+        if (action === 'drop') return;
+        if (action === 'record-and-stop') {
+          summary.authError = o.err as CliError;
+          stop.abort();
+        }
+        rec = {
+          image: item.image,
+          ok: false,
+          ...(o.verdict ? { verdict: o.verdict } : {}),
+          ...(o.answer ? { content: many ? o.answer.contents : o.answer.content, model: o.answer.model, usage: o.answer.usage ?? null } : {}),
+          error: errorInfo(o.err),
+          sha256: p.sha256,
+          elapsed_ms: Math.round(performance.now() - started),
+          ...(fallback ? { fallback } : {}),
+        };
+      }
+    } catch (err) {
+      // Writing the caption failed (or planning the fallback request did).
+      const action = actionFor(err);
+      if (action === 'drop') return;
       rec = { image: item.image, ok: false, error: errorInfo(err), sha256: p.sha256, elapsed_ms: Math.round(performance.now() - started) };
     } finally {
       reqGate.done();

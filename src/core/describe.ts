@@ -182,7 +182,7 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
     // The same line as an HTTP error: a relay's support needs the request id to look it up.
     const id = response.requestId;
     if (error instanceof InvalidResponseError && id && !error.message.includes(id)) {
-      throw new InvalidResponseError(`${error.message} (request id ${id})`, { status: response.status, requestId: id, hint: error.hint, cause: error });
+      throw new InvalidResponseError(`${error.message} (request id ${id})`, { status: response.status, requestId: id, hint: error.hint, cause: error, answer: error.answer });
     }
     throw error;
   }

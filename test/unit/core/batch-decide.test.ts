@@ -33,6 +33,12 @@ test('decideItem: one line per case', () => {
     ['--sidecar: claimed by itself (a rerun claim): sent', side({ ...sideLoaded, sidecarOwner: 'p/a.jpg' }), { step: 'send' }],
     ['--sidecar: claimed by another image: fails', side({ ...sideLoaded, sidecarOwner: 'q/a.png' }), { step: 'fail', message: 'its sidecar would overwrite the one of q/a.png' }],
     ['--sidecar: a named file that is its own sidecar fails once loaded', side({ ...sideLoaded, key: '/w/p/a.txt', explicit: true }), { step: 'fail', message: 'its sidecar would overwrite the image itself' }],
+    ["--hf-metadata: first, has its folder's file a caption for it", file({ hf: true }), { step: 'check-hf' }],
+    ['--hf-metadata: a caption there skips the image before it is read', file({ hf: true, hfCaptioned: true }), { step: 'skip', reason: 'captioned' }],
+    ['--hf-metadata --existing append: not looked at', file({ hf: true, overwrite: true }), { step: 'hash' }],
+    ['--hf-metadata: no caption yet, then its folder is checked', file({ hf: true, hfCaptioned: false, ...known }), { step: 'check-folder' }],
+    ['--hf-metadata: an unwritable folder fails without sending', file({ hf: true, hfCaptioned: false, ...known, folderUnwritable: 'EACCES' }), { step: 'fail', message: "cannot write its folder's metadata.jsonl (EACCES); nothing was sent" }],
+    ['--hf-metadata: a URL has no folder', file({ hf: true, url: true, sha256: null, recordedOk: false }), { step: 'load' }],
   ];
   for (const [name, facts, want] of cases) assert.deepEqual(decideItem(facts), want, name);
 });
