@@ -66,19 +66,19 @@ export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
     term.note(`${merged.records.size} image(s) from ${merged.read} record(s) in ${parts.length} part(s): ${ok} ok, ${failed} failed` + (o.output !== undefined ? ` → ${o.output}` : ''));
   }
   if (listed) {
-    const missing = merged.missing(listed.items, count);
+    const missing = await merged.missingImages(listed.items, count);
     if (missing.length > 0) {
       short = true;
       const byShard = countByShard(missing);
       term.error(
-        `${missing.length} of ${listed.items.length} image(s) are missing from every part` +
+        `${missing.length} of ${listed.items.length} listed image(s) are missing from every part` +
           (byShard.length ? `; by shard: ${byShard.map(([s, n]) => `${s} (${n})`).join(', ')}` : ''),
         byShard.length ? `run those array tasks again: --shard i/${count}` : 'add --shard-count N to see which shards they belong to',
       );
       const shown = o.verbose ? missing : missing.slice(0, LISTED);
       for (const m of shown) term.note(`  ${m.item.image}${m.shard !== undefined ? `  (shard ${m.shard})` : ''}`);
       if (shown.length < missing.length) term.note(`  … and ${missing.length - shown.length} more (-v lists them all)`);
-    } else if (!o.quiet) term.note(`every one of the ${listed.items.length} image(s) has a record`);
+    } else if (!o.quiet) term.note(`no image is missing (${listed.items.length} listed)`);
   } else if (count !== undefined) {
     const silent = merged.silentShards(count);
     if (silent.length > 0) {

@@ -74,6 +74,19 @@ export class Merged {
     return out;
   }
 
+  /**
+   * The missing images less the non-images found in folders or by globs, which batch skips
+   * without a record (a named file that is not an image is recorded as a failure).
+   */
+  async missingImages(items: readonly BatchItem[], shardCount: number | undefined): Promise<Array<{ item: BatchItem; shard: number | undefined }>> {
+    const { isImageOrFailure } = await import('../image/index.ts');
+    const out = [];
+    for (const m of this.missing(items, shardCount)) {
+      if (m.item.explicit || m.item.url || (await isImageOrFailure(m.item.key))) out.push(m);
+    }
+    return out;
+  }
+
   /** Shards (of `count`) that wrote no record at all, from the records' "shard" fields. */
   silentShards(count: number): number[] {
     const seen = new Set<unknown>();

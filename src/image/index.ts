@@ -57,6 +57,27 @@ function readOptions(opts: ImageOptions): Parameters<typeof readPath>[1] {
  * them) and then passes the result to loadImage, so the file is read once. A file too big to be
  * sent as it is gets only its head read: sharp reads those itself.
  */
+/**
+ * Whether a local file is something batch sends or records (an image, or an empty or unreadable
+ * file it reports), rather than a non-image it skips when met in a folder. Reads the first bytes only.
+ */
+export async function isImageOrFailure(path: string): Promise<boolean> {
+  const { open } = await import('node:fs/promises');
+  let head: Buffer;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const { bytesRead, buffer } = await fh.read(Buffer.alloc(4100), 0, 4100, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return true;
+  }
+  return head.length === 0 || (await sniff(head)).image;
+}
+
 export async function readImageFile(input: string, opts: ImageOptions): Promise<ReadResult> {
   if (input === '') throw new ImageError('not-found', "'': no such file");
   return readPath(input, { ...readOptions(opts), headOnlyAbove: Math.floor(opts.maxBytes / 4) * 3 });
