@@ -1,9 +1,14 @@
 // doctor against relays that answer like one-api and new-api (test/helpers/relays.ts), in-process.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TOKEN, fixture, noFixtures, run, runCli } from '../helpers/cli.ts';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { TOKEN, fixture, noFixtures, run, runCli, tempDir } from '../helpers/cli.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { startRelay, type RelayOptions } from '../helpers/relays.ts';
+import { relayHandler, startRelay, type RelayOptions } from '../helpers/relays.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const servers: TestServer[] = [];
@@ -210,5 +215,46 @@ describe('imgdesc doctor and proxies (spawned: undici reads the proxy variables 
     assert.equal(base?.verdict, 'fail');
     assert.match(base?.fix ?? '', new RegExp(`check the proxy ${proxy.url}`));
     assert.equal(r.code, 4);
+  });
+});
+
+describe('imgdesc doctor and TLS (spawned: NODE_EXTRA_CA_CERTS is read at start)', () => {
+  const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+  const skip = hasOpenssl ? false : 'skipped: openssl (to make a test certificate) is not installed';
+
+  /** A one-api-like relay over https with a certificate made for 127.0.0.1, signed by itself. */
+  async function httpsRelay(): Promise<{ url: string; cert: string; close: () => Promise<void> }> {
+    const dir = tempDir('imgdesc-tls-');
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    assert.equal(made.status, 0, 'openssl made a certificate');
+    const handle = relayHandler({ kind: 'one-api' });
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks).toString('utf8');
+      handle({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json: body ? JSON.parse(body) : undefined, at: Date.now() }, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as AddressInfo;
+    return { url: `https://127.0.0.1:${port}`, cert, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it('a certificate the machine does not trust: base URL ✗ TLS, exit 4; trusted: ✓ TLS valid', { skip }, async () => {
+    const s = await httpsRelay();
+    try {
+      const env = { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: undefined };
+      const bad = await runCli(['doctor', '--json', '--no-probe'], { env });
+      const badBase = (JSON.parse(bad.stdout) as { checks: { id: string; verdict: string; finding: string; fix: string }[] }).checks.find((c) => c.id === 'base-url');
+      assert.equal(badBase?.verdict, 'fail');
+      assert.match(badBase?.finding ?? '', /^TLS failed for 127\.0\.0\.1:\d+: DEPTH_ZERO_SELF_SIGNED_CERT$/);
+      assert.match(badBase?.fix ?? '', /NODE_EXTRA_CA_CERTS/);
+      assert.equal(bad.code, 4);
+      const good = await runCli(['doctor', '--no-probe'], { env: { ...env, NODE_EXTRA_CA_CERTS: s.cert } });
+      assert.equal(good.code, 0, good.stdout);
+      assert.match(good.stdout, /✓ base URL +127\.0\.0\.1:\d+ reachable, TLS valid/);
+    } finally {
+      await s.close();
+    }
   });
 });
