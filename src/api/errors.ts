@@ -74,14 +74,43 @@ export interface APIErrorInit {
   cause?: unknown;
 }
 
-function hintFor(status: number | undefined, url: string | undefined): string | undefined {
-  if (status === 401 || status === 403) return 'check the token: imgdesc config set token';
+// 403s by cause (one-api middleware/auth.go, relay/controller/helper.go; new-api middleware/auth.go,
+// service/quota.go): the same status means "bad token", "no quota" or "not this model".
+const QUOTA = /quota|额度|余额|insufficient|billing|balance|credit/i;
+const MODEL_DENIED = /无权(?:使用|访问)模型|model.*not (?:allowed|permitted)|(?:not allowed|may not) (?:to )?use|access to (?:the )?model|model_not_allowed/i;
+
+/** The hint for a 401/403, by what the relay says caused it. */
+export function authHint(status: number, code: string | null, message: string): string {
+  const text = `${code ?? ''} ${message}`;
+  if (QUOTA.test(text)) return "the account or token is out of quota: top it up, or raise the token's limit, in the relay's dashboard";
+  if (MODEL_DENIED.test(text)) return "this token may not use that model: pick one it allows (imgdesc models), or allow the model in the token's settings on the relay";
+  if (status === 403) return "the relay refused this token: check in the relay's dashboard that it is enabled and allowed from this network; or set another: imgdesc config set token";
+  return 'the token is invalid or expired: imgdesc config set token';
+}
+
+function hintFor(status: number | undefined, url: string | undefined, code: string | null, message: string): string | undefined {
+  if (status === 401 || status === 403) return authHint(status, code, message);
   if (status === 404 || status === 405) {
     return url ? `check the base URL and the model (the request went to ${url})` : 'check the base URL and the model';
   }
   if (status === 413) return 'the request is too large: lower --max-bytes or --max-edge';
   if (status === 429) return 'rate limited or out of quota: wait, or lower --concurrency';
+  if (status === 504 || status === 524) return 'not retried: the upstream may already have billed it; --stream keeps long answers alive';
   return undefined;
+}
+
+/**
+ * The relay has no such model: OpenAI 404 `model_not_found` ("does not exist"), Anthropic 404
+ * `not_found_error`, one-api/new-api 503 "当前分组 … 下对于模型 … 无可用渠道" (middleware/distributor.go).
+ */
+export function isModelNotFound(e: { status: number | undefined; code: string | null; type: string | null; serverMessage: string }): boolean {
+  const m = e.serverMessage;
+  // new-api sends a saturated group with the code model_not_found: the message is the cause.
+  if (/负载已饱和|saturated|overload/i.test(m)) return false;
+  if (e.code === 'model_not_found') return true;
+  if (/无可用渠道|no available channel/i.test(m)) return true;
+  if (e.status === 404 && (e.type === 'not_found_error' || /\bmodel\b/i.test(m))) return true;
+  return (e.status === 400 || e.status === 404) && /model.*(does not exist|not found|not exist|unknown)|(unknown|invalid) model/i.test(m);
 }
 
 /** The server answered, with an error: a non-2xx status, a 2xx with `{"error":...}`, or a redirect we refused. */
@@ -104,7 +133,7 @@ export class APIError extends CliError {
     const type = init.type == null ? null : redact(String(init.type), token);
     const status = init.status;
     super(APIError.format(status, serverMessage, code, requestId), status === 401 || status === 403 ? ExitCode.config : ExitCode.api, {
-      hint: init.hint ?? hintFor(status, init.url),
+      hint: init.hint ?? hintFor(status, init.url, code, serverMessage),
       cause: init.cause,
     });
     this.name = 'APIError';

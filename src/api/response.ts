@@ -35,6 +35,15 @@ function textOf(content: unknown): string | null {
   return null;
 }
 
+/**
+ * The answer stopped at the token limit: `length` (OpenAI, one-api, newer new-api), `max_tokens`
+ * (older new-api's Claude adaptor passed Anthropic's stop_reason through, relay/channel/claude/relay-claude.go),
+ * `model_length` (Gemini).
+ */
+export function isCutOff(finishReason: string | null): boolean {
+  return finishReason !== null && ['length', 'max_tokens', 'model_length'].includes(finishReason.toLowerCase());
+}
+
 /** Turns a parsed chat-completion body into the answer, or explains why there is none. */
 export function readAnswer(body: unknown): Answer {
   if (!isObj(body)) throw new InvalidResponseError('the response is not a JSON object');
@@ -62,7 +71,7 @@ export function readAnswer(body: unknown): Answer {
       ? `the model refused: ${oneLine(refusal)}`
       : `the answer is empty${finishReason ? ` (finish_reason: ${finishReason})` : ''}`;
     const hint =
-      finishReason === 'length' || finishReason === 'max_tokens'
+      isCutOff(finishReason)
         ? 'the token limit was reached before any answer (reasoning models think first): raise --max-tokens'
         : undefined;
     throw new InvalidResponseError(why, { requestId: id, hint, answer: refusal ? 'refused' : 'empty' });
@@ -77,6 +86,27 @@ export function readAnswer(body: unknown): Answer {
     model: str(body['model']),
     usage: body['usage'] ?? null,
     id,
+  };
+}
+
+/**
+ * Several chat completions as one (`-n` asked in several requests): the first body with every
+ * body's choices in order, re-indexed and cut to `answers`, and the usage figures summed.
+ */
+export function mergeCompletions(bodies: unknown[], answers: number): unknown {
+  const objs = bodies.filter(isObj);
+  const head = objs[0] ?? {};
+  const choices = objs.flatMap((b) => (Array.isArray(b['choices']) ? b['choices'] : [])).slice(0, answers);
+  const usage: Obj = {};
+  for (const b of objs) {
+    const u = b['usage'];
+    if (!isObj(u)) continue;
+    for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = ((usage[k] as number | undefined) ?? 0) + v;
+  }
+  return {
+    ...head,
+    choices: choices.map((c, index) => (isObj(c) ? { ...c, index } : c)),
+    ...(Object.keys(usage).length ? { usage } : {}),
   };
 }
 

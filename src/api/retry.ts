@@ -1,5 +1,5 @@
 // Retry policy as small pure functions, after openai-node's client (shouldRetry / calculateDefaultRetryTimeoutMillis).
-import { APIConnectionError, APIError, APITimeoutError } from './errors.ts';
+import { APIConnectionError, APIError, APITimeoutError, isModelNotFound } from './errors.ts';
 import type { CliError } from '../types.ts';
 
 export interface RetryCandidate {
@@ -8,17 +8,35 @@ export interface RetryCandidate {
   /** Reset, refused, DNS failure, socket closed mid-body. */
   connectionError?: boolean | undefined;
   timeout?: boolean | undefined;
+  /** The error came in the body of a 2xx answer (Gemini's "No candidates returned" with code 500). */
+  bodyError?: { type: string | null; code: string | null; serverMessage: string } | undefined;
+  /** The relay has no such model (even a 503 "无可用渠道"): asking again cannot help. */
+  modelNotFound?: boolean | undefined;
 }
 
-/** Headers win (`x-should-retry`), then connection errors and timeouts, then the status. */
+// What a relay says when asking again later can help: overload and rate limits, in English and Chinese
+// (one-api controller/relay.go "当前分组上游负载已饱和，请稍后再试").
+const TRANSIENT = /overload|rate.?limit|too.?many|capacity|busy|饱和|繁忙|限流|稍后再试/i;
+
+/**
+ * Headers win (`x-should-retry`), then connection errors and timeouts, then an error in a 2xx body
+ * (only when it says overload or rate limit: a blocked prompt stays blocked), then the status.
+ * 504 and 524 are not retried: the upstream may already be working on (and billing) the request.
+ */
 export function shouldRetry(e: RetryCandidate): boolean {
   const hint = e.headers?.['x-should-retry'];
   if (hint === 'true') return true;
   if (hint === 'false') return false;
   if (e.connectionError || e.timeout) return true;
+  if (e.modelNotFound) return false;
+  if (e.bodyError) {
+    const b = e.bodyError;
+    return TRANSIENT.test(`${b.type ?? ''} ${b.code ?? ''} ${b.serverMessage}`) || e.status === 429 || e.status === 529;
+  }
   const s = e.status;
   if (s === undefined) return false;
   if (s === 408 || s === 409 || s === 429) return true;
+  if (s === 504 || s === 524) return false;
   return s >= 500 && s <= 599; // includes Anthropic's 529 "overloaded"
 }
 
@@ -129,7 +147,8 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
 /** An HTTP answer that is an error (a non-2xx status, or a 2xx with an error body). */
 export function classifyResponseError(error: APIError, status: number, headers: Record<string, string>): Failure {
   const s = error.status ?? status;
-  return { error, retry: shouldRetry({ status: s, headers }), status: s, headers, reason: `HTTP ${s}` };
+  const bodyError = status >= 200 && status < 300 ? error : undefined;
+  return { error, retry: shouldRetry({ status: s, headers, bodyError, modelNotFound: isModelNotFound(error) }), status: s, headers, reason: `HTTP ${s}` };
 }
 
 /** A redirect we do not follow: another origin (credentials would go along), or a second hop. */

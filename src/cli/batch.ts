@@ -53,7 +53,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
   }
 
-  const settings = await loadSettings(options.settings, run, io.env);
+  let settings = await loadSettings(options.settings, run, io.env);
   if (settings.schema !== undefined && (options.prefix !== undefined || options.suffix !== undefined)) {
     throw new UsageError('--prefix and --suffix go with text captions, not --schema', { hint: 'put the trigger word into the schema\'s caption field in a later step, or drop --schema' });
   }
@@ -76,6 +76,15 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
   if (resume && resume.torn > 0) term.info(`${outFile}: ignored ${resume.torn} incomplete line(s) from an earlier run`);
   const concurrency = settings.concurrency;
+  const { cacheDir } = await import('../config/model-cache.ts');
+  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env) };
+  if (items.length > 0 && !settings.model) {
+    const models = await import('../core/models.ts');
+    const choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
+    settings = { ...settings, model: choice.model };
+    if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
+    else if (choice.source === 'none') term.note('model: none set; it will be picked from the relay\'s model list when sent');
+  }
   term.info(
     `${items.length} image(s), concurrency ${concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}` +
       (resume && resume.size ? `, ${resume.size} already recorded ok in ${outFile}` : ''),
@@ -134,7 +143,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         keepResponse: run.json,
         shard: shard?.index,
       },
-      { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH },
+      coreCtx,
       {
         onRecord: async (rec) => {
           if (!rec.ok && !run.quiet) {
@@ -186,7 +195,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const lines = [
     run.dryRun
       ? `dry run: ${s.ok} image(s) would be sent, ${s.failed} failed, ${counts.skipped} skipped${detail ? ` (${detail})` : ''}; nothing was sent`
-      : summaryLine(counts, progress.elapsed(), detail),
+      : summaryLine(counts, progress.elapsed(), detail) + (s.cutOff ? `; ${s.cutOff} cut off at the token limit (raise --max-tokens)` : ''),
   ];
   if (!run.dryRun) {
     const g = guardLine(s);

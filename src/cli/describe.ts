@@ -23,13 +23,17 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   }
   const flags: Profile = { ...options.settings };
   if (options.prompt !== undefined) flags.prompt = options.prompt;
-  const settings = await loadSettings(flags, run, io.env);
+  let settings = await loadSettings(flags, run, io.env);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const core = await import('../core/describe.ts');
+  const models = await import('../core/models.ts');
+  const { cacheDir } = await import('../config/model-cache.ts');
   for (const w of core.checkRelay(settings, run.dryRun)) term.warn(w);
   term.info(describeSettings(settings));
 
   const ctx = {
+    cacheDir: cacheDir(io.env),
+    onNote: (message: string) => term.warn(message),
     stdin: io.stdin,
     cwd: io.cwd,
     signal: io.signal,
@@ -41,10 +45,26 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   };
   let spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');
   try {
-    const plan = await core.planDescribe(options.images, settings.prompt, settings, ctx);
+    // Images first: a bad one is exit 2 before anything, even the model list, is asked for.
+    let plan = await core.planDescribe(options.images, settings.prompt, settings, ctx);
+    let choice = await models.chooseModel(settings, ctx, { dryRun: run.dryRun });
+    const replan = async (c: typeof choice) => {
+      settings = { ...settings, model: c.model };
+      plan = await core.planDescribe(options.images, settings.prompt, settings, ctx, { prepared: plan.images, structured: plan.structured });
+    };
+    if (choice.source !== 'settings') {
+      await replan(choice);
+      if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
+      else if (choice.source === 'none') term.note(`model: none set; it will be picked from the relay's model list when sent`);
+      else term.info(`model ${choice.model} (picked earlier from the relay's list)`);
+    }
     for (const img of plan.images) {
       for (const w of img.warnings) term.warn(w);
       if (run.verbose || run.dryRun) term.note(term.err.dim(formatImageReport(img.report)));
+    }
+    if (run.dryRun || run.verbose) {
+      const f = plan.family;
+      term.note(term.err.dim(`model family ${f.family}${f.notes.length ? `: ${f.notes.join('; ')}` : ''}`));
     }
     if (run.dryRun) {
       spinner.stop();
@@ -54,7 +74,20 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     }
     spinner.text(`Asking ${settings.model}`);
     const started = Date.now();
-    const result = await core.sendDescribe(plan, settings, ctx);
+    let result;
+    try {
+      result = await core.sendDescribe(plan, settings, ctx);
+    } catch (error) {
+      // A cached pick the relay no longer has: pick again from a fresh list and ask once more.
+      const explained = await models.explainModelNotFound(error, settings, ctx, choice);
+      if (explained === error || choice.source !== 'cache') throw explained;
+      const fresh = await models.chooseModel({ ...settings, model: undefined }, ctx, { dryRun: false });
+      if (fresh.model === choice.model) throw explained;
+      term.warn(`${choice.model} is gone from the relay: using ${fresh.model} (${models.HOW_TO_CHOOSE})`);
+      choice = fresh;
+      await replan(choice);
+      result = await core.sendDescribe(plan, settings, ctx);
+    }
     spinner.stop();
     const { answer, response } = result;
 
@@ -73,8 +106,8 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
         .filter(Boolean)
         .join(', '),
     );
-    if (answer.finishReason === 'length') {
-      term.warn('the answer was cut off (finish_reason: length); raise --max-tokens for a complete one');
+    if (core.isCutOff(answer.finishReason)) {
+      term.warn(`the answer was cut off (finish_reason: ${answer.finishReason}); raise --max-tokens for a complete one`);
     }
 
     if (run.json) {
@@ -93,5 +126,5 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
 
 function describeSettings(s: Settings): string {
   const from = (k: keyof Settings['sources']) => (s.sources[k] ? ` (${s.sources[k]})` : '');
-  return `profile ${s.profile}, base URL ${s.baseUrl ?? 'none'}${from('base-url')}, model ${s.model}${from('model')}, token ${s.token ? 'set' : 'missing'}${from('token')}`;
+  return `profile ${s.profile}, base URL ${s.baseUrl ?? 'none'}${from('base-url')}, model ${s.model ?? 'to be picked'}${from('model')}, token ${s.token ? 'set' : 'missing'}${from('token')}`;
 }

@@ -45,7 +45,7 @@ const BOOL_FLAGS: Record<string, SettingKey> = {
 
 export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Command {
   return cmd
-    .option('-m, --model <id>', 'model id (default claude-3-5-sonnet-20240620)')
+    .option('-m, --model <id>', "model id (default: picked from the relay's model list)")
     .option('-s, --system <text>', 'system message')
     .option(
       '-p, --prompt <text>',
@@ -65,7 +65,7 @@ export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Comm
     .option('--keep-metadata', 'keep EXIF metadata, including GPS location')
     .option('--inline', 'download URL images here and embed them')
     .option('--schema <schema>', "structured answer: JSON Schema, a file, or 'caption, tags string[]'")
-    .addOption(new Option('--schema-mode <mode>', 'how the schema is sent').choices(['json_schema', 'prompt']))
+    .addOption(new Option('--schema-mode <mode>', 'how the schema is sent: auto (response_format and the prompt), json_schema, prompt').choices(['auto', 'json_schema', 'prompt']))
     .option('--no-validate', 'do not validate structured answers')
     .addOption(new Option('--reasoning-effort <level>', 'reasoning_effort for reasoning models').choices(['low', 'medium', 'high']))
     .option('--show-reasoning', 'print the model reasoning to stderr')

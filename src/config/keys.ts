@@ -40,7 +40,7 @@ export const SETTING_KEYS = {
   concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },
   'max-rps': { type: 'number', description: 'batch requests started per second, at most (a fleet shares the relay limit)', min: 0.001, max: 10_000 },
   schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers', nonEmpty: true },
-  'schema-mode': { type: { enum: ['json_schema', 'prompt'] }, description: 'how the schema is sent' },
+  'schema-mode': { type: { enum: ['auto', 'json_schema', 'prompt'] }, description: 'how the schema is sent (auto: response_format and in the prompt)' },
   validate: { type: 'bool', description: 'validate structured answers (false = --no-validate)' },
   'reasoning-effort': { type: { enum: ['low', 'medium', 'high'] }, description: 'reasoning_effort sent to the model' },
   'show-reasoning': { type: 'bool', description: 'print reasoning to stderr' },

@@ -3,11 +3,9 @@ import { ConfigError, type ImageDetail } from '../types.ts';
 import { SETTING_KEYS, isSettingKey, parseSetting, parseStoredValue, type SettingKey, type SettingValue } from './keys.ts';
 import type { Profile } from './store.ts';
 
-export const DEFAULT_MODEL = 'claude-3-5-sonnet-20240620';
 export const DEFAULT_PROMPT = 'What is in this picture? Please describe it in detail.';
 
 const DEFAULTS = {
-  model: DEFAULT_MODEL,
   prompt: DEFAULT_PROMPT,
   timeout: 300,
   retries: 2,
@@ -18,7 +16,7 @@ const DEFAULTS = {
   'keep-metadata': false,
   inline: false,
   concurrency: 4,
-  'schema-mode': 'json_schema',
+  'schema-mode': 'auto',
   validate: true,
   'show-reasoning': false,
 } as const satisfies Partial<Record<SettingKey, SettingValue>>;
@@ -41,7 +39,8 @@ export interface Settings {
   profile: string;
   baseUrl: string | undefined;
   token: string | undefined;
-  model: string;
+  /** undefined: none set; one is picked from the relay's model list (core/models.ts). */
+  model: string | undefined;
   prompt: string;
   system: string | undefined;
   maxTokens: number | undefined;
@@ -60,7 +59,7 @@ export interface Settings {
   /** Requests started per second, at most (--max-rps); undefined = no limit. */
   maxRps: number | undefined;
   schema: string | undefined;
-  schemaMode: 'json_schema' | 'prompt';
+  schemaMode: 'auto' | 'json_schema' | 'prompt';
   validate: boolean;
   reasoningEffort: 'low' | 'medium' | 'high' | undefined;
   showReasoning: boolean;
@@ -110,7 +109,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     profile: profileName,
     baseUrl: str('base-url'),
     token: str('token'),
-    model: str('model') ?? DEFAULT_MODEL,
+    model: str('model'),
     prompt: str('prompt') ?? DEFAULT_PROMPT,
     system: str('system'),
     maxTokens: num('max-tokens'),

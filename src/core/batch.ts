@@ -53,6 +53,8 @@ export type BatchRecord = RecordName &
         elapsed_ms: number;
         sha256: string | null;
         sidecar?: string;
+        /** finish_reason said the token limit cut the answer short. */
+        cut_off?: true;
         metadata?: string;
         /** --fallback-model answered: the first model, and why its answer was not used. */
         fallback?: FallbackNote;
@@ -135,6 +137,8 @@ export interface BatchSummary {
   failed: number;
   skipped: Record<SkipReason, number>;
   tokens: number;
+  /** Answers cut off at the token limit (recorded ok, flagged `cut_off`). */
+  cutOff: number;
   /** Set when a 401/403 stopped the batch. */
   authError: CliError | undefined;
   interrupted: boolean;
@@ -233,6 +237,7 @@ export function okRecord(
     sha256: p.sha256,
   };
   if (extra.sidecar !== undefined) rec.sidecar = extra.sidecar;
+  if (isCutOff(answer.finishReason)) rec.cut_off = true;
   if (extra.metadata !== undefined) rec.metadata = extra.metadata;
   if (extra.fallback !== undefined) rec.fallback = extra.fallback;
   if (extra.keepResponse) rec.response = response.body;
@@ -250,6 +255,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     failed: 0,
     skipped: { done: 0, sidecar: 0, captioned: 0, 'not-image': 0 },
     tokens: 0,
+    cutOff: 0,
     authError: undefined,
     interrupted: false,
     peakInFlight: 0,
@@ -455,7 +461,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
         // Tokens the first model billed count too.
         const u = o.answer?.usage as { total_tokens?: unknown } | null | undefined;
         if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
-        fallback = { model: o.answer?.model ?? settings.model, ...(o.verdict ? { verdict: o.verdict } : {}), error: firstLine(o.err) };
+        fallback = { model: o.answer?.model ?? settings.model ?? '', ...(o.verdict ? { verdict: o.verdict } : {}), error: firstLine(o.err) };
         summary.fallbacks.sent++;
         const plan = await core.planDescribe([item.image], p.prompt, fallbackSettings, { ...ctx, signal }, { prepared: p.plan.images, structured: p.plan.structured });
         o = await attempt(plan, fallbackSettings, reqCtx);
@@ -473,7 +479,10 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           metadata,
           fallback,
         });
-        if (isCutOff(o.answer.finishReason)) cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason})`);
+        if (isCutOff(o.answer.finishReason)) {
+          summary.cutOff++;
+          cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason}); raise --max-tokens`);
+        }
       } else {
         const action = actionFor(o.err);
         if (action === 'drop') return;

@@ -13,6 +13,9 @@ import {
   type ClientOptions,
   type RateGate,
   type RetryEvent,
+  adaptRequest,
+  mergeCompletions,
+  type FamilyPlan,
 } from '../api/index.ts';
 import { maskToken, type Settings } from '../config/settings.ts';
 import { loadImage, type ImageOptions, type PreparedImage } from '../image/index.ts';
@@ -32,6 +35,10 @@ export interface CoreContext {
   searchPath?: string | undefined;
   /** The run's one exiftool process, started on first use (RAW previews, metadata). */
   exiftool?: () => Promise<import('exiftool-vendored').ExifTool>;
+  /** Something the user should know that is not a failure (shown as a warning). */
+  onNote?: (message: string) => void;
+  /** $XDG_CACHE_HOME/imgdesc: the picked model is cached there. None: no cache. */
+  cacheDir?: string | undefined;
 }
 
 export interface DescribePlan {
@@ -40,6 +47,8 @@ export interface DescribePlan {
   body: Record<string, unknown>;
   images: PreparedImage[];
   structured: StructuredSpec | undefined;
+  /** What the model's family made of the generic request (DESIGN.md §2). */
+  family: FamilyPlan;
 }
 
 export interface DescribeResult {
@@ -49,6 +58,7 @@ export interface DescribeResult {
 }
 
 export type { RetryEvent };
+export { isCutOff } from '../api/index.ts';
 
 export const USER_AGENT = `imgdesc/${VERSION}`;
 
@@ -90,7 +100,7 @@ export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions
     inline: settings.inline,
     maxInputBytes: settings.maxInputBytes,
     timeoutMs: settings.timeoutMs,
-    model: settings.model,
+    ...(settings.model ? { model: settings.model } : {}),
     signal: ctx.signal,
     stdin: ctx.stdin,
     cwd: ctx.cwd,
@@ -135,17 +145,19 @@ export async function planDescribe(
     for (const input of inputs) images.push(await loadImage(input, opts));
   }
   const structured = done ? done.structured : await structuredRequest(settings, ctx.cwd);
-  const extra: Record<string, unknown> = { ...structured?.extra };
-  if (settings.reasoningEffort) extra.reasoning_effort = settings.reasoningEffort;
-  if (settings.n !== undefined && settings.n > 1) extra.n = settings.n;
+  const model = settings.model ?? '';
+  const family = adaptRequest(model, {
+    maxTokens: settings.maxTokens,
+    temperature: settings.temperature,
+    n: settings.n,
+    reasoningEffort: settings.reasoningEffort,
+  });
   const body = buildChatBody({
-    model: settings.model,
+    model,
     prompt: structured?.promptSuffix ? `${prompt}\n\n${structured.promptSuffix}` : prompt,
     system: settings.system,
     images: images.map((img) => ({ url: img.url, detail: settings.detail })),
-    maxTokens: settings.maxTokens,
-    temperature: settings.temperature,
-    extra,
+    extra: { ...family.fields, ...structured?.extra },
   });
   const url = settings.baseUrl ? resolveEndpoints(settings.baseUrl).chat : '(no base URL configured)';
   return {
@@ -159,25 +171,15 @@ export async function planDescribe(
     body,
     images,
     structured,
+    family,
   };
 }
 
-export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: CoreContext): Promise<DescribeResult> {
-  let response: ApiResult<unknown>;
+/** Sends one body; a 2xx that is no usable answer names the request id, like an HTTP error does. */
+async function ask(body: Record<string, unknown>, settings: Settings, ctx: CoreContext): Promise<{ response: ApiResult<unknown>; answer: Answer }> {
+  const response = await createChatCompletion(body, clientOptions(settings, ctx));
   try {
-    response = await createChatCompletion(plan.body, clientOptions(settings, ctx));
-  } catch (error) {
-    if (plan.structured?.mode === 'json_schema' && error instanceof APIError && mentionsResponseFormat(error.status, error.message)) {
-      throw new CliError(error.message, error.exitCode, {
-        hint: 'this relay rejects response_format; try --schema-mode prompt',
-        cause: error,
-      });
-    }
-    throw error;
-  }
-  let answer: Answer;
-  try {
-    answer = readAnswer(response.body);
+    return { response, answer: readAnswer(response.body) };
   } catch (error) {
     // The same line as an HTTP error: a relay's support needs the request id to look it up.
     const id = response.requestId;
@@ -186,7 +188,63 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
     }
     throw error;
   }
-  return { plan, response, answer };
+}
+
+/**
+ * Sends the plan. Schema mode auto: a 400 refusing response_format is asked once more without it
+ * (the schema is in the prompt too). -n: families that ignore `n` (and relays that drop it) give
+ * fewer answers; the rest are asked for in more requests, and the bodies assembled into one.
+ */
+export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: CoreContext): Promise<DescribeResult> {
+  let body = plan.body;
+  let first: { response: ApiResult<unknown>; answer: Answer };
+  try {
+    first = await ask(body, settings, ctx);
+  } catch (error) {
+    const refused = error instanceof APIError && body.response_format !== undefined && mentionsResponseFormat(error.status, error.message);
+    if (refused && plan.structured?.mode === 'auto') {
+      ctx.onNote?.('the relay refused response_format: asking again with the schema in the prompt only');
+      const { response_format: _dropped, ...rest } = body;
+      body = rest;
+      first = await ask(body, settings, ctx);
+    } else if (refused) {
+      throw new CliError((error as APIError).message, (error as APIError).exitCode, {
+        hint: 'this relay rejects response_format; try --schema-mode auto or prompt',
+        cause: error,
+      });
+    } else throw error;
+  }
+  const wanted = plan.family.answers;
+  if (first.answer.contents.length >= wanted) return { plan, ...first };
+
+  const responses = [first.response];
+  let got = first.answer.contents.length;
+  while (got < wanted) {
+    const { n: _n, ...rest } = body;
+    const more = wanted - got;
+    const next = plan.family.perRequest > 1 && more > 1 ? { ...rest, n: more } : rest;
+    let r: { response: ApiResult<unknown>; answer: Answer };
+    try {
+      r = await ask(next, settings, ctx);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new CliError(`got ${got} of ${wanted} answers; asking for the rest failed: ${why}`, error instanceof CliError ? error.exitCode : 4, {
+        hint: error instanceof CliError ? error.hint : undefined,
+        cause: error,
+      });
+    }
+    responses.push(r.response);
+    got += r.answer.contents.length;
+  }
+  const merged = mergeCompletions(responses.map((r) => r.body), wanted);
+  const response: ApiResult<unknown> = {
+    ...first.response,
+    body: merged,
+    rawText: JSON.stringify(merged),
+    attempts: responses.reduce((a, r) => a + r.attempts, 0),
+    elapsedMs: responses.reduce((a, r) => a + r.elapsedMs, 0),
+  };
+  return { plan, response, answer: readAnswer(merged) };
 }
 
 /**

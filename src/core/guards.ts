@@ -7,6 +7,7 @@
 //
 // Phrasings are matched only at the start (refusals, preambles) or the end (sign-offs) of an
 // answer and sentence by sentence, so a caption that quotes a sign saying "I'm sorry" stays a caption.
+import { isCutOff } from '../api/index.ts';
 
 export type Verdict = 'refused' | 'empty' | 'truncated' | 'chatter';
 
@@ -95,10 +96,8 @@ const shorten = (s: string, max = 200) => {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 };
 
-/** `finish_reason` values that mean the answer was cut off (OpenAI, new-api/Anthropic, Gemini). */
-export function isCutOff(finishReason: string | null): boolean {
-  return finishReason !== null && ['length', 'max_tokens', 'model_length'].includes(finishReason.toLowerCase());
-}
+/** `finish_reason` values that mean the answer was cut off: one definition, in the API layer. */
+export { isCutOff };
 
 /**
  * Removes `<think>…</think>` (also `<thinking>`, `<reasoning>`; an unclosed one runs to the end),

@@ -1,9 +1,85 @@
-// `models`: GET {base}/v1/models and the ids it lists.
-import { listModels, readModelIds, type ApiResult } from '../api/index.ts';
+// `models` and model picking: GET {base}/v1/models, the ids it lists, and which one to use when the
+// user set none (DESIGN.md §1 "Defaults": no model is built in, because models retire).
+import { APIError, closestModels, isModelNotFound, listModels, pickModel, readModelIds, resolveEndpoints, type ApiResult } from '../api/index.ts';
+import { MODEL_CACHE_TTL_MS, readCachedPick, writeCachedPick } from '../config/model-cache.ts';
 import type { Settings } from '../config/settings.ts';
+import { CliError, ConfigError, ExitCode } from '../types.ts';
 import { clientOptions, type CoreContext } from './describe.ts';
 
 export async function fetchModels(settings: Settings, ctx: CoreContext): Promise<{ response: ApiResult<unknown>; ids: string[] }> {
   const response = await listModels(clientOptions(settings, ctx));
   return { response, ids: readModelIds(response.body) };
+}
+
+export interface ModelChoice {
+  model: string;
+  /** settings: the user's; cache: picked earlier; relay: picked now from a fresh list; none: --dry-run without a cached pick. */
+  source: 'settings' | 'cache' | 'relay' | 'none';
+}
+
+/** What --dry-run shows as the model when none is set and nothing is cached. */
+export const MODEL_TO_BE_PICKED = '(picked from the relay\'s model list)';
+
+export const HOW_TO_CHOOSE = 'choose one with -m <id> or: imgdesc config set model <id> (imgdesc models lists them)';
+
+function cacheKey(settings: Settings): string | undefined {
+  return settings.baseUrl ? resolveEndpoints(settings.baseUrl).models : undefined;
+}
+
+/**
+ * The model to use. When none is set: the pick cached for this relay (younger than a day), else
+ * the best one in the relay's own list, cached. `dryRun` never touches the network. `refresh`
+ * ignores the cache (the cached pick was not found).
+ */
+export async function chooseModel(settings: Settings, ctx: CoreContext, opts: { dryRun: boolean; refresh?: boolean; now?: number }): Promise<ModelChoice> {
+  if (settings.model) return { model: settings.model, source: 'settings' };
+  const key = cacheKey(settings);
+  const now = opts.now ?? Date.now();
+  const cached = key && ctx.cacheDir ? await readCachedPick(ctx.cacheDir, key) : undefined;
+  if (opts.dryRun) return cached ? { model: cached.picked, source: 'cache' } : { model: MODEL_TO_BE_PICKED, source: 'none' };
+  if (cached && !opts.refresh && now - cached.at < MODEL_CACHE_TTL_MS) return { model: cached.picked, source: 'cache' };
+  const { ids } = await fetchModels(settings, ctx);
+  const picked = pickModel(ids);
+  if (!picked) {
+    const some = ids.slice(0, 8).join(', ');
+    throw new ConfigError(
+      ids.length
+        ? `no model is set, and none of the ${ids.length} the relay lists is known to see images (${some}${ids.length > 8 ? ', …' : ''})`
+        : 'no model is set, and the relay lists none',
+      { hint: HOW_TO_CHOOSE },
+    );
+  }
+  if (key && ctx.cacheDir) await writeCachedPick(ctx.cacheDir, key, { picked, ids, at: now });
+  return { model: picked, source: 'relay' };
+}
+
+/**
+ * When the relay says the model does not exist: forgets a cached pick, and turns the error into
+ * exit 4 naming the closest ids the relay lists. Other errors come back as they are.
+ */
+export async function explainModelNotFound(error: unknown, settings: Settings, ctx: CoreContext, choice: ModelChoice): Promise<unknown> {
+  if (!(error instanceof APIError) || !isModelNotFound(error) || choice.source === 'none') return error;
+  const key = cacheKey(settings);
+  let ids: string[] | undefined;
+  try {
+    ids = (await fetchModels(settings, ctx)).ids;
+  } catch {
+    // the list is a courtesy here; the error that matters is the one we have
+  }
+  if (key && ctx.cacheDir && choice.source !== 'settings') {
+    await writeCachedPick(ctx.cacheDir, key, ids && pickModel(ids) ? { picked: pickModel(ids) as string, ids, at: Date.now() } : undefined);
+  }
+  if (ids?.includes(choice.model)) {
+    // 503 无可用渠道 for a model the relay lists: no working channel in this token's group.
+    return new CliError(`the relay lists '${choice.model}' but has no available channel for it: ${error.message}`, ExitCode.api, {
+      hint: `pick another model (${HOW_TO_CHOOSE.replace(/^choose one with /, '')}), or ask the relay's admin`,
+      cause: error,
+    });
+  }
+  const closest = ids ? closestModels(choice.model, ids) : [];
+  const listed = ids === undefined ? '' : closest.length ? `; closest the relay lists: ${closest.join(', ')}` : '; the relay lists no models';
+  return new CliError(`model '${choice.model}' is not available at this relay: ${error.message}${listed}`, ExitCode.api, {
+    hint: choice.source === 'settings' ? HOW_TO_CHOOSE : 'the cached pick was refreshed: run again, or ' + HOW_TO_CHOOSE,
+    cause: error,
+  });
 }

@@ -8,7 +8,7 @@ export interface StructuredSpec {
   schema: Record<string, unknown>;
   /** json_schema.name: the schema's title sanitised to [A-Za-z0-9_-]{1,64}, else "answer". */
   name: string;
-  mode: 'json_schema' | 'prompt';
+  mode: SchemaMode;
   validate: boolean;
   /** Merged into the request body. */
   extra: Record<string, unknown>;
@@ -16,9 +16,16 @@ export interface StructuredSpec {
   promptSuffix: string | undefined;
 }
 
+/**
+ * auto (default): response_format and the schema in the prompt, because relays drop response_format
+ * for Claude (one-api relay/adaptor/anthropic/main.go, new-api relay/channel/claude/relay-claude.go);
+ * json_schema: response_format only; prompt: the prompt only.
+ */
+export type SchemaMode = 'auto' | 'json_schema' | 'prompt';
+
 export interface StructuredSettings {
   schema: string | undefined;
-  schemaMode: 'json_schema' | 'prompt';
+  schemaMode: SchemaMode;
   validate: boolean;
 }
 
@@ -147,11 +154,8 @@ export async function structuredRequest(settings: StructuredSettings, cwd: strin
     name,
     mode,
     validate: settings.validate,
-    extra:
-      mode === 'json_schema'
-        ? { response_format: { type: 'json_schema', json_schema: { name, strict: true, schema } } }
-        : {},
-    promptSuffix: mode === 'prompt' ? promptSuffixFor(schema) : undefined,
+    extra: mode === 'prompt' ? {} : { response_format: { type: 'json_schema', json_schema: { name, strict: true, schema } } },
+    promptSuffix: mode === 'json_schema' ? undefined : promptSuffixFor(schema),
   };
   // Compiling now turns a broken schema into exit 2 before anything is sent, rather than a
   // paid request whose answer can never validate.
@@ -202,10 +206,12 @@ function shortReason(err: unknown): string {
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
 
-function invalidJson(reason: string, body: string): CliError {
+function invalidJson(reason: string, body: string, mode: SchemaMode): CliError {
   const head = body.replace(/\s+/g, ' ').slice(0, 80);
   const began = body === '' ? '' : `; it began: ${head}`;
-  return new CliError(`answer is not valid JSON: ${reason}${began}`, ExitCode.api, { hint: RETRY_HINT });
+  // Rerunning cannot help when the relay dropped response_format (Claude channels do) and the prompt never asked for JSON.
+  const hint = mode === 'json_schema' ? 'the relay may drop response_format for this model: use --schema-mode auto, or pass --no-validate to accept it' : RETRY_HINT;
+  return new CliError(`answer is not valid JSON: ${reason}${began}`, ExitCode.api, { hint });
 }
 
 export async function parseStructuredAnswer(text: string, spec: StructuredSpec): Promise<unknown> {
@@ -217,7 +223,7 @@ export async function parseStructuredAnswer(text: string, spec: StructuredSpec):
   } catch (err) {
     // --no-validate means "give me whatever came back": never fail on the answer's shape.
     if (!spec.validate) return text;
-    throw invalidJson(shortReason(err), body);
+    throw invalidJson(shortReason(err), body, spec.mode);
   }
   if (!spec.validate) return value;
   const validate = await validatorFor(spec);

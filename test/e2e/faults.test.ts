@@ -90,10 +90,10 @@ const FAULTS: Fault[] = [
   },
   {
     name: '503 every time',
-    handler: (_req, res) => sendJson(res, 503, { error: { message: 'no available channel for model claude-3-5-sonnet-20240620', type: 'new_api_error' } }, FAST),
+    handler: (_req, res) => sendJson(res, 503, { error: { message: 'upstream is restarting', type: 'new_api_error' } }, FAST),
     code: 4,
     attempts: 3,
-    message: /^error: HTTP 503: no available channel for model claude-3-5-sonnet-20240620 \(request id req_test_1\) \(run `imgdesc doctor`\)$/,
+    message: /^error: HTTP 503: upstream is restarting \(request id req_test_1\)$/,
   },
   {
     name: '400 invalid request',
@@ -108,14 +108,14 @@ const FAULTS: Fault[] = [
     handler: (req, res) => sendJson(res, 401, { error: { message: `invalid token: ${String(req.headers.authorization)}`, type: 'authentication_error' } }),
     code: 3,
     attempts: 1,
-    message: /^error: HTTP 401: invalid token: Bearer \*\*\* \(request id req_test_1\) \(check the token: imgdesc config set token\)$/,
+    message: /^error: HTTP 401: invalid token: Bearer \*\*\* \(request id req_test_1\) \(the token is invalid or expired: imgdesc config set token\)$/,
   },
   {
     name: '403 model not allowed',
     handler: (_req, res) => sendJson(res, 403, { error: { message: 'this token may not use model claude-3-5-sonnet-20240620', type: 'permission_error' } }),
     code: 3,
     attempts: 1,
-    message: /^error: HTTP 403: this token may not use model .* \(check the token: imgdesc config set token\)$/,
+    message: /^error: HTTP 403: this token may not use model .* \(this token may not use that model: pick one it allows \(imgdesc models\), or allow the model in the token's settings on the relay\)$/,
   },
   {
     name: '529 overloaded every time',
@@ -185,14 +185,15 @@ const FAULTS: Fault[] = [
     },
     code: 4,
     attempts: 1,
-    message: /^error: HTTP 504: Gateway Timeout: Gateway Timeout z+ Bearer \*\*\* (more )+m…$/,
+    message: /^error: HTTP 504: Gateway Timeout: Gateway Timeout z+ Bearer \*\*\* (more )+m… \(not retried: the upstream may already have billed it; --stream keeps long answers alive\)$/,
   },
   {
     name: '200 with {"error":…}',
-    handler: (_req, res) => sendJson(res, 200, { error: { message: '当前分组上游负载已饱和，请稍后再试', type: 'new_api_error', code: 'model_not_found' } }),
+    // Not an overload or a rate limit: not retried.
+    handler: (_req, res) => sendJson(res, 200, { error: { message: '请求上游地址失败', type: 'new_api_error', code: 'do_request_failed' } }),
     code: 4,
     attempts: 1,
-    message: /^error: HTTP 200 with an error body: 当前分组上游负载已饱和，请稍后再试 \(code: model_not_found, request id req_test_1\)$/,
+    message: /^error: HTTP 200 with an error body: 请求上游地址失败 \(code: do_request_failed, request id req_test_1\)$/,
   },
   {
     // A relay passing Anthropic's error through with HTTP 200: overloaded means 529, which is retried.

@@ -73,15 +73,23 @@ describe('--schema', () => {
     assert.match(r.stderr, /not valid JSON/);
   });
 
-  test('a relay that rejects response_format gets a hint; prompt mode puts the schema in the prompt', async () => {
+  test('a relay that rejects response_format: auto asks once more without it; json_schema gets a hint; prompt mode never sends it', async () => {
     server.requests.length = 0;
     server.handler = (req, res) => {
       if (req.json.response_format) sendJson(res, 400, { error: { message: 'response_format json_schema is not supported for this model', type: 'invalid_request_error' } });
       else sendJson(res, 200, completion('{"caption":"A dog."}'));
     };
     let r = await run(['--schema', 'caption', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { caption: 'A dog.' });
+    assert.match(r.stderr, /refused response_format: asking again with the schema in the prompt only/);
+    assert.equal(server.requests.length, 2);
+    assert.ok(server.requests[0]!.json.response_format);
+    assert.equal(server.requests[1]!.json.response_format, undefined);
+    assert.match(server.requests[1]!.json.messages[0].content[0].text, /"caption"/);
+    r = await run(['--schema', 'caption', '--schema-mode', 'json_schema', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /--schema-mode prompt/);
+    assert.match(r.stderr, /--schema-mode auto or prompt/);
     r = await run(['--schema', 'caption', '--schema-mode', 'prompt', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { caption: 'A dog.' });
@@ -89,6 +97,19 @@ describe('--schema', () => {
     assertValid(body);
     assert.equal(body.response_format, undefined);
     assert.match(body.messages[0].content[0].text, /"caption"/);
+  });
+
+  test('a Claude relay that drops response_format (auto, the default): the schema in the prompt still gets JSON', async () => {
+    server.requests.length = 0;
+    // one-api relay/adaptor/anthropic/main.go ConvertRequest copies no response_format: the model sees only the prompt.
+    server.handler = (req, res) => {
+      const text: string = req.json.messages.at(-1).content[0].text;
+      sendJson(res, 200, completion(text.includes('JSON Schema') ? '```json\n{"caption":"A dog.","tags":["dog","grass"]}\n```' : 'A dog on the grass.'));
+    };
+    const r = await run(['--schema', 'caption, tags string[]', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).tags, ['dog', 'grass']);
+    assert.ok(server.requests[0]!.json.response_format, 'response_format is still sent for relays that pass it');
   });
 
   test('a bad schema exits 2 and sends nothing', async () => {
@@ -124,10 +145,36 @@ describe('model controls', () => {
       body.choices.push({ index: 1, message: { role: 'assistant', content: 'Second.' }, finish_reason: 'stop' });
       sendJson(res, 200, body);
     };
-    const r = await run(['-n', '2', png], { env: relayEnv(server.url) });
+    const r = await run(['-n', '2', '-m', 'gpt-4o', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'First.\n\nSecond.\n');
+    assert.equal(server.requests.length, 1);
     assert.equal(server.requests[0]!.json.n, 2);
     assertValid(server.requests[0]!.json);
+  });
+
+  test('-n with a family that ignores n (Claude): one request per answer, the bodies assembled for --json', async () => {
+    server.requests.length = 0;
+    let k = 0;
+    // A Claude channel answers one choice whatever n says (one-api relay/adaptor/anthropic/main.go drops n).
+    server.handler = (_req, res) => sendJson(res, 200, completion(`Answer ${++k}.`));
+    const r = await run(['-n', '3', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Answer 1.\n\nAnswer 2.\n\nAnswer 3.\n');
+    assert.equal(server.requests.length, 3);
+    assert.ok(server.requests.every((q) => q.json.n === undefined), 'n is not sent to Claude');
+    k = 0;
+    const j = await run(['-n', '2', '--json', png], { env: relayEnv(server.url) });
+    const body = JSON.parse(j.stdout);
+    assert.deepEqual(body.choices.map((c: { index: number; message: { content: string } }) => [c.index, c.message.content]), [[0, 'Answer 1.'], [1, 'Answer 2.']]);
+    assert.equal(body.usage.total_tokens, 42);
+  });
+
+  test('-n: a request for the rest that fails says how many answers came', async () => {
+    let k = 0;
+    server.handler = (_req, res) => (++k === 1 ? sendJson(res, 200, completion('One.')) : sendJson(res, 400, { error: { message: 'bad', type: 'invalid_request_error' } }));
+    const r = await run(['-n', '2', png], { env: relayEnv(server.url) });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /got 1 of 2 answers; asking for the rest failed: HTTP 400: bad/);
   });
 });

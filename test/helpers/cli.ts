@@ -80,9 +80,12 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
   });
 }
 
-/** Env pointing the CLI at a test server with the test token. */
+/** The model the tests' users chose; `IMGDESC_MODEL: undefined` in `extra` leaves it to the picker. */
+export const TEST_MODEL = 'claude-3-5-sonnet-20240620';
+
+/** Env pointing the CLI at a test server with the test token and a model set. */
 export function relayEnv(url: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { IMGDESC_BASE_URL: url, IMGDESC_TOKEN: TOKEN, ...extra };
+  return { IMGDESC_BASE_URL: url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: TEST_MODEL, ...extra };
 }
 
 export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutMs'> {

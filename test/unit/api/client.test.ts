@@ -211,7 +211,7 @@ describe(`client (${transport})`, () => {
     assert.ok(e instanceof APIError);
     assert.equal(e.message, 'HTTP 401: 无效的令牌 (request id req_123)');
     assert.equal(e.exitCode, 3);
-    assert.equal(e.hint, 'check the token: imgdesc config set token');
+    assert.equal(e.hint, 'the token is invalid or expired: imgdesc config set token');
     assert.equal(srv.seen.length, 1);
   });
 

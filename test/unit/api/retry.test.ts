@@ -18,7 +18,7 @@ describe('shouldRetry', () => {
   const statuses: [number, boolean][] = [
     [400, false], [401, false], [402, false], [403, false], [404, false], [405, false],
     [408, true], [409, true], [413, false], [422, false], [429, true],
-    [500, true], [502, true], [503, true], [504, true], [520, true], [529, true], [599, true],
+    [500, true], [502, true], [503, true], [504, false], [520, true], [524, false], [529, true], [599, true],
     [200, false], [301, false],
   ];
   for (const [status, expected] of statuses) {
@@ -29,6 +29,18 @@ describe('shouldRetry', () => {
   it('nothing known → false', () => assert.equal(shouldRetry({}), false));
   it('x-should-retry: true overrides a 400', () => assert.equal(shouldRetry({ status: 400, headers: { 'x-should-retry': 'true' } }), true));
   it('x-should-retry: false overrides a 503', () => assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'false' } }), false));
+  // 200 with an error body: retried only when it says overload or rate limit
+  const bodies: [string, number, { type: string | null; code: string | null; serverMessage: string }, boolean][] = [
+    // Gemini prompt block through a relay: {"error":{"message":"No candidates returned","code":500}}
+    ['Gemini no candidates', 500, { type: null, code: '500', serverMessage: 'No candidates returned' }, false],
+    ['Anthropic overloaded_error', 529, { type: 'overloaded_error', code: null, serverMessage: 'Overloaded' }, true],
+    ['rate_limit_error', 429, { type: 'rate_limit_error', code: null, serverMessage: 'Rate limited' }, true],
+    ['one-api saturated', 200, { type: 'one_api_error', code: null, serverMessage: '当前分组上游负载已饱和，请稍后再试' }, true],
+    ['content filter', 400, { type: 'invalid_request_error', code: 'content_filter', serverMessage: 'blocked' }, false],
+  ];
+  for (const [name, status, bodyError, expected] of bodies) {
+    it(`200 with an error body: ${name} → ${expected}`, () => assert.equal(shouldRetry({ status, bodyError }), expected));
+  }
   it('x-should-retry: other values are ignored', () => assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'maybe' } }), true));
 });
 

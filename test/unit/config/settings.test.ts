@@ -9,7 +9,8 @@ const resolve = (flags = {}, env: Record<string, string> = {}, profile?: Record<
 
 test('defaults are the seed request', () => {
   const s = resolve();
-  assert.equal(s.model, 'claude-3-5-sonnet-20240620');
+  assert.equal(s.model, undefined, 'no model is built in: one is picked from the relay');
+  assert.equal(s.schemaMode, 'auto');
   assert.equal(s.prompt, 'What is in this picture? Please describe it in detail.');
   assert.equal(s.system, undefined);
   assert.equal(s.timeoutMs, 300_000);
