@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, findRequestId, redact } from '../../../src/api/errors.ts';
+import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, authHint, findRequestId, isModelNotFound, redact } from '../../../src/api/errors.ts';
 import { CliError } from '../../../src/types.ts';
 
 describe('APIError', () => {
@@ -78,4 +78,36 @@ describe('errors', () => {
     assert.equal(redact('x sk-1234 y sk-1234', 'sk-1234'), 'x *** y ***');
     assert.equal(redact('text', undefined), 'text');
   });
+});
+
+describe('authHint: 401/403 by cause', () => {
+  // [status, code, message (shapes from one-api middleware/auth.go, relay/controller/helper.go; new-api types/error.go), hint]
+  const table: [number, string | null, string, RegExp][] = [
+    [401, null, '无效的令牌 (request id: 20251127)', /invalid or expired/],
+    [401, null, '该令牌已过期', /invalid or expired/],
+    [401, 'invalid_api_key', 'Incorrect API key provided', /invalid or expired/],
+    [403, 'insufficient_user_quota', 'user quota is not enough', /out of quota/],
+    [403, 'pre_consume_token_quota_failed', '令牌额度不足', /out of quota/],
+    [403, null, '用户额度不足', /out of quota/],
+    [401, null, '令牌 test（#3）额度已用尽', /out of quota/],
+    [403, null, '该令牌无权使用模型：claude-sonnet-4-5-20250929', /may not use that model/],
+    [403, null, '该令牌无权访问模型 gpt-4o', /may not use that model/],
+    [403, null, '用户已被封禁', /relay refused this token/],
+  ];
+  for (const [status, code, message, re] of table) it(`${status} ${code ?? ''} ${message} → ${re}`, () => assert.match(authHint(status, code, message), re));
+});
+
+describe('isModelNotFound', () => {
+  const e = (status: number | undefined, code: string | null, type: string | null, serverMessage: string) => ({ status, code, type, serverMessage });
+  const table: [ReturnType<typeof e>, boolean][] = [
+    [e(404, 'model_not_found', 'invalid_request_error', "The model 'gpt-9' does not exist or you do not have access to it."), true],
+    [e(404, null, 'not_found_error', 'model: claude-3-5-sonnet-20240620'), true],
+    [e(503, null, 'one_api_error', '当前分组 default 下对于模型 gpt-9 无可用渠道 (request id: 2025)'), true],
+    [e(503, 'model_not_found', 'new_api_error', 'No available channel for model gpt-9 under group default'), true],
+    [e(400, null, 'invalid_request_error', 'Unknown model: gemini-9'), true],
+    [e(404, null, null, 'Invalid URL (POST /v1/chat/completions)'), false],
+    [e(503, null, null, 'upstream is restarting'), false],
+    [e(400, 'invalid_image', 'invalid_request_error', 'Could not process image'), false],
+  ];
+  for (const [err, want] of table) it(`${err.status} ${err.serverMessage} → ${want}`, () => assert.equal(isModelNotFound(err), want));
 });
