@@ -113,13 +113,14 @@ describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
       server.requests.length = 0;
       const r = await run([png, ...args], { configHome: home, env });
       assert.equal(r.code, 0, r.stderr);
-      const req = server.requests[0]!;
+      const req = server.requests.find((q) => q.method === 'POST')!;
       return { model: req.json.model as string, auth: req.headers.authorization, system: req.json.messages[0].role === 'system' ? req.json.messages[0].content : undefined };
     };
     const openai = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-openai-env-0000' };
-    // defaults + OPENAI_* only
+    // defaults + OPENAI_* only: no model set, so the relay's list decides (it lists gpt-4o and a Sonnet)
     let s = await send([], openai);
     assert.equal(s.model, 'claude-3-5-sonnet-20240620');
+    assert.equal(server.requests[0]!.url, '/v1/models');
     assert.equal(s.auth, 'Bearer sk-openai-env-0000');
     // profile beats OPENAI_*
     await cfg(['set', 'model', 'profile-model']);
