@@ -38,6 +38,7 @@ const VALUE_FLAGS: Record<string, SettingKey> = {
 const BOOL_FLAGS: Record<string, SettingKey> = {
   resize: 'resize',
   keepMetadata: 'keep-metadata',
+  passUrl: 'pass-url',
   inline: 'inline',
   validate: 'validate',
   showReasoning: 'show-reasoning',
@@ -63,7 +64,8 @@ export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Comm
     .option('--max-input-bytes <n>', 'largest input read (default 50M)')
     .option('--no-resize', 'send the original bytes or fail; never re-encode')
     .option('--keep-metadata', 'keep EXIF metadata, including GPS location')
-    .option('--inline', 'download URL images here and embed them')
+    .option('--pass-url', 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here')
+    .option('--inline', 'accepted for compatibility: URLs are fetched here by default')
     .option('--schema <schema>', "structured answer: JSON Schema, a file, or 'caption, tags string[]'")
     .addOption(new Option('--schema-mode <mode>', 'how the schema is sent: auto (response_format and the prompt), json_schema, prompt').choices(['auto', 'json_schema', 'prompt']))
     .option('--no-validate', 'do not validate structured answers')

@@ -14,7 +14,7 @@ const DEFAULTS = {
   'max-input-bytes': 50 * 1024 * 1024,
   resize: true,
   'keep-metadata': false,
-  inline: false,
+  'pass-url': false,
   concurrency: 4,
   'schema-mode': 'auto',
   validate: true,
@@ -54,7 +54,8 @@ export interface Settings {
   maxInputBytes: number;
   resize: boolean;
   keepMetadata: boolean;
-  inline: boolean;
+  /** Send http(s) image URLs as given instead of fetching them here. */
+  passUrl: boolean;
   concurrency: number;
   /** Requests started per second, at most (--max-rps); undefined = no limit. */
   maxRps: number | undefined;
@@ -122,7 +123,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     maxInputBytes: num('max-input-bytes') ?? DEFAULTS['max-input-bytes'],
     resize: bool('resize'),
     keepMetadata: bool('keep-metadata'),
-    inline: bool('inline'),
+    passUrl: bool('pass-url'),
     concurrency: num('concurrency') ?? DEFAULTS.concurrency,
     maxRps: num('max-rps'),
     schema: str('schema'),

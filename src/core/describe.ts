@@ -97,7 +97,7 @@ export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions
     maxBytes: settings.maxBytes,
     resize: settings.resize,
     keepMetadata: settings.keepMetadata,
-    inline: settings.inline,
+    passUrl: settings.passUrl,
     maxInputBytes: settings.maxInputBytes,
     timeoutMs: settings.timeoutMs,
     ...(settings.model ? { model: settings.model } : {}),

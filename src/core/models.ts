@@ -5,6 +5,7 @@ import { MODEL_CACHE_TTL_MS, readCachedPick, writeCachedPick } from '../config/m
 import type { Settings } from '../config/settings.ts';
 import { CliError, ConfigError, ExitCode } from '../types.ts';
 import { clientOptions, type CoreContext } from './describe.ts';
+import { RUN_DOCTOR } from './doctor.ts';
 
 export async function fetchModels(settings: Settings, ctx: CoreContext): Promise<{ response: ApiResult<unknown>; ids: string[] }> {
   const response = await listModels(clientOptions(settings, ctx));
@@ -72,14 +73,14 @@ export async function explainModelNotFound(error: unknown, settings: Settings, c
   if (ids?.includes(choice.model)) {
     // 503 无可用渠道 for a model the relay lists: no working channel in this token's group.
     return new CliError(`the relay lists '${choice.model}' but has no available channel for it: ${error.message}`, ExitCode.api, {
-      hint: `pick another model (${HOW_TO_CHOOSE.replace(/^choose one with /, '')}), or ask the relay's admin`,
+      hint: `pick another model with -m, or ask the relay's admin; ${RUN_DOCTOR}`,
       cause: error,
     });
   }
   const closest = ids ? closestModels(choice.model, ids) : [];
   const listed = ids === undefined ? '' : closest.length ? `; closest the relay lists: ${closest.join(', ')}` : '; the relay lists no models';
   return new CliError(`model '${choice.model}' is not available at this relay: ${error.message}${listed}`, ExitCode.api, {
-    hint: choice.source === 'settings' ? HOW_TO_CHOOSE : 'the cached pick was refreshed: run again, or ' + HOW_TO_CHOOSE,
+    hint: `${choice.source === 'settings' ? HOW_TO_CHOOSE : 'the cached pick was refreshed: run again, or ' + HOW_TO_CHOOSE}; ${RUN_DOCTOR}`,
     cause: error,
   });
 }

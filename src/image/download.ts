@@ -1,4 +1,4 @@
-// --inline: fetch an http(s) image here, with a timeout, a size cap and few redirects, so it can
+// Fetches an http(s) image here (the default; --pass-url sends the URL as given), with a timeout, a size cap and few redirects, so it can
 // be checked and prepared like a local file.
 import { InterruptedError, timeoutSignal } from '../types.ts';
 import { readStreamCapped, tooLarge } from './read.ts';

@@ -93,7 +93,7 @@ export async function loadImage(input: string, opts: ImageOptions, read?: ReadRe
       throw new ImageError('bad-url', `${input}: not a valid URL`, { cause: err });
     }
     if (!url.hostname) throw new ImageError('bad-url', `${input}: not a valid URL`);
-    if (!opts.inline) {
+    if (opts.passUrl) {
       // The relay fetches it; nothing about it is known here, so the report says so.
       const report = emptyReport(input, 'url');
       return { url: input, mime: null, report, warnings: [] };

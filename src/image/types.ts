@@ -9,11 +9,15 @@ export interface ImageOptions {
   /** false = --no-resize: send the original bytes or fail, never re-encode. */
   resize: boolean;
   keepMetadata: boolean;
-  /** Download http(s) URLs here and prepare them like files (--inline). */
-  inline: boolean;
+  /**
+   * Send http(s) URLs as given (--pass-url). Otherwise they are downloaded here and prepared like files,
+   * because relays fetch them badly (one-api common/image/image.go sends a HEAD first and takes the
+   * media type from the server's Content-Type) and would receive the original with its location.
+   */
+  passUrl: boolean;
   /** Inputs larger than this are refused before or while reading (--max-input-bytes). */
   maxInputBytes: number;
-  /** Timeout for --inline downloads. */
+  /** Timeout for URL downloads. */
   timeoutMs: number;
   /** For the token estimate: the OpenAI tile formula is used when it starts with "gpt-". */
   model?: string;

@@ -15,7 +15,7 @@ const dims = (w: number | null, h: number | null) => (w !== null && h !== null ?
 
 /** One line per image for -v and --dry-run: what came in, what goes out, and why. */
 export function formatImageReport(r: ImageReport): string {
-  if (r.kind === 'url') return `${r.source}: URL passed through (the relay fetches it; --inline to embed it)`;
+  if (r.kind === 'url') return `${r.source}: URL passed through as given (--pass-url: the relay fetches it)`;
   const before = `${r.sourceType ?? '?'} ${dims(r.widthIn, r.heightIn)} ${r.bytesIn === null ? '' : formatBytes(r.bytesIn)}`.trim();
   const done: string[] = [];
   if (r.decoder) done.push(`decoded by ${r.decoder}`);

@@ -104,16 +104,30 @@ describe('describe', () => {
     assert.equal(server.requests[1]!.json.messages[0].content[1].image_url.url, dataUrl);
 
     const url = 'https://upload.wikimedia.org/wikipedia/commons/thumb/d/dd/Gfp-wisconsin-madison-the-nature-boardwalk.jpg/2560px-Gfp-wisconsin-madison-the-nature-boardwalk.jpg';
-    r = await run([url], { env: relayEnv(server.url) });
+    r = await run([url, '--pass-url'], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests[2]!.json.messages[0].content[1].image_url.url, url);
+
+    // By default a URL is fetched here and prepared like a file; the image host gets no credentials.
+    const host = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(pngBytes);
+    });
+    try {
+      r = await run([`${host.url}/photo.png`, '--inline'], { env: relayEnv(server.url) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(server.requests[3]!.json.messages[0].content[1].image_url.url, `data:image/png;base64,${pngBytes.toString('base64')}`);
+      assert.equal(host.requests[0]!.headers.authorization, undefined);
+    } finally {
+      await host.close();
+    }
   });
 
   test('-i adds more images to the same request, in order', async () => {
     reset();
     const second = join(work, 'second.png');
     writeFileSync(second, await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } }).png().toBuffer());
-    const r = await run([pngPath, 'compare them', '-i', second, '-i', 'https://example.com/c.jpg'], { env: relayEnv(server.url) });
+    const r = await run([pngPath, 'compare them', '-i', second, '-i', 'https://example.com/c.jpg', '--pass-url'], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     const parts = server.requests[0]!.json.messages[0].content;
     assert.equal(parts.length, 4);

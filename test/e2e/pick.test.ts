@@ -102,7 +102,7 @@ describe('model picking', () => {
     server.requests.length = 0;
     const r = await run([png], { env: relayEnv(server.url) }); // the retired claude-3-5-sonnet-20240620
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /model 'claude-3-5-sonnet-20240620' is not available at this relay: HTTP 404: model: claude-3-5-sonnet-20240620 \(request id req_test_1\); closest the relay lists: claude-3-7-sonnet-20250219, /);
+    assert.match(r.stderr, /model 'claude-3-5-sonnet-20240620' is not available at this relay: HTTP 404: model: claude-3-5-sonnet-20240620 \(request id req_test_1\); closest the relay lists: claude-3-7-sonnet-20250219, .*run `imgdesc doctor`\)\n$/);
     assert.deepEqual(server.requests.map((q) => q.method), ['POST', 'GET']);
   });
 

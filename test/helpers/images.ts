@@ -11,7 +11,7 @@ export function imageOptions(over: Partial<ImageOptions> = {}): ImageOptions {
     maxBytes: 5 * MiB,
     resize: true,
     keepMetadata: false,
-    inline: false,
+    passUrl: false,
     maxInputBytes: 50 * MiB,
     timeoutMs: 5000,
     ...over,

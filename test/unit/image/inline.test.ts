@@ -1,4 +1,4 @@
-// --inline downloads, against a local server on 127.0.0.1 only.
+// URL downloads (the default for http(s) inputs), against a local server on 127.0.0.1 only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -51,7 +51,7 @@ after(() => {
   server.close();
 });
 
-const inline = (over = {}) => imageOptions({ inline: true, timeoutMs: 3000, ...over });
+const inline = (over = {}) => imageOptions({ timeoutMs: 3000, ...over });
 
 test('downloads and prepares like a file, sending no credentials', async () => {
   const r = await loadImage(`${base}/img.png`, inline());

@@ -110,13 +110,13 @@ test('data: URLs are decoded and judged by their bytes, not their declared type'
   assert.equal(svg.report.sourceType, 'svg');
 });
 
-test('http(s) URLs pass through untouched without --inline', async () => {
+test('http(s) URLs pass through untouched with --pass-url', async () => {
   assert.equal(isRemoteUrl('https://example.com/a.jpg'), true);
   assert.equal(isRemoteUrl('HTTP://example.com/a.jpg'), true);
   assert.equal(isRemoteUrl('ftp://example.com/a.jpg'), false);
   assert.equal(isRemoteUrl('./https:/x'), false);
   const url = 'https://example.com/photos/a%20b.jpg?x=1';
-  const r = await loadImage(url, imageOptions());
+  const r = await loadImage(url, imageOptions({ passUrl: true }));
   assert.equal(r.url, url);
   assert.equal(r.mime, null);
   assert.equal(r.report.kind, 'url');
