@@ -7,6 +7,7 @@ import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
 import { MAX_RATE_LIMIT_WAIT_MS, classifyNetworkError, classifyRedirect, classifyResponseError, decideRetry, type Failure, type RetryState } from './retry.ts';
 import { nodeHttpTransport, proxyConfigured, undiciTransport, type Exchange, type Transport } from './transport.ts';
+import { assembleStream, isEventStream } from './sse.ts';
 import { resolveEndpoints } from './url.ts';
 
 /** Shared by the workers of a batch: every attempt waits on it; a 429 pauses all of them. */
@@ -87,7 +88,7 @@ export function getDispatcher(opts?: { connections?: number }): Promise<Dispatch
 }
 
 export function createChatCompletion(body: Record<string, unknown>, opts: ClientOptions): Promise<ApiResult<unknown>> {
-  return send('POST', resolveEndpoints(opts.baseUrl).chat, JSON.stringify(body), opts);
+  return send('POST', resolveEndpoints(opts.baseUrl).chat, JSON.stringify(body), opts, body.stream === true ? 'text/event-stream' : 'application/json');
 }
 
 export function listModels(opts: ClientOptions): Promise<ApiResult<unknown>> {
@@ -186,7 +187,7 @@ interface Response {
   url: string;
 }
 
-async function send(method: 'GET' | 'POST', url: string, payload: string | undefined, opts: ClientOptions): Promise<ApiResult<unknown>> {
+async function send(method: 'GET' | 'POST', url: string, payload: string | undefined, opts: ClientOptions, accept = 'application/json'): Promise<ApiResult<unknown>> {
   const { signal, gate } = opts;
   const now = opts.now ?? (() => performance.now());
   const started = now();
@@ -201,7 +202,7 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
   const origin = new URL(url);
   const headers: Record<string, string> = {
     authorization: `Bearer ${opts.token}`,
-    accept: 'application/json',
+    accept,
     'user-agent': opts.userAgent ?? 'imgdesc',
   };
   if (payload !== undefined) headers['content-type'] = 'application/json';
@@ -250,13 +251,16 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
     const requestId = findRequestId(res.headers);
     const ctx = { headers: res.headers, token: opts.token, url: res.url };
     try {
-      const body =
-        res.status >= 200 && res.status < 300
-          ? parseJsonBody(res.status, res.headers['content-type'], res.text, requestId ?? undefined, ctx)
-          : (() => {
-              throw errorFromResponse(res.status, res.headers['content-type'], res.text, requestId, ctx);
-            })();
-      return { status: res.status, headers: res.headers, requestId, rawText: res.text, body, attempts: 0, elapsedMs: 0 };
+      // A stream (asked for with --stream, or sent anyway) is assembled into one chat.completion;
+      // --json then prints that assembled object.
+      const ok = res.status >= 200 && res.status < 300;
+      const text = ok && isEventStream(res.headers['content-type'], res.text) ? JSON.stringify(assembleStream(res.text)) : res.text;
+      const body = ok
+        ? parseJsonBody(res.status, text === res.text ? res.headers['content-type'] : 'application/json', text, requestId ?? undefined, ctx)
+        : (() => {
+            throw errorFromResponse(res.status, res.headers['content-type'], res.text, requestId, ctx);
+          })();
+      return { status: res.status, headers: res.headers, requestId, rawText: text, body, attempts: 0, elapsedMs: 0 };
     } catch (e) {
       if (e instanceof APIError) return classifyResponseError(e, res.status, res.headers);
       throw e; // InvalidResponseError of a 2xx: not retried

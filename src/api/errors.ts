@@ -95,6 +95,7 @@ function hintFor(status: number | undefined, url: string | undefined, code: stri
   }
   if (status === 413) return 'the request is too large: lower --max-bytes or --max-edge';
   if (status === 429) return 'rate limited or out of quota: wait, or lower --concurrency';
+  if (/no candidates/i.test(message)) return "the provider gave no answer (often a safety block of the prompt or image): not retried; try another prompt, image or model";
   if (status === 504 || status === 524) return 'not retried: the upstream may already have billed it; --stream keeps long answers alive';
   return undefined;
 }

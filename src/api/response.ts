@@ -44,6 +44,11 @@ export function isCutOff(finishReason: string | null): boolean {
   return finishReason !== null && ['length', 'max_tokens', 'model_length'].includes(finishReason.toLowerCase());
 }
 
+/** The provider blocked the answer: OpenAI `content_filter`, Gemini `SAFETY` / `PROHIBITED_CONTENT` / `RECITATION` / `BLOCKLIST`. */
+export function isBlocked(finishReason: string | null): boolean {
+  return finishReason !== null && /^(content_filter|safety|prohibited_content|recitation|blocklist|spii|image_safety)$/i.test(finishReason);
+}
+
 /** Turns a parsed chat-completion body into the answer, or explains why there is none. */
 export function readAnswer(body: unknown): Answer {
   if (!isObj(body)) throw new InvalidResponseError('the response is not a JSON object');
@@ -69,9 +74,12 @@ export function readAnswer(body: unknown): Answer {
   if (content === null || content === '') {
     const why = refusal
       ? `the model refused: ${oneLine(refusal)}`
-      : `the answer is empty${finishReason ? ` (finish_reason: ${finishReason})` : ''}`;
-    const hint =
-      isCutOff(finishReason)
+      : isBlocked(finishReason)
+        ? `the answer was blocked by the provider's safety filter (finish_reason: ${finishReason})`
+        : `the answer is empty${finishReason ? ` (finish_reason: ${finishReason})` : ''}`;
+    const hint = isBlocked(finishReason)
+      ? 'not retried: asking again gets the same; try another prompt, image or model'
+      : isCutOff(finishReason)
         ? 'the token limit was reached before any answer (reasoning models think first): raise --max-tokens'
         : undefined;
     throw new InvalidResponseError(why, { requestId: id, hint, answer: refusal ? 'refused' : 'empty' });
@@ -270,7 +278,10 @@ export function parseJsonBody(status: number, contentType: string | undefined, t
     const why = looksJson
       ? `invalid JSON (${reason}): ${oneLine(t.slice(0, 80), 80)}${t.length > 80 ? '…' : ''}`
       : `expected JSON, got ${describeNonJson(contentType, t)}`;
-    throw new InvalidResponseError(`HTTP ${status}: ${why}`, { status, requestId: requestId ?? null, cause: e });
+    // A web page where the API should be: the base URL points at the relay's dashboard.
+    const html = !looksJson && (/html/i.test(contentType ?? '') || /^<(!doctype|html)/i.test(t));
+    const hint = html ? (ctx.url ? `a web page answered at ${ctx.url}: check the base URL (usually https://relay.example.com/v1)` : 'a web page answered: check the base URL') : undefined;
+    throw new InvalidResponseError(`HTTP ${status}: ${why}`, { status, requestId: requestId ?? null, cause: e, hint });
   }
   const found = findError(parsed, false);
   if (found) {

@@ -39,6 +39,7 @@ const BOOL_FLAGS: Record<string, SettingKey> = {
   resize: 'resize',
   keepMetadata: 'keep-metadata',
   passUrl: 'pass-url',
+  stream: 'stream',
   inline: 'inline',
   validate: 'validate',
   showReasoning: 'show-reasoning',
@@ -64,6 +65,7 @@ export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Comm
     .option('--max-input-bytes <n>', 'largest input read (default 50M)')
     .option('--no-resize', 'send the original bytes or fail; never re-encode')
     .option('--keep-metadata', 'keep EXIF metadata, including GPS location')
+    .option('--stream', 'stream transport (stream: true), assembled into one answer; --json prints the assembled chat.completion')
     .option('--pass-url', 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here')
     .option('--inline', 'accepted for compatibility: URLs are fetched here by default')
     .option('--schema <schema>', "structured answer: JSON Schema, a file, or 'caption, tags string[]'")

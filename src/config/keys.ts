@@ -36,6 +36,7 @@ export const SETTING_KEYS = {
   'max-input-bytes': { type: 'bytes', description: 'largest input read', min: 1, max: 2048 * MiB },
   resize: { type: 'bool', description: 'prepare images that need it (false = --no-resize)' },
   'keep-metadata': { type: 'bool', description: 'keep EXIF/GPS metadata' },
+  stream: { type: 'bool', description: 'stream transport, assembled into one answer (survives relays that cut long non-stream requests)' },
   'pass-url': { type: 'bool', description: 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here' },
   inline: { type: 'bool', description: 'accepted for compatibility: URLs are fetched here by default' },
   concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },

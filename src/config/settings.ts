@@ -15,6 +15,7 @@ const DEFAULTS = {
   resize: true,
   'keep-metadata': false,
   'pass-url': false,
+  stream: false,
   concurrency: 4,
   'schema-mode': 'auto',
   validate: true,
@@ -56,6 +57,8 @@ export interface Settings {
   keepMetadata: boolean;
   /** Send http(s) image URLs as given instead of fetching them here. */
   passUrl: boolean;
+  /** stream: true, the events assembled into one answer. */
+  stream: boolean;
   concurrency: number;
   /** Requests started per second, at most (--max-rps); undefined = no limit. */
   maxRps: number | undefined;
@@ -124,6 +127,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     resize: bool('resize'),
     keepMetadata: bool('keep-metadata'),
     passUrl: bool('pass-url'),
+    stream: bool('stream'),
     concurrency: num('concurrency') ?? DEFAULTS.concurrency,
     maxRps: num('max-rps'),
     schema: str('schema'),

@@ -157,7 +157,7 @@ export async function planDescribe(
     prompt: structured?.promptSuffix ? `${prompt}\n\n${structured.promptSuffix}` : prompt,
     system: settings.system,
     images: images.map((img) => ({ url: img.url, detail: settings.detail })),
-    extra: { ...family.fields, ...structured?.extra },
+    extra: { ...family.fields, ...structured?.extra, ...(settings.stream ? { stream: true } : {}) },
   });
   const url = settings.baseUrl ? resolveEndpoints(settings.baseUrl).chat : '(no base URL configured)';
   return {

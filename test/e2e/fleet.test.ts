@@ -156,7 +156,8 @@ test('batch --manifest: CSV rows with paths, URLs and data: URLs; id and row in 
   writeFileSync(join(dir, 'set', 'imgs', 'a.png'), await png(1));
   const data = `data:image/png;base64,${(await png(2)).toString('base64')}`;
   writeFileSync(join(dir, 'set', 'rows.csv'), `key,image,caption,width\nk1,imgs/a.png,"first, with a comma",32\nk2,"${data}",second,32\nk3,https://images.example/c.jpg,third,640\n`);
-  const args = ['batch', '--manifest', 'set/rows.csv', '--id-col', 'key', '--keep-cols', 'caption', '-o', 'out.jsonl', ...ARGS];
+  // --pass-url: the URL row reaches the relay as given (by default it would be fetched here, and tests stay on loopback)
+  const args = ['batch', '--manifest', 'set/rows.csv', '--id-col', 'key', '--keep-cols', 'caption', '-o', 'out.jsonl', '--pass-url', ...ARGS];
   const r = await run(args, { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   const recs = records(readFileSync(join(dir, 'out.jsonl'), 'utf8'));
