@@ -175,13 +175,20 @@ describe('replay: answers as relays send them', () => {
     assert.match(r.stderr, /warning: the answer was cut off \(finish_reason: max_tokens\); raise --max-tokens/);
   });
 
-  test('batch: a max_tokens cut-off is a flagged, counted record', async () => {
+  test('batch: a max_tokens cut-off is a flagged, counted record (failed with verdict truncated under the default guards)', async () => {
     replay((_q, res) => oneApi(res, 200, claudeCompletion('A boardwalk thro', 'max_tokens')));
     const dir = tempDir();
     writeFileSync(join(dir, 'a.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer());
-    const r = await run(['batch', dir], { env: env() });
+    // The answer guards (on by default) fail it with the verdict "truncated"
+    let r = await run(['batch', dir], { env: env() });
+    assert.equal(r.code, 5, r.stderr);
+    let rec = JSON.parse(r.stdout.trim());
+    assert.equal(rec.ok, false);
+    assert.equal(rec.verdict, 'truncated');
+    // without them it is an ok record, flagged and counted
+    r = await run(['batch', '--no-guards', dir], { env: env() });
     assert.equal(r.code, 0, r.stderr);
-    const rec = JSON.parse(r.stdout.trim());
+    rec = JSON.parse(r.stdout.trim());
     assert.equal(rec.cut_off, true);
     assert.equal(rec.finish_reason, 'max_tokens');
     assert.match(r.stderr, /1 cut off at the token limit/);
