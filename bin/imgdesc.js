@@ -1,14 +1,33 @@
 #!/usr/bin/env node
 // The only place that ends the process: run the CLI, then exit with its code.
-import module from 'node:module';
-import { setFlagsFromString } from 'node:v8';
+// CommonJS (bin/package.json): Node sets up its ES module loader only when the CLI is imported,
+// so the answers below cost no more than starting node itself.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
 
-// undici parses HTTP with a WebAssembly build of llhttp. V8 compiles it twice on every start,
-// the second time with its optimising tier (≈60 ms of CPU on 2 cores) for code that a CLI run
-// uses for a few kilobytes; the baseline compiler alone is plenty. Set before undici loads.
-setFlagsFromString('--liftoff-only');
+// `--version` and `--help`, which scripts and shells call often, are answered before anything else
+// loads: the version the build puts in, and the help the build rendered from the program into
+// dist/help.txt (commander wraps to a terminal's width, so a terminal gets the program's own).
+const args = process.argv.slice(2);
+const early = args.length === 1 ? earlyText(args[0]) : null;
+if (early !== null) {
+  process.stdout.write(early);
+  process.exit(0);
+}
+
+function earlyText(arg) {
+  try {
+    if (arg === '--version' || arg === '-V') return `${JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')).version}\n`;
+    if ((arg === '--help' || arg === '-h') && !process.stdout.isTTY) return readFileSync(join(__dirname, '../dist/help.txt'), 'utf8');
+  } catch {
+    // not built yet (the build renders the help through the program itself)
+  }
+  return null;
+}
+
 // Node 22+: keep compiled bytecode of our bundle between runs (a no-op on Node 20).
-module.enableCompileCache?.();
+require('node:module').enableCompileCache?.();
 
 // `imgdesc x.jpg | head -c 10`: a closed pipe ends the run quietly.
 process.stdout.on('error', (error) => {
@@ -16,6 +35,7 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-const { main, processIO } = await import('../dist/main.js');
-const code = await main(process.argv.slice(2), processIO());
-process.exit(code);
+import('../dist/main.js').then(async ({ main, processIO }) => {
+  const code = await main(args, processIO());
+  process.exit(code);
+});

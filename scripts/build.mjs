@@ -2,14 +2,17 @@
 // reached through `await import()`, which esbuild splits into chunks loaded only when used,
 // so `imgdesc --help` and `--version` read a few small files.
 // sharp (native addon) and the HEIC decoder (WebAssembly) stay in node_modules.
+// Then the program's help is rendered once into dist/help.txt, which the entry prints for
+// `imgdesc --help` without loading commander.
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { main: 'src/cli/main.ts' },
+  entryPoints: { main: 'src/cli/entry.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -24,3 +27,8 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// With no dist/help.txt yet, this goes through commander; stdout is a pipe, so 80 columns.
+const help = spawnSync(process.execPath, ['bin/imgdesc.js', '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+if (help.status !== 0 || !help.stdout) throw new Error(`rendering the help failed: ${help.stderr}`);
+writeFileSync('dist/help.txt', help.stdout);

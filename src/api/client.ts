@@ -6,6 +6,7 @@ import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '.
 import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
 import { MAX_RATE_LIMIT_WAIT_MS, classifyNetworkError, classifyRedirect, classifyResponseError, decideRetry, type Failure, type RetryState } from './retry.ts';
+import { loadUndici } from '../undici.ts';
 import { nodeHttpTransport, proxyConfigured, undiciTransport, type Exchange, type Transport } from './transport.ts';
 import { assembleStream, isEventStream } from './sse.ts';
 import { resolveEndpoints } from './url.ts';
@@ -80,8 +81,7 @@ export function getDispatcher(opts?: { connections?: number }): Promise<Dispatch
   const connections = opts?.connections;
   let d = shared.get(connections);
   if (!d) {
-    // .default: the bundled CommonJS module exposes only its default export to import()
-    d = import('undici').then(({ default: { EnvHttpProxyAgent } }) => new EnvHttpProxyAgent(connections !== undefined ? { connections } : {}));
+    d = loadUndici().then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent(connections !== undefined ? { connections } : {}));
     shared.set(connections, d);
   }
   return d;

@@ -1,6 +1,6 @@
-// The API layer: request building, the undici client, retries, typed errors.
-// Only client.ts loads undici, and only inside its functions (`await import('undici')`),
-// so importing this index costs nothing at startup.
+// The API layer: request building, the HTTP client, retries, typed errors.
+// undici is loaded only when a request goes through it (src/undici.ts), so importing this index
+// costs nothing at startup.
 export { resolveEndpoints, isInsecureRemote } from './url.ts';
 export type { Endpoints } from './url.ts';
 export { buildChatBody } from './request.ts';

@@ -8,6 +8,7 @@
 // (EnvHttpProxyAgent: HTTP(S)_PROXY, NO_PROXY) go through undici. The client's tests run every case
 // against both, so they stay the same in what a user sees.
 import type { Dispatcher } from 'undici';
+import { loadUndici } from '../undici.ts';
 
 export interface ExchangeRequest {
   method: 'GET' | 'POST';
@@ -30,8 +31,7 @@ export type Transport = (url: URL, req: ExchangeRequest) => Promise<Exchange>;
 
 export function undiciTransport(dispatcher: Dispatcher): Transport {
   return async (url, req) => {
-    // .default: the bundled CommonJS module exposes only its default export to import()
-    const { request } = (await import('undici')).default;
+    const { request } = await loadUndici();
     const res = await request(url, {
       method: req.method,
       headers: req.headers,

@@ -1,14 +1,14 @@
 // Fetches an http(s) image here (the default; --pass-url sends the URL as given), with a timeout, a size cap and few redirects, so it can
 // be checked and prepared like a local file.
 import { InterruptedError, timeoutSignal } from '../types.ts';
+import { loadUndici } from '../undici.ts';
 import { readStreamCapped, tooLarge } from './read.ts';
 import { ImageError, type ImageOptions } from './types.ts';
 
 const MAX_REDIRECTS = 3;
 
 export async function download(url: URL, name: string, opts: ImageOptions): Promise<Buffer> {
-  // .default: the bundled CommonJS module exposes only its default export to import()
-  const { request } = (await import('undici')).default;
+  const { request } = await loadUndici();
   const timeout = timeoutSignal(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let current = url;

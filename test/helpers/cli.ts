@@ -93,6 +93,8 @@ export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutM
   onStart?: (interrupt: AbortController) => void;
   /** stdout and stderr are terminals (for spinner and live-progress cases). */
   tty?: boolean;
+  /** Through the commander program (cli/main.ts), also for the forms the entry answers itself. */
+  program?: boolean;
 }
 
 /**
@@ -101,7 +103,7 @@ export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutM
  * use this; `runCli` is kept for what needs a real process (signals, pipes, exit, proxies).
  */
 export async function run(args: string[], opts: InProcessOptions = {}): Promise<RunResult> {
-  const { main } = await import('../../src/cli/main.ts');
+  const { main } = opts.program ? await import('../../src/cli/main.ts') : await import('../../src/cli/entry.ts');
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const tty = opts.tty ?? false;

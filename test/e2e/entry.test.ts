@@ -1,0 +1,90 @@
+// The fast forms (`imgdesc <image> [prompt]` in the entry, --version and --help in the bin) do what
+// the commander program does with the same argv: same exit code, output and request.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { plainDescribe } from '../../src/cli/entry.ts';
+import { ROOT, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
+import { describeOk, sendJson, startServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+const work = tempDir();
+
+before(async () => {
+  server = await startServer();
+  writeFileSync(join(work, 'photo.png'), await sharp({ create: { width: 40, height: 30, channels: 3, background: '#a73' } }).png().toBuffer());
+  writeFileSync(join(work, 'notes.txt'), 'not a picture\n');
+  mkdirSync(join(work, 'folder.d'));
+});
+after(() => server.close());
+
+test('plainDescribe: which argv the entry runs without commander', () => {
+  const cases: Array<[string[], ReturnType<typeof plainDescribe>]> = [
+    [['photo.jpg'], { image: 'photo.jpg', prompt: undefined }],
+    [['./cat', 'what breed?'], { image: './cat', prompt: 'what breed?' }],
+    [['-', 'caption this'], { image: '-', prompt: 'caption this' }],
+    [['https://x.test/a.png'], { image: 'https://x.test/a.png', prompt: undefined }],
+    [['photo.jpg', 'batch'], { image: 'photo.jpg', prompt: 'batch' }],
+    [[], null],
+    [['batch'], null], // a command
+    [['bacth'], null], // a typo of one: commander's hint
+    [['cat'], null], // a bare word could be either
+    [['--version'], null],
+    [['-h'], null],
+    [['photo.jpg', '-v'], null],
+    [['-m', 'x', 'photo.jpg'], null],
+    [['photo.jpg', 'a', 'b'], null],
+  ];
+  for (const [argv, want] of cases) assert.deepEqual(plainDescribe(argv), want, argv.join(' '));
+});
+
+test('the fast forms and the program give the same result', async () => {
+  const forms: Array<{ args: string[]; input?: string; env?: Record<string, string | undefined> }> = [
+    { args: ['photo.png'] },
+    { args: ['photo.png', 'what colour is it?'] },
+    { args: ['-', 'from stdin'], input: 'not an image' },
+    { args: ['missing.jpg'] },
+    { args: ['folder.d'] },
+    { args: ['notes.txt'] },
+    { args: ['photo.png'], env: { IMGDESC_TOKEN: undefined } },
+    { args: ['photo.png', 'batch'] },
+  ];
+  for (const f of forms) {
+    const results = [];
+    for (const program of [false, true]) {
+      server.requests.length = 0;
+      const r = await run(f.args, { cwd: work, env: { ...relayEnv(server.url), ...f.env }, program, ...(f.input !== undefined ? { input: f.input } : {}) });
+      results.push({ code: r.code, stdout: r.stdout, stderr: r.stderr, requests: server.requests.map((q) => q.json) });
+    }
+    assert.deepEqual(results[0], results[1], f.args.join(' '));
+  }
+});
+
+test('an error answer through the fast form is reported as by the program', async () => {
+  server.handler = (_req, res) => sendJson(res, 401, { error: { message: 'invalid token', type: 'invalid_request_error' } });
+  try {
+    const fast = await run(['photo.png'], { cwd: work, env: relayEnv(server.url) });
+    const program = await run(['photo.png'], { cwd: work, env: relayEnv(server.url), program: true });
+    assert.equal(fast.code, 3);
+    assert.deepEqual({ code: fast.code, stderr: fast.stderr }, { code: program.code, stderr: program.stderr });
+  } finally {
+    server.handler = describeOk;
+  }
+});
+
+test('the built bin answers --version and --help as the program does', async () => {
+  for (const flag of ['--help', '-h']) {
+    const built = await runCli([flag]);
+    assert.equal(built.code, 0);
+    assert.match(built.stdout, /^Usage: imgdesc/);
+    assert.equal(built.stdout, (await run([flag], { program: true })).stdout);
+  }
+  // the sources say 0.0.0-dev; the build puts package.json's version in
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = await runCli([flag]);
+    assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 0, stdout: `${version}\n`, stderr: '' });
+  }
+});
