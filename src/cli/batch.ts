@@ -8,7 +8,7 @@ import { checkSource, listSource, shardItems, type SourceOptions } from './items
 import type { RunFlags } from './options.ts';
 import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
 import { loadSettings } from './settings.ts';
-import type { BatchSummary } from '../core/batch.ts';
+import type { BatchEstimate, BatchSummary } from '../core/batch.ts';
 import { errorHint, hintWithDoctor } from '../core/doctor.ts';
 import type { ExistingMode } from '../core/caption.ts';
 import type { ProgressCounts } from '../ui/progress.ts';
@@ -200,7 +200,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   if (!run.dryRun) {
     const g = guardLine(s);
     if (g) lines.push(g);
-  }
+  } else if (s.ok > 0) lines.push(costLine(s.ok, s.estimate));
   if (run.verbose && !run.dryRun) {
     lines.push(
       term.err.dim(
@@ -248,4 +248,18 @@ export function guardLine(s: Pick<BatchSummary, 'verdicts' | 'fallbacks'>): stri
   const fb = s.fallbacks.sent ? `fallback model answered ${s.fallbacks.ok} of ${s.fallbacks.sent}` : '';
   if (!parts.length && !fb) return '';
   return [parts.length ? `guards: ${parts.join(', ')}` : '', fb].filter(Boolean).join('; ');
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** "cost: 12 images to send, ≈18,400 input tokens (17,200 image + 1,200 prompt), output cap 3,600 tokens (12 × 300)". */
+export function costLine(images: number, e: BatchEstimate): string {
+  const input = `≈${n(e.imageTokens + e.promptTokens)} input tokens (${n(e.imageTokens)} for images by ${e.formula}, ${n(e.promptTokens)} for prompts)`;
+  const capped = images - e.uncapped;
+  const cap =
+    e.uncapped === 0
+      ? `output cap ${n(e.outputCap)} tokens (${capped} × ${n(Math.round(e.outputCap / Math.max(1, capped)))})`
+      : `no output cap set (the model's own limit applies; --max-tokens sets one)`;
+  const unsized = e.unsized ? `; ${e.unsized} URL image(s) of unknown size not counted` : '';
+  return `cost: ${images} image(s) to send, ${input}, ${cap}${unsized}`;
 }

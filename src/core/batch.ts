@@ -24,6 +24,7 @@ import { composeCaption, mergeCaption, type CaptionStyle, type ExistingMode } fr
 import { isCutOff, judgeAnswer, type Verdict } from './guards.ts';
 import { firstLine } from '../format.ts';
 import { HfMetadataFiles } from './hf-metadata.ts';
+import { estimateRequest, formulaName } from './cost.ts';
 import type { ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
 import { runPipeline } from './pipeline.ts';
@@ -152,6 +153,31 @@ export interface BatchSummary {
   verdicts: Record<Verdict, number>;
   /** Items sent to --fallback-model, and how many of those it answered. */
   fallbacks: { sent: number; ok: number };
+  /** --dry-run: what the images that would be sent cost, estimated. */
+  estimate: BatchEstimate;
+}
+
+export interface BatchEstimate {
+  imageTokens: number;
+  promptTokens: number;
+  /** The sum of max_tokens over requests that set it; `uncapped` requests set none. */
+  outputCap: number;
+  uncapped: number;
+  /** Images whose size is not known here (URLs passed as given): not in imageTokens. */
+  unsized: number;
+  /** The image token formula used, in words. */
+  formula: string;
+}
+
+function addEstimate(e: BatchEstimate, plan: DescribePlan): void {
+  const sizes = plan.images.map((i) => ({ width: i.report.widthOut ?? i.report.widthIn, height: i.report.heightOut ?? i.report.heightIn }));
+  const known = sizes.filter((s): s is { width: number; height: number } => s.width !== null && s.height !== null);
+  const r = estimateRequest(plan.body, known);
+  e.imageTokens += r.imageTokens;
+  e.promptTokens += r.promptTokens;
+  e.unsized += sizes.length - known.length;
+  if (r.outputCap === null) e.uncapped++;
+  else e.outputCap += r.outputCap;
 }
 
 interface Prepared {
@@ -264,6 +290,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     peakPrepared: 0,
     verdicts: { refused: 0, empty: 0, truncated: 0, chatter: 0 },
     fallbacks: { sent: 0, ok: 0 },
+    estimate: { imageTokens: 0, promptTokens: 0, outputCap: 0, uncapped: 0, unsized: 0, formula: formulaName(settings.model) },
   };
   if (Array.isArray(items) && items.length === 0) return summary;
   const existing = opts.existing ?? 'skip';
@@ -378,6 +405,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           const p: Prepared = { item, sha256: f.sha256 ?? null, prompt, plan, sidecar };
           if (!opts.dryRun) return p;
           summary.ok++;
+          addEstimate(summary.estimate, plan);
           cb.onPlanned?.(item, img, plan);
           cb.onProgress?.(summary);
           return undefined;

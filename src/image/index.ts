@@ -8,6 +8,7 @@ import { needsWholeBytes, prepareBytes } from './prepare.ts';
 import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';
 
 export { ImageError } from './types.ts';
+export { claudeTokens, geminiTokens, openaiTokens } from './tokens.ts';
 export { probeImageDataUrl } from './probe.ts';
 export type { ImageErrorReason, ImageOptions, ImageReport, PreparedImage } from './types.ts';
 export type { ReadResult } from './read.ts';

@@ -21,3 +21,9 @@ export function openaiTokens(width: number, height: number): number {
   }
   return 85 + 170 * Math.ceil(w / 512) * Math.ceil(h / 512);
 }
+
+/** Gemini 2.x: 258 tokens for an image within 384×384, else 258 per 768×768 tile. */
+export function geminiTokens(width: number, height: number): number {
+  if (width <= 384 && height <= 384) return 258;
+  return 258 * Math.ceil(width / 768) * Math.ceil(height / 768);
+}

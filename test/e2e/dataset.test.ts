@@ -189,3 +189,26 @@ test('dataset: option mistakes are usage errors (exit 2), nothing sent', { skip:
   }
   assert.equal(srv.requests.length, 0);
 });
+
+test('dataset: batch --dry-run ends with the cost: images to send, input tokens by the family formula, output cap', { skip: noFixtures }, async () => {
+  const dir = loraFolder();
+  writeFileSync(join(dir, 'lora', 'a.txt'), 'already captioned\n');
+  const srv = await server(clean);
+  const env = relayEnv(srv.url);
+  const r = await run(['batch', 'lora', '--sidecar', '--dry-run', '--json', '-m', 'gpt-4o', '--max-tokens', '300', '-p', 'caption {name}'], { cwd: dir, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(srv.requests.length, 0, 'nothing sent');
+  const planned = lines(r.stdout) as Array<{ width: number; height: number }>;
+  assert.equal(planned.length, 4, 'a.jpg has a sidecar: not counted');
+  const { imageTokens } = await import('../../src/core/cost.ts');
+  const images = planned.reduce((sum, p) => sum + imageTokens('gpt-4o', p.width, p.height, undefined), 0);
+  const prompt = 4 * (4 + 4); // "caption x.png" ≈ 4 tokens + 4 for the message, per image
+  const m = r.stderr.match(/cost: 4 image\(s\) to send, ≈([\d,]+) input tokens \(([\d,]+) for images by OpenAI's 512-px tile formula, ([\d,]+) for prompts\), output cap 1,200 tokens \(4 × 300\)/);
+  assert.ok(m, r.stderr);
+  assert.equal(Number(m[2]!.replace(/,/g, '')), images);
+  assert.equal(Number(m[3]!.replace(/,/g, '')), prompt);
+  assert.equal(Number(m[1]!.replace(/,/g, '')), images + prompt);
+
+  const claude = await run(['batch', 'lora', '--dry-run', '-m', 'claude-sonnet-4-5', '-p', 'caption {name}'], { cwd: dir, env });
+  assert.match(claude.stderr, /cost: 5 image\(s\) to send, ≈[\d,]+ input tokens \([\d,]+ for images by Claude's width × height \/ 750, 40 for prompts\), no output cap set/);
+});
