@@ -2,7 +2,7 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { resumeKey } from './batch-inputs.ts';
+import { isRemote, resumeKey } from './batch-inputs.ts';
 
 /** Images recorded ok, by absolute path (or manifest id) → the content hashes recorded for it. */
 export class ResumeIndex {
@@ -14,25 +14,14 @@ export class ResumeIndex {
   /** Adds one line of a results file; anything that is not a whole record is counted and ignored. */
   addLine(line: string, cwd: string): void {
     if (line.trim() === '') return;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch {
-      this.torn++;
-      return;
-    }
-    if (!rec || typeof rec !== 'object') {
-      this.torn++;
-      return;
-    }
-    const r = rec as { image?: unknown; id?: unknown; ok?: unknown; sha256?: unknown };
-    if (typeof r.image !== 'string') {
+    const r = parseRecord(line);
+    if (r === undefined) {
       this.torn++;
       return;
     }
     this.records++;
     if (r.ok !== true) return;
-    const key = typeof r.id === 'string' ? resumeKey({ id: r.id, key: '' }) : keyOf(r.image, cwd);
+    const key = recordKey(r, cwd);
     let hashes = this.ok.get(key);
     if (!hashes) this.ok.set(key, (hashes = new Set()));
     hashes.add(typeof r.sha256 === 'string' ? r.sha256 : null);
@@ -55,8 +44,30 @@ export class ResumeIndex {
   }
 }
 
-function keyOf(image: string, cwd: string): string {
-  return /^https?:\/\//i.test(image) ? image : resolve(cwd, image);
+/** A whole record line (an object with an "image"), or undefined for a torn or foreign line. */
+export function parseRecord(line: string): RecordLine | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || typeof (v as RecordLine).image !== 'string') return undefined;
+  return v as RecordLine;
+}
+
+export interface RecordLine {
+  image: string;
+  id?: unknown;
+  ok?: unknown;
+  sha256?: unknown;
+  [field: string]: unknown;
+}
+
+/** The identity of a record in resume and merge: its manifest id, else its path (absolute) or URL. */
+export function recordKey(rec: { image: string; id?: unknown }, cwd: string): string {
+  if (typeof rec.id === 'string') return resumeKey({ id: rec.id, key: '' });
+  return isRemote(rec.image) ? rec.image : resolve(cwd, rec.image);
 }
 
 export function indexFromText(text: string, cwd: string): ResumeIndex {

@@ -3,48 +3,23 @@
 // would put a failure in place of a success. Given the same inputs, it says which images no part has.
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { resolve } from 'node:path';
-import { isRemote, resumeKey, type BatchItem } from './batch-inputs.ts';
+import { resumeKey, type BatchItem } from './batch-inputs.ts';
+import { parseRecord, recordKey, type RecordLine } from './batch-resume.ts';
 import { shardOf } from './shard.ts';
-
-export interface PartRecord {
-  image: string;
-  id?: string;
-  ok?: unknown;
-  [field: string]: unknown;
-}
 
 /** Whether a newer record replaces the one kept so far: an ok always does; a failure only replaces a failure. */
 export function replaces(newer: { ok?: unknown }, older: { ok?: unknown }): boolean {
   return newer.ok === true || older.ok !== true;
 }
 
-/** The identity of a record across parts: its manifest id, else its path (absolute) or URL. */
-export function recordKey(rec: { image: string; id?: unknown }, cwd: string): string {
-  if (typeof rec.id === 'string') return resumeKey({ id: rec.id, key: '' });
-  return isRemote(rec.image) ? rec.image : resolve(cwd, rec.image);
-}
-
-/** A whole record line, or undefined for a torn or foreign line. */
-export function parseRecord(line: string): PartRecord | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v) || typeof (v as PartRecord).image !== 'string') return undefined;
-  return v as PartRecord;
-}
-
 export class Merged {
   /** Kept records by key, in the order each image was first seen. */
-  readonly records = new Map<string, PartRecord>();
+  readonly records = new Map<string, RecordLine>();
   read = 0;
   torn = 0;
   constructor(private readonly cwd: string) {}
 
-  add(rec: PartRecord): void {
+  add(rec: RecordLine): void {
     this.read++;
     const key = recordKey(rec, this.cwd);
     const kept = this.records.get(key);
@@ -114,7 +89,7 @@ export function countByShard(missing: ReadonlyArray<{ shard: number | undefined 
 }
 
 /** The merged records as JSON lines, in chunks of about a megabyte (for writeFileAtomic). */
-export function* recordLines(records: Iterable<PartRecord>): Generator<string> {
+export function* recordLines(records: Iterable<RecordLine>): Generator<string> {
   let chunk = '';
   for (const r of records) {
     chunk += JSON.stringify(r) + '\n';
