@@ -88,7 +88,7 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
       let item: BatchItem | undefined;
       let problem: string;
       if ('row' in parsed) {
-        imageCol ??= imageColumn(Object.keys(parsed.row), spec, 'stdin:1');
+        imageCol ??= imageColumn(Object.keys(parsed.row), spec, `stdin:${seq + 1}`);
         const r = rowItem(parsed.row, seq + 1, spec, imageCol, place);
         if ('item' in r) item = r.item;
         problem = 'problem' in r ? r.problem : '';

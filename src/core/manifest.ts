@@ -180,13 +180,22 @@ export async function readManifest(source: string, spec: ManifestSpec, cwd: stri
   let stream: Readable;
   if (source === '-') stream = stdin as Readable;
   else {
-    stream = createReadStream(resolve(cwd, source));
+    const file = createReadStream(resolve(cwd, source));
     await new Promise<void>((ok, fail) => {
-      stream.once('open', () => ok());
-      stream.once('error', (err: NodeJS.ErrnoException) => fail(new UsageError(`--manifest ${source}: cannot read (${err.code ?? err.message})`)));
+      file.once('open', () => ok());
+      file.once('error', (err: NodeJS.ErrnoException) => fail(new UsageError(`--manifest ${source}: cannot read (${err.code ?? err.message})`)));
     });
+    stream = file;
+    if (/\.gz$/i.test(source)) {
+      const { createGunzip } = await import('node:zlib');
+      const gunzip = createGunzip();
+      gunzip.once('error', () => undefined); // reported by the reader below, as a bad table
+      stream = file.pipe(gunzip);
+    }
   }
-  const { first, input } = await peek(stream);
+  const { first, input } = await peek(stream).catch((err: Error) => {
+    throw new UsageError(`--manifest ${source}: cannot read (${err.message.split('\n')[0]})`);
+  });
   const format = manifestFormat(source === '-' ? '' : basename(source), first);
   const rows = format === 'jsonl' ? jsonlRows(input, place.label) : csvRows(input, format === 'tsv' ? '\t' : ',', place.label);
 

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { AdaptiveGate, type GateClock } from '../../../src/core/batch-gate.ts';
 import { expandInputs, globRoot } from '../../../src/core/batch-inputs.ts';
 import { indexFromText } from '../../../src/core/batch-resume.ts';
@@ -114,6 +115,8 @@ test('readManifest: CSV with quotes and a BOM, TSV, JSON lines, stdin; duplicate
   assert.equal(csv.duplicates, 1);
   assert.equal(csv.rows, 3);
   writeFileSync(join(dir, 'm.tsv'), 'path\tw\nx.png\t3\n');
+  writeFileSync(join(dir, 'm.csv.gz'), gzipSync('url\nz.png\n'));
+  assert.deepEqual((await readManifest('m.csv.gz', {}, dir, noStdin)).items.map((i) => i.image), ['z.png']);
   assert.deepEqual((await readManifest('m.tsv', {}, dir, noStdin)).items.map((i) => [i.image, i.row]), [['x.png', { w: '3' }]]);
   const jsonl = await readManifest('-', { imageCol: 'pic' }, dir, Readable.from(['{"pic":"https://h.example/1.jpg","n":1}\n\n', '{"pic":"c.jpg"}\n']));
   assert.deepEqual(jsonl.items.map((i) => [i.image, i.url, i.row]), [
@@ -133,6 +136,7 @@ test('readManifest: missing file, missing column, bad table and bad rows are usa
   await bad('b.csv', 'url,key\na.jpg,1\n', { keepCols: ['caption'] }, /b\.csv: --keep-cols caption: no such column \(columns: url, key\)/);
   await bad('c.csv', 'url,key\na.jpg,1,extra\n', {}, /c\.csv: not a valid CSV table/);
   await bad('d.jsonl', '{"url":"a.jpg"}\n{oops\n', {}, /d\.jsonl:2: not JSON/);
+  await bad('f.csv.gz', 'url\na.png\n', {}, /--manifest f\.csv\.gz: cannot read \(incorrect header check\)/);
   await bad('e.jsonl', '{"url":"a.jpg"}\n{"url":""}\n', {}, /e\.jsonl:2: no image in column "url"/);
 });
 
