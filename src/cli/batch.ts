@@ -78,9 +78,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const concurrency = settings.concurrency;
   const { cacheDir } = await import('../config/model-cache.ts');
   const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env) };
+  let choice: import('../core/models.ts').ModelChoice | undefined;
   if (items.length > 0 && !settings.model) {
     const models = await import('../core/models.ts');
-    const choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
+    choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
     settings = { ...settings, model: choice.model };
     if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
     else if (choice.source === 'none') term.note('model: none set; it will be picked from the relay\'s model list when sent');
@@ -183,6 +184,11 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
 
   const s = summary;
+  if (s.modelNotFound && choice?.source === 'cache') {
+    // The relay retired the cached pick: forget it, so the next run picks again from a fresh list.
+    await (await import('../core/models.ts')).forgetPick(settings, coreCtx);
+    term.warn(`${choice.model} is gone from the relay; the cached pick was forgotten: rerun to pick another`);
+  }
   const detail = [
     s.skipped.done ? `${s.skipped.done} already done` : '',
     s.skipped.sidecar ? `${s.skipped.sidecar} with a sidecar` : '',

@@ -62,7 +62,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
       for (const w of img.warnings) term.warn(w);
       if (run.verbose || run.dryRun) term.note(term.err.dim(formatImageReport(img.report)));
     }
-    if (run.dryRun || run.verbose) {
+    if ((run.dryRun || run.verbose) && choice.source !== 'none') {
       const f = plan.family;
       term.note(term.err.dim(`model family ${f.family}${f.notes.length ? `: ${f.notes.join('; ')}` : ''}`));
     }

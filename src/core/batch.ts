@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { InvalidResponseError, type Answer, type ApiResult, type RetryEvent } from '../api/index.ts';
+import { APIError, InvalidResponseError, isModelNotFound, type Answer, type ApiResult, type RetryEvent } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { PreparedImage, ReadResult } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError } from '../types.ts';
@@ -140,6 +140,8 @@ export interface BatchSummary {
   tokens: number;
   /** Answers cut off at the token limit (recorded ok, flagged `cut_off`). */
   cutOff: number;
+  /** Some request was answered "no such model" (the CLI then forgets a cached pick). */
+  modelNotFound: boolean;
   /** Set when a 401/403 stopped the batch. */
   authError: CliError | undefined;
   interrupted: boolean;
@@ -282,6 +284,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     skipped: { done: 0, sidecar: 0, captioned: 0, 'not-image': 0 },
     tokens: 0,
     cutOff: 0,
+    modelNotFound: false,
     authError: undefined,
     interrupted: false,
     peakInFlight: 0,
@@ -518,6 +521,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           summary.authError = o.err as CliError;
           stop.abort();
         }
+        if (o.err instanceof APIError && isModelNotFound(o.err)) summary.modelNotFound = true;
         rec = {
           image: item.image,
           ok: false,

@@ -54,6 +54,12 @@ export async function chooseModel(settings: Settings, ctx: CoreContext, opts: { 
   return { model: picked, source: 'relay' };
 }
 
+/** Forgets the cached pick for this relay. */
+export async function forgetPick(settings: Settings, ctx: CoreContext): Promise<void> {
+  const key = cacheKey(settings);
+  if (key && ctx.cacheDir) await writeCachedPick(ctx.cacheDir, key, undefined);
+}
+
 /**
  * When the relay says the model does not exist: forgets a cached pick, and turns the error into
  * exit 4 naming the closest ids the relay lists. Other errors come back as they are.

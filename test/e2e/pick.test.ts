@@ -117,4 +117,21 @@ describe('model picking', () => {
     assert.equal(server.requests.filter((q) => q.method === 'GET').length, 1);
     for (const line of r.stdout.trim().split('\n')) assert.equal(JSON.parse(line).model, 'claude-sonnet-4-5-20250929');
   });
+
+  test('batch: a cached pick the relay no longer has is forgotten for the next run', async () => {
+    const home = tempDir('imgdesc-cfg-');
+    server.handler = relay(LISTED);
+    assert.equal((await run([png], { env: noModel(), configHome: home })).code, 0);
+    server.handler = relay(['claude-sonnet-4-20250514']);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.png'), readFileSync(png));
+    const r = await run(['batch', '--retries', '0', dir], { env: noModel(), configHome: home });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /claude-sonnet-4-5-20250929 is gone from the relay; the cached pick was forgotten: rerun to pick another/);
+    const cache = JSON.parse(readFileSync(join(home, '.cache', 'imgdesc', 'models.json'), 'utf8'));
+    assert.equal(cache[`${server.url}/v1/models`], undefined);
+    const again = await run(['batch', dir], { env: noModel(), configHome: home });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout.trim()).model, 'claude-sonnet-4-20250514');
+  });
 });
