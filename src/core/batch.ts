@@ -293,7 +293,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     peakPrepared: 0,
     verdicts: { refused: 0, empty: 0, truncated: 0, chatter: 0 },
     fallbacks: { sent: 0, ok: 0 },
-    estimate: { imageTokens: 0, promptTokens: 0, outputCap: 0, uncapped: 0, unsized: 0, formula: formulaName(settings.model) },
+    estimate: { imageTokens: 0, promptTokens: 0, outputCap: 0, uncapped: 0, unsized: 0, formula: formulaName(settings.model ?? '') },
   };
   if (Array.isArray(items) && items.length === 0) return summary;
   const existing = opts.existing ?? 'skip';
