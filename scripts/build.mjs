@@ -1,7 +1,8 @@
 // Bundles src/ into dist/ with esbuild. One entry (the CLI); commands and heavy libraries are
 // reached through `await import()`, which esbuild splits into chunks loaded only when used,
 // so `imgdesc --help` and `--version` read a few small files.
-// sharp (native addon) and the HEIC decoder (WebAssembly) stay in node_modules.
+// sharp (native addon), the HEIC decoder (WebAssembly) and exiftool-vendored (it finds its Perl
+// script beside itself) stay in node_modules.
 // Then the program's help is rendered once into dist/help.txt, which the entry prints for
 // `imgdesc --help` without loading commander.
 import { build } from 'esbuild';
@@ -19,7 +20,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['sharp', 'heic-decode', 'libheif-js'],
+  external: ['sharp', 'heic-decode', 'libheif-js', 'exiftool-vendored'],
   chunkNames: 'chunks/[name]-[hash]',
   // Bundled CommonJS packages call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

@@ -26,6 +26,11 @@ export interface BatchOptions extends SourceOptions {
   overwrite: boolean;
   existing: ExistingMode | undefined;
   hfMetadata: boolean;
+  /** --xmp / --embed, --xmp-name, --no-backup. */
+  xmp: boolean;
+  xmpName: 'ext' | 'stem' | undefined;
+  embed: boolean;
+  backup: boolean;
   prefix: string | undefined;
   suffix: string | undefined;
   join: string | undefined;
@@ -47,6 +52,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const { run } = options;
   checkSource(options, 'batch');
   const existing = existingMode(options);
+  const photo = photoMode(options);
   if (options.join !== undefined && options.prefix === undefined && options.suffix === undefined) throw new UsageError('--join goes with --prefix or --suffix');
   if (options.fallbackModel !== undefined && options.fallbackModel.trim() === '') throw new UsageError('--fallback-model: give a model id');
   if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
@@ -136,6 +142,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         resume,
         sidecar: options.sidecar !== undefined ? { ext: options.sidecar } : undefined,
         hfMetadata: options.hfMetadata,
+        photo,
         existing,
         caption: { prefix: options.prefix, suffix: options.suffix, join: options.join },
         guards: options.guards,
@@ -158,7 +165,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           if (reason === 'not-image') term.info(`${item.image}: not an image, skipped`);
         },
         onProgress: (s) => progress.update(countsOf(s)),
-        onPlanned: (item, image) => {
+        onPlanned: (item, image, _plan, writes) => {
           const r = image.report;
           if (run.json) {
             io.stdout.write(
@@ -167,6 +174,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           } else {
             io.stdout.write(formatImageReport({ ...r, source: item.image }) + '\n');
           }
+          for (const w of writes) term.note(term.err.dim(`  would write ${w}`));
         },
         // Per-image notes (resized, first frame only) would be one line per photo in a folder of
         // phone pictures: shown with -v only. Image warnings already name their file.
@@ -193,6 +201,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     s.skipped.done ? `${s.skipped.done} already done` : '',
     s.skipped.sidecar ? `${s.skipped.sidecar} with a sidecar` : '',
     s.skipped.captioned ? `${s.skipped.captioned} already in metadata.jsonl` : '',
+    s.skipped.described ? `${s.skipped.described} already described` : '',
     s.skipped['not-image'] ? `${s.skipped['not-image']} not images` : '',
   ]
     .filter(Boolean)
@@ -219,7 +228,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   if (s.interrupted) {
     const done = s.ok + s.failed + counts.skipped;
     const how =
-      outputPath !== undefined || options.sidecar !== undefined || options.hfMetadata
+      outputPath !== undefined || options.sidecar !== undefined || options.hfMetadata || photo !== undefined
         ? 'run the same command again to resume'
         : 'results so far went to stdout; use -o results.jsonl (or --sidecar) to make a batch resumable';
     term.note(term.err.dim(`interrupted after ${done} of ${s.total}; ${how}`));
@@ -233,13 +242,22 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
 }
 
 /** --existing, with --overwrite as its synonym; it needs somewhere captions already are. */
-function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar' | 'hfMetadata'>): ExistingMode {
+function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar' | 'hfMetadata' | 'xmp' | 'embed'>): ExistingMode {
   if (o.overwrite && o.existing !== undefined && o.existing !== 'overwrite') throw new UsageError(`--overwrite and --existing ${o.existing} disagree`);
   const mode = o.existing ?? (o.overwrite ? 'overwrite' : 'skip');
-  if ((o.overwrite || o.existing !== undefined) && o.sidecar === undefined && !o.hfMetadata) {
-    throw new UsageError(`${o.overwrite ? '--overwrite' : '--existing'} goes with --sidecar or --hf-metadata`);
+  if ((o.overwrite || o.existing !== undefined) && o.sidecar === undefined && !o.hfMetadata && !o.xmp && !o.embed) {
+    throw new UsageError(`${o.overwrite ? '--overwrite' : '--existing'} goes with --sidecar, --hf-metadata, --xmp or --embed`);
   }
   return mode;
+}
+
+/** --xmp or --embed (not both: --embed already puts RAW descriptions into sidecars). */
+function photoMode(o: Pick<BatchOptions, 'xmp' | 'xmpName' | 'embed' | 'backup'>): { mode: 'xmp' | 'embed'; naming: 'ext' | 'stem'; backup: boolean } | undefined {
+  if (o.xmp && o.embed) throw new UsageError('--xmp and --embed: choose one (--embed writes RAW descriptions to sidecars anyway)');
+  if (!o.backup && !o.embed) throw new UsageError('--no-backup goes with --embed');
+  if (o.xmpName !== undefined && !o.xmp && !o.embed) throw new UsageError('--xmp-name goes with --xmp or --embed');
+  if (!o.xmp && !o.embed) return undefined;
+  return { mode: o.xmp ? 'xmp' : 'embed', naming: o.xmpName ?? 'ext', backup: o.backup };
 }
 
 /** What the guards did: "guards: 2 refused, 1 empty, 3 chatter removed; fallback model answered 2 of 3". */

@@ -100,6 +100,10 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .option('--overwrite', 'same as --existing overwrite')
     .addOption(new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices(['skip', 'overwrite', 'append', 'prepend']))
     .option('--hf-metadata', 'write metadata.jsonl ({"file_name","text"}) in each image folder, merged')
+    .option('--xmp', 'write the description into an XMP sidecar (photo.jpg.xmp), keeping what else it holds')
+    .addOption(new Option('--xmp-name <style>', 'sidecar name: ext = photo.jpg.xmp (darktable, digiKam), stem = photo.xmp (Lightroom)').choices(['ext', 'stem']))
+    .option('--embed', 'write the description into JPEG/HEIC/PNG/TIFF/WebP files themselves (RAW: a sidecar)')
+    .option('--no-backup', 'with --embed: keep no photo.jpg_original')
     .option('--prefix <text>', 'put this (a trigger word) before every caption')
     .option('--suffix <text>', 'put this after every caption')
     .option('--join <sep>', 'between prefix, caption and suffix (default ", ")')
@@ -128,6 +132,10 @@ export async function main(argv: string[], io: IO): Promise<number> {
           overwrite: o.overwrite === true,
           existing: typeof o.existing === 'string' ? (o.existing as ExistingMode) : undefined,
           hfMetadata: o.hfMetadata === true,
+          xmp: o.xmp === true,
+          xmpName: o.xmpName === 'stem' ? 'stem' : o.xmpName === 'ext' ? 'ext' : undefined,
+          embed: o.embed === true,
+          backup: o.backup !== false,
           prefix: typeof o.prefix === 'string' ? o.prefix : undefined,
           suffix: typeof o.suffix === 'string' ? o.suffix : undefined,
           join: typeof o.join === 'string' ? o.join : undefined,

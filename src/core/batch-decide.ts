@@ -3,8 +3,11 @@
 // the facts these ask for and carries the decisions out, so every rule is tested one line per case.
 import { firstLine } from '../format.ts';
 
-/** done: recorded ok in -o; sidecar: has one; captioned: has a line in its folder's metadata.jsonl. */
-export type SkipReason = 'done' | 'sidecar' | 'captioned' | 'not-image';
+/**
+ * done: recorded ok in -o; sidecar: has one; captioned: has a line in its folder's metadata.jsonl;
+ * described: --xmp/--embed and the photo or its XMP sidecar carries a description.
+ */
+export type SkipReason = 'done' | 'sidecar' | 'captioned' | 'described' | 'not-image';
 
 /** What is known about one image. Fields start undefined and are filled in as the flow learns them. */
 export interface ItemFacts {
@@ -23,6 +26,10 @@ export interface ItemFacts {
   hf?: boolean | undefined;
   /** Its folder's metadata.jsonl has a caption for it already. */
   hfCaptioned?: boolean | undefined;
+  /** --xmp or --embed: the description goes into photo metadata. */
+  photo?: boolean | undefined;
+  /** The photo, or its XMP sidecar, carries a description already. */
+  described?: boolean | undefined;
   /** Whether the sidecar file exists already. */
   sidecarExists?: boolean | undefined;
   /** Its sha256; null when it cannot be read (the image layer says why). Not asked for URLs. */
@@ -40,6 +47,7 @@ export interface ItemFacts {
 export type ItemStep =
   | { step: 'check-sidecar' }
   | { step: 'check-hf' }
+  | { step: 'check-described' }
   | { step: 'hash' }
   | { step: 'check-resume' }
   | { step: 'check-folder' }
@@ -55,6 +63,8 @@ export type ItemStep =
  * that a rerun would skip or a full folder would throw away.
  */
 export function decideItem(f: ItemFacts): ItemStep {
+  // An XMP sidecar of an earlier --xmp run, listed with the folder's photos: not one of them.
+  if (f.photo && !f.explicit && /\.xmp$/i.test(f.key)) return { step: 'skip', reason: 'not-image' };
   if (f.sidecar !== undefined) {
     // A sidecar of an earlier run, listed with the folder's images: not one of them.
     if (f.sidecar === f.key && !f.explicit) return { step: 'skip', reason: 'not-image' };
@@ -70,9 +80,13 @@ export function decideItem(f: ItemFacts): ItemStep {
   if (!f.url && f.sha256 === undefined) return { step: 'hash' };
   if (f.recordedOk === undefined) return { step: 'check-resume' };
   if (f.recordedOk) return { step: 'skip', reason: 'done' };
-  if (f.sidecar !== undefined || (f.hf && !f.url)) {
+  if (f.photo && !f.url && !f.overwrite) {
+    if (f.described === undefined) return { step: 'check-described' };
+    if (f.described) return { step: 'skip', reason: 'described' };
+  }
+  if (f.sidecar !== undefined || ((f.hf || f.photo) && !f.url)) {
     if (f.folderUnwritable === undefined) return { step: 'check-folder' };
-    const what = f.sidecar !== undefined ? `its sidecar ${f.sidecar}` : 'its folder\'s metadata.jsonl';
+    const what = f.sidecar !== undefined ? `its sidecar ${f.sidecar}` : f.hf ? 'its folder\'s metadata.jsonl' : 'its metadata';
     if (f.folderUnwritable !== null) return { step: 'fail', message: `cannot write ${what} (${f.folderUnwritable}); nothing was sent` };
   }
   if (f.load === undefined) return { step: 'load' };

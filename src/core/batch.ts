@@ -21,6 +21,7 @@ import { renderPrompt, resumeKey, sidecarPath, type BatchItem } from './batch-in
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './batch-output.ts';
 import { composeCaption, mergeCaption, type CaptionStyle, type ExistingMode } from './caption.ts';
+import type { XmpNaming } from '../metadata/index.ts';
 import { isCutOff, judgeAnswer, type Verdict } from './guards.ts';
 import { firstLine } from '../format.ts';
 import { HfMetadataFiles } from './hf-metadata.ts';
@@ -57,6 +58,9 @@ export type BatchRecord = RecordName &
         /** finish_reason said the token limit cut the answer short. */
         cut_off?: true;
         metadata?: string;
+        /** --xmp/--embed: the file the description was written into (a sidecar or the image). */
+        xmp?: string;
+        embedded?: string;
         /** --fallback-model answered: the first model, and why its answer was not used. */
         fallback?: FallbackNote;
         response?: unknown;
@@ -98,7 +102,7 @@ export interface BatchCallbacks {
   /** The tallies changed (an image recorded, skipped or planned): redraw progress from them. */
   onProgress?(summary: Readonly<BatchSummary>): void;
   /** --dry-run: an image that would be sent, prepared. */
-  onPlanned?(item: BatchItem, image: PreparedImage, plan: DescribePlan): void;
+  onPlanned?(item: BatchItem, image: PreparedImage, plan: DescribePlan, writes: string[]): void;
   onWarning?(item: BatchItem, message: string): void;
   onRetry?(item: BatchItem, e: RetryEvent): void;
 }
@@ -116,6 +120,8 @@ export interface BatchRunOptions {
   hfMetadata?: boolean | undefined;
   /** What to do where a caption exists already (sidecar, metadata line). Default skip. */
   existing?: ExistingMode | undefined;
+  /** --xmp / --embed: descriptions written into photo metadata with exiftool. */
+  photo?: { mode: 'xmp' | 'embed'; naming: XmpNaming; backup: boolean } | undefined;
   /** --prefix / --suffix / --join. */
   caption?: CaptionStyle | undefined;
   /** Answer guards (default on): refused, empty and cut-off answers fail; chatter is removed. */
@@ -250,6 +256,7 @@ export function okRecord(
     removed?: string[] | undefined;
     metadata?: string | undefined;
     fallback?: FallbackNote | undefined;
+    photo?: { where: 'sidecar' | 'embedded'; path: string } | undefined;
   },
 ): BatchRecord {
   const rec: BatchRecord = {
@@ -267,12 +274,30 @@ export function okRecord(
   if (extra.sidecar !== undefined) rec.sidecar = extra.sidecar;
   if (isCutOff(answer.finishReason)) rec.cut_off = true;
   if (extra.metadata !== undefined) rec.metadata = extra.metadata;
+  if (extra.photo) rec[extra.photo.where === 'sidecar' ? 'xmp' : 'embedded'] = extra.photo.path;
   if (extra.fallback !== undefined) rec.fallback = extra.fallback;
   if (extra.keepResponse) rec.response = response.body;
   return rec;
 }
 
 export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: BatchCallbacks): Promise<BatchSummary> {
+  // One exiftool process for the whole batch (RAW previews, photo metadata), ended at the end so
+  // the CLI can exit.
+  const photoMeta = await import('../metadata/index.ts');
+  const exiftool = photoMeta.exiftoolSession();
+  try {
+    return await batchFlow(opts, { ...ctx, exiftool: ctx.exiftool ?? exiftool.get }, cb, photoMeta);
+  } finally {
+    await exiftool.close();
+  }
+}
+
+async function batchFlow(
+  opts: BatchRunOptions,
+  ctx: CoreContext & { exiftool: NonNullable<CoreContext['exiftool']> },
+  cb: BatchCallbacks,
+  photoMeta: typeof import('../metadata/index.ts'),
+): Promise<BatchSummary> {
   const { settings, items } = opts;
   const core = await import('./describe.ts');
   const { loadImage, readImageFile } = await import('../image/index.ts');
@@ -281,7 +306,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     total: Array.isArray(items) ? items.length : 0,
     ok: 0,
     failed: 0,
-    skipped: { done: 0, sidecar: 0, captioned: 0, 'not-image': 0 },
+    skipped: { done: 0, sidecar: 0, captioned: 0, described: 0, 'not-image': 0 },
     tokens: 0,
     cutOff: 0,
     modelNotFound: false,
@@ -315,6 +340,10 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
     dispatcher = ctx.dispatcher ?? (await getDispatcher({ connections: concurrency }));
   }
   const imgOpts = core.imageOptions(settings, { ...ctx, signal });
+  const et = ctx.exiftool;
+  const photo = opts.photo;
+  /** Where a photo's XMP sidecar is, by --xmp-name. */
+  const xmpOf = (key: string) => photoMeta.xmpPathFor(key, photo?.naming ?? 'ext');
   // Two folders' photo.jpg and photo.png would both write photo.txt: the second one fails.
   const sidecarOwner = new Map<string, string>();
   const folders = new Map<string, Promise<string | null>>();
@@ -339,7 +368,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   /** Finds the facts decideItem asks for, until it says skip, fail or send. */
   const prepareOne = async (item: BatchItem): Promise<Prepared | undefined> => {
     const sidecar = opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext) : undefined;
-    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: existing !== 'skip', hf: hf !== undefined };
+    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: existing !== 'skip', hf: hf !== undefined, photo: photo !== undefined };
     if (item.url) f.sha256 = null;
     let image: PreparedImage | undefined;
     let read: ReadResult | undefined;
@@ -351,6 +380,12 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
         case 'check-sidecar':
           f.sidecarExists = await exists(sidecar as string);
           break;
+        case 'check-described': {
+          const e = await et();
+          const [own, side] = await Promise.all([photoMeta.readExisting(e, item.key), photoMeta.readExisting(e, xmpOf(item.key))]);
+          f.described = own.description !== undefined || side.description !== undefined;
+          break;
+        }
         case 'check-hf':
           f.hfCaptioned = await (hf as HfMetadataFiles).has(item.key);
           break;
@@ -409,7 +444,14 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           if (!opts.dryRun) return p;
           summary.ok++;
           addEstimate(summary.estimate, plan);
-          cb.onPlanned?.(item, img, plan);
+          const writes: string[] = [];
+          if (sidecar !== undefined) writes.push(`the answer → ${sidecar}`);
+          if (photo && !item.url) {
+            const t = photoMeta.planTarget(item.key, img.report.sourceType ?? '', photo.mode, photo.naming, { description: '…', keywords: [] });
+            const tags = Object.keys(t.tags).filter((k) => !k.endsWith('CodedCharacterSet')).join(', ');
+            writes.push(`${tags} (and keywords from a schema's tags) → ${t.where === 'sidecar' ? `sidecar ${relativeTo(item.image, t.path)}` : `${item.image} itself${photo.backup ? `, original kept as ${item.image}_original` : ''}`}`);
+          }
+          cb.onPlanned?.(item, img, plan, writes);
           cb.onProgress?.(summary);
           return undefined;
         }
@@ -462,6 +504,23 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       authSeen: summary.authError !== undefined,
     });
 
+  /** The description (and a schema's keywords) into the photo's XMP sidecar or the photo itself. */
+  const written = new Map<Prepared, { where: 'sidecar' | 'embedded'; path: string }>();
+  const writePhoto = async (p: Prepared, o: Extract<Outcome, { ok: true }>, text: string) => {
+    const mode = photo as NonNullable<typeof photo>;
+    const first = Array.isArray(o.data) ? o.data[0] : o.data;
+    const fresh = photoMeta.photoText(text, p.plan.structured ? first : undefined);
+    const type = p.plan.images[0]?.report.sourceType ?? '';
+    const e = await et();
+    const planned = photoMeta.planTarget(p.item.key, type, mode.mode, mode.naming, fresh);
+    const old = existing === 'append' || existing === 'prepend' ? await photoMeta.readExisting(e, planned.path) : { description: undefined, keywords: [] };
+    const description = mergeCaption(old.description, fresh.description, existing === 'skip' ? 'overwrite' : existing)?.trimEnd() ?? fresh.description;
+    const keywords = fresh.keywords.length ? [...new Set([...old.keywords, ...fresh.keywords])] : [];
+    const target = photoMeta.planTarget(p.item.key, type, mode.mode, mode.naming, { description, keywords });
+    await photoMeta.writeTarget(e, target, mode.backup);
+    written.set(p, { where: target.where, path: target.where === 'sidecar' ? relativeTo(p.item.image, target.path) : p.item.image });
+  };
+
   /** Writes the caption where it goes: the sidecar and the folder's metadata.jsonl. */
   const writeCaption = async (p: Prepared, o: Extract<Outcome, { ok: true }>): Promise<string | undefined> => {
     const text = core.answerText(o.answer, p.plan.structured ? { data: o.data } : undefined);
@@ -470,6 +529,7 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
       const merged = mergeCaption(old, text, existing === 'skip' ? 'overwrite' : existing);
       if (merged !== undefined) await writeFileAtomic(p.sidecar, merged);
     }
+    if (photo && !p.item.url) await writePhoto(p, o, text);
     if (!hf || p.item.url) return undefined;
     const first = Array.isArray(o.data) ? o.data[0] : o.data;
     const value = p.plan.structured
@@ -509,7 +569,9 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
           removed: o.removed,
           metadata,
           fallback,
+          photo: written.get(p),
         });
+        written.delete(p);
         if (isCutOff(o.answer.finishReason)) {
           summary.cutOff++;
           cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason}); raise --max-tokens`);
@@ -562,4 +624,11 @@ export async function runBatchFlow(opts: BatchRunOptions, ctx: CoreContext, cb: 
   summary.lowestConcurrency = gate.lowest;
   summary.peakPrepared = stats.peakPrepared;
   return summary;
+}
+
+/** The sidecar's path written the way the image was named (`photos/a.jpg` → `photos/a.jpg.xmp`). */
+function relativeTo(image: string, sidecar: string): string {
+  const name = sidecar.slice(Math.max(sidecar.lastIndexOf('/'), sidecar.lastIndexOf('\\')) + 1);
+  const slash = Math.max(image.lastIndexOf('/'), image.lastIndexOf('\\'));
+  return slash >= 0 ? image.slice(0, slash + 1) + name : name;
 }

@@ -175,7 +175,7 @@ test('dataset: option mistakes are usage errors (exit 2), nothing sent', { skip:
   const env = relayEnv(srv.url);
   const cases: Array<[string[], RegExp]> = [
     [['--join', ' '], /--join goes with --prefix or --suffix/],
-    [['--existing', 'append'], /--existing goes with --sidecar or --hf-metadata/],
+    [['--existing', 'append'], /--existing goes with --sidecar, --hf-metadata, --xmp or --embed/],
     [['--sidecar', '--overwrite', '--existing', 'append'], /--overwrite and --existing append disagree/],
     [['--sidecar', '--existing', 'merge'], /Allowed choices are skip, overwrite, append, prepend/],
     [['--sidecar', '--prefix', 'ohwx', '--schema', 'caption'], /--prefix and --suffix go with text captions/],

@@ -39,6 +39,16 @@ test('decideItem: one line per case', () => {
     ['--hf-metadata: no caption yet, then its folder is checked', file({ hf: true, hfCaptioned: false, ...known }), { step: 'check-folder' }],
     ['--hf-metadata: an unwritable folder fails without sending', file({ hf: true, hfCaptioned: false, ...known, folderUnwritable: 'EACCES' }), { step: 'fail', message: "cannot write its folder's metadata.jsonl (EACCES); nothing was sent" }],
     ['--hf-metadata: a URL has no folder', file({ hf: true, url: true, sha256: null, recordedOk: false }), { step: 'load' }],
+    ['--xmp/--embed: a done image is skipped before its metadata is read', file({ photo: true, sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],
+    ['--xmp/--embed: not done, is it described already', file({ photo: true, ...known }), { step: 'check-described' }],
+    ['--xmp/--embed: described already: skipped before it is read', file({ photo: true, ...known, described: true }), { step: 'skip', reason: 'described' }],
+    ['--xmp/--embed --existing append: not looked at', file({ photo: true, overwrite: true, ...known }), { step: 'check-folder' }],
+    ['--xmp/--embed: not described, then its folder is checked', file({ photo: true, ...known, described: false }), { step: 'check-folder' }],
+    ['--xmp/--embed: an unwritable folder fails without sending', file({ photo: true, ...known, described: false, folderUnwritable: 'EROFS' }), { step: 'fail', message: 'cannot write its metadata (EROFS); nothing was sent' }],
+    ['--xmp/--embed: writable, then load', file({ photo: true, ...known, described: false, folderUnwritable: null }), { step: 'load' }],
+    ['--xmp: an earlier sidecar listed with the folder is no image', file({ photo: true, key: '/w/p/a.jpg.xmp' }), { step: 'skip', reason: 'not-image' }],
+    ['--xmp: a sidecar the user named is read like any file', file({ photo: true, key: '/w/p/a.XMP', explicit: true }), { step: 'hash' }],
+    ['--xmp/--embed: a URL has no metadata to read or write', file({ photo: true, url: true, sha256: null, recordedOk: false }), { step: 'load' }],
   ];
   for (const [name, facts, want] of cases) assert.deepEqual(decideItem(facts), want, name);
 });
