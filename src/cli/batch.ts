@@ -64,7 +64,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     throw new UsageError('--prefix and --suffix go with text captions, not --schema', { hint: 'put the trigger word into the schema\'s caption field in a later step, or drop --schema' });
   }
   if (options.fallbackModel !== undefined && options.fallbackModel === settings.model) throw new UsageError(`--fallback-model ${options.fallbackModel} is the model already used`);
-  const term = await Term.open(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { readResumeIndex } = await import('../core/batch-resume.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
   const { Progress, summaryLine } = await import('../ui/progress.ts');

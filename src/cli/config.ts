@@ -15,7 +15,7 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
   }
   const store = await ProfileStore.open(io.env);
   const profileName = typeof opts.profile === 'string' ? opts.profile : store.activeName();
-  const term = await Term.open(io, { quiet: false, verbose: false, noColor: false, json: false });
+  const term = new Term(io, { quiet: false, verbose: false, noColor: false, json: false });
 
   switch (verb) {
     case 'set': {

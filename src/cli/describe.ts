@@ -24,7 +24,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   const flags: Profile = { ...options.settings };
   if (options.prompt !== undefined) flags.prompt = options.prompt;
   let settings = await loadSettings(flags, run, io.env);
-  const term = await Term.open(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const core = await import('../core/describe.ts');
   const models = await import('../core/models.ts');
   const { cacheDir } = await import('../config/model-cache.ts');

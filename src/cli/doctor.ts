@@ -32,7 +32,7 @@ function modeOf(path: string): number | null {
 
 export async function runDoctor(options: DoctorOptions, io: IO): Promise<number> {
   const { run } = options;
-  const term = await Term.open(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const doctor = await import('../core/doctor.ts');
   const checks: Check[] = [];
   const file = configPath(io.env);

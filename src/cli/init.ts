@@ -20,7 +20,7 @@ const ATTEMPTS = 3;
 
 export async function runInit(options: InitOptions, io: IO): Promise<number> {
   const { run } = options;
-  const term = await Term.open(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: false });
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: false });
   const c = term.err;
   const interactive = io.stdinIsTTY && io.stderrIsTTY;
   const store = await ProfileStore.open(io.env);

@@ -365,7 +365,7 @@ export async function reportError(error: unknown, io: IO, verbose: boolean, noCo
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
   const { Term } = await import('../ui/term.ts');
-  const term = await Term.open(io, { quiet: false, verbose, noColor, json: false });
+  const term = new Term(io, { quiet: false, verbose, noColor, json: false });
   if (error instanceof InterruptedError || (io.signal.aborted && !(error instanceof CliError))) {
     term.note(term.err.dim('interrupted'));
     return ExitCode.interrupted;

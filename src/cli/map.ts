@@ -61,7 +61,7 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
   if (run.dryRun) throw new UsageError('map does not take --dry-run', { hint: 'try the rows with imgdesc batch --manifest rows.jsonl --dry-run' });
   if (io.stdinIsTTY) throw new UsageError('map reads JSON lines on stdin, and stdin is a terminal', { hint: `echo '{"image":"photo.jpg"}' | imgdesc map` });
   const settings = await loadSettings(options.settings, run, io.env);
-  const term = await Term.open(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { imageColumn, manifestPlace, parseJsonRow, rowItem } = await import('../core/manifest.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
   const { streamSink } = await import('../core/batch-output.ts');

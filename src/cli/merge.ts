@@ -19,7 +19,7 @@ export interface MergeOptions extends SourceOptions {
 const LISTED = 10;
 
 export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
-  const term = await Term.open(io, { quiet: o.quiet, verbose: o.verbose, noColor: o.noColor, json: false });
+  const term = new Term(io, { quiet: o.quiet, verbose: o.verbose, noColor: o.noColor, json: false });
   if (o.parts.length === 0) throw new UsageError('no parts: give the JSON lines files the shards wrote', { hint: "imgdesc merge 'captions-*.jsonl' -o all.jsonl" });
   const hasSource = o.inputs.length > 0 || o.filesFrom !== undefined || o.manifest !== undefined;
   if (hasSource || o.imageCol !== undefined || o.idCol !== undefined || o.keepCols !== undefined || o.nul) checkSource(o, 'merge');

@@ -17,7 +17,7 @@ export interface ReportOptions {
 const MAX_INPUT = 50 * 1024 * 1024;
 
 export async function runReport(options: ReportOptions, io: IO): Promise<number> {
-  const term = await Term.open(io, { quiet: options.run.quiet, verbose: options.run.verbose, noColor: options.run.noColor, json: false });
+  const term = new Term(io, { quiet: options.run.quiet, verbose: options.run.verbose, noColor: options.run.noColor, json: false });
   if (options.results.length === 0) throw new UsageError('no results files: give the JSONL files that imgdesc batch wrote (-o)');
   const { collectEntries, countEntries } = await import('../report/model.ts');
   const inputs = [];

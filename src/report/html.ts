@@ -45,7 +45,7 @@ function fieldTable(data: unknown): string {
 function card(e: ReportEntry, thumb: Thumb, index: number, linked: boolean): string {
   const state = e.ok ? 'ok' : 'failed';
   const captionText = e.captions.join('\n');
-  const searchText = [e.image, captionText, e.data === undefined ? '' : JSON.stringify(e.data), e.model ?? '', e.verdict ?? '', e.error ?? ''].join('\n');
+  const searchText = [e.image, captionText, e.data === undefined ? '' : JSON.stringify(e.data), e.model ?? '', e.verdict ?? '', e.error ?? '', e.fallback ?? ''].join('\n');
   const img =
     'src' in thumb
       ? `<a href="${esc(e.remote ? e.location : thumb.src)}" target="_blank" rel="noopener"><img src="${esc(thumb.src)}" alt="${esc(e.image)}"${linked ? ' loading="lazy"' : ''}></a>`
@@ -62,6 +62,7 @@ function card(e: ReportEntry, thumb: Thumb, index: number, linked: boolean): str
       ? e.captions.map((c) => `<p class="caption">${esc(c)}</p>`).join('')
       : '',
     e.error ? `<p class="error">${esc(e.error)}</p>` : '',
+    e.fallback ? `<p class="fallback">answered by the fallback model; ${esc(e.fallback)}</p>` : '',
     e.removed.length ? `<details class="removed"><summary>removed (${e.removed.length})</summary>${e.removed.map((r) => `<p>${esc(r)}</p>`).join('')}</details>` : '',
   ].join('');
   return (
@@ -89,7 +90,7 @@ h1{font-size:17px;margin:0 0 6px}.counts span{margin-right:14px}.counts b{font-v
 .meta{font-size:12px;color:var(--muted);display:flex;flex-wrap:wrap;gap:8px;margin-bottom:6px}
 .badge{font-weight:600}.badge.ok{color:var(--ok)}.badge.failed,.v-refused,.v-empty,.v-truncated{color:var(--bad)}.v-chatter{color:var(--warn)}
 .caption{white-space:pre-wrap;margin:0 0 6px}.error{color:var(--bad);margin:0 0 6px;word-break:break-word}
-.removed{font-size:12px;color:var(--muted)}.removed p{margin:2px 0;white-space:pre-wrap}
+.removed,.fallback{font-size:12px;color:var(--muted)}.fallback{margin:0 0 6px}.removed p{margin:2px 0;white-space:pre-wrap}
 table.fields{border-collapse:collapse;font-size:13px;margin-bottom:6px;width:100%}table.fields th{text-align:left;vertical-align:top;padding:2px 8px 2px 0;color:var(--muted);font-weight:500;white-space:nowrap}
 table.fields td{padding:2px 0;word-break:break-word}pre.data{font-size:12px;white-space:pre-wrap}
 `;

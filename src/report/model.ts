@@ -19,6 +19,8 @@ export interface ReportEntry {
   /** What the guards removed (chatter, think blocks). */
   removed: string[];
   error: string | null;
+  /** --fallback-model answered: why the first model's answer was not used. */
+  fallback: string | null;
   /** The results file it came from. */
   source: string;
 }
@@ -71,6 +73,7 @@ export function entryOf(line: string, base: string, source: string): ReportEntry
     verdict: str(rec.verdict),
     removed: Array.isArray(rec.removed) ? rec.removed.filter((r): r is string => typeof r === 'string') : [],
     error,
+    fallback: isObj(rec.fallback) ? `${str(rec.fallback.model) ?? 'the first model'}: ${str(rec.fallback.error) ?? str(rec.fallback.verdict) ?? 'failed'}` : null,
     source,
   };
 }

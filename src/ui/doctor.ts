@@ -1,5 +1,5 @@
 // How doctor's checklist and model table look. Pure: strings out.
-import type { Colors } from './term.ts';
+import type { ChalkInstance } from 'chalk';
 
 interface CheckView {
   id: string;
@@ -20,7 +20,7 @@ const TITLES: Record<string, string> = {
 };
 
 /** `✓ base URL      relay.example.com reachable, TLS valid` per check; `fix:` under each failure; details with -v. */
-export function formatDoctor(checks: CheckView[], c: Colors, verbose: boolean): string {
+export function formatDoctor(checks: CheckView[], c: ChalkInstance, verbose: boolean): string {
   const width = Math.max(...checks.map((x) => (TITLES[x.id] ?? x.id).length));
   const lines: string[] = [];
   for (const check of checks) {
@@ -42,7 +42,7 @@ export interface ModelRowView {
 }
 
 /** model | images | latency | error, one row per probed model, the working ones first. */
-export function formatModelTable(rows: ModelRowView[], c: Colors): string {
+export function formatModelTable(rows: ModelRowView[], c: ChalkInstance): string {
   const sorted = [...rows].sort((a, b) => Number(b.works) - Number(a.works) || a.latency_ms - b.latency_ms || a.model.localeCompare(b.model));
   const w = Math.max(5, ...rows.map((r) => r.model.length));
   const head = `${'model'.padEnd(w)}  images  latency  error`;

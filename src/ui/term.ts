@@ -1,6 +1,6 @@
 // The terminal side of every command: colour, spinner, warnings and errors on stderr.
 // Nothing here decides what to do; commands tell it what to show.
-import type { ChalkInstance } from 'chalk';
+import { Chalk, type ChalkInstance } from 'chalk';
 import type { IO } from '../types.ts';
 
 export interface TermOptions {
@@ -36,40 +36,19 @@ export interface Spinner {
   stop(): void;
 }
 
-/** The styles commands use, as chalk has them. */
-export type Colors = Pick<ChalkInstance, 'level' | 'dim' | 'bold' | 'red' | 'green' | 'yellow'>;
-
-/** What chalk does at level 0: every style gives its text back. */
-const same = (...text: unknown[]): string => text.join(' ');
-const PLAIN: Colors = { level: 0, dim: same, bold: same, red: same, green: same, yellow: same } as unknown as Colors;
-
 export class Term {
   /** Colours for stderr. */
-  readonly err: Colors;
+  readonly err: ChalkInstance;
   /** Colours for stdout. */
-  readonly out: Colors;
+  readonly out: ChalkInstance;
   private spin: { stop(): unknown; text: string } | undefined;
 
-  /**
-   * chalk is loaded only when a stream gets colour: its import inspects the terminal (≈10 ms of a
-   * run's start), for nothing when output goes to pipes and files, as in a shell loop.
-   */
-  static async open(io: IO, opts: TermOptions): Promise<Term> {
-    const errLevel = colorLevel(io.stderrIsTTY, io.env, opts.noColor);
-    const outLevel = colorLevel(io.stdoutIsTTY, io.env, opts.noColor);
-    if (errLevel === 0 && outLevel === 0) return new Term(io, opts, PLAIN, PLAIN);
-    const { Chalk } = await import('chalk');
-    return new Term(io, opts, errLevel ? new Chalk({ level: errLevel }) : PLAIN, outLevel ? new Chalk({ level: outLevel }) : PLAIN);
-  }
-
-  private constructor(
+  constructor(
     readonly io: IO,
     readonly opts: TermOptions,
-    err: Colors,
-    out: Colors,
   ) {
-    this.err = err;
-    this.out = out;
+    this.err = new Chalk({ level: colorLevel(io.stderrIsTTY, io.env, opts.noColor) });
+    this.out = new Chalk({ level: colorLevel(io.stdoutIsTTY, io.env, opts.noColor) });
   }
 
   get spinnerEnabled(): boolean {

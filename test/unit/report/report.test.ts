@@ -24,6 +24,8 @@ test('entryOf: batch records only; paths resolved against the base; URLs kept', 
   const url = entryOf(line({ image: 'https://h/a.jpg', ok: true }), '/b', 'r');
   assert.deepEqual([url?.remote, url?.location], [true, 'https://h/a.jpg']);
   assert.deepEqual(entryOf(line({ image: 'a.jpg', ok: true, content: ['one', 'two', 3] }), '/b', 'r')?.captions, ['one', 'two']);
+  const fb = entryOf(line({ image: 'a.jpg', ok: true, content: 'x', fallback: { model: 'm1', verdict: 'refused', error: 'the model refused: no' } }), '/b', 'r');
+  assert.equal(fb?.fallback, 'm1: the model refused: no');
   const failed = entryOf(line({ image: 'a.jpg', ok: false, verdict: 'empty', error: { message: 'the answer is empty' } }), '/b', 'r');
   assert.deepEqual([failed?.ok, failed?.verdict, failed?.error, failed?.captions], [false, 'empty', 'the answer is empty', []]);
 });

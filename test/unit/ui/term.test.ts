@@ -19,9 +19,9 @@ test('colour level, one line per rule', () => {
   assert.equal(colorLevel(true, { COLORTERM: 'truecolor' }, false), 3);
 });
 
-test('warnings and errors go to stderr, coloured only on a TTY; -q silences warnings, not errors', async () => {
+test('warnings and errors go to stderr, coloured only on a TTY; -q silences warnings, not errors', () => {
   const plain = testIO({ tty: false });
-  const t = await Term.open(plain, { quiet: false, verbose: false, noColor: false, json: false });
+  const t = new Term(plain, { quiet: false, verbose: false, noColor: false, json: false });
   t.warn('careful');
   t.error('broken', 'fix it');
   t.info('hidden without -v');
@@ -29,23 +29,23 @@ test('warnings and errors go to stderr, coloured only on a TTY; -q silences warn
   assert.equal(plain.out(), '');
 
   const tty = testIO({ tty: true, env: { TERM: 'xterm' } });
-  (await Term.open(tty, { quiet: false, verbose: true, noColor: false, json: false })).warn('careful');
+  new Term(tty, { quiet: false, verbose: true, noColor: false, json: false }).warn('careful');
   assert.match(tty.err(), /\u001b\[33mwarning:/);
 
   const quiet = testIO();
-  const q = await Term.open(quiet, { quiet: true, verbose: false, noColor: false, json: false });
+  const q = new Term(quiet, { quiet: true, verbose: false, noColor: false, json: false });
   q.warn('x');
   q.error('still shown');
   assert.equal(quiet.err(), 'error: still shown\n');
 });
 
-test('spinner only on a TTY, and never with -q or --json', async () => {
-  const on = async (tty: boolean, quiet: boolean, json: boolean) =>
-    (await Term.open(testIO({ tty, env: { TERM: 'xterm' } }), { quiet, verbose: false, noColor: false, json })).spinnerEnabled;
-  assert.equal(await on(true, false, false), true);
-  assert.equal(await on(false, false, false), false);
-  assert.equal(await on(true, true, false), false);
-  assert.equal(await on(true, false, true), false);
+test('spinner only on a TTY, and never with -q or --json', () => {
+  const on = (tty: boolean, quiet: boolean, json: boolean) =>
+    new Term(testIO({ tty, env: { TERM: 'xterm' } }), { quiet, verbose: false, noColor: false, json }).spinnerEnabled;
+  assert.equal(on(true, false, false), true);
+  assert.equal(on(false, false, false), false);
+  assert.equal(on(true, true, false), false);
+  assert.equal(on(true, false, true), false);
 });
 
 test('renderers', () => {
