@@ -192,10 +192,15 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
 
   const s = summary;
-  if (s.modelNotFound && choice?.source === 'cache') {
-    // The relay retired the cached pick: forget it, so the next run picks again from a fresh list.
-    await (await import('../core/models.ts')).forgetPick(settings, coreCtx);
-    term.warn(`${choice.model} is gone from the relay; the cached pick was forgotten: rerun to pick another`);
+  if (s.modelNotFound && !run.dryRun) {
+    const models = await import('../core/models.ts');
+    if (choice?.source === 'cache') {
+      // The relay retired the cached pick: forget it, so the next run picks again from a fresh list.
+      await models.forgetPick(settings, coreCtx);
+      term.warn(`${choice.model} is gone from the relay; the cached pick was forgotten: rerun to pick another`);
+    } else if (settings.model) {
+      term.warn(`${await models.missingModelLine(settings, coreCtx, settings.model)} (${models.HOW_TO_CHOOSE})`);
+    }
   }
   const detail = [
     s.skipped.done ? `${s.skipped.done} already done` : '',

@@ -60,6 +60,19 @@ export async function forgetPick(settings: Settings, ctx: CoreContext): Promise<
   if (key && ctx.cacheDir) await writeCachedPick(ctx.cacheDir, key, undefined);
 }
 
+/** The relay's ids (undefined when it cannot list them) and what they say of `model`. */
+async function lookUp(settings: Settings, ctx: CoreContext, model: string): Promise<{ ids: string[] | undefined; listed: boolean; closest: string }> {
+  let ids: string[] | undefined;
+  try {
+    ids = (await fetchModels(settings, ctx)).ids;
+  } catch {
+    // the list is a courtesy here; the error that matters is the one we have
+  }
+  const near = ids ? closestModels(model, ids) : [];
+  const closest = ids === undefined ? '' : near.length ? `; closest the relay lists: ${near.join(', ')}` : '; the relay lists no models';
+  return { ids, listed: ids?.includes(model) ?? false, closest };
+}
+
 /**
  * When the relay says the model does not exist: forgets a cached pick, and turns the error into
  * exit 4 naming the closest ids the relay lists. Other errors come back as they are.
@@ -67,26 +80,26 @@ export async function forgetPick(settings: Settings, ctx: CoreContext): Promise<
 export async function explainModelNotFound(error: unknown, settings: Settings, ctx: CoreContext, choice: ModelChoice): Promise<unknown> {
   if (!(error instanceof APIError) || !isModelNotFound(error) || choice.source === 'none') return error;
   const key = cacheKey(settings);
-  let ids: string[] | undefined;
-  try {
-    ids = (await fetchModels(settings, ctx)).ids;
-  } catch {
-    // the list is a courtesy here; the error that matters is the one we have
-  }
+  const { ids, listed, closest } = await lookUp(settings, ctx, choice.model);
   if (key && ctx.cacheDir && choice.source !== 'settings') {
-    await writeCachedPick(ctx.cacheDir, key, ids && pickModel(ids) ? { picked: pickModel(ids) as string, ids, at: Date.now() } : undefined);
+    const picked = ids && pickModel(ids);
+    await writeCachedPick(ctx.cacheDir, key, ids && picked ? { picked, ids, at: Date.now() } : undefined);
   }
-  if (ids?.includes(choice.model)) {
+  if (listed) {
     // 503 无可用渠道 for a model the relay lists: no working channel in this token's group.
     return new CliError(`the relay lists '${choice.model}' but has no available channel for it: ${error.message}`, ExitCode.api, {
       hint: `pick another model with -m, or ask the relay's admin; ${RUN_DOCTOR}`,
       cause: error,
     });
   }
-  const closest = ids ? closestModels(choice.model, ids) : [];
-  const listed = ids === undefined ? '' : closest.length ? `; closest the relay lists: ${closest.join(', ')}` : '; the relay lists no models';
-  return new CliError(`model '${choice.model}' is not available at this relay: ${error.message}${listed}`, ExitCode.api, {
+  return new CliError(`model '${choice.model}' is not available at this relay: ${error.message}${closest}`, ExitCode.api, {
     hint: `${choice.source === 'settings' ? HOW_TO_CHOOSE : 'the cached pick was refreshed: run again, or ' + HOW_TO_CHOOSE}; ${RUN_DOCTOR}`,
     cause: error,
   });
+}
+
+/** After a batch whose requests were answered "no such model": one line saying what the relay has instead. */
+export async function missingModelLine(settings: Settings, ctx: CoreContext, model: string): Promise<string> {
+  const { listed, closest } = await lookUp(settings, ctx, model);
+  return listed ? `the relay lists '${model}' but has no available channel for it` : `model '${model}' is not available at this relay${closest}`;
 }

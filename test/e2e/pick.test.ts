@@ -134,4 +134,13 @@ describe('model picking', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout.trim()).model, 'claude-sonnet-4-20250514');
   });
+
+  test('batch with a model the relay does not have: one line naming the closest ids', async () => {
+    server.handler = relay(LISTED);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.png'), readFileSync(png));
+    const r = await run(['batch', dir], { env: relayEnv(server.url) });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /warning: model 'claude-3-5-sonnet-20240620' is not available at this relay; closest the relay lists: claude-3-7-sonnet-20250219, /);
+  });
 });
