@@ -50,7 +50,9 @@ export async function runReport(options: ReportOptions, io: IO): Promise<number>
   const spinner = await term.spinner(`Making thumbnails of ${entries.length} image(s)`);
   let html: string;
   try {
-    const thumbs = await makeThumbs(entries, { link: options.link, pageDir: outPath ? dirname(outPath) : io.cwd, maxInputBytes: MAX_INPUT, signal: io.signal });
+    const { previewBytes } = await import('../core/preview.ts');
+    const decode = (path: string) => previewBytes(path, { maxEdge: 512, maxInputBytes: MAX_INPUT, searchPath: io.env.PATH, signal: io.signal });
+    const thumbs = await makeThumbs(entries, { link: options.link, pageDir: outPath ? dirname(outPath) : io.cwd, maxInputBytes: MAX_INPUT, signal: io.signal, decode });
     const missing = thumbs.filter((t) => 'none' in t && t.none === 'image not found').length;
     if (missing) term.warn(`${missing} image(s) not found; the report shows their captions without a picture`);
     const counts = countEntries(entries);

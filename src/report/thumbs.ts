@@ -12,7 +12,17 @@ export function linkTo(file: string, pageDir: string): string {
   return relative(pageDir, file).split(sep).map(encodeURIComponent).join('/');
 }
 
-async function embed(path: string, maxInputBytes: number): Promise<Thumb> {
+async function toJpeg(bytes: Buffer): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp(bytes, { failOn: 'none', limitInputPixels: 268_402_689 })
+    .rotate()
+    .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 72, mozjpeg: true })
+    .toBuffer();
+}
+
+async function embed(path: string, opts: ThumbOptions): Promise<Thumb> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -20,19 +30,16 @@ async function embed(path: string, maxInputBytes: number): Promise<Thumb> {
     const code = (err as NodeJS.ErrnoException).code;
     return { none: code === 'ENOENT' ? 'image not found' : `cannot read the image (${code ?? 'error'})` };
   }
-  if (bytes.length > maxInputBytes) return { none: 'image too large for a preview' };
-  const { default: sharp } = await import('sharp');
+  if (bytes.length > opts.maxInputBytes) return { none: 'image too large for a preview' };
+  let jpeg: Buffer | undefined;
   try {
-    const jpeg = await sharp(bytes, { failOn: 'none', limitInputPixels: 268_402_689 })
-      .rotate()
-      .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .jpeg({ quality: 72, mozjpeg: true })
-      .toBuffer();
-    return { src: `data:image/jpeg;base64,${jpeg.toString('base64')}` };
+    jpeg = await toJpeg(bytes);
   } catch {
-    return { none: 'no preview (format not readable here)' };
+    // HEIC, BMP, ICO, RAW ...: what the image layer makes of it for sending, if anything.
+    const prepared = await opts.decode?.(path);
+    if (prepared) jpeg = await toJpeg(prepared).catch(() => undefined);
   }
+  return jpeg ? { src: `data:image/jpeg;base64,${jpeg.toString('base64')}` } : { none: 'no preview (not an image this can read)' };
 }
 
 export interface ThumbOptions {
@@ -42,6 +49,8 @@ export interface ThumbOptions {
   maxInputBytes: number;
   concurrency?: number;
   signal?: AbortSignal | undefined;
+  /** For what sharp cannot read: bytes it can (the image layer's preparation). */
+  decode?: ((path: string) => Promise<Buffer | undefined>) | undefined;
 }
 
 /** One thumb per entry, in order; a few decoded at a time. */
@@ -54,7 +63,7 @@ export async function makeThumbs(entries: ReportEntry[], opts: ThumbOptions): Pr
       const e = entries[i] as ReportEntry;
       if (e.remote) out[i] = { none: 'remote image (not fetched)' };
       else if (opts.link) out[i] = { src: linkTo(e.location, opts.pageDir) };
-      else out[i] = await embed(e.location, opts.maxInputBytes);
+      else out[i] = await embed(e.location, opts);
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency ?? 4 }, work));

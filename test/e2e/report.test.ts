@@ -138,3 +138,25 @@ test('report: missing images keep their captions; bad inputs are exit 2 with one
   assert.equal(ro.code, 6);
   assert.match(ro.stderr, /cannot write \(ENOENT\)/);
 });
+
+test('report: HEIC, BMP and ICO get pictures through the image layer; a PDF gets a note', { skip: noFixtures }, async () => {
+  const dir = tempDir('imgdesc-report-');
+  const names = ['heic-sample.heic', 'bmp.bmp', 'ico-sample.ico', 'notimage-pdf.pdf'];
+  writeFileSync(join(dir, 'r.jsonl'), names.map((n) => JSON.stringify({ image: fixture(n), ok: true, content: `caption of ${n}` })).join('\n') + '\n');
+  const r = await run(['report', 'r.jsonl', '-o', 'r.html', '-q'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const html = readFileSync(join(dir, 'r.html'), 'utf8');
+  const cards = html.split('<article').slice(1);
+  for (const [i, n] of names.entries()) {
+    const thumb = cards[i]!.match(/src="data:image\/jpeg;base64,([^"]+)"/);
+    if (n.endsWith('.pdf')) {
+      assert.equal(thumb, null);
+      assert.match(cards[i]!, /no preview/);
+      continue;
+    }
+    assert.ok(thumb, `${n} has a picture`);
+    const meta = await sharp(Buffer.from(thumb[1]!, 'base64')).metadata();
+    assert.equal(meta.format, 'jpeg');
+    assert.ok(Math.max(meta.width ?? 0, meta.height ?? 0) <= 256, `${n}: ${meta.width}x${meta.height}`);
+  }
+});
