@@ -2,7 +2,7 @@
 // Asserts nothing (the machines are shared and noisy); the figures go into notes and the README.
 // Needs a build (`npm run build`). Talks only to a server it starts on 127.0.0.1.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +187,63 @@ if (want('prepare')) {
   }
 }
 
+if (want('photos')) {
+  // Issue #14's targets, side by side: a 12 MP HEIC through the system's libheif and through the
+  // WebAssembly decoder (and heif-convert alone, the floor), and a 12 MP Display P3 JPEG.
+  console.log('\n## photos (12 MP, 4032x3024; medians; peak RSS of `imgdesc --dry-run`)');
+  const root = new URL('..', import.meta.url).pathname;
+  const jpg = join(work, 'phone-12mp.jpg');
+  await sharp({ create: { width: 4032, height: 3024, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    .blur(1.2)
+    .jpeg({ quality: 92 })
+    .toFile(jpg);
+  const p3 = join(work, 'camera-p3-12mp.jpg');
+  await sharp(jpg).withIccProfile('p3').jpeg({ quality: 92 }).toFile(p3);
+  const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+  const heic = join(work, 'phone-12mp.heic');
+  if (has('heif-enc')) execFileSync('heif-enc', ['-q', '50', '-o', heic, jpg], { stdio: 'ignore' });
+  else console.log('  heif-enc is missing (apt-get install libheif-examples): HEIC rows skipped');
+  const heifTool = ['heif-dec', 'heif-convert'].find(has);
+  // A PATH holding node only: no system libheif, so the WebAssembly decoder is used.
+  const bare = join(work, 'node-only');
+  mkdirSync(bare);
+  symlinkSync(process.execPath, join(bare, 'node'));
+  const prepared = (file, searchPath) => {
+    const times = [];
+    let out;
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', prepareSnippet(file, searchPath)], { encoding: 'utf8', cwd: root });
+      if (r.status !== 0) throw new Error(r.stderr);
+      out = JSON.parse(r.stdout.trim().split('\n').at(-1));
+      times.push(out.ms);
+    }
+    return { ...out, ms: median(times) };
+  };
+  const peak = (file, path) => {
+    if (!existsSync('/usr/bin/time')) return null;
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], { encoding: 'utf8', env: { ...env('http://127.0.0.1:9'), PATH: path } });
+    return Number(r.stderr.trim().split('\n').at(-1)) / 1024;
+  };
+  const row = (name, ms, target, rss, rssTarget) =>
+    console.log(`  ${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms${target ? ` (target ≤ ${target} ms)` : ''}${rss !== null && rss !== undefined ? `, peak RSS ${rss.toFixed(0)} MB${rssTarget ? ` (target ≤ ${rssTarget})` : ''}` : ''}`);
+  if (existsSync(heic)) {
+    if (heifTool) {
+      const times = [];
+      for (let i = 0; i < Math.min(RUNS, 5); i++) times.push(time(heifTool, ['--quiet', '-q', '92', heic, join(work, 'floor.jpg')]));
+      row(`${heifTool} alone (HEIC → JPEG)`, median(times));
+      const sys = prepared(heic, process.env.PATH);
+      row(`HEIC prepared, system libheif`, sys.ms, 1200, peak(heic, process.env.PATH), 200);
+    } else console.log('  heif-dec/heif-convert is missing: system libheif row skipped');
+    const wasm = prepared(heic, bare);
+    row('HEIC prepared, WebAssembly decoder', wasm.ms, 2500, peak(heic, bare), 200);
+    console.log(`  HEIC ${(statSync(heic).size / 1048576).toFixed(2)} MiB → ${wasm.w}x${wasm.h} ${wasm.mime}, ${(wasm.bytes / 1024).toFixed(0)} KiB sent`);
+  }
+  const plain = prepared(jpg, bare);
+  row('JPEG prepared, no colour profile', plain.ms, null, peak(jpg, bare));
+  const wide = prepared(p3, bare);
+  row('JPEG prepared, Display P3 profile', wide.ms, 150, peak(p3, bare));
+}
+
 /** The bundle's undici chunk, so the floor is measured as imgdesc loads it. */
 function undiciChunk() {
   const dir = new URL('../dist/chunks/', import.meta.url);
@@ -194,15 +251,15 @@ function undiciChunk() {
   return new URL(name, dir).pathname;
 }
 
-function prepareSnippet(file) {
+function prepareSnippet(file, searchPath) {
   return `
 import { loadImage } from './src/image/index.ts';
 import sharp from 'sharp';
 await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer(); // load libvips first
 const t0 = performance.now();
-const img = await loadImage(${JSON.stringify(file)}, { maxEdge: 1568, maxBytes: 5 * 1024 * 1024, resize: true, keepMetadata: false, inline: false, maxInputBytes: 50 * 1024 * 1024, timeoutMs: 30000 });
+const img = await loadImage(${JSON.stringify(file)}, { maxEdge: 1568, maxBytes: 5 * 1024 * 1024, resize: true, keepMetadata: false, inline: false, maxInputBytes: 50 * 1024 * 1024, timeoutMs: 30000${searchPath ? `, searchPath: ${JSON.stringify(searchPath)}` : ''} });
 const ms = performance.now() - t0;
-console.log(JSON.stringify({ ms, w: img.report.widthOut, h: img.report.heightOut, bytes: img.report.bytesOut }));`;
+console.log(JSON.stringify({ ms, w: img.report.widthOut, h: img.report.heightOut, bytes: img.report.bytesOut, mime: img.mime, decoder: img.report.decoder ?? null }));`;
 }
 
 if (want('memory')) {
