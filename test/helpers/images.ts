@@ -102,6 +102,16 @@ export async function storedFor(orientation: number): Promise<Buffer> {
   return sharp(s).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer();
 }
 
+/** The UPRIGHT picture as sent: red top-left quarter, blue top-right and bottom-left. */
+export async function assertUprightPicture(bytes: Buffer): Promise<void> {
+  const [tlR, , tlB] = await pixelAt(bytes, 8, 4);
+  const [trR, , trB] = await pixelAt(bytes, 56, 4);
+  const [blR, , blB] = await pixelAt(bytes, 8, 28);
+  assert.ok(tlR > 200 && tlB < 60, `top-left red, got ${tlR},${tlB}`);
+  assert.ok(trB > 200 && trR < 60, 'top-right blue');
+  assert.ok(blB > 200 && blR < 60, 'bottom-left blue');
+}
+
 /** Decodes a data: URL as sent. */
 export function dataUrlBytes(url: string): { mime: string; bytes: Buffer } {
   const m = /^data:([^;,]+);base64,(.*)$/s.exec(url);
