@@ -106,8 +106,11 @@ export type PreparationPlan =
   | { action: 'send'; problems: [] }
   /** Needs preparation but --no-resize forbids it. */
   | { action: 'refuse'; problems: string[] }
-  /** Decode, rotate, shrink and re-encode. */
-  | { action: 'convert'; problems: string[] };
+  /**
+   * Decode, rotate, shrink and re-encode. `originalAllowed`: the original is an accepted type whose
+   * only problem is its pixel size, so it may still be sent when shrinking would make it bigger.
+   */
+  | { action: 'convert'; problems: string[]; originalAllowed: boolean };
 
 /** The decision DESIGN §2 describes, from facts alone: send, refuse, or convert, and why. */
 export function planPreparation(f: PreparationFacts, o: Pick<ImageOptions, 'maxEdge' | 'maxBytes' | 'resize'>): PreparationPlan {
@@ -115,14 +118,16 @@ export function planPreparation(f: PreparationFacts, o: Pick<ImageOptions, 'maxE
   const problems: string[] = [];
   if (!SENDABLE.has(f.type)) problems.push(f.type === 'apng' ? 'APNG is animated' : `${label} is not accepted by vision APIs`);
   else if (f.animated) problems.push(`${label} is animated`);
-  if (Math.max(f.width, f.height) > o.maxEdge) problems.push(`${f.width}x${f.height} exceeds --max-edge ${o.maxEdge}`);
+  const tooWide = Math.max(f.width, f.height) > o.maxEdge;
+  if (tooWide) problems.push(`${f.width}x${f.height} exceeds --max-edge ${o.maxEdge}`);
   if (base64Length(f.size) > o.maxBytes) {
     problems.push(`${formatBytes(base64Length(f.size))} of base64 exceeds --max-bytes ${formatBytes(o.maxBytes)}`);
   }
   if (f.orientation > 1) problems.push(`EXIF orientation ${f.orientation} needs rotating`);
   if (f.location) problems.push('it carries GPS location metadata (use --keep-metadata to send it)');
   if (problems.length === 0) return { action: 'send', problems: [] };
-  return { action: o.resize ? 'convert' : 'refuse', problems };
+  if (!o.resize) return { action: 'refuse', problems };
+  return { action: 'convert', problems, originalAllowed: tooWide && problems.length === 1 };
 }
 
 /** The original bytes, as they are. */
@@ -336,19 +341,20 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   }
   const uprightW = orientation >= 5 ? h : w;
   const uprightH = orientation >= 5 ? w : h;
-  // Never larger than needed: a JPEG bigger than the original file is tried as WebP too.
+  // Never larger than needed: a JPEG bigger than the original file is tried as WebP too (WebP
+  // costs several times JPEG's encoding time, so only then), and the smallest is sent.
+  const candidates = [{ ...out, bytes: out.data.length }];
   if (out.format === 'jpeg' && out.quality !== null && out.data.length > subject.size) {
     const webp = await make(out.width, out.height).webp({ quality: out.quality }).toBuffer();
-    if (base64Length(webp.length) <= opts.maxBytes) {
-      const pick = chooseOutput([{ ...out, bytes: out.data.length }, { ...out, data: webp, format: 'webp' as const, bytes: webp.length }], { bytes: 0, allowed: false });
-      if (pick !== 'original') out = pick;
-    }
+    if (base64Length(webp.length) <= opts.maxBytes) candidates.push({ ...out, data: webp, format: 'webp', bytes: webp.length });
   }
-  const originalAllowed = plan.problems.length === 1 && SENDABLE.has(type) && Math.max(w, h) > opts.maxEdge && !subject.path;
-  if (chooseOutput([{ bytes: out.data.length }], { bytes: subject.size, allowed: originalAllowed }) === 'original') {
+  // A head-only read (`path` set) never has the whole original to send.
+  const pick = chooseOutput(candidates, { bytes: subject.size, allowed: plan.originalAllowed && !subject.path });
+  if (pick === 'original') {
     warnings.push(`${name}: sent as it is (${w}x${h}); the shrunk image would have been larger`);
     return sendOriginal(subject, opts, warnings, w, h);
   }
+  out = pick;
 
   if (opts.keepMetadata && type === 'heic' && out.format !== 'png') {
     const withExif = await copyExif(input, out.data, out.format, opts.exiftool);
