@@ -68,11 +68,11 @@ export interface Subject {
 }
 
 /** EXIF GPS IFD, or GPS tags in XMP, count as location. Unparseable EXIF counts too: stripping is cheap. */
-function hasLocation(meta: Metadata): boolean {
+async function hasLocation(meta: Metadata): Promise<boolean> {
   if (meta.xmp && xmpHasLocation(meta.xmp)) return true;
   if (!meta.exif) return false;
   try {
-    return exifHasLocation(meta.exif);
+    return await exifHasLocation(meta.exif);
   } catch {
     return true;
   }
@@ -147,9 +147,9 @@ function sendAsIs(subject: Subject, opts: ImageOptions, width: number, height: n
  * The common case without loading sharp: a JPEG, PNG or GIF walked whole to its end marker (see
  * structure.ts) that can go as it is. Anything else, or any doubt, is left to sharp.
  */
-function sendWithoutSharp(subject: Subject, opts: ImageOptions): PreparedImage | null {
+async function sendWithoutSharp(subject: Subject, opts: ImageOptions): Promise<PreparedImage | null> {
   if (subject.path !== null) return null; // only the head was read: too big to go as it is
-  const s = inspectStructure(subject.bytes, subject.sniffed.type);
+  const s = await inspectStructure(subject.bytes, subject.sniffed.type);
   if (!s) return null;
   const facts = { ...s, type: subject.sniffed.type, location: s.location && !opts.keepMetadata, size: subject.size };
   if (planPreparation(facts, opts).action !== 'send') return null;
@@ -213,7 +213,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
     throw new ImageError('unsupported', `${name}: ${label} images are not supported; convert it to PNG or JPEG first`);
   }
   report.decoder = decoderLabel(decoder, heifTool);
-  const unchanged = sendWithoutSharp(subject, opts);
+  const unchanged = await sendWithoutSharp(subject, opts);
   if (unchanged) return unchanged;
   const sharp = await loadSharp();
   const warnings: string[] = [];
@@ -267,7 +267,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   // HEIF rotates with its own irot/imir boxes, which libheif applies; its EXIF tag is informative.
   const orientation = fixedOrientation ?? (type === 'heic' ? 1 : (meta?.orientation ?? 1));
   report.orientation = orientation > 1 || meta?.orientation ? orientation : null;
-  const location = meta && !opts.keepMetadata ? hasLocation(meta) : false;
+  const location = meta && !opts.keepMetadata ? await hasLocation(meta) : false;
   let w = report.widthIn ?? 0;
   let h = report.heightIn ?? 0;
   const plan = planPreparation({ type, width: w, height: h, orientation, animated: report.animated, location, size: subject.size }, opts);

@@ -10,8 +10,6 @@
 // It only ever vouches: anything it does not fully understand or that looks wrong gives null, and
 // the caller then asks sharp (which decodes and refuses what is broken, as before). So it cannot
 // refuse a good image, and everything it passes has been walked byte by byte to its end.
-import exifReader from 'exif-reader';
-
 /** node:zlib, for PNG only: loading it costs a JPEG's run ≈2 ms. */
 const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
 
@@ -33,23 +31,22 @@ function need(ok: boolean): asserts ok {
   if (!ok) throw new Unsure();
 }
 
+/** What a walk finds; the EXIF segment is parsed afterwards, loading its reader only then. */
+type Walked = Omit<Structure, 'orientation'> & { exif?: Buffer };
+
 /**
  * Facts about `bytes` of `type` ('jpeg' | 'png' | 'gif'), or null when the file is not
  * walked to its end cleanly (truncated, corrupt, or a variant this check leaves to the decoder).
  */
-export function inspectStructure(bytes: Uint8Array, type: string): Structure | null {
+export async function inspectStructure(bytes: Uint8Array, type: string): Promise<Structure | null> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    switch (type) {
-      case 'jpeg':
-        return inspectJpeg(buf);
-      case 'png':
-        return inspectPng(buf);
-      case 'gif':
-        return inspectGif(buf);
-      default:
-        return null;
-    }
+    const walked = type === 'jpeg' ? inspectJpeg(buf) : type === 'png' ? inspectPng(buf) : type === 'gif' ? inspectGif(buf) : null;
+    if (!walked) return null;
+    const { exif, ...facts } = walked;
+    if (!exif) return { ...facts, orientation: 1 };
+    const e = await readExif(exif);
+    return { ...facts, orientation: e.orientation, location: facts.location || e.location };
   } catch (err) {
     if (err instanceof Unsure || err instanceof RangeError) return null;
     throw err;
@@ -66,12 +63,17 @@ export function xmpHasLocation(xmp: Buffer): boolean {
 }
 
 /** EXIF (with or without its "Exif\0\0" prefix) carrying GPS tags beyond the version. Throws when unreadable. */
-export function exifHasLocation(exif: Buffer): boolean {
-  const gps = exifReader(exif).GPSInfo;
+export async function exifHasLocation(exif: Buffer): Promise<boolean> {
+  const { default: exifReader } = await import('exif-reader');
+  return gpsIn(exifReader(exif).GPSInfo);
+}
+
+function gpsIn(gps: Record<string, unknown> | undefined): boolean {
   return !!gps && Object.keys(gps).some((k) => k !== 'GPSVersionID');
 }
 
-function readExif(exif: Buffer): { orientation: number; location: boolean } {
+async function readExif(exif: Buffer): Promise<{ orientation: number; location: boolean }> {
+  const { default: exifReader } = await import('exif-reader');
   let parsed;
   try {
     parsed = exifReader(exif);
@@ -81,8 +83,7 @@ function readExif(exif: Buffer): { orientation: number; location: boolean } {
   const o = parsed.Image?.Orientation;
   const orientation = o === undefined ? 1 : o;
   need(typeof orientation === 'number' && Number.isInteger(orientation) && orientation >= 1 && orientation <= 8);
-  const gps = parsed.GPSInfo;
-  return { orientation, location: !!gps && Object.keys(gps).some((k) => k !== 'GPSVersionID') };
+  return { orientation, location: gpsIn(parsed.GPSInfo) };
 }
 
 // ---- JPEG ---------------------------------------------------------------------------------------
@@ -90,16 +91,15 @@ function readExif(exif: Buffer): { orientation: number; location: boolean } {
 /** Huffman-coded frames libjpeg decodes: baseline, extended sequential, progressive. */
 const SOF_HUFFMAN = new Set([0xc0, 0xc1, 0xc2]);
 
-function inspectJpeg(b: Buffer): Structure {
+function inspectJpeg(b: Buffer): Walked {
   need(b[0] === 0xff && b[1] === 0xd8);
   let at = 2;
   let frame: { width: number; height: number; progressive: boolean; components: Map<number, number> } | undefined;
   const quant = new Set<number>();
   const huffman = new Set<string>();
   const scanned = new Set<number>();
-  let orientation = 1;
   let location = false;
-  let exifSeen = false;
+  let exif: Buffer | undefined;
   for (;;) {
     need(b[at] === 0xff);
     while (b[at] === 0xff) at++; // fill bytes
@@ -113,11 +113,8 @@ function inspectJpeg(b: Buffer): Structure {
     at += len;
     if (marker === 0xe1) {
       if (seg.subarray(0, 6).toString('latin1') === 'Exif\0\0') {
-        need(!exifSeen); // libexif reads the first one; two are unusual enough to leave to the decoder
-        exifSeen = true;
-        const exif = readExif(seg);
-        orientation = exif.orientation;
-        location ||= exif.location;
+        need(exif === undefined); // libexif reads the first one; two are unusual enough to leave to the decoder
+        exif = seg;
       } else if (xmpHasLocation(seg)) location = true;
     } else if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       need(SOF_HUFFMAN.has(marker) && frame === undefined);
@@ -182,7 +179,7 @@ function inspectJpeg(b: Buffer): Structure {
     // APPn, COM and other segments: length checked above, contents not needed
   }
   need(frame !== undefined && scanned.size === frame.components.size);
-  return { width: frame.width, height: frame.height, orientation, location, animated: false };
+  return { width: frame.width, height: frame.height, location, animated: false, ...(exif ? { exif } : {}) };
 }
 
 /** Skips an entropy-coded segment: stuffed 0xFF00 and restart markers in order; stops at the next marker. */
@@ -218,7 +215,7 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ] as const;
 
-function inspectPng(b: Buffer): Structure {
+function inspectPng(b: Buffer): Walked {
   need(b.subarray(0, 8).equals(PNG_SIGNATURE));
   const { crc32, inflateSync } = zlib();
   let at = 8;
@@ -281,12 +278,12 @@ function inspectPng(b: Buffer): Structure {
     const stride = 1 + Math.ceil((w * bitsPerPixel) / 8);
     for (let y = 0; y < h; y++, row += stride) need((pixels[row] as number) <= 4);
   }
-  return { width, height, orientation: 1, location, animated: false };
+  return { width, height, location, animated: false };
 }
 
 // ---- GIF ----------------------------------------------------------------------------------------
 
-function inspectGif(b: Buffer): Structure {
+function inspectGif(b: Buffer): Walked {
   const sig = b.toString('latin1', 0, 6);
   need(sig === 'GIF87a' || sig === 'GIF89a');
   const width = b.readUInt16LE(6);
@@ -321,7 +318,7 @@ function inspectGif(b: Buffer): Structure {
     }
   }
   need(frames > 0);
-  return { width, height, orientation: 1, location, animated: frames > 1 };
+  return { width, height, location, animated: frames > 1 };
 }
 
 /** Returns the offset after a run of data sub-blocks and its zero terminator. */

@@ -156,6 +156,6 @@ test('variants left to sharp: CMYK JPEG, WebP, formats it does not walk', async 
   const cmyk = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).toColourspace('cmyk').jpeg().toBuffer();
   assert.equal(await inspect(cmyk), null);
   const webp = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).webp().toBuffer();
-  assert.equal(inspectStructure(webp, 'webp'), null);
-  assert.equal(inspectStructure(Buffer.alloc(0), 'jpeg'), null);
+  assert.equal(await inspectStructure(webp, 'webp'), null);
+  assert.equal(await inspectStructure(Buffer.alloc(0), 'jpeg'), null);
 });
