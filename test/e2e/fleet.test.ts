@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
-import { relayEnv, run, tempDir } from '../helpers/cli.ts';
+import { relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -208,4 +208,17 @@ test('map: records out in the order of the lines in, whatever order they finish;
   assert.ok(srv.maxInFlight > 1, 'requests overlapped');
   const tty = await run(['map', '--dry-run'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(tty.code, 2);
+});
+
+test('map as a real process in a pipe: reads to the end of stdin, answers every line, exits', async () => {
+  const srv = await server();
+  const dir = tempDir();
+  const names = await photos(dir, 5);
+  const r = await runCli(['map', '-c', '3', '--id-col', 'k', ...ARGS], {
+    cwd: dir,
+    env: relayEnv(srv.url),
+    input: names.map((n, i) => JSON.stringify({ image: n, k: `id${i}` })).join('\n'),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(records(r.stdout).map((x) => [x.id, x.image, x.ok]), names.map((n, i) => [`id${i}`, n, true]));
 });
