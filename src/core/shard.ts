@@ -2,7 +2,7 @@
 // the images whose stable key hashes to its index, so adding files never moves others between
 // shards and every image belongs to exactly one. The index and count come from `--shard i/N` or
 // from the engine that started the task (SLURM job arrays, Kubernetes Indexed Jobs, RANK/WORLD_SIZE).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { UsageError } from '../types.ts';
 
 export type ShardSource = 'flag' | 'slurm' | 'kubernetes' | 'rank';
@@ -22,7 +22,8 @@ export interface Shard {
  */
 export function shardOf(key: string, count: number): number {
   if (count <= 1) return 0;
-  return createHash('sha256').update(key).digest().readUIntBE(0, 6) % count;
+  // The one-shot hash in hex is several times faster than createHash for short keys.
+  return parseInt(hash('sha256', key).slice(0, 12), 16) % count;
 }
 
 /**
