@@ -150,3 +150,16 @@ test('--xmp: a new sidecar is created; an existing one keeps its rating, labels 
   assert.deepEqual(await allTags(side, VOLATILE), before);
   assert.equal(existsSync(`${side}_original`), false, 'sidecars are edited without a backup file');
 });
+
+test('--embed into a HEIC: description and keywords written, the decoded pixels unchanged', { skip: existsSync(`${fixtures}heic-mif1.heic`) ? false : 'no fixtures' }, async () => {
+  const { default: decode } = await import('heic-decode');
+  const img = join(tmp, 'phone.heic');
+  copyFileSync(`${fixtures}heic-mif1.heic`, img);
+  const hash = async (p: string) => createHash('sha256').update((await decode({ buffer: readFileSync(p) })).data).digest('hex');
+  const before = await hash(img);
+  const et = await session.get();
+  await writeTarget(et, planTarget(img, 'heic', 'embed', 'ext', { description: 'A marsh.', keywords: ['marsh'] }), true);
+  assert.deepEqual(await readExisting(et, img), { description: 'A marsh.', keywords: ['marsh'] });
+  assert.equal(await hash(img), before);
+  assert.ok(existsSync(`${img}_original`));
+});
