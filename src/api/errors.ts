@@ -79,11 +79,20 @@ export interface APIErrorInit {
 const QUOTA = /quota|额度|余额|insufficient|billing|balance|credit/i;
 const MODEL_DENIED = /无权(?:使用|访问)模型|model.*not (?:allowed|permitted)|(?:not allowed|may not) (?:to )?use|access to (?:the )?model|model_not_allowed/i;
 
+/** The relay says the account or token is out of quota (any status: OpenAI sends it as a 429). */
+export function isQuotaError(code: string | null | undefined, message: string): boolean {
+  return QUOTA.test(`${code ?? ''} ${message}`);
+}
+
+/** The relay says this token may not use the model. */
+export function isModelDenied(code: string | null | undefined, message: string): boolean {
+  return MODEL_DENIED.test(`${code ?? ''} ${message}`);
+}
+
 /** The hint for a 401/403, by what the relay says caused it. */
 export function authHint(status: number, code: string | null, message: string): string {
-  const text = `${code ?? ''} ${message}`;
-  if (QUOTA.test(text)) return "the account or token is out of quota: top it up, or raise the token's limit, in the relay's dashboard";
-  if (MODEL_DENIED.test(text)) return "this token may not use that model: pick one it allows (imgdesc models), or allow the model in the token's settings on the relay";
+  if (isQuotaError(code, message)) return "the account or token is out of quota: top it up, or raise the token's limit, in the relay's dashboard";
+  if (isModelDenied(code, message)) return "this token may not use that model: pick one it allows (imgdesc models), or allow the model in the token's settings on the relay";
   if (status === 403) return "the relay refused this token: check in the relay's dashboard that it is enabled and allowed from this network; or set another: imgdesc config set token";
   return 'the token is invalid or expired: imgdesc config set token';
 }

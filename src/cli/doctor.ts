@@ -167,7 +167,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
         config_file: file,
         base_url: s?.baseUrl ?? null,
         token: s?.token ? maskToken(s.token) : null,
-        model: s && s.sources.model !== 'default' ? s.model : null,
+        model: (s && s.sources.model !== 'default' ? s.model : null) ?? null,
         checks: all.map((c) => ({ id: c.id, verdict: c.verdict, finding: c.finding, fix: c.fix ?? null, details: c.details ?? [] })),
         ...(models ? { models: [...models].map(([id, o]) => modelRow(id, o)) } : {}),
         exit_code: code,

@@ -1,6 +1,6 @@
 // `doctor` and `init`: what each finding means and what to do about it. Pure: facts in, verdicts
 // out; the requests that gather the facts are in doctor-run.ts.
-import { APIError, resolveEndpoints } from '../api/index.ts';
+import { APIError, isModelDenied, isModelNotFound, isQuotaError, resolveEndpoints } from '../api/index.ts';
 import type { CliError } from '../types.ts';
 import { IMGDESC_ENV, OPENAI_ENV, type SettingSource } from '../config/settings.ts';
 
@@ -235,21 +235,17 @@ export function tokenCheck(outcome: Outcome, tokenSource: string): Check {
 export type FailureCause = 'model-not-found' | 'no-channel' | 'quota' | 'not-allowed' | 'too-large' | 'auth' | 'other';
 
 /**
- * Sorts a relay's error into the causes doctor can explain. The messages are those of one-api and
- * new-api (middleware/distributor.go, middleware/auth.go, model/token.go) and of the providers
- * behind them.
+ * Sorts a relay's error into the causes doctor can explain, with the api layer's readings of the
+ * relays' messages (errors.ts); "no channel" is told apart from "not found" because its fix differs
+ * (the relay lists the model, but no channel of the token's group serves it).
  */
 export function failureCause(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }): FailureCause {
-  const text = `${e.code ?? ''} ${e.type ?? ''} ${e.message}`;
-  if (/无可用渠道|no available channel/i.test(text)) return 'no-channel';
-  // new-api sends a saturated group with the code model_not_found: the message is the cause.
-  if (/负载已饱和|saturated|overloaded/i.test(e.message)) return 'other';
-  if (/insufficient_(user_)?quota|额度不足|额度已用尽|quota (is )?(exhausted|exceeded|used up)|billing_error/i.test(text) || e.status === 402) return 'quota';
-  if (/无权(访问|使用)|not allowed to use|model_not_allowed/i.test(text)) return 'not-allowed';
-  if (e.status === 413 || /request_too_large|too large/i.test(text)) return 'too-large';
-  if (/model_not_found|not_found_error|does not exist|模型.{0,20}不存在|unknown model|invalid model/i.test(text) || (e.status === 404 && /model/i.test(text))) {
-    return 'model-not-found';
-  }
+  const code = e.code ?? null;
+  if (/无可用渠道|no available channel/i.test(e.message)) return 'no-channel';
+  if (isQuotaError(code, e.message) || e.status === 402) return 'quota';
+  if (isModelDenied(code, e.message)) return 'not-allowed';
+  if (e.status === 413 || /request_too_large|too large/i.test(`${code ?? ''} ${e.type ?? ''} ${e.message}`)) return 'too-large';
+  if (isModelNotFound({ status: e.status, code, type: e.type ?? null, serverMessage: e.message })) return 'model-not-found';
   if (e.status === 401 || e.status === 403) return 'auth';
   return 'other';
 }
