@@ -120,12 +120,11 @@ async function readToken(io: IO): Promise<string> {
     for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
     return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   }
-  const { read } = await import('read');
+  const { ask } = await import('../ui/prompt.ts');
   try {
-    const answer = await read({ prompt: 'API token: ', silent: true, replace: '*', input: io.stdin as NodeJS.ReadableStream, output: io.stderr as NodeJS.WritableStream });
-    return String(answer).trim();
+    return await ask(io, 'API token: ', { silent: true });
   } catch (error) {
-    if (error instanceof Error && /canceled/i.test(error.message)) throw new InterruptedError();
+    if (error instanceof InterruptedError) throw new InterruptedError('cancelled; nothing was saved');
     throw error;
   }
 }

@@ -367,7 +367,7 @@ export async function reportError(error: unknown, io: IO, verbose: boolean, noCo
   const { Term } = await import('../ui/term.ts');
   const term = new Term(io, { quiet: false, verbose, noColor, json: false });
   if (error instanceof InterruptedError || (io.signal.aborted && !(error instanceof CliError))) {
-    term.note(term.err.dim('interrupted'));
+    term.note(term.err.dim(error instanceof InterruptedError ? error.message : 'interrupted'));
     return ExitCode.interrupted;
   }
   if (error instanceof CliError) {

@@ -67,6 +67,20 @@ export function parseBytes(text: string): number | null {
   return Math.round(Number(m[1]) * unit);
 }
 
+/**
+ * A pasted token as the relay wants it: surrounding whitespace and a `Bearer ` prefix dropped.
+ * Anything that cannot travel in an HTTP header (a second line, a space, a control character,
+ * non-ASCII) is refused rather than stored and failed on later as a 401 or an undici error.
+ */
+export function cleanToken(text: string): string | { problem: string } {
+  const token = text.trim().replace(/^bearer(\s+|$)/i, '');
+  if (token === '') return { problem: 'empty token' };
+  if (/[\r\n]/.test(token)) return { problem: 'the token spans several lines; paste the token alone' };
+  if (/\s/.test(token)) return { problem: 'the token contains a space; paste the token alone' };
+  if (/[^\x21-\x7e]/.test(token)) return { problem: 'the token contains a control or non-ASCII character' };
+  return token;
+}
+
 /** `between 1 and 64`, `0 (no timeout) or between 0.1 and 86400`: the limits as a message says them. */
 export function describeLimits(spec: KeySpec): string {
   const show = (n: number) => (spec.type === 'bytes' ? formatSize(n) : String(n));
@@ -92,8 +106,14 @@ export function checkNumber(key: SettingKey, n: number): string | null {
 /** Parses a value given as text (flag or `config set`) for `key`; throws a one-line UsageError. */
 export function parseSetting(key: SettingKey, text: string, from = `--${key}`): SettingValue {
   const spec: KeySpec = SETTING_KEYS[key];
-  const bad = (why: string) => new UsageError(`${from}: ${why} (got '${text}')`);
+  // The token's text is never repeated in a message.
+  const bad = (why: string) => new UsageError(`${from}: ${why}${key === 'token' ? '' : ` (got '${text}')`}`);
   const t = spec.type;
+  if (key === 'token') {
+    const token = cleanToken(text);
+    if (typeof token !== 'string') throw bad(token.problem);
+    return token;
+  }
   if (t === 'string') {
     if (spec.nonEmpty && text.trim() === '') throw bad('may not be empty');
     return text;

@@ -177,7 +177,7 @@ export async function planDescribe(
 
 /** Sends one body; a 2xx that is no usable answer names the request id, like an HTTP error does. */
 async function ask(body: Record<string, unknown>, settings: Settings, ctx: CoreContext): Promise<{ response: ApiResult<unknown>; answer: Answer }> {
-  const response = await createChatCompletion(body, clientOptions(settings, ctx));
+  const response = maskEchoedToken(await createChatCompletion(body, clientOptions(settings, ctx)), settings.token);
   try {
     return { response, answer: readAnswer(response.body) };
   } catch (error) {
@@ -245,6 +245,16 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
     elapsedMs: responses.reduce((a, r) => a + r.elapsedMs, 0),
   };
   return { plan, response, answer: readAnswer(merged) };
+}
+
+/**
+ * A model asked about a screenshot of a terminal may read the token back out of it: it is masked
+ * in the answer (and the raw body of --json) as everywhere else.
+ */
+export function maskEchoedToken(response: ApiResult<unknown>, token: string | undefined): ApiResult<unknown> {
+  if (!token || token.length < 8 || !response.rawText.includes(token)) return response;
+  const mask = (text: string) => text.split(token).join(maskToken(token));
+  return { ...response, rawText: mask(response.rawText), body: JSON.parse(mask(JSON.stringify(response.body))) as unknown };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Every number has limits, said in the message; stored values are checked by the same rules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSetting, parseStoredValue } from '../../../src/config/keys.ts';
+import { cleanToken, parseSetting, parseStoredValue } from '../../../src/config/keys.ts';
 import { checkProfile, resolveSettings } from '../../../src/config/settings.ts';
 import { ExitCode } from '../../../src/types.ts';
 
@@ -55,4 +55,16 @@ test('a hand-edited profile value names the config key and profile (exit 3)', ()
   );
   assert.deepEqual(checkProfile('default', { 'max-edge': '800', 'future-key': 1 }, '/x'), { 'max-edge': 800 });
   assert.equal(checkProfile('default', undefined, '/x'), undefined);
+});
+
+test('cleanToken, one line per case', () => {
+  assert.equal(cleanToken('sk-abc123'), 'sk-abc123');
+  assert.equal(cleanToken('  sk-abc123\n'), 'sk-abc123');
+  assert.equal(cleanToken('Bearer sk-abc123'), 'sk-abc123');
+  assert.equal(cleanToken('bearer   sk-abc123'), 'sk-abc123');
+  assert.deepEqual(cleanToken('Bearer '), { problem: 'empty token' });
+  assert.deepEqual(cleanToken('sk-a\nsk-b'), { problem: 'the token spans several lines; paste the token alone' });
+  assert.deepEqual(cleanToken('sk-a sk-b'), { problem: 'the token contains a space; paste the token alone' });
+  assert.deepEqual(cleanToken('sk-a\x07'), { problem: 'the token contains a control or non-ASCII character' });
+  assert.deepEqual(cleanToken('sk-ä'), { problem: 'the token contains a control or non-ASCII character' });
 });

@@ -1,0 +1,124 @@
+// End to end (in-process): the rough edges of issue #12, each found by using the CLI.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { main } from '../../src/cli/main.ts';
+import { relayEnv, run, tempDir, TOKEN } from '../helpers/cli.ts';
+import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
+import { testIO } from '../helpers/io.ts';
+
+let server: TestServer;
+let dir: string;
+let png: string;
+before(async () => {
+  server = await startServer();
+  dir = tempDir();
+  png = join(dir, 'p.png');
+  writeFileSync(png, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+});
+after(() => server.close());
+
+const stored = (home: string) => JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8'));
+
+describe('tokens', () => {
+  test('a pasted token is trimmed and loses a Bearer prefix', async () => {
+    const home = tempDir();
+    const r = await run(['config', 'set', 'token'], { configHome: home, input: `  Bearer ${TOKEN}  \n` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(stored(home).profiles.default.token, TOKEN);
+  });
+
+  test('two lines, a space or a control character are refused without echoing the token', async () => {
+    for (const input of [`${TOKEN}\nsecond-line\n`, `sk-abc ${TOKEN}`, `${TOKEN}\x1b[A`]) {
+      const home = tempDir();
+      const r = await run(['config', 'set', 'token'], { configHome: home, input });
+      assert.equal(r.code, 2, JSON.stringify(input));
+      assert.ok(!r.stderr.includes(TOKEN));
+      assert.match(r.stderr, /^error: token: the token (spans several lines|contains a space|contains a control or non-ASCII character)/);
+    }
+  });
+
+  test('IMGDESC_TOKEN with a Bearer prefix is sent cleaned', async () => {
+    server.requests.length = 0;
+    const r = await run([png], { env: relayEnv(server.url, { IMGDESC_TOKEN: `Bearer ${TOKEN}\n` }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(server.requests[0]?.headers.authorization, `Bearer ${TOKEN}`);
+  });
+
+  test('Ctrl-D at the hidden prompt says cancelled and saves nothing', async () => {
+    const home = tempDir();
+    const io = testIO({ env: { XDG_CONFIG_HOME: home } });
+    const stdin = new PassThrough();
+    io.stdin = stdin;
+    io.stdinIsTTY = true;
+    const done = main(['config', 'set', 'token'], io);
+    setImmediate(() => stdin.write('\x04'));
+    assert.equal(await done, 130);
+    assert.equal(io.err(), 'API token: \ncancelled; nothing was saved\n');
+  });
+
+  test('typed at the hidden prompt: nothing echoed, the token saved', async () => {
+    const home = tempDir();
+    const io = testIO({ env: { XDG_CONFIG_HOME: home } });
+    const stdin = new PassThrough();
+    io.stdin = stdin;
+    io.stdinIsTTY = true;
+    const done = main(['config', 'set', 'token'], io);
+    setImmediate(() => stdin.write(`${TOKEN}\r`));
+    assert.equal(await done, 0, io.err());
+    assert.ok(!io.err().includes(TOKEN));
+    assert.equal(stored(home).profiles.default.token, TOKEN);
+  });
+
+  test('a token the model reads back is masked in the answer and in --json', async () => {
+    const echo = await startServer((_req, res) => sendJson(res, 200, completion(`The screenshot shows export OPENAI_API_KEY=${TOKEN} in a terminal.`)));
+    try {
+      const r = await run([png], { env: relayEnv(echo.url) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'The screenshot shows export OPENAI_API_KEY=sk-…cdef in a terminal.\n');
+      const j = await run(['--json', png], { env: relayEnv(echo.url) });
+      assert.ok(!j.stdout.includes(TOKEN));
+      assert.match(JSON.parse(j.stdout).choices[0].message.content, /sk-…cdef/);
+      const b = await run(['batch', png], { env: relayEnv(echo.url) });
+      assert.ok(!b.stdout.includes(TOKEN));
+      assert.match(b.stdout, /sk-…cdef/);
+    } finally {
+      await echo.close();
+    }
+  });
+});
+
+describe('numbers', () => {
+  test('--timeout 0 means no timeout: the request is sent and answered', async () => {
+    const r = await run([png, '--timeout', '0'], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('--timeout 1e9, -c 99999999999999999999, -n 99999999: one line with the limits, exit 2, nothing sent', async () => {
+    server.requests.length = 0;
+    for (const [args, message] of [
+      [[png, '--timeout', '1e9'], /--timeout: expected a number 0 \(no timeout\) or between 0\.1 and 86400/],
+      [['batch', png, '-c', '99999999999999999999'], /--concurrency: must be between 1 and 64/],
+      [[png, '-n', '99999999'], /-n: must be between 1 and 128/],
+      [[png, '-m', ''], /--model: may not be empty/],
+    ] as const) {
+      const r = await run([...args], { env: relayEnv(server.url) });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+    }
+    assert.equal(server.requests.length, 0);
+  });
+
+  test('a hand-edited profile value names the config key (exit 3), not the image', async () => {
+    const home = tempDir();
+    mkdirSync(join(home, 'imgdesc'));
+    writeFileSync(join(home, 'imgdesc', 'config.json'), JSON.stringify({ profiles: { default: { 'max-edge': -3 } } }));
+    const r = await run([png], { configHome: home, env: relayEnv(server.url) });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^error: config key 'max-edge' in profile 'default': must be between 16 and 16384 \(got -3\)/);
+  });
+});
