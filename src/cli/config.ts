@@ -1,21 +1,22 @@
-// `imgdesc config set|get|list|use|remove|path`.
+// `imgdesc config set|get|list|use|remove|path|edit`.
 import { SETTING_KEYS, isSettingKey, parseSetting, type SettingKey, type SettingValue } from '../config/keys.ts';
-import { maskToken } from '../config/settings.ts';
+import { checkProfile, describeSource, maskToken, resolveSettings } from '../config/settings.ts';
 import { ProfileStore, configPath, type Profile } from '../config/store.ts';
 import { ConfigError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
+import { withTokenCommand } from './settings.ts';
 import { closest } from './suggest.ts';
 
-type Verb = 'set' | 'get' | 'list' | 'use' | 'remove' | 'path';
+export type ConfigVerb = 'set' | 'get' | 'list' | 'use' | 'remove' | 'path' | 'edit';
 
-export async function runConfig(verb: Verb, args: string[], opts: Record<string, unknown>, io: IO): Promise<number> {
+export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<string, unknown>, io: IO): Promise<number> {
   if (verb === 'path') {
     io.stdout.write(configPath(io.env) + '\n');
     return ExitCode.ok;
   }
   const store = await ProfileStore.open(io.env);
   const profileName = typeof opts.profile === 'string' ? opts.profile : store.activeName();
-  const term = new Term(io, { quiet: false, verbose: false, noColor: false, json: false });
+  const term = new Term(io, { quiet: false, verbose: false, noColor: opts.color === false, json: false });
 
   switch (verb) {
     case 'set': {
@@ -38,22 +39,43 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
       }
       await store.set(profileName, key, value);
       term.note(`${profileName}: ${key} = ${key === 'token' ? maskToken(String(value)) : String(value)}`);
+      const current = store.profile(profileName);
+      if (key === 'token-command' && current?.token !== undefined) {
+        term.note(`the token stored in '${profileName}' is no longer used (imgdesc config remove token${profileName === store.activeName() ? '' : ` --profile ${profileName}`})`);
+      }
       return ExitCode.ok;
     }
     case 'get': {
       const key = settingKey(args[0]);
-      const value = store.profile(profileName)?.[key];
-      if (value === undefined) {
-        term.error(`${key} is not set in profile '${profileName}'`);
-        return ExitCode.config;
+      const show = (v: SettingValue) => (key === 'token' && opts.reveal !== true ? maskToken(String(v)) : String(v));
+      const stored = store.profile(profileName)?.[key];
+      if (opts.effective === true || stored === undefined) {
+        const settings = await effectiveSettings(store, profileName, io);
+        const value = settings.values[key];
+        const source = settings.sources[key];
+        if (opts.effective !== true) {
+          const inEffect = value === undefined || source === undefined ? 'nothing is in effect either' : `in effect: ${show(value)} from ${describeSource(key, source, profileName)}`;
+          term.error(`${key} is not set in profile '${profileName}' (${inEffect})`, value === undefined ? undefined : `imgdesc config get ${key} --effective prints it`);
+          return ExitCode.config;
+        }
+        if (value === undefined || source === undefined) {
+          term.error(`${key} is not set anywhere (profile '${profileName}', environment, defaults)`);
+          return ExitCode.config;
+        }
+        io.stdout.write(show(value) + '\n');
+        term.note(term.err.dim(`from ${describeSource(key, source, profileName)}`));
+        return ExitCode.ok;
       }
-      const shown = key === 'token' && opts.reveal !== true ? maskToken(String(value)) : String(value);
-      io.stdout.write(shown + '\n');
+      io.stdout.write(show(stored) + '\n');
       return ExitCode.ok;
     }
     case 'list': {
       const active = store.activeName();
-      const names = store.profileNames();
+      let names = store.profileNames();
+      if (typeof opts.profile === 'string') {
+        if (!store.profile(opts.profile)) throw noProfile(store, opts.profile);
+        names = [opts.profile];
+      }
       if (opts.json === true) {
         const profiles: Record<string, Profile> = {};
         for (const n of names) profiles[n] = masked(store.profile(n) ?? {});
@@ -71,16 +93,17 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
         for (const [k, v] of Object.entries(masked(store.profile(n) ?? {}))) lines.push(`    ${k} = ${String(v)}`);
       }
       io.stdout.write(lines.join('\n') + '\n');
+      // Which token a run would use: it may not be the one listed.
+      const shown = typeof opts.profile === 'string' ? opts.profile : active;
+      const source = resolveSettings({ flags: {}, env: io.env, profileName: shown, profile: checkProfile(shown, store.profile(shown), store.path) }).sources.token;
+      const command = store.profile(shown)?.['token-command'];
+      const from = command !== undefined && source !== 'env' ? 'token-command' : source;
+      term.note(term.err.dim(`token in effect for '${shown}': ${from ? `from ${describeSource('token', from, shown)}` : 'none'}`));
       return ExitCode.ok;
     }
     case 'use': {
       const name = args[0] ?? '';
-      if (!store.profile(name)) {
-        const known = store.profileNames();
-        throw new ConfigError(`no profile named '${name}'${known.length ? ` (profiles: ${known.join(', ')})` : ''}`, {
-          hint: `create it with: imgdesc config set base-url <url> --profile ${name}`,
-        });
-      }
+      if (!store.profile(name)) throw noProfile(store, name);
       await store.use(name);
       term.note(`active profile: ${name}`);
       return ExitCode.ok;
@@ -90,7 +113,18 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
         if (typeof opts.profile !== 'string') {
           throw new UsageError('config remove: name the keys to remove, or --profile <name> to remove a whole profile');
         }
-        if (!(await store.removeProfile(profileName))) throw new ConfigError(`no profile named '${profileName}'`);
+        const profile = store.profile(profileName);
+        if (!profile) throw noProfile(store, profileName);
+        const what = `profile '${profileName}' (${Object.keys(profile).join(', ') || 'empty'})`;
+        if (opts.yes !== true) {
+          if (!io.stdinIsTTY) throw new UsageError(`config remove: removing ${what} needs --yes`);
+          const { confirm } = await import('../ui/prompt.ts');
+          if (!(await confirm(io, `Remove ${what}?`, false))) {
+            term.note('nothing was removed');
+            return ExitCode.ok;
+          }
+        }
+        await store.removeProfile(profileName);
         term.note(`removed profile ${profileName}`);
         return ExitCode.ok;
       }
@@ -100,7 +134,24 @@ export async function runConfig(verb: Verb, args: string[], opts: Record<string,
       if (missing.length) term.warn(`not set in profile '${profileName}': ${missing.join(', ')}`);
       return ExitCode.ok;
     }
+    case 'edit': {
+      const { editConfig } = await import('./config-edit.ts');
+      return editConfig(store, io, term);
+    }
   }
+}
+
+function noProfile(store: ProfileStore, name: string): ConfigError {
+  const known = store.profileNames();
+  return new ConfigError(`no profile named '${name}'${known.length ? ` (profiles: ${known.join(', ')})` : ''}`, {
+    hint: `create it with: imgdesc config set base-url <url> --profile ${name}`,
+  });
+}
+
+/** The settings a run with this profile would use (no flags). */
+async function effectiveSettings(store: ProfileStore, name: string, io: IO) {
+  const profile = checkProfile(name, store.profile(name), store.path);
+  return withTokenCommand(resolveSettings({ flags: {}, env: io.env, profileName: name, profile }), profile, io.env, io.signal);
 }
 
 function settingKey(key: string | undefined): SettingKey {

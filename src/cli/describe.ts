@@ -23,7 +23,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   }
   const flags: Profile = { ...options.settings };
   if (options.prompt !== undefined) flags.prompt = options.prompt;
-  let settings = await loadSettings(flags, run, io.env);
+  let settings = await loadSettings(flags, run, io.env, io.signal);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const core = await import('../core/describe.ts');
   const models = await import('../core/models.ts');

@@ -8,6 +8,8 @@ import { CliError, ExitCode, InterruptedError, UsageError, type IO } from '../ty
 import { closest } from './suggest.ts';
 import { VERSION } from '../version.ts';
 import { addSharedOptions, flagSettings, runFlags } from './options.ts';
+import { keysHelp } from '../config/keys.ts';
+import type { ConfigVerb } from './config.ts';
 
 export { processIO } from './io.ts';
 
@@ -224,7 +226,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
 
   const config = program.command('config').description('manage profiles (base URL, token, defaults)');
   const configAction =
-    (verb: 'set' | 'get' | 'list' | 'use' | 'remove' | 'path') =>
+    (verb: ConfigVerb) =>
     async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
       const { runConfig } = await import('./config.ts');
@@ -236,23 +238,32 @@ export async function main(argv: string[], io: IO): Promise<number> {
     .argument('<key>')
     .argument('[value]')
     .option('--profile <name>', 'profile to change (default: the active one)')
+    .addHelpText('after', keysHelp())
     .action(configAction('set'));
   config
     .command('get')
     .description('print a value (the token masked unless --reveal)')
     .argument('<key>')
     .option('--profile <name>', 'profile to read')
+    .option('--effective', 'the value a run would use, wherever it comes from (its source on stderr)')
     .option('--reveal', 'print the token in full')
     .action(configAction('get'));
-  config.command('list').description('list profiles and their values (tokens masked)').option('--json', 'as JSON').action(configAction('list'));
+  config
+    .command('list')
+    .description('list profiles and their values (tokens masked)')
+    .option('--profile <name>', 'only this profile')
+    .option('--json', 'as JSON')
+    .action(configAction('list'));
   config.command('use').description('make a profile the active one').argument('<profile>').action(configAction('use'));
   config
     .command('remove')
     .description('remove keys from a profile, or the whole profile when no key is given')
     .argument('[keys...]')
     .option('--profile <name>', 'profile to change (default: the active one)')
+    .option('-y, --yes', 'remove a whole profile without asking')
     .action(configAction('remove'));
   config.command('path').description('print the config file path').action(configAction('path'));
+  config.command('edit').description('edit the config file in $VISUAL or $EDITOR; saved only when valid').action(configAction('edit'));
 
   program
     .command('models')

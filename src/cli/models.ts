@@ -7,7 +7,7 @@ import { loadSettings } from './settings.ts';
 
 export async function runModels(options: { settings: Profile; run: RunFlags }, io: IO): Promise<number> {
   const { run } = options;
-  const settings = await loadSettings(options.settings, run, io.env);
+  const settings = await loadSettings(options.settings, run, io.env, io.signal);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { fetchModels } = await import('../core/models.ts');
   const spinner = await term.spinner('Listing models');

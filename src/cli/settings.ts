@@ -4,7 +4,12 @@ import { ProfileStore, type Profile } from '../config/store.ts';
 import { ConfigError } from '../types.ts';
 import type { RunFlags } from './options.ts';
 
-export async function loadSettings(flags: Profile, run: Pick<RunFlags, 'profile'>, env: Record<string, string | undefined>): Promise<Settings> {
+export async function loadSettings(
+  flags: Profile,
+  run: Pick<RunFlags, 'profile'>,
+  env: Record<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<Settings> {
   const store = await ProfileStore.open(env);
   const { name, explicit } = chooseProfile(run.profile, env, store.activeName());
   const profile = checkProfile(name, store.profile(name), store.path);
@@ -14,5 +19,16 @@ export async function loadSettings(flags: Profile, run: Pick<RunFlags, 'profile'
       hint: `create it with: imgdesc config set base-url <url> --profile ${name}`,
     });
   }
-  return resolveSettings({ flags, env, profileName: name, profile });
+  const settings = resolveSettings({ flags, env, profileName: name, profile });
+  return withTokenCommand(settings, profile, env, signal);
+}
+
+/** A profile's token-command beats its stored token, not IMGDESC_TOKEN; it runs at each use. */
+export async function withTokenCommand(settings: Settings, profile: Profile | undefined, env: Record<string, string | undefined>, signal?: AbortSignal): Promise<Settings> {
+  const command = profile?.['token-command'];
+  const source = settings.sources.token;
+  if (typeof command !== 'string' || source === 'flag' || source === 'env') return settings;
+  const { runTokenCommand } = await import('../config/token-command.ts');
+  const token = await runTokenCommand(command, env, signal);
+  return { ...settings, token, sources: { ...settings.sources, token: 'token-command' }, values: { ...settings.values, token } };
 }

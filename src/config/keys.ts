@@ -22,6 +22,7 @@ const MiB = 1024 * 1024;
 export const SETTING_KEYS = {
   'base-url': { type: 'string', description: 'relay base URL, e.g. https://relay.example.com/v1', nonEmpty: true },
   token: { type: 'string', description: 'API token (set it from stdin or a hidden prompt)', nonEmpty: true },
+  'token-command': { type: 'string', description: "command printing the token, run at each use (e.g. 'pass show relay')", nonEmpty: true },
   model: { type: 'string', description: 'model id', nonEmpty: true },
   system: { type: 'string', description: 'system message' },
   prompt: { type: 'string', description: 'default prompt', nonEmpty: true },
@@ -168,3 +169,14 @@ export function parseStoredValue(key: SettingKey, value: unknown): { value: Sett
   if (typeof value === 'boolean' && t === 'bool') return { value };
   return { problem: `expected ${expected} (got ${JSON.stringify(value) ?? String(value)})` };
 }
+
+/** `config set --help`: every key, its type and limits. */
+export function keysHelp(): string {
+  const rows = Object.entries(SETTING_KEYS as Record<string, KeySpec>).map(([key, spec]) => {
+    const t = spec.type;
+    const kind = typeof t === 'object' ? t.enum.join('|') : t === 'bool' ? 'true|false' : t === 'string' ? 'text' : `${t === 'bytes' ? 'size' : t}, ${describeLimits(spec)}`;
+    return `  ${key.padEnd(17)} ${spec.description} (${kind})`;
+  });
+  return `\nKeys:\n${rows.join('\n')}\n`;
+}
+

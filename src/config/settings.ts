@@ -34,7 +34,7 @@ export const OPENAI_ENV: Partial<Record<SettingKey, string>> = {
   token: 'OPENAI_API_KEY',
 };
 
-export type SettingSource = 'flag' | 'env' | 'profile' | 'openai-env' | 'default';
+export type SettingSource = 'flag' | 'env' | 'profile' | 'openai-env' | 'default' | 'token-command';
 
 export interface Settings {
   profile: string;
@@ -70,6 +70,8 @@ export interface Settings {
   n: number | undefined;
   /** Where each value came from, for `-v` and for messages such as "token from OPENAI_API_KEY". */
   sources: Partial<Record<SettingKey, SettingSource>>;
+  /** Each value in effect, by key (what `config get --effective` prints). */
+  values: Partial<Record<SettingKey, SettingValue>>;
 }
 
 export interface SettingsInput {
@@ -82,6 +84,7 @@ export interface SettingsInput {
 /** Pure: the same inputs always give the same settings. */
 export function resolveSettings({ flags, env, profileName, profile }: SettingsInput): Settings {
   const sources: Settings['sources'] = {};
+  const values: Settings['values'] = {};
   const pick = (key: SettingKey): SettingValue | undefined => {
     const layers: [SettingSource, () => SettingValue | undefined][] = [
       ['flag', () => flags[key]],
@@ -94,6 +97,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
       const v = get();
       if (v !== undefined) {
         sources[key] = source;
+        values[key] = v;
         return v;
       }
     }
@@ -137,6 +141,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     showReasoning: bool('show-reasoning'),
     n: num('n'),
     sources,
+    values,
   };
 }
 
@@ -169,6 +174,24 @@ export function checkProfile(name: string, profile: Record<string, unknown> | un
     out[key] = got.value;
   }
   return out;
+}
+
+/** Where a value came from, in words: `IMGDESC_MODEL`, `profile 'work'`, `built-in default`. */
+export function describeSource(key: SettingKey, source: SettingSource, profileName: string): string {
+  switch (source) {
+    case 'flag':
+      return 'the command line';
+    case 'env':
+      return IMGDESC_ENV[key] ?? 'the environment';
+    case 'openai-env':
+      return OPENAI_ENV[key] ?? 'the environment';
+    case 'profile':
+      return `profile '${profileName}'`;
+    case 'token-command':
+      return `the token-command of profile '${profileName}'`;
+    case 'default':
+      return 'built-in default';
+  }
 }
 
 /** Which profile is in force: --profile > IMGDESC_PROFILE > the store's active one. */

@@ -1,5 +1,5 @@
 // Profiles, kept in one conf store at $XDG_CONFIG_HOME/imgdesc/config.json (mode 0600, dir 0700).
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../types.ts';
@@ -31,6 +31,8 @@ interface ConfLike {
 export class ProfileStore {
   readonly path: string;
   private conf: ConfLike | undefined;
+  /** Read from an empty file or one with a BOM, which conf itself would refuse to load. */
+  private unclean = false;
   private constructor(
     private readonly dir: string,
     private snapshot: StoreData,
@@ -43,12 +45,23 @@ export class ProfileStore {
    * describe run does not load conf and its schema validator; writes go through conf.
    * A corrupt file is reported, never wiped.
    */
+  /** Parses the text of a config file: an empty one is no config, a BOM is dropped. */
+  static parse(text: string): { data: unknown; unclean: boolean } {
+    const clean = text.replace(/^\uFEFF/, '');
+    const empty = clean.trim() === '';
+    return { data: empty ? {} : (JSON.parse(clean) as unknown), unclean: empty || clean !== text };
+  }
+
   static async open(env: Record<string, string | undefined>): Promise<ProfileStore> {
     const dir = configDir(env);
     const file = join(dir, 'config.json');
     let snapshot: StoreData = {};
+    let unclean = false;
     try {
-      snapshot = JSON.parse(readFileSync(file, 'utf8')) as StoreData;
+      // An empty file is no config yet; a BOM (Windows editors add one) is not part of the JSON.
+      const parsed = ProfileStore.parse(readFileSync(file, 'utf8'));
+      unclean = parsed.unclean;
+      snapshot = parsed.data as StoreData;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
         const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
@@ -62,6 +75,7 @@ export class ProfileStore {
       throw new ConfigError(`config file ${file} does not hold a JSON object`, { hint: 'fix or delete that file (it was left as it is)' });
     }
     const store = new ProfileStore(dir, snapshot);
+    store.unclean = unclean;
     store.tightenPermissions();
     return store;
   }
@@ -97,6 +111,10 @@ export class ProfileStore {
   }
 
   private async write(next: StoreData): Promise<void> {
+    if (this.unclean) {
+      writeFileSync(this.path, JSON.stringify(this.snapshot, null, '\t'), { mode: 0o600 });
+      this.unclean = false;
+    }
     if (!this.conf) {
       const { default: Conf } = await import('conf');
       this.conf = new Conf<StoreData>({
@@ -136,6 +154,11 @@ export class ProfileStore {
     if (next.active === name) delete next.active;
     await this.write(next);
     return true;
+  }
+
+  /** Replaces the whole store (config edit, after the edit was checked). */
+  async replace(next: StoreData): Promise<void> {
+    await this.write(next);
   }
 
   async use(name: string): Promise<void> {

@@ -122,3 +122,114 @@ describe('numbers', () => {
     assert.match(r.stderr, /^error: config key 'max-edge' in profile 'default': must be between 16 and 16384 \(got -3\)/);
   });
 });
+
+describe('config', () => {
+  const cfg = (home: string) => join(home, 'imgdesc', 'config.json');
+  const write = (home: string, text: string) => {
+    mkdirSync(join(home, 'imgdesc'), { recursive: true });
+    writeFileSync(cfg(home), text);
+  };
+
+  test('config set --help lists every key with its limits', async () => {
+    const r = await run(['config', 'set', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Keys:\n {2}base-url/);
+    assert.match(r.stdout, / {2}concurrency {7}batch requests in flight \(int, between 1 and 64\)/);
+    assert.match(r.stdout, / {2}token-command /);
+  });
+
+  test('config get: the value in effect and where it comes from', async () => {
+    const home = tempDir();
+    const notSet = await run(['config', 'get', 'model'], { configHome: home, env: { IMGDESC_MODEL: 'gpt-4o' } });
+    assert.equal(notSet.code, 3);
+    assert.match(notSet.stderr, /model is not set in profile 'default' \(in effect: gpt-4o from IMGDESC_MODEL\)/);
+    const eff = await run(['config', 'get', 'model', '--effective'], { configHome: home, env: { IMGDESC_MODEL: 'gpt-4o' } });
+    assert.equal(eff.code, 0);
+    assert.equal(eff.stdout, 'gpt-4o\n');
+    assert.equal(eff.stderr, 'from IMGDESC_MODEL\n');
+    const def = await run(['config', 'get', 'timeout', '--effective'], { configHome: home });
+    assert.equal(def.stdout, '300\n');
+    assert.equal(def.stderr, 'from built-in default\n');
+  });
+
+  test('config remove --profile: asks on a terminal, needs --yes otherwise', async () => {
+    const home = tempDir();
+    await run(['config', 'set', 'model', 'm', '--profile', 'work'], { configHome: home });
+    const refused = await run(['config', 'remove', '--profile', 'work'], { configHome: home });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /removing profile 'work' \(model\) needs --yes/);
+    assert.ok(stored(home).profiles.work);
+
+    const io = testIO({ env: { XDG_CONFIG_HOME: home } });
+    const stdin = new PassThrough();
+    io.stdin = stdin;
+    io.stdinIsTTY = true;
+    const asked = main(['config', 'remove', '--profile', 'work'], io);
+    setImmediate(() => stdin.write('n\r'));
+    assert.equal(await asked, 0);
+    assert.match(io.err(), /Remove profile 'work' \(model\)\? \[y\/N\] /);
+    assert.ok(stored(home).profiles.work);
+
+    const yes = await run(['config', 'remove', '--profile', 'work', '--yes'], { configHome: home });
+    assert.equal(yes.code, 0, yes.stderr);
+    assert.equal(stored(home).profiles.work, undefined);
+  });
+
+  test('an empty config file is no config; a BOM is dropped; both can be written to', async () => {
+    for (const text of ['', '\n', '\uFEFF{"profiles":{"default":{"model":"m"}}}']) {
+      const home = tempDir();
+      write(home, text);
+      const list = await run(['config', 'list'], { configHome: home });
+      assert.equal(list.code, 0, list.stderr);
+      const set = await run(['config', 'set', 'retries', '3'], { configHome: home });
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(stored(home).profiles.default.retries, 3);
+      if (text.includes('model')) assert.equal(stored(home).profiles.default.model, 'm');
+    }
+  });
+
+  test('config list --profile shows one profile', async () => {
+    const home = tempDir();
+    await run(['config', 'set', 'model', 'a'], { configHome: home });
+    await run(['config', 'set', 'model', 'b', '--profile', 'work'], { configHome: home });
+    const r = await run(['config', 'list', '--profile', 'work'], { configHome: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '  work\n    model = b\n');
+    assert.equal((await run(['config', 'list', '--profile', 'nope'], { configHome: home })).code, 3);
+  });
+
+  test('config edit: saved when valid, refused (file untouched) when not', async () => {
+    const home = tempDir();
+    await run(['config', 'set', 'model', 'a'], { configHome: home });
+    const editor = join(dir, 'editor.sh');
+    writeFileSync(editor, '#!/bin/sh\nsed -i "s/\\"model\\": \\"[^\\"]*\\"/\\"model\\": \\"$NEW\\"/" "$1"\n', { mode: 0o755 });
+    const ok = await run(['config', 'edit'], { configHome: home, env: { EDITOR: editor, NEW: 'gpt-4o' } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(stored(home).profiles.default.model, 'gpt-4o');
+    const bad = await run(['config', 'edit'], { configHome: home, env: { VISUAL: editor, EDITOR: 'false', NEW: '' } });
+    assert.equal(bad.code, 3);
+    assert.match(bad.stderr, /config edit: config key 'model' in profile 'default': may not be empty \(got ''\); nothing was saved/);
+    assert.equal(stored(home).profiles.default.model, 'gpt-4o');
+    const none = await run(['config', 'edit'], { configHome: home });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /neither \$VISUAL nor \$EDITOR is set/);
+  });
+
+  test('token-command: run at each use, its first line is the token, never stored', async () => {
+    const home = tempDir();
+    const set = await run(['config', 'set', 'token-command', `printf '%s\\nsecond line\\n' "$SECRET"`], { configHome: home });
+    assert.equal(set.code, 0, set.stderr);
+    server.requests.length = 0;
+    const r = await run([png], { configHome: home, env: { IMGDESC_BASE_URL: server.url, SECRET: `Bearer ${TOKEN}` } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(server.requests[0]?.headers.authorization, `Bearer ${TOKEN}`);
+    assert.ok(!readFileSync(cfg(home), 'utf8').includes(TOKEN));
+    const list = await run(['config', 'list'], { configHome: home });
+    assert.match(list.stderr, /token in effect for 'default': from the token-command of profile 'default'/);
+    const failing = await run(['config', 'set', 'token-command', 'echo locked >&2; exit 4'], { configHome: home });
+    assert.equal(failing.code, 0);
+    const f = await run([png], { configHome: home, env: { IMGDESC_BASE_URL: server.url } });
+    assert.equal(f.code, 3);
+    assert.match(f.stderr, /token-command failed: exit 4: locked/);
+  });
+});

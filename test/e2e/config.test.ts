@@ -51,7 +51,7 @@ describe('config', () => {
 
     assert.equal((await config(['remove', 'model'])).code, 0);
     assert.equal((await config(['get', 'model'])).code, 3);
-    assert.equal((await config(['remove', '--profile', 'work'])).code, 0);
+    assert.equal((await config(['remove', '--profile', 'work', '--yes'])).code, 0);
     assert.doesNotMatch((await config(['list'])).stdout, /work/);
   });
 
