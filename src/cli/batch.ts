@@ -59,7 +59,9 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
   }
 
-  let settings = await loadSettings(options.settings, run, io.env, io.signal);
+  const { readPromptFlags } = await import('./prompt-source.ts');
+  const flags = await readPromptFlags(options.settings, run, io, options.filesFrom === '-' ? 'the --files-from list' : undefined);
+  let settings = await loadSettings(flags, run, io.env, io.signal);
   if (settings.schema !== undefined && (options.prefix !== undefined || options.suffix !== undefined)) {
     throw new UsageError('--prefix and --suffix go with text captions, not --schema', { hint: 'put the trigger word into the schema\'s caption field in a later step, or drop --schema' });
   }

@@ -1,5 +1,5 @@
 // `imgdesc config set|get|list|use|remove|path|edit`.
-import { SETTING_KEYS, isSettingKey, parseSetting, type SettingKey, type SettingValue } from '../config/keys.ts';
+import { SETTING_KEYS, isSavedPromptKey, isSettingKey, parseSetting, specKey, type ConfigKey, type SettingValue } from '../config/keys.ts';
 import { checkProfile, describeSource, maskToken, resolveSettings } from '../config/settings.ts';
 import { ProfileStore, configPath, type Profile } from '../config/store.ts';
 import { ConfigError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
@@ -32,7 +32,7 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
         if (!text) throw new UsageError('empty token; nothing was saved');
       }
       if (text === undefined) throw new UsageError(`config set ${key}: missing value`);
-      let value: SettingValue = parseSetting(key, text, key);
+      let value: SettingValue = parseSetting(specKey(key), text, key);
       if (key === 'base-url') {
         const { normalizeBaseUrl } = await import('../core/describe.ts');
         value = normalizeBaseUrl(text);
@@ -49,6 +49,11 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
       const key = settingKey(args[0]);
       const show = (v: SettingValue) => (key === 'token' && opts.reveal !== true ? maskToken(String(v)) : String(v));
       const stored = store.profile(profileName)?.[key];
+      if (isSavedPromptKey(key)) {
+        if (stored !== undefined) io.stdout.write(`${stored}\n`);
+        else term.error(`no prompt saved as ${key} in profile '${profileName}'`);
+        return stored === undefined ? ExitCode.config : ExitCode.ok;
+      }
       if (opts.effective === true || stored === undefined) {
         const settings = await effectiveSettings(store, profileName, io);
         const value = settings.values[key];
@@ -129,7 +134,7 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
         return ExitCode.ok;
       }
       const keys = args.map(settingKey);
-      const missing: SettingKey[] = [];
+      const missing: ConfigKey[] = [];
       for (const k of keys) if (!(await store.unset(profileName, k))) missing.push(k);
       if (missing.length) term.warn(`not set in profile '${profileName}': ${missing.join(', ')}`);
       return ExitCode.ok;
@@ -154,8 +159,8 @@ async function effectiveSettings(store: ProfileStore, name: string, io: IO) {
   return withTokenCommand(resolveSettings({ flags: {}, env: io.env, profileName: name, profile }), profile, io.env, io.signal);
 }
 
-function settingKey(key: string | undefined): SettingKey {
-  if (key && isSettingKey(key)) return key;
+function settingKey(key: string | undefined): ConfigKey {
+  if (key && (isSettingKey(key) || isSavedPromptKey(key))) return key;
   const near = key ? closest(key, Object.keys(SETTING_KEYS)) : undefined;
   throw new UsageError(`unknown setting '${key ?? ''}'${near ? `; did you mean '${near}'?` : ''} (known: ${Object.keys(SETTING_KEYS).join(', ')})`);
 }

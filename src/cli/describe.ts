@@ -21,8 +21,13 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   if (options.prompt !== undefined && options.settings.prompt !== undefined) {
     throw new UsageError('give the prompt either as the second argument or with -p, not both');
   }
-  const flags: Profile = { ...options.settings };
-  if (options.prompt !== undefined) flags.prompt = options.prompt;
+  let flags: Profile = { ...options.settings };
+  if (options.prompt !== undefined) {
+    if (run.promptFile !== undefined) throw new UsageError('give the prompt either as the second argument or with --prompt-file, not both');
+    flags.prompt = options.prompt;
+  }
+  const { readPromptFlags } = await import('./prompt-source.ts');
+  flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
   let settings = await loadSettings(flags, run, io.env, io.signal);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const core = await import('../core/describe.ts');

@@ -12,6 +12,8 @@ export interface RunFlags {
   quiet: boolean;
   verbose: boolean;
   noColor: boolean;
+  /** --prompt-file: the prompt is read from this file. */
+  promptFile: string | undefined;
 }
 
 // flag attribute name (as commander stores it) → setting key
@@ -51,8 +53,9 @@ export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Comm
     .option('-s, --system <text>', 'system message')
     .option(
       '-p, --prompt <text>',
-      kind === 'describe' ? 'prompt, instead of the second argument' : 'prompt for every image; may use {name}, {stem}, {dir}, {path}',
+      `${kind === 'describe' ? 'prompt, instead of the second argument' : 'prompt for every image; may use {name}, {stem}, {dir}, {path}'}; @file reads it from a file, - from stdin, :name is one saved with config set prompt.name`,
     )
+    .option('--prompt-file <file>', 'read the prompt from a file (as -p @file)')
     .option('--max-tokens <n>', 'max_tokens of the answer')
     .option('--temperature <t>', 'sampling temperature, 0-2')
     .addOption(new Option('--detail <level>', 'image detail hint').choices(['low', 'high', 'auto']))
@@ -105,5 +108,6 @@ export function runFlags(cmd: Command): RunFlags {
     quiet: o.quiet === true,
     verbose: o.verbose === true,
     noColor: o.color === false,
+    promptFile: typeof o.promptFile === 'string' ? o.promptFile : undefined,
   };
 }

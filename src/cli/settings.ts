@@ -3,6 +3,7 @@ import { checkProfile, resolveSettings, chooseProfile, type Settings } from '../
 import { ProfileStore, type Profile } from '../config/store.ts';
 import { ConfigError } from '../types.ts';
 import type { RunFlags } from './options.ts';
+import { savedPrompt } from './prompt-source.ts';
 
 export async function loadSettings(
   flags: Profile,
@@ -19,7 +20,7 @@ export async function loadSettings(
       hint: `create it with: imgdesc config set base-url <url> --profile ${name}`,
     });
   }
-  const settings = resolveSettings({ flags, env, profileName: name, profile });
+  const settings = resolveSettings({ flags: savedPrompt(flags, profile, name), env, profileName: name, profile });
   return withTokenCommand(settings, profile, env, signal);
 }
 

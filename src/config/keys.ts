@@ -53,6 +53,20 @@ export const SETTING_KEYS = {
 export type SettingKey = keyof typeof SETTING_KEYS;
 export type SettingValue = string | number | boolean;
 
+/** A prompt saved by name (`config set prompt.alt "…"`, used as `-p :alt`). */
+export type SavedPromptKey = `prompt.${string}`;
+/** Any key a profile may hold. */
+export type ConfigKey = SettingKey | SavedPromptKey;
+
+export function isSavedPromptKey(key: string): key is SavedPromptKey {
+  return /^prompt\.[A-Za-z][\w-]*$/.test(key);
+}
+
+/** The rules a key's values follow: a saved prompt is a prompt. */
+export function specKey(key: ConfigKey): SettingKey {
+  return isSavedPromptKey(key) ? 'prompt' : key;
+}
+
 export function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_KEYS, key);
 }

@@ -1,6 +1,6 @@
 // Settings resolution: flag > IMGDESC_* env > active profile > OPENAI_* env > built-in defaults.
 import { ConfigError, type ImageDetail } from '../types.ts';
-import { SETTING_KEYS, isSettingKey, parseSetting, parseStoredValue, type SettingKey, type SettingValue } from './keys.ts';
+import { SETTING_KEYS, isSavedPromptKey, isSettingKey, parseSetting, parseStoredValue, specKey, type SettingKey, type SettingValue } from './keys.ts';
 import type { Profile } from './store.ts';
 
 export const DEFAULT_PROMPT = 'What is in this picture? Please describe it in detail.';
@@ -164,14 +164,15 @@ export function checkProfile(name: string, profile: Record<string, unknown> | un
   }
   const out: Profile = {};
   for (const [key, raw] of Object.entries(profile)) {
-    if (!isSettingKey(key)) continue;
-    const got = parseStoredValue(key, raw);
+    if (!isSettingKey(key) && !isSavedPromptKey(key)) continue;
+    const got = parseStoredValue(specKey(key), raw);
     if ('problem' in got) {
       throw new ConfigError(`config key '${key}' in profile '${name}': ${got.problem}`, {
         hint: `fix it with: imgdesc config set ${key} <value>${name === 'default' ? '' : ` --profile ${name}`} (or imgdesc config edit)`,
       });
     }
-    out[key] = got.value;
+    if (isSavedPromptKey(key)) out[key] = String(got.value);
+    else out[key] = got.value;
   }
   return out;
 }

@@ -3,9 +3,9 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../types.ts';
-import type { SettingKey, SettingValue } from './keys.ts';
+import type { ConfigKey, SavedPromptKey, SettingKey, SettingValue } from './keys.ts';
 
-export type Profile = Partial<Record<SettingKey, SettingValue>>;
+export type Profile = Partial<Record<SettingKey, SettingValue>> & { [key: SavedPromptKey]: string };
 
 export interface StoreData {
   active?: string;
@@ -131,13 +131,13 @@ export class ProfileStore {
     this.tightenPermissions();
   }
 
-  async set(name: string, key: SettingKey, value: SettingValue): Promise<void> {
+  async set(name: string, key: ConfigKey, value: SettingValue): Promise<void> {
     const data = this.data;
     const profiles = { ...data.profiles, [name]: { ...data.profiles?.[name], [key]: value } };
     await this.write({ ...data, profiles });
   }
 
-  async unset(name: string, key: SettingKey): Promise<boolean> {
+  async unset(name: string, key: ConfigKey): Promise<boolean> {
     const data = this.data;
     const current = data.profiles?.[name];
     if (!current || !(key in current)) return false;

@@ -233,3 +233,57 @@ describe('config', () => {
     assert.match(f.stderr, /token-command failed: exit 4: locked/);
   });
 });
+
+describe('prompts from files, stdin and the profile', () => {
+  const sentPrompt = () => server.requests.at(-1)?.json.messages.at(-1).content[0].text as string;
+
+  test('-p @file and --prompt-file read the prompt; one trailing newline dropped', async () => {
+    writeFileSync(join(dir, 'prompt.txt'), 'Alt text, one sentence.\n');
+    let r = await run([png, '-p', '@prompt.txt'], { cwd: dir, env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentPrompt(), 'Alt text, one sentence.');
+    r = await run([png, '--prompt-file', 'prompt.txt'], { cwd: dir, env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentPrompt(), 'Alt text, one sentence.');
+    r = await run(['batch', png, '-p', '@prompt.txt'], { cwd: dir, env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentPrompt(), 'Alt text, one sentence.');
+  });
+
+  test('-p - reads the prompt from stdin, unless stdin carries the image', async () => {
+    const r = await run([png, '-p', '-'], { env: relayEnv(server.url), input: 'Count the birds.\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentPrompt(), 'Count the birds.');
+    const both = await run(['-', '-p', '-'], { env: relayEnv(server.url), input: 'x' });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /-p -: stdin already carries the image/);
+  });
+
+  test('bad prompt sources: one line, exit 2, nothing sent', async () => {
+    writeFileSync(join(dir, 'empty.txt'), '\n');
+    server.requests.length = 0;
+    for (const [args, message] of [
+      [[png, '-p', '@missing.txt'], /-p @missing\.txt: no such file/],
+      [[png, '-p', '@empty.txt'], /-p @empty\.txt: the prompt is empty/],
+      [[png, '-p', 'x', '--prompt-file', 'empty.txt'], /not both/],
+      [[png, 'positional', '--prompt-file', 'empty.txt'], /not both/],
+      [[png, '-p', ':alt'], /-p :alt: no prompt saved as prompt\.alt in profile 'default'/],
+    ] as const) {
+      const r = await run([...args], { cwd: dir, env: relayEnv(server.url) });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(server.requests.length, 0);
+  });
+
+  test('saved prompts: config set prompt.alt, then -p :alt (batch placeholders work)', async () => {
+    const home = tempDir();
+    const set = await run(['config', 'set', 'prompt.alt', 'Alt text for {name}.'], { configHome: home });
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((await run(['config', 'get', 'prompt.alt'], { configHome: home })).stdout, 'Alt text for {name}.\n');
+    const r = await run(['batch', png, '-p', ':alt'], { configHome: home, env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentPrompt(), 'Alt text for p.png.');
+    assert.equal((await run(['config', 'set', 'prompt.', 'x'], { configHome: home })).code, 2);
+  });
+});
