@@ -2,7 +2,8 @@
 // relay and how to fix the rest.
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
+import { checkProfile, chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
+import { withTokenCommand } from './settings.ts';
 import { ProfileStore, configPath, type Profile } from '../config/store.ts';
 import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
 import type { Check, ProbeOutcome } from '../core/doctor.ts';
@@ -45,13 +46,14 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
   try {
     const store = await ProfileStore.open(io.env);
     const chosen = chooseProfile(run.profile, io.env, store.activeName());
-    const profile = store.profile(chosen.name);
+    // values checked as every run checks them; a token-command runs as it would for a run
+    const profile = checkProfile(chosen.name, store.profile(chosen.name), store.path);
     profileExplicit = chosen.explicit;
     profileExists = profile !== undefined;
     if (chosen.explicit && !profile) {
       throw new CliError(`no profile named '${chosen.name}'`, ExitCode.config, { hint: `imgdesc init --profile ${chosen.name}` });
     }
-    settings = resolveSettings({ flags: options.settings, env: io.env, profileName: chosen.name, profile });
+    settings = await withTokenCommand(resolveSettings({ flags: options.settings, env: io.env, profileName: chosen.name, profile }), profile, io.env, io.signal);
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     checks.push({ id: 'config', verdict: 'fail', finding: error.message, fix: error.hint, blame: 'config' });

@@ -57,6 +57,8 @@ export function sourceWords(key: 'base-url' | 'token' | 'model', source: Setting
       return OPENAI_ENV[key] ?? 'the environment';
     case 'profile':
       return 'the profile';
+    case 'token-command':
+      return "the profile's token-command";
     case 'default':
       return 'the built-in default';
   }
