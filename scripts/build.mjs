@@ -7,9 +7,10 @@
 // `imgdesc --help` without loading commander.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const undici = JSON.parse(readFileSync('node_modules/undici/package.json', 'utf8')).version;
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -24,7 +25,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // Bundled CommonJS packages call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  define: { __IMGDESC_VERSION__: JSON.stringify(version) },
+  define: { __IMGDESC_VERSION__: JSON.stringify(version), __UNDICI_VERSION__: JSON.stringify(undici) },
   legalComments: 'none',
   logLevel: 'warning',
 });
@@ -33,3 +34,8 @@ await build({
 const help = spawnSync(process.execPath, ['bin/imgdesc.js', '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 if (help.status !== 0 || !help.stdout) throw new Error(`rendering the help failed: ${help.stderr}`);
 writeFileSync('dist/help.txt', help.stdout);
+
+// The man page, from the same command definitions (package.json's `man` field installs it).
+const { manPage } = await import('../dist/main.js');
+mkdirSync('man', { recursive: true });
+writeFileSync('man/imgdesc.1', await manPage());

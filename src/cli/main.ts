@@ -61,7 +61,11 @@ Examples:
   $ rdd.pipe("imgdesc map -c 8 --max-rps 2")      # Spark
 ${EXIT_CODES}`;
 
-export async function main(argv: string[], io: IO): Promise<number> {
+/**
+ * Every command, option and help text, defined once: run by main, walked by `imgdesc completion`
+ * and by the man page generated at build time. `exitCode()` is what the action that ran returned.
+ */
+export function buildProgram(io: IO): { program: Command; exitCode: () => number } {
   let code: number = ExitCode.ok;
   const program = new Command('imgdesc');
   program
@@ -327,6 +331,56 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
       code = await runDoctor({ settings: flagSettings(cmd), run: runFlags(cmd), probe: o.probe !== false, models: o.models === true, yes: o.yes === true }, io);
     });
 
+  program
+    .command('completion')
+    .description('print a shell completion script: commands, options, choices, profile names, config keys')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText(
+      'after',
+      `
+Install:
+  bash  echo 'eval "$(imgdesc completion bash)"' >> ~/.bashrc
+  zsh   imgdesc completion zsh > "\${fpath[1]}/_imgdesc"
+  fish  imgdesc completion fish > ~/.config/fish/completions/imgdesc.fish`,
+    )
+    .action(async (shell: string) => {
+      const { completionScript } = await import('./completion.ts');
+      io.stdout.write(completionScript(shell, program));
+    });
+  program
+    .command('version')
+    .description('versions of imgdesc, Node.js, undici, sharp and libvips, and the platform (for bug reports)')
+    .option('--json', 'as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { runVersion } = await import('./version.ts');
+      code = await runVersion({ json: opts.json === true }, io);
+    });
+  // Not a command a person types: what the completion scripts call for profile names and keys.
+  program
+    .command('__complete', { hidden: true })
+    .argument('<what>')
+    .action(async (what: string) => {
+      const { completionWords } = await import('./completion.ts');
+      io.stdout.write(completionWords(what, io.env));
+    });
+
+  return { program, exitCode: () => code };
+}
+
+/** The man page (roff), for the build: the same program main runs. */
+export async function manPage(): Promise<string> {
+  const { renderManPage } = await import('./man.ts');
+  // No action runs: the IO is only held, never used.
+  const io: IO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, stdoutIsTTY: false, stderrIsTTY: false, stdinIsTTY: false, env: {}, cwd: '.', signal: new AbortController().signal };
+  return renderManPage(buildProgram(io).program);
+}
+
+export async function main(argv: string[], io: IO): Promise<number> {
+  const { program, exitCode } = buildProgram(io);
+  if ((argv.includes('-V') || argv.includes('--version')) && (argv.includes('-v') || argv.includes('--verbose'))) {
+    const { runVersion } = await import('./version.ts');
+    return runVersion({ json: argv.includes('--json') }, io);
+  }
   if (argv.length === 0) {
     // `imgdesc` alone: the overview is more use than "missing required argument 'image'"
     program.outputHelp({ error: true });
@@ -334,7 +388,7 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
   }
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return code;
+    return exitCode();
   } catch (error) {
     return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'), argv.includes('--no-color'));
   }

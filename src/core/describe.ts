@@ -291,3 +291,8 @@ export function redactPlan(plan: DescribePlan, token: string | undefined): { met
   }) as unknown;
   return { method: 'POST', url: plan.url, headers, body };
 }
+
+/** Which HEIC decoder this install uses, for `imgdesc version`. */
+export async function heicDecoder(_env: Record<string, string | undefined>): Promise<string> {
+  return 'libheif WebAssembly (heic-decode); the system libheif is not used';
+}
