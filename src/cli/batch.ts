@@ -184,6 +184,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           if (run.verbose) aside(() => term.warn(message.startsWith(item.image) ? message : `${item.image}: ${message}`));
         },
         onRetry: (item, e) => {
+          if (e.reason === 'HTTP 429') progress.waitFor(e.delayMs);
           if (run.verbose) aside(() => term.info(`${item.image}: ${formatRetry(e)}`));
         },
       },

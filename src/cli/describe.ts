@@ -16,6 +16,9 @@ export interface DescribeOptions {
   run: RunFlags;
 }
 
+/** The image layer's note for a resize, `photo.jpg: resized 4000x3000 → 1568x1176`. */
+const RESIZE_NOTE = /: resized \d+x\d+ → \d+x\d+$/;
+
 export async function runDescribe(options: DescribeOptions, io: IO): Promise<number> {
   const { run } = options;
   if (options.prompt !== undefined && options.settings.prompt !== undefined) {
@@ -64,7 +67,8 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
       else term.info(`model ${choice.model} (picked earlier from the relay's list)`);
     }
     for (const img of plan.images) {
-      for (const w of img.warnings) term.warn(w);
+      // A resize is routine (every phone photo is larger than --max-edge): -v shows it in the report line.
+      for (const w of img.warnings) if (!(img.report.resized && RESIZE_NOTE.test(w))) term.warn(w);
       if (run.verbose || run.dryRun) term.note(term.err.dim(formatImageReport(img.report)));
     }
     if ((run.dryRun || run.verbose) && choice.source !== 'none') {

@@ -30,8 +30,11 @@ export function formatRate(perSecond: number): string {
   return `${perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1)} img/s`;
 }
 
-/** The live line, e.g. `37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 48 s`. */
-export function progressLine(c: ProgressCounts, elapsedMs: number): string {
+/**
+ * The live line, e.g. `37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 48 s`. While the relay's
+ * rate limit holds every request back, that is what it says: `37/200 · waiting 3 s (rate limited)`.
+ */
+export function progressLine(c: ProgressCounts, elapsedMs: number, waitingMs = 0): string {
   const done = c.ok + c.failed + c.skipped;
   const sent = c.ok + c.failed;
   const rate = elapsedMs > 0 ? sent / (elapsedMs / 1000) : 0;
@@ -39,6 +42,10 @@ export function progressLine(c: ProgressCounts, elapsedMs: number): string {
   const parts = [`${done}/${c.total}`];
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (waitingMs > 0) {
+    parts.push(`waiting ${Math.ceil(waitingMs / 1000)} s (rate limited)`);
+    return parts.join(' · ');
+  }
   parts.push(formatRate(rate));
   if (left > 0 && rate > 0) parts.push(`ETA ${formatDuration((left / rate) * 1000)}`);
   return parts.join(' · ');
@@ -58,6 +65,7 @@ export class Progress {
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastDraw = Number.NEGATIVE_INFINITY;
   private counts: ProgressCounts = { total: 0, ok: 0, failed: 0, skipped: 0, tokens: 0 };
+  private waitUntil = 0;
 
   constructor(
     private readonly stream: OutStream,
@@ -82,6 +90,12 @@ export class Progress {
     if (!force && t - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = t;
     this.draw();
+  }
+
+  /** The relay asked to wait (429): the line says so until the wait is over. */
+  waitFor(ms: number): void {
+    this.waitUntil = Math.max(this.waitUntil, this.now() + ms);
+    if (this.live) this.draw();
   }
 
   /** Erases the live line so another line (a warning, a result on the same terminal) can be written. */
@@ -121,7 +135,7 @@ export class Progress {
 
   private draw(): void {
     const dim = this.opts.dim ?? ((s: string) => s);
-    let text = progressLine(this.counts, this.elapsed());
+    let text = progressLine(this.counts, this.elapsed(), this.waitUntil - this.now());
     const cols = this.stream.columns;
     if (cols !== undefined && cols > 10 && text.length > cols - 1) text = text.slice(0, cols - 2) + '…';
     this.stream.write(`\r\x1b[2K${dim(text)}`);

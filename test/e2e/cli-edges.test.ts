@@ -287,3 +287,30 @@ describe('prompts from files, stdin and the profile', () => {
     assert.equal((await run(['config', 'set', 'prompt.', 'x'], { configHome: home })).code, 2);
   });
 });
+
+describe('quiet by default', () => {
+  test('describe: a phone-sized photo is resized without a warning; -v reports it', async () => {
+    const big = join(dir, 'phone.jpg');
+    writeFileSync(big, await sharp({ create: { width: 1800, height: 1200, channels: 3, background: '#369' } }).jpeg().toBuffer());
+    const r = await run([big], { env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const v = await run([big, '-v'], { env: relayEnv(server.url) });
+    assert.match(v.stderr, /1800x1200 .*→ 1568x1045 .*resized/);
+  });
+
+  test('batch: the live line says it waits while the relay rate-limits', async () => {
+    let n = 0;
+    const limited = await startServer((_req, res) => {
+      if (n++ === 0) sendJson(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '2' });
+      else sendJson(res, 200, completion('ok'));
+    });
+    try {
+      const r = await run(['batch', png], { env: relayEnv(limited.url, { TERM: 'xterm' }), tty: true });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /0\/1 · waiting 2 s \(rate limited\)/);
+    } finally {
+      await limited.close();
+    }
+  });
+});
