@@ -55,6 +55,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const photo = photoMode(options);
   if (options.join !== undefined && options.prefix === undefined && options.suffix === undefined) throw new UsageError('--join goes with --prefix or --suffix');
   if (options.fallbackModel !== undefined && options.fallbackModel.trim() === '') throw new UsageError('--fallback-model: give a model id');
+  if (options.settings['sidecar-name'] !== undefined && options.sidecar === undefined) throw new UsageError('--sidecar-name goes with --sidecar');
   if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
   }
@@ -142,7 +143,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         settings,
         concurrency,
         resume,
-        sidecar: options.sidecar !== undefined ? { ext: options.sidecar } : undefined,
+        sidecar: options.sidecar !== undefined ? { ext: options.sidecar, naming: settings.sidecarName } : undefined,
         hfMetadata: options.hfMetadata,
         photo,
         existing,

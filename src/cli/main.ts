@@ -103,6 +103,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
   )
     .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok)')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
+    .addOption(new Option('--sidecar-name <how>', 'photo.txt (stem, the default) or photo.jpg.txt (full, when a.jpg and a.png share a folder)').choices(['stem', 'full']))
     .option('--overwrite', 'same as --existing overwrite')
     .addOption(new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices(['skip', 'overwrite', 'append', 'prepend']))
     .option('--hf-metadata', 'write metadata.jsonl ({"file_name","text"}) in each image folder, merged')

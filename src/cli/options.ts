@@ -35,6 +35,7 @@ const VALUE_FLAGS: Record<string, SettingKey> = {
   reasoningEffort: 'reasoning-effort',
   n: 'n',
   concurrency: 'concurrency',
+  sidecarName: 'sidecar-name',
   maxRps: 'max-rps',
 };
 const BOOL_FLAGS: Record<string, SettingKey> = {

@@ -40,6 +40,7 @@ export const SETTING_KEYS = {
   stream: { type: 'bool', description: 'stream transport, assembled into one answer (survives relays that cut long non-stream requests)' },
   'pass-url': { type: 'bool', description: 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here' },
   inline: { type: 'bool', description: 'accepted for compatibility: URLs are fetched here by default' },
+  'sidecar-name': { type: { enum: ['stem', 'full'] }, description: 'batch sidecar names: photo.txt (stem) or photo.jpg.txt (full)' },
   concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },
   'max-rps': { type: 'number', description: 'batch requests started per second, at most (a fleet shares the relay limit)', min: 0.001, max: 10_000 },
   schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers', nonEmpty: true },

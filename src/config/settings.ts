@@ -17,6 +17,7 @@ const DEFAULTS = {
   'pass-url': false,
   stream: false,
   concurrency: 4,
+  'sidecar-name': 'stem',
   'schema-mode': 'auto',
   validate: true,
   'show-reasoning': false,
@@ -60,6 +61,7 @@ export interface Settings {
   /** stream: true, the events assembled into one answer. */
   stream: boolean;
   concurrency: number;
+  sidecarName: 'stem' | 'full';
   /** Requests started per second, at most (--max-rps); undefined = no limit. */
   maxRps: number | undefined;
   schema: string | undefined;
@@ -133,6 +135,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     passUrl: bool('pass-url'),
     stream: bool('stream'),
     concurrency: num('concurrency') ?? DEFAULTS.concurrency,
+    sidecarName: (str('sidecar-name') ?? DEFAULTS['sidecar-name']) as Settings['sidecarName'],
     maxRps: num('max-rps'),
     schema: str('schema'),
     schemaMode: (str('schema-mode') ?? DEFAULTS['schema-mode']) as Settings['schemaMode'],

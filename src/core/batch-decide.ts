@@ -1,6 +1,7 @@
 // The decisions of a batch, as pure functions: given what is known about an image so far, what to
 // do next; given how a request ended, what the batch does about it. The flow (batch.ts) only finds
 // the facts these ask for and carries the decisions out, so every rule is tested one line per case.
+import { basename, extname } from 'node:path';
 import { firstLine } from '../format.ts';
 
 /**
@@ -42,6 +43,8 @@ export interface ItemFacts {
   load?: { ok: true } | { ok: false; reason: string | undefined } | undefined;
   /** The image that claimed the same sidecar first, null when none did. */
   sidecarOwner?: string | null | undefined;
+  /** --sidecar-name full is in force (then a clash cannot come from a shared stem). */
+  sidecarFullName?: boolean | undefined;
 }
 
 export type ItemStep =
@@ -95,7 +98,10 @@ export function decideItem(f: ItemFacts): ItemStep {
     // Claimed once the file is known to be an image, so a stray text file cannot take a name.
     if (f.sidecar === f.key) return { step: 'fail', message: 'its sidecar would overwrite the image itself' };
     if (f.sidecarOwner === undefined) return { step: 'claim-sidecar' };
-    if (f.sidecarOwner !== null && f.sidecarOwner !== f.image) return { step: 'fail', message: `its sidecar would overwrite the one of ${f.sidecarOwner}` };
+    if (f.sidecarOwner !== null && f.sidecarOwner !== f.image) {
+      const way = f.sidecarFullName ? '' : `; --sidecar-name full names them ${basename(f.image)}${extname(f.sidecar)}`;
+      return { step: 'fail', message: `its sidecar ${basename(f.sidecar)} would overwrite the one of ${f.sidecarOwner}${way}` };
+    }
   }
   return { step: 'send' };
 }

@@ -5,6 +5,9 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../types.ts';
 import { shardKey } from './shard.ts';
 
+/** --sidecar-name: `photo.txt` (stem) or `photo.jpg.txt` (full). */
+export type SidecarNaming = 'stem' | 'full';
+
 export interface BatchItem {
   /** The path as the user gave it (or as folder + relative name); what results name it by. */
   image: string;
@@ -158,10 +161,14 @@ export function renderPrompt(template: string, image: string): string {
   return template.replace(/\{(name|stem|dir|path)\}/g, (_m, k: string) => values[k] ?? '');
 }
 
-/** `photo.jpg` → `photo.txt` beside it (for a file without an extension, `photo` → `photo.txt`). */
-export function sidecarPath(imagePath: string, ext: string): string {
+/**
+ * `photo.jpg` → `photo.txt` beside it (for a file without an extension, `photo` → `photo.txt`);
+ * with `full` naming `photo.jpg.txt`, so `a.jpg` and `a.png` in one folder do not share one.
+ */
+export function sidecarPath(imagePath: string, ext: string, naming: SidecarNaming = 'stem'): string {
   const e = ext.startsWith('.') ? ext.slice(1) : ext;
   const name = basename(imagePath);
+  if (naming === 'full') return join(dirname(imagePath), `${name}.${e}`);
   const dot = extname(name);
   const stem = dot && dot !== name ? name.slice(0, -dot.length) : name;
   return join(dirname(imagePath), `${stem}.${e}`);

@@ -17,7 +17,7 @@ import type { PreparedImage, ReadResult } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
-import { renderPrompt, resumeKey, sidecarPath, type BatchItem } from './batch-inputs.ts';
+import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './batch-output.ts';
 import { composeCaption, mergeCaption, type CaptionStyle, type ExistingMode } from './caption.ts';
@@ -115,7 +115,7 @@ export interface BatchRunOptions {
   settings: Settings;
   concurrency: number;
   resume?: ResumeIndex | undefined;
-  sidecar?: { ext: string } | undefined;
+  sidecar?: { ext: string; naming?: SidecarNaming | undefined } | undefined;
   /** --hf-metadata: captions go into metadata.jsonl in each image folder. */
   hfMetadata?: boolean | undefined;
   /** What to do where a caption exists already (sidecar, metadata line). Default skip. */
@@ -367,8 +367,8 @@ async function batchFlow(
 
   /** Finds the facts decideItem asks for, until it says skip, fail or send. */
   const prepareOne = async (item: BatchItem): Promise<Prepared | undefined> => {
-    const sidecar = opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext) : undefined;
-    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: existing !== 'skip', hf: hf !== undefined, photo: photo !== undefined };
+    const sidecar = opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext, opts.sidecar.naming) : undefined;
+    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: existing !== 'skip', hf: hf !== undefined, photo: photo !== undefined, sidecarFullName: opts.sidecar?.naming === 'full' };
     if (item.url) f.sha256 = null;
     let image: PreparedImage | undefined;
     let read: ReadResult | undefined;

@@ -314,3 +314,32 @@ describe('quiet by default', () => {
     }
   });
 });
+
+describe('batch sidecars and inputs', () => {
+  const pair = async () => {
+    const d = tempDir();
+    const img = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#0f0' } });
+    writeFileSync(join(d, 'IMG_1.JPG'), await img.clone().jpeg().toBuffer());
+    writeFileSync(join(d, 'IMG_1.PNG'), await img.clone().png().toBuffer());
+    return d;
+  };
+
+  test('two images with one stem: the clash says how to avoid it; --sidecar-name full writes both', async () => {
+    const d = await pair();
+    const r = await run(['batch', '.', '--sidecar'], { cwd: d, env: relayEnv(server.url) });
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /IMG_1\.(PNG|JPG): its sidecar IMG_1\.txt would overwrite the one of IMG_1\.(JPG|PNG); --sidecar-name full names them IMG_1\.\1\.txt/);
+    const d2 = await pair();
+    const full = await run(['batch', '.', '--sidecar', '--sidecar-name', 'full'], { cwd: d2, env: relayEnv(server.url) });
+    assert.equal(full.code, 0, full.stderr);
+    assert.equal(readFileSync(join(d2, 'IMG_1.JPG.txt'), 'utf8'), 'A boardwalk through a green marsh.\n');
+    assert.equal(readFileSync(join(d2, 'IMG_1.PNG.txt'), 'utf8'), 'A boardwalk through a green marsh.\n');
+    // the profile default, and a rerun skips both
+    const home = tempDir();
+    await run(['config', 'set', 'sidecar-name', 'full'], { configHome: home });
+    const again = await run(['batch', '.', '--sidecar'], { cwd: d2, configHome: home, env: relayEnv(server.url) });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /2 skipped \(2 with a sidecar\)/);
+    assert.equal((await run(['batch', '.', '--sidecar-name', 'full'], { cwd: d2, env: relayEnv(server.url) })).code, 2);
+  });
+});
