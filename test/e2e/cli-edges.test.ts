@@ -303,7 +303,7 @@ describe('quiet by default', () => {
     let n = 0;
     const limited = await startServer((_req, res) => {
       if (n++ === 0) sendJson(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '2' });
-      else sendJson(res, 200, completion('ok'));
+      else sendJson(res, 200, completion('A white square on a white ground.'));
     });
     try {
       const r = await run(['batch', png], { env: relayEnv(limited.url, { TERM: 'xterm' }), tty: true });
@@ -339,7 +339,7 @@ describe('batch sidecars and inputs', () => {
     await run(['config', 'set', 'sidecar-name', 'full'], { configHome: home });
     const again = await run(['batch', '.', '--sidecar'], { cwd: d2, configHome: home, env: relayEnv(server.url) });
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /2 skipped \(2 with a sidecar\)/);
+    assert.match(again.stderr, /0 ok, 0 failed, 4 skipped \(2 with a sidecar, 2 not images\)/);
     assert.equal((await run(['batch', '.', '--sidecar-name', 'full'], { cwd: d2, env: relayEnv(server.url) })).code, 2);
   });
 });
