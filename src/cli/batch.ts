@@ -48,7 +48,22 @@ function countsOf(s: Pick<BatchSummary, 'total' | 'ok' | 'failed' | 'skipped' | 
   return { total: s.total, ok: s.ok, failed: s.failed, skipped: Object.values(s.skipped).reduce((a, b) => a + b, 0), tokens: s.tokens };
 }
 
+/**
+ * What to say when the inputs name no file at all: an empty folder, a glob that matches nothing
+ * and an empty list are all "nothing to do" (exit 0), said in terms of what was given.
+ */
+export function emptyBatchMessage(o: Pick<SourceOptions, 'inputs' | 'filesFrom' | 'recursive' | 'manifest'>): string {
+  if (o.manifest !== undefined) return `${o.manifest}: no rows; nothing to describe`;
+  const given = o.inputs.map((i) => `'${i}'`);
+  if (o.filesFrom !== undefined) given.push(`the list ${o.filesFrom === '-' ? 'on stdin' : o.filesFrom}`);
+  const globOnly = o.inputs.length > 0 && o.inputs.every((i) => /[*?[\]{}]/.test(i));
+  const hint = o.recursive || o.inputs.length === 0 || globOnly ? '' : ' (folders are read one level deep; -r descends into sub-folders)';
+  return `no files in ${given.join(', ')}; nothing to describe${hint}`;
+}
+
 export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
+  // `-o -` is stdout, as for curl and tar
+  if (options.output === '-') options = { ...options, output: undefined };
   const { run } = options;
   checkSource(options, 'batch');
   const existing = existingMode(options);
@@ -101,7 +116,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   );
   if (items.length === 0) {
     if (shard) term.info(`shard ${shard.index}/${shard.count} has no images`);
-    else if (!run.quiet) term.warn('no files found in the given folders' + (options.recursive ? '' : ' (use -r to descend into sub-folders)'));
+    else if (!run.quiet) term.warn(emptyBatchMessage(options));
     return ExitCode.ok;
   }
 

@@ -101,7 +101,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       .option('--files-from <file>', 'read paths from a file, or - for stdin')
       .option('-0, --null', 'paths in --files-from are NUL-separated'),
   )
-    .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok)')
+    .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok); - is stdout')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
     .addOption(new Option('--sidecar-name <how>', 'photo.txt (stem, the default) or photo.jpg.txt (full, when a.jpg and a.png share a folder)').choices(['stem', 'full']))
     .option('--overwrite', 'same as --existing overwrite')

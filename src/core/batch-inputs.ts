@@ -1,6 +1,6 @@
 // Batch inputs: files, folders and quoted globs (or a --files-from list) → the list of images to do.
 // Only paths are listed here, up front; nothing is read or prepared (that happens in the pipeline).
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../types.ts';
 import { shardKey } from './shard.ts';
@@ -99,16 +99,19 @@ async function listFolder(dir: string, shown: string, recursive: boolean, out: A
 }
 
 /**
- * Expands the inputs in order, de-duplicated by absolute path. A missing file or folder, or a glob
- * that matches nothing, is a usage error (exit 2, nothing sent). Paths from --files-from are
- * explicit but not checked here: a stale line is one failed item, not a refused batch.
+ * Expands the inputs in order, de-duplicated by real path (a symlink, `dir/../dir` or a glob
+ * through a linked folder names a file once). A missing file or folder is a usage error (exit 2,
+ * nothing sent); a folder or glob with nothing in it adds nothing, like an empty list (the CLI says
+ * so). Paths from --files-from are explicit but not checked here: a stale line is one failed item,
+ * not a refused batch.
  */
 export async function expandInputs(inputs: string[], opts: ExpandOptions): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   const seen = new Set<string>();
-  const add = (image: string, key: string, explicit: boolean, url = false, root?: string) => {
-    if (seen.has(key)) return;
-    seen.add(key);
+  const add = async (image: string, key: string, explicit: boolean, url = false, root?: string) => {
+    const real = url ? key : await realpath(key).catch(() => key);
+    if (seen.has(real)) return;
+    seen.add(real);
     items.push({ image, key, explicit, url, shardKey: url ? image : shardKey(root === undefined ? image : relative(root, image)) });
   };
 
@@ -116,7 +119,7 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
     if (input === '') throw new UsageError("'': not a file, folder or glob");
     if (input === '-') throw new UsageError('batch cannot read an image from stdin', { hint: 'use --files-from - to read a list of paths' });
     if (isRemote(input)) {
-      add(input, input, true, true);
+      await add(input, input, true, true);
       continue;
     }
     const abs = resolve(opts.cwd, input);
@@ -125,9 +128,9 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
       if (st.isDirectory()) {
         const found: Array<{ image: string; abs: string }> = [];
         await listFolder(abs, input, opts.recursive, found);
-        for (const f of found) add(f.image, f.abs, false, false, input);
+        for (const f of found) await add(f.image, f.abs, false, false, input);
       } else {
-        add(input, abs, true);
+        await add(input, abs, true);
       }
       continue;
     }
@@ -136,15 +139,14 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
     const { glob } = await import('tinyglobby');
     // Globs behave like the shell's: dotfiles only when the pattern names them; sorted for a stable order.
     const matches = (await glob(input, { cwd: opts.cwd, onlyFiles: true, dot: false, expandDirectories: false })).sort();
-    if (matches.length === 0) throw new UsageError(`${input}: no files match`);
     const root = globRoot(input);
-    for (const m of matches) add(m, resolve(opts.cwd, m), false, false, root);
+    for (const m of matches) await add(m, resolve(opts.cwd, m), false, false, root);
   }
 
   if (opts.filesFrom !== undefined) {
     for (const p of splitFileList(opts.filesFrom, opts.nul === true)) {
-      if (isRemote(p)) add(p, p, true, true);
-      else add(p, resolve(opts.cwd, p), true);
+      if (isRemote(p)) await add(p, p, true, true);
+      else await add(p, resolve(opts.cwd, p), true);
     }
   }
   return items;

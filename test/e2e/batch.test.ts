@@ -386,7 +386,6 @@ test('batch: bad arguments exit 2 and send nothing', async () => {
     ['batch'],
     ['batch', 'p/missing.png'],
     ['batch', 'nofolder/'],
-    ['batch', 'p/*.jpg'],
     ['batch', 'p', '-c', '0'],
     ['batch', 'p', '-0'],
     ['batch', 'p', '--overwrite'],

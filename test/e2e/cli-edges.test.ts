@@ -343,3 +343,25 @@ describe('batch sidecars and inputs', () => {
     assert.equal((await run(['batch', '.', '--sidecar-name', 'full'], { cwd: d2, env: relayEnv(server.url) })).code, 2);
   });
 });
+
+describe('batch inputs', () => {
+  test('-o - is stdout', async () => {
+    const r = await run(['batch', png, '-o', '-'], { cwd: dir, env: relayEnv(server.url) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).ok, true);
+  });
+
+  test('an empty folder, a glob matching nothing, --files-from /dev/null: exit 0, saying what was given', async () => {
+    const d = tempDir();
+    mkdirSync(join(d, 'empty'));
+    for (const [args, message] of [
+      [['empty'], "no files in 'empty'; nothing to describe (folders are read one level deep; -r descends into sub-folders)"],
+      [['*.gif'], "no files in '*.gif'; nothing to describe"],
+      [['--files-from', '/dev/null'], 'no files in the list /dev/null; nothing to describe'],
+    ] as const) {
+      const r = await run(['batch', ...args], { cwd: d, env: relayEnv(server.url) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, `warning: ${message}\n`);
+    }
+  });
+});

@@ -85,11 +85,32 @@ test('globs expand like the shell (no dotfiles), sorted', async () => {
   assert.ok(items.every((i) => !i.explicit));
 });
 
-test('missing file or folder, an empty glob, and stdin are usage errors', async () => {
+test('missing file or folder and stdin are usage errors; a glob matching nothing adds nothing, like an empty folder', async () => {
   const cwd = tree();
   await assert.rejects(expandInputs(['nope.jpg'], { cwd, recursive: false }), (e: unknown) => e instanceof UsageError && /nope\.jpg: no such file/.test(e.message));
-  await assert.rejects(expandInputs(['photos/*.gif'], { cwd, recursive: false }), /no files match/);
+  assert.deepEqual(await expandInputs(['photos/*.gif'], { cwd, recursive: false }), []);
   await assert.rejects(expandInputs(['-'], { cwd, recursive: false }), /stdin/);
+});
+
+test('one file under several paths (a symlink, dir/../dir, a linked folder in a glob) is listed once', async () => {
+  const cwd = tree();
+  const { symlinkSync } = await import('node:fs');
+  symlinkSync('b.jpg', join(cwd, 'photos', 'link.jpg'));
+  symlinkSync('.', join(cwd, 'photos', 'loop'));
+  const items = await expandInputs(['photos', 'photos/../photos/b.jpg', 'photos/**/*.jpg'], { cwd, recursive: true });
+  const names = items.map((i) => i.image);
+  assert.equal(names.filter((n) => /(^|\/)(b|link)\.jpg$/.test(n)).length, 1, names.join(' '));
+  assert.equal(new Set(names.map((n) => n.split('/').pop())).size, names.length, names.join(' '));
+});
+
+test('emptyBatchMessage says what was given', async () => {
+  const { emptyBatchMessage } = await import('../../../src/cli/batch.ts');
+  const o = { inputs: [] as string[], filesFrom: undefined as string | undefined, recursive: false, manifest: undefined };
+  assert.equal(emptyBatchMessage({ ...o, inputs: ['photos'] }), "no files in 'photos'; nothing to describe (folders are read one level deep; -r descends into sub-folders)");
+  assert.equal(emptyBatchMessage({ ...o, inputs: ['photos'], recursive: true }), "no files in 'photos'; nothing to describe");
+  assert.equal(emptyBatchMessage({ ...o, inputs: ['*.gif'] }), "no files in '*.gif'; nothing to describe");
+  assert.equal(emptyBatchMessage({ ...o, filesFrom: '/dev/null' }), 'no files in the list /dev/null; nothing to describe');
+  assert.equal(emptyBatchMessage({ ...o, filesFrom: '-' }), 'no files in the list on stdin; nothing to describe');
 });
 
 test('--files-from paths are explicit and not checked up front', async () => {
