@@ -133,6 +133,11 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     write();
     progress.redraw();
   };
+  // The requests in flight take a moment to wind down: the first Ctrl-C is answered at once.
+  const onInterrupt = () => {
+    if (!run.quiet) aside(() => term.note(term.err.dim('stopping: no new requests; Ctrl-C again quits at once')));
+  };
+  io.signal.addEventListener('abort', onInterrupt, { once: true });
 
   let sink: import('../core/batch-output.ts').LineSink;
   const output = await import('../core/batch-output.ts');
@@ -206,6 +211,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       },
     );
   } finally {
+    io.signal.removeEventListener('abort', onInterrupt);
     progress.stop();
     await sink.close();
   }

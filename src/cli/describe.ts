@@ -29,6 +29,9 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     if (run.promptFile !== undefined) throw new UsageError('give the prompt either as the second argument or with --prompt-file, not both');
     flags.prompt = options.prompt;
   }
+  if (options.images.includes('-') && io.stdinIsTTY) {
+    throw new UsageError('stdin is a terminal: pipe an image into imgdesc -', { hint: 'imgdesc - < photo.jpg, or curl -s URL | imgdesc -' });
+  }
   const { readPromptFlags } = await import('./prompt-source.ts');
   flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
   let settings = await loadSettings(flags, run, io.env, io.signal);

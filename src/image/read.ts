@@ -1,5 +1,5 @@
 // Reading an input's bytes with a hard size cap: local paths, stdin and data: URLs.
-import { closeSync, createReadStream, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatBytes } from '../format.ts';
@@ -121,8 +121,24 @@ export async function readPath(
     // Devices and FIFOs are streamed with the cap. The stream owns its descriptor: a read still
     // blocked on a silent FIFO must not hold up the error once the cap is passed.
     const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-    const bytes = await readStreamCapped(stream, opts.maxInputBytes, input, opts.signal, (err) => pathError(input, err));
-    return { bytes, size: bytes.length, path: null, file: false };
+    // A FIFO with no writer blocks open(2) in libuv's thread pool, where no abort reaches it, and
+    // the process could not even exit. On Ctrl-C or SIGTERM we become that writer for an instant:
+    // the open returns, the stream ends, and the read is abandoned at once.
+    const unblock = () => {
+      if (!st.isFIFO()) return;
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // the open had returned already (ENXIO: no reader left)
+      }
+    };
+    opts.signal?.addEventListener('abort', unblock, { once: true });
+    try {
+      const bytes = await readStreamCapped(stream, opts.maxInputBytes, input, opts.signal, (err) => pathError(input, err));
+      return { bytes, size: bytes.length, path: null, file: false };
+    } finally {
+      opts.signal?.removeEventListener('abort', unblock);
+    }
   }
   if (st.size > 0 && st.size <= SYNC_READ_MAX && !(opts.headOnlyAbove !== undefined && st.size > opts.headOnlyAbove)) {
     return { bytes: readSmallFile(path, st.size, input), size: st.size, path: null, file: true };

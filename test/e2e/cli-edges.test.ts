@@ -6,7 +6,8 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { main } from '../../src/cli/main.ts';
-import { relayEnv, run, tempDir, TOKEN } from '../helpers/cli.ts';
+import { relayEnv, run, runCli, tempDir, TOKEN } from '../helpers/cli.ts';
+import { execFileSync } from 'node:child_process';
 import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 import { testIO } from '../helpers/io.ts';
 
@@ -362,6 +363,43 @@ describe('batch inputs', () => {
       const r = await run(['batch', ...args], { cwd: d, env: relayEnv(server.url) });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stderr, `warning: ${message}\n`);
+    }
+  });
+});
+
+describe('reads that wait', () => {
+  test('imgdesc - with stdin a terminal is refused at once', async () => {
+    const io = testIO({ env: { XDG_CONFIG_HOME: tempDir(), IMGDESC_BASE_URL: server.url, IMGDESC_TOKEN: TOKEN } });
+    io.stdinIsTTY = true;
+    assert.equal(await main(['-'], io), 2);
+    assert.equal(io.err(), 'error: stdin is a terminal: pipe an image into imgdesc - (imgdesc - < photo.jpg, or curl -s URL | imgdesc -)\n');
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`a FIFO nobody writes to: ${signal} ends the run at once`, { skip: process.platform === 'win32' && 'no FIFOs' }, async () => {
+      const fifo = join(tempDir(), 'photo.jpg');
+      execFileSync('mkfifo', [fifo]);
+      const r = await runCli([fifo], {
+        env: relayEnv(server.url),
+        onSpawn: (child) => setTimeout(() => child.kill(signal), 500),
+        timeoutMs: 20_000,
+      });
+      assert.equal(r.signal, null, 'it exited by itself, not killed by the test timeout');
+      assert.ok(r.code === 130 || r.code === 143, `${r.code}: ${r.stderr}`);
+    });
+  }
+
+  test('batch: the first Ctrl-C says at once that it is stopping', async () => {
+    const slow = await startServer(() => {}); // never answers
+    try {
+      const r = await run(['batch', png], {
+        env: relayEnv(slow.url),
+        onStart: (interrupt) => setTimeout(() => interrupt.abort(), 300),
+      });
+      assert.equal(r.code, 130);
+      assert.match(r.stderr, /^stopping: no new requests; Ctrl-C again quits at once\n/m);
+    } finally {
+      await slow.close();
     }
   });
 });
