@@ -10,7 +10,7 @@ import type { Check, ProbeOutcome } from '../core/doctor.ts';
 import { Term } from '../ui/term.ts';
 import { formatDoctor, formatModelTable } from '../ui/doctor.ts';
 import type { RunFlags } from './options.ts';
-import { confirm } from './prompt.ts';
+import { confirm } from '../ui/prompt.ts';
 
 export interface DoctorOptions {
   settings: Profile;

@@ -6,7 +6,7 @@ import type { ModelList } from '../core/doctor-run.ts';
 import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import type { RunFlags } from './options.ts';
-import { ask, confirm } from './prompt.ts';
+import { ask, confirm } from '../ui/prompt.ts';
 
 export interface InitOptions {
   settings: Profile;

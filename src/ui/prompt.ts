@@ -1,11 +1,11 @@
-// Questions on the terminal (config set token, config remove; init). Only asked when stdin is a
-// TTY; callers decide what happens without one. Ctrl-D or Ctrl-C at a question ends it with
+// Questions on the terminal (config set token, config remove, config edit, init, doctor --models).
+// Only asked when stdin is a TTY; callers decide what happens without one. Ctrl-D or Ctrl-C at a question ends it with
 // InterruptedError('cancelled'), never a silent hang.
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { InterruptedError, type IO } from '../types.ts';
 
-/** One line from the user; Enter alone gives `default`. `silent` for secrets: nothing is echoed. */
+/** One line from the user; Enter alone gives `default` (the caller shows it in the prompt). `silent` for secrets: nothing is echoed. */
 export function ask(io: IO, prompt: string, opts: { default?: string | undefined; silent?: boolean } = {}): Promise<string> {
   let muted = false;
   // readline echoes what is typed to its output; for a secret that echo goes nowhere.
@@ -30,7 +30,7 @@ export function ask(io: IO, prompt: string, opts: { default?: string | undefined
       if (muted || !answered) io.stderr.write('\n');
       if (!answered) reject(new InterruptedError('cancelled'));
     });
-    io.stderr.write(opts.default !== undefined && !opts.silent ? `${prompt}(${opts.default}) ` : prompt);
+    io.stderr.write(prompt);
     muted = opts.silent === true;
   });
 }
