@@ -24,7 +24,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
   if (plain) {
     try {
       const { runDescribe } = await import('./describe.ts');
-      const run = { profile: undefined, json: false, dryRun: false, quiet: false, verbose: false, noColor: false };
+      const run = { profile: undefined, json: false, dryRun: false, quiet: false, verbose: false, noColor: false, promptFile: undefined };
       return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {}, run }, io);
     } catch (error) {
       const { reportError } = await import('./main.ts');
