@@ -18,7 +18,7 @@ Exit codes:
   0 success · 1 internal error (a bug) · 2 usage or input error, nothing sent
   3 configuration or authentication (no base URL or token, 401/403)
   4 API or network failure after retries · 5 batch finished but some images failed
-  130 interrupted (Ctrl-C)`;
+  6 results could not be written · 130 interrupted (Ctrl-C)`;
 
 const EXAMPLES = `
 Examples:
