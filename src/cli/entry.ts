@@ -34,3 +34,9 @@ export async function main(argv: string[], io: IO): Promise<number> {
   const program = await import('./main.ts');
   return program.main(argv, io);
 }
+
+/** The man page, for the build (scripts/build.mjs): rendered from the commander program. */
+export async function manPage(): Promise<string> {
+  const program = await import('./main.ts');
+  return program.manPage();
+}
