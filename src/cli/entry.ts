@@ -14,7 +14,8 @@ const bareWord = /^[a-z][a-z-]*$/i;
 /** `imgdesc <image> [prompt]` with an image that cannot be a command, and no options. */
 export function plainDescribe(argv: readonly string[]): { image: string; prompt: string | undefined } | null {
   const [image, prompt, ...rest] = argv;
-  if (image === undefined || rest.length > 0 || !operand(image) || bareWord.test(image)) return null;
+  // `__complete` is what the shell completions call: a (hidden) command, not an image
+  if (image === undefined || rest.length > 0 || !operand(image) || bareWord.test(image) || image.startsWith('__')) return null;
   if (prompt !== undefined && !operand(prompt)) return null;
   return { image, prompt };
 }
