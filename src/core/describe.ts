@@ -292,7 +292,9 @@ export function redactPlan(plan: DescribePlan, token: string | undefined): { met
   return { method: 'POST', url: plan.url, headers, body };
 }
 
-/** Which HEIC decoder this install uses, for `imgdesc version`. */
-export async function heicDecoder(_env: Record<string, string | undefined>): Promise<string> {
-  return 'libheif WebAssembly (heic-decode); the system libheif is not used';
+/** Which HEIC decoder this install uses, for `imgdesc version`: the one a HEIC image would get. */
+export async function heicDecoder(env: Record<string, string | undefined>): Promise<string> {
+  const { findHeifTool } = await import('../image/index.ts');
+  const tool = await findHeifTool(env.PATH);
+  return tool ? `system libheif (${tool})` : 'libheif WebAssembly (heic-decode); no system libheif (heif-dec or heif-convert) on PATH';
 }

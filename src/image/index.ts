@@ -10,6 +10,7 @@ import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } f
 export { ImageError } from './types.ts';
 export { claudeTokens, geminiTokens, openaiTokens } from './tokens.ts';
 export { probeImageDataUrl } from './probe.ts';
+export { findHeifTool } from './decoders.ts';
 export type { ImageErrorReason, ImageOptions, ImageReport, PreparedImage } from './types.ts';
 export type { ReadResult } from './read.ts';
 

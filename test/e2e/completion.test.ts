@@ -89,6 +89,13 @@ test('imgdesc version and --version --verbose: what a bug report needs', async (
       assert.match(r.stdout, row, args.join(' '));
     }
   }
+  // the HEIC decoder a HEIC image would get: the system's libheif when its tool is on PATH
+  const heifDir = tempDir();
+  writeFileSync(join(heifDir, 'heif-dec'), '#!/bin/sh\n', { mode: 0o755 });
+  const withTool = await run(['version'], { env: { PATH: `${heifDir}:/usr/bin:/bin` } });
+  assert.match(withTool.stdout, new RegExp(`^heic {6}system libheif \\(${heifDir}/heif-dec\\)$`, 'm'));
+  const without = await run(['version'], { env: { PATH: tempDir() } });
+  assert.match(without.stdout, /^heic {6}libheif WebAssembly \(heic-decode\); no system libheif/m);
   const j = await run(['version', '--json']);
   assert.equal(JSON.parse(j.stdout).node, process.version);
   assert.match((await run(['--version'])).stdout, /^\d+\.\d+\.\d+/);
