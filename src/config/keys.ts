@@ -132,6 +132,9 @@ export function parseSetting(key: SettingKey, text: string, from = `--${key}`): 
   }
   if (t === 'string') {
     if (spec.nonEmpty && text.trim() === '') throw bad('may not be empty');
+    // A pasted URL with a second word, a quote or a bracket after it would become part of the path.
+    if (key === 'base-url' && /[\s"'<>\\`^{|}]/.test(text.trim())) throw bad('a URL cannot contain spaces, quotes or brackets');
+    if (key === 'base-url') return text.trim();
     return text;
   }
   if (t === 'bool') {

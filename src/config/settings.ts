@@ -152,7 +152,7 @@ function fromEnv(env: Record<string, string | undefined>, name: string | undefin
   if (!name) return undefined;
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
-  return SETTING_KEYS[key].type === 'string' && key !== 'token' ? raw.trim() : parseSetting(key, raw, name);
+  return SETTING_KEYS[key].type === 'string' && key !== 'token' && key !== 'base-url' ? raw.trim() : parseSetting(key, raw, name);
 }
 
 /**

@@ -68,3 +68,11 @@ test('cleanToken, one line per case', () => {
   assert.deepEqual(cleanToken('sk-a\x07'), { problem: 'the token contains a control or non-ASCII character' });
   assert.deepEqual(cleanToken('sk-ä'), { problem: 'the token contains a control or non-ASCII character' });
 });
+
+test('base-url: spaces, quotes or brackets after a pasted URL are refused; the query string is kept', () => {
+  refused('base-url', 'https://h.example/v1 junk', /--base-url: a URL cannot contain spaces, quotes or brackets \(got 'https:\/\/h\.example\/v1 junk'\)/);
+  refused('base-url', 'https://h.example/v1"', /cannot contain/);
+  refused('base-url', '<https://h.example/v1>', /cannot contain/);
+  assert.equal(parseSetting('base-url', ' https://h.example/v1?api-version=2024-10-21 '), 'https://h.example/v1?api-version=2024-10-21');
+  assert.throws(() => resolveSettings({ flags: {}, env: { IMGDESC_BASE_URL: 'https://h.example junk' }, profileName: 'default', profile: undefined }), /IMGDESC_BASE_URL: a URL cannot contain spaces/);
+});
