@@ -21,18 +21,23 @@ export interface SourceOptions {
 
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
 
+/** All of stdin as text, refused past `max` bytes with `tooLarge` (a list, a prompt). */
+export async function readStdinText(io: IO, max: number, tooLarge: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of io.stdin as AsyncIterable<Buffer | string>) {
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
+    size += b.length;
+    if (size > max) throw new UsageError(tooLarge);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function readList(source: string, io: IO): Promise<string> {
   if (source === '-') {
     if (io.stdinIsTTY) throw new UsageError('--files-from -: stdin is a terminal', { hint: 'pipe the list in, e.g. find photos -name "*.jpg" -print0 | imgdesc batch --files-from - -0' });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of io.stdin as AsyncIterable<Buffer | string>) {
-      const b = typeof c === 'string' ? Buffer.from(c) : c;
-      size += b.length;
-      if (size > MAX_LIST_BYTES) throw new UsageError('--files-from -: the list is larger than 64 MiB');
-      chunks.push(b);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    return readStdinText(io, MAX_LIST_BYTES, '--files-from -: the list is larger than 64 MiB');
   }
   try {
     return await readFile(resolve(io.cwd, source), 'utf8');

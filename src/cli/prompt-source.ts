@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError, type IO } from '../types.ts';
 import type { Profile } from '../config/store.ts';
+import { readStdinText } from './items.ts';
 import type { RunFlags } from './options.ts';
 
 const MAX_PROMPT_BYTES = 1024 * 1024;
@@ -13,18 +14,6 @@ function fromText(text: string, from: string): string {
   const prompt = text.replace(/\r?\n$/, '');
   if (prompt.trim() === '') throw new UsageError(`${from}: the prompt is empty`);
   return prompt;
-}
-
-async function readStdin(io: IO): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of io.stdin as AsyncIterable<Buffer | string>) {
-    const b = typeof c === 'string' ? Buffer.from(c) : c;
-    size += b.length;
-    if (size > MAX_PROMPT_BYTES) throw new UsageError('-p -: the prompt on stdin is larger than 1 MiB');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -53,7 +42,8 @@ export async function readPromptFlags(flags: Profile, run: Pick<RunFlags, 'promp
   if (given === '-') {
     if (stdinTaken) throw new UsageError(`-p -: stdin already carries ${stdinTaken}`, { hint: 'put the prompt in a file and use -p @file' });
     if (io.stdinIsTTY) throw new UsageError('-p -: stdin is a terminal', { hint: "pipe the prompt in, e.g. echo 'caption this' | imgdesc photo.jpg -p -" });
-    return { ...flags, prompt: fromText(await readStdin(io), '-p -') };
+    const text = await readStdinText(io, MAX_PROMPT_BYTES, '-p -: the prompt on stdin is larger than 1 MiB');
+    return { ...flags, prompt: fromText(text, '-p -') };
   }
   return flags;
 }

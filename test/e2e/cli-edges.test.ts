@@ -22,6 +22,15 @@ before(async () => {
 });
 after(() => server.close());
 
+/** An in-process IO whose stdin is a terminal the test types into. */
+function terminalIO(home: string) {
+  const io = testIO({ env: { XDG_CONFIG_HOME: home } });
+  const stdin = new PassThrough();
+  io.stdin = stdin;
+  io.stdinIsTTY = true;
+  return { io, type: (text: string) => setImmediate(() => stdin.write(text)) };
+}
+
 const stored = (home: string) => JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8'));
 
 describe('tokens', () => {
@@ -51,24 +60,18 @@ describe('tokens', () => {
 
   test('Ctrl-D at the hidden prompt says cancelled and saves nothing', async () => {
     const home = tempDir();
-    const io = testIO({ env: { XDG_CONFIG_HOME: home } });
-    const stdin = new PassThrough();
-    io.stdin = stdin;
-    io.stdinIsTTY = true;
+    const { io, type } = terminalIO(home);
     const done = main(['config', 'set', 'token'], io);
-    setImmediate(() => stdin.write('\x04'));
+    type('\x04');
     assert.equal(await done, 130);
     assert.equal(io.err(), 'API token: \ncancelled; nothing was saved\n');
   });
 
   test('typed at the hidden prompt: nothing echoed, the token saved', async () => {
     const home = tempDir();
-    const io = testIO({ env: { XDG_CONFIG_HOME: home } });
-    const stdin = new PassThrough();
-    io.stdin = stdin;
-    io.stdinIsTTY = true;
+    const { io, type } = terminalIO(home);
     const done = main(['config', 'set', 'token'], io);
-    setImmediate(() => stdin.write(`${TOKEN}\r`));
+    type(`${TOKEN}\r`);
     assert.equal(await done, 0, io.err());
     assert.ok(!io.err().includes(TOKEN));
     assert.equal(stored(home).profiles.default.token, TOKEN);
@@ -161,12 +164,9 @@ describe('config', () => {
     assert.match(refused.stderr, /removing profile 'work' \(model\) needs --yes/);
     assert.ok(stored(home).profiles.work);
 
-    const io = testIO({ env: { XDG_CONFIG_HOME: home } });
-    const stdin = new PassThrough();
-    io.stdin = stdin;
-    io.stdinIsTTY = true;
+    const { io, type } = terminalIO(home);
     const asked = main(['config', 'remove', '--profile', 'work'], io);
-    setImmediate(() => stdin.write('n\r'));
+    type('n\r');
     assert.equal(await asked, 0);
     assert.match(io.err(), /Remove profile 'work' \(model\)\? \[y\/N\] /);
     assert.ok(stored(home).profiles.work);
