@@ -82,7 +82,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
     return finish(checks, settings, undefined);
   }
 
-  const run2 = await import('../core/doctor-run.ts');
+  const requests = await import('../core/doctor-run.ts');
   const { isVisionModel, pickModel, closestModels, resolveEndpoints } = await import('../api/index.ts');
   let endpoints;
   try {
@@ -97,7 +97,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
   const spinner = await term.spinner(`Asking ${endpoints.origin}`);
   let table: Map<string, ProbeOutcome> | undefined;
   try {
-    const { list, variants } = await run2.locateApi(settings.baseUrl, settings.token, ctx);
+    const { list, variants } = await requests.locateApi(settings.baseUrl, settings.token, ctx);
     checks.push(
       doctor.baseUrlCheck({
         baseUrl: settings.baseUrl,
@@ -110,7 +110,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
       }),
     );
     // When another form of the URL is the API, the rest is checked there: the user learns whether the fix is the whole fix.
-    const variant = doctor.missesApi(list.outcome) ? variants.find((v) => v.outcome.kind === 'http' && !doctor.missesApi(v.outcome)) : undefined;
+    const variant = doctor.missesApi(list.outcome) ? doctor.workingVariant(variants) : undefined;
     const working = variant ?? (doctor.missesApi(list.outcome) ? undefined : list);
     if (!working || working.outcome.kind !== 'http') {
       skip(['token', 'models', 'probe', 'quota'], 'not checked: the relay did not answer GET /models');
@@ -143,11 +143,11 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
     } else if (!options.probe) {
       checks.push(doctor.probeCheck(model, null, closest, settings.profile, profileExplicit));
     } else {
-      const outcome = table?.get(model) ?? (await run2.probeModel(model, apiSettings, ctx));
+      const outcome = table?.get(model) ?? (await requests.probeModel(model, apiSettings, ctx));
       checks.push(doctor.probeCheck(model, outcome, closest, settings.profile, profileExplicit));
     }
     spinner.text('Asking for the balance');
-    const quota = await run2.fetchQuota(resolveEndpoints(apiSettings.baseUrl as string).base, settings.token, ctx);
+    const quota = await requests.fetchQuota(resolveEndpoints(apiSettings.baseUrl as string).base, settings.token, ctx);
     checks.push(doctor.quotaCheck(quota, Math.floor(Date.now() / 1000)));
   } finally {
     spinner.stop();

@@ -165,7 +165,7 @@ export const missesApi = (o: Outcome) => o.kind === 'http' && (o.status === 404 
 const answered = (o: Outcome) => o.kind === 'http' && !missesApi(o);
 
 /** The first variant that answers anything but 404 (401 counts: the route exists, the token is another check). */
-export function workingVariant(variants: BaseUrlFacts['variants']): BaseUrlFacts['variants'][number] | undefined {
+export function workingVariant<T extends { outcome: Outcome }>(variants: T[]): T | undefined {
   return variants.find((v) => answered(v.outcome));
 }
 
