@@ -43,17 +43,56 @@ export class ConfigError extends CliError {
   }
 }
 
-/** Thrown when the user interrupts (Ctrl-C): exit 130, no message beyond a short note. */
+/** Thrown when the user interrupts (Ctrl-C): exit 130; 143 on SIGTERM and 129 on SIGHUP. */
 export class InterruptedError extends CliError {
-  constructor(message = 'interrupted') {
-    super(message, ExitCode.interrupted);
+  constructor(message = 'interrupted', exitCode: number = ExitCode.interrupted) {
+    super(message, exitCode);
     this.name = 'InterruptedError';
+  }
+}
+
+/** The exit code and note for a stop by signal (the abort reason processIO gives io.signal). */
+export function signalStop(signal: NodeJS.Signals): InterruptedError {
+  if (signal === 'SIGTERM') return new InterruptedError('terminated (SIGTERM)', 143);
+  if (signal === 'SIGHUP') return new InterruptedError('hung up (SIGHUP): the terminal closed', 129);
+  return new InterruptedError();
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EFBIG: 'file too large',
+  EBADF: 'not open for writing',
+  EISDIR: 'is a folder',
+};
+
+/** Errors after which nothing more can be written there: the batch stops at once. */
+export function isFatalWriteError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' || code === 'EROFS' || code === 'EFBIG';
+}
+
+/** Results could not be written: exit 6, one line naming where and why. */
+export class OutputError extends CliError {
+  readonly code: string | undefined;
+  constructor(where: string, err: unknown) {
+    const code = (err as { code?: unknown })?.code;
+    const c = typeof code === 'string' ? code : undefined;
+    const why = c !== undefined ? (WRITE_ERRORS[c] ?? c) : err instanceof Error ? err.message : String(err);
+    super(`cannot write to ${where}: ${why}`, ExitCode.output, { cause: err });
+    this.name = 'OutputError';
+    this.code = c;
   }
 }
 
 /** A stream the commands write to; process.stdout and test buffers both fit. */
 export interface OutStream {
-  write(chunk: string | Uint8Array): boolean;
+  /** `done` runs once the chunk is handed to the system, or with the error that stopped it. */
+  write(chunk: string | Uint8Array, done?: (err?: Error | null) => void): boolean;
   isTTY?: boolean | undefined;
   columns?: number | undefined;
 }

@@ -1,7 +1,10 @@
 // `imgdesc batch <inputs...>`: many images, one request each, JSON lines out as each finishes.
 import { resolve } from 'node:path';
 import type { Profile } from '../config/store.ts';
-import { ExitCode, UsageError, type IO } from '../types.ts';
+import { stat } from 'node:fs/promises';
+import { tryLock, type Lock } from '../lock.ts';
+import { withoutSidecars } from '../core/batch-inputs.ts';
+import { ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
 import { checkSource, listSource, shardItems, type SourceOptions } from './items.ts';
@@ -41,6 +44,17 @@ export interface BatchOptions extends SourceOptions {
 /** `-o` that is a folder, unreadable or unwritable: a usage error, not a bug. */
 function cannotOpen(output: string | undefined, err: unknown): never {
   throw new UsageError(`-o ${output ?? ''}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+}
+
+/** Takes the -o file's lock, or refuses with exit 2 naming the pid of the batch that holds it. */
+async function lockOutput(path: string, shown: string): Promise<Lock> {
+  const got = await tryLock(path).catch((err: unknown) => cannotOpen(shown, err));
+  if ('heldBy' in got) {
+    throw new UsageError(`-o ${shown}: another imgdesc batch (pid ${got.heldBy}) is writing to it`, {
+      hint: `wait for it to finish, or stop it (kill ${got.heldBy}); a lock left by a run that was killed is taken over`,
+    });
+  }
+  return got;
 }
 
 /** What the progress line shows, from the flow's own tallies. */
@@ -94,11 +108,14 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const outFile = options.output !== undefined ? shardOutput(options.output, shard) : undefined;
   const listed = await listSource(options, io);
   if (listed.duplicates > 0) term.warn(`${options.manifest}: ${listed.duplicates} repeated row(s) left out`);
-  const items = await shardItems(listed.items, shard);
+  // The sidecars of an earlier run, listed with the folder's images, are not inputs.
+  const items = await shardItems(options.sidecar !== undefined ? withoutSidecars(listed.items, options.sidecar) : listed.items, shard);
   if (shard) term.info(`${describeShard(shard)}: ${items.length} of ${listed.items.length} image(s)`);
   const outputPath = outFile !== undefined ? resolve(io.cwd, outFile) : undefined;
-  const resume = outputPath !== undefined ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
-  if (resume && resume.torn > 0) term.info(`${outFile}: ignored ${resume.torn} incomplete line(s) from an earlier run`);
+  // A device or FIFO (/dev/stdout, a named pipe) as -o holds nothing to resume, and no lock beside it.
+  const outStat = outputPath !== undefined ? await stat(outputPath).catch(() => undefined) : undefined;
+  const resumable = outputPath !== undefined && (outStat === undefined || outStat.isFile());
+  const resume = resumable ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
   const concurrency = settings.concurrency;
   const { cacheDir } = await import('../config/model-cache.ts');
   const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env) };
@@ -140,16 +157,25 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   io.signal.addEventListener('abort', onInterrupt, { once: true });
 
   let sink: import('../core/batch-output.ts').LineSink;
+  let lock: Lock | undefined;
   const output = await import('../core/batch-output.ts');
   if (outputPath !== undefined && !run.dryRun) {
+    // One batch at a time per -o file: a second one would describe every image again.
+    if (resumable) lock = await lockOutput(outputPath, outFile ?? '');
+    let file: import('../core/batch-output.ts').JsonlFile;
     try {
-      sink = await output.openJsonlFile(outputPath);
+      file = await output.openJsonlFile(outputPath, outFile);
     } catch (err) {
+      await lock?.release();
       cannotOpen(outFile, err);
     }
+    sink = file;
+    const torn = resume ? resume.torn - (file.repaired > 0 ? 1 : 0) : 0;
+    if (file.repaired > 0) term.warn(`${outFile}: removed an incomplete last line (${file.repaired} bytes) left by an earlier run that was stopped mid-write`);
+    if (torn > 0) term.info(`${outFile}: ignored ${torn} line(s) that are not whole records`);
   } else {
     sink = sharesTerminal
-      ? output.streamSink(io.stdout, () => progress.clear(), () => progress.redraw())
+      ? output.streamSink(io.stdout, 'stdout', () => progress.clear(), () => progress.redraw())
       : output.streamSink(io.stdout);
   }
 
@@ -214,6 +240,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     io.signal.removeEventListener('abort', onInterrupt);
     progress.stop();
     await sink.close();
+    await lock?.release();
   }
 
   const s = summary;
@@ -255,14 +282,17 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
   progress.finish(lines);
 
+  // stdout failed (processIO stopped the batch): exit 6 with the cause, not "interrupted"
+  if (io.signal.reason instanceof OutputError) throw io.signal.reason;
   if (s.interrupted) {
     const done = s.ok + s.failed + counts.skipped;
     const how =
       outputPath !== undefined || options.sidecar !== undefined || options.hfMetadata || photo !== undefined
         ? 'run the same command again to resume'
         : 'results so far went to stdout; use -o results.jsonl (or --sidecar) to make a batch resumable';
-    term.note(term.err.dim(`interrupted after ${done} of ${s.total}; ${how}`));
-    return ExitCode.interrupted;
+    const stop = io.signal.reason instanceof InterruptedError ? io.signal.reason : new InterruptedError();
+    term.note(term.err.dim(`${stop.message} after ${done} of ${s.total}; ${how}`));
+    return stop.exitCode;
   }
   if (s.authError) {
     term.error(`${s.authError.message}; stopped the batch`, errorHint(s.authError));

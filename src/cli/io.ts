@@ -1,23 +1,51 @@
 // The real IO of a process, built once by bin/. Tests build their own (test/helpers/io.ts).
-import type { IO } from '../types.ts';
+import { ExitCode, OutputError, signalStop, type IO } from '../types.ts';
 
-export function processIO(): IO {
+export interface ProcessIO extends IO {
+  /**
+   * Waits until every byte written to stdout and stderr has been handed to the system (a pipe
+   * takes what a slow reader has not read yet only as fast as it reads), then gives the exit code:
+   * 6 with one line when stdout could not be written and the command did not say so itself.
+   */
+  settle(code: number): Promise<number>;
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Resolves once what was written to `stream` before now has been flushed (or failed). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.write('', () => resolve());
+  });
+}
+
+export function processIO(): ProcessIO {
   const controller = new AbortController();
-  // The first Ctrl-C aborts what is in flight so the command can clean up and exit 130; a second
-  // one kills the process the default way. The listener stays registered in between: ora's
-  // signal-exit re-raises a signal that has no other listener, which would skip our cleanup.
+  // The first signal aborts what is in flight so the command can clean up and exit 130 (SIGINT),
+  // 143 (SIGTERM) or 129 (SIGHUP); a second one kills the process the default way. The listener
+  // stays registered in between: ora's signal-exit re-raises a signal that has no other listener,
+  // which would skip our cleanup.
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals === 1) {
-      controller.abort(new Error(signal));
+      controller.abort(signalStop(signal));
       return;
     }
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
     process.kill(process.pid, signal);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+
+  // stdout that cannot be written (a full disk, EIO): stop at once, exit 6. A closed pipe (EPIPE)
+  // is bin's: it ends the run quietly.
+  let stdoutError: OutputError | undefined;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || stdoutError) return;
+    stdoutError = new OutputError('stdout', err);
+    controller.abort(stdoutError);
+  });
+
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -33,5 +61,14 @@ export function processIO(): IO {
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    async settle(code) {
+      await flushed(process.stdout);
+      if (stdoutError && code !== ExitCode.output) {
+        process.stderr.write(`error: ${stdoutError.message}\n`);
+        code = ExitCode.output;
+      }
+      await flushed(process.stderr);
+      return code;
+    },
   };
 }

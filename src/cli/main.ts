@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { ExistingMode } from '../core/caption.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
+import { CliError, ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
 import { closest } from './suggest.ts';
 import { VERSION } from '../version.ts';
 import { addSharedOptions, flagSettings, runFlags } from './options.ts';
@@ -18,7 +18,8 @@ Exit codes:
   0 success · 1 internal error (a bug) · 2 usage or input error, nothing sent
   3 configuration or authentication (no base URL or token, 401/403)
   4 API or network failure after retries · 5 batch finished but some images failed
-  6 results could not be written · 130 interrupted (Ctrl-C)`;
+  6 results could not be written (disk full, read-only, stdout failed); nothing more was sent
+  130 interrupted (Ctrl-C) · 143 terminated (SIGTERM) · 129 hung up (SIGHUP)`;
 
 const EXAMPLES = `
 Examples:
@@ -432,10 +433,15 @@ export async function reportError(error: unknown, io: IO, verbose: boolean, noCo
   }
   const { Term } = await import('../ui/term.ts');
   const term = new Term(io, { quiet: false, verbose, noColor, json: false });
-  if (error instanceof InterruptedError || (io.signal.aborted && !(error instanceof CliError))) {
-    term.note(term.err.dim(error instanceof InterruptedError ? error.message : 'interrupted'));
-    return ExitCode.interrupted;
+  const reason: unknown = io.signal.aborted ? io.signal.reason : undefined;
+  // stdout failed: that is the cause, whatever the command ran into while stopping
+  const cause = reason instanceof OutputError ? reason : error;
+  if (cause instanceof InterruptedError || (io.signal.aborted && !(cause instanceof CliError))) {
+    const stop = reason instanceof InterruptedError ? reason : cause instanceof InterruptedError ? cause : new InterruptedError();
+    term.note(term.err.dim(stop.message));
+    return stop.exitCode;
   }
+  if (cause !== error) error = cause;
   if (error instanceof CliError) {
     const { errorHint } = await import('../core/doctor.ts');
     term.error(error.message, errorHint(error));

@@ -69,8 +69,6 @@ export function decideItem(f: ItemFacts): ItemStep {
   // An XMP sidecar of an earlier --xmp run, listed with the folder's photos: not one of them.
   if (f.photo && !f.explicit && /\.xmp$/i.test(f.key)) return { step: 'skip', reason: 'not-image' };
   if (f.sidecar !== undefined) {
-    // A sidecar of an earlier run, listed with the folder's images: not one of them.
-    if (f.sidecar === f.key && !f.explicit) return { step: 'skip', reason: 'not-image' };
     if (!f.overwrite) {
       if (f.sidecarExists === undefined) return { step: 'check-sidecar' };
       if (f.sidecarExists) return { step: 'skip', reason: 'sidecar' };
@@ -108,13 +106,16 @@ export function decideItem(f: ItemFacts): ItemStep {
 
 /** What the batch does about a request that ended in an error. */
 export type FailureAction =
+  /** Its results could not be written (disk full): nothing more can be, so the batch stops (exit 6). */
+  | 'stop-batch'
   /** Stopping (Ctrl-C, or another image's 401 stopped the batch): not recorded, a rerun redoes it. */
   | 'drop'
   /** The first 401/403: record it, stop sending, abort the rest. */
   | 'record-and-stop'
   | 'record';
 
-export function decideFailure(f: { interrupted: boolean; stopped: boolean; isStop: boolean; auth: boolean; authSeen: boolean }): FailureAction {
+export function decideFailure(f: { unwritable: boolean; interrupted: boolean; stopped: boolean; isStop: boolean; auth: boolean; authSeen: boolean }): FailureAction {
+  if (f.unwritable) return 'stop-batch';
   if (f.interrupted || (f.stopped && f.isStop)) return 'drop';
   if (f.auth) return f.authSeen ? 'drop' : 'record-and-stop';
   return 'record';

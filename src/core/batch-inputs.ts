@@ -175,3 +175,12 @@ export function sidecarPath(imagePath: string, ext: string, naming: SidecarNamin
   const stem = dot && dot !== name ? name.slice(0, -dot.length) : name;
   return join(dirname(imagePath), `${stem}.${e}`);
 }
+
+/**
+ * Leaves out files found in folders or by globs that are sidecars themselves (`photo.txt` with
+ * `--sidecar txt`): an earlier run wrote them, and counting them as inputs would skew the totals.
+ * Files the user named stay (a named non-image is reported as such).
+ */
+export function withoutSidecars(items: BatchItem[], ext: string): BatchItem[] {
+  return items.filter((i) => i.explicit || i.url || sidecarPath(i.key, ext) !== i.key);
+}

@@ -1,29 +1,104 @@
-// Where batch results go: JSON lines (one write per line, so lines never tear) and sidecar files
-// (temp file in the same folder + rename, so a reader never sees half an answer).
+// Where batch results go: JSON lines (one write per line; a line that cannot be written whole is
+// cut back off, so lines never tear) and sidecar files (temp file in the same folder + rename, so
+// a reader never sees half an answer).
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OutputError, type OutStream } from '../types.ts';
 
 export interface LineSink {
-  /** Writes one whole line; calls are serialised in order. */
+  /**
+   * Writes one whole line; calls are serialised in order, and each resolves once its line is
+   * written (a slow reader slows the batch). Rejects with OutputError when nothing more can be written.
+   */
   write(line: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Appends to a results file. A torn last line left by a crash is closed with a newline first. */
-export async function openJsonlFile(path: string): Promise<LineSink> {
+export interface JsonlFile extends LineSink {
+  /** Bytes of a torn last line (from a run that was killed mid-write) removed on opening. */
+  repaired: number;
+}
+
+const TAIL_BLOCK = 64 * 1024;
+
+/**
+ * Where the last whole line of a file ends: the offset just past its last newline, or 0. Reads
+ * backwards from the end in blocks, so a large results file costs one block to check.
+ */
+async function endOfLastLine(handle: FileHandle, size: number): Promise<number> {
+  const buf = Buffer.alloc(TAIL_BLOCK);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - TAIL_BLOCK);
+    const { bytesRead } = await handle.read(buf, 0, end - start, start);
+    const nl = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (nl >= 0) return start + nl + 1;
+    end = start;
+  }
+  return 0;
+}
+
+function isWholeJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Appends to a results file. A last line without its newline is ended when it is a whole record,
+ * and removed when it is torn (`{"image":"a.jpg","ok":t`), so the file stays valid JSON lines for
+ * jq and for resume. A line that cannot be written whole (disk full) is cut back off the file, and
+ * every later write rejects with the same OutputError, naming the file as `shown`.
+ */
+export async function openJsonlFile(path: string, shown: string = path): Promise<JsonlFile> {
   const handle = await open(path, 'a+');
-  const { size } = await handle.stat();
-  if (size > 0) {
-    const last = Buffer.alloc(1);
-    await handle.read(last, 0, 1, size - 1);
-    if (last[0] !== 0x0a) await writeAll(handle, Buffer.from('\n'));
+  let size = (await handle.stat()).size;
+  let failed: OutputError | undefined;
+  const fail = async (err: unknown, keep: number): Promise<never> => {
+    await handle.truncate(keep).catch(() => undefined);
+    size = keep;
+    failed ??= err instanceof OutputError ? err : new OutputError(shown, err);
+    throw failed;
+  };
+  let repaired = 0;
+  try {
+    if (size > 0) {
+      const end = await endOfLastLine(handle, size);
+      if (end < size) {
+        const tail = Buffer.alloc(size - end);
+        await handle.read(tail, 0, tail.length, end);
+        if (isWholeJson(tail.toString('utf8'))) {
+          await writeAll(handle, Buffer.from('\n')).catch((err: unknown) => fail(err, size));
+          size++;
+        } else {
+          await handle.truncate(end);
+          repaired = size - end;
+          size = end;
+        }
+      }
+    }
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
   }
   let chain: Promise<void> = Promise.resolve();
   return {
+    repaired,
     write(line) {
       const buf = Buffer.from(line.endsWith('\n') ? line : line + '\n');
-      chain = chain.then(() => writeAll(handle, buf));
+      chain = chain.then(async () => {
+        if (failed) throw failed;
+        const before = size;
+        try {
+          await writeAll(handle, buf);
+          size += buf.length;
+        } catch (err) {
+          await fail(err, before);
+        }
+      });
       return chain;
     },
     async close() {
@@ -42,14 +117,26 @@ async function writeAll(handle: FileHandle, buf: Buffer): Promise<void> {
   }
 }
 
-/** JSON lines to a stream (stdout): each line is one write call. */
-export function streamSink(stream: { write(chunk: string): boolean }, before?: () => void, after?: () => void): LineSink {
+/**
+ * JSON lines to a stream (stdout). Each line is one write; when the stream's buffer is full (a
+ * slow reader on a pipe) the next line waits until it has been taken, so nothing piles up in
+ * memory or is lost at exit. A failed write rejects this and every later line with OutputError.
+ */
+export function streamSink(stream: OutStream, shown = 'stdout', before?: () => void, after?: () => void): LineSink {
+  let failed: OutputError | undefined;
   return {
-    write(line) {
+    async write(line) {
+      if (failed) throw failed;
       before?.();
-      stream.write(line.endsWith('\n') ? line : line + '\n');
+      let settle!: () => void;
+      const written = new Promise<void>((resolve) => (settle = resolve));
+      const ready = stream.write(line.endsWith('\n') ? line : line + '\n', (err) => {
+        if (err) failed ??= new OutputError(shown, err);
+        settle();
+      });
       after?.();
-      return Promise.resolve();
+      if (!ready) await written;
+      if (failed) throw failed;
     },
     close: () => Promise.resolve(),
   };

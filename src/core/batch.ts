@@ -14,7 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { APIError, InvalidResponseError, isModelNotFound, type Answer, type ApiResult, type RetryEvent } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { PreparedImage, ReadResult } from '../image/index.ts';
-import { CliError, ExitCode, InterruptedError } from '../types.ts';
+import { CliError, ExitCode, InterruptedError, OutputError, isFatalWriteError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
@@ -497,6 +497,7 @@ async function batchFlow(
   /** What the batch does about a failed request (stop on 401/403, drop when stopping). */
   const actionFor = (err: unknown) =>
     decideFailure({
+      unwritable: err instanceof OutputError,
       interrupted: ctx.signal.aborted,
       stopped: stop.signal.aborted,
       isStop: err instanceof InterruptedError,
@@ -527,7 +528,13 @@ async function batchFlow(
     if (p.sidecar !== undefined) {
       const old = existing === 'append' || existing === 'prepend' ? await readFile(p.sidecar, 'utf8').catch(() => undefined) : undefined;
       const merged = mergeCaption(old, text, existing === 'skip' ? 'overwrite' : existing);
-      if (merged !== undefined) await writeFileAtomic(p.sidecar, merged);
+      const path = p.sidecar;
+      if (merged !== undefined) {
+        await writeFileAtomic(path, merged).catch((err: unknown) => {
+          // A full or failing disk takes every later sidecar with it: stop the batch (exit 6).
+          throw isFatalWriteError(err) ? new OutputError(path, err) : err;
+        });
+      }
     }
     if (photo && !p.item.url) await writePhoto(p, o, text);
     if (!hf || p.item.url) return undefined;
@@ -598,6 +605,7 @@ async function batchFlow(
     } catch (err) {
       // Writing the caption failed (or planning the fallback request did).
       const action = actionFor(err);
+      if (action === 'stop-batch') throw err;
       if (action === 'drop') return;
       rec = { image: item.image, ok: false, error: errorInfo(err), sha256: p.sha256, elapsed_ms: Math.round(performance.now() - started) };
     } finally {

@@ -110,8 +110,9 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
   const sink = (into: Buffer[]) => ({
     isTTY: tty,
     columns: 80,
-    write(chunk: string | Uint8Array) {
-      into.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+    write(chunk: string | Uint8Array, done?: (err?: Error | null) => void) {
+      into.push(Buffer.from(chunk));
+      done?.();
       return true;
     },
   });

@@ -16,8 +16,9 @@ export function testIO(opts: { tty?: boolean; env?: Record<string, string | unde
   const sink = (into: string[]) => ({
     isTTY: tty,
     columns: 80,
-    write(chunk: string | Uint8Array) {
+    write(chunk: string | Uint8Array, done?: (err?: Error | null) => void) {
       into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      done?.();
       return true;
     },
   });

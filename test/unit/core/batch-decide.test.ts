@@ -23,7 +23,6 @@ test('decideItem: one line per case', () => {
     ['--sidecar: first, does the sidecar exist', side(), { step: 'check-sidecar' }],
     ['--sidecar: an existing one skips the image before it is read', side({ sidecarExists: true }), { step: 'skip', reason: 'sidecar' }],
     ['--sidecar --overwrite: existing ones are not looked at', side({ overwrite: true }), { step: 'hash' }],
-    ['--sidecar: an earlier sidecar listed with the folder is no image', side({ key: '/w/p/a.txt' }), { step: 'skip', reason: 'not-image' }],
     ['--sidecar: its folder is checked once not done', side({ sidecarExists: false, ...known }), { step: 'check-folder' }],
     ['--sidecar: a done image is skipped before its folder is checked', side({ sidecarExists: false, sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],
     ['--sidecar: an unwritable folder fails without sending', side({ sidecarExists: false, ...known, folderUnwritable: 'EROFS' }), { step: 'fail', message: 'cannot write its sidecar /w/p/a.txt (EROFS); nothing was sent' }],
@@ -55,9 +54,11 @@ test('decideItem: one line per case', () => {
 });
 
 test('decideFailure: one line per case', () => {
-  const base = { interrupted: false, stopped: false, isStop: false, auth: false, authSeen: false };
+  const base = { unwritable: false, interrupted: false, stopped: false, isStop: false, auth: false, authSeen: false };
   const cases: Array<[string, Partial<typeof base>, ReturnType<typeof decideFailure>]> = [
     ['an API failure is recorded', {}, 'record'],
+    ['a sidecar that cannot be written (disk full) stops the batch', { unwritable: true }, 'stop-batch'],
+    ['... even while stopping', { unwritable: true, stopped: true }, 'stop-batch'],
     ['Ctrl-C: dropped (a rerun redoes it)', { interrupted: true, isStop: true }, 'drop'],
     ['Ctrl-C while another error came back: dropped', { interrupted: true }, 'drop'],
     ['aborted by the stop after a 401: dropped', { stopped: true, isStop: true }, 'drop'],

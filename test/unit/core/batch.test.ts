@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { expandInputs, renderPrompt, sidecarPath, splitFileList } from '../../../src/core/batch-inputs.ts';
 import { indexFromText, readResumeIndex } from '../../../src/core/batch-resume.ts';
 import { AdaptiveGate, type GateClock } from '../../../src/core/batch-gate.ts';
-import { openJsonlFile, writeFileAtomic } from '../../../src/core/batch-output.ts';
+import { openJsonlFile, streamSink, writeFileAtomic } from '../../../src/core/batch-output.ts';
 import { errorInfo } from '../../../src/core/batch-decide.ts';
 import { progressLine, summaryLine } from '../../../src/ui/progress.ts';
-import { UsageError } from '../../../src/types.ts';
+import { OutputError, UsageError } from '../../../src/types.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'imgdesc-batch-unit-'));
 
@@ -154,19 +154,68 @@ test('resume index reads a file; a missing file is empty', async () => {
   assert.equal(idx.torn, 1);
 });
 
-test('appending after a torn last line starts a new line', async () => {
+test('opening a results file removes a torn last line, and ends a whole last record that lacks its newline', async () => {
   const dir = tmp();
   const p = join(dir, 'r.jsonl');
   writeFileSync(p, '{"image":"a.jpg","ok":true}\n{"image":"b.jp');
   const sink = await openJsonlFile(p);
+  assert.equal(sink.repaired, 14);
   await sink.write(JSON.stringify({ image: 'c.jpg', ok: true }));
   await sink.close();
-  const lines = readFileSync(p, 'utf8').split('\n');
-  assert.equal(lines[2], '{"image":"c.jpg","ok":true}');
-  assert.equal(lines[3], '');
-  const idx = indexFromText(readFileSync(p, 'utf8'), dir);
-  assert.equal(idx.torn, 1);
-  assert.equal(idx.records, 2);
+  assert.equal(readFileSync(p, 'utf8'), '{"image":"a.jpg","ok":true}\n{"image":"c.jpg","ok":true}\n');
+
+  writeFileSync(p, '{"image":"a.jpg","ok":true}');
+  const s2 = await openJsonlFile(p);
+  assert.equal(s2.repaired, 0);
+  await s2.write('{"image":"d.jpg","ok":true}');
+  await s2.close();
+  assert.equal(readFileSync(p, 'utf8'), '{"image":"a.jpg","ok":true}\n{"image":"d.jpg","ok":true}\n');
+
+  // a torn line longer than the block read from the end, and no newline at all
+  writeFileSync(p, '{"image":"' + 'x'.repeat(200_000));
+  const s3 = await openJsonlFile(p);
+  assert.equal(s3.repaired, 200_010);
+  await s3.close();
+  assert.equal(readFileSync(p, 'utf8'), '');
+});
+
+test('a line that cannot be written whole is cut back off; later lines fail the same way', async () => {
+  const dir = tmp();
+  const p = join(dir, 'r.jsonl');
+  writeFileSync(p, '{"image":"a.jpg","ok":true}\n');
+  const sink = await openJsonlFile(p, 'r.jsonl');
+  // the file's handle closed under it stands for a disk that fails mid-write
+  await sink.write('{"image":"b.jpg","ok":true}');
+  await (sink as unknown as { close(): Promise<void> }).close();
+  const e = await sink.write('{"image":"c.jpg"}').then(() => undefined, (err: unknown) => err);
+  assert.ok(e instanceof OutputError, String(e));
+  assert.equal(e.exitCode, 6);
+  assert.match(e.message, /^cannot write to r\.jsonl: /);
+  assert.equal(readFileSync(p, 'utf8'), '{"image":"a.jpg","ok":true}\n{"image":"b.jpg","ok":true}\n');
+});
+
+test('streamSink waits for a stream that is full, and fails with the stream error', async () => {
+  const { Writable } = await import('node:stream');
+  const got: string[] = [];
+  const slow = new Writable({
+    highWaterMark: 16,
+    write(chunk, _enc, cb) {
+      got.push(String(chunk));
+      setTimeout(cb, 5);
+    },
+  });
+  const sink = streamSink(slow);
+  for (let i = 0; i < 5; i++) {
+    await sink.write(JSON.stringify({ i, pad: 'x'.repeat(20) }));
+    assert.equal(slow.writableLength, 0, 'each line waited until it was taken');
+  }
+  assert.equal(got.length, 5);
+
+  const full = new Writable({ write: (_c, _e, cb) => cb(Object.assign(new Error('nope'), { code: 'ENOSPC' })) });
+  full.on('error', () => {});
+  const s2 = streamSink(full);
+  await assert.rejects(s2.write('{}'), /cannot write to stdout: no space left on device/);
+  await assert.rejects(s2.write('{}'), /cannot write to stdout: no space left on device/);
 });
 
 test('writeFileAtomic leaves only the final file', async () => {
