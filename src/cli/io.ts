@@ -40,11 +40,12 @@ export function processIO(): ProcessIO {
   // stdout that cannot be written (a full disk, EIO): stop at once, exit 6. A closed pipe (EPIPE)
   // is bin's: it ends the run quietly.
   let stdoutError: OutputError | undefined;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || stdoutError) return;
+  const failed = (err: NodeJS.ErrnoException | null | undefined) => {
+    if (!err || err.code === 'EPIPE' || stdoutError) return;
     stdoutError = new OutputError('stdout', err);
     controller.abort(stdoutError);
-  });
+  };
+  process.stdout.on('error', failed);
 
   return {
     stdout: process.stdout,
@@ -63,6 +64,9 @@ export function processIO(): ProcessIO {
     signal: controller.signal,
     async settle(code) {
       await flushed(process.stdout);
+      // The error of a write that failed is emitted a few ticks after it: let it arrive.
+      await new Promise((resolve) => setImmediate(resolve));
+      failed(process.stdout.errored);
       if (stdoutError && code !== ExitCode.output) {
         process.stderr.write(`error: ${stdoutError.message}\n`);
         code = ExitCode.output;

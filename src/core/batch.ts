@@ -7,6 +7,7 @@
 // and one rate gate. No terminal knowledge: the caller writes the records and shows progress
 // through the callbacks.
 import { createHash } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -332,6 +333,11 @@ async function batchFlow(
   // Stops everything on Ctrl-C, and on a 401/403 (every other request would fail the same way).
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  // Every request in flight or waiting to retry listens for the abort (its wait, its attempt, the
+  // gate): Node's leak warning at 11 listeners is for code that adds them without end; ours are
+  // bounded by the images in the pipeline.
+  const listeners = 4 * (concurrency + (opts.maxPrepared ?? concurrency + 2)) + 16;
+  for (const s of [signal, ctx.signal]) setMaxListeners(Math.max(listeners, getMaxListeners(s)), s);
   const gate = new AdaptiveGate({ max: concurrency, maxRps: settings.maxRps, ...(opts.clock ? { clock: opts.clock } : {}) });
   let dispatcher: CoreContext['dispatcher'];
   if (!opts.dryRun) {
