@@ -126,8 +126,13 @@ test('an older Node is told which version imgdesc needs', async () => {
 });
 
 test('many requests waiting to retry print no MaxListenersExceededWarning', async () => {
-  let n = 0;
-  server.handler = (_req, res) => (++n <= 20 ? sendJson(res, 503, { error: { message: 'busy' } }, { 'retry-after-ms': '300' }) : sendJson(res, 200, completion('ok')));
+  // each image's first attempt is refused, so all 16 in flight wait to retry at once
+  const seen = new Set<string>();
+  server.handler = (req, res) => {
+    if (seen.has(req.body)) return sendJson(res, 200, completion('A dark red square.'));
+    seen.add(req.body);
+    sendJson(res, 503, { error: { message: 'busy' } }, { 'retry-after-ms': '300' });
+  };
   const r = await runCli(['batch', 'p', '-c', '16', '-q'], { cwd: dir, env: relayEnv(server.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /MaxListeners|Warning/);
