@@ -2,7 +2,7 @@
 // cut back off, so lines never tear) and sidecar files (temp file in the same folder + rename, so
 // a reader never sees half an answer).
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { OutputError, type OutStream } from '../types.ts';
 
@@ -148,7 +148,7 @@ export function streamSink(stream: OutStream, shown = 'stdout', before?: () => v
  * old file, the new one, or none.
  */
 export async function writeFileAtomic(path: string, text: string | Iterable<string>): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmp, 'wx', 0o666);
@@ -161,4 +161,26 @@ export async function writeFileAtomic(path: string, text: string | Iterable<stri
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+const TEMP_SUFFIX = '.tmp';
+/** Our temp files: `.photo.txt.0123456789ab.tmp`. */
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+/** Older than this, a temp file's writer is gone (a write takes milliseconds). */
+const STALE_TEMP_MS = 60_000;
+
+/**
+ * Removes temp files that a run killed mid-write (kill -9, a power cut) left in `dir`. Only ours,
+ * by name, and only old ones: a batch running beside this one may be writing a fresh one.
+ */
+export async function removeStaleTemps(dir: string, now: number = Date.now()): Promise<number> {
+  let removed = 0;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
+    const p = join(dir, name);
+    const st = await stat(p).catch(() => undefined);
+    if (st?.isFile() && now - st.mtimeMs > STALE_TEMP_MS && (await unlink(p).then(() => true, () => false))) removed++;
+  }
+  return removed;
 }

@@ -20,7 +20,7 @@ import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, 
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './batch-output.ts';
+import { removeStaleTemps, writeFileAtomic } from './batch-output.ts';
 import { composeCaption, mergeCaption, type CaptionStyle, type ExistingMode } from './caption.ts';
 import type { XmpNaming } from '../metadata/index.ts';
 import { isCutOff, judgeAnswer, type Verdict } from './guards.ts';
@@ -235,12 +235,17 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** null when new files can be made in `dir`, else why not (EACCES, EROFS, ENOENT ...). */
+/**
+ * null when new files can be made in `dir`, else why not (EACCES, EROFS, ENOENT ...). A writable
+ * folder is cleared of the temp files a killed run left there.
+ */
 async function unwritable(dir: string): Promise<string | null> {
-  return access(dir, constants.W_OK | constants.X_OK).then(
+  const why = await access(dir, constants.W_OK | constants.X_OK).then(
     () => null,
     (err: NodeJS.ErrnoException) => err.code ?? String(err),
   );
+  if (why === null) await removeStaleTemps(dir);
+  return why;
 }
 
 /** The record of an image that was answered. */

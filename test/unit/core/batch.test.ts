@@ -369,3 +369,18 @@ test('gate: rateLimitedFor counts from the first 429 since the last success', ()
   gate.success();
   assert.equal(gate.rateLimitedFor(), 0);
 });
+
+test('removeStaleTemps removes only our old temp files', async () => {
+  const { removeStaleTemps } = await import('../../../src/core/batch-output.ts');
+  const { utimesSync } = await import('node:fs');
+  const dir = tmp();
+  const old = ['.a.txt.0123456789ab.tmp', '.b c.md.abcdefabcdef.tmp'];
+  const keep = ['.a.txt.0123456789ab.tmp.bak', 'a.tmp', '.a.txt.xyz.tmp', 'photo.jpg'];
+  for (const n of [...old, ...keep]) writeFileSync(join(dir, n), 'x');
+  const fresh = '.c.txt.00000000ffff.tmp';
+  writeFileSync(join(dir, fresh), 'x');
+  const past = new Date(Date.now() - 120_000);
+  for (const n of [...old, ...keep]) utimesSync(join(dir, n), past, past);
+  assert.equal(await removeStaleTemps(dir), 2);
+  assert.deepEqual(readdirSync(dir).sort(), [...keep, fresh].sort());
+});
