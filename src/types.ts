@@ -76,16 +76,21 @@ export function isFatalWriteError(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' || code === 'EROFS' || code === 'EFBIG';
 }
 
+/** Why a write failed, in words: `no space left on device` for ENOSPC. */
+export function writeErrorText(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string') return WRITE_ERRORS[code] ?? code;
+  return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+}
+
 /** Results could not be written: exit 6, one line naming where and why. */
 export class OutputError extends CliError {
   readonly code: string | undefined;
   constructor(where: string, err: unknown) {
-    const code = (err as { code?: unknown })?.code;
-    const c = typeof code === 'string' ? code : undefined;
-    const why = c !== undefined ? (WRITE_ERRORS[c] ?? c) : err instanceof Error ? err.message : String(err);
-    super(`cannot write to ${where}: ${why}`, ExitCode.output, { cause: err });
+    super(`cannot write to ${where}: ${writeErrorText(err)}`, ExitCode.output, { cause: err });
     this.name = 'OutputError';
-    this.code = c;
+    const code = (err as { code?: unknown })?.code;
+    this.code = typeof code === 'string' ? code : undefined;
   }
 }
 

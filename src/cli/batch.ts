@@ -91,7 +91,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
 
   const { readPromptFlags } = await import('./prompt-source.ts');
   const flags = await readPromptFlags(options.settings, run, io, options.filesFrom === '-' ? 'the --files-from list' : undefined);
-  let settings = await loadSettings(flags, run, io.env, io.signal);
+  let settings = await loadSettings(flags, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
   if (settings.schema !== undefined && (options.prefix !== undefined || options.suffix !== undefined)) {
     throw new UsageError('--prefix and --suffix go with text captions, not --schema', { hint: 'put the trigger word into the schema\'s caption field in a later step, or drop --schema' });
   }

@@ -17,6 +17,7 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
   const store = await ProfileStore.open(io.env);
   const profileName = typeof opts.profile === 'string' ? opts.profile : store.activeName();
   const term = new Term(io, { quiet: false, verbose: false, noColor: opts.color === false, json: false });
+  for (const w of store.warnings) term.warn(w);
 
   switch (verb) {
     case 'set': {

@@ -34,7 +34,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   }
   const { readPromptFlags } = await import('./prompt-source.ts');
   flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
-  let settings = await loadSettings(flags, run, io.env, io.signal);
+  let settings = await loadSettings(flags, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const core = await import('../core/describe.ts');
   const models = await import('../core/models.ts');

@@ -10,8 +10,10 @@ export async function loadSettings(
   run: Pick<RunFlags, 'profile'>,
   env: Record<string, string | undefined>,
   signal?: AbortSignal,
+  warn?: (message: string) => void,
 ): Promise<Settings> {
   const store = await ProfileStore.open(env);
+  for (const w of store.warnings) warn?.(w);
   const { name, explicit } = chooseProfile(run.profile, env, store.activeName());
   const profile = checkProfile(name, store.profile(name), store.path);
   if (explicit && !profile) {

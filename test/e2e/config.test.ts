@@ -1,10 +1,11 @@
 // End to end: profiles on disk, token handling, and settings precedence.
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { run, tempDir, TOKEN } from '../helpers/cli.ts';
+import { run, runCli, tempDir, TOKEN } from '../helpers/cli.ts';
+import { noMounts, readOnlyDir } from '../helpers/mounts.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -146,5 +147,47 @@ describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
     const missing = await run([png, '--profile', 'ghost'], { configHome: home, env: openai });
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /no profile named 'ghost'/);
+  });
+});
+
+describe('config under contention and odd ownership', () => {
+  test('concurrent config set keep every change', async () => {
+    const home = tempDir();
+    const keys = ['model', 'max-tokens', 'temperature', 'detail', 'timeout', 'retries', 'concurrency', 'system'];
+    const values = ['gpt-4o', '300', '0.5', 'low', '30', '3', '6', 'be brief'];
+    const results = await Promise.all(keys.map((k, i) => runCli(['config', 'set', k, values[i]!], { configHome: home })));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const stored = JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8'));
+    assert.deepEqual(Object.keys(stored.profiles.default).sort(), [...keys].sort());
+    assert.ok(!existsSync(join(home, 'imgdesc', '.config.json.lock')), 'the lock is gone');
+  });
+
+  test('a config file that cannot be written: exit 3 naming it', { skip: noMounts }, async () => {
+    const ro = readOnlyDir((d) => {
+      mkdirSync(join(d, 'imgdesc'));
+      writeFileSync(join(d, 'imgdesc', 'config.json'), '{}');
+    });
+    try {
+      const r = await run(['config', 'set', 'model', 'gpt-4o'], { configHome: ro.dir });
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: cannot write config file ${join(ro.dir, 'imgdesc', 'config.json')}: (read-only file system|permission denied)`, 'm'));
+      assert.doesNotMatch(r.stderr, /bug/);
+    } finally {
+      ro.release();
+    }
+  });
+
+  test("someone else's config file that others can read is used with a warning", { skip: process.getuid?.() === 0 ? false : 'skipped: needs root to give the file away' }, async () => {
+    const home = tempDir();
+    mkdirSync(join(home, 'imgdesc'), { mode: 0o755 });
+    const file = join(home, 'imgdesc', 'config.json');
+    writeFileSync(file, JSON.stringify({ profiles: { default: { model: 'gpt-4o' } } }), { mode: 0o644 });
+    chownSync(file, 12345, 12345);
+    chmodSync(file, 0o644);
+    const r = await run(['config', 'get', 'model'], { configHome: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'gpt-4o\n');
+    assert.match(r.stderr, new RegExp(`warning: ${file} belongs to another user \\(uid 12345\\) and others can read it: the token in it is not private`));
+    assert.equal(statSync(file).mode & 0o777, 0o644, 'left as it is');
   });
 });
