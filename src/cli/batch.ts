@@ -152,7 +152,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   };
   // The requests in flight take a moment to wind down: the first Ctrl-C is answered at once.
   const onInterrupt = () => {
-    if (!run.quiet) aside(() => term.note(term.err.dim('stopping: no new requests; Ctrl-C again quits at once')));
+    // stdout failing also stops the batch; that is said once, as the error it is
+    if (!run.quiet && !(io.signal.reason instanceof OutputError)) aside(() => term.note(term.err.dim('stopping: no new requests; Ctrl-C again quits at once')));
   };
   io.signal.addEventListener('abort', onInterrupt, { once: true });
 

@@ -78,7 +78,7 @@ test('stdout on a full disk (/dev/full): one line, exit 6, for every command', {
     assert.equal(r.code, 6, `${args.join(' ')}: ${r.stderr}`);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     assert.deepEqual(errors, ['error: cannot write to stdout: no space left on device'], `${args.join(' ')}: ${r.stderr}`);
-    assert.doesNotMatch(r.stderr, /internal error|bug|\n\s+at /);
+    assert.doesNotMatch(r.stderr, /internal error|bug|\n\s+at |stopping:/);
   }
   const o = await runCli(['batch', 'p', '-o', '/dev/full'], { cwd: dir, env: relayEnv(server.url) });
   assert.equal(o.code, 6, o.stderr);
