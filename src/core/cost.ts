@@ -7,8 +7,7 @@ export function imageTokens(model: string, width: number, height: number, detail
   const family = modelFamily(model).name;
   if (family === 'openai' || family === 'openai-reasoning') return detail === 'low' ? 85 : openaiTokens(width, height);
   if (family === 'gemini') return geminiTokens(width, height);
-  // Claude scales images above about 1.15 megapixels down, so one image costs about 1,600 at most.
-  return Math.min(claudeTokens(width, height), 1600);
+  return claudeTokens(width, height);
 }
 
 /** Which formula imageTokens uses for a model, in words. */
@@ -16,7 +15,7 @@ export function formulaName(model: string): string {
   const family = modelFamily(model).name;
   if (family === 'openai' || family === 'openai-reasoning') return "OpenAI's 512-px tile formula";
   if (family === 'gemini') return "Gemini's 768-px tile formula";
-  return family === 'claude' ? "Claude's width × height / 750" : "Claude's width × height / 750, as an estimate for this model";
+  return family === 'claude' ? "Claude's width × height / 750 after its resize" : "Claude's width × height / 750 after its resize, as an estimate for this model";
 }
 
 /** Text tokens, roughly: a CJK character is about one token, other text about four characters per token. */

@@ -1,8 +1,18 @@
 // Token estimates of what is sent, so --dry-run and --verbose can show the cost before paying it.
 
-/** Anthropic's published rule of thumb: tokens ≈ width × height / 750. */
+/** Claude scales an image whose long edge exceeds 1568 px, or which exceeds ~1,600 tokens (about 1.15 MP), down first. */
+const CLAUDE_MAX_EDGE = 1568;
+const CLAUDE_MAX_TOKENS = 1600;
+
+/**
+ * Anthropic's published rule, tokens ≈ width × height / 750, applied to the size Claude sees:
+ * an image past either limit is first scaled down, keeping its aspect ratio, until it is within both.
+ */
 export function claudeTokens(width: number, height: number): number {
-  return Math.ceil((width * height) / 750);
+  const s = Math.min(1, CLAUDE_MAX_EDGE / Math.max(width, height), Math.sqrt((CLAUDE_MAX_TOKENS * 750) / (width * height)));
+  const w = Math.max(1, Math.round(width * s));
+  const h = Math.max(1, Math.round(height * s));
+  return Math.min(CLAUDE_MAX_TOKENS, Math.ceil((w * h) / 750));
 }
 
 /** OpenAI's tile formula for detail "high": fit 2048², shortest side to 768, 170 per 512² tile + 85. */

@@ -209,6 +209,10 @@ test('dataset: batch --dry-run ends with the cost: images to send, input tokens 
   assert.equal(Number(m[3]!.replace(/,/g, '')), prompt);
   assert.equal(Number(m[1]!.replace(/,/g, '')), images + prompt);
 
-  const claude = await run(['batch', 'lora', '--dry-run', '-m', 'claude-sonnet-4-5', '-p', 'caption {name}'], { cwd: dir, env });
-  assert.match(claude.stderr, /cost: 5 image\(s\) to send, ≈[\d,]+ input tokens \([\d,]+ for images by Claude's width × height \/ 750, 40 for prompts\), no output cap set/);
+  const claude = await run(['batch', 'lora', '--dry-run', '--json', '-m', 'claude-sonnet-4-5', '-p', 'caption {name}'], { cwd: dir, env });
+  const c = claude.stderr.match(/cost: 5 image\(s\) to send, ≈[\d,]+ input tokens \(([\d,]+) for images by Claude's width × height \/ 750 after its resize, 40 for prompts\), no output cap set/);
+  assert.ok(c, claude.stderr);
+  // The per-image estimates of --dry-run add up to the preview's image tokens.
+  const perImage = (lines(claude.stdout) as Array<{ estimated_tokens: number }>).reduce((sum, p) => sum + p.estimated_tokens, 0);
+  assert.equal(Number(c[1]!.replace(/,/g, '')), perImage);
 });

@@ -6,7 +6,8 @@ test('imageTokens: by the model family formula, one line per case', () => {
   const cases: Array<[model: string, w: number, h: number, detail: string | undefined, tokens: number]> = [
     ['claude-sonnet-4-5', 1092, 1092, undefined, 1590],
     ['claude-3-5-sonnet-20240620', 200, 200, undefined, 54],
-    ['anthropic/claude-opus-4', 1568, 1568, undefined, 1600],
+    ['anthropic/claude-opus-4', 1568, 1568, undefined, 1599],
+    ['claude-sonnet-4-5', 3000, 200, undefined, 220],
     ['gpt-4o', 1024, 1024, undefined, 765],
     ['gpt-4o', 1024, 1024, 'low', 85],
     ['gpt-4o', 4096, 2048, 'high', 1105],

@@ -13,8 +13,15 @@ import { InterruptedError } from '../../../src/types.ts';
 import { imageOptions } from '../../helpers/images.ts';
 
 test('token estimates', () => {
-  assert.equal(claudeTokens(1568, 1176), 2459);
+  // Claude's own resize first (long edge ≤ 1568 px, ≤ ~1,600 tokens), then width × height / 750.
   assert.equal(claudeTokens(1, 1), 1);
+  assert.equal(claudeTokens(200, 200), 54); // small: as it is
+  assert.equal(claudeTokens(1092, 1092), 1590); // the docs' largest 1:1 size that is not resized
+  assert.equal(claudeTokens(951, 1268), 1600); // the docs' 3:4 size, ~1,600 tokens
+  assert.equal(claudeTokens(1568, 1176), 1600); // within 1568 px but 2,459 tokens: seen as 1265x949
+  assert.equal(claudeTokens(4032, 3024), 1600); // a 12 MP photo costs what its resize costs
+  assert.equal(claudeTokens(1568, 1568), 1599); // seen as 1095x1095
+  assert.equal(claudeTokens(3000, 200), 220); // the long edge only: seen as 1568x105
   // OpenAI's documented examples: 1024x1024 → 765, 2048x4096 → 1105, 512x512 → 255.
   assert.equal(openaiTokens(1024, 1024), 765);
   assert.equal(openaiTokens(2048, 4096), 1105);
