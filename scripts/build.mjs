@@ -21,7 +21,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['sharp', 'heic-decode', 'libheif-js', 'exiftool-vendored'],
+  external: ['sharp', 'libheif-js', 'exiftool-vendored'],
   chunkNames: 'chunks/[name]-[hash]',
   // Bundled CommonJS packages call require() for Node built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

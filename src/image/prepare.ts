@@ -2,7 +2,7 @@
 // sharp; anything else is checked with sharp, then sent as-is or decoded once, rotated, shrunk and
 // re-encoded until the base64 text fits.
 import type { Metadata, Sharp, SharpOptions } from 'sharp';
-import { decodeBmp, decodeHeic, decodeHeicSystem, decodeIco, findHeifTool, type RawPixels } from './decoders.ts';
+import { decodeBmp, decodeHeicSystem, decodeIco, findHeifTool, withHeicPixels, type RawPixels } from './decoders.ts';
 import { copyExif } from './exiftool.ts';
 import { extractRawPreview, RAW_TYPES } from './raw.ts';
 import { formatBytes } from '../format.ts';
@@ -278,44 +278,44 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   }
 
   // Decode once: rotate upright, shrink (JPEG shrink-on-load keeps big photos cheap), sRGB 8-bit.
-  let source: Sharp;
-  if (decoder === 'heic-system' && heifTool) {
-    encoded = await decodeHeicSystem(heifTool, input, name, opts.signal);
-    meta = await sharp(encoded).metadata();
-    report.widthIn = w = meta.width ?? 0;
-    report.heightIn = h = meta.height ?? 0;
-  } else if (decoder === 'heic-wasm') {
-    raw = await decodeHeic(bytes, name);
-    meta = null;
-  }
-  if (raw) {
-    report.widthIn = w = raw.width;
-    report.heightIn = h = raw.height;
-    source = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
-  } else {
+  const shrink = (p: Sharp): Sharp => p.resize({ width: opts.maxEdge, height: opts.maxEdge, fit: 'inside', withoutEnlargement: true });
+  const fromRaw = (r: RawPixels): Sharp => {
+    report.widthIn = w = r.width;
+    report.heightIn = h = r.height;
+    return sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } });
+  };
+  const fromEncoded = (): Sharp => {
     const o: SharpOptions = { ...inOpts };
     if (type === 'svg') {
       // At 72 dpi an SVG renders at its declared size; scale so the long edge lands near maxEdge.
       const long = Math.max(w, h, 1);
       o.density = Math.min(2400, Math.max(1, (72 * opts.maxEdge) / long));
     }
-    source = sharp(encoded, o);
+    const p = sharp(encoded, o);
     // HEIC pixels from libheif are upright already (see above).
-    source = fixedOrientation !== null ? orient(source, fixedOrientation) : type === 'heic' ? source : source.rotate();
-  }
-  const shrunk = source.resize({ width: opts.maxEdge, height: opts.maxEdge, fit: 'inside', withoutEnlargement: true });
+    return fixedOrientation !== null ? orient(p, fixedOrientation) : type === 'heic' ? p : p.rotate();
+  };
+  if (decoder === 'heic-system' && heifTool) {
+    encoded = await decodeHeicSystem(heifTool, input, name, opts.signal);
+    meta = await sharp(encoded).metadata();
+    report.widthIn = w = meta.width ?? 0;
+    report.heightIn = h = meta.height ?? 0;
+  } else if (decoder === 'heic-wasm') meta = null;
   let pixels: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    if (meta?.icc && meta.space === 'srgb' && meta.depth === 'uchar') {
+    if (decoder === 'heic-wasm') {
+      // Shrunk while the decoded pixels are still on libheif's heap: they are never copied whole.
+      pixels = await withHeicPixels(bytes, name, (r) => shrink(fromRaw(r)).raw().toBuffer({ resolveWithObject: true }));
+    } else if (meta?.icc && meta.space === 'srgb' && meta.depth === 'uchar') {
       // Colour profiles are converted after shrinking: on 1.8 million pixels instead of 12 million.
       // The shrunk image keeps its profile through a lossless, uncompressed TIFF.
-      const small = await shrunk.keepIccProfile().tiff({ compression: 'none' }).toBuffer();
+      const small = await shrink(fromEncoded()).keepIccProfile().tiff({ compression: 'none' }).toBuffer();
       pixels = await sharp(small).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     } else {
-      pixels = await shrunk.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      pixels = await shrink(raw ? fromRaw(raw) : fromEncoded()).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     }
   } catch (err) {
-    throw corruptError(name, label, err);
+    throw err instanceof ImageError ? err : corruptError(name, label, err);
   }
   const { width, height, channels } = pixels.info;
   const alpha = (channels === 2 || channels === 4) && hasRealAlpha(pixels.data, channels);
