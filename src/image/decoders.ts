@@ -56,8 +56,13 @@ export async function withHeicPixels<T>(bytes: Buffer, name: string, use: (pixel
     const plane = (decoded.channels as HeifPlane[]).find((c) => c.id === lib.heif_channel.heif_channel_interleaved);
     if (!plane) throw new Error('no interleaved plane');
     const channels = alpha ? 4 : 3;
-    if (plane.stride !== plane.width * channels) throw new Error(`unexpected row stride ${plane.stride}`);
-    const data = Buffer.from(plane.data.buffer, plane.data.byteOffset, plane.width * plane.height * channels);
+    const row = plane.width * channels;
+    let data = Buffer.from(plane.data.buffer, plane.data.byteOffset, row * plane.height);
+    if (plane.stride !== row) {
+      // Padded rows (small images): copied tight, as sharp's raw input wants them.
+      data = Buffer.alloc(row * plane.height);
+      for (let y = 0; y < plane.height; y++) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + row), y * row);
+    }
     return await use({ data, width: plane.width, height: plane.height, channels });
   } catch (err) {
     if (err instanceof ImageError) throw err;
