@@ -53,7 +53,9 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0);
 });
 
-import('../dist/main.js').then(async ({ main, processIO }) => {
+// `imgdesc <image> [prompt]` loads the describe path alone, bundled in one file (dist/plain.js).
+const { plainDescribe } = require('../dist/route.cjs');
+import(plainDescribe(args) ? '../dist/plain.js' : '../dist/main.js').then(async ({ main, processIO }) => {
   const io = processIO();
   const code = await main(args, io);
   // Exit only once stdout has taken every byte: a slow reader of a pipe gets the whole answer.

@@ -1,4 +1,4 @@
-// Bundles src/ into dist/ with esbuild. One entry (the CLI); commands and heavy libraries are
+// Bundles src/ into dist/ with esbuild. One entry (the CLI; the plain describe has its own, below); commands and heavy libraries are
 // reached through `await import()`, which esbuild splits into chunks loaded only when used,
 // so `imgdesc --help` and `--version` read a few small files.
 // sharp (native addon), the HEIC decoder (WebAssembly) and exiftool-vendored (it finds its Perl
@@ -13,6 +13,38 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const undici = JSON.parse(readFileSync('node_modules/undici/package.json', 'utf8')).version;
 
 rmSync('dist', { recursive: true, force: true });
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Bundled CommonJS packages call require() for Node built-ins.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  define: { __IMGDESC_VERSION__: JSON.stringify(version), __UNDICI_VERSION__: JSON.stringify(undici) },
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+const external = ['sharp', 'heic-decode', 'libheif-js', 'exiftool-vendored'];
+await build({
+  ...common,
+  entryPoints: { main: 'src/cli/entry.ts' },
+  outdir: 'dist',
+  splitting: true,
+  external,
+  chunkNames: 'chunks/[name]-[hash]',
+});
+// The plain describe, `imgdesc <image> [prompt]` (a shell loop's call), in one file: loading the
+// ≈28 chunks it reaches in the split build was most of its time. The libraries it reaches only on
+// rare paths (undici: proxies; ajv: --schema; ora: a terminal's spinner; exif-reader: EXIF; conf,
+// commander, file-type) are not copied in: there they load from node_modules.
+await build({
+  ...common,
+  entryPoints: { plain: 'src/cli/plain.ts' },
+  outdir: 'dist',
+  external: [...external, 'undici', 'ajv', 'ajv-formats', 'conf', 'commander', 'file-type', 'ora', 'exif-reader'],
+});
+// bin/imgdesc.js picks dist/plain.js or dist/main.js with this, before loading either.
+await build({ entryPoints: { route: 'src/cli/route.ts' }, outfile: 'dist/route.cjs', bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning' });
 await build({
   entryPoints: { main: 'src/cli/entry.ts' },
   outdir: 'dist',

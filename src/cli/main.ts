@@ -4,8 +4,9 @@ import { Command, CommanderError, Option } from 'commander';
 import type { ExistingMode } from '../core/caption.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
+import { ExitCode, UsageError, type IO } from '../types.ts';
 import { closest } from './suggest.ts';
+import { reportCliError } from './error-report.ts';
 import { VERSION } from '../version.ts';
 import { addSharedOptions, flagSettings, runFlags } from './options.ts';
 import { keysHelp } from '../config/keys.ts';
@@ -431,25 +432,5 @@ export async function reportError(error: unknown, io: IO, verbose: boolean, noCo
     // commander has printed its own message already
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
-  const { Term } = await import('../ui/term.ts');
-  const term = new Term(io, { quiet: false, verbose, noColor, json: false });
-  const reason: unknown = io.signal.aborted ? io.signal.reason : undefined;
-  // stdout failed: that is the cause, whatever the command ran into while stopping
-  const cause = reason instanceof OutputError ? reason : error;
-  if (cause instanceof InterruptedError || (io.signal.aborted && !(cause instanceof CliError))) {
-    const stop = reason instanceof InterruptedError ? reason : cause instanceof InterruptedError ? cause : new InterruptedError();
-    term.note(term.err.dim(stop.message));
-    return stop.exitCode;
-  }
-  if (cause !== error) error = cause;
-  if (error instanceof CliError) {
-    const { errorHint } = await import('../core/doctor.ts');
-    term.error(error.message, errorHint(error));
-    if (verbose && error.cause instanceof Error && error.cause.stack) io.stderr.write(error.cause.stack + '\n');
-    return error.exitCode;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  term.error(`internal error: ${message.split('\n')[0]}`, verbose ? undefined : 'run with -v for details; this is a bug');
-  if (verbose && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
-  return ExitCode.internal;
+  return reportCliError(error, io, verbose, noColor);
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { plainDescribe } from '../../src/cli/entry.ts';
+import { plainDescribe } from '../../src/cli/route.ts';
 import { ROOT, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
 import { describeOk, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 

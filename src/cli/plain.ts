@@ -1,0 +1,25 @@
+// The plain describe, `imgdesc <image> [prompt]`, without commander. Reached from entry.ts, and
+// built on its own, with every module it needs in one file, into dist/plain.js (the process entry
+// bin/imgdesc.js loads for such a call): ES module loading of the split bundle's ≈28 chunks was
+// most of a call's time.
+export { processIO } from './io.ts';
+import type { IO } from '../types.ts';
+import { plainDescribe, type Plain } from './route.ts';
+
+export async function runPlain(plain: Plain, io: IO): Promise<number> {
+  try {
+    const { runDescribe } = await import('./describe.ts');
+    const run = { profile: undefined, json: false, dryRun: false, quiet: false, verbose: false, noColor: false, promptFile: undefined };
+    return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {}, run }, io);
+  } catch (error) {
+    const { reportCliError } = await import('./error-report.ts');
+    return reportCliError(error, io, false);
+  }
+}
+
+/** The entry of dist/plain.js: bin/imgdesc.js loads it only for what plainDescribe accepts. */
+export async function main(argv: string[], io: IO): Promise<number> {
+  const plain = plainDescribe(argv);
+  if (!plain) throw new Error(`not a plain describe: ${argv.join(' ')}`);
+  return runPlain(plain, io);
+}

@@ -1,0 +1,18 @@
+// Which calls are a plain `imgdesc <image> [prompt]`: pure, and built on its own into dist/route.cjs
+// so that bin/imgdesc.js can choose the describe bundle (dist/plain.js) before loading anything.
+
+/** A plain operand: `-` (stdin) or anything that is not an option. */
+const operand = (a: string): boolean => a === '-' || !a.startsWith('-');
+/** What could be a command or a typo of one (`batch`, `bacth`): commander and its hints decide. */
+const bareWord = /^[a-z][a-z-]*$/i;
+
+export type Plain = { image: string; prompt: string | undefined };
+
+/** `imgdesc <image> [prompt]` with an image that cannot be a command, and no options. */
+export function plainDescribe(argv: readonly string[]): Plain | null {
+  const [image, prompt, ...rest] = argv;
+  // `__complete` is what the shell completions call: a (hidden) command, not an image
+  if (image === undefined || rest.length > 0 || !operand(image) || bareWord.test(image) || image.startsWith('__')) return null;
+  if (prompt !== undefined && !operand(prompt)) return null;
+  return { image, prompt };
+}
