@@ -1,6 +1,7 @@
-// Bundles src/ into dist/ with esbuild. One entry (the CLI; the plain describe has its own, below); commands and heavy libraries are
+// Bundles src/ into dist/ with esbuild. One entry (the CLI); commands and heavy libraries are
 // reached through `await import()`, which esbuild splits into chunks loaded only when used,
-// so `imgdesc --help` and `--version` read a few small files.
+// so `imgdesc --help` and `--version` read a few small files. The plain describe has its own
+// bundle (dist/plain.js, below).
 // sharp (native addon), the HEIC decoder (WebAssembly) and exiftool-vendored (it finds its Perl
 // script beside itself) stay in node_modules.
 // Then the program's help is rendered once into dist/help.txt, which the entry prints for
