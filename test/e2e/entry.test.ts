@@ -88,3 +88,16 @@ test('the built bin answers --version and --help as the program does', async () 
     assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 0, stdout: `${version}\n`, stderr: '' });
   }
 });
+
+test('the built bin runs a plain describe (dist/plain.js) as the program does', async () => {
+  for (const args of [['photo.png', 'what colour is it?'], ['missing.jpg'], ['notes.txt']]) {
+    const results = [];
+    for (const built of [true, false]) {
+      server.requests.length = 0;
+      const opts = { cwd: work, env: relayEnv(server.url) };
+      const r = built ? await runCli(args, opts) : await run(args, { ...opts, program: true });
+      results.push({ code: r.code, stdout: r.stdout, stderr: r.stderr, requests: server.requests.map((q) => q.json) });
+    }
+    assert.deepEqual(results[0], results[1], args.join(' '));
+  }
+});
