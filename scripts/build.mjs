@@ -25,7 +25,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-const external = ['sharp', 'heic-decode', 'libheif-js', 'exiftool-vendored'];
+const external = ['sharp', 'libheif-js', 'exiftool-vendored'];
 await build({
   ...common,
   entryPoints: { main: 'src/cli/entry.ts' },
@@ -46,22 +46,6 @@ await build({
 });
 // bin/imgdesc.js picks dist/plain.js or dist/main.js with this, before loading either.
 await build({ entryPoints: { route: 'src/cli/route.ts' }, outfile: 'dist/route.cjs', bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning' });
-await build({
-  entryPoints: { main: 'src/cli/entry.ts' },
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external: ['sharp', 'libheif-js', 'exiftool-vendored'],
-  chunkNames: 'chunks/[name]-[hash]',
-  // Bundled CommonJS packages call require() for Node built-ins.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  define: { __IMGDESC_VERSION__: JSON.stringify(version), __UNDICI_VERSION__: JSON.stringify(undici) },
-  legalComments: 'none',
-  logLevel: 'warning',
-});
 
 // With no dist/help.txt yet, this goes through commander; stdout is a pipe, so 80 columns.
 const help = spawnSync(process.execPath, ['bin/imgdesc.js', '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
