@@ -356,7 +356,8 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   }
   out = pick;
 
-  if (opts.keepMetadata && type === 'heic' && out.format !== 'png') {
+  // Pixels from libheif or a RAW's preview: the original's EXIF is copied over, marked upright.
+  if (opts.keepMetadata && (type === 'heic' || decoder === 'raw-preview') && out.format !== 'png') {
     const withExif = await copyExif(input, out.data, out.format, opts.exiftool);
     if (base64Length(withExif.length) <= opts.maxBytes) out = { ...out, data: withExif };
     else warnings.push(`${name}: its EXIF was dropped to fit --max-bytes ${formatBytes(opts.maxBytes)}`);

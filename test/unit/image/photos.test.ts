@@ -115,6 +115,23 @@ test('a RAW read from stdin works too, with an exiftool started for it alone', a
   assert.equal((await sharp(dataUrlBytes(r.url).bytes).metadata()).width, 64);
 });
 
+test('a RAW with --keep-metadata sends its EXIF in the preview, marked upright', async () => {
+  const stored = await storedPixelsFor(6);
+  const meta = await sharp(stored).metadata();
+  const path = file('kept.dng', dngWithPreview(stored, meta.width ?? 0, meta.height ?? 0, 6));
+  await exiftool.write(path, { Make: 'RawCam' }, { writeArgs: ['-overwrite_original'] });
+  const r = await loadImage(path, imageOptions({ keepMetadata: true, ...shared }));
+  const sent = dataUrlBytes(r.url).bytes;
+  await assertUprightPicture(sent);
+  const out = join(tmp, 'kept-preview.jpg');
+  writeFileSync(out, sent);
+  const tags = await exiftool.read(out);
+  assert.equal(tags.Make, 'RawCam');
+  assert.equal(tags.Orientation, 1);
+  const plain = await loadImage(path, imageOptions(shared));
+  assert.equal((await sharp(dataUrlBytes(plain.url).bytes).metadata()).exif, undefined, 'no EXIF without --keep-metadata');
+});
+
 test('a RAW with --no-resize is refused: it always needs converting', async () => {
   const path = file('norez.dng', dngWithPreview(await storedPixelsFor(1), 64, 32));
   await assert.rejects(loadImage(path, imageOptions({ resize: false, ...shared })), rejectsWith('needs-preparation', /DNG raw is not accepted/));
