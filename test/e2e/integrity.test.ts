@@ -112,6 +112,7 @@ test('one batch per -o file: a second run is refused at once naming the pid; a s
     sendJson(res, 200, completion('A small square.'));
   };
   try {
+    server.requests.length = 0; // earlier tests' requests would end the wait below at once
     const first = run(['batch', 'p', '-o', 'r.jsonl'], { cwd, env: relayEnv(server.url) });
     while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
     server.requests.length = 0;
