@@ -382,7 +382,8 @@ describe('reads that wait', () => {
       execFileSync('mkfifo', [fifo]);
       const r = await runCli([fifo], {
         env: relayEnv(server.url),
-        onSpawn: (child) => setTimeout(() => child.kill(signal), 500),
+        // Late enough that a loaded machine has started Node and installed the handlers.
+        onSpawn: (child) => setTimeout(() => child.kill(signal), 1500),
         timeoutMs: 20_000,
       });
       assert.equal(r.signal, null, 'it exited by itself, not killed by the test timeout');
