@@ -1,5 +1,5 @@
 // doctor against relays that answer like one-api and new-api (test/helpers/relays.ts), in-process.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -8,19 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { TOKEN, fixture, noFixtures, run, runCli, tempDir } from '../helpers/cli.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { relayHandler, startRelay, type RelayOptions } from '../helpers/relays.ts';
-import type { TestServer } from '../helpers/server.ts';
+import { relayHandler, relayPool } from '../helpers/relays.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
-
-async function relay(o: RelayOptions): Promise<TestServer> {
-  const s = await startRelay(o);
-  servers.push(s);
-  return s;
-}
+const relay = relayPool();
 
 const doctor = (args: string[], env: Record<string, string | undefined>) => run(['doctor', ...args], { env });
 

@@ -1,22 +1,14 @@
 // `imgdesc init` without a terminal: every answer by flag or stdin; a missing one is exit 2 naming
 // the flag. The terminal case is test/e2e/init-pty.test.ts.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOKEN, run, tempDir } from '../helpers/cli.ts';
-import { startRelay, type RelayOptions } from '../helpers/relays.ts';
+import { relayPool } from '../helpers/relays.ts';
 import type { TestServer } from '../helpers/server.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  for (const s of servers) await s.close();
-});
-async function relay(o: RelayOptions): Promise<TestServer> {
-  const s = await startRelay(o);
-  servers.push(s);
-  return s;
-}
+const relay = relayPool();
 
 const saved = (home: string) => {
   try {
