@@ -130,10 +130,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
           inputs,
           settings: flagSettings(cmd),
           run: runFlags(cmd),
-          recursive: o.recursive === true,
-          filesFrom: typeof o.filesFrom === 'string' ? o.filesFrom : undefined,
-          nul: o.null === true,
-          ...manifestOptions(o),
+          ...inputSelection(o),
           shard: str(o.shard),
           shardCount: str(o.shardCount),
           output: typeof o.output === 'string' ? o.output : undefined,
@@ -205,10 +202,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
           output: str(o.output),
           shardCount: str(o.shardCount),
           inputs: (o.input as string[] | undefined) ?? [],
-          recursive: o.recursive === true,
-          filesFrom: str(o.filesFrom),
-          nul: o.null === true,
-          ...manifestOptions(o),
+          ...inputSelection(o),
           quiet: o.quiet === true,
           verbose: o.verbose === true,
           noColor: o.color === false,
@@ -420,6 +414,11 @@ function addManifestOptions(cmd: Command, table = true): Command {
 
 function manifestOptions(o: Record<string, unknown>) {
   return { manifest: str(o.manifest), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) };
+}
+
+/** Which images a batch covers (batch runs them, merge checks its parts against them). */
+function inputSelection(o: Record<string, unknown>) {
+  return { recursive: o.recursive === true, filesFrom: str(o.filesFrom), nul: o.null === true, ...manifestOptions(o) };
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
