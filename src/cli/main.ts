@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { closest } from './suggest.ts';
+import { bareWord } from './route.ts';
 import { reportCliError } from './error-report.ts';
 import { VERSION } from '../version.ts';
 import { addSharedOptions, flagSettings, runFlags } from './options.ts';
@@ -393,7 +394,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
 
 /** `imgdesc bacth photos`: not a file, but one letter off a command. */
 function checkNotACommand(image: string, program: Command, io: IO): void {
-  if (!/^[a-z][a-z-]*$/i.test(image) || existsSync(resolve(io.cwd, image))) return;
+  if (!bareWord.test(image) || existsSync(resolve(io.cwd, image))) return;
   const names = program.commands.map((c) => c.name());
   const near = closest(image, names);
   if (near) throw new UsageError(`${image}: no such file`, { hint: `did you mean \`imgdesc ${near}\`?` });

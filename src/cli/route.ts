@@ -4,7 +4,7 @@
 /** A plain operand: `-` (stdin) or anything that is not an option. */
 const operand = (a: string): boolean => a === '-' || !a.startsWith('-');
 /** What could be a command or a typo of one (`batch`, `bacth`): commander and its hints decide. */
-const bareWord = /^[a-z][a-z-]*$/i;
+export const bareWord = /^[a-z][a-z-]*$/i;
 
 export type Plain = { image: string; prompt: string | undefined };
 
