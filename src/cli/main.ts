@@ -427,7 +427,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 /** Maps any error to one line on stderr and an exit code. Only bugs get a stack (with -v). */
-export async function reportError(error: unknown, io: IO, verbose: boolean, noColor = false): Promise<number> {
+async function reportError(error: unknown, io: IO, verbose: boolean, noColor = false): Promise<number> {
   if (error instanceof CommanderError) {
     // commander has printed its own message already
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
