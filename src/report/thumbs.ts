@@ -1,7 +1,8 @@
 // Thumbnails for the report: small JPEGs (long edge 256) embedded as data: URLs, so the page can be
 // mailed; or, with --link, relative links to the originals.
-import { readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
+import { readPath } from '../image/read.ts';
+import { ImageError } from '../image/types.ts';
 import type { ReportEntry } from './model.ts';
 import type { Thumb } from './html.ts';
 
@@ -25,12 +26,14 @@ async function toJpeg(bytes: Buffer): Promise<Buffer> {
 async function embed(path: string, opts: ThumbOptions): Promise<Thumb> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path);
+    // Checked by size before any byte is read, so a huge file is never loaded only to be refused.
+    bytes = (await readPath(path, { maxInputBytes: opts.maxInputBytes, ...(opts.signal ? { signal: opts.signal } : {}) })).bytes;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { none: code === 'ENOENT' ? 'image not found' : `cannot read the image (${code ?? 'error'})` };
+    if (!(err instanceof ImageError)) throw err;
+    if (err.reason === 'not-found') return { none: 'image not found' };
+    if (err.reason === 'too-large') return { none: 'image too large for a preview' };
+    return { none: `cannot read the image (${(err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.reason})` };
   }
-  if (bytes.length > opts.maxInputBytes) return { none: 'image too large for a preview' };
   let jpeg: Buffer | undefined;
   try {
     jpeg = await toJpeg(bytes);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectEntries, countEntries, entryOf, tokensOf } from '../../../src/report/model.ts';
 import { renderReport } from '../../../src/report/html.ts';
-import { linkTo } from '../../../src/report/thumbs.ts';
+import { linkTo, makeThumbs } from '../../../src/report/thumbs.ts';
 
 const line = (o: object) => JSON.stringify(o);
 
@@ -69,4 +69,14 @@ test('renderReport escapes every text it shows and forbids network fetches', () 
 test('linkTo: relative, each segment URL-encoded', () => {
   assert.equal(linkTo('/d/photos/a b#1.jpg', '/d/out'), '../photos/a%20b%231.jpg');
   assert.equal(linkTo('/d/x.jpg', '/d'), 'x.jpg');
+});
+
+test('makeThumbs: a missing image, one over the size cap (refused before it is read), a folder, and one that makes a JPEG', async () => {
+  const img = '/work/shared/fixtures/images/exif-Landscape_1.jpg';
+  const at = (location: string) => entryOf(line({ image: location, ok: true, content: 'x' }), '/', 'r')!;
+  const entries = [at('/no/such/image.jpg'), at(img), at('/work/shared/fixtures/images')];
+  const small = await makeThumbs(entries, { link: false, pageDir: '/', maxInputBytes: 100 });
+  assert.deepEqual(small, [{ none: 'image not found' }, { none: 'image too large for a preview' }, { none: 'cannot read the image (directory)' }]);
+  const [thumb] = await makeThumbs([at(img)], { link: false, pageDir: '/', maxInputBytes: 50 * 1024 * 1024 });
+  assert.match((thumb as { src: string }).src, /^data:image\/jpeg;base64,\/9j\//);
 });
