@@ -23,16 +23,28 @@ export interface PipelineStats {
   peakPrepared: number;
 }
 
-/** Resolves once `signal` aborts; rejects InterruptedError. Removes its listener when settled elsewhere. */
-export function abortable<T>(register: (settle: (v: T) => void) => void, signal: AbortSignal): Promise<T> {
+/**
+ * Waits for `register` to settle (or fail), or rejects InterruptedError as soon as `signal` aborts,
+ * whichever comes first; removes its abort listener either way.
+ */
+export function abortable<T>(
+  register: (settle: (v: T) => void, fail: (e: unknown) => void) => void,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(new InterruptedError());
+    if (signal?.aborted) return reject(new InterruptedError());
     const onAbort = () => reject(new InterruptedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    register((v) => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(v);
-    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    register(
+      (v) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -79,12 +91,7 @@ export async function runPipeline<I, W>(opts: PipelineOptions<I, W>): Promise<Pi
   const nextItem = async (): Promise<I | undefined> => {
     if (!stream) return (items as readonly I[])[next++];
     // A stream may wait on its source (stdin) for ever: stopping must not wait with it.
-    const r = await new Promise<IteratorResult<I>>((resolve, reject) => {
-      if (signal.aborted) return reject(new InterruptedError());
-      const onAbort = () => reject(new InterruptedError());
-      signal.addEventListener('abort', onAbort, { once: true });
-      stream.next().then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
+    const r = await abortable<IteratorResult<I>>((settle, fail) => void stream.next().then(settle, fail), signal);
     return r.done ? undefined : r.value;
   };
   const preparer = async () => {

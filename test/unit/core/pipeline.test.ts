@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { runPipeline } from '../../../src/core/pipeline.ts';
+import { abortable, runPipeline } from '../../../src/core/pipeline.ts';
 import { InterruptedError } from '../../../src/types.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -97,4 +97,28 @@ test('pipeline: an abort stops it quietly; waiting work is drained without runni
     signal: ac.signal,
   });
   assert.ok(worked.length < 6, `${worked.length} worked`);
+});
+
+test('abortable: settles, fails with the given error, or rejects InterruptedError on abort', async () => {
+  const ac = new AbortController();
+  assert.equal(await abortable<number>((settle) => settle(1), ac.signal), 1);
+  await assert.rejects(abortable((_s, fail) => fail(new Error('boom')), ac.signal), /boom/);
+  assert.equal(await abortable<number>((settle) => settle(2), undefined), 2);
+  const pending = abortable<void>(() => {}, ac.signal);
+  ac.abort();
+  await assert.rejects(pending, (e: unknown) => e instanceof InterruptedError);
+  await assert.rejects(abortable<void>((settle) => settle(), ac.signal), (e: unknown) => e instanceof InterruptedError);
+});
+
+test('pipeline: a stream that never yields stops on abort; a stream that throws stops it with its error', async () => {
+  const ac = new AbortController();
+  const stuck: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<number>>(() => {}) }) };
+  const run = runPipeline({ items: stuck, prepare: async (i) => i, work: async () => {}, preparers: 1, workers: 1, maxPrepared: 1, signal: ac.signal });
+  ac.abort();
+  await run;
+  const broken: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('read failed')) }) };
+  await assert.rejects(
+    runPipeline({ items: broken, prepare: async (i) => i, work: async () => {}, preparers: 1, workers: 1, maxPrepared: 1, signal: new AbortController().signal }),
+    /read failed/,
+  );
 });
