@@ -4,6 +4,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RateGate } from '../api/index.ts';
 import { InterruptedError } from '../types.ts';
+import { abortable } from './pipeline.ts';
 
 export interface GateClock {
   now(): number;
@@ -184,14 +185,6 @@ export class AdaptiveGate {
   }
 
   private nextRelease(signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(new InterruptedError());
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
+    return abortable<void>((settle) => this.waiters.push(() => settle()), signal);
   }
 }
