@@ -341,7 +341,8 @@ async function batchFlow(
   // Every request in flight or waiting to retry listens for the abort (its wait, its attempt, the
   // gate): Node's leak warning at 11 listeners is for code that adds them without end; ours are
   // bounded by the images in the pipeline.
-  const listeners = 4 * (concurrency + (opts.maxPrepared ?? concurrency + 2)) + 16;
+  const maxPrepared = Math.max(1, opts.maxPrepared ?? concurrency + 2);
+  const listeners = 4 * (concurrency + maxPrepared) + 16;
   for (const s of [signal, ctx.signal]) setMaxListeners(Math.max(listeners, getMaxListeners(s)), s);
   const gate = new AdaptiveGate({ max: concurrency, maxRps: settings.maxRps, ...(opts.clock ? { clock: opts.clock } : {}) });
   let dispatcher: CoreContext['dispatcher'];
@@ -626,7 +627,6 @@ async function batchFlow(
     await record(item, rec);
   };
 
-  const maxPrepared = Math.max(1, opts.maxPrepared ?? concurrency + 2);
   const stats = await runPipeline<BatchItem, Prepared>({
     items,
     prepare: prepareOne,
