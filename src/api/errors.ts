@@ -109,6 +109,13 @@ function hintFor(status: number | undefined, url: string | undefined, code: stri
   return undefined;
 }
 
+const NO_CHANNEL = /无可用渠道|no available channel/i;
+
+/** one-api/new-api 503 "无可用渠道": the relay knows no working channel for the model in this token's group. */
+export function isNoChannel(message: string): boolean {
+  return NO_CHANNEL.test(message);
+}
+
 /**
  * The relay has no such model: OpenAI 404 `model_not_found` ("does not exist"), Anthropic 404
  * `not_found_error`, one-api/new-api 503 "当前分组 … 下对于模型 … 无可用渠道" (middleware/distributor.go).
@@ -118,7 +125,7 @@ export function isModelNotFound(e: { status: number | undefined; code: string | 
   // new-api sends a saturated group with the code model_not_found: the message is the cause.
   if (/负载已饱和|saturated|overload/i.test(m)) return false;
   if (e.code === 'model_not_found') return true;
-  if (/无可用渠道|no available channel/i.test(m)) return true;
+  if (isNoChannel(m)) return true;
   if (e.status === 404 && (e.type === 'not_found_error' || /\bmodel\b/i.test(m))) return true;
   return (e.status === 400 || e.status === 404) && /model.*(does not exist|not found|not exist|unknown)|(unknown|invalid) model/i.test(m);
 }

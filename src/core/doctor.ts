@@ -1,6 +1,6 @@
 // `doctor` and `init`: what each finding means and what to do about it. Pure: facts in, verdicts
 // out; the requests that gather the facts are in doctor-run.ts.
-import { APIError, isModelDenied, isModelNotFound, isQuotaError, resolveEndpoints } from '../api/index.ts';
+import { APIError, isModelDenied, isModelNotFound, isNoChannel, isQuotaError, resolveEndpoints } from '../api/index.ts';
 import type { CliError } from '../types.ts';
 import { IMGDESC_ENV, OPENAI_ENV, type SettingSource } from '../config/settings.ts';
 
@@ -243,7 +243,7 @@ export type FailureCause = 'model-not-found' | 'no-channel' | 'quota' | 'not-all
  */
 export function failureCause(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }): FailureCause {
   const code = e.code ?? null;
-  if (/无可用渠道|no available channel/i.test(e.message)) return 'no-channel';
+  if (isNoChannel(e.message)) return 'no-channel';
   if (isQuotaError(code, e.message) || e.status === 402) return 'quota';
   if (isModelDenied(code, e.message)) return 'not-allowed';
   if (e.status === 413 || /request_too_large|too large/i.test(`${code ?? ''} ${e.type ?? ''} ${e.message}`)) return 'too-large';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, authHint, findRequestId, isModelNotFound, redact } from '../../../src/api/errors.ts';
+import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, authHint, findRequestId, isModelNotFound, isNoChannel, redact } from '../../../src/api/errors.ts';
 import { CliError } from '../../../src/types.ts';
 
 describe('APIError', () => {
@@ -110,4 +110,13 @@ describe('isModelNotFound', () => {
     [e(400, 'invalid_image', 'invalid_request_error', 'Could not process image'), false],
   ];
   for (const [err, want] of table) it(`${err.status} ${err.serverMessage} → ${want}`, () => assert.equal(isModelNotFound(err), want));
+});
+
+describe('isNoChannel', () => {
+  const cases: [string, boolean][] = [
+    ['当前分组 default 下对于模型 gpt-4o 无可用渠道 (request id: 1)', true],
+    ['No available channel for model gpt-4o under group default', true],
+    ['The model `gpt-9` does not exist', false],
+  ];
+  for (const [m, want] of cases) it(`${m.slice(0, 30)} → ${want}`, () => assert.equal(isNoChannel(m), want));
 });
