@@ -19,7 +19,7 @@ import {
 } from '../api/index.ts';
 import { maskToken, type Settings } from '../config/settings.ts';
 import { loadImage, type ImageOptions, type PreparedImage } from '../image/index.ts';
-import { CliError, ConfigError, UsageError } from '../types.ts';
+import { CliError, ConfigError, ExitCode, UsageError } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { mentionsResponseFormat, parseStructuredAnswer, structuredRequest, type StructuredSpec } from './structured.ts';
 
@@ -228,7 +228,7 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
       r = await ask(next, settings, ctx);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      throw new CliError(`got ${got} of ${wanted} answers; asking for the rest failed: ${why}`, error instanceof CliError ? error.exitCode : 4, {
+      throw new CliError(`got ${got} of ${wanted} answers; asking for the rest failed: ${why}`, error instanceof CliError ? error.exitCode : ExitCode.api, {
         hint: error instanceof CliError ? error.hint : undefined,
         cause: error,
       });
