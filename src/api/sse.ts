@@ -6,8 +6,7 @@
 // "choices":[{"index","delta":{"role"?,"content"?,"reasoning_content"?},"finish_reason"}],"usage"?}`,
 // ending with `data: [DONE]`.
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from './response.ts';
 
 /** A body that is an event stream: by its Content-Type, or by how it starts. */
 export function isEventStream(contentType: string | undefined, text: string): boolean {
