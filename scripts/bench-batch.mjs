@@ -47,7 +47,11 @@ function startServer(latencyMs) {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       state.url = `http://127.0.0.1:${server.address().port}`;
-      state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
+      state.close = () =>
+        new Promise((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        });
       resolve(state);
     }),
   );
@@ -94,7 +98,7 @@ async function runMeasured(args, opts) {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
     let stderr = '';
     let peakKb = 0;
-    let cpuMs = NaN;
+    const cpuMs = NaN;
     child.stderr.on('data', (c) => (stderr += c));
     const poll = setInterval(() => {
       try {
@@ -112,12 +116,16 @@ async function runMeasured(args, opts) {
 
 async function makeImages(dir, n, distinct) {
   mkdirSync(dir, { recursive: true });
-  const base = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } }).png().toBuffer();
+  const base = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } })
+    .png()
+    .toBuffer();
   for (let i = 0; i < n; i++) {
     let buf = base;
     if (distinct) {
       const c = i % 256;
-      buf = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c, g: (i >> 8) & 255, b: 128 } } }).png().toBuffer();
+      buf = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: c, g: (i >> 8) & 255, b: 128 } } })
+        .png()
+        .toBuffer();
     }
     writeFileSync(join(dir, `img${String(i).padStart(5, '0')}.png`), buf);
   }
@@ -127,7 +135,9 @@ async function makeImages(dir, n, distinct) {
 async function makeJpegs(dir, n) {
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
-    const buf = await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: i % 256, g: (i >> 8) & 255, b: 90 } } }).jpeg({ quality: 80 }).toBuffer();
+    const buf = await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: i % 256, g: (i >> 8) & 255, b: 90 } } })
+      .jpeg({ quality: 80 })
+      .toBuffer();
     writeFileSync(join(dir, `img${String(i).padStart(5, '0')}.jpg`), buf);
   }
 }
@@ -142,7 +152,11 @@ const rows = [];
   const srv = await startServer(250);
   const r = await run(process.execPath, [BIN, 'batch', dir, '-c', '8', '-o', join(work, 'out200.jsonl')], { env: env(srv.url) });
   const ideal = (200 * 0.25) / 8;
-  rows.push(['batch 200 imgs, 250 ms latency, -c 8', fmt(r.ms), `ideal ${ideal.toFixed(2)} s → ${(r.ms / 1000 / ideal).toFixed(3)}× (target ≤ 1.15×); exit ${r.code}; server max in flight ${srv.maxInFlight}`]);
+  rows.push([
+    'batch 200 imgs, 250 ms latency, -c 8',
+    fmt(r.ms),
+    `ideal ${ideal.toFixed(2)} s → ${(r.ms / 1000 / ideal).toFixed(3)}× (target ≤ 1.15×); exit ${r.code}; server max in flight ${srv.maxInFlight}`,
+  ]);
 
   await srv.close();
 
@@ -151,10 +165,20 @@ const rows = [];
   const script = `for f in "$@"; do "${process.execPath}" "${BIN}" "$f" > /dev/null || exit 1; done`;
   const loop = await run('sh', ['-c', script, 'sh', ...files], { env: env(fast.url) });
   const rate = files.length / (loop.ms / 1000);
-  rows.push([`shell loop of single calls, ${files.length} imgs, fast server`, fmt(loop.ms), `${rate.toFixed(1)} images/s (target ≥ 12); exit ${loop.code}`]);
+  rows.push([
+    `shell loop of single calls, ${files.length} imgs, fast server`,
+    fmt(loop.ms),
+    `${rate.toFixed(1)} images/s (target ≥ 12); exit ${loop.code}`,
+  ]);
   // The same loop starting only node, right after: what this machine allows at the moment.
-  const floor = await run('sh', ['-c', `for f in "$@"; do "${process.execPath}" -e 0 > /dev/null || exit 1; done`, 'sh', ...files], { env: env(fast.url) });
-  rows.push([`shell loop of \`node -e 0\`, ${files.length} times`, fmt(floor.ms), `${(files.length / (floor.ms / 1000)).toFixed(1)} starts/s: the loop above is ${(loop.ms / floor.ms).toFixed(2)}× this floor`]);
+  const floor = await run('sh', ['-c', `for f in "$@"; do "${process.execPath}" -e 0 > /dev/null || exit 1; done`, 'sh', ...files], {
+    env: env(fast.url),
+  });
+  rows.push([
+    `shell loop of \`node -e 0\`, ${files.length} times`,
+    fmt(floor.ms),
+    `${(files.length / (floor.ms / 1000)).toFixed(1)} starts/s: the loop above is ${(loop.ms / floor.ms).toFixed(2)}× this floor`,
+  ]);
   rows.push(['speed-up of batch -c 8 (250 ms) over the loop', `${(loop.ms / r.ms).toFixed(1)}×`, '']);
   await fast.close();
 }
@@ -165,7 +189,11 @@ for (const n of [1000, 5000]) {
   await makeImages(dir, n, false);
   const srv = await startServer(0);
   const r = await runMeasured(['batch', dir, '-c', '16', '-o', join(work, `mem-${n}.jsonl`)], { env: env(srv.url) });
-  rows.push([`peak RSS, ${n} images, -c 16, fast server`, `${(r.peakKb / 1024).toFixed(0)} MB`, `${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 250 MB and flat`]);
+  rows.push([
+    `peak RSS, ${n} images, -c 16, fast server`,
+    `${(r.peakKb / 1024).toFixed(0)} MB`,
+    `${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 250 MB and flat`,
+  ]);
   await srv.close();
   rmSync(dir, { recursive: true, force: true });
 }
@@ -177,14 +205,39 @@ for (const n of [1000, 5000]) {
   await makeJpegs(dir, n);
   const srv = await startServer(0);
   const r = await runMeasured(['batch', dir, '-c', '16', '-o', join(work, 'cpu.jsonl')], { env: env(srv.url) });
-  rows.push([`CPU per image, ${n} distinct JPEGs, -c 16`, `${(r.cpuMs / n).toFixed(2)} ms`, `user+sys ${fmt(r.cpuMs)}, ${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 1 ms`]);
+  rows.push([
+    `CPU per image, ${n} distinct JPEGs, -c 16`,
+    `${(r.cpuMs / n).toFixed(2)} ms`,
+    `user+sys ${fmt(r.cpuMs)}, ${fmt(r.ms)} wall, ${(n / (r.ms / 1000)).toFixed(0)} img/s; exit ${r.code}; target ≤ 1 ms`,
+  ]);
   if (existsSync('/usr/bin/strace')) {
     const sub = join(work, 'cpu-opens');
     mkdirSync(sub);
     for (let i = 0; i < 200; i++) writeFileSync(join(sub, `o${i}.jpg`), readFileSync(join(dir, `img${String(i).padStart(5, '0')}.jpg`)));
     const trace = join(work, 'opens.trace');
-    const t = await run('/usr/bin/strace', ['-f', '-qq', '-e', 'trace=open,openat', '-o', trace, process.execPath, BIN, 'batch', sub, '-c', '16', '-o', join(work, 'opens.jsonl')], { env: env(srv.url) });
-    const opens = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes(sub + '/o') && !/= -1 /.test(l)).length;
+    const t = await run(
+      '/usr/bin/strace',
+      [
+        '-f',
+        '-qq',
+        '-e',
+        'trace=open,openat',
+        '-o',
+        trace,
+        process.execPath,
+        BIN,
+        'batch',
+        sub,
+        '-c',
+        '16',
+        '-o',
+        join(work, 'opens.jsonl'),
+      ],
+      { env: env(srv.url) },
+    );
+    const opens = readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(sub + '/o') && !/= -1 /.test(l)).length;
     rows.push(['image file opens per image (strace, 200 imgs)', (opens / 200).toFixed(2), `exit ${t.code}; target 1`]);
   }
   await srv.close();

@@ -22,11 +22,15 @@ const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-429-'));
 const dir = join(work, 'p');
 mkdirSync(dir);
 for (let i = 0; i < N; i++) {
-  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i % 256, g: (i >> 8) * 40, b: 7 } } }).png().toBuffer();
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i % 256, g: (i >> 8) * 40, b: 7 } } })
+    .png()
+    .toBuffer();
   writeFileSync(join(dir, `i${i}.png`), png);
 }
 const body = JSON.stringify({
-  id: 'x', object: 'chat.completion', model: 'bench-model',
+  id: 'x',
+  object: 'chat.completion',
+  model: 'bench-model',
   choices: [{ index: 0, message: { role: 'assistant', content: 'A small dark square on a plain background.' }, finish_reason: 'stop' }],
   usage: { total_tokens: 3 },
 });
@@ -51,8 +55,13 @@ async function trial(windowMs, periodMs) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const env = {
-    PATH: process.env.PATH, HOME: work, XDG_CONFIG_HOME: join(work, 'cfg'), XDG_CACHE_HOME: join(work, 'cache'),
-    IMGDESC_BASE_URL: `http://127.0.0.1:${server.address().port}`, IMGDESC_TOKEN: 'sk-bench-0123456789', IMGDESC_MODEL: 'bench-model',
+    PATH: process.env.PATH,
+    HOME: work,
+    XDG_CONFIG_HOME: join(work, 'cfg'),
+    XDG_CACHE_HOME: join(work, 'cache'),
+    IMGDESC_BASE_URL: `http://127.0.0.1:${server.address().port}`,
+    IMGDESC_TOKEN: 'sk-bench-0123456789',
+    IMGDESC_MODEL: 'bench-model',
   };
   const started = Date.now();
   const stdout = await new Promise((resolve) => {
@@ -64,13 +73,19 @@ async function trial(windowMs, periodMs) {
   const ms = Date.now() - started;
   server.closeAllConnections();
   server.close();
-  const recs = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const recs = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   return { ms, ok: recs.filter((r) => r.ok).length, failed: recs.filter((r) => !r.ok).length, limited };
 }
 
 const plain = await trial(0, 1);
 const windows = await trial(1500, 5000);
-const row = (name, t) => console.log(`${name.padEnd(34)} ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.ok} ok, ${t.failed} failed, ${t.limited} answers were 429`);
+const row = (name, t) =>
+  console.log(
+    `${name.padEnd(34)} ${(t.ms / 1000).toFixed(1).padStart(6)} s  ${t.ok} ok, ${t.failed} failed, ${t.limited} answers were 429`,
+  );
 console.log(`${N} images, -c 4, 20 ms per answer`);
 row('relay always answers', plain);
 row('429 for 1.5 s of every 5 s', windows);

@@ -58,7 +58,8 @@ function startRelay() {
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       // no model set: imgdesc picks one from this list (once; then from its cache)
-      if (req.method === 'GET') return res.end(JSON.stringify({ object: 'list', data: [{ id: 'claude-sonnet-4-5-20250929', object: 'model' }] }));
+      if (req.method === 'GET')
+        return res.end(JSON.stringify({ object: 'list', data: [{ id: 'claude-sonnet-4-5-20250929', object: 'model' }] }));
       if (req.headers['user-agent']?.startsWith('imgdesc/')) server.imgdescBytes += n;
       res.end(body);
     });
@@ -95,7 +96,10 @@ if (want('request')) {
   const photo = join(work, 'photo.jpg');
   writeFileSync(
     photo,
-    await sharp({ create: { width: 800, height: 600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).blur(2).jpeg({ quality: 80 }).toBuffer(),
+    await sharp({ create: { width: 800, height: 600, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } })
+      .blur(2)
+      .jpeg({ quality: 80 })
+      .toBuffer(),
   );
   const prompt = 'What is in this picture? Please describe it in detail.';
   const model = 'claude-3-5-sonnet-20240620';
@@ -125,14 +129,29 @@ process.stdout.write(r.choices[0].message.content + '\\n');
   const cases = [
     { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
     { name: 'imgdesc photo.jpg (800x600, sent unchanged)', cmd: process.execPath, args: [BIN, photo], opts: { env: env(url) } },
-    { name: 'imgdesc photo.jpg, no model set (pick cached)', cmd: process.execPath, args: [BIN, photo], opts: { env: { ...env(url), IMGDESC_MODEL: '' } } },
+    {
+      name: 'imgdesc photo.jpg, no model set (pick cached)',
+      cmd: process.execPath,
+      args: [BIN, photo],
+      opts: { env: { ...env(url), IMGDESC_MODEL: '' } },
+    },
   ];
   if (hasCurl) cases.push({ name: 'curl + base64 + jq script', cmd: 'sh', args: [script, photo, url], opts: { env: env(url) } });
   if (hasSdk) cases.push({ name: 'openai SDK script (node)', cmd: process.execPath, args: [sdk, photo, url], opts: { env: env(url) } });
   cases.push(
-    { name: 'floor: one POST with undici (as bundled)', ...post(`const { request } = (await import(${JSON.stringify(undiciChunk())})).default; await (await request(${target}, { method: 'POST', body: '{}' })).body.text();`) },
+    {
+      name: 'floor: one POST with undici (as bundled)',
+      ...post(
+        `const { request } = (await import(${JSON.stringify(undiciChunk())})).default; await (await request(${target}, { method: 'POST', body: '{}' })).body.text();`,
+      ),
+    },
     { name: 'floor: one POST with built-in fetch', ...post(`await (await fetch(${target}, { method: 'POST', body: '{}' })).text();`) },
-    { name: 'floor: one POST with node:http', ...post(`import http from 'node:http'; await new Promise((r) => http.request(${target}, { method: 'POST' }, (res) => res.resume().on('end', r)).end('{}'));`) },
+    {
+      name: 'floor: one POST with node:http',
+      ...post(
+        `import http from 'node:http'; await new Promise((r) => http.request(${target}, { method: 'POST' }, (res) => res.resume().on('end', r)).end('{}'));`,
+      ),
+    },
     { name: 'floor: loading sharp', cmd: process.execPath, args: ['--input-type=module', '-e', "await import('sharp')"] },
   );
   // run inside the event loop's reach: spawnSync would block the server, so use async spawns
@@ -149,7 +168,9 @@ process.stdout.write(r.choices[0].message.content + '\\n');
   }
   const rows = cases.map((c, j) => ({ name: c.name, ms: median(times[j]) }));
   table('one request against a local relay that answers at once', rows, rows[0].ms);
-  console.log(`  bytes uploaded per imgdesc request: ${Math.round(server.imgdescBytes / (RUNS * 2))} (image file ${statSync(photo).size} bytes)`);
+  console.log(
+    `  bytes uploaded per imgdesc request: ${Math.round(server.imgdescBytes / (RUNS * 2))} (image file ${statSync(photo).size} bytes)`,
+  );
   server.close();
 }
 
@@ -174,7 +195,10 @@ if (want('prepare')) {
     const times = [];
     let out = '';
     for (let i = 0; i < Math.min(RUNS, 5); i++) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', prepareSnippet(file)], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', prepareSnippet(file)], {
+        encoding: 'utf8',
+        cwd: new URL('..', import.meta.url).pathname,
+      });
       if (r.status !== 0) throw new Error(r.stderr);
       const m = JSON.parse(r.stdout.trim().split('\n').at(-1));
       times.push(m.ms);
@@ -182,7 +206,7 @@ if (want('prepare')) {
     }
     const ms = median(times);
     console.log(
-      `  ${`${w}x${h} (${(w * h / 1e6).toFixed(0)} MP) ${(size / 1048576).toFixed(2)} MiB`.padEnd(30)} → ${out.w}x${out.h}, ${(out.bytes / 1024).toFixed(0)} KiB sent (${((out.bytes / size) * 100).toFixed(1)}% of the original), prepared in ${ms.toFixed(0)} ms`,
+      `  ${`${w}x${h} (${((w * h) / 1e6).toFixed(0)} MP) ${(size / 1048576).toFixed(2)} MiB`.padEnd(30)} → ${out.w}x${out.h}, ${(out.bytes / 1024).toFixed(0)} KiB sent (${((out.bytes / size) * 100).toFixed(1)}% of the original), prepared in ${ms.toFixed(0)} ms`,
     );
   }
 }
@@ -221,11 +245,16 @@ if (want('photos')) {
   };
   const peak = (file, path) => {
     if (!existsSync('/usr/bin/time')) return null;
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], { encoding: 'utf8', env: { ...env('http://127.0.0.1:9'), PATH: path } });
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], {
+      encoding: 'utf8',
+      env: { ...env('http://127.0.0.1:9'), PATH: path },
+    });
     return Number(r.stderr.trim().split('\n').at(-1)) / 1024;
   };
   const row = (name, ms, target, rss, rssTarget) =>
-    console.log(`  ${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms${target ? ` (target ≤ ${target} ms)` : ''}${rss !== null && rss !== undefined ? `, peak RSS ${rss.toFixed(0)} MB${rssTarget ? ` (target ≤ ${rssTarget})` : ''}` : ''}`);
+    console.log(
+      `  ${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms${target ? ` (target ≤ ${target} ms)` : ''}${rss !== null && rss !== undefined ? `, peak RSS ${rss.toFixed(0)} MB${rssTarget ? ` (target ≤ ${rssTarget})` : ''}` : ''}`,
+    );
   if (existsSync(heic)) {
     if (heifTool) {
       const times = [];
@@ -236,7 +265,9 @@ if (want('photos')) {
     } else console.log('  heif-dec/heif-convert is missing: system libheif row skipped');
     const wasm = prepared(heic, bare);
     row('HEIC prepared, WebAssembly decoder', wasm.ms, 2500, peak(heic, bare), 200);
-    console.log(`  HEIC ${(statSync(heic).size / 1048576).toFixed(2)} MiB → ${wasm.w}x${wasm.h} ${wasm.mime}, ${(wasm.bytes / 1024).toFixed(0)} KiB sent`);
+    console.log(
+      `  HEIC ${(statSync(heic).size / 1048576).toFixed(2)} MiB → ${wasm.w}x${wasm.h} ${wasm.mime}, ${(wasm.bytes / 1024).toFixed(0)} KiB sent`,
+    );
   }
   const plain = prepared(jpg, bare);
   row('JPEG prepared, no colour profile', plain.ms, null, peak(jpg, bare));
@@ -265,15 +296,22 @@ console.log(JSON.stringify({ ms, w: img.report.widthOut, h: img.report.heightOut
 if (want('memory')) {
   const file = join(work, 'big-50mp.jpg');
   if (!existsSync(file)) {
-    await sharp({ create: { width: 8660, height: 5774, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg({ quality: 90 }).toFile(file);
+    await sharp({ create: { width: 8660, height: 5774, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 30 } } })
+      .jpeg({ quality: 90 })
+      .toFile(file);
   }
   const hasTime = existsSync('/usr/bin/time');
   console.log('\n## peak memory');
   if (!hasTime) console.log('  /usr/bin/time is missing: skipped');
   else {
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], { encoding: 'utf8', env: env('http://127.0.0.1:9') });
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], {
+      encoding: 'utf8',
+      env: env('http://127.0.0.1:9'),
+    });
     const kb = Number(r.stderr.trim().split('\n').at(-1));
-    console.log(`  imgdesc --dry-run on a 50 MP JPEG (${(statSync(file).size / 1048576).toFixed(1)} MiB): peak RSS ${(kb / 1024).toFixed(0)} MB`);
+    console.log(
+      `  imgdesc --dry-run on a 50 MP JPEG (${(statSync(file).size / 1048576).toFixed(1)} MiB): peak RSS ${(kb / 1024).toFixed(0)} MB`,
+    );
   }
 }
 

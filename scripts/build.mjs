@@ -45,7 +45,15 @@ await build({
   external: [...external, 'undici', 'ajv', 'ajv-formats', 'conf', 'commander', 'file-type', 'ora', 'exif-reader'],
 });
 // bin/imgdesc.js picks dist/plain.js or dist/main.js with this, before loading either.
-await build({ entryPoints: { route: 'src/cli/route.ts' }, outfile: 'dist/route.cjs', bundle: true, format: 'cjs', platform: 'node', target: 'node20', logLevel: 'warning' });
+await build({
+  entryPoints: { route: 'src/cli/route.ts' },
+  outfile: 'dist/route.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
 
 // With no dist/help.txt yet, this goes through commander; stdout is a pipe, so 80 columns.
 const help = spawnSync(process.execPath, ['bin/imgdesc.js', '--help'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });

@@ -26,6 +26,8 @@ const flags = args.filter((a) => a.startsWith('-'));
 const files = picked.length ? picked : find('test').sort();
 // Most of a test file's time is waiting (tsx starting, retry back-offs, a slow test relay), not CPU:
 // node's default of one file at a time on a 2-core machine leaves the cores idle. Overridable.
-const concurrency = flags.some((f) => f.startsWith('--test-concurrency')) ? [] : [`--test-concurrency=${Math.max(3, availableParallelism() + 1)}`];
+const concurrency = flags.some((f) => f.startsWith('--test-concurrency'))
+  ? []
+  : [`--test-concurrency=${Math.max(3, availableParallelism() + 1)}`];
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...flags, ...files], { stdio: 'inherit' });
 process.exitCode = r.status ?? 1;

@@ -16,6 +16,11 @@ export function formatBytes(n: number): string {
 
 /** The first line of an error's message (or of anything thrown), for one-line reports. */
 export function firstLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : typeof (err as { message?: unknown })?.message === 'string' ? String((err as { message: string }).message) : String(err);
+  const message =
+    err instanceof Error
+      ? err.message
+      : typeof (err as { message?: unknown })?.message === 'string'
+        ? String((err as { message: string }).message)
+        : String(err);
   return message.split('\n')[0] ?? message;
 }

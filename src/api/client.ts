@@ -5,7 +5,15 @@ import type { Dispatcher } from 'undici';
 import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '../types.ts';
 import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
-import { MAX_RATE_LIMIT_WAIT_MS, classifyNetworkError, classifyRedirect, classifyResponseError, decideRetry, type Failure, type RetryState } from './retry.ts';
+import {
+  MAX_RATE_LIMIT_WAIT_MS,
+  classifyNetworkError,
+  classifyRedirect,
+  classifyResponseError,
+  decideRetry,
+  type Failure,
+  type RetryState,
+} from './retry.ts';
 import { loadUndici } from '../undici.ts';
 import { nodeHttpTransport, proxyConfigured, undiciTransport, type Exchange, type Transport } from './transport.ts';
 import { assembleStream, isEventStream } from './sse.ts';
@@ -88,7 +96,13 @@ export function getDispatcher(opts?: { connections?: number }): Promise<Dispatch
 }
 
 export function createChatCompletion(body: Record<string, unknown>, opts: ClientOptions): Promise<ApiResult<unknown>> {
-  return send('POST', resolveEndpoints(opts.baseUrl).chat, JSON.stringify(body), opts, body.stream === true ? 'text/event-stream' : 'application/json');
+  return send(
+    'POST',
+    resolveEndpoints(opts.baseUrl).chat,
+    JSON.stringify(body),
+    opts,
+    body.stream === true ? 'text/event-stream' : 'application/json',
+  );
 }
 
 export function listModels(opts: ClientOptions): Promise<ApiResult<unknown>> {
@@ -187,7 +201,13 @@ interface Response {
   url: string;
 }
 
-async function send(method: 'GET' | 'POST', url: string, payload: string | undefined, opts: ClientOptions, accept = 'application/json'): Promise<ApiResult<unknown>> {
+async function send(
+  method: 'GET' | 'POST',
+  url: string,
+  payload: string | undefined,
+  opts: ClientOptions,
+  accept = 'application/json',
+): Promise<ApiResult<unknown>> {
   const { signal, gate } = opts;
   const now = opts.now ?? (() => performance.now());
   const started = now();
@@ -292,7 +312,13 @@ async function send(method: 'GET' | 'POST', url: string, payload: string | undef
       state.rateLimitWaitedMs += d.delayMs;
       gate?.pause(d.delayMs);
     }
-    opts.onRetry?.({ attempt: state.attempts + 1, maxAttempts: policy.retries + 1, retry: d.usesRetry ? state.retriesUsed : 0, delayMs: d.delayMs, reason: outcome.reason });
+    opts.onRetry?.({
+      attempt: state.attempts + 1,
+      maxAttempts: policy.retries + 1,
+      retry: d.usesRetry ? state.retriesUsed : 0,
+      delayMs: d.delayMs,
+      reason: outcome.reason,
+    });
     await raceAbort(sleep(d.delayMs, signal), signal);
   }
 }

@@ -42,12 +42,28 @@ export function redact(text: string, secret: string | undefined): string {
 }
 
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
-  405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large',
-  415: 'Unsupported Media Type', 422: 'Unprocessable Entity', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-  520: 'Web Server Returned an Unknown Error', 521: 'Web Server Is Down', 522: 'Connection Timed Out',
-  523: 'Origin Is Unreachable', 524: 'A Timeout Occurred', 529: 'Overloaded',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  520: 'Web Server Returned an Unknown Error',
+  521: 'Web Server Is Down',
+  522: 'Connection Timed Out',
+  523: 'Origin Is Unreachable',
+  524: 'A Timeout Occurred',
+  529: 'Overloaded',
 };
 
 /** `HTTP 502 Bad Gateway` (the reason phrase when we know it). */
@@ -77,7 +93,8 @@ export interface APIErrorInit {
 // 403s by cause (one-api middleware/auth.go, relay/controller/helper.go; new-api middleware/auth.go,
 // service/quota.go): the same status means "bad token", "no quota" or "not this model".
 const QUOTA = /quota|额度|余额|insufficient|billing|balance|credit/i;
-const MODEL_DENIED = /无权(?:使用|访问)模型|model.*not (?:allowed|permitted)|(?:not allowed|may not) (?:to )?use|access to (?:the )?model|model_not_allowed/i;
+const MODEL_DENIED =
+  /无权(?:使用|访问)模型|model.*not (?:allowed|permitted)|(?:not allowed|may not) (?:to )?use|access to (?:the )?model|model_not_allowed/i;
 
 /** The relay says the account or token is out of quota (any status: OpenAI sends it as a 429). */
 export function isQuotaError(code: string | null | undefined, message: string): boolean {
@@ -91,9 +108,12 @@ export function isModelDenied(code: string | null | undefined, message: string):
 
 /** The hint for a 401/403, by what the relay says caused it. */
 export function authHint(status: number, code: string | null, message: string): string {
-  if (isQuotaError(code, message)) return "the account or token is out of quota: top it up, or raise the token's limit, in the relay's dashboard";
-  if (isModelDenied(code, message)) return "this token may not use that model: pick one it allows (imgdesc models), or allow the model in the token's settings on the relay";
-  if (status === 403) return "the relay refused this token: check in the relay's dashboard that it is enabled and allowed from this network; or set another: imgdesc config set token";
+  if (isQuotaError(code, message))
+    return "the account or token is out of quota: top it up, or raise the token's limit, in the relay's dashboard";
+  if (isModelDenied(code, message))
+    return "this token may not use that model: pick one it allows (imgdesc models), or allow the model in the token's settings on the relay";
+  if (status === 403)
+    return "the relay refused this token: check in the relay's dashboard that it is enabled and allowed from this network; or set another: imgdesc config set token";
   return 'the token is invalid or expired: imgdesc config set token';
 }
 
@@ -104,7 +124,8 @@ function hintFor(status: number | undefined, url: string | undefined, code: stri
   }
   if (status === 413) return 'the request is too large: lower --max-bytes or --max-edge';
   if (status === 429) return 'rate limited or out of quota: wait, or lower --concurrency';
-  if (/no candidates/i.test(message)) return "the provider gave no answer (often a safety block of the prompt or image): not retried; try another prompt, image or model";
+  if (/no candidates/i.test(message))
+    return 'the provider gave no answer (often a safety block of the prompt or image): not retried; try another prompt, image or model';
   if (status === 504 || status === 524) return 'not retried: the upstream may already have billed it; --stream keeps long answers alive';
   return undefined;
 }
@@ -120,7 +141,12 @@ export function isNoChannel(message: string): boolean {
  * The relay has no such model: OpenAI 404 `model_not_found` ("does not exist"), Anthropic 404
  * `not_found_error`, one-api/new-api 503 "当前分组 … 下对于模型 … 无可用渠道" (middleware/distributor.go).
  */
-export function isModelNotFound(e: { status: number | undefined; code: string | null; type: string | null; serverMessage: string }): boolean {
+export function isModelNotFound(e: {
+  status: number | undefined;
+  code: string | null;
+  type: string | null;
+  serverMessage: string;
+}): boolean {
   const m = e.serverMessage;
   // new-api sends a saturated group with the code model_not_found: the message is the cause.
   if (/负载已饱和|saturated|overload/i.test(m)) return false;
@@ -165,7 +191,8 @@ export class APIError extends CliError {
 
   /** `HTTP 401: 无效的令牌 (code: invalid_token, request id req_123)` — one line. */
   static format(status: number | undefined, message: string, code: string | null, requestId: string | null): string {
-    const head = status === undefined ? 'API error' : status >= 200 && status < 300 ? `HTTP ${status} with an error body` : `HTTP ${status}`;
+    const head =
+      status === undefined ? 'API error' : status >= 200 && status < 300 ? `HTTP ${status} with an error body` : `HTTP ${status}`;
     const extras: string[] = [];
     if (code && !message.includes(code)) extras.push(`code: ${code}`);
     if (requestId && !message.includes(requestId)) extras.push(`request id ${requestId}`);
@@ -188,7 +215,11 @@ export class APIConnectionError extends CliError {
 /** Every attempt ran out of time. */
 export class APITimeoutError extends APIConnectionError {
   constructor(message: string, options?: { cause?: unknown; hint?: string | undefined }) {
-    super(message, { code: 'ETIMEDOUT', cause: options?.cause, hint: options?.hint ?? 'raise --timeout, or try a smaller image or a faster model' });
+    super(message, {
+      code: 'ETIMEDOUT',
+      cause: options?.cause,
+      hint: options?.hint ?? 'raise --timeout, or try a smaller image or a faster model',
+    });
     this.name = 'APITimeoutError';
   }
 }
@@ -201,7 +232,13 @@ export class InvalidResponseError extends CliError {
   readonly answer: 'refused' | 'empty' | undefined;
   constructor(
     message: string,
-    options?: { status?: number | undefined; requestId?: string | null | undefined; hint?: string | undefined; cause?: unknown; answer?: 'refused' | 'empty' | undefined },
+    options?: {
+      status?: number | undefined;
+      requestId?: string | null | undefined;
+      hint?: string | undefined;
+      cause?: unknown;
+      answer?: 'refused' | 'empty' | undefined;
+    },
   ) {
     super(message, ExitCode.api, { hint: options?.hint, cause: options?.cause });
     this.name = 'InvalidResponseError';

@@ -25,8 +25,23 @@ export interface Family {
 }
 
 export const FAMILIES: readonly Family[] = [
-  { name: 'claude', test: /^(anthropic\.)?claude/, tokensField: 'max_tokens', temperature: true, n: false, responseFormat: false, thinkingBudget: { low: 1280, medium: 2048, high: 4096 } },
-  { name: 'openai-reasoning', test: /^(o\d(-|$)|gpt-5(?!-chat))/, tokensField: 'max_completion_tokens', temperature: false, n: true, responseFormat: true },
+  {
+    name: 'claude',
+    test: /^(anthropic\.)?claude/,
+    tokensField: 'max_tokens',
+    temperature: true,
+    n: false,
+    responseFormat: false,
+    thinkingBudget: { low: 1280, medium: 2048, high: 4096 },
+  },
+  {
+    name: 'openai-reasoning',
+    test: /^(o\d(-|$)|gpt-5(?!-chat))/,
+    tokensField: 'max_completion_tokens',
+    temperature: false,
+    n: true,
+    responseFormat: true,
+  },
   { name: 'openai', test: /^(gpt-|chatgpt-)/, tokensField: 'max_tokens', temperature: true, n: true, responseFormat: true },
   { name: 'gemini', test: /^(google\/)?gemini/, tokensField: 'max_tokens', temperature: true, n: true, responseFormat: true },
   { name: 'other', test: /(?:)/, tokensField: 'max_tokens', temperature: true, n: true, responseFormat: true },

@@ -7,7 +7,16 @@ export { buildChatBody } from './request.ts';
 export type { ChatRequestInput } from './request.ts';
 export { readAnswer, readModelIds, isCutOff, mergeCompletions } from './response.ts';
 export type { Answer } from './response.ts';
-export { APIError, APIConnectionError, APITimeoutError, InvalidResponseError, isModelNotFound, isNoChannel, isQuotaError, isModelDenied } from './errors.ts';
+export {
+  APIError,
+  APIConnectionError,
+  APITimeoutError,
+  InvalidResponseError,
+  isModelNotFound,
+  isNoChannel,
+  isQuotaError,
+  isModelDenied,
+} from './errors.ts';
 export { createChatCompletion, listModels, getJson, getDispatcher } from './client.ts';
 export type { ClientOptions, ApiResult, RateGate, RetryEvent } from './client.ts';
 export { modelFamily, adaptRequest } from './families.ts';

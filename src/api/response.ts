@@ -55,10 +55,9 @@ export function readAnswer(body: unknown): Answer {
   const id = str(body['id']);
   const raw = body['choices'];
   if (!Array.isArray(raw) || raw.length === 0) {
-    throw new InvalidResponseError(
-      Array.isArray(raw) ? 'the response has no choices (empty "choices")' : 'the response has no "choices"',
-      { requestId: id },
-    );
+    throw new InvalidResponseError(Array.isArray(raw) ? 'the response has no choices (empty "choices")' : 'the response has no "choices"', {
+      requestId: id,
+    });
   }
   const choices = raw
     .map((c, i) => ({ c: isObj(c) ? c : {}, index: isObj(c) && typeof c['index'] === 'number' ? c['index'] : i }))
@@ -87,7 +86,7 @@ export function readAnswer(body: unknown): Answer {
 
   return {
     content,
-    contents: choices.map((c) => (isObj(c['message']) ? textOf(c['message']['content']) ?? '' : '')),
+    contents: choices.map((c) => (isObj(c['message']) ? (textOf(c['message']['content']) ?? '') : '')),
     finishReason,
     reasoning,
     refusal,
@@ -166,8 +165,7 @@ function findError(body: unknown, loose: boolean): ErrorFields | null {
   if (isObj(err)) {
     const type = str(err['type']) ?? str(err['status']);
     const code = err['code'] == null || err['code'] === '' ? null : String(err['code']);
-    const message =
-      str(err['message']) ?? str(err['msg']) ?? str(err['detail']) ?? oneLine(JSON.stringify(err), 200);
+    const message = str(err['message']) ?? str(err['msg']) ?? str(err['detail']) ?? oneLine(JSON.stringify(err), 200);
     const status =
       asStatus(err['status']) ??
       asStatus(err['http_status']) ??
@@ -202,7 +200,11 @@ export function describeNonJson(contentType: string | undefined, text: string): 
   const t = text.replace(/^\uFEFF/, '').trim();
   if (t === '') return 'an empty body';
   if (/html/i.test(contentType ?? '') || /^<(!doctype|html|head|body|\?xml)/i.test(t)) {
-    const pick = (re: RegExp) => re.exec(t)?.[1]?.replace(/<[^>]*>/g, '').trim();
+    const pick = (re: RegExp) =>
+      re
+        .exec(t)?.[1]
+        ?.replace(/<[^>]*>/g, '')
+        .trim();
     const title = pick(/<title[^>]*>([\s\S]*?)<\/title>/i) || pick(/<h1[^>]*>([\s\S]*?)<\/h1>/i);
     return title ? oneLine(decodeEntities(title), 160) : 'an HTML page';
   }
@@ -231,7 +233,13 @@ export interface ParseContext {
  * An error for a non-2xx answer. Always an APIError, whatever the body (JSON error, HTML page,
  * nothing), so the status decides retries and the exit code (an HTML 401 from a WAF is still exit 3).
  */
-export function errorFromResponse(status: number, contentType: string | undefined, text: string, requestId?: string | null, ctx: ParseContext = {}): APIError {
+export function errorFromResponse(
+  status: number,
+  contentType: string | undefined,
+  text: string,
+  requestId?: string | null,
+  ctx: ParseContext = {},
+): APIError {
   const base = { headers: ctx.headers, requestId: requestId ?? undefined, token: ctx.token, url: ctx.url, raw: text };
   let parsed: unknown;
   let isJson = false;
@@ -264,7 +272,13 @@ export function errorFromResponse(status: number, contentType: string | undefine
  * APIError with the embedded status when there is one. For anything else: the APIError of
  * errorFromResponse().
  */
-export function parseJsonBody(status: number, contentType: string | undefined, text: string, requestId?: string, ctx: ParseContext = {}): unknown {
+export function parseJsonBody(
+  status: number,
+  contentType: string | undefined,
+  text: string,
+  requestId?: string,
+  ctx: ParseContext = {},
+): unknown {
   if (status < 200 || status > 299) throw errorFromResponse(status, contentType, text, requestId, ctx);
   let parsed: unknown;
   try {
@@ -274,13 +288,18 @@ export function parseJsonBody(status: number, contentType: string | undefined, t
     const t = redact(text, ctx.token).trim();
     const looksJson = t.startsWith('{') || t.startsWith('[');
     // V8 quotes the unredacted text around the error (`Unexpected token 'B', "…" is not valid JSON`); the excerpt says it instead.
-    const reason = e instanceof Error ? e.message.replace(/ in JSON at position.*$/, '').replace(/, .* is not valid JSON$/s, '') : 'parse error';
+    const reason =
+      e instanceof Error ? e.message.replace(/ in JSON at position.*$/, '').replace(/, .* is not valid JSON$/s, '') : 'parse error';
     const why = looksJson
       ? `invalid JSON (${reason}): ${oneLine(t.slice(0, 80), 80)}${t.length > 80 ? '…' : ''}`
       : `expected JSON, got ${describeNonJson(contentType, t)}`;
     // A web page where the API should be: the base URL points at the relay's dashboard.
     const html = !looksJson && (/html/i.test(contentType ?? '') || /^<(!doctype|html)/i.test(t));
-    const hint = html ? (ctx.url ? `a web page answered at ${ctx.url}: check the base URL (usually https://relay.example.com/v1)` : 'a web page answered: check the base URL') : undefined;
+    const hint = html
+      ? ctx.url
+        ? `a web page answered at ${ctx.url}: check the base URL (usually https://relay.example.com/v1)`
+        : 'a web page answered: check the base URL'
+      : undefined;
     throw new InvalidResponseError(`HTTP ${status}: ${why}`, { status, requestId: requestId ?? null, cause: e, hint });
   }
   const found = findError(parsed, false);

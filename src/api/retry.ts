@@ -131,7 +131,11 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
   }
   if (code !== undefined && TLS_CODE.test(code)) {
     const hint = 'check the base URL, or the proxy and its certificates';
-    return { error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: f.cause, hint }), retry: false, reason: code };
+    return {
+      error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: f.cause, hint }),
+      retry: false,
+      reason: code,
+    };
   }
   // A socket the other side closed: undici's own code, or node:http's; either says nothing to a user
   const detail = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' ? 'the server closed the connection' : (code ?? f.message);
@@ -141,20 +145,35 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
       : f.responded
         ? `connection to ${where} failed while reading the response: ${detail}`
         : `connection to ${where} closed before a response: ${detail}`;
-  return { error: new APIConnectionError(message, { code: code ?? null, cause: f.cause }), retry: shouldRetry({ connectionError: true }), reason: detail };
+  return {
+    error: new APIConnectionError(message, { code: code ?? null, cause: f.cause }),
+    retry: shouldRetry({ connectionError: true }),
+    reason: detail,
+  };
 }
 
 /** An HTTP answer that is an error (a non-2xx status, or a 2xx with an error body). */
 export function classifyResponseError(error: APIError, status: number, headers: Record<string, string>): Failure {
   const s = error.status ?? status;
   const bodyError = status >= 200 && status < 300 ? error : undefined;
-  return { error, retry: shouldRetry({ status: s, headers, bodyError, modelNotFound: isModelNotFound(error) }), status: s, headers, reason: `HTTP ${s}` };
+  return {
+    error,
+    retry: shouldRetry({ status: s, headers, bodyError, modelNotFound: isModelNotFound(error) }),
+    status: s,
+    headers,
+    reason: `HTTP ${s}`,
+  };
 }
 
 /** A redirect we do not follow: another origin (credentials would go along), or a second hop. */
 export function classifyRedirect(status: number, headers: Record<string, string>, from: URL, to: URL, hops: number): Failure | undefined {
-  const refuse = (message: string, hint: string): Failure => ({ error: new APIError({ status, message, headers, hint }), retry: false, reason: `HTTP ${status}` });
-  if (to.origin !== from.origin) return refuse(`refusing to follow a redirect to ${to.origin} with credentials`, `if you trust ${to.origin}, use it as the base URL`);
+  const refuse = (message: string, hint: string): Failure => ({
+    error: new APIError({ status, message, headers, hint }),
+    retry: false,
+    reason: `HTTP ${status}`,
+  });
+  if (to.origin !== from.origin)
+    return refuse(`refusing to follow a redirect to ${to.origin} with credentials`, `if you trust ${to.origin}, use it as the base URL`);
   if (hops >= 1) return refuse(`too many redirects (last to ${to.pathname})`, 'check the base URL');
   return undefined;
 }
@@ -183,12 +202,16 @@ export interface RetryPolicy {
 /** Ten minutes: longer than any 429 window a relay means to end, short enough to finish a batch. */
 export const MAX_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 
-export type RetryDecision =
-  | { do: 'fail'; error: CliError }
-  | { do: 'retry'; delayMs: number; usesRetry: boolean; rateLimited: boolean };
+export type RetryDecision = { do: 'fail'; error: CliError } | { do: 'retry'; delayMs: number; usesRetry: boolean; rateLimited: boolean };
 
 /** Retry or give up, and how long to wait. Pure: `random` and `now` are passed in. */
-export function decideRetry(f: Failure, state: RetryState, policy: RetryPolicy, random: () => number = Math.random, now: number = Date.now()): RetryDecision {
+export function decideRetry(
+  f: Failure,
+  state: RetryState,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+  now: number = Date.now(),
+): RetryDecision {
   const giveUp = (): RetryDecision => {
     if (!f.timeout) return { do: 'fail', error: f.error };
     const n = state.attempts;

@@ -82,9 +82,11 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   checkSource(options, 'batch');
   const existing = existingMode(options);
   const photo = photoMode(options);
-  if (options.join !== undefined && options.prefix === undefined && options.suffix === undefined) throw new UsageError('--join goes with --prefix or --suffix');
+  if (options.join !== undefined && options.prefix === undefined && options.suffix === undefined)
+    throw new UsageError('--join goes with --prefix or --suffix');
   if (options.fallbackModel !== undefined && options.fallbackModel.trim() === '') throw new UsageError('--fallback-model: give a model id');
-  if (options.settings['sidecar-name'] !== undefined && options.sidecar === undefined) throw new UsageError('--sidecar-name goes with --sidecar');
+  if (options.settings['sidecar-name'] !== undefined && options.sidecar === undefined)
+    throw new UsageError('--sidecar-name goes with --sidecar');
   if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
   }
@@ -93,9 +95,12 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const flags = await readPromptFlags(options.settings, run, io, options.filesFrom === '-' ? 'the --files-from list' : undefined);
   let settings = await loadSettings(flags, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
   if (settings.schema !== undefined && (options.prefix !== undefined || options.suffix !== undefined)) {
-    throw new UsageError('--prefix and --suffix go with text captions, not --schema', { hint: 'put the trigger word into the schema\'s caption field in a later step, or drop --schema' });
+    throw new UsageError('--prefix and --suffix go with text captions, not --schema', {
+      hint: "put the trigger word into the schema's caption field in a later step, or drop --schema",
+    });
   }
-  if (options.fallbackModel !== undefined && options.fallbackModel === settings.model) throw new UsageError(`--fallback-model ${options.fallbackModel} is the model already used`);
+  if (options.fallbackModel !== undefined && options.fallbackModel === settings.model)
+    throw new UsageError(`--fallback-model ${options.fallbackModel} is the model already used`);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { readResumeIndex } = await import('../core/batch-resume.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
@@ -125,11 +130,11 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
     settings = { ...settings, model: choice.model };
     if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
-    else if (choice.source === 'none') term.note('model: none set; it will be picked from the relay\'s model list when sent');
+    else if (choice.source === 'none') term.note("model: none set; it will be picked from the relay's model list when sent");
   }
   term.info(
     `${items.length} image(s), concurrency ${concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}` +
-      (resume && resume.size ? `, ${resume.size} already recorded ok in ${outFile}` : ''),
+      (resume?.size ? `, ${resume.size} already recorded ok in ${outFile}` : ''),
   );
   if (items.length === 0) {
     if (shard) term.info(`shard ${shard.index}/${shard.count} has no images`);
@@ -153,7 +158,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   // The requests in flight take a moment to wind down: the first Ctrl-C is answered at once.
   const onInterrupt = () => {
     // stdout failing also stops the batch; that is said once, as the error it is
-    if (!run.quiet && !(io.signal.reason instanceof OutputError)) aside(() => term.note(term.err.dim('stopping: no new requests; Ctrl-C again quits at once')));
+    if (!run.quiet && !(io.signal.reason instanceof OutputError))
+      aside(() => term.note(term.err.dim('stopping: no new requests; Ctrl-C again quits at once')));
   };
   io.signal.addEventListener('abort', onInterrupt, { once: true });
 
@@ -172,11 +178,17 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     }
     sink = file;
     const torn = resume ? resume.torn - (file.repaired > 0 ? 1 : 0) : 0;
-    if (file.repaired > 0) term.warn(`${outFile}: removed an incomplete last line (${file.repaired} bytes) left by an earlier run that was stopped mid-write`);
+    if (file.repaired > 0)
+      term.warn(`${outFile}: removed an incomplete last line (${file.repaired} bytes) left by an earlier run that was stopped mid-write`);
     if (torn > 0) term.info(`${outFile}: ignored ${torn} line(s) that are not whole records`);
   } else {
     sink = sharesTerminal
-      ? output.streamSink(io.stdout, 'stdout', () => progress.clear(), () => progress.redraw())
+      ? output.streamSink(
+          io.stdout,
+          'stdout',
+          () => progress.clear(),
+          () => progress.redraw(),
+        )
       : output.streamSink(io.stdout);
   }
 
@@ -206,7 +218,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         onRecord: async (rec) => {
           if (!rec.ok && !run.quiet) {
             const msg = rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`;
-            const hint = hintWithDoctor({ status: rec.error.status ?? undefined, code: rec.error.code, message: rec.error.message }, undefined);
+            const hint = hintWithDoctor(
+              { status: rec.error.status ?? undefined, code: rec.error.code, message: rec.error.message },
+              undefined,
+            );
             aside(() => term.error(msg, hint));
           }
           await sink.write(JSON.stringify(rec));
@@ -219,7 +234,14 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           const r = image.report;
           if (run.json) {
             io.stdout.write(
-              JSON.stringify({ image: item.image, mime: image.mime, width: r.widthOut ?? r.widthIn, height: r.heightOut ?? r.heightIn, bytes: r.bytesOut ?? r.bytesIn, estimated_tokens: r.estimatedTokens }) + '\n',
+              JSON.stringify({
+                image: item.image,
+                mime: image.mime,
+                width: r.widthOut ?? r.widthIn,
+                height: r.heightOut ?? r.heightIn,
+                bytes: r.bytesOut ?? r.bytesIn,
+                estimated_tokens: r.estimatedTokens,
+              }) + '\n',
             );
           } else {
             io.stdout.write(formatImageReport({ ...r, source: item.image }) + '\n');
@@ -304,7 +326,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
 
 /** --existing, with --overwrite as its synonym; it needs somewhere captions already are. */
 function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar' | 'hfMetadata' | 'xmp' | 'embed'>): ExistingMode {
-  if (o.overwrite && o.existing !== undefined && o.existing !== 'overwrite') throw new UsageError(`--overwrite and --existing ${o.existing} disagree`);
+  if (o.overwrite && o.existing !== undefined && o.existing !== 'overwrite')
+    throw new UsageError(`--overwrite and --existing ${o.existing} disagree`);
   const mode = o.existing ?? (o.overwrite ? 'overwrite' : 'skip');
   if ((o.overwrite || o.existing !== undefined) && o.sidecar === undefined && !o.hfMetadata && !o.xmp && !o.embed) {
     throw new UsageError(`${o.overwrite ? '--overwrite' : '--existing'} goes with --sidecar, --hf-metadata, --xmp or --embed`);
@@ -313,7 +336,9 @@ function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar'
 }
 
 /** --xmp or --embed (not both: --embed already puts RAW descriptions into sidecars). */
-function photoMode(o: Pick<BatchOptions, 'xmp' | 'xmpName' | 'embed' | 'backup'>): { mode: 'xmp' | 'embed'; naming: 'ext' | 'stem'; backup: boolean } | undefined {
+function photoMode(
+  o: Pick<BatchOptions, 'xmp' | 'xmpName' | 'embed' | 'backup'>,
+): { mode: 'xmp' | 'embed'; naming: 'ext' | 'stem'; backup: boolean } | undefined {
   if (o.xmp && o.embed) throw new UsageError('--xmp and --embed: choose one (--embed writes RAW descriptions to sidecars anyway)');
   if (!o.backup && !o.embed) throw new UsageError('--no-backup goes with --embed');
   if (o.xmpName !== undefined && !o.xmp && !o.embed) throw new UsageError('--xmp-name goes with --xmp or --embed');

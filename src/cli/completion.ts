@@ -78,7 +78,10 @@ export function completionWords(what: string, env: Record<string, string | undef
     // no config yet, or one that a real command will report
   }
   const profiles = data.profiles && typeof data.profiles === 'object' ? data.profiles : {};
-  if (what === 'profiles') return Object.keys(profiles).map((n) => n + '\n').join('');
+  if (what === 'profiles')
+    return Object.keys(profiles)
+      .map((n) => n + '\n')
+      .join('');
   if (what === 'keys') {
     const saved = Object.keys(profiles[data.active ?? DEFAULT_PROFILE] ?? {}).filter((k) => k.startsWith('prompt.'));
     return [...Object.keys(SETTING_KEYS), ...saved].map((k) => k + '\n').join('');
@@ -128,7 +131,9 @@ function bashScript(model: CommandModel): string {
     '    w="${COMP_WORDS[i]}"',
     '    case "$w" in -*) continue ;; esac',
     '    case "$path $w" in',
-    ...all.filter(([p]) => p.includes(' ') || commandNames.includes(p)).map(([p]) => `      ${q(p.includes(' ') ? p : ' ' + p)}) path=${q(p)} ; continue ;;`),
+    ...all
+      .filter(([p]) => p.includes(' ') || commandNames.includes(p))
+      .map(([p]) => `      ${q(p.includes(' ') ? p : ' ' + p)}) path=${q(p)} ; continue ;;`),
     '    esac',
     '    nargs=$((nargs + 1))',
     '  done',
@@ -155,7 +160,9 @@ function bashScript(model: CommandModel): string {
   for (const [p, c] of all) {
     if (c.subcommands.length) {
       const words = c.subcommands.map((s) => s.name).join(' ');
-      lines.push(`    ${q(p)}) COMPREPLY=($(compgen -W ${q(words)} -- "$cur"))${p === '' ? '; COMPREPLY+=($(compgen -f -- "$cur"))' : ''} ;;`);
+      lines.push(
+        `    ${q(p)}) COMPREPLY=($(compgen -W ${q(words)} -- "$cur"))${p === '' ? '; COMPREPLY+=($(compgen -f -- "$cur"))' : ''} ;;`,
+      );
     } else if (c.args !== 'none') {
       lines.push(`    ${q(p)}) COMPREPLY=($(${valueWords(c.args, 'bash')})) ;;`);
     }
@@ -181,8 +188,8 @@ function zshScript(model: CommandModel): string {
   const out: string[] = [
     '#compdef imgdesc',
     '# imgdesc zsh completion: imgdesc completion zsh > "${fpath[1]}/_imgdesc"',
-    "_imgdesc_profiles() { local -a p; p=(${(f)\"$(imgdesc __complete profiles 2>/dev/null)\"}); _describe profile p }",
-    "_imgdesc_keys() { local -a k; k=(${(f)\"$(imgdesc __complete keys 2>/dev/null)\"}); _describe key k }",
+    '_imgdesc_profiles() { local -a p; p=(${(f)"$(imgdesc __complete profiles 2>/dev/null)"}); _describe profile p }',
+    '_imgdesc_keys() { local -a k; k=(${(f)"$(imgdesc __complete keys 2>/dev/null)"}); _describe key k }',
   ];
   const specs = (c: CommandModel) =>
     c.options.map((o) => {
@@ -234,7 +241,8 @@ function fishScript(model: CommandModel): string {
       parts.length === 0
         ? `not __fish_seen_subcommand_from ${top}`
         : parts.length === 1
-          ? `__fish_seen_subcommand_from ${parts[0]}` + (c.subcommands.length ? `; and not __fish_seen_subcommand_from ${c.subcommands.map((s) => s.name).join(' ')}` : '')
+          ? `__fish_seen_subcommand_from ${parts[0]}` +
+            (c.subcommands.length ? `; and not __fish_seen_subcommand_from ${c.subcommands.map((s) => s.name).join(' ')}` : '')
           : `__fish_seen_subcommand_from ${parts[0]}; and __fish_seen_subcommand_from ${parts[1]}`;
     for (const s of c.subcommands) out.push(`complete -c imgdesc -n ${fq(cond)} -a ${s.name} -d ${fq(s.description)}`);
     if (!c.subcommands.length && c.args !== 'none') out.push(`complete -c imgdesc -n ${fq(cond)}${value(c.args)}`);

@@ -15,7 +15,8 @@ import type { Term } from '../ui/term.ts';
 export function checkStoreData(data: unknown, file: string): string | null {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'the file does not hold a JSON object';
   const d = data as Record<string, unknown>;
-  for (const key of Object.keys(d)) if (key !== 'active' && key !== 'profiles') return `unknown top-level key '${key}' (expected active, profiles)`;
+  for (const key of Object.keys(d))
+    if (key !== 'active' && key !== 'profiles') return `unknown top-level key '${key}' (expected active, profiles)`;
   if (d.active !== undefined && typeof d.active !== 'string') return "'active' must be a profile name";
   const profiles = d.profiles ?? {};
   if (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles)) return "'profiles' must be an object";
@@ -46,7 +47,10 @@ function runEditor(editor: string, file: string, env: Record<string, string | un
 
 export async function editConfig(store: ProfileStore, io: IO, term: Term): Promise<number> {
   const editor = io.env.VISUAL?.trim() || io.env.EDITOR?.trim();
-  if (!editor) throw new UsageError('config edit: neither $VISUAL nor $EDITOR is set', { hint: `EDITOR=nano imgdesc config edit, or edit ${store.path}` });
+  if (!editor)
+    throw new UsageError('config edit: neither $VISUAL nor $EDITOR is set', {
+      hint: `EDITOR=nano imgdesc config edit, or edit ${store.path}`,
+    });
   mkdirSync(dirname(store.path), { recursive: true, mode: 0o700 });
   const copy = join(dirname(store.path), `.config.${randomBytes(4).toString('hex')}.json`);
   writeFileSync(copy, JSON.stringify(store.data, null, 2) + '\n', { mode: 0o600 });

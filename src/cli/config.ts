@@ -42,7 +42,9 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
       term.note(`${profileName}: ${key} = ${key === 'token' ? maskToken(String(value)) : String(value)}`);
       const current = store.profile(profileName);
       if (key === 'token-command' && current?.token !== undefined) {
-        term.note(`the token stored in '${profileName}' is no longer used (imgdesc config remove token${profileName === store.activeName() ? '' : ` --profile ${profileName}`})`);
+        term.note(
+          `the token stored in '${profileName}' is no longer used (imgdesc config remove token${profileName === store.activeName() ? '' : ` --profile ${profileName}`})`,
+        );
       }
       return ExitCode.ok;
     }
@@ -60,8 +62,14 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
         const value = settings.values[key];
         const source = settings.sources[key];
         if (opts.effective !== true) {
-          const inEffect = value === undefined || source === undefined ? 'nothing is in effect either' : `in effect: ${show(value)} from ${describeSource(key, source, profileName)}`;
-          term.error(`${key} is not set in profile '${profileName}' (${inEffect})`, value === undefined ? undefined : `imgdesc config get ${key} --effective prints it`);
+          const inEffect =
+            value === undefined || source === undefined
+              ? 'nothing is in effect either'
+              : `in effect: ${show(value)} from ${describeSource(key, source, profileName)}`;
+          term.error(
+            `${key} is not set in profile '${profileName}' (${inEffect})`,
+            value === undefined ? undefined : `imgdesc config get ${key} --effective prints it`,
+          );
           return ExitCode.config;
         }
         if (value === undefined || source === undefined) {
@@ -101,7 +109,12 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
       io.stdout.write(lines.join('\n') + '\n');
       // Which token a run would use: it may not be the one listed.
       const shown = typeof opts.profile === 'string' ? opts.profile : active;
-      const source = resolveSettings({ flags: {}, env: io.env, profileName: shown, profile: checkProfile(shown, store.profile(shown), store.path) }).sources.token;
+      const source = resolveSettings({
+        flags: {},
+        env: io.env,
+        profileName: shown,
+        profile: checkProfile(shown, store.profile(shown), store.path),
+      }).sources.token;
       const command = store.profile(shown)?.['token-command'];
       const from = command !== undefined && source !== 'env' ? 'token-command' : source;
       term.note(term.err.dim(`token in effect for '${shown}': ${from ? `from ${describeSource('token', from, shown)}` : 'none'}`));
@@ -163,7 +176,9 @@ async function effectiveSettings(store: ProfileStore, name: string, io: IO) {
 function settingKey(key: string | undefined): ConfigKey {
   if (key && (isSettingKey(key) || isSavedPromptKey(key))) return key;
   const near = key ? closest(key, Object.keys(SETTING_KEYS)) : undefined;
-  throw new UsageError(`unknown setting '${key ?? ''}'${near ? `; did you mean '${near}'?` : ''} (known: ${Object.keys(SETTING_KEYS).join(', ')})`);
+  throw new UsageError(
+    `unknown setting '${key ?? ''}'${near ? `; did you mean '${near}'?` : ''} (known: ${Object.keys(SETTING_KEYS).join(', ')})`,
+  );
 }
 
 function masked(p: Profile): Profile {
@@ -175,7 +190,9 @@ async function readToken(io: IO): Promise<string> {
   if (!io.stdinIsTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   const { ask } = await import('../ui/prompt.ts');
   try {

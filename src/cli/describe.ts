@@ -30,7 +30,9 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     flags.prompt = options.prompt;
   }
   if (options.images.includes('-') && io.stdinIsTTY) {
-    throw new UsageError('stdin is a terminal: pipe an image into imgdesc -', { hint: 'imgdesc - < photo.jpg, or curl -s URL | imgdesc -' });
+    throw new UsageError('stdin is a terminal: pipe an image into imgdesc -', {
+      hint: 'imgdesc - < photo.jpg, or curl -s URL | imgdesc -',
+    });
   }
   const { readPromptFlags } = await import('./prompt-source.ts');
   flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
@@ -54,18 +56,22 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
       term.info(formatRetry(e));
     },
   };
-  let spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');
+  const spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');
   try {
     // Images first: a bad one is exit 2 before anything, even the model list, is asked for.
     let plan = await core.planDescribe(options.images, settings.prompt, settings, ctx);
     let choice = await models.chooseModel(settings, ctx, { dryRun: run.dryRun });
     const replan = async (c: typeof choice) => {
       settings = { ...settings, model: c.model };
-      plan = await core.planDescribe(options.images, settings.prompt, settings, ctx, { prepared: plan.images, structured: plan.structured });
+      plan = await core.planDescribe(options.images, settings.prompt, settings, ctx, {
+        prepared: plan.images,
+        structured: plan.structured,
+      });
     };
     if (choice.source !== 'settings') {
       await replan(choice);
-      if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
+      if (choice.source === 'relay')
+        term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
       else if (choice.source === 'none') term.note(`model: none set; it will be picked from the relay's model list when sent`);
       else term.info(`model ${choice.model} (picked earlier from the relay's list)`);
     }

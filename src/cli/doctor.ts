@@ -53,7 +53,12 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
     if (chosen.explicit && !profile) {
       throw new CliError(`no profile named '${chosen.name}'`, ExitCode.config, { hint: `imgdesc init --profile ${chosen.name}` });
     }
-    settings = await withTokenCommand(resolveSettings({ flags: options.settings, env: io.env, profileName: chosen.name, profile }), profile, io.env, io.signal);
+    settings = await withTokenCommand(
+      resolveSettings({ flags: options.settings, env: io.env, profileName: chosen.name, profile }),
+      profile,
+      io.env,
+      io.signal,
+    );
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     checks.push({ id: 'config', verdict: 'fail', finding: error.message, fix: error.hint, blame: 'config' });
@@ -112,7 +117,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
     // When another form of the URL is the API, the rest is checked there: the user learns whether the fix is the whole fix.
     const variant = doctor.missesApi(list.outcome) ? doctor.workingVariant(variants) : undefined;
     const working = variant ?? (doctor.missesApi(list.outcome) ? undefined : list);
-    if (!working || working.outcome.kind !== 'http') {
+    if (working?.outcome.kind !== 'http') {
       skip(['token', 'models', 'probe', 'quota'], 'not checked: the relay did not answer GET /models');
       return finish(checks, settings, undefined);
     }
@@ -177,7 +182,14 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
       io.stdout.write(JSON.stringify(report, null, 2) + '\n');
     } else {
       io.stdout.write(formatDoctor(all, term.out, run.verbose));
-      if (models) io.stdout.write('\n' + formatModelTable([...models].map(([id, o]) => modelRow(id, o)), term.out));
+      if (models)
+        io.stdout.write(
+          '\n' +
+            formatModelTable(
+              [...models].map(([id, o]) => modelRow(id, o)),
+              term.out,
+            ),
+        );
     }
     return code;
   }

@@ -38,7 +38,13 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   term.note(c.bold(`Setting up profile ${profile}`) + c.dim(current['base-url'] ? ' (current values in brackets; Enter keeps them)' : ''));
 
   /** The answer to one question: its flag, else the terminal, else the default with --yes, else exit 2. */
-  const answer = async (q: { what: string; flag: string; given: string | undefined; def: string | undefined; prompt: string }): Promise<string> => {
+  const answer = async (q: {
+    what: string;
+    flag: string;
+    given: string | undefined;
+    def: string | undefined;
+    prompt: string;
+  }): Promise<string> => {
     if (q.given !== undefined) return q.given;
     if (interactive) {
       for (;;) {
@@ -50,7 +56,9 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
       term.note(`${q.what}: ${q.def}`);
       return q.def;
     }
-    throw new UsageError(`no terminal to ask for the ${q.what}: pass ${q.flag}${q.def !== undefined ? ` (or --yes to take ${q.def})` : ''}`);
+    throw new UsageError(
+      `no terminal to ask for the ${q.what}: pass ${q.flag}${q.def !== undefined ? ` (or --yes to take ${q.def})` : ''}`,
+    );
   };
   /** At the terminal a wrong answer is said and asked again; otherwise it ends the run. */
   const retrying = async <T>(fromFlag: boolean, step: () => Promise<T>): Promise<T> => {
@@ -58,7 +66,8 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
       try {
         return await step();
       } catch (error) {
-        if (!interactive || fromFlag || attempt >= ATTEMPTS || !(error instanceof CliError) || error.exitCode === ExitCode.interrupted) throw error;
+        if (!interactive || fromFlag || attempt >= ATTEMPTS || !(error instanceof CliError) || error.exitCode === ExitCode.interrupted)
+          throw error;
         term.error(error.message, error.hint);
       }
     }
@@ -105,21 +114,31 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   if (!io.stdinIsTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-    piped = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    piped = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   let list: ModelList | undefined;
   const token = await retrying(false, async () => {
     let t: string;
     if (piped) t = piped;
-    else if (interactive) t = (await ask(io, `API token${currentToken ? ` [${maskToken(currentToken)}, Enter keeps it]` : ''}: `, { silent: true })) || (currentToken ?? '');
+    else if (interactive)
+      t =
+        (await ask(io, `API token${currentToken ? ` [${maskToken(currentToken)}, Enter keeps it]` : ''}: `, { silent: true })) ||
+        (currentToken ?? '');
     else if (options.yes && currentToken) t = currentToken;
-    else throw new UsageError(`no terminal to ask for the token: pipe it on stdin (printf %s "$TOKEN" | imgdesc init …)${currentToken ? ' or pass --yes to keep the current one' : ''}`);
+    else
+      throw new UsageError(
+        `no terminal to ask for the token: pipe it on stdin (printf %s "$TOKEN" | imgdesc init …)${currentToken ? ' or pass --yes to keep the current one' : ''}`,
+      );
     if (t.trim() === '') throw new UsageError('empty token');
     const spinner = await term.spinner('Listing models');
     list = await core.fetchModelList(root, t.trim(), ctx, resolveEndpoints(baseUrl).models).finally(() => spinner.stop());
     const check = doctor.tokenCheck(list.outcome, 'init');
     if (check.verdict === 'fail') {
-      throw new CliError(`token ${check.finding}`, check.blame === 'config' ? ExitCode.config : ExitCode.api, { hint: check.blame === 'config' ? 'check the token on the relay\'s token page' : check.fix });
+      throw new CliError(`token ${check.finding}`, check.blame === 'config' ? ExitCode.config : ExitCode.api, {
+        hint: check.blame === 'config' ? "check the token on the relay's token page" : check.fix,
+      });
     }
     return t.trim();
   });
@@ -138,7 +157,8 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   const chooseModel = async (preselected: string | undefined): Promise<string> => {
     if (options.settings.model !== undefined) return String(options.settings.model);
     if (!interactive) return answer({ what: 'model', flag: '--model', given: undefined, def: preselected, prompt: '' });
-    if (!vision.length) term.warn(ids.length ? 'none of the listed models is known to see images; all are offered' : 'the relay lists no models; type an id');
+    if (!vision.length)
+      term.warn(ids.length ? 'none of the listed models is known to see images; all are offered' : 'the relay lists no models; type an id');
     offered.forEach((id, i) => term.note(`  ${String(i + 1).padStart(2)}. ${id}${id === preselected ? c.dim('  (suggested)') : ''}`));
     const def = preselected === undefined ? undefined : String(offered.indexOf(preselected) + 1 || preselected);
     const picked = await answer({ what: 'model', flag: '--model', given: undefined, def, prompt: 'Model (number or id)' });
@@ -148,7 +168,8 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   let model: string;
   for (;;) {
     model = await chooseModel(preselected);
-    if (ids.length && !ids.includes(model)) term.warn(`${model} is not in the relay's list (closest: ${closestModels(model, ids).join(', ')})`);
+    if (ids.length && !ids.includes(model))
+      term.warn(`${model} is not in the relay's list (closest: ${closestModels(model, ids).join(', ')})`);
     term.note(`${c.green('✓')} model ${model}`);
     if (!options.probe) break;
 
@@ -182,7 +203,9 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   await store.set(profile, 'model', model);
   if (firstProfile && profile !== store.activeName()) await store.use(profile);
   const active = store.activeName() === profile;
-  term.note(`Saved profile ${profile} to ${store.path}${active ? '' : ` (use it with --profile ${profile}, or: imgdesc config use ${profile})`}`);
+  term.note(
+    `Saved profile ${profile} to ${store.path}${active ? '' : ` (use it with --profile ${profile}, or: imgdesc config use ${profile})`}`,
+  );
   term.note(c.dim(`Next: imgdesc photo.jpg${active ? '' : ` --profile ${profile}`}    Check it any time: imgdesc doctor`));
   return ExitCode.ok;
 }

@@ -36,7 +36,10 @@ export async function readStdinText(io: IO, max: number, tooLarge: string): Prom
 
 async function readList(source: string, io: IO): Promise<string> {
   if (source === '-') {
-    if (io.stdinIsTTY) throw new UsageError('--files-from -: stdin is a terminal', { hint: 'pipe the list in, e.g. find photos -name "*.jpg" -print0 | imgdesc batch --files-from - -0' });
+    if (io.stdinIsTTY)
+      throw new UsageError('--files-from -: stdin is a terminal', {
+        hint: 'pipe the list in, e.g. find photos -name "*.jpg" -print0 | imgdesc batch --files-from - -0',
+      });
     return readStdinText(io, MAX_LIST_BYTES, '--files-from -: the list is larger than 64 MiB');
   }
   try {
@@ -60,7 +63,8 @@ export function parseKeepCols(text: string | undefined): string[] | undefined {
 export function checkSource(o: SourceOptions, command: string): void {
   if (o.nul && o.filesFrom === undefined) throw new UsageError('-0 goes with --files-from');
   if (o.manifest !== undefined) {
-    if (o.inputs.length > 0 || o.filesFrom !== undefined) throw new UsageError('--manifest takes the place of inputs and --files-from: give one or the other');
+    if (o.inputs.length > 0 || o.filesFrom !== undefined)
+      throw new UsageError('--manifest takes the place of inputs and --files-from: give one or the other');
     if (o.recursive) throw new UsageError('-r goes with folders, not --manifest');
     return;
   }
@@ -87,9 +91,15 @@ export interface Listed {
 /** Lists every image of the source (all shards). */
 export async function listSource(o: SourceOptions, io: IO): Promise<Listed> {
   if (o.manifest !== undefined) {
-    if (o.manifest === '-' && io.stdinIsTTY) throw new UsageError('--manifest -: stdin is a terminal', { hint: 'pipe the rows in, or name the file' });
+    if (o.manifest === '-' && io.stdinIsTTY)
+      throw new UsageError('--manifest -: stdin is a terminal', { hint: 'pipe the rows in, or name the file' });
     const { readManifest } = await import('../core/manifest.ts');
-    const m = await readManifest(o.manifest, { imageCol: o.imageCol, idCol: o.idCol, keepCols: parseKeepCols(o.keepCols) }, io.cwd, io.stdin);
+    const m = await readManifest(
+      o.manifest,
+      { imageCol: o.imageCol, idCol: o.idCol, keepCols: parseKeepCols(o.keepCols) },
+      io.cwd,
+      io.stdin,
+    );
     return { items: m.items, duplicates: m.duplicates };
   }
   const { expandInputs } = await import('../core/batch-inputs.ts');

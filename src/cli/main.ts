@@ -106,12 +106,29 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
   )
     .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok); - is stdout')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
-    .addOption(new Option('--sidecar-name <how>', 'photo.txt (stem, the default) or photo.jpg.txt (full, when a.jpg and a.png share a folder)').choices(['stem', 'full']))
+    .addOption(
+      new Option(
+        '--sidecar-name <how>',
+        'photo.txt (stem, the default) or photo.jpg.txt (full, when a.jpg and a.png share a folder)',
+      ).choices(['stem', 'full']),
+    )
     .option('--overwrite', 'same as --existing overwrite')
-    .addOption(new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices(['skip', 'overwrite', 'append', 'prepend']))
+    .addOption(
+      new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices([
+        'skip',
+        'overwrite',
+        'append',
+        'prepend',
+      ]),
+    )
     .option('--hf-metadata', 'write metadata.jsonl ({"file_name","text"}) in each image folder, merged')
     .option('--xmp', 'write the description into an XMP sidecar (photo.jpg.xmp), keeping what else it holds')
-    .addOption(new Option('--xmp-name <style>', 'sidecar name: ext = photo.jpg.xmp (darktable, digiKam), stem = photo.xmp (Lightroom)').choices(['ext', 'stem']))
+    .addOption(
+      new Option('--xmp-name <style>', 'sidecar name: ext = photo.jpg.xmp (darktable, digiKam), stem = photo.xmp (Lightroom)').choices([
+        'ext',
+        'stem',
+      ]),
+    )
     .option('--embed', 'write the description into JPEG/HEIC/PNG/TIFF/WebP files themselves (RAW: a sidecar)')
     .option('--no-backup', 'with --embed: keep no photo.jpg_original')
     .option('--prefix <text>', 'put this (a trigger word) before every caption')
@@ -223,7 +240,10 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .action(async (_opts: unknown, cmd: Command) => {
       const { runMap } = await import('./map.ts');
       const o = cmd.opts<Record<string, unknown>>();
-      code = await runMap({ settings: flagSettings(cmd), run: runFlags(cmd), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) }, io);
+      code = await runMap(
+        { settings: flagSettings(cmd), run: runFlags(cmd), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) },
+        io,
+      );
     });
 
   const config = program.command('config').description('manage profiles (base URL, token, defaults)');
@@ -287,20 +307,23 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .description('guided first run: base URL, token, model, a test image, saved as a profile')
     .option('--profile <name>', 'profile to create or update (default: the active one)')
     .option('--base-url <url>', 'relay base URL (otherwise asked)')
-    .option('-m, --model <id>', 'model id (otherwise chosen from the relay\'s vision models)')
+    .option('-m, --model <id>', "model id (otherwise chosen from the relay's vision models)")
     .option('-y, --yes', 'take the defaults (current values, the suggested model) without asking')
     .option('--no-probe', 'do not send the test image')
     .option('--timeout <s>', 'seconds per request')
     .option('-q, --quiet', 'no spinner')
     .option('-v, --verbose', 'stack traces on errors')
     .option('--no-color', 'no colour')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The token is read from stdin when it is not a terminal, otherwise from a hidden prompt.
 
 Examples:
   $ imgdesc init
   $ printf %s "$TOKEN" | imgdesc init --base-url https://relay.example.com --yes
-  $ imgdesc init --profile work --model gpt-4o`)
+  $ imgdesc init --profile work --model gpt-4o`,
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const { runInit } = await import('./init.ts');
       const o = cmd.opts<Record<string, unknown>>();
@@ -321,12 +344,18 @@ Examples:
     .option('-q, --quiet', 'no spinner')
     .option('-v, --verbose', 'more detail under each check')
     .option('--no-color', 'no colour')
-    .addHelpText('after', `
-Exit status: 0 every check passed, 3 configuration or authentication failed, 4 the relay or the probe failed.`)
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 every check passed, 3 configuration or authentication failed, 4 the relay or the probe failed.`,
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const { runDoctor } = await import('./doctor.ts');
       const o = cmd.opts<Record<string, unknown>>();
-      code = await runDoctor({ settings: flagSettings(cmd), run: runFlags(cmd), probe: o.probe !== false, models: o.models === true, yes: o.yes === true }, io);
+      code = await runDoctor(
+        { settings: flagSettings(cmd), run: runFlags(cmd), probe: o.probe !== false, models: o.models === true, yes: o.yes === true },
+        io,
+      );
     });
 
   program
@@ -369,7 +398,17 @@ Install:
 export async function manPage(): Promise<string> {
   const { renderManPage } = await import('./man.ts');
   // No action runs: the IO is only held, never used.
-  const io: IO = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, stdoutIsTTY: false, stderrIsTTY: false, stdinIsTTY: false, env: {}, cwd: '.', signal: new AbortController().signal };
+  const io: IO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    stdinIsTTY: false,
+    env: {},
+    cwd: '.',
+    signal: new AbortController().signal,
+  };
   return renderManPage(buildProgram(io).program);
 }
 

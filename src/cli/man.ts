@@ -48,12 +48,20 @@ export function renderManPage(program: Command): string {
   const out: string[] = [
     `.TH IMGDESC 1 "" "imgdesc ${VERSION}" "User Commands"`,
     '.SH NAME',
-    `imgdesc \\- ${esc(program.description().replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase()))}`,
+    `imgdesc \\- ${esc(
+      program
+        .description()
+        .replace(/\.$/, '')
+        .replace(/^./, (c) => c.toLowerCase()),
+    )}`,
     '.SH SYNOPSIS',
   ];
   const help = program.createHelp();
   for (const c of help.visibleCommands(program).filter((c) => c.name() !== 'help')) {
-    const [name, ...rest] = help.commandUsage(c).replace(/^imgdesc /, '').split(' ');
+    const [name, ...rest] = help
+      .commandUsage(c)
+      .replace(/^imgdesc /, '')
+      .split(' ');
     out.push(`.B imgdesc ${esc(name ?? '')}`, esc(rest.join(' ')), '.br');
   }
   out.push(
@@ -66,7 +74,12 @@ export function renderManPage(program: Command): string {
   );
   commandSection(program, '', out);
   const root = helpText(program);
-  out.push('.SH ENVIRONMENT', '.TP', '.B IMGDESC_BASE_URL, IMGDESC_TOKEN, IMGDESC_MODEL, IMGDESC_PROFILE', 'Override the active profile; flags override these.');
+  out.push(
+    '.SH ENVIRONMENT',
+    '.TP',
+    '.B IMGDESC_BASE_URL, IMGDESC_TOKEN, IMGDESC_MODEL, IMGDESC_PROFILE',
+    'Override the active profile; flags override these.',
+  );
   out.push('.TP', '.B OPENAI_BASE_URL, OPENAI_API_KEY', 'Used when neither a flag, IMGDESC_* nor the profile sets them.');
   out.push('.TP', '.B NO_COLOR, FORCE_COLOR, TERM=dumb', 'Colour off or on.');
   out.push('.TP', '.B VISUAL, EDITOR', 'The editor of \\fBimgdesc config edit\\fR.');

@@ -58,8 +58,10 @@ export class InOrder<T> {
 
 export async function runMap(options: MapOptions, io: IO): Promise<number> {
   const { run } = options;
-  if (run.dryRun) throw new UsageError('map does not take --dry-run', { hint: 'try the rows with imgdesc batch --manifest rows.jsonl --dry-run' });
-  if (io.stdinIsTTY) throw new UsageError('map reads JSON lines on stdin, and stdin is a terminal', { hint: `echo '{"image":"photo.jpg"}' | imgdesc map` });
+  if (run.dryRun)
+    throw new UsageError('map does not take --dry-run', { hint: 'try the rows with imgdesc batch --manifest rows.jsonl --dry-run' });
+  if (io.stdinIsTTY)
+    throw new UsageError('map reads JSON lines on stdin, and stdin is a terminal', { hint: `echo '{"image":"photo.jpg"}' | imgdesc map` });
   const settings = await loadSettings(options.settings, run, io.env);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { imageColumn, manifestPlace, parseJsonRow, rowItem } = await import('../core/manifest.ts');
@@ -118,7 +120,8 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
     { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
     {
       onRecord: async (rec, item) => {
-        if (!rec.ok && !run.quiet) term.error(rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`);
+        if (!rec.ok && !run.quiet)
+          term.error(rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`);
         await order.put(seqOf.get(item) as number, rec);
       },
       onWarning: (item, message) => {

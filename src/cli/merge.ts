@@ -20,7 +20,8 @@ const LISTED = 10;
 
 export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
   const term = new Term(io, { quiet: o.quiet, verbose: o.verbose, noColor: o.noColor, json: false });
-  if (o.parts.length === 0) throw new UsageError('no parts: give the JSON lines files the shards wrote', { hint: "imgdesc merge 'captions-*.jsonl' -o all.jsonl" });
+  if (o.parts.length === 0)
+    throw new UsageError('no parts: give the JSON lines files the shards wrote', { hint: "imgdesc merge 'captions-*.jsonl' -o all.jsonl" });
   const hasSource = o.inputs.length > 0 || o.filesFrom !== undefined || o.manifest !== undefined;
   if (hasSource || o.imageCol !== undefined || o.idCol !== undefined || o.keepCols !== undefined || o.nul) checkSource(o, 'merge');
   let count: number | undefined;
@@ -63,7 +64,10 @@ export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
   if (merged.torn > 0) term.warn(`ignored ${merged.torn} incomplete line(s)`);
   let short = failed > 0;
   if (!o.quiet) {
-    term.note(`${merged.records.size} image(s) from ${merged.read} record(s) in ${parts.length} part(s): ${ok} ok, ${failed} failed` + (o.output !== undefined ? ` → ${o.output}` : ''));
+    term.note(
+      `${merged.records.size} image(s) from ${merged.read} record(s) in ${parts.length} part(s): ${ok} ok, ${failed} failed` +
+        (o.output !== undefined ? ` → ${o.output}` : ''),
+    );
   }
   if (listed) {
     const missing = await merged.missingImages(listed.items, count);
@@ -83,7 +87,10 @@ export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
     const silent = merged.silentShards(count);
     if (silent.length > 0) {
       short = true;
-      term.error(`no records from shard(s) ${silent.join(', ')} of ${count}`, 'give the same inputs (--input or --manifest) to list the missing images');
+      term.error(
+        `no records from shard(s) ${silent.join(', ')} of ${count}`,
+        'give the same inputs (--input or --manifest) to list the missing images',
+      );
     }
   }
   return short ? ExitCode.partial : ExitCode.ok;

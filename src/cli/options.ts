@@ -73,7 +73,13 @@ export function addSharedOptions(cmd: Command, kind: 'describe' | 'batch'): Comm
     .option('--pass-url', 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here')
     .option('--inline', 'accepted for compatibility: URLs are fetched here by default')
     .option('--schema <schema>', "structured answer: JSON Schema, a file, or 'caption, tags string[]'")
-    .addOption(new Option('--schema-mode <mode>', 'how the schema is sent: auto (response_format and the prompt), json_schema, prompt').choices(['auto', 'json_schema', 'prompt']))
+    .addOption(
+      new Option('--schema-mode <mode>', 'how the schema is sent: auto (response_format and the prompt), json_schema, prompt').choices([
+        'auto',
+        'json_schema',
+        'prompt',
+      ]),
+    )
     .option('--no-validate', 'do not validate structured answers')
     .addOption(new Option('--reasoning-effort <level>', 'reasoning_effort for reasoning models').choices(['low', 'medium', 'high']))
     .option('--show-reasoning', 'print the model reasoning to stderr')

@@ -20,7 +20,12 @@ function fromText(text: string, from: string): string {
  * Replaces `-p @file`, `--prompt-file file` and `-p -` by the prompt they name. `stdinTaken` says
  * stdin already carries something else (the image `-`, a `--files-from -` list).
  */
-export async function readPromptFlags(flags: Profile, run: Pick<RunFlags, 'promptFile'>, io: IO, stdinTaken: string | undefined): Promise<Profile> {
+export async function readPromptFlags(
+  flags: Profile,
+  run: Pick<RunFlags, 'promptFile'>,
+  io: IO,
+  stdinTaken: string | undefined,
+): Promise<Profile> {
   const given = flags.prompt === undefined ? undefined : String(flags.prompt);
   if (run.promptFile !== undefined && given !== undefined) throw new UsageError('give the prompt with -p or --prompt-file, not both');
   const file = run.promptFile ?? (given?.startsWith('@') ? given.slice(1) : undefined);
@@ -35,13 +40,17 @@ export async function readPromptFlags(flags: Profile, run: Pick<RunFlags, 'promp
     } catch (error) {
       if (error instanceof UsageError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(`${from}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(error)})`}`);
+      throw new UsageError(
+        `${from}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(error)})`}`,
+      );
     }
     return { ...flags, prompt: fromText(text, from) };
   }
   if (given === '-') {
-    if (stdinTaken) throw new UsageError(`-p -: stdin already carries ${stdinTaken}`, { hint: 'put the prompt in a file and use -p @file' });
-    if (io.stdinIsTTY) throw new UsageError('-p -: stdin is a terminal', { hint: "pipe the prompt in, e.g. echo 'caption this' | imgdesc photo.jpg -p -" });
+    if (stdinTaken)
+      throw new UsageError(`-p -: stdin already carries ${stdinTaken}`, { hint: 'put the prompt in a file and use -p @file' });
+    if (io.stdinIsTTY)
+      throw new UsageError('-p -: stdin is a terminal', { hint: "pipe the prompt in, e.g. echo 'caption this' | imgdesc photo.jpg -p -" });
     const text = await readStdinText(io, MAX_PROMPT_BYTES, '-p -: the prompt on stdin is larger than 1 MiB');
     return { ...flags, prompt: fromText(text, '-p -') };
   }
@@ -56,10 +65,15 @@ export function savedPrompt(flags: Profile, profile: Profile | undefined, profil
   if (!m) return flags;
   const saved = profile?.[`prompt.${m[1]}`];
   if (saved === undefined) {
-    const names = Object.keys(profile ?? {}).filter((k) => k.startsWith('prompt.')).map((k) => `:${k.slice(7)}`);
-    throw new UsageError(`-p ${given}: no prompt saved as prompt.${m[1]} in profile '${profileName}'${names.length ? ` (saved: ${names.join(', ')})` : ''}`, {
-      hint: `imgdesc config set prompt.${m[1]} "…"`,
-    });
+    const names = Object.keys(profile ?? {})
+      .filter((k) => k.startsWith('prompt.'))
+      .map((k) => `:${k.slice(7)}`);
+    throw new UsageError(
+      `-p ${given}: no prompt saved as prompt.${m[1]} in profile '${profileName}'${names.length ? ` (saved: ${names.join(', ')})` : ''}`,
+      {
+        hint: `imgdesc config set prompt.${m[1]} "…"`,
+      },
+    );
   }
   return { ...flags, prompt: saved };
 }

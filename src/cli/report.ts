@@ -28,13 +28,17 @@ export async function runReport(options: ReportOptions, io: IO): Promise<number>
       text = await readFile(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a results file' : `cannot read (${code ?? String(err)})`}`);
+      throw new UsageError(
+        `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a results file' : `cannot read (${code ?? String(err)})`}`,
+      );
     }
     inputs.push({ text, base: io.cwd, source: file });
   }
   const { entries, ignored } = collectEntries(inputs);
   if (entries.length === 0) {
-    throw new UsageError(`${options.results.join(', ')}: no batch records found`, { hint: 'imgdesc batch photos/ -o results.jsonl writes them' });
+    throw new UsageError(`${options.results.join(', ')}: no batch records found`, {
+      hint: 'imgdesc batch photos/ -o results.jsonl writes them',
+    });
   }
   if (ignored) term.warn(`ignored ${ignored} line(s) that are not batch records`);
   // Paths are relative to where the batch ran; when that was the results file's folder, look there.
@@ -51,8 +55,15 @@ export async function runReport(options: ReportOptions, io: IO): Promise<number>
   let html: string;
   try {
     const { previewBytes } = await import('../core/preview.ts');
-    const decode = (path: string) => previewBytes(path, { maxEdge: 512, maxInputBytes: MAX_INPUT, searchPath: io.env.PATH, signal: io.signal });
-    const thumbs = await makeThumbs(entries, { link: options.link, pageDir: outPath ? dirname(outPath) : io.cwd, maxInputBytes: MAX_INPUT, signal: io.signal, decode });
+    const decode = (path: string) =>
+      previewBytes(path, { maxEdge: 512, maxInputBytes: MAX_INPUT, searchPath: io.env.PATH, signal: io.signal });
+    const thumbs = await makeThumbs(entries, {
+      link: options.link,
+      pageDir: outPath ? dirname(outPath) : io.cwd,
+      maxInputBytes: MAX_INPUT,
+      signal: io.signal,
+      decode,
+    });
     const missing = thumbs.filter((t) => 'none' in t && t.none === 'image not found').length;
     if (missing) term.warn(`${missing} image(s) not found; the report shows their captions without a picture`);
     const counts = countEntries(entries);

@@ -27,7 +27,12 @@ export async function loadSettings(
 }
 
 /** A profile's token-command beats its stored token, not IMGDESC_TOKEN; it runs at each use. */
-export async function withTokenCommand(settings: Settings, profile: Profile | undefined, env: Record<string, string | undefined>, signal?: AbortSignal): Promise<Settings> {
+export async function withTokenCommand(
+  settings: Settings,
+  profile: Profile | undefined,
+  env: Record<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<Settings> {
   const command = profile?.['token-command'];
   const source = settings.sources.token;
   if (typeof command !== 'string' || source === 'flag' || source === 'env') return settings;

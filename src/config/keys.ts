@@ -42,9 +42,17 @@ export const SETTING_KEYS = {
   inline: { type: 'bool', description: 'accepted for compatibility: URLs are fetched here by default' },
   'sidecar-name': { type: { enum: ['stem', 'full'] }, description: 'batch sidecar names: photo.txt (stem) or photo.jpg.txt (full)' },
   concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },
-  'max-rps': { type: 'number', description: 'batch requests started per second, at most (a fleet shares the relay limit)', min: 0.001, max: 10_000 },
+  'max-rps': {
+    type: 'number',
+    description: 'batch requests started per second, at most (a fleet shares the relay limit)',
+    min: 0.001,
+    max: 10_000,
+  },
   schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers', nonEmpty: true },
-  'schema-mode': { type: { enum: ['auto', 'json_schema', 'prompt'] }, description: 'how the schema is sent (auto: response_format and in the prompt)' },
+  'schema-mode': {
+    type: { enum: ['auto', 'json_schema', 'prompt'] },
+    description: 'how the schema is sent (auto: response_format and in the prompt)',
+  },
   validate: { type: 'bool', description: 'validate structured answers (false = --no-validate)' },
   'reasoning-effort': { type: { enum: ['low', 'medium', 'high'] }, description: 'reasoning_effort sent to the model' },
   'show-reasoning': { type: 'bool', description: 'print reasoning to stderr' },
@@ -72,7 +80,19 @@ export function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_KEYS, key);
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** "5MiB", "512k", "1048576" → bytes. Units are binary, as users of `--max-bytes 5M` expect. */
 export function parseBytes(text: string): number | null {
@@ -105,7 +125,12 @@ export function describeLimits(spec: KeySpec): string {
 }
 
 function formatSize(n: number): string {
-  for (const [unit, size] of [['G', 1024 ** 3], ['M', MiB], ['K', 1024]] as const) if (n >= size && n % size === 0) return `${n / size}${unit}`;
+  for (const [unit, size] of [
+    ['G', 1024 ** 3],
+    ['M', MiB],
+    ['K', 1024],
+  ] as const)
+    if (n >= size && n % size === 0) return `${n / size}${unit}`;
   return String(n);
 }
 
@@ -172,7 +197,8 @@ export function parseSetting(key: SettingKey, text: string, from = `--${key}`): 
  */
 export function parseStoredValue(key: SettingKey, value: unknown): { value: SettingValue } | { problem: string } {
   const t: KeyType = SETTING_KEYS[key].type;
-  const expected = typeof t === 'object' ? `one of ${t.enum.join(', ')}` : t === 'bool' ? 'true or false' : t === 'string' ? 'text' : 'a number';
+  const expected =
+    typeof t === 'object' ? `one of ${t.enum.join(', ')}` : t === 'bool' ? 'true or false' : t === 'string' ? 'text' : 'a number';
   if (typeof value === 'string') {
     try {
       return { value: parseSetting(key, value, key) };
@@ -192,9 +218,15 @@ export function parseStoredValue(key: SettingKey, value: unknown): { value: Sett
 export function keysHelp(): string {
   const rows = Object.entries(SETTING_KEYS as Record<string, KeySpec>).map(([key, spec]) => {
     const t = spec.type;
-    const kind = typeof t === 'object' ? t.enum.join('|') : t === 'bool' ? 'true|false' : t === 'string' ? 'text' : `${t === 'bytes' ? 'size' : t}, ${describeLimits(spec)}`;
+    const kind =
+      typeof t === 'object'
+        ? t.enum.join('|')
+        : t === 'bool'
+          ? 'true|false'
+          : t === 'string'
+            ? 'text'
+            : `${t === 'bytes' ? 'size' : t}, ${describeLimits(spec)}`;
     return `  ${key.padEnd(17)} ${spec.description} (${kind})`;
   });
   return `\nKeys:\n${rows.join('\n')}\n`;
 }
-

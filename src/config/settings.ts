@@ -1,6 +1,15 @@
 // Settings resolution: flag > IMGDESC_* env > active profile > OPENAI_* env > built-in defaults.
 import { ConfigError, type ImageDetail } from '../types.ts';
-import { SETTING_KEYS, isSavedPromptKey, isSettingKey, parseSetting, parseStoredValue, specKey, type SettingKey, type SettingValue } from './keys.ts';
+import {
+  SETTING_KEYS,
+  isSavedPromptKey,
+  isSettingKey,
+  parseSetting,
+  parseStoredValue,
+  specKey,
+  type SettingKey,
+  type SettingValue,
+} from './keys.ts';
 import type { Profile } from './store.ts';
 
 export const DEFAULT_PROMPT = 'What is in this picture? Please describe it in detail.';
@@ -199,7 +208,11 @@ export function describeSource(key: SettingKey, source: SettingSource, profileNa
 }
 
 /** Which profile is in force: --profile > IMGDESC_PROFILE > the store's active one. */
-export function chooseProfile(flag: string | undefined, env: Record<string, string | undefined>, active: string): { name: string; explicit: boolean } {
+export function chooseProfile(
+  flag: string | undefined,
+  env: Record<string, string | undefined>,
+  active: string,
+): { name: string; explicit: boolean } {
   if (flag) return { name: flag, explicit: true };
   const fromEnvName = env.IMGDESC_PROFILE?.trim();
   if (fromEnvName) return { name: fromEnvName, explicit: true };

@@ -127,7 +127,10 @@ export class ProfileStore {
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new ConfigError(`${this.path} is being changed by another imgdesc (pid ${(error as { heldBy?: number }).heldBy ?? '?'}); nothing was saved`, { cause: error });
+        throw new ConfigError(
+          `${this.path} is being changed by another imgdesc (pid ${(error as { heldBy?: number }).heldBy ?? '?'}); nothing was saved`,
+          { cause: error },
+        );
       }
       throw new ConfigError(`cannot write config file ${this.path}: ${writeErrorText(error)}`, {
         hint: 'check who owns that file and its folder, or point XDG_CONFIG_HOME at a folder you can write',
@@ -200,7 +203,10 @@ function readStore(file: string): { data: StoreData; unclean: boolean } {
     parsed = ProfileStore.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new ConfigError(`cannot read config file ${file}: ${firstLine(error)}`, { hint: 'fix or delete that file (it was left as it is)', cause: error });
+      throw new ConfigError(`cannot read config file ${file}: ${firstLine(error)}`, {
+        hint: 'fix or delete that file (it was left as it is)',
+        cause: error,
+      });
     }
   }
   const data = parsed.data;

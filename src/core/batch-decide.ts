@@ -87,11 +87,12 @@ export function decideItem(f: ItemFacts): ItemStep {
   }
   if (f.sidecar !== undefined || ((f.hf || f.photo) && !f.url)) {
     if (f.folderUnwritable === undefined) return { step: 'check-folder' };
-    const what = f.sidecar !== undefined ? `its sidecar ${f.sidecar}` : f.hf ? 'its folder\'s metadata.jsonl' : 'its metadata';
+    const what = f.sidecar !== undefined ? `its sidecar ${f.sidecar}` : f.hf ? "its folder's metadata.jsonl" : 'its metadata';
     if (f.folderUnwritable !== null) return { step: 'fail', message: `cannot write ${what} (${f.folderUnwritable}); nothing was sent` };
   }
   if (f.load === undefined) return { step: 'load' };
-  if (!f.load.ok) return !f.explicit && f.load.reason === 'not-image' ? { step: 'skip', reason: 'not-image' } : { step: 'fail', message: null };
+  if (!f.load.ok)
+    return !f.explicit && f.load.reason === 'not-image' ? { step: 'skip', reason: 'not-image' } : { step: 'fail', message: null };
   if (f.sidecar !== undefined) {
     // Claimed once the file is known to be an image, so a stray text file cannot take a name.
     if (f.sidecar === f.key) return { step: 'fail', message: 'its sidecar would overwrite the image itself' };
@@ -114,7 +115,14 @@ export type FailureAction =
   | 'record-and-stop'
   | 'record';
 
-export function decideFailure(f: { unwritable: boolean; interrupted: boolean; stopped: boolean; isStop: boolean; auth: boolean; authSeen: boolean }): FailureAction {
+export function decideFailure(f: {
+  unwritable: boolean;
+  interrupted: boolean;
+  stopped: boolean;
+  isStop: boolean;
+  auth: boolean;
+  authSeen: boolean;
+}): FailureAction {
   if (f.unwritable) return 'stop-batch';
   if (f.interrupted || (f.stopped && f.isStop)) return 'drop';
   if (f.auth) return f.authSeen ? 'drop' : 'record-and-stop';
@@ -132,7 +140,8 @@ export function errorInfo(err: unknown): BatchError {
   const e = err as { status?: unknown; code?: unknown; reason?: unknown; name?: unknown; message?: unknown };
   const status = typeof e?.status === 'number' ? e.status : null;
   let code: string | null = null;
-  if (typeof e?.reason === 'string') code = e.reason; // ImageError: not-image, corrupt, not-found ...
+  if (typeof e?.reason === 'string')
+    code = e.reason; // ImageError: not-image, corrupt, not-found ...
   else if (typeof e?.code === 'string') code = e.code;
   else if (e?.name === 'InvalidResponseError') code = 'invalid_response';
   return { status, code, message: firstLine(err) };

@@ -117,7 +117,8 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
 
   for (const input of inputs) {
     if (input === '') throw new UsageError("'': not a file, folder or glob");
-    if (input === '-') throw new UsageError('batch cannot read an image from stdin', { hint: 'use --files-from - to read a list of paths' });
+    if (input === '-')
+      throw new UsageError('batch cannot read an image from stdin', { hint: 'use --files-from - to read a list of paths' });
     if (isRemote(input)) {
       await add(input, input, true, true);
       continue;

@@ -180,7 +180,15 @@ export async function removeStaleTemps(dir: string, now: number = Date.now()): P
     if (!TEMP_NAME.test(name)) continue;
     const p = join(dir, name);
     const st = await stat(p).catch(() => undefined);
-    if (st?.isFile() && now - st.mtimeMs > STALE_TEMP_MS && (await unlink(p).then(() => true, () => false))) removed++;
+    if (
+      st?.isFile() &&
+      now - st.mtimeMs > STALE_TEMP_MS &&
+      (await unlink(p).then(
+        () => true,
+        () => false,
+      ))
+    )
+      removed++;
   }
   return removed;
 }

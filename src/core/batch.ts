@@ -379,8 +379,19 @@ async function batchFlow(
 
   /** Finds the facts decideItem asks for, until it says skip, fail or send. */
   const prepareOne = async (item: BatchItem): Promise<Prepared | undefined> => {
-    const sidecar = opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext, opts.sidecar.naming) : undefined;
-    const f: ItemFacts = { image: item.image, key: item.key, explicit: item.explicit, url: item.url, sidecar, overwrite: existing !== 'skip', hf: hf !== undefined, photo: photo !== undefined, sidecarFullName: opts.sidecar?.naming === 'full' };
+    const sidecar =
+      opts.sidecar && !item.url ? sidecarPath(resolve(ctx.cwd, item.image), opts.sidecar.ext, opts.sidecar.naming) : undefined;
+    const f: ItemFacts = {
+      image: item.image,
+      key: item.key,
+      explicit: item.explicit,
+      url: item.url,
+      sidecar,
+      overwrite: existing !== 'skip',
+      hf: hf !== undefined,
+      photo: photo !== undefined,
+      sidecarFullName: opts.sidecar?.naming === 'full',
+    };
     if (item.url) f.sha256 = null;
     let image: PreparedImage | undefined;
     let read: ReadResult | undefined;
@@ -406,7 +417,11 @@ async function batchFlow(
           // has only its head read, and is hashed from the disk; sharp reads it anyway).
           try {
             read = await readImageFile(item.source ?? item.image, imgOpts);
-            f.sha256 = !read.file ? null : read.path === null ? createHash('sha256').update(read.bytes).digest('hex') : await hashFile(item.key, settings.maxInputBytes, signal);
+            f.sha256 = !read.file
+              ? null
+              : read.path === null
+                ? createHash('sha256').update(read.bytes).digest('hex')
+                : await hashFile(item.key, settings.maxInputBytes, signal);
           } catch (err) {
             if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
             readError = err; // the load step reports it
@@ -432,7 +447,10 @@ async function batchFlow(
           } catch (err) {
             if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
             loadError = err;
-            f.load = { ok: false, reason: typeof (err as { reason?: unknown }).reason === 'string' ? (err as { reason: string }).reason : undefined };
+            f.load = {
+              ok: false,
+              reason: typeof (err as { reason?: unknown }).reason === 'string' ? (err as { reason: string }).reason : undefined,
+            };
           }
           break;
         case 'claim-sidecar':
@@ -459,9 +477,16 @@ async function batchFlow(
           const writes: string[] = [];
           if (sidecar !== undefined) writes.push(`the answer → ${sidecar}`);
           if (photo && !item.url) {
-            const t = photoMeta.planTarget(item.key, img.report.sourceType ?? '', photo.mode, photo.naming, { description: '…', keywords: [] });
-            const tags = Object.keys(t.tags).filter((k) => !k.endsWith('CodedCharacterSet')).join(', ');
-            writes.push(`${tags} (and keywords from a schema's tags) → ${t.where === 'sidecar' ? `sidecar ${relativeTo(item.image, t.path)}` : `${item.image} itself${photo.backup ? `, original kept as ${item.image}_original` : ''}`}`);
+            const t = photoMeta.planTarget(item.key, img.report.sourceType ?? '', photo.mode, photo.naming, {
+              description: '…',
+              keywords: [],
+            });
+            const tags = Object.keys(t.tags)
+              .filter((k) => !k.endsWith('CodedCharacterSet'))
+              .join(', ');
+            writes.push(
+              `${tags} (and keywords from a schema's tags) → ${t.where === 'sidecar' ? `sidecar ${relativeTo(item.image, t.path)}` : `${item.image} itself${photo.backup ? `, original kept as ${item.image}_original` : ''}`}`,
+            );
           }
           cb.onPlanned?.(item, img, plan, writes);
           cb.onProgress?.(summary);
@@ -491,7 +516,13 @@ async function batchFlow(
       captions = [];
       for (const text of answer.contents) {
         const j = judgeAnswer({ text, finishReason: answer.finishReason, refusal: answer.refusal }, { strip: !plan.structured });
-        if (j.failed) return { ok: false, err: new RejectedAnswer(j.verdict as Verdict, j.reason ?? String(j.verdict)), verdict: j.verdict as Verdict, answer };
+        if (j.failed)
+          return {
+            ok: false,
+            err: new RejectedAnswer(j.verdict as Verdict, j.reason ?? String(j.verdict)),
+            verdict: j.verdict as Verdict,
+            answer,
+          };
         captions.push(j.text);
         removed.push(...j.removed);
       }
@@ -526,8 +557,12 @@ async function batchFlow(
     const type = p.plan.images[0]?.report.sourceType ?? '';
     const e = await et();
     const planned = photoMeta.planTarget(p.item.key, type, mode.mode, mode.naming, fresh);
-    const old = existing === 'append' || existing === 'prepend' ? await photoMeta.readExisting(e, planned.path) : { description: undefined, keywords: [] };
-    const description = mergeCaption(old.description, fresh.description, existing === 'skip' ? 'overwrite' : existing)?.trimEnd() ?? fresh.description;
+    const old =
+      existing === 'append' || existing === 'prepend'
+        ? await photoMeta.readExisting(e, planned.path)
+        : { description: undefined, keywords: [] };
+    const description =
+      mergeCaption(old.description, fresh.description, existing === 'skip' ? 'overwrite' : existing)?.trimEnd() ?? fresh.description;
     const keywords = fresh.keywords.length ? [...new Set([...old.keywords, ...fresh.keywords])] : [];
     const target = photoMeta.planTarget(p.item.key, type, mode.mode, mode.naming, { description, keywords });
     await photoMeta.writeTarget(e, target, mode.backup);
@@ -571,9 +606,19 @@ async function batchFlow(
         // Tokens the first model billed count too.
         const u = o.answer?.usage as { total_tokens?: unknown } | null | undefined;
         if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
-        fallback = { model: o.answer?.model ?? settings.model ?? '', ...(o.verdict ? { verdict: o.verdict } : {}), error: firstLine(o.err) };
+        fallback = {
+          model: o.answer?.model ?? settings.model ?? '',
+          ...(o.verdict ? { verdict: o.verdict } : {}),
+          error: firstLine(o.err),
+        };
         summary.fallbacks.sent++;
-        const plan = await core.planDescribe([item.image], p.prompt, fallbackSettings, { ...ctx, signal }, { prepared: p.plan.images, structured: p.plan.structured });
+        const plan = await core.planDescribe(
+          [item.image],
+          p.prompt,
+          fallbackSettings,
+          { ...ctx, signal },
+          { prepared: p.plan.images, structured: p.plan.structured },
+        );
         o = await attempt(plan, fallbackSettings, reqCtx);
         if (o.ok) summary.fallbacks.ok++;
       }
@@ -607,7 +652,9 @@ async function batchFlow(
           image: item.image,
           ok: false,
           ...(o.verdict ? { verdict: o.verdict } : {}),
-          ...(o.answer ? { content: many ? o.answer.contents : o.answer.content, model: o.answer.model, usage: o.answer.usage ?? null } : {}),
+          ...(o.answer
+            ? { content: many ? o.answer.contents : o.answer.content, model: o.answer.model, usage: o.answer.usage ?? null }
+            : {}),
           error: errorInfo(o.err),
           sha256: p.sha256,
           elapsed_ms: Math.round(performance.now() - started),

@@ -15,7 +15,9 @@ export function formulaName(model: string): string {
   const family = modelFamily(model).name;
   if (family === 'openai' || family === 'openai-reasoning') return "OpenAI's 512-px tile formula";
   if (family === 'gemini') return "Gemini's 768-px tile formula";
-  return family === 'claude' ? "Claude's width × height / 750 after its resize" : "Claude's width × height / 750 after its resize, as an estimate for this model";
+  return family === 'claude'
+    ? "Claude's width × height / 750 after its resize"
+    : "Claude's width × height / 750 after its resize, as an estimate for this model";
 }
 
 /** Text tokens, roughly: a CJK character is about one token, other text about four characters per token. */
@@ -48,7 +50,12 @@ export function estimateRequest(body: Body, images: Array<{ width: number; heigh
       }
     }
   }
-  const cap = typeof body.max_tokens === 'number' ? body.max_tokens : typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : null;
+  const cap =
+    typeof body.max_tokens === 'number'
+      ? body.max_tokens
+      : typeof body.max_completion_tokens === 'number'
+        ? body.max_completion_tokens
+        : null;
   const n = typeof body.n === 'number' ? body.n : 1;
   return {
     imageTokens: images.reduce((sum, i) => sum + imageTokens(model, i.width, i.height, detail), 0),

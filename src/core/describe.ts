@@ -83,7 +83,9 @@ export function requireCredentials(settings: Settings): { baseUrl: string; token
  */
 export function checkRelay(settings: Settings, dryRun: boolean): string[] {
   if (!dryRun) requireCredentials(settings);
-  return settings.baseUrl && isInsecureRemote(settings.baseUrl) ? [`${settings.baseUrl} is plain http: the token travels in clear text`] : [];
+  return settings.baseUrl && isInsecureRemote(settings.baseUrl)
+    ? [`${settings.baseUrl} is plain http: the token travels in clear text`]
+    : [];
 }
 
 /** The form of a pasted base URL that is stored: `https://h/` → `https://h/v1`; an endpoint stays exact. */
@@ -176,7 +178,11 @@ export async function planDescribe(
 }
 
 /** Sends one body; a 2xx that is no usable answer names the request id, like an HTTP error does. */
-async function ask(body: Record<string, unknown>, settings: Settings, ctx: CoreContext): Promise<{ response: ApiResult<unknown>; answer: Answer }> {
+async function ask(
+  body: Record<string, unknown>,
+  settings: Settings,
+  ctx: CoreContext,
+): Promise<{ response: ApiResult<unknown>; answer: Answer }> {
   const response = maskEchoedToken(await createChatCompletion(body, clientOptions(settings, ctx)), settings.token);
   try {
     return { response, answer: readAnswer(response.body) };
@@ -184,7 +190,13 @@ async function ask(body: Record<string, unknown>, settings: Settings, ctx: CoreC
     // The same line as an HTTP error: a relay's support needs the request id to look it up.
     const id = response.requestId;
     if (error instanceof InvalidResponseError && id && !error.message.includes(id)) {
-      throw new InvalidResponseError(`${error.message} (request id ${id})`, { status: response.status, requestId: id, hint: error.hint, cause: error, answer: error.answer });
+      throw new InvalidResponseError(`${error.message} (request id ${id})`, {
+        status: response.status,
+        requestId: id,
+        hint: error.hint,
+        cause: error,
+        answer: error.answer,
+      });
     }
     throw error;
   }
@@ -228,15 +240,22 @@ export async function sendDescribe(plan: DescribePlan, settings: Settings, ctx: 
       r = await ask(next, settings, ctx);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      throw new CliError(`got ${got} of ${wanted} answers; asking for the rest failed: ${why}`, error instanceof CliError ? error.exitCode : ExitCode.api, {
-        hint: error instanceof CliError ? error.hint : undefined,
-        cause: error,
-      });
+      throw new CliError(
+        `got ${got} of ${wanted} answers; asking for the rest failed: ${why}`,
+        error instanceof CliError ? error.exitCode : ExitCode.api,
+        {
+          hint: error instanceof CliError ? error.hint : undefined,
+          cause: error,
+        },
+      );
     }
     responses.push(r.response);
     got += r.answer.contents.length;
   }
-  const merged = mergeCompletions(responses.map((r) => r.body), wanted);
+  const merged = mergeCompletions(
+    responses.map((r) => r.body),
+    wanted,
+  );
   const response: ApiResult<unknown> = {
     ...first.response,
     body: merged,
@@ -276,7 +295,10 @@ export async function parseStructured(answer: Answer, spec: StructuredSpec): Pro
  * What --dry-run shows: the plan with the token masked and each image's data shortened to its size,
  * so it can be read and pasted into an issue without leaking anything.
  */
-export function redactPlan(plan: DescribePlan, token: string | undefined): { method: string; url: string; headers: Record<string, string>; body: unknown } {
+export function redactPlan(
+  plan: DescribePlan,
+  token: string | undefined,
+): { method: string; url: string; headers: Record<string, string>; body: unknown } {
   const headers = { ...plan.headers };
   if (token) headers.Authorization = `Bearer [redacted ${maskToken(token)}]`;
   const body = JSON.parse(JSON.stringify(plan.body), (_key, value: unknown) => {

@@ -29,9 +29,12 @@ function options(baseUrl: string, token: string | undefined, timeoutMs: number, 
 export function outcomeOf(error: unknown): Outcome {
   if (error instanceof InterruptedError) throw error;
   if (error instanceof APIError) return { kind: 'http', status: error.status ?? 0, message: error.serverMessage, hint: error.hint };
-  if (error instanceof InvalidResponseError) return { kind: 'http', status: error.status ?? 200, message: error.message.replace(/^HTTP \d+: /, ''), notApi: true };
+  if (error instanceof InvalidResponseError)
+    return { kind: 'http', status: error.status ?? 200, message: error.message.replace(/^HTTP \d+: /, ''), notApi: true };
   if (error instanceof APIConnectionError) {
-    return /^TLS error/.test(error.message) ? { kind: 'tls', message: error.code ?? error.message } : { kind: 'network', message: error.message };
+    return /^TLS error/.test(error.message)
+      ? { kind: 'tls', message: error.code ?? error.message }
+      : { kind: 'network', message: error.message };
   }
   throw error;
 }
@@ -44,7 +47,12 @@ export interface ModelList {
 }
 
 /** GET {root}/models with the token, if there is one. A 200 that is not a model list counts as "not the API". */
-export async function fetchModelList(root: string, token: string | undefined, ctx: CoreContext, url = `${root}/models`): Promise<ModelList> {
+export async function fetchModelList(
+  root: string,
+  token: string | undefined,
+  ctx: CoreContext,
+  url = `${root}/models`,
+): Promise<ModelList> {
   try {
     const res = await getJson(url, options(root, token, GET_TIMEOUT_MS, ctx));
     return { root, outcome: { kind: 'http', status: res.status }, ids: readModelIds(res.body) };
@@ -54,7 +62,11 @@ export async function fetchModelList(root: string, token: string | undefined, ct
 }
 
 /** The models request, and when it misses the API, what each other form of the base URL answers. */
-export async function locateApi(baseUrl: string, token: string | undefined, ctx: CoreContext): Promise<{ list: ModelList; variants: (ModelList & { baseUrl: string })[] }> {
+export async function locateApi(
+  baseUrl: string,
+  token: string | undefined,
+  ctx: CoreContext,
+): Promise<{ list: ModelList; variants: (ModelList & { baseUrl: string })[] }> {
   const endpoints = resolveEndpoints(baseUrl);
   const root = endpoints.base;
   const list = await fetchModelList(root, token, ctx, endpoints.models);
@@ -90,7 +102,12 @@ export async function fetchQuota(root: string, token: string, ctx: CoreContext):
  * family gets what it accepts). Any answer with choices counts: a reasoning model may spend its one
  * token thinking and say nothing, yet it took the image.
  */
-export async function probeModel(model: string, settings: Settings, ctx: CoreContext, now: () => number = () => performance.now()): Promise<ProbeOutcome> {
+export async function probeModel(
+  model: string,
+  settings: Settings,
+  ctx: CoreContext,
+  now: () => number = () => performance.now(),
+): Promise<ProbeOutcome> {
   const probeSettings: Settings = {
     ...settings,
     model,
@@ -110,7 +127,12 @@ export async function probeModel(model: string, settings: Settings, ctx: CoreCon
     const body = res.body as { choices?: { finish_reason?: unknown }[]; usage?: unknown };
     const first = Array.isArray(body.choices) ? body.choices[0] : undefined;
     if (!first) return { ok: false, ms: now() - started, status: res.status, message: 'the answer has no choices' };
-    return { ok: true, ms: now() - started, finishReason: typeof first.finish_reason === 'string' ? first.finish_reason : null, usage: body.usage ?? null };
+    return {
+      ok: true,
+      ms: now() - started,
+      finishReason: typeof first.finish_reason === 'string' ? first.finish_reason : null,
+      usage: body.usage ?? null,
+    };
   } catch (error) {
     const ms = now() - started;
     if (error instanceof APIError) {

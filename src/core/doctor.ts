@@ -91,19 +91,40 @@ export function configCheck(f: ConfigFacts): Check {
     `token: ${f.token ? 'set' : 'not set'} (${sourceWords('token', f.sources.token)})`,
     `model: ${f.model ?? 'not set'} (${sourceWords('model', f.sources.model)})`,
     `config file: ${f.file.path}${f.file.mode === null ? ' (does not exist)' : ` (${octal(f.file.mode)})`}${
-      f.file.modeBefore != null && f.file.mode !== null && f.file.modeBefore !== f.file.mode ? `, was ${octal(f.file.modeBefore)}: imgdesc tightened it` : ''
+      f.file.modeBefore != null && f.file.mode !== null && f.file.modeBefore !== f.file.mode
+        ? `, was ${octal(f.file.modeBefore)}: imgdesc tightened it`
+        : ''
     }`,
   ];
   const profileWords = `profile ${f.profile}${f.profileExists ? '' : ' (not saved yet)'}`;
-  const fail = (finding: string, fix: string): Check => ({ id: 'config', verdict: 'fail', finding: `${profileWords}: ${finding}`, fix, blame: 'config', details });
-  if (!f.baseUrl) return fail('no base URL', f.profileExists ? configSetLine('base-url', 'https://relay.example.com', f.profile, f.profileExplicit) : 'imgdesc init');
-  if (!f.token) return fail('no token', f.profileExists ? `printf %s "$TOKEN" | ${configSetLine('token', undefined, f.profile, f.profileExplicit)}` : 'imgdesc init');
+  const fail = (finding: string, fix: string): Check => ({
+    id: 'config',
+    verdict: 'fail',
+    finding: `${profileWords}: ${finding}`,
+    fix,
+    blame: 'config',
+    details,
+  });
+  if (!f.baseUrl)
+    return fail(
+      'no base URL',
+      f.profileExists ? configSetLine('base-url', 'https://relay.example.com', f.profile, f.profileExplicit) : 'imgdesc init',
+    );
+  if (!f.token)
+    return fail(
+      'no token',
+      f.profileExists ? `printf %s "$TOKEN" | ${configSetLine('token', undefined, f.profile, f.profileExplicit)}` : 'imgdesc init',
+    );
   // The file holds the token: nobody but its owner may read it (ProfileStore tightens it when it can).
   const loose = [
     f.file.mode !== null && (f.file.mode & 0o077) !== 0 ? `chmod 600 ${f.file.path}` : '',
     f.file.dirMode !== null && (f.file.dirMode & 0o077) !== 0 ? `chmod 700 ${f.file.path.replace(/[/\\][^/\\]*$/, '')}` : '',
   ].filter(Boolean);
-  if (loose.length) return fail(`others can read the config file or its folder (${octal(f.file.mode ?? 0)}, folder ${octal(f.file.dirMode ?? 0)})`, loose.join(' && '));
+  if (loose.length)
+    return fail(
+      `others can read the config file or its folder (${octal(f.file.mode ?? 0)}, folder ${octal(f.file.dirMode ?? 0)})`,
+      loose.join(' && '),
+    );
   return { id: 'config', verdict: 'pass', finding: `${profileWords}; base URL, token and model from ${summary(f)}`, details };
 }
 
@@ -178,7 +199,9 @@ export function baseUrlCheck(f: BaseUrlFacts): Check {
       id: 'base-url',
       verdict: 'fail',
       finding: `TLS failed for ${where}: ${o.message}`,
-      fix: f.proxy ? `check the proxy ${f.proxy} and its certificate (NODE_EXTRA_CA_CERTS for a private CA)` : 'check the host name in the base URL; a private CA needs NODE_EXTRA_CA_CERTS',
+      fix: f.proxy
+        ? `check the proxy ${f.proxy} and its certificate (NODE_EXTRA_CA_CERTS for a private CA)`
+        : 'check the host name in the base URL; a private CA needs NODE_EXTRA_CA_CERTS',
       blame: 'relay',
     };
   }
@@ -187,7 +210,9 @@ export function baseUrlCheck(f: BaseUrlFacts): Check {
       id: 'base-url',
       verdict: 'fail',
       finding: `${where} not reachable: ${o.message}`,
-      fix: f.proxy ? `check the proxy ${f.proxy} (or NO_PROXY), and the host name in the base URL` : 'check the host name and port in the base URL, and your network',
+      fix: f.proxy
+        ? `check the proxy ${f.proxy} (or NO_PROXY), and the host name in the base URL`
+        : 'check the host name and port in the base URL, and your network',
       blame: 'relay',
     };
   }
@@ -226,9 +251,21 @@ export function tokenCheck(outcome: Outcome, tokenSource: string): Check {
   const { status, message, hint } = outcome;
   if (status >= 200 && status < 300) return { id: 'token', verdict: 'pass', finding: `accepted (GET /models, token from ${tokenSource})` };
   if (status === 401 || status === 403) {
-    return { id: 'token', verdict: 'fail', finding: `refused: HTTP ${status}: ${message ?? ''}`.trimEnd(), fix: hint ?? 'printf %s "$TOKEN" | imgdesc config set token', blame: 'config' };
+    return {
+      id: 'token',
+      verdict: 'fail',
+      finding: `refused: HTTP ${status}: ${message ?? ''}`.trimEnd(),
+      fix: hint ?? 'printf %s "$TOKEN" | imgdesc config set token',
+      blame: 'config',
+    };
   }
-  return { id: 'token', verdict: 'fail', finding: `not checked: GET /models answered HTTP ${status}: ${message ?? ''}`.trimEnd(), fix: hint, blame: 'relay' };
+  return {
+    id: 'token',
+    verdict: 'fail',
+    finding: `not checked: GET /models answered HTTP ${status}: ${message ?? ''}`.trimEnd(),
+    fix: hint,
+    blame: 'relay',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +278,12 @@ export type FailureCause = 'model-not-found' | 'no-channel' | 'quota' | 'not-all
  * relays' messages (errors.ts); "no channel" is told apart from "not found" because its fix differs
  * (the relay lists the model, but no channel of the token's group serves it).
  */
-export function failureCause(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }): FailureCause {
+export function failureCause(e: {
+  status?: number | undefined;
+  code?: string | null | undefined;
+  type?: string | null | undefined;
+  message: string;
+}): FailureCause {
   const code = e.code ?? null;
   if (isNoChannel(e.message)) return 'no-channel';
   if (isQuotaError(code, e.message) || e.status === 402) return 'quota';
@@ -262,7 +304,9 @@ const QUOTA_FIX = "top up the account or the token's quota on the relay's site";
 function causeFix(cause: FailureCause, model: string, closest: string[], line: (model: string) => string): string | undefined {
   switch (cause) {
     case 'model-not-found':
-      return closest[0] ? `${line(closest[0])}  (closest the relay lists: ${closest.join(', ')})` : 'pick a model the relay lists: imgdesc models';
+      return closest[0]
+        ? `${line(closest[0])}  (closest the relay lists: ${closest.join(', ')})`
+        : 'pick a model the relay lists: imgdesc models';
     case 'no-channel':
       return `the relay lists ${model} but has no working channel for it in your group: pick another (imgdesc doctor --models shows which work) or ask the relay's admin`;
     case 'quota':
@@ -296,7 +340,8 @@ const listed = (ids: string[], max = 6) => (ids.length > max ? `${ids.slice(0, m
 
 export function modelsCheck(f: ModelsFacts): Check {
   const count = `${f.ids.length} model${f.ids.length === 1 ? '' : 's'}, ${f.vision.length} vision-capable${f.vision.length ? ` (${listed(f.vision)})` : ''}`;
-  if (f.ids.length === 0) return { id: 'models', verdict: 'skip', finding: 'the relay lists no models (some relays hide them; the probe tells)' };
+  if (f.ids.length === 0)
+    return { id: 'models', verdict: 'skip', finding: 'the relay lists no models (some relays hide them; the probe tells)' };
   if (!f.model) return { id: 'models', verdict: 'pass', finding: `${count}; no model configured, imgdesc picks one` };
   if (f.ids.includes(f.model)) return { id: 'models', verdict: 'pass', finding: `${count}; ${f.model} is listed` };
   return {
@@ -313,19 +358,39 @@ export function modelsCheck(f: ModelsFacts): Check {
 
 export type ProbeOutcome =
   | { ok: true; ms: number; finishReason: string | null; usage: unknown }
-  | { ok: false; ms: number; status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string; hint?: string | undefined };
+  | {
+      ok: false;
+      ms: number;
+      status?: number | undefined;
+      code?: string | null | undefined;
+      type?: string | null | undefined;
+      message: string;
+      hint?: string | undefined;
+    };
 
 function usageWords(usage: unknown): string {
   if (!usage || typeof usage !== 'object') return 'no usage reported';
   const u = usage as Record<string, unknown>;
-  return typeof u.prompt_tokens === 'number' ? `${u.prompt_tokens} prompt + ${String(u.completion_tokens ?? 0)} completion tokens` : 'no usage reported';
+  return typeof u.prompt_tokens === 'number'
+    ? `${u.prompt_tokens} prompt + ${String(u.completion_tokens ?? 0)} completion tokens`
+    : 'no usage reported';
 }
 
-export function probeCheck(model: string, outcome: ProbeOutcome | null, closest: string[], profile: string, profileExplicit: boolean): Check {
+export function probeCheck(
+  model: string,
+  outcome: ProbeOutcome | null,
+  closest: string[],
+  profile: string,
+  profileExplicit: boolean,
+): Check {
   if (outcome === null) return { id: 'probe', verdict: 'skip', finding: 'skipped (--no-probe)' };
   const ms = `${Math.round(outcome.ms)} ms`;
   if (outcome.ok) {
-    return { id: 'probe', verdict: 'pass', finding: `${model} read the test image in ${ms} (finish_reason ${outcome.finishReason ?? 'none'}, ${usageWords(outcome.usage)})` };
+    return {
+      id: 'probe',
+      verdict: 'pass',
+      finding: `${model} read the test image in ${ms} (finish_reason ${outcome.finishReason ?? 'none'}, ${usageWords(outcome.usage)})`,
+    };
   }
   const cause = failureCause(outcome);
   const head = outcome.status === undefined ? outcome.message : `HTTP ${outcome.status}: ${outcome.message}`;
@@ -416,33 +481,60 @@ export function quotaCheck(quota: Quota | null, nowSeconds: number): Check {
   if (!quota) return { id: 'quota', verdict: 'skip', finding: 'not offered by this relay' };
   const where = quota.source === 'token-usage' ? 'GET /api/usage/token' : 'GET /v1/dashboard/billing';
   if (quota.expiresAt !== undefined && quota.expiresAt > 0 && quota.expiresAt < nowSeconds) {
-    return { id: 'quota', verdict: 'fail', finding: `the token expired on ${new Date(quota.expiresAt * 1000).toISOString().slice(0, 10)} (${where})`, fix: "extend the token on the relay's site, or make a new one", blame: 'config' };
+    return {
+      id: 'quota',
+      verdict: 'fail',
+      finding: `the token expired on ${new Date(quota.expiresAt * 1000).toISOString().slice(0, 10)} (${where})`,
+      fix: "extend the token on the relay's site, or make a new one",
+      blame: 'config',
+    };
   }
   if (quota.unlimited) return { id: 'quota', verdict: 'pass', finding: `unlimited (${where})` };
   const unit = quota.source === 'token-usage' ? ' quota units' : '';
   // new-api counts in quota units; its default is 500 000 to the US dollar (common.QuotaPerUnit).
-  const dollars = quota.source === 'token-usage' && quota.available !== undefined ? ` (≈ $${amount(quota.available / QUOTA_PER_USD)} at new-api's default 500000 a dollar)` : '';
+  const dollars =
+    quota.source === 'token-usage' && quota.available !== undefined
+      ? ` (≈ $${amount(quota.available / QUOTA_PER_USD)} at new-api's default 500000 a dollar)`
+      : '';
   const used = quota.used === undefined ? '' : `, ${amount(quota.used)}${unit} used`;
   if (quota.available === undefined) {
-    return { id: 'quota', verdict: 'pass', finding: `limit ${quota.granted === undefined ? 'unknown' : amount(quota.granted)}${unit}${used} (${where})` };
+    return {
+      id: 'quota',
+      verdict: 'pass',
+      finding: `limit ${quota.granted === undefined ? 'unknown' : amount(quota.granted)}${unit}${used} (${where})`,
+    };
   }
   if (quota.available <= 0) {
-    return { id: 'quota', verdict: 'fail', finding: `used up: 0 of ${amount(quota.granted ?? 0)}${unit} left${used} (${where})`, fix: QUOTA_FIX, blame: 'config' };
+    return {
+      id: 'quota',
+      verdict: 'fail',
+      finding: `used up: 0 of ${amount(quota.granted ?? 0)}${unit} left${used} (${where})`,
+      fix: QUOTA_FIX,
+      blame: 'config',
+    };
   }
-  return { id: 'quota', verdict: 'pass', finding: `${amount(quota.available)} of ${amount(quota.granted ?? quota.available)}${unit} left${dollars}${used} (${where})` };
+  return {
+    id: 'quota',
+    verdict: 'pass',
+    finding: `${amount(quota.available)} of ${amount(quota.granted ?? quota.available)}${unit} left${dollars}${used} (${where})`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // proxy
 
 /** The proxy undici's EnvHttpProxyAgent uses for this URL (its rules: lower-case names first, NO_PROXY by host suffix and port). */
-export function proxyFor(target: string, env: Record<string, string | undefined>): { proxy: string | null; variable: string | null; bypassed: string | null } {
+export function proxyFor(
+  target: string,
+  env: Record<string, string | undefined>,
+): { proxy: string | null; variable: string | null; bypassed: string | null } {
   const url = new URL(target);
   const pick = (...names: string[]) => {
     for (const n of names) if (env[n]) return { proxy: env[n] as string, variable: n };
     return null;
   };
-  const chosen = url.protocol === 'https:' ? pick('https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY') : pick('http_proxy', 'HTTP_PROXY');
+  const chosen =
+    url.protocol === 'https:' ? pick('https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY') : pick('http_proxy', 'HTTP_PROXY');
   if (!chosen) return { proxy: null, variable: null, bypassed: null };
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
   const host = url.host.replace(/:\d*$/, '').toLowerCase();
@@ -452,7 +544,8 @@ export function proxyFor(target: string, env: Record<string, string | undefined>
     const m = /^(.+):(\d+)$/.exec(entry);
     const name = (m ? (m[1] as string) : entry).replace(/^\*?\./, '').toLowerCase();
     if (m && Number(m[2]) !== port) continue;
-    if (host === name || host.endsWith(`.${name}`)) return { proxy: null, variable: null, bypassed: `${env.no_proxy !== undefined ? 'no_proxy' : 'NO_PROXY'} (${entry})` };
+    if (host === name || host.endsWith(`.${name}`))
+      return { proxy: null, variable: null, bypassed: `${env.no_proxy !== undefined ? 'no_proxy' : 'NO_PROXY'} (${entry})` };
   }
   return { ...chosen, bypassed: null };
 }
@@ -471,7 +564,12 @@ export function safeProxy(proxy: string): string {
 export function proxyCheck(target: string, env: Record<string, string | undefined>): Check {
   const p = proxyFor(target, env);
   if (p.proxy) return { id: 'proxy', verdict: 'pass', finding: `the relay is reached through ${safeProxy(p.proxy)} (${p.variable})` };
-  if (p.bypassed) return { id: 'proxy', verdict: 'pass', finding: `direct connection: a proxy is set but ${p.bypassed} exempts ${new URL(target).hostname}` };
+  if (p.bypassed)
+    return {
+      id: 'proxy',
+      verdict: 'pass',
+      finding: `direct connection: a proxy is set but ${p.bypassed} exempts ${new URL(target).hostname}`,
+    };
   return { id: 'proxy', verdict: 'pass', finding: 'direct connection (no HTTPS_PROXY / HTTP_PROXY set)' };
 }
 
@@ -479,7 +577,10 @@ export function proxyCheck(target: string, env: Record<string, string | undefine
 export const RUN_DOCTOR = 'run `imgdesc doctor`';
 
 /** A failure's hint with "run `imgdesc doctor`" added when doctor finds its fix (which model works, the balance, the size limit). */
-export function hintWithDoctor(e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string }, hint: string | undefined): string | undefined {
+export function hintWithDoctor(
+  e: { status?: number | undefined; code?: string | null | undefined; type?: string | null | undefined; message: string },
+  hint: string | undefined,
+): string | undefined {
   if (hint?.includes(RUN_DOCTOR) || !doctorExplains(failureCause(e))) return hint;
   return hint ? `${hint}; ${RUN_DOCTOR}` : RUN_DOCTOR;
 }

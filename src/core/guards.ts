@@ -79,7 +79,8 @@ export const PREAMBLE_SENTENCES: RegExp[] = [
 ];
 
 /** A label in front of the caption: "Caption:", "**Description:**", "图片描述：". */
-const LABEL = /^\s*([*_]{0,2})(?:caption|description|image description|alt[- ]?text|标题|描述|图片描述|图像描述)\s*(?:[:：]\1|\1\s*[:：])\s*/i;
+const LABEL =
+  /^\s*([*_]{0,2})(?:caption|description|image description|alt[- ]?text|标题|描述|图片描述|图像描述)\s*(?:[:：]\1|\1\s*[:：])\s*/i;
 
 /** Closing sentences that talk to the user. */
 export const SIGNOFF_SENTENCES: RegExp[] = [
@@ -163,7 +164,8 @@ export function judgeAnswer(facts: AnswerFacts, opts: { strip?: boolean } = {}):
   const fail = (verdict: Verdict, reason: string): Judgement => ({ verdict, failed: true, text: original, removed: [], reason });
 
   if (facts.refusal) return fail('refused', `the model refused: ${shorten(facts.refusal)}`);
-  if (facts.finishReason?.toLowerCase() === 'content_filter') return fail('refused', 'the answer was withheld by a content filter (finish_reason: content_filter)');
+  if (facts.finishReason?.toLowerCase() === 'content_filter')
+    return fail('refused', 'the answer was withheld by a content filter (finish_reason: content_filter)');
 
   const think = stripThink(original);
   let text = think.text;
@@ -195,7 +197,8 @@ export function judgeAnswer(facts: AnswerFacts, opts: { strip?: boolean } = {}):
   if (refusal !== undefined && [...text.matchAll(/[\p{L}\p{N}]/gu)].length < 40) {
     return fail('refused', `the model refused: ${shorten(original)}`);
   }
-  if (isCutOff(facts.finishReason)) return fail('truncated', `the answer was cut off at the token limit (finish_reason: ${facts.finishReason}): raise --max-tokens`);
+  if (isCutOff(facts.finishReason))
+    return fail('truncated', `the answer was cut off at the token limit (finish_reason: ${facts.finishReason}): raise --max-tokens`);
   if (!strip) return { verdict: undefined, failed: false, text: original, removed: [], reason: undefined };
   if (!hasWords(text)) return fail('empty', 'the answer has no caption, only chatter');
 

@@ -33,10 +33,13 @@ export function parseMetadata(text: string): { lines: MetadataLine[]; unreadable
 }
 
 export function renderMetadata(lines: MetadataLine[]): string {
-  return lines.map((l) => ('raw' in l ? l.raw : JSON.stringify({ file_name: l.fileName, ...l.fields }))).join('\n') + (lines.length ? '\n' : '');
+  return (
+    lines.map((l) => ('raw' in l ? l.raw : JSON.stringify({ file_name: l.fileName, ...l.fields }))).join('\n') + (lines.length ? '\n' : '')
+  );
 }
 
-const findLine = (lines: MetadataLine[], fileName: string) => lines.find((l): l is Extract<MetadataLine, { fileName: string }> => 'fileName' in l && l.fileName === fileName);
+const findLine = (lines: MetadataLine[], fileName: string) =>
+  lines.find((l): l is Extract<MetadataLine, { fileName: string }> => 'fileName' in l && l.fileName === fileName);
 
 /** Whether the folder's file already has a caption for this image (a non-empty `text`, or fields of a --schema run). */
 export function hasCaption(lines: MetadataLine[], fileName: string): boolean {
@@ -50,7 +53,12 @@ export function hasCaption(lines: MetadataLine[], fileName: string): boolean {
  * Puts one image's caption into the lines: `text` merged by the --existing mode (a --schema run
  * sets its fields as columns instead). Returns false when the mode leaves the line as it is.
  */
-export function setCaption(lines: MetadataLine[], fileName: string, value: { text: string } | { data: Record<string, unknown> }, mode: ExistingMode): boolean {
+export function setCaption(
+  lines: MetadataLine[],
+  fileName: string,
+  value: { text: string } | { data: Record<string, unknown> },
+  mode: ExistingMode,
+): boolean {
   const line = findLine(lines, fileName);
   if ('data' in value) {
     if (line && mode === 'skip' && hasCaption(lines, fileName)) return false;

@@ -51,12 +51,15 @@ export function manifestFormat(name: string, firstChar: string | undefined): Man
 /** The image column of a table with these columns, or a usage error that lists them. */
 export function imageColumn(columns: readonly string[], spec: ManifestSpec, label: string): string {
   if (spec.imageCol !== undefined) {
-    if (!columns.includes(spec.imageCol)) throw new UsageError(`${label}: no column ${JSON.stringify(spec.imageCol)} (columns: ${columns.join(', ') || 'none'})`);
+    if (!columns.includes(spec.imageCol))
+      throw new UsageError(`${label}: no column ${JSON.stringify(spec.imageCol)} (columns: ${columns.join(', ') || 'none'})`);
     return spec.imageCol;
   }
   const found = IMAGE_COLUMNS.find((c) => columns.includes(c));
   if (found === undefined) {
-    throw new UsageError(`${label}: which column holds the image? (columns: ${columns.join(', ') || 'none'})`, { hint: 'name it with --image-col' });
+    throw new UsageError(`${label}: which column holds the image? (columns: ${columns.join(', ') || 'none'})`, {
+      hint: 'name it with --image-col',
+    });
   }
   return found;
 }
@@ -95,7 +98,8 @@ export function rowItem(row: Row, line: number, spec: ManifestSpec, imageCol: st
   let id: string | undefined;
   if (spec.idCol !== undefined) {
     const v = row[spec.idCol];
-    if ((typeof v !== 'string' && typeof v !== 'number') || String(v) === '') return { problem: `${where}: no id in column ${JSON.stringify(spec.idCol)}` };
+    if ((typeof v !== 'string' && typeof v !== 'number') || String(v) === '')
+      return { problem: `${where}: no id in column ${JSON.stringify(spec.idCol)}` };
     id = String(v);
   }
   const meta = { row: keptColumns(row, spec, imageCol), ...(id !== undefined ? { id } : {}) };
@@ -103,9 +107,12 @@ export function rowItem(row: Row, line: number, spec: ManifestSpec, imageCol: st
   if (/^data:/i.test(value)) {
     // Not a name anyone wants in a results file: the row is named by where it is.
     const label = id ?? where;
-    return { item: { image: label, key: resolve(place.cwd, label), source: value, explicit: true, url: true, shardKey: id ?? where, ...meta } };
+    return {
+      item: { image: label, key: resolve(place.cwd, label), source: value, explicit: true, url: true, shardKey: id ?? where, ...meta },
+    };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return { problem: `${where}: ${value.split('/')[0]}// URLs are not supported (http, https, data: or a path)` };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+    return { problem: `${where}: ${value.split('/')[0]}// URLs are not supported (http, https, data: or a path)` };
   const image = value.startsWith('/') ? value : join(place.dir, value);
   return { item: { image, key: resolve(place.cwd, image), explicit: true, url: false, shardKey: id ?? shardKey(value), ...meta } };
 }
@@ -145,9 +152,12 @@ async function* csvRows(input: Readable, delimiter: string, label: string): Asyn
   const { parse } = await import('csv-parse');
   const parser = input.pipe(parse({ columns: true, bom: true, delimiter, skip_empty_lines: true, info: true, relax_column_count: false }));
   try {
-    for await (const rec of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) yield { row: rec.record, line: rec.info.lines };
+    for await (const rec of parser as AsyncIterable<{ record: Row; info: { lines: number } }>)
+      yield { row: rec.record, line: rec.info.lines };
   } catch (err) {
-    throw new UsageError(`${label}: not a valid ${delimiter === '\t' ? 'TSV' : 'CSV'} table (${(err as Error).message.split('\n')[0]})`, { cause: err });
+    throw new UsageError(`${label}: not a valid ${delimiter === '\t' ? 'TSV' : 'CSV'} table (${(err as Error).message.split('\n')[0]})`, {
+      cause: err,
+    });
   }
 }
 
@@ -183,7 +193,9 @@ export async function readManifest(source: string, spec: ManifestSpec, cwd: stri
     const file = createReadStream(resolve(cwd, source));
     await new Promise<void>((ok, fail) => {
       file.once('open', () => ok());
-      file.once('error', (err: NodeJS.ErrnoException) => fail(new UsageError(`--manifest ${source}: cannot read (${err.code ?? err.message})`)));
+      file.once('error', (err: NodeJS.ErrnoException) =>
+        fail(new UsageError(`--manifest ${source}: cannot read (${err.code ?? err.message})`)),
+      );
     });
     stream = file;
     if (/\.gz$/i.test(source)) {

@@ -53,7 +53,10 @@ export class Merged {
    * The missing images less the non-images found in folders or by globs, which batch skips
    * without a record (a named file that is not an image is recorded as a failure).
    */
-  async missingImages(items: readonly BatchItem[], shardCount: number | undefined): Promise<Array<{ item: BatchItem; shard: number | undefined }>> {
+  async missingImages(
+    items: readonly BatchItem[],
+    shardCount: number | undefined,
+  ): Promise<Array<{ item: BatchItem; shard: number | undefined }>> {
     const { isImageOrFailure } = await import('../image/index.ts');
     const out = [];
     for (const m of this.missing(items, shardCount)) {

@@ -1,6 +1,15 @@
 // `models` and model picking: GET {base}/v1/models, the ids it lists, and which one to use when the
 // user set none (DESIGN.md §1 "Defaults": no model is built in, because models retire).
-import { APIError, closestModels, isModelNotFound, listModels, pickModel, readModelIds, resolveEndpoints, type ApiResult } from '../api/index.ts';
+import {
+  APIError,
+  closestModels,
+  isModelNotFound,
+  listModels,
+  pickModel,
+  readModelIds,
+  resolveEndpoints,
+  type ApiResult,
+} from '../api/index.ts';
 import { MODEL_CACHE_TTL_MS, readCachedPick, writeCachedPick } from '../config/model-cache.ts';
 import type { Settings } from '../config/settings.ts';
 import { CliError, ConfigError, ExitCode } from '../types.ts';
@@ -19,7 +28,7 @@ export interface ModelChoice {
 }
 
 /** What --dry-run shows as the model when none is set and nothing is cached. */
-export const MODEL_TO_BE_PICKED = '(picked from the relay\'s model list)';
+export const MODEL_TO_BE_PICKED = "(picked from the relay's model list)";
 
 export const HOW_TO_CHOOSE = 'choose one with -m <id> or: imgdesc config set model <id> (imgdesc models lists them)';
 
@@ -32,7 +41,11 @@ function cacheKey(settings: Settings): string | undefined {
  * the best one in the relay's own list, cached. `dryRun` never touches the network. `refresh`
  * ignores the cache (the cached pick was not found).
  */
-export async function chooseModel(settings: Settings, ctx: CoreContext, opts: { dryRun: boolean; refresh?: boolean; now?: number }): Promise<ModelChoice> {
+export async function chooseModel(
+  settings: Settings,
+  ctx: CoreContext,
+  opts: { dryRun: boolean; refresh?: boolean; now?: number },
+): Promise<ModelChoice> {
   if (settings.model) return { model: settings.model, source: 'settings' };
   const key = cacheKey(settings);
   const now = opts.now ?? Date.now();
@@ -61,7 +74,11 @@ export async function forgetPick(settings: Settings, ctx: CoreContext): Promise<
 }
 
 /** The relay's ids (undefined when it cannot list them) and what they say of `model`. */
-async function lookUp(settings: Settings, ctx: CoreContext, model: string): Promise<{ ids: string[] | undefined; listed: boolean; closest: string }> {
+async function lookUp(
+  settings: Settings,
+  ctx: CoreContext,
+  model: string,
+): Promise<{ ids: string[] | undefined; listed: boolean; closest: string }> {
   let ids: string[] | undefined;
   try {
     ids = (await fetchModels(settings, ctx)).ids;
@@ -101,5 +118,7 @@ export async function explainModelNotFound(error: unknown, settings: Settings, c
 /** After a batch whose requests were answered "no such model": one line saying what the relay has instead. */
 export async function missingModelLine(settings: Settings, ctx: CoreContext, model: string): Promise<string> {
   const { listed, closest } = await lookUp(settings, ctx, model);
-  return listed ? `the relay lists '${model}' but has no available channel for it` : `model '${model}' is not available at this relay${closest}`;
+  return listed
+    ? `the relay lists '${model}' but has no available channel for it`
+    : `model '${model}' is not available at this relay${closest}`;
 }

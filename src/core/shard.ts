@@ -41,7 +41,8 @@ const INT = /^\d+$/;
 /** A shard count: a whole number, 1 or more; `what` names it in the error. */
 export function parseShardCount(text: string, what: string): number {
   const n = Number(text.trim());
-  if (!INT.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what}: not a shard count (a whole number, 1 or more)`);
+  if (!INT.test(text.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${what}: not a shard count (a whole number, 1 or more)`);
   return n;
 }
 
@@ -52,7 +53,8 @@ function index(text: string, what: string): number {
 }
 
 function inRange(i: number, n: number, what: string, hint?: string): void {
-  if (i >= n) throw new UsageError(`${what}: shard index ${i} is out of range for ${n} shard(s) (0 to ${n - 1})`, hint ? { hint } : undefined);
+  if (i >= n)
+    throw new UsageError(`${what}: shard index ${i} is out of range for ${n} shard(s) (0 to ${n - 1})`, hint ? { hint } : undefined);
 }
 
 /** `--shard i/N`, counted from 0 as SLURM and Kubernetes count: `--shard 3/4` is the last of four. */
@@ -91,7 +93,9 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
     if (given !== undefined && given !== s.count) throw new UsageError(`--shard ${shard} and --shard-count ${shardCount} disagree`);
     return { ...s, source: 'flag', detail: `--shard ${s.index}/${s.count}` };
   }
-  const envCount = env.IMGDESC_SHARD_COUNT?.trim() ? parseShardCount(env.IMGDESC_SHARD_COUNT, `IMGDESC_SHARD_COUNT=${env.IMGDESC_SHARD_COUNT}`) : undefined;
+  const envCount = env.IMGDESC_SHARD_COUNT?.trim()
+    ? parseShardCount(env.IMGDESC_SHARD_COUNT, `IMGDESC_SHARD_COUNT=${env.IMGDESC_SHARD_COUNT}`)
+    : undefined;
   const explicit = given ?? envCount;
   const countFrom = given !== undefined ? `--shard-count ${given}` : `IMGDESC_SHARD_COUNT=${envCount}`;
   const set = (name: string) => env[name] !== undefined && env[name]?.trim() !== '';
@@ -99,7 +103,12 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
   if (set('SLURM_ARRAY_TASK_ID')) {
     const id = index(env.SLURM_ARRAY_TASK_ID ?? '', `SLURM_ARRAY_TASK_ID=${env.SLURM_ARRAY_TASK_ID}`);
     if (explicit !== undefined) {
-      inRange(id, explicit, `SLURM_ARRAY_TASK_ID=${id}`, 'with a shard count given, array task ids are the shard indexes: submit --array=0-N-1');
+      inRange(
+        id,
+        explicit,
+        `SLURM_ARRAY_TASK_ID=${id}`,
+        'with a shard count given, array task ids are the shard indexes: submit --array=0-N-1',
+      );
       return { index: id, count: explicit, source: 'slurm', detail: `SLURM_ARRAY_TASK_ID=${id}, ${countFrom}` };
     }
     if (!set('SLURM_ARRAY_TASK_COUNT')) {
@@ -107,7 +116,9 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
     }
     const n = parseShardCount(env.SLURM_ARRAY_TASK_COUNT ?? '', `SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}`);
     const min = set('SLURM_ARRAY_TASK_MIN') ? index(env.SLURM_ARRAY_TASK_MIN ?? '', `SLURM_ARRAY_TASK_MIN=${env.SLURM_ARRAY_TASK_MIN}`) : 0;
-    const step = set('SLURM_ARRAY_TASK_STEP') ? parseShardCount(env.SLURM_ARRAY_TASK_STEP ?? '', `SLURM_ARRAY_TASK_STEP=${env.SLURM_ARRAY_TASK_STEP}`) : 1;
+    const step = set('SLURM_ARRAY_TASK_STEP')
+      ? parseShardCount(env.SLURM_ARRAY_TASK_STEP ?? '', `SLURM_ARRAY_TASK_STEP=${env.SLURM_ARRAY_TASK_STEP}`)
+      : 1;
     if (n === 1 && id !== 0) {
       throw new UsageError(`SLURM_ARRAY_TASK_ID=${id} in an array of one task: the shard count is unknown`, {
         hint: 'a resubmitted task needs the count of the whole array: export IMGDESC_SHARD_COUNT=N (or --shard-count N) in the job script',
@@ -115,16 +126,25 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
     }
     const offset = id - min;
     if (offset < 0 || offset % step !== 0) {
-      throw new UsageError(`SLURM_ARRAY_TASK_ID=${id} does not fit the array (min ${min}, step ${step})`, { hint: 'set --shard-count or IMGDESC_SHARD_COUNT' });
+      throw new UsageError(`SLURM_ARRAY_TASK_ID=${id} does not fit the array (min ${min}, step ${step})`, {
+        hint: 'set --shard-count or IMGDESC_SHARD_COUNT',
+      });
     }
     const i = offset / step;
     inRange(i, n, `SLURM_ARRAY_TASK_ID=${id}`, 'for an array with gaps, set --shard-count or IMGDESC_SHARD_COUNT');
-    return { index: i, count: n, source: 'slurm', detail: `SLURM_ARRAY_TASK_ID=${id} − SLURM_ARRAY_TASK_MIN=${min}${step > 1 ? `, step ${step}` : ''}, SLURM_ARRAY_TASK_COUNT=${n}` };
+    return {
+      index: i,
+      count: n,
+      source: 'slurm',
+      detail: `SLURM_ARRAY_TASK_ID=${id} − SLURM_ARRAY_TASK_MIN=${min}${step > 1 ? `, step ${step}` : ''}, SLURM_ARRAY_TASK_COUNT=${n}`,
+    };
   }
   if (set('JOB_COMPLETION_INDEX')) {
     const i = index(env.JOB_COMPLETION_INDEX ?? '', `JOB_COMPLETION_INDEX=${env.JOB_COMPLETION_INDEX}`);
     if (explicit === undefined) {
-      throw new UsageError(`JOB_COMPLETION_INDEX=${i} but no shard count`, { hint: "set --shard-count N or IMGDESC_SHARD_COUNT to the Job's completions" });
+      throw new UsageError(`JOB_COMPLETION_INDEX=${i} but no shard count`, {
+        hint: "set --shard-count N or IMGDESC_SHARD_COUNT to the Job's completions",
+      });
     }
     inRange(i, explicit, `JOB_COMPLETION_INDEX=${i}`);
     return { index: i, count: explicit, source: 'kubernetes', detail: `JOB_COMPLETION_INDEX=${i}, ${countFrom}` };
@@ -132,12 +152,15 @@ export function resolveShard({ shard, shardCount, env }: ShardInputs): Shard | u
   if (set('RANK')) {
     const i = index(env.RANK ?? '', `RANK=${env.RANK}`);
     const n = explicit ?? (set('WORLD_SIZE') ? parseShardCount(env.WORLD_SIZE ?? '', `WORLD_SIZE=${env.WORLD_SIZE}`) : undefined);
-    if (n === undefined) throw new UsageError(`RANK=${i} but no WORLD_SIZE`, { hint: 'set WORLD_SIZE, --shard-count or IMGDESC_SHARD_COUNT' });
+    if (n === undefined)
+      throw new UsageError(`RANK=${i} but no WORLD_SIZE`, { hint: 'set WORLD_SIZE, --shard-count or IMGDESC_SHARD_COUNT' });
     inRange(i, n, `RANK=${i}`);
     return { index: i, count: n, source: 'rank', detail: `RANK=${i}, ${explicit !== undefined ? countFrom : `WORLD_SIZE=${n}`}` };
   }
   if (given !== undefined) {
-    throw new UsageError(`--shard-count ${given} without a shard index`, { hint: 'give --shard i/N, or run inside a SLURM array, a Kubernetes Indexed Job or with RANK set' });
+    throw new UsageError(`--shard-count ${given} without a shard index`, {
+      hint: 'give --shard i/N, or run inside a SLURM array, a Kubernetes Indexed Job or with RANK set',
+    });
   }
   return undefined;
 }
@@ -151,7 +174,10 @@ export function shardFileName(template: string, shard: Pick<Shard, 'index' | 'co
 /** `-o captions-{shard}.jsonl` → this shard's file; without a shard, `{shard}` is a usage error. */
 export function shardOutput(template: string, shard: Shard | undefined): string {
   if (!template.includes('{shard}')) return template;
-  if (!shard) throw new UsageError(`-o ${template}: {shard} needs a shard`, { hint: 'give --shard i/N, or run inside a SLURM array, a Kubernetes Indexed Job or with RANK set' });
+  if (!shard)
+    throw new UsageError(`-o ${template}: {shard} needs a shard`, {
+      hint: 'give --shard i/N, or run inside a SLURM array, a Kubernetes Indexed Job or with RANK set',
+    });
   return shardFileName(template, shard);
 }
 

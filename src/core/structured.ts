@@ -30,7 +30,10 @@ export interface StructuredSettings {
 }
 
 type Validator = ((data: unknown) => boolean) & {
-  errors?: Array<{ instancePath: string; message?: string | undefined; keyword: string; params: Record<string, unknown> }> | null | undefined;
+  errors?:
+    | Array<{ instancePath: string; message?: string | undefined; keyword: string; params: Record<string, unknown> }>
+    | null
+    | undefined;
 };
 
 const SHORT_TYPES: Record<string, Record<string, unknown>> = {
@@ -76,9 +79,7 @@ export function parseShortSchema(text: string): Record<string, unknown> {
     const typeName = (typeWord ?? 'string').toLowerCase();
     const base = SHORT_TYPES[typeName];
     if (!base) {
-      throw new UsageError(
-        `--schema: unknown type '${typeWord}' for field '${name}' (use string, int, number, bool, optionally with [])`,
-      );
+      throw new UsageError(`--schema: unknown type '${typeWord}' for field '${name}' (use string, int, number, bool, optionally with [])`);
     }
     if (Object.hasOwn(properties, name)) throw new UsageError(`--schema: duplicate field '${name}'`);
     properties[name] = isArray ? { type: 'array', items: { ...base } } : { ...base };
@@ -133,7 +134,11 @@ async function loadSchema(text: string, cwd: string): Promise<Record<string, unk
 function schemaName(schema: Record<string, unknown>): string {
   const title = schema.title;
   if (typeof title !== 'string') return 'answer';
-  const name = title.trim().replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 64);
+  const name = title
+    .trim()
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 64);
   return name === '' ? 'answer' : name;
 }
 
@@ -168,10 +173,7 @@ const validators = new WeakMap<StructuredSpec, Promise<Validator>>();
 
 async function compileSchema(schema: Record<string, unknown>): Promise<Validator> {
   // Loaded only here so that runs without --schema never pay for ajv.
-  const [{ default: ajvModule }, { default: formatsModule }] = await Promise.all([
-    import('ajv/dist/2020.js'),
-    import('ajv-formats'),
-  ]);
+  const [{ default: ajvModule }, { default: formatsModule }] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')]);
   const Ajv2020 = ajvModule.default;
   const addFormats = formatsModule.default;
   // One instance per schema: two user schemas sharing an $id must not collide in one registry.
@@ -210,7 +212,10 @@ function invalidJson(reason: string, body: string, mode: SchemaMode): CliError {
   const head = body.replace(/\s+/g, ' ').slice(0, 80);
   const began = body === '' ? '' : `; it began: ${head}`;
   // Rerunning cannot help when the relay dropped response_format (Claude channels do) and the prompt never asked for JSON.
-  const hint = mode === 'json_schema' ? 'the relay may drop response_format for this model: use --schema-mode auto, or pass --no-validate to accept it' : RETRY_HINT;
+  const hint =
+    mode === 'json_schema'
+      ? 'the relay may drop response_format for this model: use --schema-mode auto, or pass --no-validate to accept it'
+      : RETRY_HINT;
   return new CliError(`answer is not valid JSON: ${reason}${began}`, ExitCode.api, { hint });
 }
 

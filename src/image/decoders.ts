@@ -86,7 +86,12 @@ export async function decodeBmp(bytes: Buffer, name: string): Promise<RawPixels>
   const { default: decode } = await import('decode-bmp');
   try {
     const img = decode(bytes);
-    return { data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), width: img.width, height: img.height, channels: 4 };
+    return {
+      data: Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength),
+      width: img.width,
+      height: img.height,
+      channels: 4,
+    };
   } catch (err) {
     throw corrupt(name, 'BMP', err);
   }
@@ -153,7 +158,13 @@ export function findHeifTool(searchPath: string | undefined): Promise<string | n
       for (const name of ['heif-dec', 'heif-convert']) {
         for (const dir of searchPath.split(delimiter).filter(Boolean)) {
           const p = join(dir, name);
-          if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
+          if (
+            await access(p, constants.X_OK).then(
+              () => true,
+              () => false,
+            )
+          )
+            return p;
         }
       }
       return null;
@@ -169,7 +180,12 @@ export function findHeifTool(searchPath: string | undefined): Promise<string | n
  * on load. libheif has applied the HEIF rotation (irot/imir) already; the EXIF orientation it
  * copies into the JPEG must not be applied again.
  */
-export async function decodeHeicSystem(tool: string, input: { file: string | undefined; bytes: Buffer }, name: string, signal?: AbortSignal): Promise<Buffer> {
+export async function decodeHeicSystem(
+  tool: string,
+  input: { file: string | undefined; bytes: Buffer },
+  name: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const { execFile } = await import('node:child_process');
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');

@@ -47,7 +47,10 @@ export function base64Length(n: number): number {
 
 function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return (msg.split('\n')[0] ?? msg).replace(/^Input (buffer|file) (has corrupt header|contains unsupported image format)?:?\s*/i, '').trim() || msg;
+  return (
+    (msg.split('\n')[0] ?? msg).replace(/^Input (buffer|file) (has corrupt header|contains unsupported image format)?:?\s*/i, '').trim() ||
+    msg
+  );
 }
 
 function isUnsupportedFormat(err: unknown): boolean {
@@ -76,13 +79,6 @@ async function hasLocation(meta: Metadata): Promise<boolean> {
   } catch {
     return true;
   }
-}
-
-function fitInside(w: number, h: number, maxEdge: number): { width: number; height: number } {
-  const long = Math.max(w, h);
-  if (long <= maxEdge) return { width: w, height: h };
-  const s = maxEdge / long;
-  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
 }
 
 /** What is known about an image before its pixels are decoded. */
@@ -133,14 +129,19 @@ export function planPreparation(f: PreparationFacts, o: Pick<ImageOptions, 'maxE
 /** The original bytes, as they are. */
 function sendAsIs(subject: Subject, opts: ImageOptions, width: number, height: number, warnings: string[]): PreparedImage {
   const mime = `image/${subject.sniffed.type}`;
-  return finish(subject, opts, { url: `data:${mime};base64,${subject.bytes.toString('base64')}`, mime, warnings }, {
-    width,
-    height,
-    bytesOut: subject.bytes.length,
-    quality: null,
-    unchanged: true,
-    rotated: false,
-  });
+  return finish(
+    subject,
+    opts,
+    { url: `data:${mime};base64,${subject.bytes.toString('base64')}`, mime, warnings },
+    {
+      width,
+      height,
+      bytesOut: subject.bytes.length,
+      quality: null,
+      unchanged: true,
+      rotated: false,
+    },
+  );
 }
 
 /**
@@ -312,7 +313,10 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
       const small = await shrink(fromEncoded()).keepIccProfile().tiff({ compression: 'none' }).toBuffer();
       pixels = await sharp(small).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     } else {
-      pixels = await shrink(raw ? fromRaw(raw) : fromEncoded()).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+      pixels = await shrink(raw ? fromRaw(raw) : fromEncoded())
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
     }
   } catch (err) {
     throw err instanceof ImageError ? err : corruptError(name, label, err);
@@ -370,17 +374,22 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   if (type !== 'svg' && (outW !== uprightW || outH !== uprightH)) {
     warnings.push(`${name}: resized ${uprightW}x${uprightH} → ${outW}x${outH}`);
   }
-  return finish(subject, opts, { url: `data:${mime};base64,${out.data.toString('base64')}`, mime, warnings }, {
-    width: outW,
-    height: outH,
-    bytesOut: out.data.length,
-    quality: out.quality,
-    unchanged: false,
-    rotated,
-    uprightW,
-    uprightH,
-    hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc) || decoder === 'raw-preview' || (type === 'heic' && !opts.keepMetadata),
-  });
+  return finish(
+    subject,
+    opts,
+    { url: `data:${mime};base64,${out.data.toString('base64')}`, mime, warnings },
+    {
+      width: outW,
+      height: outH,
+      bytesOut: out.data.length,
+      quality: out.quality,
+      unchanged: false,
+      rotated,
+      uprightW,
+      uprightH,
+      hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc) || decoder === 'raw-preview' || (type === 'heic' && !opts.keepMetadata),
+    },
+  );
 }
 
 /** The original bytes, once a full decode has proved them whole (a model shown half a picture describes it anyway). */
@@ -446,12 +455,7 @@ interface Outcome {
   hadMetadata?: boolean;
 }
 
-function finish(
-  subject: Subject,
-  opts: ImageOptions,
-  sent: { url: string; mime: string; warnings: string[] },
-  o: Outcome,
-): PreparedImage {
+function finish(subject: Subject, opts: ImageOptions, sent: { url: string; mime: string; warnings: string[] }, o: Outcome): PreparedImage {
   const r = subject.report;
   r.widthOut = o.width;
   r.heightOut = o.height;

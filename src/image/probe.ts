@@ -7,7 +7,9 @@ import { loadSharp } from './prepare.ts';
  */
 export async function probeImageDataUrl(): Promise<string> {
   const sharp = await loadSharp();
-  const square = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 220, g: 30, b: 30 } } }).png().toBuffer();
+  const square = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 220, g: 30, b: 30 } } })
+    .png()
+    .toBuffer();
   const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 255, g: 255, b: 255 } } })
     .composite([{ input: square, left: 16, top: 16 }])
     .png()

@@ -50,11 +50,16 @@ export async function extractRawPreview(
       try {
         tags = (await et.read(src)) as Record<string, unknown>;
       } catch (err) {
-        throw new ImageError('corrupt', `${name}: unreadable ${label} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`, { cause: err });
+        throw new ImageError(
+          'corrupt',
+          `${name}: unreadable ${label} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+          { cause: err },
+        );
       }
       if (signal?.aborted) throw new InterruptedError();
       const tag = pickPreviewTag(tags);
-      if (!tag) throw new ImageError('unsupported', `${name}: ${label} file without an embedded preview; convert it with a RAW developer first`);
+      if (!tag)
+        throw new ImageError('unsupported', `${name}: ${label} file without an embedded preview; convert it with a RAW developer first`);
       const jpeg = await et.extractBinaryTagToBuffer(tag, src);
       const o = tags.Orientation;
       return { jpeg, orientation: typeof o === 'number' && Number.isInteger(o) && o >= 1 && o <= 8 ? o : 1 };

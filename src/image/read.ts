@@ -59,7 +59,7 @@ export async function readStreamCapped(
 function errText(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   if (typeof e?.code === 'string') return e.code;
-  return typeof e?.message === 'string' ? e.message.split('\n')[0] ?? 'error' : String(err);
+  return typeof e?.message === 'string' ? (e.message.split('\n')[0] ?? 'error') : String(err);
 }
 
 export interface ReadResult {
@@ -165,12 +165,7 @@ export async function readPath(
   }
 }
 
-async function readWhole(
-  fh: FileHandle,
-  st: Stats,
-  input: string,
-  opts: { maxInputBytes: number; signal?: AbortSignal },
-): Promise<Buffer> {
+async function readWhole(fh: FileHandle, st: Stats, input: string, opts: { maxInputBytes: number; signal?: AbortSignal }): Promise<Buffer> {
   // /proc files say size 0 whatever they hold: streamed. Other regular files are read as big as
   // stat said, so they stay capped.
   if (st.size === 0) {

@@ -70,7 +70,9 @@ function magicFallback(buf: Uint8Array): string | null {
 const SVG_START = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--[\s\S]*?-->|<!DOCTYPE[^>[]*(?:\[[\s\S]*?\])?\s*>)\s*)*<svg[\s>/]/i;
 
 function looksLikeSvg(buf: Uint8Array): boolean {
-  const head = Buffer.from(buf.subarray(0, 64 * 1024)).toString('utf8').replace(/^\uFEFF/, '');
+  const head = Buffer.from(buf.subarray(0, 64 * 1024))
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
   return SVG_START.test(head);
 }
 
@@ -88,7 +90,11 @@ function looksLikeText(buf: Uint8Array): boolean {
 function fastPath(buf: Uint8Array): string | null {
   if (startsWith(buf, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (startsWith(buf, [0x47, 0x49, 0x46, 0x38]) && (buf[4] === 0x37 || buf[4] === 0x39) && buf[5] === 0x61) return 'gif';
-  if (startsWith(buf, [0x52, 0x49, 0x46, 0x46]) && startsWith(buf, [0x57, 0x45, 0x42, 0x50], 8) && startsWith(buf, [0x56, 0x50, 0x38], 12)) {
+  if (
+    startsWith(buf, [0x52, 0x49, 0x46, 0x46]) &&
+    startsWith(buf, [0x57, 0x45, 0x42, 0x50], 8) &&
+    startsWith(buf, [0x56, 0x50, 0x38], 12)
+  ) {
     return 'webp';
   }
   if (startsWith(buf, PNG_SIG) && startsWith(buf, [0x49, 0x48, 0x44, 0x52], 12)) {

@@ -163,7 +163,7 @@ function inspectJpeg(b: Buffer): Walked {
       const se = seg[2 + 2 * ns] as number;
       const a = seg[3 + 2 * ns] as number;
       if (!frame.progressive) need(ss === 0 && se === 63 && a === 0);
-      else need(ss <= se && se <= 63 && (ss === 0 ? se === 0 : ns === 1) && (a >> 4) <= 13 && (a & 15) <= 13);
+      else need(ss <= se && se <= 63 && (ss === 0 ? se === 0 : ns === 1) && a >> 4 <= 13 && (a & 15) <= 13);
       for (let i = 0; i < ns; i++) {
         const id = seg[1 + 2 * i] as number;
         const tables = seg[2 + 2 * i] as number;
@@ -236,7 +236,14 @@ function inspectPng(b: Buffer): Walked {
       const depth = data[8] as number;
       const colour = data[9] as number;
       ihdr = { width: data.readUInt32BE(0), height: data.readUInt32BE(4), depth, colour, interlaced: data[12] === 1 };
-      need(ihdr.width > 0 && ihdr.height > 0 && !!PNG_DEPTHS[colour]?.includes(depth) && data[10] === 0 && data[11] === 0 && (data[12] as number) <= 1);
+      need(
+        ihdr.width > 0 &&
+          ihdr.height > 0 &&
+          !!PNG_DEPTHS[colour]?.includes(depth) &&
+          data[10] === 0 &&
+          data[11] === 0 &&
+          (data[12] as number) <= 1,
+      );
       continue;
     }
     if (idat.length > 0 && type !== 'IDAT') idatDone = true;
@@ -301,7 +308,8 @@ function inspectGif(b: Buffer): Walked {
       const start = at;
       at = skipSubBlocks(b, at);
       // an XMP application extension ("XMP DataXMP") holds its packet in the sub-blocks
-      if (label === 0xff && b.toString('latin1', start + 1, start + 12) === 'XMP DataXMP' && xmpHasLocation(b.subarray(start, at))) location = true;
+      if (label === 0xff && b.toString('latin1', start + 1, start + 12) === 'XMP DataXMP' && xmpHasLocation(b.subarray(start, at)))
+        location = true;
     } else {
       need(block === 0x2c);
       const fw = b.readUInt16LE(at + 4);

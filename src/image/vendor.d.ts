@@ -18,7 +18,11 @@ declare module 'libheif-js' {
     heif_image_handle_has_alpha_channel(handle: unknown): number;
     heif_image_handle_release(handle: unknown): void;
     /** { image, channels: [{ id, width, height, stride, data }] } with data a view on the wasm heap, or a HeifError. */
-    heif_js_decode_image2(handle: unknown, colorspace: number, chroma: number): Promise<{ image: unknown; channels: unknown[]; code?: number; message?: string } | null>;
+    heif_js_decode_image2(
+      handle: unknown,
+      colorspace: number,
+      chroma: number,
+    ): Promise<{ image: unknown; channels: unknown[]; code?: number; message?: string } | null>;
     heif_image_release(image: unknown): void;
   }
 }

@@ -56,7 +56,16 @@ export function photoText(answer: string, data: unknown): PhotoText {
   const obj = data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
   const field = obj ? [obj.description, obj.caption, obj.alt_text].find((v) => typeof v === 'string' && v.trim()) : undefined;
   const list = obj ? [obj.keywords, obj.tags, obj.subjects].find((v) => Array.isArray(v)) : undefined;
-  const keywords = Array.isArray(list) ? [...new Set(list.filter((k): k is string => typeof k === 'string').map((k) => k.trim()).filter(Boolean))] : [];
+  const keywords = Array.isArray(list)
+    ? [
+        ...new Set(
+          list
+            .filter((k): k is string => typeof k === 'string')
+            .map((k) => k.trim())
+            .filter(Boolean),
+        ),
+      ]
+    : [];
   return { description: (typeof field === 'string' ? field : answer).trim(), keywords };
 }
 
@@ -73,7 +82,8 @@ export function existingKeywords(tags: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const k of ['Subject', 'Keywords']) {
     const v = tags[k];
-    for (const s of Array.isArray(v) ? v : v === undefined ? [] : [v]) if (typeof s === 'string' || typeof s === 'number') out.push(String(s));
+    for (const s of Array.isArray(v) ? v : v === undefined ? [] : [v])
+      if (typeof s === 'string' || typeof s === 'number') out.push(String(s));
   }
   return [...new Set(out)];
 }

@@ -45,7 +45,15 @@ function fieldTable(data: unknown): string {
 function card(e: ReportEntry, thumb: Thumb, index: number, linked: boolean): string {
   const state = e.ok ? 'ok' : 'failed';
   const captionText = e.captions.join('\n');
-  const searchText = [e.image, captionText, e.data === undefined ? '' : JSON.stringify(e.data), e.model ?? '', e.verdict ?? '', e.error ?? '', e.fallback ?? ''].join('\n');
+  const searchText = [
+    e.image,
+    captionText,
+    e.data === undefined ? '' : JSON.stringify(e.data),
+    e.model ?? '',
+    e.verdict ?? '',
+    e.error ?? '',
+    e.fallback ?? '',
+  ].join('\n');
   const img =
     'src' in thumb
       ? `<a href="${esc(e.remote ? e.location : thumb.src)}" target="_blank" rel="noopener"><img src="${esc(thumb.src)}" alt="${esc(e.image)}"${linked ? ' loading="lazy"' : ''}></a>`
@@ -55,15 +63,18 @@ function card(e: ReportEntry, thumb: Thumb, index: number, linked: boolean): str
     e.tokens !== null ? `<span>${e.tokens} tokens</span>` : '',
     e.finishReason && e.finishReason !== 'stop' ? `<span>finish: ${esc(e.finishReason)}</span>` : '',
   ].join('');
-  const badges = [`<b class="badge ${state}">${state}</b>`, e.verdict ? `<b class="badge v-${esc(e.verdict)}">${esc(e.verdict)}</b>` : ''].join('');
+  const badges = [
+    `<b class="badge ${state}">${state}</b>`,
+    e.verdict ? `<b class="badge v-${esc(e.verdict)}">${esc(e.verdict)}</b>` : '',
+  ].join('');
   const body = [
     e.data !== undefined && e.ok ? fieldTable(e.data) : '',
-    e.captions.length && (e.data === undefined || !e.ok)
-      ? e.captions.map((c) => `<p class="caption">${esc(c)}</p>`).join('')
-      : '',
+    e.captions.length && (e.data === undefined || !e.ok) ? e.captions.map((c) => `<p class="caption">${esc(c)}</p>`).join('') : '',
     e.error ? `<p class="error">${esc(e.error)}</p>` : '',
     e.fallback ? `<p class="fallback">answered by the fallback model; ${esc(e.fallback)}</p>` : '',
-    e.removed.length ? `<details class="removed"><summary>removed (${e.removed.length})</summary>${e.removed.map((r) => `<p>${esc(r)}</p>`).join('')}</details>` : '',
+    e.removed.length
+      ? `<details class="removed"><summary>removed (${e.removed.length})</summary>${e.removed.map((r) => `<p>${esc(r)}</p>`).join('')}</details>`
+      : '',
   ].join('');
   return (
     `<article class="card" id="i${index}" data-state="${state}" data-verdict="${esc(e.verdict ?? '')}" data-caption="${esc(captionText)}" data-search="${esc(searchText.toLowerCase())}">` +
@@ -136,7 +147,8 @@ export function renderReport(entries: ReportEntry[], thumbs: Thumb[], counts: Re
   }).join('');
   const imgSrc = opts.linked ? "data: file: 'self'" : 'data:';
   const csp = `default-src 'none'; img-src ${imgSrc}; style-src 'unsafe-inline'; script-src 'unsafe-inline'`;
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -156,5 +168,6 @@ ${entries.map((e, i) => card(e, thumbs[i] ?? { none: 'no preview' }, i, opts.lin
 </main>
 <script>${SCRIPT}</script>
 </body></html>
-`;
+`
+  );
 }

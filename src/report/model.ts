@@ -58,7 +58,8 @@ export function entryOf(line: string, base: string, source: string): ReportEntry
   const image = rec.image;
   const remote = /^https?:\/\//i.test(image);
   const content = rec.content;
-  const captions = typeof content === 'string' ? [content] : Array.isArray(content) ? content.filter((c): c is string => typeof c === 'string') : [];
+  const captions =
+    typeof content === 'string' ? [content] : Array.isArray(content) ? content.filter((c): c is string => typeof c === 'string') : [];
   const error = isObj(rec.error) ? str(rec.error.message) : null;
   return {
     image,
@@ -73,7 +74,9 @@ export function entryOf(line: string, base: string, source: string): ReportEntry
     verdict: str(rec.verdict),
     removed: Array.isArray(rec.removed) ? rec.removed.filter((r): r is string => typeof r === 'string') : [],
     error,
-    fallback: isObj(rec.fallback) ? `${str(rec.fallback.model) ?? 'the first model'}: ${str(rec.fallback.error) ?? str(rec.fallback.verdict) ?? 'failed'}` : null,
+    fallback: isObj(rec.fallback)
+      ? `${str(rec.fallback.model) ?? 'the first model'}: ${str(rec.fallback.error) ?? str(rec.fallback.verdict) ?? 'failed'}`
+      : null,
     source,
   };
 }

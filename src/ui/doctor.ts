@@ -43,7 +43,9 @@ export interface ModelRowView {
 
 /** model | images | latency | error, one row per probed model, the working ones first. */
 export function formatModelTable(rows: ModelRowView[], c: ChalkInstance): string {
-  const sorted = [...rows].sort((a, b) => Number(b.works) - Number(a.works) || a.latency_ms - b.latency_ms || a.model.localeCompare(b.model));
+  const sorted = [...rows].sort(
+    (a, b) => Number(b.works) - Number(a.works) || a.latency_ms - b.latency_ms || a.model.localeCompare(b.model),
+  );
   const w = Math.max(5, ...rows.map((r) => r.model.length));
   const head = `${'model'.padEnd(w)}  images  latency  error`;
   const body = sorted.map((r) => {

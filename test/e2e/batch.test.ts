@@ -100,7 +100,10 @@ test('batch: concurrency reaches -c and never exceeds it; one JSON line per imag
     assert.equal(typeof rec.elapsed_ms, 'number');
     assert.match(rec.sha256, /^[0-9a-f]{64}$/);
   }
-  assert.deepEqual(recs.map((x) => x.image).sort(), names(12).map((n) => `photos/${n}`));
+  assert.deepEqual(
+    recs.map((x) => x.image).sort(),
+    names(12).map((n) => `photos/${n}`),
+  );
   // off a TTY: no animation, only the summary, with the tokens used
   assert.match(r.stderr, /12 ok, 0 failed, 0 skipped in .*, 252 tokens/);
   assert.ok(!r.stderr.includes('\r'));
@@ -229,7 +232,9 @@ test('batch: a finished batch reruns with no request; an edited image is redone;
   assert.match(r2.stderr, /0 ok, 0 failed, 6 skipped \(6 already done\)/);
 
   // edit one image (same path, new bytes) and tear the file's last line as a crash would
-  const edited = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#123456' } }).png().toBuffer();
+  const edited = await sharp({ create: { width: 30, height: 30, channels: 3, background: '#123456' } })
+    .png()
+    .toBuffer();
   writeFileSync(files[2] as string, edited);
   writeFileSync(out, readFileSync(out, 'utf8') + '{"image":"p/img005.png","ok":tr');
   const r3 = await run(args, { cwd: dir, env: relayEnv(srv.url) });
@@ -286,7 +291,10 @@ test('batch: Ctrl-C mid-run exits 130, leaves whole lines and sidecars; a rerun 
   for (const n of names(16)) assert.equal(answered.get(n), 1, `${n} answered once across both runs`);
   const all = lines(readFileSync(out, 'utf8'));
   assert.equal(all.length, 16);
-  assert.deepEqual(all.map((x) => x.image).sort(), names(16).map((n) => `p/${n}`));
+  assert.deepEqual(
+    all.map((x) => x.image).sort(),
+    names(16).map((n) => `p/${n}`),
+  );
   assert.equal(readdirSync(join(dir, 'p')).filter((f) => f.endsWith('.txt')).length, 16);
   assert.deepEqual(tempFiles(dir), []);
 });
@@ -320,7 +328,12 @@ test('batch: --files-from - -0 reads NUL-separated paths from stdin', async () =
   const list = files.map((f) => relative(dir, f)).join('\0') + '\0';
   const r = await run(['batch', '--files-from', '-', '-0', '-p', 'describe {name}'], { cwd: dir, env: relayEnv(srv.url), input: list });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(lines(r.stdout).map((x) => x.image).sort(), ['p/a b.png', 'p/c.png', 'p/odd\nname.png']);
+  assert.deepEqual(
+    lines(r.stdout)
+      .map((x) => x.image)
+      .sort(),
+    ['p/a b.png', 'p/c.png', 'p/odd\nname.png'],
+  );
   assert.deepEqual(srv.requests.map(nameOf).sort(), ['a b.png', 'c.png', 'odd\nname.png']);
 
   // a list file, one path per line
@@ -337,7 +350,12 @@ test('batch: quoted globs; {dir} and {path} in the prompt', async () => {
   writeFileSync(join(dir, 'photos', 'x', 'notes.png.txt'), 'hello');
   const r = await run(['batch', 'photos/x/**/*.png', '-p', '{dir}|{path}|{stem}'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(lines(r.stdout).map((x) => x.content).sort(), ['photos/x/y|photos/x/y/c.png|c', 'photos/x|photos/x/b.png|b']);
+  assert.deepEqual(
+    lines(r.stdout)
+      .map((x) => x.content)
+      .sort(),
+    ['photos/x/y|photos/x/y/c.png|c', 'photos/x|photos/x/b.png|b'],
+  );
 });
 
 test('batch: non-images in a folder are skipped and counted; named ones fail', async () => {

@@ -18,7 +18,12 @@ before(async () => {
   server = await startServer();
   dir = tempDir();
   png = join(dir, 'p.png');
-  writeFileSync(png, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+  writeFileSync(
+    png,
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer(),
+  );
 });
 after(() => server.close());
 
@@ -78,7 +83,9 @@ describe('tokens', () => {
   });
 
   test('a token the model reads back is masked in the answer and in --json', async () => {
-    const echo = await startServer((_req, res) => sendJson(res, 200, completion(`The screenshot shows export OPENAI_API_KEY=${TOKEN} in a terminal.`)));
+    const echo = await startServer((_req, res) =>
+      sendJson(res, 200, completion(`The screenshot shows export OPENAI_API_KEY=${TOKEN} in a terminal.`)),
+    );
     try {
       const r = await run([png], { env: relayEnv(echo.url) });
       assert.equal(r.code, 0, r.stderr);
@@ -292,7 +299,12 @@ describe('prompts from files, stdin and the profile', () => {
 describe('quiet by default', () => {
   test('describe: a phone-sized photo is resized without a warning; -v reports it', async () => {
     const big = join(dir, 'phone.jpg');
-    writeFileSync(big, await sharp({ create: { width: 1800, height: 1200, channels: 3, background: '#369' } }).jpeg().toBuffer());
+    writeFileSync(
+      big,
+      await sharp({ create: { width: 1800, height: 1200, channels: 3, background: '#369' } })
+        .jpeg()
+        .toBuffer(),
+    );
     const r = await run([big], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
@@ -329,7 +341,10 @@ describe('batch sidecars and inputs', () => {
     const d = await pair();
     const r = await run(['batch', '.', '--sidecar'], { cwd: d, env: relayEnv(server.url) });
     assert.equal(r.code, 5);
-    assert.match(r.stderr, /IMG_1\.(PNG|JPG): its sidecar IMG_1\.txt would overwrite the one of IMG_1\.(JPG|PNG); --sidecar-name full names them IMG_1\.\1\.txt/);
+    assert.match(
+      r.stderr,
+      /IMG_1\.(PNG|JPG): its sidecar IMG_1\.txt would overwrite the one of IMG_1\.(JPG|PNG); --sidecar-name full names them IMG_1\.\1\.txt/,
+    );
     const d2 = await pair();
     const full = await run(['batch', '.', '--sidecar', '--sidecar-name', 'full'], { cwd: d2, env: relayEnv(server.url) });
     assert.equal(full.code, 0, full.stderr);
@@ -373,7 +388,10 @@ describe('reads that wait', () => {
     const io = testIO({ env: { XDG_CONFIG_HOME: tempDir(), IMGDESC_BASE_URL: server.url, IMGDESC_TOKEN: TOKEN } });
     io.stdinIsTTY = true;
     assert.equal(await main(['-'], io), 2);
-    assert.equal(io.err(), 'error: stdin is a terminal: pipe an image into imgdesc - (imgdesc - < photo.jpg, or curl -s URL | imgdesc -)\n');
+    assert.equal(
+      io.err(),
+      'error: stdin is a terminal: pipe an image into imgdesc - (imgdesc - < photo.jpg, or curl -s URL | imgdesc -)\n',
+    );
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -19,7 +19,10 @@ before(async () => {
   const home = tempDir();
   env = cliEnv({ PATH: `${bin}:${process.env.PATH}` }, home);
   mkdirSync(join(home, 'imgdesc'));
-  writeFileSync(join(home, 'imgdesc', 'config.json'), JSON.stringify({ active: 'work', profiles: { work: { 'prompt.alt': 'Alt text' }, home: {} } }));
+  writeFileSync(
+    join(home, 'imgdesc', 'config.json'),
+    JSON.stringify({ active: 'work', profiles: { work: { 'prompt.alt': 'Alt text' }, home: {} } }),
+  );
   for (const shell of ['bash', 'zsh', 'fish']) {
     const r = await run(['completion', shell]);
     assert.equal(r.code, 0, r.stderr);
@@ -69,7 +72,11 @@ test('zsh: the script parses and compinit registers _imgdesc for imgdesc', { ski
   const dir = tempDir();
   writeFileSync(join(dir, '_imgdesc'), scripts.zsh ?? '');
   execFileSync('zsh', ['-n', join(dir, '_imgdesc')]);
-  const out = execFileSync('zsh', ['-f', '-c', `fpath=(${dir} $fpath); autoload -U compinit; compinit -u -d ${dir}/.zcompdump; print -r -- $_comps[imgdesc]`], { env, encoding: 'utf8' });
+  const out = execFileSync(
+    'zsh',
+    ['-f', '-c', `fpath=(${dir} $fpath); autoload -U compinit; compinit -u -d ${dir}/.zcompdump; print -r -- $_comps[imgdesc]`],
+    { env, encoding: 'utf8' },
+  );
   assert.equal(out.trim(), '_imgdesc');
   assert.match(scripts.zsh ?? '', /'--detail\[image detail hint[^']*\]:value:\(low high auto\)'/);
   assert.match(scripts.zsh ?? '', /_imgdesc_config_use\(\) \{\n {2}_arguments -s .*'\*:arg:_imgdesc_profiles'/);
@@ -85,7 +92,15 @@ test('imgdesc version and --version --verbose: what a bug report needs', async (
   for (const args of [['version'], ['--version', '--verbose'], ['-V', '-v']]) {
     const r = await run(args);
     assert.equal(r.code, 0, r.stderr);
-    for (const row of [/^imgdesc {3}\S+$/m, /^node {6}v\d+\.\d+\.\d+$/m, /^undici {4}\d+\.\d+\.\d+$/m, /^sharp {5}\d+\.\d+\.\d+/m, /^libvips {3}\d+\.\d+\.\d+$/m, /^platform {2}linux /m, /^heic {6}\S/m]) {
+    for (const row of [
+      /^imgdesc {3}\S+$/m,
+      /^node {6}v\d+\.\d+\.\d+$/m,
+      /^undici {4}\d+\.\d+\.\d+$/m,
+      /^sharp {5}\d+\.\d+\.\d+/m,
+      /^libvips {3}\d+\.\d+\.\d+$/m,
+      /^platform {2}linux /m,
+      /^heic {6}\S/m,
+    ]) {
       assert.match(r.stdout, row, args.join(' '));
     }
   }

@@ -13,21 +13,30 @@ let png: string;
 before(async () => {
   server = await startServer();
   png = join(tempDir(), 'p.png');
-  writeFileSync(png, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toBuffer());
+  writeFileSync(
+    png,
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer(),
+  );
 });
 after(() => server.close());
 
 describe('config', () => {
   test('set, get, list, use, remove, path', async () => {
     const home = tempDir();
-    const config = (args: string[], input?: string) => run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+    const config = (args: string[], input?: string) =>
+      run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
 
     const p = await config(['path']);
     assert.equal(p.stdout, join(home, 'imgdesc', 'config.json') + '\n');
 
     assert.equal((await config(['set', 'base-url', 'https://relay.example.com/'])).code, 0);
-    const t = await config(['set', 'token'], `${TOKEN}
-`);
+    const t = await config(
+      ['set', 'token'],
+      `${TOKEN}
+`,
+    );
     assert.equal(t.code, 0, t.stderr);
     assert.ok(!t.stderr.includes(TOKEN));
 
@@ -59,7 +68,13 @@ describe('config', () => {
   test('bad keys and values exit 2; the token is never an argument', async () => {
     const home = tempDir();
     const config = (args: string[]) => run(['config', ...args], { configHome: home });
-    for (const args of [['set', 'colour', 'red'], ['set', 'max-tokens', 'many'], ['set', 'temperature', '3'], ['set', 'detail', 'ultra'], ['set', 'base-url', 'not a url']]) {
+    for (const args of [
+      ['set', 'colour', 'red'],
+      ['set', 'max-tokens', 'many'],
+      ['set', 'temperature', '3'],
+      ['set', 'detail', 'ultra'],
+      ['set', 'base-url', 'not a url'],
+    ]) {
       const r = await config(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1);
@@ -109,13 +124,18 @@ describe('config', () => {
 describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
   test('each layer wins over the ones below it', async () => {
     const home = tempDir();
-    const cfg = (args: string[], input?: string) => run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+    const cfg = (args: string[], input?: string) =>
+      run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
     const send = async (args: string[], env: Record<string, string>) => {
       server.requests.length = 0;
       const r = await run([png, ...args], { configHome: home, env });
       assert.equal(r.code, 0, r.stderr);
       const req = server.requests.find((q) => q.method === 'POST')!;
-      return { model: req.json.model as string, auth: req.headers.authorization, system: req.json.messages[0].role === 'system' ? req.json.messages[0].content : undefined };
+      return {
+        model: req.json.model as string,
+        auth: req.headers.authorization,
+        system: req.json.messages[0].role === 'system' ? req.json.messages[0].content : undefined,
+      };
     };
     const openai = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-openai-env-0000' };
     // defaults + OPENAI_* only: no model set, so the relay's list decides (it lists gpt-4o and a Sonnet)
@@ -170,14 +190,22 @@ describe('config under contention and odd ownership', () => {
     try {
       const r = await run(['config', 'set', 'model', 'gpt-4o'], { configHome: ro.dir });
       assert.equal(r.code, 3, r.stderr);
-      assert.match(r.stderr, new RegExp(`^error: cannot write config file ${join(ro.dir, 'imgdesc', 'config.json')}: (read-only file system|permission denied)`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^error: cannot write config file ${join(ro.dir, 'imgdesc', 'config.json')}: (read-only file system|permission denied)`,
+          'm',
+        ),
+      );
       assert.doesNotMatch(r.stderr, /bug/);
     } finally {
       ro.release();
     }
   });
 
-  test("someone else's config file that others can read is used with a warning", { skip: process.getuid?.() === 0 ? false : 'skipped: needs root to give the file away' }, async () => {
+  test("someone else's config file that others can read is used with a warning", {
+    skip: process.getuid?.() === 0 ? false : 'skipped: needs root to give the file away',
+  }, async () => {
     const home = tempDir();
     mkdirSync(join(home, 'imgdesc'), { mode: 0o755 });
     const file = join(home, 'imgdesc', 'config.json');
@@ -187,7 +215,10 @@ describe('config under contention and odd ownership', () => {
     const r = await run(['config', 'get', 'model'], { configHome: home });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'gpt-4o\n');
-    assert.match(r.stderr, new RegExp(`warning: ${file} belongs to another user \\(uid 12345\\) and others can read it: the token in it is not private`));
+    assert.match(
+      r.stderr,
+      new RegExp(`warning: ${file} belongs to another user \\(uid 12345\\) and others can read it: the token in it is not private`),
+    );
     assert.equal(statSync(file).mode & 0o777, 0o644, 'left as it is');
   });
 });

@@ -63,7 +63,9 @@ const lines = (text: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l));
 
-test('dataset: guards fail refused, empty and cut-off answers (nothing written), remove chatter; a rerun with --fallback-model retries only those', { skip: noFixtures }, async () => {
+test('dataset: guards fail refused, empty and cut-off answers (nothing written), remove chatter; a rerun with --fallback-model retries only those', {
+  skip: noFixtures,
+}, async () => {
   const dir = loraFolder();
   const srv = await server(misbehaving);
   const env = relayEnv(srv.url, { IMGDESC_MODEL: 'main-vl' });
@@ -73,12 +75,18 @@ test('dataset: guards fail refused, empty and cut-off answers (nothing written),
   assert.equal(r1.code, 5, r1.stderr);
   const recs = Object.fromEntries(lines(readFileSync(join(dir, 'captions.jsonl'), 'utf8')).map((r) => [r.image, r]));
   const a = recs['lora/a.jpg'];
-  assert.deepEqual([a.ok, a.verdict, a.content, a.removed], [true, 'chatter', 'ohwx, A boardwalk through a green marsh.', ['Here is a caption for the image:']]);
+  assert.deepEqual(
+    [a.ok, a.verdict, a.content, a.removed],
+    [true, 'chatter', 'ohwx, A boardwalk through a green marsh.', ['Here is a caption for the image:']],
+  );
   assert.deepEqual([recs['lora/b.png'].ok, recs['lora/b.png'].verdict, recs['lora/b.png'].error.code], [false, 'refused', 'refused']);
   assert.equal(recs['lora/b.png'].content, "I'm sorry, but I can't help with that.", 'what the model said is kept for review');
   assert.deepEqual([recs['lora/c.gif'].ok, recs['lora/c.gif'].verdict], [false, 'empty']);
   assert.deepEqual([recs['lora/d.webp'].ok, recs['lora/d.webp'].verdict], [false, 'truncated']);
-  assert.deepEqual([recs['lora/e.jpg'].ok, recs['lora/e.jpg'].verdict, recs['lora/e.jpg'].content], [true, 'chatter', 'ohwx, A fishing boat in a small harbour.']);
+  assert.deepEqual(
+    [recs['lora/e.jpg'].ok, recs['lora/e.jpg'].verdict, recs['lora/e.jpg'].content],
+    [true, 'chatter', 'ohwx, A fishing boat in a small harbour.'],
+  );
   assert.match(recs['lora/e.jpg'].removed[0], /^<think>/);
   assert.equal(readFileSync(join(dir, 'lora', 'a.txt'), 'utf8'), 'ohwx, A boardwalk through a green marsh.\n');
   assert.equal(readFileSync(join(dir, 'lora', 'e.txt'), 'utf8'), 'ohwx, A fishing boat in a small harbour.\n');
@@ -90,11 +98,24 @@ test('dataset: guards fail refused, empty and cut-off answers (nothing written),
   const r2 = await run([...args, '--fallback-model', 'fallback-vl'], { cwd: dir, env });
   assert.equal(r2.code, 0, r2.stderr);
   const sent = srv.requests.map((q) => `${nameOf(q)}@${q.json.model}`).sort();
-  assert.deepEqual(sent, ['b.png@fallback-vl', 'b.png@main-vl', 'c.gif@fallback-vl', 'c.gif@main-vl', 'd.webp@fallback-vl', 'd.webp@main-vl'], 'only the failed ones, each once more with the fallback model');
+  assert.deepEqual(
+    sent,
+    ['b.png@fallback-vl', 'b.png@main-vl', 'c.gif@fallback-vl', 'c.gif@main-vl', 'd.webp@fallback-vl', 'd.webp@main-vl'],
+    'only the failed ones, each once more with the fallback model',
+  );
   const all = lines(readFileSync(join(dir, 'captions.jsonl'), 'utf8'));
   const b2 = all.filter((r) => r.image === 'lora/b.png').at(-1);
-  assert.deepEqual([b2.ok, b2.content, b2.model, b2.fallback], [true, 'ohwx, a clean caption of b.png', 'fallback-vl', { model: 'main-vl', verdict: 'refused', error: "the model refused: I'm sorry, but I can't help with that." }]);
-  for (const n of ['b.png', 'c.gif', 'd.webp']) assert.equal(readFileSync(join(dir, 'lora', n.replace(/\.\w+$/, '.txt')), 'utf8'), `ohwx, a clean caption of ${n}\n`);
+  assert.deepEqual(
+    [b2.ok, b2.content, b2.model, b2.fallback],
+    [
+      true,
+      'ohwx, a clean caption of b.png',
+      'fallback-vl',
+      { model: 'main-vl', verdict: 'refused', error: "the model refused: I'm sorry, but I can't help with that." },
+    ],
+  );
+  for (const n of ['b.png', 'c.gif', 'd.webp'])
+    assert.equal(readFileSync(join(dir, 'lora', n.replace(/\.\w+$/, '.txt')), 'utf8'), `ohwx, a clean caption of ${n}\n`);
   assert.match(r2.stderr, /fallback model answered 3 of 3/);
 
   // --no-guards keeps what the model said.
@@ -108,7 +129,9 @@ test('dataset: guards fail refused, empty and cut-off answers (nothing written),
 
 const clean: Handler = (req, res) => sendJson(res, 200, completion(`A photo named ${nameOf(req)}.`));
 
-test('dataset: --hf-metadata writes metadata.jsonl per folder, merged with one that is there, rewritten atomically', { skip: noFixtures }, async () => {
+test('dataset: --hf-metadata writes metadata.jsonl per folder, merged with one that is there, rewritten atomically', {
+  skip: noFixtures,
+}, async () => {
   const dir = loraFolder('set/one');
   mkdirSync(join(dir, 'set', 'two'));
   copyFileSync(fixture('png-rgba-alpha.png'), join(dir, 'set', 'two', 'x.png'));
@@ -120,29 +143,55 @@ test('dataset: --hf-metadata writes metadata.jsonl per folder, merged with one t
   writeFileSync(join(dir, 'set', 'one', 'metadata.jsonl'), existing + '\n');
   const srv = await server(clean);
   const env = relayEnv(srv.url);
-  const r = await run(['batch', 'set', '-r', '--hf-metadata', '--suffix', 'sks style', '-p', 'caption {name}', '-o', 'r.jsonl'], { cwd: dir, env });
+  const r = await run(['batch', 'set', '-r', '--hf-metadata', '--suffix', 'sks style', '-p', 'caption {name}', '-o', 'r.jsonl'], {
+    cwd: dir,
+    env,
+  });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(srv.requests.map(nameOf).sort(), ['b.png', 'c.gif', 'd.webp', 'e.jpg', 'x.png'], 'a.jpg has a caption there already: skipped');
+  assert.deepEqual(
+    srv.requests.map(nameOf).sort(),
+    ['b.png', 'c.gif', 'd.webp', 'e.jpg', 'x.png'],
+    'a.jpg has a caption there already: skipped',
+  );
   assert.match(r.stderr, /1 already in metadata\.jsonl/);
-  const one = readFileSync(join(dir, 'set', 'one', 'metadata.jsonl'), 'utf8').trim().split('\n');
+  const one = readFileSync(join(dir, 'set', 'one', 'metadata.jsonl'), 'utf8')
+    .trim()
+    .split('\n');
   assert.deepEqual(one.slice(0, 3), existing.split('\n'), 'other lines and columns kept as they were');
-  assert.deepEqual(one.slice(3).map((l) => JSON.parse(l)).sort((x, y) => (x.file_name < y.file_name ? -1 : 1)), [
-    { file_name: 'b.png', text: 'A photo named b.png, sks style' },
-    { file_name: 'c.gif', text: 'A photo named c.gif, sks style' },
-    { file_name: 'd.webp', text: 'A photo named d.webp, sks style' },
-    { file_name: 'e.jpg', text: 'A photo named e.jpg, sks style' },
+  assert.deepEqual(
+    one
+      .slice(3)
+      .map((l) => JSON.parse(l))
+      .sort((x, y) => (x.file_name < y.file_name ? -1 : 1)),
+    [
+      { file_name: 'b.png', text: 'A photo named b.png, sks style' },
+      { file_name: 'c.gif', text: 'A photo named c.gif, sks style' },
+      { file_name: 'd.webp', text: 'A photo named d.webp, sks style' },
+      { file_name: 'e.jpg', text: 'A photo named e.jpg, sks style' },
+    ],
+  );
+  assert.deepEqual(lines(readFileSync(join(dir, 'set', 'two', 'metadata.jsonl'), 'utf8')), [
+    { file_name: 'x.png', text: 'A photo named x.png, sks style' },
   ]);
-  assert.deepEqual(lines(readFileSync(join(dir, 'set', 'two', 'metadata.jsonl'), 'utf8')), [{ file_name: 'x.png', text: 'A photo named x.png, sks style' }]);
   const rec = lines(readFileSync(join(dir, 'r.jsonl'), 'utf8')).find((x) => x.image === 'set/two/x.png');
   assert.equal(rec.metadata, join(dir, 'set', 'two', 'metadata.jsonl'));
-  assert.deepEqual(readdirSync(join(dir, 'set', 'one')).filter((f) => f.startsWith('.')), [], 'no temp files left');
+  assert.deepEqual(
+    readdirSync(join(dir, 'set', 'one')).filter((f) => f.startsWith('.')),
+    [],
+    'no temp files left',
+  );
 
   // --existing append: every image again, a new line under the old caption.
   srv.requests.length = 0;
   const r2 = await run(['batch', 'set/one', '--hf-metadata', '--existing', 'append', '-p', 'caption {name}'], { cwd: dir, env });
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(srv.requests.length, 5);
-  const a = lines(readFileSync(join(dir, 'set', 'one', 'metadata.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{')).join('\n')).find((x) => x.file_name === 'a.jpg');
+  const a = lines(
+    readFileSync(join(dir, 'set', 'one', 'metadata.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .join('\n'),
+  ).find((x) => x.file_name === 'a.jpg');
   assert.deepEqual(a, { file_name: 'a.jpg', text: 'hand-written caption\nA photo named a.jpg.', rating: 5 });
 });
 
@@ -190,12 +239,17 @@ test('dataset: option mistakes are usage errors (exit 2), nothing sent', { skip:
   assert.equal(srv.requests.length, 0);
 });
 
-test('dataset: batch --dry-run ends with the cost: images to send, input tokens by the family formula, output cap', { skip: noFixtures }, async () => {
+test('dataset: batch --dry-run ends with the cost: images to send, input tokens by the family formula, output cap', {
+  skip: noFixtures,
+}, async () => {
   const dir = loraFolder();
   writeFileSync(join(dir, 'lora', 'a.txt'), 'already captioned\n');
   const srv = await server(clean);
   const env = relayEnv(srv.url);
-  const r = await run(['batch', 'lora', '--sidecar', '--dry-run', '--json', '-m', 'gpt-4o', '--max-tokens', '300', '-p', 'caption {name}'], { cwd: dir, env });
+  const r = await run(
+    ['batch', 'lora', '--sidecar', '--dry-run', '--json', '-m', 'gpt-4o', '--max-tokens', '300', '-p', 'caption {name}'],
+    { cwd: dir, env },
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(srv.requests.length, 0, 'nothing sent');
   const planned = lines(r.stdout) as Array<{ width: number; height: number }>;
@@ -203,14 +257,18 @@ test('dataset: batch --dry-run ends with the cost: images to send, input tokens 
   const { imageTokens } = await import('../../src/core/cost.ts');
   const images = planned.reduce((sum, p) => sum + imageTokens('gpt-4o', p.width, p.height, undefined), 0);
   const prompt = 4 * (4 + 4); // "caption x.png" ≈ 4 tokens + 4 for the message, per image
-  const m = r.stderr.match(/cost: 4 image\(s\) to send, ≈([\d,]+) input tokens \(([\d,]+) for images by OpenAI's 512-px tile formula, ([\d,]+) for prompts\), output cap 1,200 tokens \(4 × 300\)/);
+  const m = r.stderr.match(
+    /cost: 4 image\(s\) to send, ≈([\d,]+) input tokens \(([\d,]+) for images by OpenAI's 512-px tile formula, ([\d,]+) for prompts\), output cap 1,200 tokens \(4 × 300\)/,
+  );
   assert.ok(m, r.stderr);
   assert.equal(Number(m[2]!.replace(/,/g, '')), images);
   assert.equal(Number(m[3]!.replace(/,/g, '')), prompt);
   assert.equal(Number(m[1]!.replace(/,/g, '')), images + prompt);
 
   const claude = await run(['batch', 'lora', '--dry-run', '--json', '-m', 'claude-sonnet-4-5', '-p', 'caption {name}'], { cwd: dir, env });
-  const c = claude.stderr.match(/cost: 5 image\(s\) to send, ≈[\d,]+ input tokens \(([\d,]+) for images by Claude's width × height \/ 750 after its resize, 40 for prompts\), no output cap set/);
+  const c = claude.stderr.match(
+    /cost: 5 image\(s\) to send, ≈[\d,]+ input tokens \(([\d,]+) for images by Claude's width × height \/ 750 after its resize, 40 for prompts\), no output cap set/,
+  );
   assert.ok(c, claude.stderr);
   // The per-image estimates of --dry-run add up to the preview's image tokens.
   const perImage = (lines(claude.stdout) as Array<{ estimated_tokens: number }>).reduce((sum, p) => sum + p.estimated_tokens, 0);

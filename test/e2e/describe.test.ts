@@ -15,7 +15,9 @@ const work = tempDir();
 
 before(async () => {
   server = await startServer();
-  pngBytes = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a7' } }).png().toBuffer();
+  pngBytes = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a7' } })
+    .png()
+    .toBuffer();
   pngPath = join(work, 'photo.png');
   writeFileSync(pngPath, pngBytes);
 });
@@ -64,7 +66,21 @@ describe('describe', () => {
   test('positional prompt, the describe verb, and every request option', async () => {
     reset();
     const r = await run(
-      ['describe', pngPath, 'what breed is this dog?', '-m', 'gpt-4o', '-s', 'Be brief.', '--max-tokens', '300', '--temperature', '0.2', '--detail', 'low'],
+      [
+        'describe',
+        pngPath,
+        'what breed is this dog?',
+        '-m',
+        'gpt-4o',
+        '-s',
+        'Be brief.',
+        '--max-tokens',
+        '300',
+        '--temperature',
+        '0.2',
+        '--detail',
+        'low',
+      ],
       { env: relayEnv(server.url) },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -79,7 +95,8 @@ describe('describe', () => {
   });
 
   test('--json prints the body exactly as received', async () => {
-    const raw = '{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi  there"},"finish_reason":"stop"}],  "usage":{"total_tokens":7}}';
+    const raw =
+      '{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"hi  there"},"finish_reason":"stop"}],  "usage":{"total_tokens":7}}';
     reset((_req, res) => sendJson(res, 200, raw));
     const r = await run(['--json', pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
@@ -87,7 +104,16 @@ describe('describe', () => {
   });
 
   test('answers given as an array of text parts are joined', async () => {
-    reset((_req, res) => sendJson(res, 200, completion([{ type: 'text', text: 'Two ' }, { type: 'text', text: 'parts.' }])));
+    reset((_req, res) =>
+      sendJson(
+        res,
+        200,
+        completion([
+          { type: 'text', text: 'Two ' },
+          { type: 'text', text: 'parts.' },
+        ]),
+      ),
+    );
     const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.stdout, 'Two parts.\n');
   });
@@ -103,7 +129,8 @@ describe('describe', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests[1]!.json.messages[0].content[1].image_url.url, dataUrl);
 
-    const url = 'https://upload.wikimedia.org/wikipedia/commons/thumb/d/dd/Gfp-wisconsin-madison-the-nature-boardwalk.jpg/2560px-Gfp-wisconsin-madison-the-nature-boardwalk.jpg';
+    const url =
+      'https://upload.wikimedia.org/wikipedia/commons/thumb/d/dd/Gfp-wisconsin-madison-the-nature-boardwalk.jpg/2560px-Gfp-wisconsin-madison-the-nature-boardwalk.jpg';
     r = await run([url, '--pass-url'], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests[2]!.json.messages[0].content[1].image_url.url, url);
@@ -126,8 +153,15 @@ describe('describe', () => {
   test('-i adds more images to the same request, in order', async () => {
     reset();
     const second = join(work, 'second.png');
-    writeFileSync(second, await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } }).png().toBuffer());
-    const r = await run([pngPath, 'compare them', '-i', second, '-i', 'https://example.com/c.jpg', '--pass-url'], { env: relayEnv(server.url) });
+    writeFileSync(
+      second,
+      await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } })
+        .png()
+        .toBuffer(),
+    );
+    const r = await run([pngPath, 'compare them', '-i', second, '-i', 'https://example.com/c.jpg', '--pass-url'], {
+      env: relayEnv(server.url),
+    });
     assert.equal(r.code, 0, r.stderr);
     const parts = server.requests[0]!.json.messages[0].content;
     assert.equal(parts.length, 4);
@@ -243,12 +277,49 @@ describe('describe', () => {
 describe('describe failures', () => {
   const cases: [string, (res: import('node:http').ServerResponse) => void, number, RegExp][] = [
     ['401 from a relay', (res) => sendJson(res, 401, { error: { message: '无效的令牌', type: 'new_api_error' } }), 3, /401.*无效的令牌/],
-    ['403 no quota', (res) => sendJson(res, 403, { error: { message: 'insufficient_user_quota', type: 'new_api_error', code: 'insufficient_user_quota' } }), 3, /403.*insufficient_user_quota/],
-    ['400 with request id', (res) => sendJson(res, 400, { error: { message: 'model not found', code: 'model_not_found' } }, { 'x-request-id': 'req_abc' }), 4, /400.*model not found.*req_abc/],
-    ['200 with an error body', (res) => sendJson(res, 200, { error: { message: 'upstream overloaded', type: 'upstream_error' } }), 4, /upstream overloaded/],
-    ['HTML page', (res) => { res.writeHead(404, { 'content-type': 'text/html' }); res.end('<html><head><title>404 Not Found</title></head><body>nginx</body></html>'); }, 4, /404.*Not Found/],
-    ['not JSON', (res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"choices":[{"mess'); }, 4, /JSON|truncated/i],
-    ['null content with refusal', (res) => sendJson(res, 200, completion(null, { message: { refusal: 'I cannot help with that.' } })), 4, /cannot help/],
+    [
+      '403 no quota',
+      (res) =>
+        sendJson(res, 403, { error: { message: 'insufficient_user_quota', type: 'new_api_error', code: 'insufficient_user_quota' } }),
+      3,
+      /403.*insufficient_user_quota/,
+    ],
+    [
+      '400 with request id',
+      (res) => sendJson(res, 400, { error: { message: 'model not found', code: 'model_not_found' } }, { 'x-request-id': 'req_abc' }),
+      4,
+      /400.*model not found.*req_abc/,
+    ],
+    [
+      '200 with an error body',
+      (res) => sendJson(res, 200, { error: { message: 'upstream overloaded', type: 'upstream_error' } }),
+      4,
+      /upstream overloaded/,
+    ],
+    [
+      'HTML page',
+      (res) => {
+        res.writeHead(404, { 'content-type': 'text/html' });
+        res.end('<html><head><title>404 Not Found</title></head><body>nginx</body></html>');
+      },
+      4,
+      /404.*Not Found/,
+    ],
+    [
+      'not JSON',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"choices":[{"mess');
+      },
+      4,
+      /JSON|truncated/i,
+    ],
+    [
+      'null content with refusal',
+      (res) => sendJson(res, 200, completion(null, { message: { refusal: 'I cannot help with that.' } })),
+      4,
+      /cannot help/,
+    ],
     ['empty content', (res) => sendJson(res, 200, completion('')), 4, /empty/i],
     ['no choices', (res) => sendJson(res, 200, { id: 'x', choices: [] }), 4, /choices/i],
   ];
@@ -260,7 +331,7 @@ describe('describe failures', () => {
       assert.equal(r.stdout, '');
       assert.match(r.stderr, message);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-      assert.doesNotMatch(r.stderr, /    at /, 'no stack trace');
+      assert.doesNotMatch(r.stderr, / {4}at /, 'no stack trace');
       assertNoToken(r);
     });
   }

@@ -17,7 +17,12 @@ const doctor = (args: string[], env: Record<string, string | undefined>) => run(
 const json = async (args: string[], env: Record<string, string | undefined>) => {
   const r = await doctor(['--json', ...args], env);
   assert.ok(!r.stdout.includes(TOKEN) && !r.stderr.includes(TOKEN), 'the token never appears');
-  const report = JSON.parse(r.stdout) as { checks: { id: string; verdict: string; finding: string; fix: string | null }[]; exit_code: number; token: string; models?: { model: string; works: boolean; error: string | null }[] };
+  const report = JSON.parse(r.stdout) as {
+    checks: { id: string; verdict: string; finding: string; fix: string | null }[];
+    exit_code: number;
+    token: string;
+    models?: { model: string; works: boolean; error: string | null }[];
+  };
   const check = (id: string) => report.checks.find((c) => c.id === id) as { verdict: string; finding: string; fix: string | null };
   return { ...r, report, check };
 };
@@ -43,7 +48,10 @@ describe('imgdesc doctor', () => {
     const s = await relay({ kind: 'new-api', quota: { remaining: 1, used: 3 } });
     const r = await doctor([], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: 'gpt-4o' });
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.stdout, /✓ quota +500000 of 2000000 quota units left \(≈ \$1 at new-api's default 500000 a dollar\), 1500000 quota units used \(GET \/api\/usage\/token\)/);
+    assert.match(
+      r.stdout,
+      /✓ quota +500000 of 2000000 quota units left \(≈ \$1 at new-api's default 500000 a dollar\), 1500000 quota units used \(GET \/api\/usage\/token\)/,
+    );
     assert.match(r.stdout, /✓ vision probe/);
     assert.doesNotMatch(r.stdout, /✗/);
   });
@@ -78,7 +86,7 @@ describe('imgdesc doctor', () => {
     assert.equal(r.code, 4);
   });
 
-  it('a bad token: the relay\'s own message, exit 3, later checks skipped', async () => {
+  it("a bad token: the relay's own message, exit 3, later checks skipped", async () => {
     const s = await relay({ kind: 'new-api' });
     const r = await json([], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: 'sk-wrong-token-000' });
     assert.equal(r.check('token').verdict, 'fail');
@@ -134,8 +142,15 @@ describe('imgdesc doctor', () => {
     assert.match(r.stdout, /model +images +latency +error/);
     assert.match(r.stdout, /gemini-2\.5-flash +✗ no .*HTTP 503: 当前分组 default/);
     assert.match(r.stdout, /gpt-4o +✓ yes/);
-    const posts = s.requests.filter((q) => q.method === 'POST').map((q) => q.json.model).sort();
-    assert.deepEqual(posts, ['claude-sonnet-4-5-20250929', 'gemini-2.5-flash', 'gpt-4o'], 'one probe per vision model, the configured one not twice');
+    const posts = s.requests
+      .filter((q) => q.method === 'POST')
+      .map((q) => q.json.model)
+      .sort();
+    assert.deepEqual(
+      posts,
+      ['claude-sonnet-4-5-20250929', 'gemini-2.5-flash', 'gpt-4o'],
+      'one probe per vision model, the configured one not twice',
+    );
   });
 
   it('--models with more than 5 requests and no terminal: exit 2 naming --yes', async () => {
@@ -184,7 +199,9 @@ describe('imgdesc doctor and proxies (spawned: undici reads the proxy variables 
     const s = await relay({ kind: 'one-api' });
     const proxy = await startProxy();
     try {
-      const r = await runCli(['doctor', '--json', '--no-probe'], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, HTTP_PROXY: proxy.url } });
+      const r = await runCli(['doctor', '--json', '--no-probe'], {
+        env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, HTTP_PROXY: proxy.url },
+      });
       const report = JSON.parse(r.stdout) as { checks: { id: string; verdict: string; finding: string }[] };
       const check = (id: string) => report.checks.find((c) => c.id === id);
       assert.equal(r.code, 0, r.stdout);
@@ -216,14 +233,44 @@ describe('imgdesc doctor and TLS (spawned: NODE_EXTRA_CA_CERTS is read at start)
   async function httpsRelay(): Promise<{ url: string; cert: string; close: () => Promise<void> }> {
     const dir = tempDir('imgdesc-tls-');
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     assert.equal(made.status, 0, 'openssl made a certificate');
     const handle = relayHandler({ kind: 'one-api' });
     const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const body = Buffer.concat(chunks).toString('utf8');
-      handle({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json: body ? JSON.parse(body) : undefined, at: Date.now() }, res);
+      handle(
+        {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body,
+          json: body ? JSON.parse(body) : undefined,
+          at: Date.now(),
+        },
+        res,
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const { port } = server.address() as AddressInfo;
@@ -235,7 +282,9 @@ describe('imgdesc doctor and TLS (spawned: NODE_EXTRA_CA_CERTS is read at start)
     try {
       const env = { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: undefined };
       const bad = await runCli(['doctor', '--json', '--no-probe'], { env });
-      const badBase = (JSON.parse(bad.stdout) as { checks: { id: string; verdict: string; finding: string; fix: string }[] }).checks.find((c) => c.id === 'base-url');
+      const badBase = (JSON.parse(bad.stdout) as { checks: { id: string; verdict: string; finding: string; fix: string }[] }).checks.find(
+        (c) => c.id === 'base-url',
+      );
       assert.equal(badBase?.verdict, 'fail');
       assert.match(badBase?.finding ?? '', /^TLS failed for 127\.0\.0\.1:\d+: DEPTH_ZERO_SELF_SIGNED_CERT$/);
       assert.match(badBase?.fix ?? '', /NODE_EXTRA_CA_CERTS/);

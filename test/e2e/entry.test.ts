@@ -14,7 +14,12 @@ const work = tempDir();
 
 before(async () => {
   server = await startServer();
-  writeFileSync(join(work, 'photo.png'), await sharp({ create: { width: 40, height: 30, channels: 3, background: '#a73' } }).png().toBuffer());
+  writeFileSync(
+    join(work, 'photo.png'),
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#a73' } })
+      .png()
+      .toBuffer(),
+  );
   writeFileSync(join(work, 'notes.txt'), 'not a picture\n');
   mkdirSync(join(work, 'folder.d'));
 });
@@ -55,7 +60,12 @@ test('the fast forms and the program give the same result', async () => {
     const results = [];
     for (const program of [false, true]) {
       server.requests.length = 0;
-      const r = await run(f.args, { cwd: work, env: { ...relayEnv(server.url), ...f.env }, program, ...(f.input !== undefined ? { input: f.input } : {}) });
+      const r = await run(f.args, {
+        cwd: work,
+        env: { ...relayEnv(server.url), ...f.env },
+        program,
+        ...(f.input !== undefined ? { input: f.input } : {}),
+      });
       results.push({ code: r.code, stdout: r.stdout, stderr: r.stderr, requests: server.requests.map((q) => q.json) });
     }
     assert.deepEqual(results[0], results[1], f.args.join(' '));

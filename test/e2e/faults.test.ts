@@ -19,7 +19,9 @@ const work = tempDir('imgdesc-faults-');
 
 before(async () => {
   server = await startServer();
-  const png = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#3a7' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 32, height: 24, channels: 3, background: '#3a7' } })
+    .png()
+    .toBuffer();
   pngPath = join(work, 'photo.png');
   writeFileSync(pngPath, png);
 });
@@ -37,7 +39,10 @@ const FAST = { 'retry-after-ms': '50' };
 
 /** Not the whole token, nor a piece of it (8 characters) that a shortened message could leave behind. */
 function assertNoToken(r: { stdout: string; stderr: string }) {
-  for (const [name, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+  for (const [name, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ] as const) {
     assert.ok(!text.includes(TOKEN), `token leaked on ${name}: ${text}`);
     for (let i = 0; i + 8 <= TOKEN.length; i++) {
       assert.ok(!text.includes(TOKEN.slice(i, i + 8)), `part of the token leaked on ${name}: ${text}`);
@@ -76,7 +81,8 @@ const NGINX_502 =
 const FAULTS: Fault[] = [
   {
     name: '429 with retry-after-ms, then success',
-    handler: (_req, res, n) => (n === 1 ? sendJson(res, 429, { error: { message: 'rate limited', type: 'rate_limit_error' } }, FAST) : ok(_req, res, n)),
+    handler: (_req, res, n) =>
+      n === 1 ? sendJson(res, 429, { error: { message: 'rate limited', type: 'rate_limit_error' } }, FAST) : ok(_req, res, n),
     code: 0,
     attempts: 2,
     stdout: `${ANSWER}\n`,
@@ -97,7 +103,8 @@ const FAULTS: Fault[] = [
   },
   {
     name: '400 invalid request',
-    handler: (_req, res) => sendJson(res, 400, { error: { message: 'Could not process image', type: 'invalid_request_error', code: 'invalid_image' } }),
+    handler: (_req, res) =>
+      sendJson(res, 400, { error: { message: 'Could not process image', type: 'invalid_request_error', code: 'invalid_image' } }),
     code: 4,
     attempts: 1,
     message: /^error: HTTP 400: Could not process image \(code: invalid_image, request id req_test_1\)$/,
@@ -105,17 +112,21 @@ const FAULTS: Fault[] = [
   {
     // The relay echoes the Authorization header back in its message: it must come out redacted.
     name: '401 that echoes the Authorization header',
-    handler: (req, res) => sendJson(res, 401, { error: { message: `invalid token: ${String(req.headers.authorization)}`, type: 'authentication_error' } }),
+    handler: (req, res) =>
+      sendJson(res, 401, { error: { message: `invalid token: ${String(req.headers.authorization)}`, type: 'authentication_error' } }),
     code: 3,
     attempts: 1,
-    message: /^error: HTTP 401: invalid token: Bearer \*\*\* \(request id req_test_1\) \(the token is invalid or expired: imgdesc config set token\)$/,
+    message:
+      /^error: HTTP 401: invalid token: Bearer \*\*\* \(request id req_test_1\) \(the token is invalid or expired: imgdesc config set token\)$/,
   },
   {
     name: '403 model not allowed',
-    handler: (_req, res) => sendJson(res, 403, { error: { message: 'this token may not use model claude-3-5-sonnet-20240620', type: 'permission_error' } }),
+    handler: (_req, res) =>
+      sendJson(res, 403, { error: { message: 'this token may not use model claude-3-5-sonnet-20240620', type: 'permission_error' } }),
     code: 3,
     attempts: 1,
-    message: /^error: HTTP 403: this token may not use model .* \(this token may not use that model: pick one it allows \(imgdesc models\), or allow the model in the token's settings on the relay\)$/,
+    message:
+      /^error: HTTP 403: this token may not use model .* \(this token may not use that model: pick one it allows \(imgdesc models\), or allow the model in the token's settings on the relay\)$/,
   },
   {
     name: '529 overloaded every time',
@@ -136,7 +147,7 @@ const FAULTS: Fault[] = [
   },
   {
     name: 'connection reset before answering',
-    handler: (req, res) => void res.socket?.destroy(),
+    handler: (_req, res) => void res.socket?.destroy(),
     code: 4,
     attempts: 3,
     message: /^error: connection to 127\.0\.0\.1:\d+ closed before a response: the server closed the connection$/,
@@ -185,12 +196,14 @@ const FAULTS: Fault[] = [
     },
     code: 4,
     attempts: 1,
-    message: /^error: HTTP 504: Gateway Timeout: Gateway Timeout z+ Bearer \*\*\* (more )+m… \(not retried: the upstream may already have billed it; --stream keeps long answers alive\)$/,
+    message:
+      /^error: HTTP 504: Gateway Timeout: Gateway Timeout z+ Bearer \*\*\* (more )+m… \(not retried: the upstream may already have billed it; --stream keeps long answers alive\)$/,
   },
   {
     name: '200 with {"error":…}',
     // Not an overload or a rate limit: not retried.
-    handler: (_req, res) => sendJson(res, 200, { error: { message: '请求上游地址失败', type: 'new_api_error', code: 'do_request_failed' } }),
+    handler: (_req, res) =>
+      sendJson(res, 200, { error: { message: '请求上游地址失败', type: 'new_api_error', code: 'do_request_failed' } }),
     code: 4,
     attempts: 1,
     message: /^error: HTTP 200 with an error body: 请求上游地址失败 \(code: do_request_failed, request id req_test_1\)$/,
@@ -343,7 +356,10 @@ describe('faults: one line, the right exit code and attempt count, never the tok
     const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${ANSWER}\n`);
-    assert.deepEqual(server.requests.map((q) => q.url), ['/v1/chat/completions', '/moved/v1/chat/completions']);
+    assert.deepEqual(
+      server.requests.map((q) => q.url),
+      ['/v1/chat/completions', '/moved/v1/chat/completions'],
+    );
     assert.equal(server.requests[1]!.headers.authorization, `Bearer ${TOKEN}`);
   });
 
@@ -418,7 +434,6 @@ describe('interruptions and pipes', () => {
     assert.ok(r.code === 0, `exit ${r.code} ${r.signal}`);
   });
 });
-
 
 describe('proxy and plain http', () => {
   test('HTTP_PROXY is used; NO_PROXY=127.0.0.1 goes direct', async () => {

@@ -67,7 +67,10 @@ test('batch --shard: four shards take every image exactly once; -o {shard} per s
   writeFileSync(join(dir, 'photos', 'notes.txt'), 'shot list');
   const seen: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const r = await run(['batch', 'photos', '-r', '--shard', `${i}/4`, '-o', 'c-{shard}.jsonl', '-v', ...ARGS], { cwd: dir, env: relayEnv(srv.url) });
+    const r = await run(['batch', 'photos', '-r', '--shard', `${i}/4`, '-o', 'c-{shard}.jsonl', '-v', ...ARGS], {
+      cwd: dir,
+      env: relayEnv(srv.url),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`shard ${i}/4 from --shard \\(--shard ${i}/4\\): \\d+ of 41 image\\(s\\)`));
     const recs = records(readFileSync(join(dir, `c-${i}.jsonl`), 'utf8'));
@@ -81,7 +84,10 @@ test('batch --shard: four shards take every image exactly once; -o {shard} per s
   assert.deepEqual([...seen].sort(), [...all].sort());
   assert.equal(srv.requests.length, 40);
 
-  const m = await run(['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-2.jsonl', 'c-3.jsonl', '-o', 'all.jsonl', '--input', 'photos', '-r', '--shard-count', '4'], { cwd: dir });
+  const m = await run(
+    ['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-2.jsonl', 'c-3.jsonl', '-o', 'all.jsonl', '--input', 'photos', '-r', '--shard-count', '4'],
+    { cwd: dir },
+  );
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stderr, /40 image\(s\) from 40 record\(s\) in 4 part\(s\): 40 ok, 0 failed → all\.jsonl/);
   assert.match(m.stderr, /no image is missing \(41 listed\)/);
@@ -91,7 +97,10 @@ test('batch --shard: four shards take every image exactly once; -o {shard} per s
   rmSync(join(dir, 'c-2.jsonl'));
   const lost = await run(['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-3.jsonl', '--input', 'photos', '-r', '--shard-count', '4'], { cwd: dir });
   assert.equal(lost.code, 5);
-  assert.match(lost.stderr, /error: \d+ of 41 listed image\(s\) are missing from every part; by shard: 2 \(\d+\) \(run those array tasks again: --shard i\/4\)/);
+  assert.match(
+    lost.stderr,
+    /error: \d+ of 41 listed image\(s\) are missing from every part; by shard: 2 \(\d+\) \(run those array tasks again: --shard i\/4\)/,
+  );
   assert.equal(records(lost.stdout).length, records(readFileSync(join(dir, 'all.jsonl'), 'utf8')).filter((r) => r.shard !== 2).length);
   const silent = await run(['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-3.jsonl', '--shard-count', '4', '-q'], { cwd: dir });
   assert.equal(silent.code, 5);
@@ -107,16 +116,26 @@ test('batch shards from the engine environment; -v says which; bad shard setting
   assert.equal(s.code, 0, s.stderr);
   assert.match(s.stderr, /shard 1\/2 from SLURM job array \(SLURM_ARRAY_TASK_ID=5 − SLURM_ARRAY_TASK_MIN=4, SLURM_ARRAY_TASK_COUNT=2\)/);
   assert.ok(readdirSync(dir).includes('p-1.jsonl'));
-  const k = await run(['batch', 'photos', '-r', '-v', '--dry-run', ...ARGS], { cwd: dir, env: relayEnv(srv.url, { JOB_COMPLETION_INDEX: '2', IMGDESC_SHARD_COUNT: '3' }) });
+  const k = await run(['batch', 'photos', '-r', '-v', '--dry-run', ...ARGS], {
+    cwd: dir,
+    env: relayEnv(srv.url, { JOB_COMPLETION_INDEX: '2', IMGDESC_SHARD_COUNT: '3' }),
+  });
   assert.equal(k.code, 0, k.stderr);
   assert.match(k.stderr, /shard 2\/3 from Kubernetes Indexed Job/);
-  const rank = await run(['batch', 'photos', '-r', '-v', '--dry-run', ...ARGS], { cwd: dir, env: relayEnv(srv.url, { RANK: '0', WORLD_SIZE: '4' }) });
+  const rank = await run(['batch', 'photos', '-r', '-v', '--dry-run', ...ARGS], {
+    cwd: dir,
+    env: relayEnv(srv.url, { RANK: '0', WORLD_SIZE: '4' }),
+  });
   assert.match(rank.stderr, /shard 0\/4 from RANK\/WORLD_SIZE/);
   const before = srv.requests.length;
   for (const [args, env, re] of [
     [['--shard', '4/4'], {}, /--shard 4\/4: shard index 4 is out of range for 4 shard\(s\) \(0 to 3\)/],
     [[], { JOB_COMPLETION_INDEX: '1' }, /JOB_COMPLETION_INDEX=1 but no shard count/],
-    [[], { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2' }, /array of one task: the shard count is unknown/],
+    [
+      [],
+      { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2' },
+      /array of one task: the shard count is unknown/,
+    ],
     [['-o', 'x-{shard}.jsonl'], {}, /-o x-\{shard\}\.jsonl: \{shard\} needs a shard/],
     [['--shard-count', '3'], {}, /--shard-count 3 without a shard index/],
   ] as const) {
@@ -132,16 +151,28 @@ test('a rerun of a failed shard redoes only its missing images; merge keeps the 
   const srv = await server(echo({ fail: (name) => broken && name.endsWith('1.png') }));
   const dir = tempDir();
   await photos(dir, 30);
-  const first = await run(['batch', 'photos', '-r', '--shard', '1/3', '-o', 'c-{shard}.jsonl', ...ARGS], { cwd: dir, env: relayEnv(srv.url) });
+  const first = await run(['batch', 'photos', '-r', '--shard', '1/3', '-o', 'c-{shard}.jsonl', ...ARGS], {
+    cwd: dir,
+    env: relayEnv(srv.url),
+  });
   const recs = records(readFileSync(join(dir, 'c-1.jsonl'), 'utf8'));
   const failed = recs.filter((r) => !r.ok).map((r) => r.image);
   assert.ok(failed.length > 0, 'some image of shard 1 ends in 1.png');
   assert.equal(first.code, 5);
   broken = false;
   const sent = srv.requests.length;
-  const again = await run(['batch', 'photos', '-r', '--shard', '1/3', '-o', 'c-{shard}.jsonl', ...ARGS], { cwd: dir, env: relayEnv(srv.url) });
+  const again = await run(['batch', 'photos', '-r', '--shard', '1/3', '-o', 'c-{shard}.jsonl', ...ARGS], {
+    cwd: dir,
+    env: relayEnv(srv.url),
+  });
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(srv.requests.slice(sent).map((r) => `photos/${promptOf(r).replace('describe ', '')}`).sort(), [...failed].map((f) => f.replace('photos/sub/', 'photos/')).sort());
+  assert.deepEqual(
+    srv.requests
+      .slice(sent)
+      .map((r) => `photos/${promptOf(r).replace('describe ', '')}`)
+      .sort(),
+    [...failed].map((f) => f.replace('photos/sub/', 'photos/')).sort(),
+  );
   const m = await run(['merge', 'c-1.jsonl'], { cwd: dir });
   assert.equal(m.code, 0, m.stderr);
   const merged = records(m.stdout);
@@ -150,14 +181,29 @@ test('a rerun of a failed shard redoes only its missing images; merge keeps the 
 });
 
 test('batch --manifest: CSV rows with paths, URLs and data: URLs; id and row in records; resume by id', async () => {
-  const srv = await server((req, res) => sendJson(res, 200, completion('a caption')));
+  const srv = await server((_req, res) => sendJson(res, 200, completion('a caption')));
   const dir = tempDir();
   mkdirSync(join(dir, 'set', 'imgs'), { recursive: true });
   writeFileSync(join(dir, 'set', 'imgs', 'a.png'), await png(1));
   const data = `data:image/png;base64,${(await png(2)).toString('base64')}`;
-  writeFileSync(join(dir, 'set', 'rows.csv'), `key,image,caption,width\nk1,imgs/a.png,"first, with a comma",32\nk2,"${data}",second,32\nk3,https://images.example/c.jpg,third,640\n`);
+  writeFileSync(
+    join(dir, 'set', 'rows.csv'),
+    `key,image,caption,width\nk1,imgs/a.png,"first, with a comma",32\nk2,"${data}",second,32\nk3,https://images.example/c.jpg,third,640\n`,
+  );
   // --pass-url: the URL row reaches the relay as given (by default it would be fetched here, and tests stay on loopback)
-  const args = ['batch', '--manifest', 'set/rows.csv', '--id-col', 'key', '--keep-cols', 'caption', '-o', 'out.jsonl', '--pass-url', ...ARGS];
+  const args = [
+    'batch',
+    '--manifest',
+    'set/rows.csv',
+    '--id-col',
+    'key',
+    '--keep-cols',
+    'caption',
+    '-o',
+    'out.jsonl',
+    '--pass-url',
+    ...ARGS,
+  ];
   const r = await run(args, { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   const recs = records(readFileSync(join(dir, 'out.jsonl'), 'utf8'));
@@ -220,5 +266,8 @@ test('map as a real process in a pipe: reads to the end of stdin, answers every 
     input: names.map((n, i) => JSON.stringify({ image: n, k: `id${i}` })).join('\n'),
   });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(records(r.stdout).map((x) => [x.id, x.image, x.ok]), names.map((n, i) => [`id${i}`, n, true]));
+  assert.deepEqual(
+    records(r.stdout).map((x) => [x.id, x.image, x.ok]),
+    names.map((n, i) => [`id${i}`, n, true]),
+  );
 });

@@ -28,7 +28,7 @@ function inPty(cmd: string[], env: Record<string, string>, dialogue: [RegExp, st
     const onData = (chunk: Buffer) => {
       screen += chunk.toString('utf8');
       const next = dialogue[step];
-      if (next && next[0].test(screen)) {
+      if (next?.[0].test(screen)) {
         step++;
         child.stdin.write(`${next[1]}\r`);
       }
@@ -59,7 +59,9 @@ describe('imgdesc init in a terminal', { skip }, () => {
     assert.ok(!r.screen.includes(TOKEN), 'the token is not echoed');
     assert.match(r.screen, /1\. claude-sonnet-4-5-20250929 +\(suggested\)/);
     assert.match(r.screen, /read the test image/);
-    const config = JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8')) as { profiles: Record<string, Record<string, unknown>> };
+    const config = JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8')) as {
+      profiles: Record<string, Record<string, unknown>>;
+    };
     assert.deepEqual(config.profiles.default, { 'base-url': `${s.url}/v1`, token: TOKEN, model: 'gpt-4o' });
     const probe = s.requests.find((q) => q.method === 'POST');
     assert.equal(probe?.json.model, 'gpt-4o');

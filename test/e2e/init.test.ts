@@ -12,12 +12,16 @@ const relay = relayPool();
 
 const saved = (home: string) => {
   try {
-    return JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8')) as { active?: string; profiles: Record<string, Record<string, unknown>> };
+    return JSON.parse(readFileSync(join(home, 'imgdesc', 'config.json'), 'utf8')) as {
+      active?: string;
+      profiles: Record<string, Record<string, unknown>>;
+    };
   } catch {
     return null;
   }
 };
-const init = (args: string[], home: string, input?: string) => run(['init', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
+const init = (args: string[], home: string, input?: string) =>
+  run(['init', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
 const posts = (s: TestServer) => s.requests.filter((q) => q.method === 'POST');
 
 describe('imgdesc init without a terminal', () => {
@@ -34,7 +38,7 @@ describe('imgdesc init without a terminal', () => {
     assert.match(r.stderr, /Saved profile default/);
   });
 
-  it('--yes takes the picker\'s first vision model', async () => {
+  it("--yes takes the picker's first vision model", async () => {
     const s = await relay({ kind: 'new-api' });
     const home = tempDir();
     const r = await init(['--base-url', s.url, '--yes', '--no-probe'], home, TOKEN);
@@ -58,7 +62,7 @@ describe('imgdesc init without a terminal', () => {
     assert.equal(saved(home), null);
   });
 
-  it('a refused token: exit 3 with the relay\'s message, nothing saved', async () => {
+  it("a refused token: exit 3 with the relay's message, nothing saved", async () => {
     const s = await relay({ kind: 'one-api' });
     const home = tempDir();
     const r = await init(['--base-url', s.url, '--model', 'gpt-4o'], home, 'sk-not-the-token');

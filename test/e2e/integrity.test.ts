@@ -13,12 +13,20 @@ const pngs: Buffer[] = [];
 before(async () => {
   server = await startServer((_req, res) => sendJson(res, 200, completion('A small square.')));
   for (let i = 0; i < 4; i++) {
-    pngs.push(await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: i * 60, g: 10, b: 200 } } }).png().toBuffer());
+    pngs.push(
+      await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: i * 60, g: 10, b: 200 } } })
+        .png()
+        .toBuffer(),
+    );
   }
 });
 after(() => server.close());
 
-const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const lines = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 test('--sidecar into a read-only folder: its images fail without being sent; other folders go on', { skip: noMounts }, async () => {
   const cwd = tempDir();
@@ -46,7 +54,9 @@ async function folder(dir: string, name: string, n: number): Promise<string> {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
   for (let i = 0; i < n; i++) {
-    const b = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i % 256, g: (i * 7) % 256, b: (i * 13) % 256 } } }).png().toBuffer();
+    const b = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i % 256, g: (i * 7) % 256, b: (i * 13) % 256 } } })
+      .png()
+      .toBuffer();
     writeFileSync(join(d, `img${String(i).padStart(4, '0')}.png`), b);
   }
   return d;
@@ -66,7 +76,10 @@ test('-o on a full disk: exit 6 naming the file and the cause, nothing more sent
     const out = join(disk.dir, 'r.jsonl');
     const r = await run(['batch', 'p', '-c', '2', '-o', out], { cwd, env: relayEnv(server.url) });
     assert.equal(r.code, 6, r.stderr);
-    assert.match(r.stderr, new RegExp(`^error: cannot write to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: no space left on device$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: cannot write to ${out.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: no space left on device$`, 'm'),
+    );
     assert.doesNotMatch(r.stderr, /internal error|this is a bug/);
     assert.ok(sent < 40, `${sent} requests: the batch stopped`);
     const text = readFileSync(out, 'utf8');
@@ -95,7 +108,11 @@ test('--sidecar on a full disk stops the batch with exit 6 instead of failing im
     assert.ok(sent < 30, `${sent} requests`);
     const sidecars = readdirSync(join(disk.dir, 'p')).filter((f) => f.endsWith('.txt'));
     assert.ok(sidecars.length > 0 && sidecars.length < 30, `${sidecars.length} sidecars`);
-    assert.deepEqual(readdirSync(join(disk.dir, 'p')).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+    assert.deepEqual(
+      readdirSync(join(disk.dir, 'p')).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temp files left',
+    );
   } finally {
     server.handler = (_req, res) => sendJson(res, 200, completion('A small square.'));
     disk.unmount();

@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 
-const npm = (args: string[], cwd: string) => spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) =>
+  spawnSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 const noNpm = spawnSync('npm', ['--version']).status === 0 ? false : 'skipped: npm is not on PATH';
 
 test('npm pack + npm install -g: a working imgdesc, completions and man page', { skip: noNpm, timeout: 300_000 }, async (t) => {
@@ -20,7 +25,8 @@ test('npm pack + npm install -g: a working imgdesc, completions and man page', {
   assert.equal(packed.status, 0, packed.stderr);
   const tarball = join(work, packed.stdout.trim().split('\n').at(-1) ?? '');
   const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
-  for (const f of ['package/bin/imgdesc.js', 'package/dist/main.js', 'package/man/imgdesc.1', 'package/package.json', 'package/README.md']) assert.ok(listing.includes(f), `${f} is packed`);
+  for (const f of ['package/bin/imgdesc.js', 'package/dist/main.js', 'package/man/imgdesc.1', 'package/package.json', 'package/README.md'])
+    assert.ok(listing.includes(f), `${f} is packed`);
   assert.ok(!listing.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/')), 'no sources or tests in the package');
 
   mkdirSync(join(work, 'x'));
@@ -34,7 +40,9 @@ test('npm pack + npm install -g: a working imgdesc, completions and man page', {
   copyFileSync(join(ROOT, 'package-lock.json'), join(pkgDir, 'package-lock.json'));
   const deps = npm(['ci', '--omit=dev', '--offline', '--ignore-scripts'], pkgDir);
   if (deps.status !== 0) {
-    t.skip(`skipped: npm's cache cannot supply the dependencies offline (${deps.stderr.split('\n').find((l) => /ENOTCACHED|error/.test(l)) ?? 'npm ci failed'})`);
+    t.skip(
+      `skipped: npm's cache cannot supply the dependencies offline (${deps.stderr.split('\n').find((l) => /ENOTCACHED|error/.test(l)) ?? 'npm ci failed'})`,
+    );
     return;
   }
   pkg.bundleDependencies = Object.keys(pkg.dependencies);
@@ -43,14 +51,23 @@ test('npm pack + npm install -g: a working imgdesc, completions and man page', {
   const bundled = npm(['pack', '--ignore-scripts', '--pack-destination', join(work, 'b')], pkgDir);
   assert.equal(bundled.status, 0, bundled.stderr);
   const prefix = join(work, 'prefix');
-  const installed = npm(['install', '-g', '--prefix', prefix, '--offline', '--ignore-scripts', join(work, 'b', readdirSync(join(work, 'b'))[0] ?? '')], work);
+  const installed = npm(
+    ['install', '-g', '--prefix', prefix, '--offline', '--ignore-scripts', join(work, 'b', readdirSync(join(work, 'b'))[0] ?? '')],
+    work,
+  );
   assert.equal(installed.status, 0, installed.stderr);
 
   const bin = join(prefix, 'bin', 'imgdesc');
   const env = { PATH: `${join(prefix, 'bin')}:${process.env.PATH}`, HOME: work, XDG_CONFIG_HOME: work };
-  assert.equal(execFileSync(bin, ['--version'], { env, encoding: 'utf8' }), `${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`);
+  assert.equal(
+    execFileSync(bin, ['--version'], { env, encoding: 'utf8' }),
+    `${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`,
+  );
   assert.match(execFileSync(bin, ['version'], { env, encoding: 'utf8' }), /^libvips {3}\d/m, 'sharp loads from the installed package');
-  assert.match(execFileSync(bin, ['completion', 'bash'], { env, encoding: 'utf8' }), /complete -o default -o filenames -F _imgdesc imgdesc/);
+  assert.match(
+    execFileSync(bin, ['completion', 'bash'], { env, encoding: 'utf8' }),
+    /complete -o default -o filenames -F _imgdesc imgdesc/,
+  );
   const man = join(prefix, 'share', 'man', 'man1', 'imgdesc.1');
   assert.ok(existsSync(man), 'the man page is linked into the prefix');
   if (spawnSync('man', ['--version']).status === 0) {

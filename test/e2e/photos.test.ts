@@ -40,15 +40,32 @@ async function library(): Promise<string> {
     .jpeg({ quality: 90 })
     .toFile(join(dir, 'Pictures/camera/DSC_0001.jpg'));
   writeFileSync(join(dir, 'Pictures/camera/raw/DSC_0002.dng'), dngWithPreview(await storedPixelsFor(6), 32, 64, 6));
-  await sharp({ create: { width: 2880, height: 1800, channels: 3, background: '#eee' } }).png().toFile(join(dir, 'Pictures/screens/Screenshot.png'));
+  await sharp({ create: { width: 2880, height: 1800, channels: 3, background: '#eee' } })
+    .png()
+    .toFile(join(dir, 'Pictures/screens/Screenshot.png'));
   return dir;
 }
 
-const PHOTOS = ['Pictures/camera/DSC_0001.jpg', 'Pictures/camera/raw/DSC_0002.dng', 'Pictures/phone/IMG_0001.HEIC', 'Pictures/screens/Screenshot.png'];
-const lines = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-const pixels = async (p: string) => createHash('sha256').update(await sharp(p).raw().toBuffer()).digest('hex');
+const PHOTOS = [
+  'Pictures/camera/DSC_0001.jpg',
+  'Pictures/camera/raw/DSC_0002.dng',
+  'Pictures/phone/IMG_0001.HEIC',
+  'Pictures/screens/Screenshot.png',
+];
+const lines = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const pixels = async (p: string) =>
+  createHash('sha256')
+    .update(await sharp(p).raw().toBuffer())
+    .digest('hex');
 
-test('batch Pictures -r --xmp: a sidecar per photo with dc:description; a rerun sends nothing; --existing append adds', { skip: noFixtures }, async () => {
+test('batch Pictures -r --xmp: a sidecar per photo with dc:description; a rerun sends nothing; --existing append adds', {
+  skip: noFixtures,
+}, async () => {
   const srv = await relay();
   const dir = await library();
   const env = relayEnv(srv.url);
@@ -56,7 +73,8 @@ test('batch Pictures -r --xmp: a sidecar per photo with dc:description; a rerun 
   const dry = await run(['batch', 'Pictures', '-r', '--xmp', '--dry-run'], { cwd: dir, env });
   assert.equal(dry.code, 0, dry.stderr);
   assert.equal(srv.requests.length, 0);
-  for (const p of PHOTOS) assert.ok(dry.stderr.includes(`would write XMP-dc:Description (and keywords from a schema's tags) → sidecar ${p}.xmp`), dry.stderr);
+  for (const p of PHOTOS)
+    assert.ok(dry.stderr.includes(`would write XMP-dc:Description (and keywords from a schema's tags) → sidecar ${p}.xmp`), dry.stderr);
   assert.ok(!existsSync(join(dir, `${PHOTOS[0]}.xmp`)), 'a dry run writes nothing');
 
   const r = await run(['batch', 'Pictures', '-r', '--xmp', '-o', 'out.jsonl'], { cwd: dir, env });
@@ -77,7 +95,8 @@ test('batch Pictures -r --xmp: a sidecar per photo with dc:description; a rerun 
   assert.equal(srv.requests.length, 4, 'nothing sent again');
   assert.match(again.stderr, /4 already described, 4 not images/);
 
-  const schema = '{"type":"object","properties":{"description":{"type":"string"},"keywords":{"type":"array","items":{"type":"string"}}},"required":["description","keywords"]}';
+  const schema =
+    '{"type":"object","properties":{"description":{"type":"string"},"keywords":{"type":"array","items":{"type":"string"}}},"required":["description","keywords"]}';
   const more = await run(['batch', 'Pictures/camera/DSC_0001.jpg', '--xmp', '--existing', 'append', '--schema', schema], { cwd: dir, env });
   assert.equal(more.code, 0, more.stderr);
   const tags = await exiftool.read(join(dir, `${PHOTOS[0]}.xmp`));
@@ -85,7 +104,9 @@ test('batch Pictures -r --xmp: a sidecar per photo with dc:description; a rerun 
   assert.deepEqual(tags.Subject, ['beach', 'n5']);
 });
 
-test('batch --embed: JPEG written in place with a backup, pixels unchanged; RAW gets a sidecar; --xmp-name stem', { skip: noFixtures }, async () => {
+test('batch --embed: JPEG written in place with a backup, pixels unchanged; RAW gets a sidecar; --xmp-name stem', {
+  skip: noFixtures,
+}, async () => {
   const srv = await relay();
   const dir = await library();
   const env = relayEnv(srv.url);
@@ -105,7 +126,10 @@ test('batch --embed: JPEG written in place with a backup, pixels unchanged; RAW 
   assert.equal(tags['IFD0:ImageDescription'], text);
   assert.equal(await pixels(jpg), before, 'pixels unchanged');
   assert.deepEqual(readFileSync(`${jpg}_original`), original, 'backup kept');
-  assert.ok(existsSync(join(dir, 'Pictures/camera/raw/DSC_0002.dng')) && !existsSync(join(dir, 'Pictures/camera/raw/DSC_0002.dng_original')), 'the RAW is not rewritten');
+  assert.ok(
+    existsSync(join(dir, 'Pictures/camera/raw/DSC_0002.dng')) && !existsSync(join(dir, 'Pictures/camera/raw/DSC_0002.dng_original')),
+    'the RAW is not rewritten',
+  );
 
   // --existing overwrite --no-backup: rewritten, no second backup made.
   const o = await run(['batch', 'Pictures/camera/DSC_0001.jpg', '--embed', '--existing', 'overwrite', '--no-backup'], { cwd: dir, env });

@@ -14,7 +14,12 @@ let png: string;
 before(async () => {
   server = await startServer();
   png = join(tempDir(), 'dog.png');
-  writeFileSync(png, await sharp({ create: { width: 16, height: 16, channels: 3, background: '#a52' } }).png().toBuffer());
+  writeFileSync(
+    png,
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: '#a52' } })
+      .png()
+      .toBuffer(),
+  );
 });
 after(() => server.close());
 
@@ -23,7 +28,8 @@ const LISTED = ['gpt-4o', 'claude-3-7-sonnet-20250219', 'claude-sonnet-4-5-20250
 /** A relay that lists `ids` and answers chat for those only, the way Anthropic's 404 says it (not_found_error). */
 function relay(ids: string[]): Handler {
   return (req, res) => {
-    if (req.method === 'GET') return sendJson(res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', owned_by: 'custom' })) });
+    if (req.method === 'GET')
+      return sendJson(res, 200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', owned_by: 'custom' })) });
     if (!ids.includes(req.json.model)) {
       return sendJson(res, 404, { type: 'error', error: { type: 'not_found_error', message: `model: ${req.json.model}` } });
     }
@@ -42,7 +48,10 @@ describe('model picking', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Seen by claude-sonnet-4-5-20250929.\n');
     assert.match(r.stderr, /no model set: using claude-sonnet-4-5-20250929, picked from the relay's list \(choose one with -m/);
-    assert.deepEqual(server.requests.map((q) => `${q.method} ${q.url}`), ['GET /v1/models', 'POST /v1/chat/completions']);
+    assert.deepEqual(
+      server.requests.map((q) => `${q.method} ${q.url}`),
+      ['GET /v1/models', 'POST /v1/chat/completions'],
+    );
     const cache = JSON.parse(readFileSync(join(home, '.cache', 'imgdesc', 'models.json'), 'utf8'));
     assert.equal(cache[`${server.url}/v1/models`].picked, 'claude-sonnet-4-5-20250929');
     assert.equal(existsSync(join(home, 'imgdesc', 'config.json')), false, 'the config file stays what the user wrote');
@@ -51,14 +60,20 @@ describe('model picking', () => {
     const again = await run([png], { env: noModel(), configHome: home });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stderr, '');
-    assert.deepEqual(server.requests.map((q) => q.method), ['POST']);
+    assert.deepEqual(
+      server.requests.map((q) => q.method),
+      ['POST'],
+    );
   });
 
   test('XDG_CACHE_HOME is honoured; a pick older than a day is refreshed', async () => {
     const cacheHome = tempDir('imgdesc-cache-');
     const key = `${server.url}/v1/models`;
     mkdirSync(join(cacheHome, 'imgdesc'));
-    writeFileSync(join(cacheHome, 'imgdesc', 'models.json'), JSON.stringify({ [key]: { picked: 'gpt-4o', ids: ['gpt-4o'], at: Date.now() - 25 * 3600_000 } }));
+    writeFileSync(
+      join(cacheHome, 'imgdesc', 'models.json'),
+      JSON.stringify({ [key]: { picked: 'gpt-4o', ids: ['gpt-4o'], at: Date.now() - 25 * 3600_000 } }),
+    );
     server.requests.length = 0;
     server.handler = relay(LISTED);
     const r = await run([png], { env: noModel({ XDG_CACHE_HOME: cacheHome }) });
@@ -78,7 +93,10 @@ describe('model picking', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Seen by claude-sonnet-4-20250514.\n');
     assert.match(r.stderr, /claude-sonnet-4-5-20250929 is gone from the relay: using claude-sonnet-4-20250514/);
-    assert.deepEqual(server.requests.map((q) => q.method), ['POST', 'GET', 'POST']);
+    assert.deepEqual(
+      server.requests.map((q) => q.method),
+      ['POST', 'GET', 'POST'],
+    );
   });
 
   test('--dry-run sends nothing and says the model will be picked', async () => {
@@ -102,8 +120,14 @@ describe('model picking', () => {
     server.requests.length = 0;
     const r = await run([png], { env: relayEnv(server.url) }); // the retired claude-3-5-sonnet-20240620
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /model 'claude-3-5-sonnet-20240620' is not available at this relay: HTTP 404: model: claude-3-5-sonnet-20240620 \(request id req_test_1\); closest the relay lists: claude-3-7-sonnet-20250219, .*run `imgdesc doctor`\)\n$/);
-    assert.deepEqual(server.requests.map((q) => q.method), ['POST', 'GET']);
+    assert.match(
+      r.stderr,
+      /model 'claude-3-5-sonnet-20240620' is not available at this relay: HTTP 404: model: claude-3-5-sonnet-20240620 \(request id req_test_1\); closest the relay lists: claude-3-7-sonnet-20250219, .*run `imgdesc doctor`\)\n$/,
+    );
+    assert.deepEqual(
+      server.requests.map((q) => q.method),
+      ['POST', 'GET'],
+    );
   });
 
   test('batch picks once for every image', async () => {
@@ -141,6 +165,9 @@ describe('model picking', () => {
     writeFileSync(join(dir, 'a.png'), readFileSync(png));
     const r = await run(['batch', dir], { env: relayEnv(server.url) });
     assert.equal(r.code, 5);
-    assert.match(r.stderr, /warning: model 'claude-3-5-sonnet-20240620' is not available at this relay; closest the relay lists: claude-3-7-sonnet-20250219, /);
+    assert.match(
+      r.stderr,
+      /warning: model 'claude-3-5-sonnet-20240620' is not available at this relay; closest the relay lists: claude-3-7-sonnet-20250219, /,
+    );
   });
 });

@@ -17,10 +17,17 @@ before(async () => {
   server = await startServer(ok('A small square.'));
   dir = tempDir();
   png = join(dir, 'one.png');
-  writeFileSync(png, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).png().toBuffer());
+  writeFileSync(
+    png,
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer(),
+  );
   mkdirSync(join(dir, 'p'));
   for (let i = 0; i < 40; i++) {
-    const b = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i * 6, g: 0, b: 0 } } }).png().toBuffer();
+    const b = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i * 6, g: 0, b: 0 } } })
+      .png()
+      .toBuffer();
     writeFileSync(join(dir, 'p', `img${String(i).padStart(2, '0')}.png`), b);
   }
 });
@@ -29,7 +36,11 @@ after(() => server.close());
 /** Spawns the CLI with stdout to a pipe that is not read for `waitMs`, then read to the end. */
 function slowReader(args: string[], waitMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: cliEnv(relayEnv(server.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: cliEnv(relayEnv(server.url)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.pause();
@@ -61,12 +72,18 @@ test('a slow pipe reader gets every line of a batch', async () => {
   for (const l of lines) assert.equal(JSON.parse(l).ok, true);
 });
 
-test('stdout on a full disk (/dev/full): one line, exit 6, for every command', { skip: existsSync('/dev/full') ? false : 'skipped: no /dev/full' }, async () => {
+test('stdout on a full disk (/dev/full): one line, exit 6, for every command', {
+  skip: existsSync('/dev/full') ? false : 'skipped: no /dev/full',
+}, async () => {
   server.handler = ok('A small square.');
   const cases: string[][] = [[png], ['config', 'list', '--json'], ['--help'], [png, '--dry-run'], ['batch', 'p'], ['config', 'path']];
   for (const args of cases) {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-c', `exec "$0" "$@" >/dev/full`, process.execPath, BIN, ...args], { cwd: dir, env: cliEnv(relayEnv(server.url)), stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('bash', ['-c', `exec "$0" "$@" >/dev/full`, process.execPath, BIN, ...args], {
+        cwd: dir,
+        env: cliEnv(relayEnv(server.url)),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (c: Buffer) => {
         if (err.length < 100_000) err += c.toString();
@@ -112,11 +129,15 @@ for (const [signal, code, note] of [
 
 test('an older Node is told which version imgdesc needs', async () => {
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"18.19.0"})', BIN, png], {
-      cwd: ROOT,
-      env: cliEnv(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"18.19.0"})', BIN, png],
+      {
+        cwd: ROOT,
+        env: cliEnv(),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('close', (c) => resolve({ code: c, stderr: err }));

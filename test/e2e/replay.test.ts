@@ -15,7 +15,12 @@ let png: string;
 before(async () => {
   server = await startServer();
   png = join(tempDir(), 'marsh.png');
-  writeFileSync(png, await sharp({ create: { width: 40, height: 30, channels: 3, background: '#496' } }).png().toBuffer());
+  writeFileSync(
+    png,
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: '#496' } })
+      .png()
+      .toBuffer(),
+  );
 });
 after(() => server.close());
 
@@ -26,7 +31,9 @@ function oneApi(res: ServerResponse, status: number, body: unknown, headers: Rec
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 /** one-api middleware/utils.go abortWithMessage + common/helper MessageWithRequestId: `<message> (request id: <id>)`. */
-const oneApiError = (message: string, code?: string) => ({ error: { message: `${message} (request id: ${ONE_API_ID})`, type: 'one_api_error', ...(code ? { code } : {}) } });
+const oneApiError = (message: string, code?: string) => ({
+  error: { message: `${message} (request id: ${ONE_API_ID})`, type: 'one_api_error', ...(code ? { code } : {}) },
+});
 
 /** A chat.completion as new-api's Claude adaptor writes it (relay/channel/claude/relay-claude.go ResponseClaude2OpenAI). */
 function claudeCompletion(content: string, finish = 'stop', extra: Record<string, unknown> = {}) {
@@ -37,7 +44,13 @@ function claudeCompletion(content: string, finish = 'stop', extra: Record<string
     model: 'claude-sonnet-4-5-20250929',
     choices: [{ index: 0, message: { role: 'assistant', content, ...extra }, finish_reason: finish }],
     // new-api dto.Usage: prompt_tokens_details / completion_tokens_details ride along
-    usage: { prompt_tokens: 1210, completion_tokens: 48, total_tokens: 1258, prompt_tokens_details: { cached_tokens: 0, text_tokens: 0, audio_tokens: 0, image_tokens: 0 }, completion_tokens_details: { text_tokens: 0, audio_tokens: 0, reasoning_tokens: 0 } },
+    usage: {
+      prompt_tokens: 1210,
+      completion_tokens: 48,
+      total_tokens: 1258,
+      prompt_tokens_details: { cached_tokens: 0, text_tokens: 0, audio_tokens: 0, image_tokens: 0 },
+      completion_tokens_details: { text_tokens: 0, audio_tokens: 0, reasoning_tokens: 0 },
+    },
   };
 }
 
@@ -46,14 +59,18 @@ function replay(handler: Handler) {
   server.handler = handler;
 }
 const posts = () => server.requests.filter((q: RecordedRequest) => q.method === 'POST');
-const env = (extra: Record<string, string | undefined> = {}) => relayEnv(server.url, { IMGDESC_MODEL: 'claude-sonnet-4-5-20250929', ...extra });
+const env = (extra: Record<string, string | undefined> = {}) =>
+  relayEnv(server.url, { IMGDESC_MODEL: 'claude-sonnet-4-5-20250929', ...extra });
 
 describe('replay: one-api / new-api errors', () => {
   test('401 无效的令牌 (one-api middleware/auth.go) → exit 3, the token hint', async () => {
     replay((_q, res) => oneApi(res, 401, oneApiError('无效的令牌')));
     const r = await run([png], { env: env() });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /HTTP 401: 无效的令牌 \(request id: 2025112714000012345678\) \(the token is invalid or expired: imgdesc config set token/);
+    assert.match(
+      r.stderr,
+      /HTTP 401: 无效的令牌 \(request id: 2025112714000012345678\) \(the token is invalid or expired: imgdesc config set token/,
+    );
     assert.equal(posts().length, 1);
   });
 
@@ -74,12 +91,21 @@ describe('replay: one-api / new-api errors', () => {
   test('503 无可用渠道 for a model the relay does not list (one-api middleware/distributor.go) → exit 4, closest ids, not retried', async () => {
     replay((q, res) =>
       q.method === 'GET'
-        ? oneApi(res, 200, { object: 'list', data: [{ id: 'claude-sonnet-4-20250514', object: 'model', created: 1626777600, owned_by: 'anthropic' }, { id: 'gpt-4o', object: 'model', created: 1626777600, owned_by: 'openai' }] })
+        ? oneApi(res, 200, {
+            object: 'list',
+            data: [
+              { id: 'claude-sonnet-4-20250514', object: 'model', created: 1626777600, owned_by: 'anthropic' },
+              { id: 'gpt-4o', object: 'model', created: 1626777600, owned_by: 'openai' },
+            ],
+          })
         : oneApi(res, 503, oneApiError(`当前分组 default 下对于模型 ${String(q.json.model)} 无可用渠道`)),
     );
     const r = await run([png], { env: env() });
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /model 'claude-sonnet-4-5-20250929' is not available at this relay: HTTP 503: 当前分组 default 下对于模型 claude-sonnet-4-5-20250929 无可用渠道.*closest the relay lists: claude-sonnet-4-20250514/);
+    assert.match(
+      r.stderr,
+      /model 'claude-sonnet-4-5-20250929' is not available at this relay: HTTP 503: 当前分组 default 下对于模型 claude-sonnet-4-5-20250929 无可用渠道.*closest the relay lists: claude-sonnet-4-20250514/,
+    );
     assert.equal(posts().length, 1);
   });
 
@@ -99,7 +125,11 @@ describe('replay: one-api / new-api errors', () => {
 
   test('200 with an overloaded group (one-api controller/relay.go: 当前分组上游负载已饱和) → retried', async () => {
     let n = 0;
-    replay((_q, res) => (++n === 1 ? oneApi(res, 200, { error: { message: '当前分组上游负载已饱和，请稍后再试', type: 'new_api_error', code: 'model_not_found' } }) : oneApi(res, 200, claudeCompletion('Marsh.'))));
+    replay((_q, res) =>
+      ++n === 1
+        ? oneApi(res, 200, { error: { message: '当前分组上游负载已饱和，请稍后再试', type: 'new_api_error', code: 'model_not_found' } })
+        : oneApi(res, 200, claudeCompletion('Marsh.')),
+    );
     const r = await run([png], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(posts().length, 2);
@@ -109,7 +139,9 @@ describe('replay: one-api / new-api errors', () => {
     replay((_q, res) => {
       // new-api web/index.html, served for any path the API router does not know
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><html lang="zh"><head><meta charset="UTF-8" /><link rel="icon" href="/logo.png" /><title>New API</title></head><body><div id="root"></div></body></html>');
+      res.end(
+        '<!doctype html><html lang="zh"><head><meta charset="UTF-8" /><link rel="icon" href="/logo.png" /><title>New API</title></head><body><div id="root"></div></body></html>',
+      );
     });
     const r = await run([png], { env: env({ IMGDESC_BASE_URL: `${server.url}/console/chat/completions` }) });
     assert.equal(r.code, 4);
@@ -123,12 +155,17 @@ describe('replay: timeouts in front of the relay', () => {
     replay((_q, res) => {
       // Cloudflare's 5xx error page: <title>relay.example.com | 524: A timeout occurred</title>, header cf-ray
       res.writeHead(524, { 'content-type': 'text/html; charset=UTF-8', 'cf-ray': '8e2c1f0d2a3b4c5d-FRA', server: 'cloudflare' });
-      res.end('<!DOCTYPE html><html lang="en-US"><head><title>relay.example.com | 524: A timeout occurred</title></head><body><h1>A timeout occurred</h1><span>Error code 524</span></body></html>');
+      res.end(
+        '<!DOCTYPE html><html lang="en-US"><head><title>relay.example.com | 524: A timeout occurred</title></head><body><h1>A timeout occurred</h1><span>Error code 524</span></body></html>',
+      );
     });
     const r = await run([png], { env: env() });
     assert.equal(r.code, 4);
     assert.equal(posts().length, 1);
-    assert.match(r.stderr, /HTTP 524: .*A timeout occurred.*8e2c1f0d2a3b4c5d-FRA.*not retried: the upstream may already have billed it; --stream keeps long answers alive/);
+    assert.match(
+      r.stderr,
+      /HTTP 524: .*A timeout occurred.*8e2c1f0d2a3b4c5d-FRA.*not retried: the upstream may already have billed it; --stream keeps long answers alive/,
+    );
   });
 
   test('--stream sends stream: true and assembles the events; --json prints the assembled chat.completion', async () => {
@@ -178,7 +215,12 @@ describe('replay: answers as relays send them', () => {
   test('batch: a max_tokens cut-off is a flagged, counted record (failed with verdict truncated under the default guards)', async () => {
     replay((_q, res) => oneApi(res, 200, claudeCompletion('A boardwalk thro', 'max_tokens')));
     const dir = tempDir();
-    writeFileSync(join(dir, 'a.png'), await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).png().toBuffer());
+    writeFileSync(
+      join(dir, 'a.png'),
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+        .png()
+        .toBuffer(),
+    );
     // The answer guards (on by default) fail it with the verdict "truncated"
     let r = await run(['batch', dir], { env: env() });
     assert.equal(r.code, 5, r.stderr);
@@ -234,7 +276,7 @@ describe('replay: answers as relays send them', () => {
   });
 });
 
-describe("replay: a Claude channel (relays drop response_format and n)", () => {
+describe('replay: a Claude channel (relays drop response_format and n)', () => {
   /** one-api relay/adaptor/anthropic/main.go ConvertRequest: no response_format, no n reach Claude; one answer per request. */
   const claudeRelay: Handler = (q, res) => {
     const prompt: string = q.json.messages.at(-1).content.find((p: { type: string }) => p.type === 'text')?.text ?? '';
@@ -242,7 +284,7 @@ describe("replay: a Claude channel (relays drop response_format and n)", () => {
     oneApi(res, 200, claudeCompletion(json ? '{"caption":"A marsh.","tags":["marsh","boardwalk"]}' : `Answer ${server.requests.length}.`));
   };
 
-  test("--schema with the default mode: JSON through a relay that drops response_format (| jq .tags works)", async () => {
+  test('--schema with the default mode: JSON through a relay that drops response_format (| jq .tags works)', async () => {
     replay(claudeRelay);
     const r = await run(['--schema', 'caption, tags string[]', png], { env: env() });
     assert.equal(r.code, 0, r.stderr);

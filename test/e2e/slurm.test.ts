@@ -31,7 +31,10 @@ after(async () => {
 });
 
 /** Runs `sbatch --wait`; resolves with its exit code once the whole array has ended. */
-function sbatch(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; onJob?: (id: string) => void }): Promise<{ code: number | null; out: string }> {
+function sbatch(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; onJob?: (id: string) => void },
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('sbatch', ['--parsable', '--wait', ...args], { cwd: opts.cwd, env: opts.env });
     let out = '';
@@ -56,7 +59,10 @@ const records = (text: string) =>
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { image: string; ok: boolean; shard?: number });
 
-test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resubmitted, merged: each image once', { skip: slurmMissing(), timeout: 300_000 }, async () => {
+test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resubmitted, merged: each image once', {
+  skip: slurmMissing(),
+  timeout: 300_000,
+}, async () => {
   const dir = tempDir('imgdesc-slurm-');
   mkdirSync(join(dir, 'photos', 'b'), { recursive: true });
   // The relay knows an image by its bytes (small PNGs are sent as they are).
@@ -81,7 +87,12 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
   const srv = await startServer(async (req, res) => {
     if (req.method === 'GET') return sendJson(res, 200, { object: 'list', data: [{ id: 'claude-sonnet-4-5', object: 'model' }] });
     const url: string = req.json.messages.at(-1).content.find((p: { type: string }) => p.type === 'image_url').image_url.url;
-    const name = nameOf.get(createHash('sha256').update(url.slice(url.indexOf(',') + 1)).digest('hex')) ?? 'unknown';
+    const name =
+      nameOf.get(
+        createHash('sha256')
+          .update(url.slice(url.indexOf(',') + 1))
+          .digest('hex'),
+      ) ?? 'unknown';
     seen.push(name);
     if (!killed && shardOfName.get(name) === 2) {
       if (answered2 >= 8) {
@@ -136,19 +147,35 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
     }
   };
   for (const i of [0, 1, 3]) {
-    assert.ok(part(i).length > 30 && part(i).every((r) => r.ok && r.shard === i), `part ${i}: ${readFileSync(join(dir, `log-${i}.txt`), 'utf8')}`);
+    assert.ok(
+      part(i).length > 30 && part(i).every((r) => r.ok && r.shard === i),
+      `part ${i}: ${readFileSync(join(dir, `log-${i}.txt`), 'utf8')}`,
+    );
   }
-  const doneBefore = new Set(part(2).filter((r) => r.ok).map((r) => r.image));
-  assert.ok(doneBefore.size >= 1 && doneBefore.size < [...shardOfName.values()].filter((s) => s === 2).length, `task 2 stopped mid-way (${doneBefore.size} done)`);
+  const doneBefore = new Set(
+    part(2)
+      .filter((r) => r.ok)
+      .map((r) => r.image),
+  );
+  assert.ok(
+    doneBefore.size >= 1 && doneBefore.size < [...shardOfName.values()].filter((s) => s === 2).length,
+    `task 2 stopped mid-way (${doneBefore.size} done)`,
+  );
   const inFlight = new Set(seen.filter((n) => shardOfName.get(n) === 2 && !doneBefore.has(n)));
   const sentBefore = seen.length;
 
   const again = await sbatch(['--array=2', ...common], { cwd: dir, env });
   assert.equal(again.code, 0, `${again.out}\n${readFileSync(join(dir, 'log-2.txt'), 'utf8')}`);
   const resent = seen.slice(sentBefore);
-  assert.ok(resent.every((n) => shardOfName.get(n) === 2 && !doneBefore.has(n)), 'the rerun sent only what task 2 had not done');
+  assert.ok(
+    resent.every((n) => shardOfName.get(n) === 2 && !doneBefore.has(n)),
+    'the rerun sent only what task 2 had not done',
+  );
 
-  const m = await run(['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-2.jsonl', 'c-3.jsonl', '-o', 'all.jsonl', '--input', 'photos', '-r', '--shard-count', '4'], { cwd: dir });
+  const m = await run(
+    ['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-2.jsonl', 'c-3.jsonl', '-o', 'all.jsonl', '--input', 'photos', '-r', '--shard-count', '4'],
+    { cwd: dir },
+  );
   assert.equal(m.code, 0, m.stderr);
   assert.match(m.stderr, /no image is missing \(200 listed\)/);
   const all = records(readFileSync(join(dir, 'all.jsonl'), 'utf8'));
@@ -170,5 +197,8 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
 
 test('docs/scale.md shows the tested array script as it is', () => {
   const doc = readFileSync(join(ROOT, 'docs', 'scale.md'), 'utf8');
-  assert.ok(doc.includes('```bash\n' + readFileSync(SCRIPT, 'utf8') + '```'), 'the SLURM section quotes docs/examples/caption-array.sh verbatim');
+  assert.ok(
+    doc.includes('```bash\n' + readFileSync(SCRIPT, 'utf8') + '```'),
+    'the SLURM section quotes docs/examples/caption-array.sh verbatim',
+  );
 });

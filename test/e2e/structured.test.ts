@@ -14,7 +14,12 @@ const work = tempDir();
 before(async () => {
   server = await startServer();
   png = join(work, 'dog.png');
-  writeFileSync(png, await sharp({ create: { width: 32, height: 32, channels: 3, background: '#a52' } }).png().toBuffer());
+  writeFileSync(
+    png,
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: '#a52' } })
+      .png()
+      .toBuffer(),
+  );
 });
 after(() => server.close());
 
@@ -76,7 +81,10 @@ describe('--schema', () => {
   test('a relay that rejects response_format: auto asks once more without it; json_schema gets a hint; prompt mode never sends it', async () => {
     server.requests.length = 0;
     server.handler = (req, res) => {
-      if (req.json.response_format) sendJson(res, 400, { error: { message: 'response_format json_schema is not supported for this model', type: 'invalid_request_error' } });
+      if (req.json.response_format)
+        sendJson(res, 400, {
+          error: { message: 'response_format json_schema is not supported for this model', type: 'invalid_request_error' },
+        });
       else sendJson(res, 200, completion('{"caption":"A dog."}'));
     };
     let r = await run(['--schema', 'caption', png], { env: relayEnv(server.url) });
@@ -104,7 +112,11 @@ describe('--schema', () => {
     // one-api relay/adaptor/anthropic/main.go ConvertRequest copies no response_format: the model sees only the prompt.
     server.handler = (req, res) => {
       const text: string = req.json.messages.at(-1).content[0].text;
-      sendJson(res, 200, completion(text.includes('JSON Schema') ? '```json\n{"caption":"A dog.","tags":["dog","grass"]}\n```' : 'A dog on the grass.'));
+      sendJson(
+        res,
+        200,
+        completion(text.includes('JSON Schema') ? '```json\n{"caption":"A dog.","tags":["dog","grass"]}\n```' : 'A dog on the grass.'),
+      );
     };
     const r = await run(['--schema', 'caption, tags string[]', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
@@ -162,17 +174,27 @@ describe('model controls', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Answer 1.\n\nAnswer 2.\n\nAnswer 3.\n');
     assert.equal(server.requests.length, 3);
-    assert.ok(server.requests.every((q) => q.json.n === undefined), 'n is not sent to Claude');
+    assert.ok(
+      server.requests.every((q) => q.json.n === undefined),
+      'n is not sent to Claude',
+    );
     k = 0;
     const j = await run(['-n', '2', '--json', png], { env: relayEnv(server.url) });
     const body = JSON.parse(j.stdout);
-    assert.deepEqual(body.choices.map((c: { index: number; message: { content: string } }) => [c.index, c.message.content]), [[0, 'Answer 1.'], [1, 'Answer 2.']]);
+    assert.deepEqual(
+      body.choices.map((c: { index: number; message: { content: string } }) => [c.index, c.message.content]),
+      [
+        [0, 'Answer 1.'],
+        [1, 'Answer 2.'],
+      ],
+    );
     assert.equal(body.usage.total_tokens, 42);
   });
 
   test('-n: a request for the rest that fails says how many answers came', async () => {
     let k = 0;
-    server.handler = (_req, res) => (++k === 1 ? sendJson(res, 200, completion('One.')) : sendJson(res, 400, { error: { message: 'bad', type: 'invalid_request_error' } }));
+    server.handler = (_req, res) =>
+      ++k === 1 ? sendJson(res, 200, completion('One.')) : sendJson(res, 400, { error: { message: 'bad', type: 'invalid_request_error' } });
     const r = await run(['-n', '2', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assert.match(r.stderr, /got 1 of 2 answers; asking for the rest failed: HTTP 400: bad/);

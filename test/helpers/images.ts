@@ -51,7 +51,13 @@ export const GPS_EXIF = {
   IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 0/1' },
 };
 
-export async function cameraJpeg(opts: { width: number; height: number; orientation?: number; gps?: boolean; quality?: number }): Promise<Buffer> {
+export async function cameraJpeg(opts: {
+  width: number;
+  height: number;
+  orientation?: number;
+  gps?: boolean;
+  quality?: number;
+}): Promise<Buffer> {
   let p = sharp(gradient(opts.width, opts.height), { raw: { width: opts.width, height: opts.height, channels: 3 } }).jpeg({
     quality: opts.quality ?? 90,
   });
@@ -78,7 +84,9 @@ async function upright(): Promise<Buffer> {
       buf[i + 2] = red ? 0 : 255;
     }
   }
-  return sharp(buf, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(buf, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** One operation per sharp instance: sharp's own operation order would otherwise apply. */
@@ -90,14 +98,29 @@ export async function storedFor(orientation: number): Promise<Buffer> {
   const c = await upright();
   let s: Buffer;
   switch (orientation) {
-    case 2: s = await op(c, (x) => x.flop()); break;
-    case 3: s = await op(c, (x) => x.rotate(180)); break;
-    case 4: s = await op(c, (x) => x.flip()); break;
-    case 5: s = await op(await op(c, (x) => x.rotate(90)), (x) => x.flop()); break;
-    case 6: s = await op(c, (x) => x.rotate(270)); break;
-    case 7: s = await op(await op(c, (x) => x.rotate(90)), (x) => x.flip()); break;
-    case 8: s = await op(c, (x) => x.rotate(90)); break;
-    default: s = c;
+    case 2:
+      s = await op(c, (x) => x.flop());
+      break;
+    case 3:
+      s = await op(c, (x) => x.rotate(180));
+      break;
+    case 4:
+      s = await op(c, (x) => x.flip());
+      break;
+    case 5:
+      s = await op(await op(c, (x) => x.rotate(90)), (x) => x.flop());
+      break;
+    case 6:
+      s = await op(c, (x) => x.rotate(270));
+      break;
+    case 7:
+      s = await op(await op(c, (x) => x.rotate(90)), (x) => x.flip());
+      break;
+    case 8:
+      s = await op(c, (x) => x.rotate(90));
+      break;
+    default:
+      s = c;
   }
   return sharp(s).jpeg({ quality: 95 }).withMetadata({ orientation }).toBuffer();
 }
@@ -204,5 +227,7 @@ export function dngWithPreview(jpeg: Buffer, width: number, height: number, orie
 
 /** The pixels a camera stores for orientation n, without any EXIF of their own (a RAW preview). */
 export async function storedPixelsFor(orientation: number): Promise<Buffer> {
-  return sharp(await storedFor(orientation)).jpeg({ quality: 95 }).toBuffer();
+  return sharp(await storedFor(orientation))
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }

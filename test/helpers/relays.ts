@@ -82,7 +82,14 @@ export function relayHandler(o: RelayOptions) {
       const amount = quota.unlimited ? 100000000 : quota.remaining + quota.used;
       if (api('/dashboard/billing/subscription')) {
         if (needsToken()) return;
-        sendJson(res, 200, { object: 'billing_subscription', has_payment_method: true, soft_limit_usd: amount, hard_limit_usd: amount, system_hard_limit_usd: amount, access_until: 0 });
+        sendJson(res, 200, {
+          object: 'billing_subscription',
+          has_payment_method: true,
+          soft_limit_usd: amount,
+          hard_limit_usd: amount,
+          system_hard_limit_usd: amount,
+          access_until: 0,
+        });
         return;
       }
       if (api('/dashboard/billing/usage')) {

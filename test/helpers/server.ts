@@ -27,7 +27,10 @@ export interface TestServer {
 }
 
 /** A chat completion as relays send it (the seed's example shape). */
-export function completion(content: unknown, extra: { finish_reason?: string | null; message?: Record<string, unknown>; model?: string } = {}) {
+export function completion(
+  content: unknown,
+  extra: { finish_reason?: string | null; message?: Record<string, unknown>; model?: string } = {},
+) {
   return {
     id: 'chatcmpl-123',
     object: 'chat.completion',
@@ -53,7 +56,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Default behaviour: answer every chat request with a fixed description, and list two models. */
 export const describeOk: Handler = (req, res) => {
   if (req.method === 'GET' && req.url.endsWith('/models')) {
-    sendJson(res, 200, { object: 'list', data: [{ id: 'gpt-4o', object: 'model' }, { id: 'claude-3-5-sonnet-20240620', object: 'model' }] });
+    sendJson(res, 200, {
+      object: 'list',
+      data: [
+        { id: 'gpt-4o', object: 'model' },
+        { id: 'claude-3-5-sonnet-20240620', object: 'model' },
+      ],
+    });
     return;
   }
   sendJson(res, 200, completion('A boardwalk through a green marsh.'));

@@ -79,368 +79,404 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 
 // Every case through both transports: undici (a dispatcher, as batch passes) and node:http (none).
 for (const transport of ['undici', 'node:http'] as const)
-describe(`client (${transport})`, () => {
-  let srv: TestServer;
-  let other: TestServer;
-  let dispatcher: Agent;
-  let sleeps: number[];
-  let retries: RetryEvent[];
+  describe(`client (${transport})`, () => {
+    let srv: TestServer;
+    let other: TestServer;
+    let dispatcher: Agent;
+    let sleeps: number[];
+    let retries: RetryEvent[];
 
-  const opts = (extra: Partial<ClientOptions> = {}): ClientOptions => {
-    sleeps = [];
-    retries = [];
-    return {
-      baseUrl: `${srv.base}/v1`,
-      token: TOKEN,
-      timeoutMs: 5_000,
-      retries: 2,
-      ...(transport === 'undici' ? { dispatcher } : {}),
-      userAgent: 'imgdesc/0.0.0-test',
-      random: () => 0,
-      sleep: async (ms) => void sleeps.push(ms),
-      onRetry: (e) => void retries.push(e),
-      ...extra,
+    const opts = (extra: Partial<ClientOptions> = {}): ClientOptions => {
+      sleeps = [];
+      retries = [];
+      return {
+        baseUrl: `${srv.base}/v1`,
+        token: TOKEN,
+        timeoutMs: 5_000,
+        retries: 2,
+        ...(transport === 'undici' ? { dispatcher } : {}),
+        userAgent: 'imgdesc/0.0.0-test',
+        random: () => 0,
+        sleep: async (ms) => void sleeps.push(ms),
+        onRetry: (e) => void retries.push(e),
+        ...extra,
+      };
     };
-  };
 
-  before(async () => {
-    srv = await new TestServer().start();
-    other = await new TestServer().start();
-    dispatcher = new Agent({ keepAliveTimeout: 1_000 });
-  });
-  after(async () => {
-    await dispatcher.close();
-    await srv.stop();
-    await other.stop();
-  });
-
-  it('POSTs the body with the right headers and keeps the raw text', async () => {
-    const raw = `\uFEFF${OK}\n`;
-    srv.reset((_req, res) => json(res, 200, raw, { 'x-request-id': 'req_abc' }));
-    const r = await createChatCompletion(BODY, opts());
-    assert.equal(r.status, 200);
-    assert.equal(r.rawText, raw);
-    assert.equal(r.requestId, 'req_abc');
-    assert.equal(r.attempts, 1);
-    assert.equal((r.body as { id: string }).id, 'chatcmpl-123');
-    const seen = srv.seen[0];
-    assert.ok(seen);
-    assert.equal(seen.method, 'POST');
-    assert.equal(seen.url, '/v1/chat/completions');
-    assert.equal(seen.headers['authorization'], `Bearer ${TOKEN}`);
-    assert.equal(seen.headers['content-type'], 'application/json');
-    assert.equal(seen.headers['accept'], 'application/json');
-    assert.equal(seen.headers['user-agent'], 'imgdesc/0.0.0-test');
-    assert.deepEqual(JSON.parse(seen.body), BODY);
-    assert.deepEqual(sleeps, []);
-  });
-
-  it('listModels GETs {base}/models', async () => {
-    srv.reset((_req, res) => json(res, 200, { object: 'list', data: [{ id: 'gpt-4o' }] }));
-    const r = await listModels(opts({ baseUrl: `${srv.base}/relay` }));
-    assert.deepEqual(r.body, { object: 'list', data: [{ id: 'gpt-4o' }] });
-    assert.equal(srv.seen[0]?.method, 'GET');
-    assert.equal(srv.seen[0]?.url, '/relay/v1/models');
-    assert.equal(srv.seen[0]?.headers['content-type'], undefined);
-  });
-
-  it('429 with Retry-After then 200: retried after the asked delay, and the gate is paused for everyone', async () => {
-    srv.reset((_req, res, n) => (n <= 2 ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '2' }) : json(res, 200, OK)));
-    const calls: string[] = [];
-    const gate: RateGate = {
-      wait: async () => void calls.push('wait'),
-      pause: (ms) => void calls.push(`pause ${ms}`),
-      onRateLimited: () => void calls.push('rate-limited'),
-      onSuccess: () => void calls.push('success'),
-    };
-    const r = await createChatCompletion(BODY, opts({ gate }));
-    assert.equal(r.attempts, 3);
-    assert.equal(srv.seen.length, 3);
-    assert.deepEqual(sleeps, [2000, 2000]);
-    assert.deepEqual(calls, ['wait', 'rate-limited', 'pause 2000', 'wait', 'rate-limited', 'pause 2000', 'wait', 'success']);
-    // with a gate (a batch), waiting on a 429 uses no retry
-    assert.deepEqual(retries, [
-      { attempt: 2, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
-      { attempt: 3, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
-    ]);
-  });
-
-  it('with a gate, 429s beyond the retries are waited out; 5xx still use retries', async () => {
-    srv.reset((_req, res, n) => (n <= 4 ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : n === 5 ? json(res, 503, {}) : json(res, 200, OK)));
-    const gate: RateGate = { wait: async () => {}, pause: () => {} };
-    const r = await createChatCompletion(BODY, opts({ gate, retries: 1 }));
-    assert.equal(r.attempts, 6);
-    assert.deepEqual(retries.map((e) => e.retry), [0, 0, 0, 0, 1]);
-  });
-
-  it('with a gate, a relay that stays rate limited past the wait cap fails the request with its 429', async () => {
-    srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '20' }));
-    const gate: RateGate = { wait: async () => {}, pause: () => {} };
-    const e = await rejection(createChatCompletion(BODY, opts({ gate, maxRateLimitWaitMs: 50_000 })));
-    assert.ok(e instanceof APIError && e.status === 429);
-    assert.deepEqual(sleeps, [20_000, 20_000], 'a third wait would pass 50 s');
-  });
-
-  it('without a gate (describe), 429s use retries as before', async () => {
-    srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }));
-    const e = await rejection(createChatCompletion(BODY, opts({ retries: 1 })));
-    assert.ok(e instanceof APIError && e.status === 429);
-    assert.equal(srv.seen.length, 2);
-  });
-
-  it('500 every time: retries + 1 attempts with backoff, then APIError exit 4', async () => {
-    srv.reset((_req, res) => json(res, 500, { error: { message: 'upstream error', type: 'server_error' } }, { 'x-oneapi-request-id': 'one-1' }));
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIError);
-    assert.equal(e.status, 500);
-    assert.equal(e.exitCode, 4);
-    assert.equal(e.message, 'HTTP 500: upstream error (request id one-1)');
-    assert.equal(srv.seen.length, 3);
-    assert.deepEqual(sleeps, [500, 1000]);
-  });
-
-  it('retries: 0 means one attempt', async () => {
-    srv.reset((_req, res) => json(res, 503, {}));
-    await rejection(createChatCompletion(BODY, opts({ retries: 0 })));
-    assert.equal(srv.seen.length, 1);
-  });
-
-  it('401: one attempt, exit 3 with a hint', async () => {
-    srv.reset((_req, res) => json(res, 401, { error: { message: '无效的令牌', type: 'new_api_error' } }, { 'x-request-id': 'req_123' }));
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIError);
-    assert.equal(e.message, 'HTTP 401: 无效的令牌 (request id req_123)');
-    assert.equal(e.exitCode, 3);
-    assert.equal(e.hint, 'the token is invalid or expired: imgdesc config set token');
-    assert.equal(srv.seen.length, 1);
-  });
-
-  it('a server echoing the Authorization header: the token is redacted', async () => {
-    srv.reset((req, res) => json(res, 403, { error: { message: `token ${req.headers['authorization']} is not allowed to use model m` } }));
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIError);
-    assert.ok(!e.message.includes(TOKEN), e.message);
-    assert.ok(!(e.raw ?? '').includes(TOKEN));
-    assert.match(e.message, /^HTTP 403: token Bearer \*\*\* is not allowed/);
-  });
-
-  it('200 with an Anthropic overloaded error inside is retried like a 529', async () => {
-    srv.reset((_req, res, n) => json(res, 200, n === 1 ? { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } : OK));
-    const r = await createChatCompletion(BODY, opts());
-    assert.equal(r.attempts, 2);
-    assert.equal(retries[0]?.reason, 'HTTP 529');
-  });
-
-  it('200 with a plain error body is not retried', async () => {
-    srv.reset((_req, res) => json(res, 200, { error: { message: 'no channel for model m', code: 'model_not_found' } }));
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIError);
-    assert.match(e.message, /^HTTP 200 with an error body: no channel for model m \(code: model_not_found\)$/);
-    assert.equal(srv.seen.length, 1);
-  });
-
-  it('an HTML 502 page is retried, then reported by its title', async () => {
-    srv.reset((_req, res) => {
-      res.writeHead(502, { 'content-type': 'text/html' });
-      res.end('<html><head><title>Cloudflare: origin down</title></head></html>');
+    before(async () => {
+      srv = await new TestServer().start();
+      other = await new TestServer().start();
+      dispatcher = new Agent({ keepAliveTimeout: 1_000 });
     });
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIError);
-    assert.equal(e.message, 'HTTP 502: Bad Gateway: Cloudflare: origin down');
-    assert.equal(srv.seen.length, 3);
-  });
+    after(async () => {
+      await dispatcher.close();
+      await srv.stop();
+      await other.stop();
+    });
 
-  it('truncated JSON with 200 is an InvalidResponseError, not retried', async () => {
-    srv.reset((_req, res) => json(res, 200, OK.slice(0, 60)));
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof InvalidResponseError);
-    assert.match(e.message, /^HTTP 200: invalid JSON/);
-    assert.equal(srv.seen.length, 1);
-  });
+    it('POSTs the body with the right headers and keeps the raw text', async () => {
+      const raw = `\uFEFF${OK}\n`;
+      srv.reset((_req, res) => json(res, 200, raw, { 'x-request-id': 'req_abc' }));
+      const r = await createChatCompletion(BODY, opts());
+      assert.equal(r.status, 200);
+      assert.equal(r.rawText, raw);
+      assert.equal(r.requestId, 'req_abc');
+      assert.equal(r.attempts, 1);
+      assert.equal((r.body as { id: string }).id, 'chatcmpl-123');
+      const seen = srv.seen[0];
+      assert.ok(seen);
+      assert.equal(seen.method, 'POST');
+      assert.equal(seen.url, '/v1/chat/completions');
+      assert.equal(seen.headers['authorization'], `Bearer ${TOKEN}`);
+      assert.equal(seen.headers['content-type'], 'application/json');
+      assert.equal(seen.headers['accept'], 'application/json');
+      assert.equal(seen.headers['user-agent'], 'imgdesc/0.0.0-test');
+      assert.deepEqual(JSON.parse(seen.body), BODY);
+      assert.deepEqual(sleeps, []);
+    });
 
-  it('a connection reset before any answer is retried, then APIConnectionError exit 4', async () => {
-    srv.reset((req) => req.socket.destroy());
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIConnectionError);
-    assert.ok(!(e instanceof APITimeoutError));
-    assert.equal(e.exitCode, 4);
-    assert.match(e.message, new RegExp(`^connection to 127\\.0\\.0\\.1:${srv.port} closed before a response: `));
-    assert.equal(srv.seen.length, 3);
-    assert.equal(sleeps.length, 2);
-  });
+    it('listModels GETs {base}/models', async () => {
+      srv.reset((_req, res) => json(res, 200, { object: 'list', data: [{ id: 'gpt-4o' }] }));
+      const r = await listModels(opts({ baseUrl: `${srv.base}/relay` }));
+      assert.deepEqual(r.body, { object: 'list', data: [{ id: 'gpt-4o' }] });
+      assert.equal(srv.seen[0]?.method, 'GET');
+      assert.equal(srv.seen[0]?.url, '/relay/v1/models');
+      assert.equal(srv.seen[0]?.headers['content-type'], undefined);
+    });
 
-  it('a connection reset in the middle of the body is retried', async () => {
-    srv.reset((_req, res, n) => {
-      if (n === 1) {
+    it('429 with Retry-After then 200: retried after the asked delay, and the gate is paused for everyone', async () => {
+      srv.reset((_req, res, n) =>
+        n <= 2 ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '2' }) : json(res, 200, OK),
+      );
+      const calls: string[] = [];
+      const gate: RateGate = {
+        wait: async () => void calls.push('wait'),
+        pause: (ms) => void calls.push(`pause ${ms}`),
+        onRateLimited: () => void calls.push('rate-limited'),
+        onSuccess: () => void calls.push('success'),
+      };
+      const r = await createChatCompletion(BODY, opts({ gate }));
+      assert.equal(r.attempts, 3);
+      assert.equal(srv.seen.length, 3);
+      assert.deepEqual(sleeps, [2000, 2000]);
+      assert.deepEqual(calls, ['wait', 'rate-limited', 'pause 2000', 'wait', 'rate-limited', 'pause 2000', 'wait', 'success']);
+      // with a gate (a batch), waiting on a 429 uses no retry
+      assert.deepEqual(retries, [
+        { attempt: 2, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
+        { attempt: 3, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
+      ]);
+    });
+
+    it('with a gate, 429s beyond the retries are waited out; 5xx still use retries', async () => {
+      srv.reset((_req, res, n) =>
+        n <= 4
+          ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' })
+          : n === 5
+            ? json(res, 503, {})
+            : json(res, 200, OK),
+      );
+      const gate: RateGate = { wait: async () => {}, pause: () => {} };
+      const r = await createChatCompletion(BODY, opts({ gate, retries: 1 }));
+      assert.equal(r.attempts, 6);
+      assert.deepEqual(
+        retries.map((e) => e.retry),
+        [0, 0, 0, 0, 1],
+      );
+    });
+
+    it('with a gate, a relay that stays rate limited past the wait cap fails the request with its 429', async () => {
+      srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '20' }));
+      const gate: RateGate = { wait: async () => {}, pause: () => {} };
+      const e = await rejection(createChatCompletion(BODY, opts({ gate, maxRateLimitWaitMs: 50_000 })));
+      assert.ok(e instanceof APIError && e.status === 429);
+      assert.deepEqual(sleeps, [20_000, 20_000], 'a third wait would pass 50 s');
+    });
+
+    it('without a gate (describe), 429s use retries as before', async () => {
+      srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }));
+      const e = await rejection(createChatCompletion(BODY, opts({ retries: 1 })));
+      assert.ok(e instanceof APIError && e.status === 429);
+      assert.equal(srv.seen.length, 2);
+    });
+
+    it('500 every time: retries + 1 attempts with backoff, then APIError exit 4', async () => {
+      srv.reset((_req, res) =>
+        json(res, 500, { error: { message: 'upstream error', type: 'server_error' } }, { 'x-oneapi-request-id': 'one-1' }),
+      );
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIError);
+      assert.equal(e.status, 500);
+      assert.equal(e.exitCode, 4);
+      assert.equal(e.message, 'HTTP 500: upstream error (request id one-1)');
+      assert.equal(srv.seen.length, 3);
+      assert.deepEqual(sleeps, [500, 1000]);
+    });
+
+    it('retries: 0 means one attempt', async () => {
+      srv.reset((_req, res) => json(res, 503, {}));
+      await rejection(createChatCompletion(BODY, opts({ retries: 0 })));
+      assert.equal(srv.seen.length, 1);
+    });
+
+    it('401: one attempt, exit 3 with a hint', async () => {
+      srv.reset((_req, res) => json(res, 401, { error: { message: '无效的令牌', type: 'new_api_error' } }, { 'x-request-id': 'req_123' }));
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIError);
+      assert.equal(e.message, 'HTTP 401: 无效的令牌 (request id req_123)');
+      assert.equal(e.exitCode, 3);
+      assert.equal(e.hint, 'the token is invalid or expired: imgdesc config set token');
+      assert.equal(srv.seen.length, 1);
+    });
+
+    it('a server echoing the Authorization header: the token is redacted', async () => {
+      srv.reset((req, res) =>
+        json(res, 403, { error: { message: `token ${req.headers['authorization']} is not allowed to use model m` } }),
+      );
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIError);
+      assert.ok(!e.message.includes(TOKEN), e.message);
+      assert.ok(!(e.raw ?? '').includes(TOKEN));
+      assert.match(e.message, /^HTTP 403: token Bearer \*\*\* is not allowed/);
+    });
+
+    it('200 with an Anthropic overloaded error inside is retried like a 529', async () => {
+      srv.reset((_req, res, n) =>
+        json(res, 200, n === 1 ? { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } : OK),
+      );
+      const r = await createChatCompletion(BODY, opts());
+      assert.equal(r.attempts, 2);
+      assert.equal(retries[0]?.reason, 'HTTP 529');
+    });
+
+    it('200 with a plain error body is not retried', async () => {
+      srv.reset((_req, res) => json(res, 200, { error: { message: 'no channel for model m', code: 'model_not_found' } }));
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIError);
+      assert.match(e.message, /^HTTP 200 with an error body: no channel for model m \(code: model_not_found\)$/);
+      assert.equal(srv.seen.length, 1);
+    });
+
+    it('an HTML 502 page is retried, then reported by its title', async () => {
+      srv.reset((_req, res) => {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html><head><title>Cloudflare: origin down</title></head></html>');
+      });
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIError);
+      assert.equal(e.message, 'HTTP 502: Bad Gateway: Cloudflare: origin down');
+      assert.equal(srv.seen.length, 3);
+    });
+
+    it('truncated JSON with 200 is an InvalidResponseError, not retried', async () => {
+      srv.reset((_req, res) => json(res, 200, OK.slice(0, 60)));
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof InvalidResponseError);
+      assert.match(e.message, /^HTTP 200: invalid JSON/);
+      assert.equal(srv.seen.length, 1);
+    });
+
+    it('a connection reset before any answer is retried, then APIConnectionError exit 4', async () => {
+      srv.reset((req) => req.socket.destroy());
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIConnectionError);
+      assert.ok(!(e instanceof APITimeoutError));
+      assert.equal(e.exitCode, 4);
+      assert.match(e.message, new RegExp(`^connection to 127\\.0\\.0\\.1:${srv.port} closed before a response: `));
+      assert.equal(srv.seen.length, 3);
+      assert.equal(sleeps.length, 2);
+    });
+
+    it('a connection reset in the middle of the body is retried', async () => {
+      srv.reset((_req, res, n) => {
+        if (n === 1) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(OK.length) });
+          res.write(OK.slice(0, 20));
+          setImmediate(() => res.socket?.destroy());
+        } else json(res, 200, OK);
+      });
+      const r = await createChatCompletion(BODY, opts());
+      assert.equal(r.attempts, 2);
+      assert.match(retries[0]?.reason ?? '', /./);
+
+      srv.reset((_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(OK.length) });
         res.write(OK.slice(0, 20));
         setImmediate(() => res.socket?.destroy());
-      } else json(res, 200, OK);
+      });
+      const e = await rejection(createChatCompletion(BODY, opts({ retries: 1 })));
+      assert.ok(e instanceof APIConnectionError);
+      assert.match(e.message, /failed while reading the response/);
     });
-    const r = await createChatCompletion(BODY, opts());
-    assert.equal(r.attempts, 2);
-    assert.match(retries[0]?.reason ?? '', /./);
 
-    srv.reset((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(OK.length) });
-      res.write(OK.slice(0, 20));
-      setImmediate(() => res.socket?.destroy());
+    it('connection refused → "could not connect to 127.0.0.1:<port>: ECONNREFUSED"', async () => {
+      const closed = await new TestServer().start();
+      const port = closed.port;
+      await closed.stop();
+      const e = await rejection(createChatCompletion(BODY, opts({ baseUrl: `http://127.0.0.1:${port}`, retries: 1 })));
+      assert.ok(e instanceof APIConnectionError);
+      assert.equal(e.message, `could not connect to 127.0.0.1:${port}: ECONNREFUSED`);
+      assert.equal(e.code, 'ECONNREFUSED');
+      assert.equal(sleeps.length, 1);
     });
-    const e = await rejection(createChatCompletion(BODY, opts({ retries: 1 })));
-    assert.ok(e instanceof APIConnectionError);
-    assert.match(e.message, /failed while reading the response/);
-  });
 
-  it('connection refused → "could not connect to 127.0.0.1:<port>: ECONNREFUSED"', async () => {
-    const closed = await new TestServer().start();
-    const port = closed.port;
-    await closed.stop();
-    const e = await rejection(createChatCompletion(BODY, opts({ baseUrl: `http://127.0.0.1:${port}`, retries: 1 })));
-    assert.ok(e instanceof APIConnectionError);
-    assert.equal(e.message, `could not connect to 127.0.0.1:${port}: ECONNREFUSED`);
-    assert.equal(e.code, 'ECONNREFUSED');
-    assert.equal(sleeps.length, 1);
-  });
-
-  it('a server that never answers: each attempt times out, then APITimeoutError', async () => {
-    srv.reset(() => {
-      /* never answer */
+    it('a server that never answers: each attempt times out, then APITimeoutError', async () => {
+      srv.reset(() => {
+        /* never answer */
+      });
+      const e = await rejection(createChatCompletion(BODY, opts({ timeoutMs: 200, retries: 1 })));
+      assert.ok(e instanceof APITimeoutError);
+      assert.equal(e.exitCode, 4);
+      assert.equal(e.message, 'timed out after 0.2 s (2 attempts)');
+      assert.equal(srv.seen.length, 2);
+      assert.equal(retries[0]?.reason, 'timed out after 0.2 s');
     });
-    const e = await rejection(createChatCompletion(BODY, opts({ timeoutMs: 200, retries: 1 })));
-    assert.ok(e instanceof APITimeoutError);
-    assert.equal(e.exitCode, 4);
-    assert.equal(e.message, 'timed out after 0.2 s (2 attempts)');
-    assert.equal(srv.seen.length, 2);
-    assert.equal(retries[0]?.reason, 'timed out after 0.2 s');
-  });
 
-  it('the timeout also covers a body that stalls after the headers', async () => {
-    srv.reset((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"id":');
+    it('the timeout also covers a body that stalls after the headers', async () => {
+      srv.reset((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"id":');
+      });
+      const e = await rejection(createChatCompletion(BODY, opts({ timeoutMs: 200, retries: 0 })));
+      assert.ok(e instanceof APITimeoutError);
+      assert.equal(e.message, 'timed out after 0.2 s (1 attempt)');
     });
-    const e = await rejection(createChatCompletion(BODY, opts({ timeoutMs: 200, retries: 0 })));
-    assert.ok(e instanceof APITimeoutError);
-    assert.equal(e.message, 'timed out after 0.2 s (1 attempt)');
-  });
 
-  it('a body over the cap → InvalidResponseError (chunked, and by content-length)', async () => {
-    const big = 'x'.repeat(64 * 1024);
-    srv.reset((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      for (let i = 0; i < 40; i++) res.write(big); // 2.5 MiB, chunked
-      res.end();
-    });
-    const e = await rejection(createChatCompletion(BODY, opts({ maxResponseBytes: 1024 * 1024 })));
-    assert.ok(e instanceof InvalidResponseError);
-    assert.equal(e.message, 'response larger than 1 MiB');
-    assert.equal(srv.seen.length, 1);
-
-    srv.reset((_req, res) => json(res, 200, big));
-    const e2 = await rejection(createChatCompletion(BODY, opts({ maxResponseBytes: 1000 })));
-    assert.equal(e2.message, 'response larger than 1000 bytes');
-  });
-
-  it('a redirect to another origin is refused and the token never goes there', async () => {
-    other.reset((_req, res) => json(res, 200, OK));
-    srv.reset((_req, res) => {
-      res.writeHead(307, { location: `${other.base}/v1/chat/completions` });
-      res.end();
-    });
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.ok(e instanceof APIError);
-    assert.equal(e.message, `HTTP 307: refusing to follow a redirect to ${other.base} with credentials`);
-    assert.equal(e.exitCode, 4);
-    assert.equal(srv.seen.length, 1);
-    assert.equal(other.seen.length, 0);
-  });
-
-  it('a same-origin redirect is followed once, with the same method and body', async () => {
-    srv.reset((req, res) => {
-      if (req.url === '/v1/chat/completions') {
-        res.writeHead(308, { location: '/relay/v1/chat/completions' });
+    it('a body over the cap → InvalidResponseError (chunked, and by content-length)', async () => {
+      const big = 'x'.repeat(64 * 1024);
+      srv.reset((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < 40; i++) res.write(big); // 2.5 MiB, chunked
         res.end();
-      } else json(res, 200, OK);
+      });
+      const e = await rejection(createChatCompletion(BODY, opts({ maxResponseBytes: 1024 * 1024 })));
+      assert.ok(e instanceof InvalidResponseError);
+      assert.equal(e.message, 'response larger than 1 MiB');
+      assert.equal(srv.seen.length, 1);
+
+      srv.reset((_req, res) => json(res, 200, big));
+      const e2 = await rejection(createChatCompletion(BODY, opts({ maxResponseBytes: 1000 })));
+      assert.equal(e2.message, 'response larger than 1000 bytes');
     });
-    const r = await createChatCompletion(BODY, opts());
-    assert.equal(r.status, 200);
-    assert.deepEqual(srv.seen.map((s) => [s.method, s.url]), [['POST', '/v1/chat/completions'], ['POST', '/relay/v1/chat/completions']]);
-    assert.deepEqual(JSON.parse(srv.seen[1]?.body ?? ''), BODY);
 
-    srv.reset((_req, res) => {
-      res.writeHead(302, { location: `/loop${Math.random()}` });
-      res.end();
+    it('a redirect to another origin is refused and the token never goes there', async () => {
+      other.reset((_req, res) => json(res, 200, OK));
+      srv.reset((_req, res) => {
+        res.writeHead(307, { location: `${other.base}/v1/chat/completions` });
+        res.end();
+      });
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.ok(e instanceof APIError);
+      assert.equal(e.message, `HTTP 307: refusing to follow a redirect to ${other.base} with credentials`);
+      assert.equal(e.exitCode, 4);
+      assert.equal(srv.seen.length, 1);
+      assert.equal(other.seen.length, 0);
     });
-    const e = await rejection(createChatCompletion(BODY, opts()));
-    assert.match(e.message, /too many redirects/);
-    assert.equal(srv.seen.length, 2);
-  });
 
-  it('the user signal aborts an in-flight request at once → InterruptedError, no retry', async () => {
-    const ac = new AbortController();
-    srv.reset(() => ac.abort()); // abort once the request has arrived; never answer
-    const e = await rejection(createChatCompletion(BODY, opts({ signal: ac.signal, timeoutMs: 60_000 })));
-    assert.ok(e instanceof InterruptedError);
-    assert.equal(e.exitCode, 130);
-    assert.equal(srv.seen.length, 1);
-    assert.deepEqual(sleeps, []);
-  });
+    it('a same-origin redirect is followed once, with the same method and body', async () => {
+      srv.reset((req, res) => {
+        if (req.url === '/v1/chat/completions') {
+          res.writeHead(308, { location: '/relay/v1/chat/completions' });
+          res.end();
+        } else json(res, 200, OK);
+      });
+      const r = await createChatCompletion(BODY, opts());
+      assert.equal(r.status, 200);
+      assert.deepEqual(
+        srv.seen.map((s) => [s.method, s.url]),
+        [
+          ['POST', '/v1/chat/completions'],
+          ['POST', '/relay/v1/chat/completions'],
+        ],
+      );
+      assert.deepEqual(JSON.parse(srv.seen[1]?.body ?? ''), BODY);
 
-  it('the user signal interrupts the retry wait, even if the sleep ignores it', async () => {
-    const ac = new AbortController();
-    srv.reset((_req, res) => json(res, 503, {}));
-    const e = await rejection(
-      createChatCompletion(BODY, {
-        ...opts({ signal: ac.signal }),
-        sleep: () => new Promise(() => {}), // never resolves
-        onRetry: () => ac.abort(),
-      }),
-    );
-    assert.ok(e instanceof InterruptedError);
-    assert.equal(srv.seen.length, 1);
-  });
+      srv.reset((_req, res) => {
+        res.writeHead(302, { location: `/loop${Math.random()}` });
+        res.end();
+      });
+      const e = await rejection(createChatCompletion(BODY, opts()));
+      assert.match(e.message, /too many redirects/);
+      assert.equal(srv.seen.length, 2);
+    });
 
-  it('an already-aborted signal sends nothing', async () => {
-    srv.reset((_req, res) => json(res, 200, OK));
-    const e = await rejection(createChatCompletion(BODY, opts({ signal: AbortSignal.abort() })));
-    assert.ok(e instanceof InterruptedError);
-    assert.equal(srv.seen.length, 0);
-  });
+    it('the user signal aborts an in-flight request at once → InterruptedError, no retry', async () => {
+      const ac = new AbortController();
+      srv.reset(() => ac.abort()); // abort once the request has arrived; never answer
+      const e = await rejection(createChatCompletion(BODY, opts({ signal: ac.signal, timeoutMs: 60_000 })));
+      assert.ok(e instanceof InterruptedError);
+      assert.equal(e.exitCode, 130);
+      assert.equal(srv.seen.length, 1);
+      assert.deepEqual(sleeps, []);
+    });
 
-  it('the default sleep is interrupted by the signal too', async () => {
-    const ac = new AbortController();
-    srv.reset((_req, res) => json(res, 429, {}, { 'retry-after': '30' }));
-    const o = opts({ signal: ac.signal, onRetry: () => setImmediate(() => ac.abort()) });
-    delete o.sleep;
-    const e = await rejection(createChatCompletion(BODY, o));
-    assert.ok(e instanceof InterruptedError);
-  });
+    it('the user signal interrupts the retry wait, even if the sleep ignores it', async () => {
+      const ac = new AbortController();
+      srv.reset((_req, res) => json(res, 503, {}));
+      const e = await rejection(
+        createChatCompletion(BODY, {
+          ...opts({ signal: ac.signal }),
+          sleep: () => new Promise(() => {}), // never resolves
+          onRetry: () => ac.abort(),
+        }),
+      );
+      assert.ok(e instanceof InterruptedError);
+      assert.equal(srv.seen.length, 1);
+    });
 
-  it('an abort while waiting on the gate → InterruptedError', async () => {
-    const ac = new AbortController();
-    const gate: RateGate = { wait: () => (ac.abort(), new Promise(() => {})), pause: () => {} };
-    srv.reset((_req, res) => json(res, 200, OK));
-    const e = await rejection(createChatCompletion(BODY, opts({ signal: ac.signal, gate })));
-    assert.ok(e instanceof InterruptedError);
-    assert.equal(srv.seen.length, 0);
+    it('an already-aborted signal sends nothing', async () => {
+      srv.reset((_req, res) => json(res, 200, OK));
+      const e = await rejection(createChatCompletion(BODY, opts({ signal: AbortSignal.abort() })));
+      assert.ok(e instanceof InterruptedError);
+      assert.equal(srv.seen.length, 0);
+    });
+
+    it('the default sleep is interrupted by the signal too', async () => {
+      const ac = new AbortController();
+      srv.reset((_req, res) => json(res, 429, {}, { 'retry-after': '30' }));
+      const o = opts({ signal: ac.signal, onRetry: () => setImmediate(() => ac.abort()) });
+      delete o.sleep;
+      const e = await rejection(createChatCompletion(BODY, o));
+      assert.ok(e instanceof InterruptedError);
+    });
+
+    it('an abort while waiting on the gate → InterruptedError', async () => {
+      const ac = new AbortController();
+      const gate: RateGate = { wait: () => (ac.abort(), new Promise(() => {})), pause: () => {} };
+      srv.reset((_req, res) => json(res, 200, OK));
+      const e = await rejection(createChatCompletion(BODY, opts({ signal: ac.signal, gate })));
+      assert.ok(e instanceof InterruptedError);
+      assert.equal(srv.seen.length, 0);
+    });
   });
-});
 
 describe('client with a mocked dispatcher (MockAgent)', () => {
   it('x-should-retry: false stops retries of a 503; true retries a 400', async () => {
     const mock = new MockAgent();
     mock.disableNetConnect();
     const pool = mock.get('https://relay.invalid');
-    pool.intercept({ path: '/v1/chat/completions', method: 'POST' }).reply(503, { error: { message: 'maintenance' } }, { headers: { 'x-should-retry': 'false' } });
+    pool
+      .intercept({ path: '/v1/chat/completions', method: 'POST' })
+      .reply(503, { error: { message: 'maintenance' } }, { headers: { 'x-should-retry': 'false' } });
     const sleeps: number[] = [];
-    const base = { baseUrl: 'https://relay.invalid', token: TOKEN, timeoutMs: 1000, retries: 3, dispatcher: mock, sleep: async (ms: number) => void sleeps.push(ms) };
+    const base = {
+      baseUrl: 'https://relay.invalid',
+      token: TOKEN,
+      timeoutMs: 1000,
+      retries: 3,
+      dispatcher: mock,
+      sleep: async (ms: number) => void sleeps.push(ms),
+    };
     const e = await rejection(createChatCompletion(BODY, base));
     assert.ok(e instanceof APIError);
     assert.equal(e.message, 'HTTP 503: maintenance');
     assert.deepEqual(sleeps, []);
 
-    pool.intercept({ path: '/v1/chat/completions', method: 'POST' }).reply(400, { error: { message: 'try again' } }, { headers: { 'x-should-retry': 'true', 'retry-after-ms': '10' } });
-    pool.intercept({ path: '/v1/chat/completions', method: 'POST' }).reply(200, OK, { headers: { 'content-type': 'application/json', 'request-id': 'req_anthropic' } });
+    pool
+      .intercept({ path: '/v1/chat/completions', method: 'POST' })
+      .reply(400, { error: { message: 'try again' } }, { headers: { 'x-should-retry': 'true', 'retry-after-ms': '10' } });
+    pool
+      .intercept({ path: '/v1/chat/completions', method: 'POST' })
+      .reply(200, OK, { headers: { 'content-type': 'application/json', 'request-id': 'req_anthropic' } });
     const r = await createChatCompletion(BODY, base);
     assert.equal(r.attempts, 2);
     assert.equal(r.requestId, 'req_anthropic');

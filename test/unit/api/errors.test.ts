@@ -1,6 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { APIConnectionError, APIError, APITimeoutError, InvalidResponseError, authHint, findRequestId, isModelNotFound, isNoChannel, redact } from '../../../src/api/errors.ts';
+import {
+  APIConnectionError,
+  APIError,
+  APITimeoutError,
+  InvalidResponseError,
+  authHint,
+  findRequestId,
+  isModelNotFound,
+  isNoChannel,
+  redact,
+} from '../../../src/api/errors.ts';
 import { CliError } from '../../../src/types.ts';
 
 describe('APIError', () => {
@@ -94,11 +104,17 @@ describe('authHint: 401/403 by cause', () => {
     [403, null, '该令牌无权访问模型 gpt-4o', /may not use that model/],
     [403, null, '用户已被封禁', /relay refused this token/],
   ];
-  for (const [status, code, message, re] of table) it(`${status} ${code ?? ''} ${message} → ${re}`, () => assert.match(authHint(status, code, message), re));
+  for (const [status, code, message, re] of table)
+    it(`${status} ${code ?? ''} ${message} → ${re}`, () => assert.match(authHint(status, code, message), re));
 });
 
 describe('isModelNotFound', () => {
-  const e = (status: number | undefined, code: string | null, type: string | null, serverMessage: string) => ({ status, code, type, serverMessage });
+  const e = (status: number | undefined, code: string | null, type: string | null, serverMessage: string) => ({
+    status,
+    code,
+    type,
+    serverMessage,
+  });
   const table: [ReturnType<typeof e>, boolean][] = [
     [e(404, 'model_not_found', 'invalid_request_error', "The model 'gpt-9' does not exist or you do not have access to it."), true],
     [e(404, null, 'not_found_error', 'model: claude-3-5-sonnet-20240620'), true],

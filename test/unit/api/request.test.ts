@@ -32,12 +32,21 @@ describe('buildChatBody', () => {
   it('has no system message unless one is set (undefined or empty)', () => {
     for (const system of [undefined, '']) {
       const body = buildChatBody({ model: 'm', prompt: 'p', system, images: [{ url: img }] });
-      assert.deepEqual((body['messages'] as { role: string }[]).map((m) => m.role), ['user']);
+      assert.deepEqual(
+        (body['messages'] as { role: string }[]).map((m) => m.role),
+        ['user'],
+      );
     }
   });
 
   it('adds detail, max_tokens, temperature only when given, in a stable key order', () => {
-    const body = buildChatBody({ model: 'm', prompt: 'p', images: [{ url: img, detail: 'low' }, { url: img }], maxTokens: 300, temperature: 0 });
+    const body = buildChatBody({
+      model: 'm',
+      prompt: 'p',
+      images: [{ url: img, detail: 'low' }, { url: img }],
+      maxTokens: 300,
+      temperature: 0,
+    });
     assert.deepEqual(Object.keys(body), ['model', 'messages', 'max_tokens', 'temperature']);
     assert.equal(body['max_tokens'], 300);
     assert.equal(body['temperature'], 0);

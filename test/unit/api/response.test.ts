@@ -34,12 +34,24 @@ describe('readAnswer', () => {
   });
 
   it('an array of text parts is joined; other parts are ignored', () => {
-    const a = readAnswer(completion({ content: [{ type: 'text', text: 'A dog ' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'on a boardwalk.' }] }));
+    const a = readAnswer(
+      completion({
+        content: [
+          { type: 'text', text: 'A dog ' },
+          { type: 'image_url', image_url: { url: 'x' } },
+          { type: 'text', text: 'on a boardwalk.' },
+        ],
+      }),
+    );
     assert.equal(a.content, 'A dog on a boardwalk.');
   });
 
   it('null content with a refusal → InvalidResponseError quoting it', () => {
-    const e = throwsWith(() => readAnswer(completion({ content: null, refusal: "I can't help with that." })), InvalidResponseError, /refused: I can't help with that\./);
+    const e = throwsWith(
+      () => readAnswer(completion({ content: null, refusal: "I can't help with that." })),
+      InvalidResponseError,
+      /refused: I can't help with that\./,
+    );
     assert.equal(e.exitCode, 4);
   });
 
@@ -100,13 +112,18 @@ describe('parseJsonBody', () => {
 
   it('an HTML error page → "HTTP 502 Bad Gateway: <title>"', () => {
     const html = '<html><head><title>openresty: upstream down</title></head><body><h1>502</h1></body></html>';
-    const e = throwsWith(() => parseJsonBody(502, 'text/html', html, 'req_1'), APIError, /^HTTP 502: Bad Gateway: openresty: upstream down \(request id req_1\)$/);
+    const e = throwsWith(
+      () => parseJsonBody(502, 'text/html', html, 'req_1'),
+      APIError,
+      /^HTTP 502: Bad Gateway: openresty: upstream down \(request id req_1\)$/,
+    );
     assert.equal(e.status, 502);
     assert.equal(e.exitCode, 4);
   });
 
   it('nginx "502 Bad Gateway" title is not said twice', () => {
-    const html = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>';
+    const html =
+      '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>';
     throwsWith(() => parseJsonBody(502, 'text/html', html), APIError, /^HTTP 502: Bad Gateway$/);
   });
 
@@ -121,8 +138,13 @@ describe('parseJsonBody', () => {
   });
 
   it('truncated JSON → status and a short snippet', () => {
-    const text = '{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assistant","content":"A dog standing on a wooden boardwalk in a marsh';
-    const e = throwsWith(() => parseJsonBody(200, 'application/json', text), InvalidResponseError, /^HTTP 200: invalid JSON \(.+\): \{"id":"chatcmpl-1".{0,80}…$/);
+    const text =
+      '{"id":"chatcmpl-1","choices":[{"index":0,"message":{"role":"assistant","content":"A dog standing on a wooden boardwalk in a marsh';
+    const e = throwsWith(
+      () => parseJsonBody(200, 'application/json', text),
+      InvalidResponseError,
+      /^HTTP 200: invalid JSON \(.+\): \{"id":"chatcmpl-1".{0,80}…$/,
+    );
     assert.ok(e.message.length < 200);
   });
 
@@ -131,26 +153,45 @@ describe('parseJsonBody', () => {
   });
 
   it('{"error":{...}} with HTTP 200 is a failure', () => {
-    const body = JSON.stringify({ error: { message: '当前分组上游负载已饱和，请稍后再试', type: 'new_api_error', code: 'model_not_found' } });
-    const e = throwsWith(() => parseJsonBody(200, 'application/json', body, 'r1'), APIError, /^HTTP 200 with an error body: 当前分组上游负载已饱和，请稍后再试 \(code: model_not_found, request id r1\)$/);
+    const body = JSON.stringify({
+      error: { message: '当前分组上游负载已饱和，请稍后再试', type: 'new_api_error', code: 'model_not_found' },
+    });
+    const e = throwsWith(
+      () => parseJsonBody(200, 'application/json', body, 'r1'),
+      APIError,
+      /^HTTP 200 with an error body: 当前分组上游负载已饱和，请稍后再试 \(code: model_not_found, request id r1\)$/,
+    );
     assert.equal(e.code, 'model_not_found');
     assert.equal(e.type, 'new_api_error');
     assert.equal(e.exitCode, 4);
   });
 
   it('an embedded status is used (200 with a 401 inside → exit 3)', () => {
-    const e = throwsWith(() => parseJsonBody(200, 'application/json', JSON.stringify({ error: { message: 'bad token', status: 401 } })), APIError, /^HTTP 401: bad token$/);
+    const e = throwsWith(
+      () => parseJsonBody(200, 'application/json', JSON.stringify({ error: { message: 'bad token', status: 401 } })),
+      APIError,
+      /^HTTP 401: bad token$/,
+    );
     assert.equal(e.status, 401);
     assert.equal(e.exitCode, 3);
   });
 
   it('Anthropic-shaped error → APIError with the status its type implies', () => {
     const body = JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
-    const e = throwsWith(() => parseJsonBody(200, 'application/json', body), APIError, /^HTTP 529: Overloaded \(code: |^HTTP 529: Overloaded$/);
+    const e = throwsWith(
+      () => parseJsonBody(200, 'application/json', body),
+      APIError,
+      /^HTTP 529: Overloaded \(code: |^HTTP 529: Overloaded$/,
+    );
     assert.equal(e.status, 529);
     assert.equal(e.type, 'overloaded_error');
     const auth = throwsWith(
-      () => parseJsonBody(401, 'application/json', JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } })),
+      () =>
+        parseJsonBody(
+          401,
+          'application/json',
+          JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }),
+        ),
       APIError,
       /^HTTP 401: invalid x-api-key$/,
     );
@@ -160,7 +201,11 @@ describe('parseJsonBody', () => {
 
   it('non-2xx JSON error: the server message, code and request id, on one line', () => {
     const body = JSON.stringify({ error: { message: '无效的令牌\n(please check)', type: 'new_api_error', code: 'invalid_api_key' } });
-    const e = throwsWith(() => parseJsonBody(401, 'application/json', body, 'req_123'), APIError, /^HTTP 401: 无效的令牌 \(please check\) \(code: invalid_api_key, request id req_123\)$/);
+    const e = throwsWith(
+      () => parseJsonBody(401, 'application/json', body, 'req_123'),
+      APIError,
+      /^HTTP 401: 无效的令牌 \(please check\) \(code: invalid_api_key, request id req_123\)$/,
+    );
     assert.equal(e.requestId, 'req_123');
   });
 
@@ -168,14 +213,22 @@ describe('parseJsonBody', () => {
     throwsWith(() => parseJsonBody(400, undefined, '{"error":"model is required"}'), APIError, /^HTTP 400: model is required$/);
     throwsWith(() => parseJsonBody(404, undefined, '{"message":"no route"}'), APIError, /^HTTP 404: no route$/);
     throwsWith(() => parseJsonBody(422, undefined, '{"detail":"bad body"}'), APIError, /^HTTP 422: bad body$/);
-    throwsWith(() => parseJsonBody(400, undefined, '[{"error":{"code":400,"message":"API key not valid","status":"INVALID_ARGUMENT"}}]'), APIError, /^HTTP 400: API key not valid \(code: 400\)$/);
+    throwsWith(
+      () => parseJsonBody(400, undefined, '[{"error":{"code":400,"message":"API key not valid","status":"INVALID_ARGUMENT"}}]'),
+      APIError,
+      /^HTTP 400: API key not valid \(code: 400\)$/,
+    );
     throwsWith(() => parseJsonBody(500, undefined, '{"weird":true}'), APIError, /^HTTP 500: Internal Server Error: \{"weird":true\}$/);
     throwsWith(() => parseJsonBody(503, undefined, ''), APIError, /^HTTP 503: Service Unavailable: an empty body$/);
   });
 
   it('redacts the token when the server echoes it', () => {
     const body = JSON.stringify({ error: { message: 'invalid token: Bearer sk-live-abcdef123456', code: 'sk-live-abcdef123456' } });
-    const e = throwsWith(() => parseJsonBody(401, undefined, body, undefined, { token: 'sk-live-abcdef123456' }), APIError, /Bearer \*\*\*/);
+    const e = throwsWith(
+      () => parseJsonBody(401, undefined, body, undefined, { token: 'sk-live-abcdef123456' }),
+      APIError,
+      /Bearer \*\*\*/,
+    );
     assert.ok(!e.message.includes('sk-live'));
     assert.ok(!String(e.code).includes('sk-live'));
     assert.ok(!(e.raw ?? '').includes('sk-live'));
@@ -188,6 +241,7 @@ describe('parseJsonBody', () => {
 });
 
 describe('readModelIds', () => {
-  it('sorted ids from {"data":[...]}', () => assert.deepEqual(readModelIds({ object: 'list', data: [{ id: 'b' }, { id: 'a' }, {}] }), ['a', 'b']));
+  it('sorted ids from {"data":[...]}', () =>
+    assert.deepEqual(readModelIds({ object: 'list', data: [{ id: 'b' }, { id: 'a' }, {}] }), ['a', 'b']));
   it('no data → InvalidResponseError', () => assert.throws(() => readModelIds({}), InvalidResponseError));
 });

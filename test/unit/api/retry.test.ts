@@ -16,10 +16,27 @@ import {
 
 describe('shouldRetry', () => {
   const statuses: [number, boolean][] = [
-    [400, false], [401, false], [402, false], [403, false], [404, false], [405, false],
-    [408, true], [409, true], [413, false], [422, false], [429, true],
-    [500, true], [502, true], [503, true], [504, false], [520, true], [524, false], [529, true], [599, true],
-    [200, false], [301, false],
+    [400, false],
+    [401, false],
+    [402, false],
+    [403, false],
+    [404, false],
+    [405, false],
+    [408, true],
+    [409, true],
+    [413, false],
+    [422, false],
+    [429, true],
+    [500, true],
+    [502, true],
+    [503, true],
+    [504, false],
+    [520, true],
+    [524, false],
+    [529, true],
+    [599, true],
+    [200, false],
+    [301, false],
   ];
   for (const [status, expected] of statuses) {
     it(`HTTP ${status} → ${expected}`, () => assert.equal(shouldRetry({ status }), expected));
@@ -28,7 +45,8 @@ describe('shouldRetry', () => {
   it('timeouts → true', () => assert.equal(shouldRetry({ timeout: true }), true));
   it('nothing known → false', () => assert.equal(shouldRetry({}), false));
   it('x-should-retry: true overrides a 400', () => assert.equal(shouldRetry({ status: 400, headers: { 'x-should-retry': 'true' } }), true));
-  it('x-should-retry: false overrides a 503', () => assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'false' } }), false));
+  it('x-should-retry: false overrides a 503', () =>
+    assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'false' } }), false));
   // 200 with an error body: retried only when it says overload or rate limit
   const bodies: [string, number, { type: string | null; code: string | null; serverMessage: string }, boolean][] = [
     // Gemini prompt block through a relay: {"error":{"message":"No candidates returned","code":500}}
@@ -41,7 +59,8 @@ describe('shouldRetry', () => {
   for (const [name, status, bodyError, expected] of bodies) {
     it(`200 with an error body: ${name} → ${expected}`, () => assert.equal(shouldRetry({ status, bodyError }), expected));
   }
-  it('x-should-retry: other values are ignored', () => assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'maybe' } }), true));
+  it('x-should-retry: other values are ignored', () =>
+    assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'maybe' } }), true));
 });
 
 describe('retryDelayMs', () => {
@@ -50,20 +69,32 @@ describe('retryDelayMs', () => {
   const now = Date.parse('2025-01-01T00:00:00Z');
 
   it('backs off 0.5 s · 2^n, capped at 8 s', () => {
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 10].map((n) => retryDelayMs(n, undefined, noJitter)), [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 10].map((n) => retryDelayMs(n, undefined, noJitter)),
+      [500, 1000, 2000, 4000, 8000, 8000, 8000],
+    );
   });
   it('jitter takes off at most 25 %', () => {
     assert.equal(retryDelayMs(0, {}, fullJitter), 375);
     assert.equal(retryDelayMs(4, {}, fullJitter), 6000);
-    assert.equal(retryDelayMs(1, {}, () => 0.5), 875);
+    assert.equal(
+      retryDelayMs(1, {}, () => 0.5),
+      875,
+    );
     for (let i = 0; i < 200; i++) {
       const d = retryDelayMs(2, undefined);
       assert.ok(d >= 1500 && d <= 2000, String(d));
     }
   });
   it('a random() outside [0,1] is clamped', () => {
-    assert.equal(retryDelayMs(0, {}, () => 7), 375);
-    assert.equal(retryDelayMs(0, {}, () => -1), 500);
+    assert.equal(
+      retryDelayMs(0, {}, () => 7),
+      375,
+    );
+    assert.equal(
+      retryDelayMs(0, {}, () => -1),
+      500,
+    );
   });
 
   const headerCases: [string, Record<string, string>, number][] = [
@@ -103,9 +134,21 @@ describe('classifyNetworkError', () => {
     ['refused', { code: 'ECONNREFUSED' }, { message: 'could not connect to h:443: ECONNREFUSED', retry: true }],
     ['DNS', { code: 'ENOTFOUND' }, { message: 'could not connect to h:443: ENOTFOUND', retry: true }],
     ['no code at all', {}, { message: 'could not connect to h:443: fetch failed', retry: true }],
-    ['reset before a response', { code: 'ECONNRESET' }, { message: 'connection to h:443 closed before a response: the server closed the connection', retry: true }],
-    ['closed while reading', { code: 'UND_ERR_SOCKET', responded: true }, { message: 'connection to h:443 failed while reading the response: the server closed the connection', retry: true }],
-    ['a certificate problem is not retried', { code: 'CERT_HAS_EXPIRED' }, { message: 'TLS error connecting to h:443: CERT_HAS_EXPIRED', retry: false }],
+    [
+      'reset before a response',
+      { code: 'ECONNRESET' },
+      { message: 'connection to h:443 closed before a response: the server closed the connection', retry: true },
+    ],
+    [
+      'closed while reading',
+      { code: 'UND_ERR_SOCKET', responded: true },
+      { message: 'connection to h:443 failed while reading the response: the server closed the connection', retry: true },
+    ],
+    [
+      'a certificate problem is not retried',
+      { code: 'CERT_HAS_EXPIRED' },
+      { message: 'TLS error connecting to h:443: CERT_HAS_EXPIRED', retry: false },
+    ],
     ['EPROTO is not retried', { code: 'EPROTO' }, { message: 'TLS error connecting to h:443: EPROTO', retry: false }],
   ];
   for (const [name, f, want] of cases) {
@@ -119,15 +162,26 @@ describe('classifyNetworkError', () => {
 describe('classifyRedirect', () => {
   const from = new URL('https://h/v1/chat/completions');
   it('same origin, first hop: followed', () => assert.equal(classifyRedirect(307, {}, from, new URL('https://h/moved'), 0), undefined));
-  it('another origin: refused', () => assert.match(classifyRedirect(302, {}, from, new URL('https://evil/x'), 0)!.error.message, /refusing to follow a redirect to https:\/\/evil with credentials/));
-  it('a second hop: refused', () => assert.match(classifyRedirect(302, {}, from, new URL('https://h/again'), 1)!.error.message, /too many redirects \(last to \/again\)/));
+  it('another origin: refused', () =>
+    assert.match(
+      classifyRedirect(302, {}, from, new URL('https://evil/x'), 0)!.error.message,
+      /refusing to follow a redirect to https:\/\/evil with credentials/,
+    ));
+  it('a second hop: refused', () =>
+    assert.match(classifyRedirect(302, {}, from, new URL('https://h/again'), 1)!.error.message, /too many redirects \(last to \/again\)/));
 });
 
 describe('decideRetry: one line per case', () => {
   const err = new APIError({ status: 503, message: 'x' });
   const f = (over: Partial<Failure> = {}): Failure => ({ error: err, retry: true, status: 503, reason: 'HTTP 503', ...over });
   const r429 = (after = '2') => f({ status: 429, reason: 'HTTP 429', headers: { 'retry-after': after } });
-  const st = (over: Partial<RetryState> = {}): RetryState => ({ attempts: 1, retriesUsed: 0, rateLimitWaits: 0, rateLimitWaitedMs: 0, ...over });
+  const st = (over: Partial<RetryState> = {}): RetryState => ({
+    attempts: 1,
+    retriesUsed: 0,
+    rateLimitWaits: 0,
+    rateLimitWaitedMs: 0,
+    ...over,
+  });
   const solo: RetryPolicy = { retries: 2, freeRateLimitWaits: false, maxRateLimitWaitMs: 60_000, rateLimitedForMs: 0 };
   const batch: RetryPolicy = { ...solo, freeRateLimitWaits: true };
   const noJitter = () => 0;
@@ -139,9 +193,21 @@ describe('decideRetry: one line per case', () => {
     ['describe: a 429 uses a retry', r429(), st(), solo, 'retry 2000 uses rate'],
     ['describe: a 429 with none left fails', r429(), st({ retriesUsed: 2 }), solo, 'fail'],
     ['batch: a 429 waits without using a retry', r429(), st({ retriesUsed: 2 }), batch, 'retry 2000 free rate'],
-    ['batch: a 429 without Retry-After backs off by its own count', f({ status: 429, reason: 'HTTP 429' }), st({ rateLimitWaits: 3 }), batch, 'retry 4000 free rate'],
+    [
+      'batch: a 429 without Retry-After backs off by its own count',
+      f({ status: 429, reason: 'HTTP 429' }),
+      st({ rateLimitWaits: 3 }),
+      batch,
+      'retry 4000 free rate',
+    ],
     ['batch: a 429 whose wait would pass the cap fails', r429('30'), st({ rateLimitWaitedMs: 40_000 }), batch, 'fail'],
-    ['batch: a relay rate limited for longer than the cap fails it at once', r429('1'), st(), { ...batch, rateLimitedForMs: 61_000 }, 'fail'],
+    [
+      'batch: a relay rate limited for longer than the cap fails it at once',
+      r429('1'),
+      st(),
+      { ...batch, rateLimitedForMs: 61_000 },
+      'fail',
+    ],
     ['batch: a 5xx still uses retries', f(), st({ retriesUsed: 2 }), batch, 'fail'],
   ];
   for (const [name, failure, state, policy, want] of cases) {

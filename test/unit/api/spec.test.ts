@@ -10,20 +10,52 @@ const img = 'data:image/jpeg;base64,/9j/4AAQSkZJRg==';
 
 describe('request bodies match the OpenAI OpenAPI description', { skip }, () => {
   const valid: [string, Parameters<typeof buildChatBody>[0]][] = [
-    ['seed example', { model: 'claude-3-5-sonnet-20240620', system: 'You are a helpful assistant.', prompt: 'What is in this picture?', images: [{ url: 'https://h/x.jpg' }] }],
-    ['no system, data URL', { model: 'gpt-4o', prompt: 'describe', images: [{ url: img }] }],
-    ['every option', { model: 'gpt-4o', prompt: 'p', system: 's', images: [{ url: img, detail: 'high' }, { url: img, detail: 'low' }, { url: img, detail: 'auto' }], maxTokens: 1024, temperature: 1.5 }],
-    ['image only', { model: 'm', prompt: '', images: [{ url: img }] }],
-    ['extra: n, reasoning_effort, json_schema', {
-      model: 'o4-mini',
-      prompt: 'p',
-      images: [{ url: img }],
-      extra: {
-        n: 2,
-        reasoning_effort: 'low',
-        response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false } } },
+    [
+      'seed example',
+      {
+        model: 'claude-3-5-sonnet-20240620',
+        system: 'You are a helpful assistant.',
+        prompt: 'What is in this picture?',
+        images: [{ url: 'https://h/x.jpg' }],
       },
-    }],
+    ],
+    ['no system, data URL', { model: 'gpt-4o', prompt: 'describe', images: [{ url: img }] }],
+    [
+      'every option',
+      {
+        model: 'gpt-4o',
+        prompt: 'p',
+        system: 's',
+        images: [
+          { url: img, detail: 'high' },
+          { url: img, detail: 'low' },
+          { url: img, detail: 'auto' },
+        ],
+        maxTokens: 1024,
+        temperature: 1.5,
+      },
+    ],
+    ['image only', { model: 'm', prompt: '', images: [{ url: img }] }],
+    [
+      'extra: n, reasoning_effort, json_schema',
+      {
+        model: 'o4-mini',
+        prompt: 'p',
+        images: [{ url: img }],
+        extra: {
+          n: 2,
+          reasoning_effort: 'low',
+          response_format: {
+            type: 'json_schema',
+            json_schema: {
+              name: 'answer',
+              strict: true,
+              schema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false },
+            },
+          },
+        },
+      },
+    ],
   ];
   for (const [name, input] of valid) {
     it(`valid: ${name}`, () => assert.deepEqual(validateChatRequest(buildChatBody(input)), []));

@@ -15,7 +15,8 @@ describe('isEventStream', () => {
     ['application/json', '{"data": 1}', false],
     ['text/html', '<html>', false],
   ];
-  for (const [ct, text, want] of table) it(`${ct} ${JSON.stringify(text.slice(0, 12))} → ${want}`, () => assert.equal(isEventStream(ct, text), want));
+  for (const [ct, text, want] of table)
+    it(`${ct} ${JSON.stringify(text.slice(0, 12))} → ${want}`, () => assert.equal(isEventStream(ct, text), want));
 });
 
 describe('assembleStream', () => {
@@ -40,7 +41,12 @@ describe('assembleStream', () => {
     assert.equal(readAnswer(body).content, 'Hello world');
   });
   it('several choices by index', () => {
-    const body = assembleStream(chunk([{ index: 1, delta: { content: 'B' } }, { index: 0, delta: { content: 'A' } }]) + chunk([{ index: 1, delta: { content: '2' }, finish_reason: 'length' }]));
+    const body = assembleStream(
+      chunk([
+        { index: 1, delta: { content: 'B' } },
+        { index: 0, delta: { content: 'A' } },
+      ]) + chunk([{ index: 1, delta: { content: '2' }, finish_reason: 'length' }]),
+    );
     assert.deepEqual(readAnswer(body).contents, ['A', 'B2']);
   });
   it('an error event mid-stream is returned as the body', () => {
@@ -61,17 +67,29 @@ describe('finish reasons', () => {
     ['PROHIBITED_CONTENT', false, true],
     [null, false, false],
   ];
-  for (const [fr, cut, blocked] of table) it(`${fr} → cut off ${cut}, blocked ${blocked}`, () => assert.deepEqual([isCutOff(fr), isBlocked(fr)], [cut, blocked]));
+  for (const [fr, cut, blocked] of table)
+    it(`${fr} → cut off ${cut}, blocked ${blocked}`, () => assert.deepEqual([isCutOff(fr), isBlocked(fr)], [cut, blocked]));
 });
 
 describe('mergeCompletions', () => {
   it('choices in order, re-indexed and cut to the count; usage summed; the first body otherwise', () => {
     const a = { id: 'a', model: 'm', choices: [{ index: 0, message: { content: '1' } }], usage: { total_tokens: 5, prompt_tokens: 3 } };
-    const b = { id: 'b', model: 'm', choices: [{ index: 0, message: { content: '2' } }, { index: 1, message: { content: '3' } }], usage: { total_tokens: 7, prompt_tokens: 3 } };
+    const b = {
+      id: 'b',
+      model: 'm',
+      choices: [
+        { index: 0, message: { content: '2' } },
+        { index: 1, message: { content: '3' } },
+      ],
+      usage: { total_tokens: 7, prompt_tokens: 3 },
+    };
     assert.deepEqual(mergeCompletions([a, b], 2), {
       id: 'a',
       model: 'm',
-      choices: [{ index: 0, message: { content: '1' } }, { index: 1, message: { content: '2' } }],
+      choices: [
+        { index: 0, message: { content: '1' } },
+        { index: 1, message: { content: '2' } },
+      ],
       usage: { total_tokens: 12, prompt_tokens: 6 },
     });
   });

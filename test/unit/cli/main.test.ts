@@ -35,7 +35,12 @@ test('no arguments: the overview on stderr, exit 2', async () => {
 });
 
 test('usage errors exit 2 with commander’s one line', async () => {
-  for (const argv of [['--bogus', 'x.jpg'], ['x.jpg', '--detail', 'ultra'], ['x.jpg', '--max-tokens', 'lots'], ['config', 'set', 'nope', '1']]) {
+  for (const argv of [
+    ['--bogus', 'x.jpg'],
+    ['x.jpg', '--detail', 'ultra'],
+    ['x.jpg', '--max-tokens', 'lots'],
+    ['config', 'set', 'nope', '1'],
+  ]) {
     const io = testIO({ env: env() });
     assert.equal(await main(argv, io), 2, argv.join(' '));
     assert.equal(io.out(), '');

@@ -6,7 +6,11 @@ import { checkProfile, resolveSettings } from '../../../src/config/settings.ts';
 import { ExitCode } from '../../../src/types.ts';
 
 const refused = (key: Parameters<typeof parseSetting>[0], text: string, message: RegExp) =>
-  assert.throws(() => parseSetting(key, text), (e: { exitCode: number; message: string }) => e.exitCode === ExitCode.usage && message.test(e.message), `${key} ${text}`);
+  assert.throws(
+    () => parseSetting(key, text),
+    (e: { exitCode: number; message: string }) => e.exitCode === ExitCode.usage && message.test(e.message),
+    `${key} ${text}`,
+  );
 
 test('numbers out of range or in odd notation are refused with their limits', () => {
   refused('timeout', '3000000', /--timeout: must be 0 \(no timeout\) or between 0\.1 and 86400 \(got '3000000'\)/);
@@ -51,7 +55,9 @@ test('a hand-edited profile value names the config key and profile (exit 3)', ()
   assert.throws(
     () => checkProfile('work', { 'max-edge': -3 }, '/x/config.json'),
     (e: { exitCode: number; message: string; hint: string }) =>
-      e.exitCode === ExitCode.config && e.message === "config key 'max-edge' in profile 'work': must be between 16 and 16384 (got -3)" && /config set max-edge <value> --profile work/.test(e.hint),
+      e.exitCode === ExitCode.config &&
+      e.message === "config key 'max-edge' in profile 'work': must be between 16 and 16384 (got -3)" &&
+      /config set max-edge <value> --profile work/.test(e.hint),
   );
   assert.deepEqual(checkProfile('default', { 'max-edge': '800', 'future-key': 1 }, '/x'), { 'max-edge': 800 });
   assert.equal(checkProfile('default', undefined, '/x'), undefined);
@@ -70,9 +76,16 @@ test('cleanToken, one line per case', () => {
 });
 
 test('base-url: spaces, quotes or brackets after a pasted URL are refused; the query string is kept', () => {
-  refused('base-url', 'https://h.example/v1 junk', /--base-url: a URL cannot contain spaces, quotes or brackets \(got 'https:\/\/h\.example\/v1 junk'\)/);
+  refused(
+    'base-url',
+    'https://h.example/v1 junk',
+    /--base-url: a URL cannot contain spaces, quotes or brackets \(got 'https:\/\/h\.example\/v1 junk'\)/,
+  );
   refused('base-url', 'https://h.example/v1"', /cannot contain/);
   refused('base-url', '<https://h.example/v1>', /cannot contain/);
   assert.equal(parseSetting('base-url', ' https://h.example/v1?api-version=2024-10-21 '), 'https://h.example/v1?api-version=2024-10-21');
-  assert.throws(() => resolveSettings({ flags: {}, env: { IMGDESC_BASE_URL: 'https://h.example junk' }, profileName: 'default', profile: undefined }), /IMGDESC_BASE_URL: a URL cannot contain spaces/);
+  assert.throws(
+    () => resolveSettings({ flags: {}, env: { IMGDESC_BASE_URL: 'https://h.example junk' }, profileName: 'default', profile: undefined }),
+    /IMGDESC_BASE_URL: a URL cannot contain spaces/,
+  );
 });

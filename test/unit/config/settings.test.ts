@@ -28,7 +28,10 @@ test('precedence, one line per layer', () => {
   assert.equal(resolve({}, openai).baseUrl, 'https://o');
   assert.equal(resolve({}, openai, { 'base-url': 'https://p' }).baseUrl, 'https://p');
   assert.equal(resolve({}, { ...openai, IMGDESC_BASE_URL: 'https://e' }, { 'base-url': 'https://p' }).baseUrl, 'https://e');
-  assert.equal(resolve({ 'base-url': 'https://f' }, { ...openai, IMGDESC_BASE_URL: 'https://e' }, { 'base-url': 'https://p' }).baseUrl, 'https://f');
+  assert.equal(
+    resolve({ 'base-url': 'https://f' }, { ...openai, IMGDESC_BASE_URL: 'https://e' }, { 'base-url': 'https://p' }).baseUrl,
+    'https://f',
+  );
   assert.equal(resolve({}, { IMGDESC_TOKEN: 'sk-e' }, { token: 'sk-p' }).token, 'sk-e');
   assert.equal(resolve({}, { IMGDESC_MODEL: 'm-e' }, { model: 'm-p' }).model, 'm-e');
   assert.equal(resolve({}, { IMGDESC_TOKEN: '  ' }, { token: 'sk-p' }).token, 'sk-p', 'blank env is unset');
@@ -64,8 +67,21 @@ test('parseSetting, one line per case', () => {
   assert.equal(parseSetting('inline', 'yes'), true);
   assert.equal(parseSetting('max-bytes', '5M'), 5 * 1024 * 1024);
   assert.equal(parseSetting('detail', 'low'), 'low');
-  for (const [key, text] of [['max-tokens', '1.5'], ['max-tokens', '0'], ['max-tokens', 'x'], ['temperature', '2.5'], ['detail', 'ultra'], ['resize', 'maybe'], ['max-bytes', '5 parsecs'], ['timeout', '']] as const) {
-    assert.throws(() => parseSetting(key, text), (e: { exitCode: number; message: string }) => e.exitCode === ExitCode.usage && e.message.includes(text), `${key}=${text}`);
+  for (const [key, text] of [
+    ['max-tokens', '1.5'],
+    ['max-tokens', '0'],
+    ['max-tokens', 'x'],
+    ['temperature', '2.5'],
+    ['detail', 'ultra'],
+    ['resize', 'maybe'],
+    ['max-bytes', '5 parsecs'],
+    ['timeout', ''],
+  ] as const) {
+    assert.throws(
+      () => parseSetting(key, text),
+      (e: { exitCode: number; message: string }) => e.exitCode === ExitCode.usage && e.message.includes(text),
+      `${key}=${text}`,
+    );
   }
 });
 

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideFailure, decideItem, type ItemFacts } from '../../../src/core/batch-decide.ts';
 
-const file = (f: Partial<ItemFacts> = {}): ItemFacts => ({ image: 'p/a.jpg', key: '/w/p/a.jpg', explicit: false, url: false, sidecar: undefined, overwrite: false, ...f });
+const file = (f: Partial<ItemFacts> = {}): ItemFacts => ({
+  image: 'p/a.jpg',
+  key: '/w/p/a.jpg',
+  explicit: false,
+  url: false,
+  sidecar: undefined,
+  overwrite: false,
+  ...f,
+});
 const side = (f: Partial<ItemFacts> = {}) => file({ sidecar: '/w/p/a.txt', ...f });
 const known = { sha256: 'h', recordedOk: false } as const;
 const loaded = { ...known, load: { ok: true } } as const;
@@ -17,38 +25,102 @@ test('decideItem: one line per case', () => {
     ['not done: loaded', file(known), { step: 'load' }],
     ['loaded: sent', file(loaded), { step: 'send' }],
     ['a URL is not hashed', file({ url: true, sha256: null }), { step: 'check-resume' }],
-    ['a non-image found in a folder is skipped', file({ ...known, load: { ok: false, reason: 'not-image' } }), { step: 'skip', reason: 'not-image' }],
-    ['a non-image the user named fails', file({ ...known, explicit: true, load: { ok: false, reason: 'not-image' } }), { step: 'fail', message: null }],
+    [
+      'a non-image found in a folder is skipped',
+      file({ ...known, load: { ok: false, reason: 'not-image' } }),
+      { step: 'skip', reason: 'not-image' },
+    ],
+    [
+      'a non-image the user named fails',
+      file({ ...known, explicit: true, load: { ok: false, reason: 'not-image' } }),
+      { step: 'fail', message: null },
+    ],
     ['a corrupt image in a folder fails', file({ ...known, load: { ok: false, reason: 'corrupt' } }), { step: 'fail', message: null }],
     ['--sidecar: first, does the sidecar exist', side(), { step: 'check-sidecar' }],
     ['--sidecar: an existing one skips the image before it is read', side({ sidecarExists: true }), { step: 'skip', reason: 'sidecar' }],
     ['--sidecar --overwrite: existing ones are not looked at', side({ overwrite: true }), { step: 'hash' }],
     ['--sidecar: its folder is checked once not done', side({ sidecarExists: false, ...known }), { step: 'check-folder' }],
-    ['--sidecar: a done image is skipped before its folder is checked', side({ sidecarExists: false, sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],
-    ['--sidecar: an unwritable folder fails without sending', side({ sidecarExists: false, ...known, folderUnwritable: 'EROFS' }), { step: 'fail', message: 'cannot write its sidecar /w/p/a.txt (EROFS); nothing was sent' }],
+    [
+      '--sidecar: a done image is skipped before its folder is checked',
+      side({ sidecarExists: false, sha256: 'h', recordedOk: true }),
+      { step: 'skip', reason: 'done' },
+    ],
+    [
+      '--sidecar: an unwritable folder fails without sending',
+      side({ sidecarExists: false, ...known, folderUnwritable: 'EROFS' }),
+      { step: 'fail', message: 'cannot write its sidecar /w/p/a.txt (EROFS); nothing was sent' },
+    ],
     ['--sidecar: a writable folder, then load', side({ sidecarExists: false, ...known, folderUnwritable: null }), { step: 'load' }],
     ['--sidecar: loaded, then its name is claimed', side(sideLoaded), { step: 'claim-sidecar' }],
     ['--sidecar: claimed by no one else: sent', side({ ...sideLoaded, sidecarOwner: null }), { step: 'send' }],
     ['--sidecar: claimed by itself (a rerun claim): sent', side({ ...sideLoaded, sidecarOwner: 'p/a.jpg' }), { step: 'send' }],
-    ['--sidecar: claimed by another image: fails, saying how not to', side({ ...sideLoaded, sidecarOwner: 'q/a.png' }), { step: 'fail', message: 'its sidecar a.txt would overwrite the one of q/a.png; --sidecar-name full names them a.jpg.txt' }],
-    ['--sidecar-name full: a clash names no remedy', side({ ...sideLoaded, sidecarOwner: 'q/a.png', sidecarFullName: true }), { step: 'fail', message: 'its sidecar a.txt would overwrite the one of q/a.png' }],
-    ['--sidecar: a named file that is its own sidecar fails once loaded', side({ ...sideLoaded, key: '/w/p/a.txt', explicit: true }), { step: 'fail', message: 'its sidecar would overwrite the image itself' }],
+    [
+      '--sidecar: claimed by another image: fails, saying how not to',
+      side({ ...sideLoaded, sidecarOwner: 'q/a.png' }),
+      { step: 'fail', message: 'its sidecar a.txt would overwrite the one of q/a.png; --sidecar-name full names them a.jpg.txt' },
+    ],
+    [
+      '--sidecar-name full: a clash names no remedy',
+      side({ ...sideLoaded, sidecarOwner: 'q/a.png', sidecarFullName: true }),
+      { step: 'fail', message: 'its sidecar a.txt would overwrite the one of q/a.png' },
+    ],
+    [
+      '--sidecar: a named file that is its own sidecar fails once loaded',
+      side({ ...sideLoaded, key: '/w/p/a.txt', explicit: true }),
+      { step: 'fail', message: 'its sidecar would overwrite the image itself' },
+    ],
     ["--hf-metadata: first, has its folder's file a caption for it", file({ hf: true }), { step: 'check-hf' }],
-    ['--hf-metadata: a caption there skips the image before it is read', file({ hf: true, hfCaptioned: true }), { step: 'skip', reason: 'captioned' }],
+    [
+      '--hf-metadata: a caption there skips the image before it is read',
+      file({ hf: true, hfCaptioned: true }),
+      { step: 'skip', reason: 'captioned' },
+    ],
     ['--hf-metadata --existing append: not looked at', file({ hf: true, overwrite: true }), { step: 'hash' }],
-    ['--hf-metadata: no caption yet, then its folder is checked', file({ hf: true, hfCaptioned: false, ...known }), { step: 'check-folder' }],
-    ['--hf-metadata: an unwritable folder fails without sending', file({ hf: true, hfCaptioned: false, ...known, folderUnwritable: 'EACCES' }), { step: 'fail', message: "cannot write its folder's metadata.jsonl (EACCES); nothing was sent" }],
+    [
+      '--hf-metadata: no caption yet, then its folder is checked',
+      file({ hf: true, hfCaptioned: false, ...known }),
+      { step: 'check-folder' },
+    ],
+    [
+      '--hf-metadata: an unwritable folder fails without sending',
+      file({ hf: true, hfCaptioned: false, ...known, folderUnwritable: 'EACCES' }),
+      { step: 'fail', message: "cannot write its folder's metadata.jsonl (EACCES); nothing was sent" },
+    ],
     ['--hf-metadata: a URL has no folder', file({ hf: true, url: true, sha256: null, recordedOk: false }), { step: 'load' }],
-    ['--xmp/--embed: a done image is skipped before its metadata is read', file({ photo: true, sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],
+    [
+      '--xmp/--embed: a done image is skipped before its metadata is read',
+      file({ photo: true, sha256: 'h', recordedOk: true }),
+      { step: 'skip', reason: 'done' },
+    ],
     ['--xmp/--embed: not done, is it described already', file({ photo: true, ...known }), { step: 'check-described' }],
-    ['--xmp/--embed: described already: skipped before it is read', file({ photo: true, ...known, described: true }), { step: 'skip', reason: 'described' }],
+    [
+      '--xmp/--embed: described already: skipped before it is read',
+      file({ photo: true, ...known, described: true }),
+      { step: 'skip', reason: 'described' },
+    ],
     ['--xmp/--embed --existing append: not looked at', file({ photo: true, overwrite: true, ...known }), { step: 'check-folder' }],
-    ['--xmp/--embed: not described, then its folder is checked', file({ photo: true, ...known, described: false }), { step: 'check-folder' }],
-    ['--xmp/--embed: an unwritable folder fails without sending', file({ photo: true, ...known, described: false, folderUnwritable: 'EROFS' }), { step: 'fail', message: 'cannot write its metadata (EROFS); nothing was sent' }],
+    [
+      '--xmp/--embed: not described, then its folder is checked',
+      file({ photo: true, ...known, described: false }),
+      { step: 'check-folder' },
+    ],
+    [
+      '--xmp/--embed: an unwritable folder fails without sending',
+      file({ photo: true, ...known, described: false, folderUnwritable: 'EROFS' }),
+      { step: 'fail', message: 'cannot write its metadata (EROFS); nothing was sent' },
+    ],
     ['--xmp/--embed: writable, then load', file({ photo: true, ...known, described: false, folderUnwritable: null }), { step: 'load' }],
-    ['--xmp: an earlier sidecar listed with the folder is no image', file({ photo: true, key: '/w/p/a.jpg.xmp' }), { step: 'skip', reason: 'not-image' }],
+    [
+      '--xmp: an earlier sidecar listed with the folder is no image',
+      file({ photo: true, key: '/w/p/a.jpg.xmp' }),
+      { step: 'skip', reason: 'not-image' },
+    ],
     ['--xmp: a sidecar the user named is read like any file', file({ photo: true, key: '/w/p/a.XMP', explicit: true }), { step: 'hash' }],
-    ['--xmp/--embed: a URL has no metadata to read or write', file({ photo: true, url: true, sha256: null, recordedOk: false }), { step: 'load' }],
+    [
+      '--xmp/--embed: a URL has no metadata to read or write',
+      file({ photo: true, url: true, sha256: null, recordedOk: false }),
+      { step: 'load' },
+    ],
   ];
   for (const [name, facts, want] of cases) assert.deepEqual(decideItem(facts), want, name);
 });

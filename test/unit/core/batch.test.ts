@@ -16,7 +16,10 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'imgdesc-batch-unit-'));
 // ---- prompt templating ----------------------------------------------------------------------
 
 test('renderPrompt fills {name} {stem} {dir} {path}', () => {
-  assert.equal(renderPrompt('{name}|{stem}|{dir}|{path}', 'photos/2024/cat.photo.jpg'), 'cat.photo.jpg|cat.photo|photos/2024|photos/2024/cat.photo.jpg');
+  assert.equal(
+    renderPrompt('{name}|{stem}|{dir}|{path}', 'photos/2024/cat.photo.jpg'),
+    'cat.photo.jpg|cat.photo|photos/2024|photos/2024/cat.photo.jpg',
+  );
   assert.equal(renderPrompt('caption {name}', 'cat.jpg'), 'caption cat.jpg');
   assert.equal(renderPrompt('{dir}', 'cat.jpg'), '.');
   assert.equal(renderPrompt('{stem}', 'photos/README'), 'README');
@@ -52,7 +55,16 @@ function tree(): string {
   const dir = tmp();
   mkdirSync(join(dir, 'photos', 'sub', 'deeper'), { recursive: true });
   mkdirSync(join(dir, 'photos', '.git'));
-  for (const f of ['photos/b.jpg', 'photos/a.png', 'photos/notes.txt', 'photos/.DS_Store', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg', 'photos/.git/x.jpg', 'top.jpg']) {
+  for (const f of [
+    'photos/b.jpg',
+    'photos/a.png',
+    'photos/notes.txt',
+    'photos/.DS_Store',
+    'photos/sub/c.jpg',
+    'photos/sub/deeper/d.jpg',
+    'photos/.git/x.jpg',
+    'top.jpg',
+  ]) {
     writeFileSync(join(dir, f), 'x');
   }
   return dir;
@@ -61,33 +73,48 @@ function tree(): string {
 test('a folder lists its files sorted, hidden ones left out; -r descends', async () => {
   const cwd = tree();
   const flat = await expandInputs(['photos'], { cwd, recursive: false });
-  assert.deepEqual(flat.map((i) => i.image), ['photos/a.png', 'photos/b.jpg', 'photos/notes.txt']);
+  assert.deepEqual(
+    flat.map((i) => i.image),
+    ['photos/a.png', 'photos/b.jpg', 'photos/notes.txt'],
+  );
   assert.ok(flat.every((i) => !i.explicit && i.key.startsWith(cwd)));
   const deep = await expandInputs(['./photos/'], { cwd, recursive: true });
-  assert.deepEqual(deep.map((i) => i.image), ['photos/a.png', 'photos/b.jpg', 'photos/notes.txt', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg']);
+  assert.deepEqual(
+    deep.map((i) => i.image),
+    ['photos/a.png', 'photos/b.jpg', 'photos/notes.txt', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg'],
+  );
 });
 
 test('files are explicit, kept in order and de-duplicated', async () => {
   const cwd = tree();
   const items = await expandInputs(['top.jpg', 'photos', 'photos/b.jpg', './top.jpg'], { cwd, recursive: false });
-  assert.deepEqual(items.map((i) => [i.image, i.explicit]), [
-    ['top.jpg', true],
-    ['photos/a.png', false],
-    ['photos/b.jpg', false],
-    ['photos/notes.txt', false],
-  ]);
+  assert.deepEqual(
+    items.map((i) => [i.image, i.explicit]),
+    [
+      ['top.jpg', true],
+      ['photos/a.png', false],
+      ['photos/b.jpg', false],
+      ['photos/notes.txt', false],
+    ],
+  );
 });
 
 test('globs expand like the shell (no dotfiles), sorted', async () => {
   const cwd = tree();
   const items = await expandInputs(['photos/**/*.jpg'], { cwd, recursive: false });
-  assert.deepEqual(items.map((i) => i.image), ['photos/b.jpg', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg']);
+  assert.deepEqual(
+    items.map((i) => i.image),
+    ['photos/b.jpg', 'photos/sub/c.jpg', 'photos/sub/deeper/d.jpg'],
+  );
   assert.ok(items.every((i) => !i.explicit));
 });
 
 test('missing file or folder and stdin are usage errors; a glob matching nothing adds nothing, like an empty folder', async () => {
   const cwd = tree();
-  await assert.rejects(expandInputs(['nope.jpg'], { cwd, recursive: false }), (e: unknown) => e instanceof UsageError && /nope\.jpg: no such file/.test(e.message));
+  await assert.rejects(
+    expandInputs(['nope.jpg'], { cwd, recursive: false }),
+    (e: unknown) => e instanceof UsageError && /nope\.jpg: no such file/.test(e.message),
+  );
   assert.deepEqual(await expandInputs(['photos/*.gif'], { cwd, recursive: false }), []);
   await assert.rejects(expandInputs(['-'], { cwd, recursive: false }), /stdin/);
 });
@@ -106,7 +133,10 @@ test('one file under several paths (a symlink, dir/../dir, a linked folder in a 
 test('emptyBatchMessage says what was given', async () => {
   const { emptyBatchMessage } = await import('../../../src/cli/batch.ts');
   const o = { inputs: [] as string[], filesFrom: undefined as string | undefined, recursive: false, manifest: undefined };
-  assert.equal(emptyBatchMessage({ ...o, inputs: ['photos'] }), "no files in 'photos'; nothing to describe (folders are read one level deep; -r descends into sub-folders)");
+  assert.equal(
+    emptyBatchMessage({ ...o, inputs: ['photos'] }),
+    "no files in 'photos'; nothing to describe (folders are read one level deep; -r descends into sub-folders)",
+  );
   assert.equal(emptyBatchMessage({ ...o, inputs: ['photos'], recursive: true }), "no files in 'photos'; nothing to describe");
   assert.equal(emptyBatchMessage({ ...o, inputs: ['*.gif'] }), "no files in '*.gif'; nothing to describe");
   assert.equal(emptyBatchMessage({ ...o, filesFrom: '/dev/null' }), 'no files in the list /dev/null; nothing to describe');
@@ -116,10 +146,13 @@ test('emptyBatchMessage says what was given', async () => {
 test('--files-from paths are explicit and not checked up front', async () => {
   const cwd = tree();
   const items = await expandInputs([], { cwd, recursive: false, filesFrom: 'top.jpg\0gone.jpg\0top.jpg\0', nul: true });
-  assert.deepEqual(items.map((i) => [i.image, i.explicit]), [
-    ['top.jpg', true],
-    ['gone.jpg', true],
-  ]);
+  assert.deepEqual(
+    items.map((i) => [i.image, i.explicit]),
+    [
+      ['top.jpg', true],
+      ['gone.jpg', true],
+    ],
+  );
 });
 
 // ---- resume index ----------------------------------------------------------------------------
@@ -187,7 +220,10 @@ test('a line that cannot be written whole is cut back off; later lines fail the 
   // the file's handle closed under it stands for a disk that fails mid-write
   await sink.write('{"image":"b.jpg","ok":true}');
   await (sink as unknown as { close(): Promise<void> }).close();
-  const e = await sink.write('{"image":"c.jpg"}').then(() => undefined, (err: unknown) => err);
+  const e = await sink.write('{"image":"c.jpg"}').then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   assert.ok(e instanceof OutputError, String(e));
   assert.equal(e.exitCode, 6);
   assert.match(e.message, /^cannot write to r\.jsonl: /);
@@ -346,8 +382,16 @@ test('gate: an abort ends a wait with InterruptedError', async () => {
 // ---- small pure bits ---------------------------------------------------------------------------
 
 test('errorInfo maps the error kinds to status/code/message', () => {
-  assert.deepEqual(errorInfo(Object.assign(new Error('HTTP 500: boom\nmore'), { status: 500, code: 'server_error' })), { status: 500, code: 'server_error', message: 'HTTP 500: boom' });
-  assert.deepEqual(errorInfo(Object.assign(new Error('x: not an image'), { reason: 'not-image' })), { status: null, code: 'not-image', message: 'x: not an image' });
+  assert.deepEqual(errorInfo(Object.assign(new Error('HTTP 500: boom\nmore'), { status: 500, code: 'server_error' })), {
+    status: 500,
+    code: 'server_error',
+    message: 'HTTP 500: boom',
+  });
+  assert.deepEqual(errorInfo(Object.assign(new Error('x: not an image'), { reason: 'not-image' })), {
+    status: null,
+    code: 'not-image',
+    message: 'x: not an image',
+  });
 });
 
 test('progress and summary lines', () => {

@@ -16,7 +16,8 @@ test('imageTokens: by the model family formula, one line per case', () => {
     ['google/gemini-2.5-pro', 1024, 768, undefined, 516],
     ['qwen-vl-max', 750, 100, undefined, 100],
   ];
-  for (const [model, w, h, detail, tokens] of cases) assert.equal(imageTokens(model, w, h, detail), tokens, `${model} ${w}x${h} ${detail ?? ''}`);
+  for (const [model, w, h, detail, tokens] of cases)
+    assert.equal(imageTokens(model, w, h, detail), tokens, `${model} ${w}x${h} ${detail ?? ''}`);
 });
 
 test('textTokens: about four characters per token, a CJK character one', () => {
@@ -31,11 +32,21 @@ test('estimateRequest: images, prompt and the output cap of a planned body', () 
     model: 'gpt-4o',
     messages: [
       { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: 'data:…', detail: 'low' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in this picture?' },
+          { type: 'image_url', image_url: { url: 'data:…', detail: 'low' } },
+        ],
+      },
     ],
     ...extra,
   });
-  assert.deepEqual(estimateRequest(body({ max_tokens: 300 }), [{ width: 2000, height: 1000 }]), { imageTokens: 85, promptTokens: 4 + 3 + 4 + 6, outputCap: 300 });
+  assert.deepEqual(estimateRequest(body({ max_tokens: 300 }), [{ width: 2000, height: 1000 }]), {
+    imageTokens: 85,
+    promptTokens: 4 + 3 + 4 + 6,
+    outputCap: 300,
+  });
   assert.deepEqual(estimateRequest(body({ max_completion_tokens: 200, n: 3 }), []), { imageTokens: 0, promptTokens: 17, outputCap: 600 });
   assert.equal(estimateRequest(body({}), []).outputCap, null);
 });

@@ -38,7 +38,9 @@ describe('doctorExitCode', () => {
     [[c('fail', 'config')], 3],
     [[], 0],
   ];
-  for (const [checks, code] of cases) it(`${checks.map((x) => `${x.verdict}/${x.blame ?? '-'}`).join(' ') || 'none'} → ${code}`, () => assert.equal(doctorExitCode(checks), code));
+  for (const [checks, code] of cases)
+    it(`${checks.map((x) => `${x.verdict}/${x.blame ?? '-'}`).join(' ') || 'none'} → ${code}`, () =>
+      assert.equal(doctorExitCode(checks), code));
 });
 
 describe('failureCause', () => {
@@ -68,7 +70,8 @@ describe('configSetLine', () => {
     ['model', 'a model', 'default', false, "imgdesc config set model 'a model'"],
     ['token', undefined, 'default', false, 'imgdesc config set token'],
   ];
-  for (const [key, value, profile, explicit, line] of cases) it(line, () => assert.equal(configSetLine(key, value, profile, explicit), line));
+  for (const [key, value, profile, explicit, line] of cases)
+    it(line, () => assert.equal(configSetLine(key, value, profile, explicit), line));
 });
 
 describe('configCheck', () => {
@@ -86,8 +89,18 @@ describe('configCheck', () => {
     ['all set, owner-only', {}, 'pass', undefined],
     ['no base URL, no profile yet', { baseUrl: undefined, profileExists: false }, 'fail', 'imgdesc init'],
     ['no base URL in a profile', { baseUrl: undefined }, 'fail', 'imgdesc config set base-url https://relay.example.com'],
-    ['no token in a named profile', { token: undefined, profile: 'w', profileExplicit: true }, 'fail', 'printf %s "$TOKEN" | imgdesc config set token --profile w'],
-    ['file readable by others', { file: { path: '/c/imgdesc/config.json', mode: 0o644, dirMode: 0o700 } }, 'fail', 'chmod 600 /c/imgdesc/config.json'],
+    [
+      'no token in a named profile',
+      { token: undefined, profile: 'w', profileExplicit: true },
+      'fail',
+      'printf %s "$TOKEN" | imgdesc config set token --profile w',
+    ],
+    [
+      'file readable by others',
+      { file: { path: '/c/imgdesc/config.json', mode: 0o644, dirMode: 0o700 } },
+      'fail',
+      'chmod 600 /c/imgdesc/config.json',
+    ],
     ['folder open to others', { file: { path: '/c/imgdesc/config.json', mode: 0o600, dirMode: 0o755 } }, 'fail', 'chmod 700 /c/imgdesc'],
     ['no file: settings from the environment', { file: { path: '/c/imgdesc/config.json', mode: null, dirMode: null } }, 'pass', undefined],
   ];
@@ -99,8 +112,12 @@ describe('configCheck', () => {
     });
   }
   it('says when the file was loose and got tightened', () =>
-    assert.match(configCheck({ ...base, file: { ...base.file, modeBefore: 0o644 } }).details?.join('\n') ?? '', /config\.json \(0600\), was 0644: imgdesc tightened it/));
-  it('says where each setting came from', () => assert.match(configCheck(base).finding, /the profile, IMGDESC_TOKEN, OPENAI_BASE_URL|the profile, IMGDESC_TOKEN/));
+    assert.match(
+      configCheck({ ...base, file: { ...base.file, modeBefore: 0o644 } }).details?.join('\n') ?? '',
+      /config\.json \(0600\), was 0644: imgdesc tightened it/,
+    ));
+  it('says where each setting came from', () =>
+    assert.match(configCheck(base).finding, /the profile, IMGDESC_TOKEN, OPENAI_BASE_URL|the profile, IMGDESC_TOKEN/));
 });
 
 describe('baseUrlFor / urlVariants', () => {
@@ -118,16 +135,43 @@ describe('baseUrlFor / urlVariants', () => {
     ['https://h/openai', ['https://h/openai/v1', 'https://h/chat/completions']],
     ['https://h/api/v3', ['https://h/api/v3/v1', 'https://h/api/chat/completions']],
   ];
-  for (const [root, stored] of variantCases) it(`urlVariants ${root} → ${stored.join(', ')}`, () => assert.deepEqual(urlVariants(root).map((v) => v.baseUrl), stored));
+  for (const [root, stored] of variantCases)
+    it(`urlVariants ${root} → ${stored.join(', ')}`, () =>
+      assert.deepEqual(
+        urlVariants(root).map((v) => v.baseUrl),
+        stored,
+      ));
 });
 
 describe('baseUrlCheck', () => {
-  const facts = { baseUrl: 'https://h/api', modelsUrl: 'https://h/api/v1/models', variants: [], proxy: null, profile: 'default', profileExplicit: false };
+  const facts = {
+    baseUrl: 'https://h/api',
+    modelsUrl: 'https://h/api/v1/models',
+    variants: [],
+    proxy: null,
+    profile: 'default',
+    profileExplicit: false,
+  };
   const cases: [string, Partial<Parameters<typeof baseUrlCheck>[0]>, Check['verdict'], RegExp][] = [
     ['401 still reaches the API', { outcome: http(401) }, 'pass', /h reachable, TLS valid \(HTTP 401/],
-    ['404, a variant answers', { outcome: http(404), variants: [{ root: 'https://h/api', baseUrl: 'https://h/api/chat/completions', outcome: http(200) }] }, 'fail', /answered 404; https:\/\/h\/api\/models is the API/],
-    ['a web page at 200 is not the API', { outcome: http(200, { notApi: true, message: 'expected JSON, got New API' }), variants: [] }, 'fail', /answered 200 with expected JSON, got New API/],
-    ['404 everywhere', { outcome: http(404), variants: [{ root: 'https://h', baseUrl: 'https://h/chat/completions', outcome: http(404) }] }, 'fail', /and so did https:\/\/h\/models/],
+    [
+      '404, a variant answers',
+      { outcome: http(404), variants: [{ root: 'https://h/api', baseUrl: 'https://h/api/chat/completions', outcome: http(200) }] },
+      'fail',
+      /answered 404; https:\/\/h\/api\/models is the API/,
+    ],
+    [
+      'a web page at 200 is not the API',
+      { outcome: http(200, { notApi: true, message: 'expected JSON, got New API' }), variants: [] },
+      'fail',
+      /answered 200 with expected JSON, got New API/,
+    ],
+    [
+      '404 everywhere',
+      { outcome: http(404), variants: [{ root: 'https://h', baseUrl: 'https://h/chat/completions', outcome: http(404) }] },
+      'fail',
+      /and so did https:\/\/h\/models/,
+    ],
     ['TLS', { outcome: { kind: 'tls', message: 'CERT_HAS_EXPIRED' } }, 'fail', /TLS failed for h: CERT_HAS_EXPIRED/],
     ['refused', { outcome: { kind: 'network', message: 'could not connect to h:443: ECONNREFUSED' } }, 'fail', /h not reachable/],
   ];
@@ -139,8 +183,19 @@ describe('baseUrlCheck', () => {
     });
   }
   it('the fix of a working variant is the exact config set line', () =>
-    assert.equal(baseUrlCheck({ ...facts, outcome: http(404), variants: [{ root: 'https://h/api', baseUrl: 'https://h/api/chat/completions', outcome: http(401) }] }).fix, 'imgdesc config set base-url https://h/api/chat/completions'));
-  it('a connection failure through a proxy names the proxy', () => assert.match(baseUrlCheck({ ...facts, proxy: 'http://p:3128', outcome: { kind: 'network', message: 'x' } }).fix ?? '', /proxy http:\/\/p:3128/));
+    assert.equal(
+      baseUrlCheck({
+        ...facts,
+        outcome: http(404),
+        variants: [{ root: 'https://h/api', baseUrl: 'https://h/api/chat/completions', outcome: http(401) }],
+      }).fix,
+      'imgdesc config set base-url https://h/api/chat/completions',
+    ));
+  it('a connection failure through a proxy names the proxy', () =>
+    assert.match(
+      baseUrlCheck({ ...facts, proxy: 'http://p:3128', outcome: { kind: 'network', message: 'x' } }).fix ?? '',
+      /proxy http:\/\/p:3128/,
+    ));
 });
 
 describe('tokenCheck', () => {
@@ -152,15 +207,23 @@ describe('tokenCheck', () => {
     [http(404), 'skip', undefined],
     [{ kind: 'network', message: 'ECONNREFUSED' }, 'skip', undefined],
   ];
-  for (const [o, verdict, blame] of cases) it(`${JSON.stringify(o)} → ${verdict}`, () => {
-    const c = tokenCheck(o, 'the profile');
-    assert.equal(c.verdict, verdict);
-    assert.equal(c.blame, blame);
-  });
+  for (const [o, verdict, blame] of cases)
+    it(`${JSON.stringify(o)} → ${verdict}`, () => {
+      const c = tokenCheck(o, 'the profile');
+      assert.equal(c.verdict, verdict);
+      assert.equal(c.blame, blame);
+    });
 });
 
 describe('modelsCheck', () => {
-  const f: ModelsFacts = { ids: ['claude-sonnet-4-5-20250929', 'gpt-4o', 'text-embedding-3-small'], vision: ['claude-sonnet-4-5-20250929', 'gpt-4o'], model: 'gpt-4o', closest: [], profile: 'default', profileExplicit: false };
+  const f: ModelsFacts = {
+    ids: ['claude-sonnet-4-5-20250929', 'gpt-4o', 'text-embedding-3-small'],
+    vision: ['claude-sonnet-4-5-20250929', 'gpt-4o'],
+    model: 'gpt-4o',
+    closest: [],
+    profile: 'default',
+    profileExplicit: false,
+  };
   const cases: [string, Partial<ModelsFacts>, Check['verdict'], string | undefined][] = [
     ['listed', {}, 'pass', undefined],
     ['none configured', { model: undefined }, 'pass', undefined],
@@ -181,7 +244,13 @@ describe('probeCheck', () => {
   const fail = (extra: Partial<Extract<ProbeOutcome, { ok: false }>>): ProbeOutcome => ({ ok: false, ms: 12, message: 'x', ...extra });
   const cases: [string, ProbeOutcome | null, Check['verdict'], Check['blame'], RegExp][] = [
     ['skipped', null, 'skip', undefined, /--no-probe/],
-    ['works', { ok: true, ms: 812.4, finishReason: 'length', usage: { prompt_tokens: 90, completion_tokens: 1 } }, 'pass', undefined, /812 ms \(finish_reason length, 90 prompt \+ 1 completion tokens\)/],
+    [
+      'works',
+      { ok: true, ms: 812.4, finishReason: 'length', usage: { prompt_tokens: 90, completion_tokens: 1 } },
+      'pass',
+      undefined,
+      /812 ms \(finish_reason length, 90 prompt \+ 1 completion tokens\)/,
+    ],
     ['no channel', fail({ status: 503, message: '当前分组 default 下对于模型 m 无可用渠道' }), 'fail', 'relay', /HTTP 503: 当前分组/],
     ['quota', fail({ status: 403, code: 'insufficient_user_quota', message: '用户额度不足' }), 'fail', 'config', /HTTP 403/],
     ['timeout', fail({ message: 'timed out after 300 s' }), 'fail', 'relay', /failed after 12 ms: timed out/],
@@ -194,7 +263,11 @@ describe('probeCheck', () => {
       assert.match(c.finding, finding);
     });
   }
-  it('model not found: the closest id as a config set line', () => assert.match(probeCheck('m', fail({ status: 404, code: 'model_not_found', message: 'no such model' }), ['m2'], 'default', false).fix ?? '', /^imgdesc config set model m2/));
+  it('model not found: the closest id as a config set line', () =>
+    assert.match(
+      probeCheck('m', fail({ status: 404, code: 'model_not_found', message: 'no such model' }), ['m2'], 'default', false).fix ?? '',
+      /^imgdesc config set model m2/,
+    ));
 });
 
 describe('quota', () => {
@@ -205,16 +278,42 @@ describe('quota', () => {
       tokenUsage: 'https://h/relay/api/usage/token',
     }));
   it('no token usage URL for a root without /v1', () => assert.equal(quotaUrls('https://h/v1beta/openai').tokenUsage, null));
-  const sub = (limit: number, until = 0) => ({ object: 'billing_subscription', has_payment_method: true, soft_limit_usd: limit, hard_limit_usd: limit, system_hard_limit_usd: limit, access_until: until });
+  const sub = (limit: number, until = 0) => ({
+    object: 'billing_subscription',
+    has_payment_method: true,
+    soft_limit_usd: limit,
+    hard_limit_usd: limit,
+    system_hard_limit_usd: limit,
+    access_until: until,
+  });
   const now = 1_800_000_000;
   const cases: [string, ReturnType<typeof readBilling>, Check['verdict'], RegExp][] = [
-    ['billing: remaining = total − used', readBilling(sub(15), { object: 'list', total_usage: 250 }), 'pass', /^12\.50 of 15 left, 2\.50 used/],
+    [
+      'billing: remaining = total − used',
+      readBilling(sub(15), { object: 'list', total_usage: 250 }),
+      'pass',
+      /^12\.50 of 15 left, 2\.50 used/,
+    ],
     ['billing: used up', readBilling(sub(5), { object: 'list', total_usage: 500 }), 'fail', /^used up/],
     ['billing: unlimited', readBilling(sub(100000000), { object: 'list', total_usage: 1 }), 'pass', /^unlimited/],
     ['billing without usage', readBilling(sub(15), null), 'pass', /^limit 15/],
     ['billing: expired', readBilling(sub(15, now - 86400), { object: 'list', total_usage: 0 }), 'fail', /expired/],
-    ['token usage', readTokenUsage({ code: true, message: 'ok', data: { object: 'token_usage', total_granted: 100, total_used: 40, total_available: 60, unlimited_quota: false, expires_at: 0 } }), 'pass', /^60 of 100 quota units left \(≈ \$0\.00 at new-api's default 500000 a dollar\), 40 quota units used/],
-    ['token usage: unlimited', readTokenUsage({ code: true, data: { object: 'token_usage', total_available: 0, unlimited_quota: true } }), 'pass', /^unlimited/],
+    [
+      'token usage',
+      readTokenUsage({
+        code: true,
+        message: 'ok',
+        data: { object: 'token_usage', total_granted: 100, total_used: 40, total_available: 60, unlimited_quota: false, expires_at: 0 },
+      }),
+      'pass',
+      /^60 of 100 quota units left \(≈ \$0\.00 at new-api's default 500000 a dollar\), 40 quota units used/,
+    ],
+    [
+      'token usage: unlimited',
+      readTokenUsage({ code: true, data: { object: 'token_usage', total_available: 0, unlimited_quota: true } }),
+      'pass',
+      /^unlimited/,
+    ],
     ['not offered', readBilling({ error: { message: 'x' } }, null) ?? readTokenUsage('<html>'), 'skip', /^not offered by this relay$/],
   ];
   for (const [name, q, verdict, finding] of cases) {
@@ -254,7 +353,7 @@ describe('hintWithDoctor', () => {
     ['no channel, a hint', noChannel, 'try another model', `try another model; ${RUN_DOCTOR}`],
     ['already says it', noChannel, `closest: x; ${RUN_DOCTOR}`, `closest: x; ${RUN_DOCTOR}`],
     ['413', { status: 413, message: 'Request Entity Too Large' }, 'lower --max-bytes', `lower --max-bytes; ${RUN_DOCTOR}`],
-    ['a bad token is not doctor\'s', { status: 401, message: '无效的令牌' }, 'set the token', 'set the token'],
+    ["a bad token is not doctor's", { status: 401, message: '无效的令牌' }, 'set the token', 'set the token'],
   ];
   for (const [name, e, hint, want] of cases) it(name, () => assert.equal(hintWithDoctor(e, hint), want));
 });

@@ -37,10 +37,22 @@ test('shard keys are relative to the input root, so the same files get the same 
   const fromAbove = await expandInputs([join(dir, 'photos') + '/'], { cwd: '/', recursive: true });
   const fromGlob = await expandInputs(['photos/**/*.jpg'], { cwd: dir, recursive: false });
   const named = await expandInputs(['photos/a.jpg', 'https://h.example/x.png'], { cwd: dir, recursive: false });
-  assert.deepEqual(fromDir.map((i) => i.shardKey), ['a.jpg', 'sub/b.jpg']);
-  assert.deepEqual(fromAbove.map((i) => i.shardKey), ['a.jpg', 'sub/b.jpg']);
-  assert.deepEqual(fromGlob.map((i) => i.shardKey), ['a.jpg', 'sub/b.jpg']);
-  assert.deepEqual(named.map((i) => i.shardKey), ['photos/a.jpg', 'https://h.example/x.png']);
+  assert.deepEqual(
+    fromDir.map((i) => i.shardKey),
+    ['a.jpg', 'sub/b.jpg'],
+  );
+  assert.deepEqual(
+    fromAbove.map((i) => i.shardKey),
+    ['a.jpg', 'sub/b.jpg'],
+  );
+  assert.deepEqual(
+    fromGlob.map((i) => i.shardKey),
+    ['a.jpg', 'sub/b.jpg'],
+  );
+  assert.deepEqual(
+    named.map((i) => i.shardKey),
+    ['photos/a.jpg', 'https://h.example/x.png'],
+  );
 });
 
 // ---- manifests ------------------------------------------------------------------------------------
@@ -83,7 +95,14 @@ test('rowItem: relative path, URL, data: URL, id, kept columns, and rows that na
     shardKey: 'imgs/a.jpg',
     row: { caption: 'x', w: 3 },
   });
-  assert.deepEqual(item({ url: '/abs/a.jpg' }), { image: '/abs/a.jpg', key: '/abs/a.jpg', explicit: true, url: false, shardKey: '/abs/a.jpg', row: {} });
+  assert.deepEqual(item({ url: '/abs/a.jpg' }), {
+    image: '/abs/a.jpg',
+    key: '/abs/a.jpg',
+    explicit: true,
+    url: false,
+    shardKey: '/abs/a.jpg',
+    row: {},
+  });
   assert.deepEqual(item({ url: 'https://h.example/a.jpg', key: 'k1', caption: 'x' }, { idCol: 'key', keepCols: [] }), {
     image: 'https://h.example/a.jpg',
     key: 'https://h.example/a.jpg',
@@ -94,7 +113,15 @@ test('rowItem: relative path, URL, data: URL, id, kept columns, and rows that na
     id: 'k1',
   });
   const data = item({ url: 'data:image/png;base64,iVBOR', caption: 'x' }, { keepCols: ['caption'] });
-  assert.deepEqual(data, { image: 'data/rows.csv:2', key: '/w/data/rows.csv:2', source: 'data:image/png;base64,iVBOR', explicit: true, url: true, shardKey: 'data/rows.csv:2', row: { caption: 'x' } });
+  assert.deepEqual(data, {
+    image: 'data/rows.csv:2',
+    key: '/w/data/rows.csv:2',
+    source: 'data:image/png;base64,iVBOR',
+    explicit: true,
+    url: true,
+    shardKey: 'data/rows.csv:2',
+    row: { caption: 'x' },
+  });
   assert.equal(item({ url: '' }), 'data/rows.csv:2: no image in column "url"');
   assert.equal(item({ caption: 'x' }), 'data/rows.csv:2: no image in column "url"');
   assert.equal(item({ url: 'a.jpg', key: '' }, { idCol: 'key' }), 'data/rows.csv:2: no id in column "key"');
@@ -116,13 +143,27 @@ test('readManifest: CSV with quotes and a BOM, TSV, JSON lines, stdin; duplicate
   assert.equal(csv.rows, 3);
   writeFileSync(join(dir, 'm.tsv'), 'path\tw\nx.png\t3\n');
   writeFileSync(join(dir, 'm.csv.gz'), gzipSync('url\nz.png\n'));
-  assert.deepEqual((await readManifest('m.csv.gz', {}, dir, noStdin)).items.map((i) => i.image), ['z.png']);
-  assert.deepEqual((await readManifest('m.tsv', {}, dir, noStdin)).items.map((i) => [i.image, i.row]), [['x.png', { w: '3' }]]);
-  const jsonl = await readManifest('-', { imageCol: 'pic' }, dir, Readable.from(['{"pic":"https://h.example/1.jpg","n":1}\n\n', '{"pic":"c.jpg"}\n']));
-  assert.deepEqual(jsonl.items.map((i) => [i.image, i.url, i.row]), [
-    ['https://h.example/1.jpg', true, { n: 1 }],
-    ['c.jpg', false, {}],
-  ]);
+  assert.deepEqual(
+    (await readManifest('m.csv.gz', {}, dir, noStdin)).items.map((i) => i.image),
+    ['z.png'],
+  );
+  assert.deepEqual(
+    (await readManifest('m.tsv', {}, dir, noStdin)).items.map((i) => [i.image, i.row]),
+    [['x.png', { w: '3' }]],
+  );
+  const jsonl = await readManifest(
+    '-',
+    { imageCol: 'pic' },
+    dir,
+    Readable.from(['{"pic":"https://h.example/1.jpg","n":1}\n\n', '{"pic":"c.jpg"}\n']),
+  );
+  assert.deepEqual(
+    jsonl.items.map((i) => [i.image, i.url, i.row]),
+    [
+      ['https://h.example/1.jpg', true, { n: 1 }],
+      ['c.jpg', false, {}],
+    ],
+  );
 });
 
 test('readManifest: missing file, missing column, bad table and bad rows are usage errors', async () => {
@@ -172,12 +213,15 @@ test('Merged: one record per image in first-seen order, ids as identity, torn li
     '',
   ])
     m.addLine(line);
-  assert.deepEqual([...m.records.values()].map((r) => [r.image, r.content ?? 'failed']), [
-    ['a.jpg', 'a2'],
-    ['b.jpg', 'b1'],
-    ['x.jpg', 'one'],
-    ['x.jpg', 'failed'],
-  ]);
+  assert.deepEqual(
+    [...m.records.values()].map((r) => [r.image, r.content ?? 'failed']),
+    [
+      ['a.jpg', 'a2'],
+      ['b.jpg', 'b1'],
+      ['x.jpg', 'one'],
+      ['x.jpg', 'failed'],
+    ],
+  );
   assert.equal(m.read, 7);
   assert.equal(m.torn, 1);
   assert.equal(m.ok, 3);
@@ -189,11 +233,17 @@ test('Merged.missing: images no part has, with their shard; silent shards', () =
   m.addLine('{"image":"p/a.jpg","shard":1,"ok":true}');
   const items = ['a.jpg', 'b.jpg', 'c.jpg'].map((f) => ({ image: `p/${f}`, key: `/w/p/${f}`, explicit: false, url: false, shardKey: f }));
   const missing = m.missing(items, 4);
-  assert.deepEqual(missing.map((x) => [x.item.image, x.shard]), [
-    ['p/b.jpg', shardOf('b.jpg', 4)],
-    ['p/c.jpg', shardOf('c.jpg', 4)],
-  ]);
-  assert.deepEqual(m.missing(items, undefined).map((x) => x.shard), [undefined, undefined]);
+  assert.deepEqual(
+    missing.map((x) => [x.item.image, x.shard]),
+    [
+      ['p/b.jpg', shardOf('b.jpg', 4)],
+      ['p/c.jpg', shardOf('c.jpg', 4)],
+    ],
+  );
+  assert.deepEqual(
+    m.missing(items, undefined).map((x) => x.shard),
+    [undefined, undefined],
+  );
   assert.deepEqual(countByShard([{ shard: 2 }, { shard: 0 }, { shard: 2 }, { shard: undefined }]), [
     [0, 1],
     [2, 2],

@@ -42,7 +42,11 @@ const falsePositives: Case[] = [
   ['"I\'m sorry" written in chalk on a blackboard.', undefined, '"I\'m sorry" written in chalk on a blackboard.'],
   ["Sorry, we're closed sign on a glass door at night.", undefined, "Sorry, we're closed sign on a glass door at night."],
   ['A man holding a card reading "I cannot help it".', undefined, 'A man holding a card reading "I cannot help it".'],
-  ['Unfortunately for the goalkeeper, the ball is already in the net.', undefined, 'Unfortunately for the goalkeeper, the ball is already in the net.'],
+  [
+    'Unfortunately for the goalkeeper, the ball is already in the net.',
+    undefined,
+    'Unfortunately for the goalkeeper, the ball is already in the net.',
+  ],
   ['Sure-footed mountain goat on a rocky ledge.', undefined, 'Sure-footed mountain goat on a rocky ledge.'],
   ['Okay hand gesture in front of a blue wall.', undefined, 'Okay hand gesture in front of a blue wall.'],
   ['Here is a dog running on a beach.', undefined, 'Here is a dog running on a beach.'],
@@ -50,19 +54,31 @@ const falsePositives: Case[] = [
   ['一块写着“对不起”的木牌挂在门上。', undefined, '一块写着“对不起”的木牌挂在门上。'],
   ['一只橘猫趴在窗台上晒太阳。', undefined, '一只橘猫趴在窗台上晒太阳。'],
   ['A note: the dog is wearing a red collar.', undefined, 'A note: the dog is wearing a red collar.'],
-  ['I am sorry for the inconvenience notice taped to an elevator door.', undefined, 'I am sorry for the inconvenience notice taped to an elevator door.'],
+  [
+    'I am sorry for the inconvenience notice taped to an elevator door.',
+    undefined,
+    'I am sorry for the inconvenience notice taped to an elevator door.',
+  ],
   ['Time: 12:30 on a station clock.', undefined, 'Time: 12:30 on a station clock.'],
 ];
 
 // Chatter around a caption: removed, the caption kept.
 const chatter: Case[] = [
   ['Here is a caption for the image:\n\nA golden retriever lying on grass.', 'chatter', 'A golden retriever lying on grass.'],
-  ["Sure! Here's a detailed description of the image: A red tram crossing a bridge at dusk.", 'chatter', 'A red tram crossing a bridge at dusk.'],
+  [
+    "Sure! Here's a detailed description of the image: A red tram crossing a bridge at dusk.",
+    'chatter',
+    'A red tram crossing a bridge at dusk.',
+  ],
   ['Certainly. Here is the caption: "A cat asleep on a laptop keyboard."', 'chatter', 'A cat asleep on a laptop keyboard.'],
   ['Caption: A lighthouse on a cliff above a stormy sea.', 'chatter', 'A lighthouse on a cliff above a stormy sea.'],
   ['**Caption:** A bowl of ramen with a soft-boiled egg.', 'chatter', 'A bowl of ramen with a soft-boiled egg.'],
   ["I'd be happy to describe this image. A child flying a kite on a windy beach.", 'chatter', 'A child flying a kite on a windy beach.'],
-  ['A snowy street at night under orange lamps. Let me know if you would like a shorter version!', 'chatter', 'A snowy street at night under orange lamps.'],
+  [
+    'A snowy street at night under orange lamps. Let me know if you would like a shorter version!',
+    'chatter',
+    'A snowy street at night under orange lamps.',
+  ],
   ['A bowl of cherries on a table.\n\nI hope this helps!', 'chatter', 'A bowl of cherries on a table.'],
   [
     "I can't identify the people in this photo, but I can describe it. However, I can describe the scene: two people shaking hands in front of a podium with flags behind them.",
@@ -73,8 +89,16 @@ const chatter: Case[] = [
   ['好的，这是图片的描述：\n夜晚的城市街道，霓虹灯闪烁。', 'chatter', '夜晚的城市街道，霓虹灯闪烁。'],
   ['图片描述：一座古老的石桥横跨小河。', 'chatter', '一座古老的石桥横跨小河。'],
   ['一碗热腾腾的拉面。希望这对你有帮助！', 'chatter', '一碗热腾腾的拉面。'],
-  ['<think>The user wants a caption. I see a dog.</think>\nA dog catching a frisbee in a park.', 'chatter', 'A dog catching a frisbee in a park.'],
-  ['Okay, the image has a boat in it, so I should mention the harbour.</think>A fishing boat in a small harbour.', 'chatter', 'A fishing boat in a small harbour.'],
+  [
+    '<think>The user wants a caption. I see a dog.</think>\nA dog catching a frisbee in a park.',
+    'chatter',
+    'A dog catching a frisbee in a park.',
+  ],
+  [
+    'Okay, the image has a boat in it, so I should mention the harbour.</think>A fishing boat in a small harbour.',
+    'chatter',
+    'A fishing boat in a small harbour.',
+  ],
 ];
 
 const empties: Case[] = [
@@ -122,7 +146,10 @@ test('judgeAnswer: a refusal that was cut off is a refusal', () => {
 
 test('judgeAnswer with strip:false (structured answers) judges but removes nothing', () => {
   assert.equal(judgeAnswer({ text: '{"caption":"Caption: a dog"}', finishReason: STOP }, { strip: false }).verdict, undefined);
-  assert.equal(judgeAnswer({ text: 'Here is the JSON:\n{"caption":"a dog"}', finishReason: STOP }, { strip: false }).text, 'Here is the JSON:\n{"caption":"a dog"}');
+  assert.equal(
+    judgeAnswer({ text: 'Here is the JSON:\n{"caption":"a dog"}', finishReason: STOP }, { strip: false }).text,
+    'Here is the JSON:\n{"caption":"a dog"}',
+  );
   assert.equal(judgeAnswer({ text: "I'm sorry, I can't help with that.", finishReason: STOP }, { strip: false }).verdict, 'refused');
   assert.equal(judgeAnswer({ text: '{"caption":"a do', finishReason: 'length' }, { strip: false }).verdict, 'truncated');
 });

@@ -27,13 +27,23 @@ test('pipeline: every item is prepared once and worked once; never more than max
     maxPrepared: 4,
     signal: new AbortController().signal,
   });
-  assert.deepEqual(done.sort((a, b) => a - b), range(50).filter((i) => i % 5 !== 0));
+  assert.deepEqual(
+    done.sort((a, b) => a - b),
+    range(50).filter((i) => i % 5 !== 0),
+  );
   assert.ok(stats.peakPrepared <= 4 && stats.peakPrepared >= 1, String(stats.peakPrepared));
 });
 
 test('pipeline: without work, prepare alone runs every item', async () => {
   const seen: number[] = [];
-  await runPipeline({ items: range(7), prepare: async (i) => void seen.push(i), preparers: 2, workers: 2, maxPrepared: 2, signal: new AbortController().signal });
+  await runPipeline({
+    items: range(7),
+    prepare: async (i) => void seen.push(i),
+    preparers: 2,
+    workers: 2,
+    maxPrepared: 2,
+    signal: new AbortController().signal,
+  });
   assert.deepEqual(seen.sort(), range(7));
 });
 
@@ -102,23 +112,45 @@ test('pipeline: an abort stops it quietly; waiting work is drained without runni
 test('abortable: settles, fails with the given error, or rejects InterruptedError on abort', async () => {
   const ac = new AbortController();
   assert.equal(await abortable<number>((settle) => settle(1), ac.signal), 1);
-  await assert.rejects(abortable((_s, fail) => fail(new Error('boom')), ac.signal), /boom/);
+  await assert.rejects(
+    abortable((_s, fail) => fail(new Error('boom')), ac.signal),
+    /boom/,
+  );
   assert.equal(await abortable<number>((settle) => settle(2), undefined), 2);
   const pending = abortable<void>(() => {}, ac.signal);
   ac.abort();
   await assert.rejects(pending, (e: unknown) => e instanceof InterruptedError);
-  await assert.rejects(abortable<void>((settle) => settle(), ac.signal), (e: unknown) => e instanceof InterruptedError);
+  await assert.rejects(
+    abortable<void>((settle) => settle(), ac.signal),
+    (e: unknown) => e instanceof InterruptedError,
+  );
 });
 
 test('pipeline: a stream that never yields stops on abort; a stream that throws stops it with its error', async () => {
   const ac = new AbortController();
   const stuck: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<number>>(() => {}) }) };
-  const run = runPipeline({ items: stuck, prepare: async (i) => i, work: async () => {}, preparers: 1, workers: 1, maxPrepared: 1, signal: ac.signal });
+  const run = runPipeline({
+    items: stuck,
+    prepare: async (i) => i,
+    work: async () => {},
+    preparers: 1,
+    workers: 1,
+    maxPrepared: 1,
+    signal: ac.signal,
+  });
   ac.abort();
   await run;
   const broken: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('read failed')) }) };
   await assert.rejects(
-    runPipeline({ items: broken, prepare: async (i) => i, work: async () => {}, preparers: 1, workers: 1, maxPrepared: 1, signal: new AbortController().signal }),
+    runPipeline({
+      items: broken,
+      prepare: async (i) => i,
+      work: async () => {},
+      preparers: 1,
+      workers: 1,
+      maxPrepared: 1,
+      signal: new AbortController().signal,
+    }),
     /read failed/,
   );
 });

@@ -20,7 +20,10 @@ test('shardOf: stable when files are added (no key moves) and the same everywher
   for (const k of after) if (before.has(k)) assert.equal(shardOf(k, 16), before.get(k));
   assert.equal(shardOf('a.jpg', 1), 0);
   // Pinned values: a change of hash would silently re-deal the images of arrays already running.
-  assert.deepEqual(['a.jpg', 'b.jpg', 'c.jpg', 'sub/d.png'].map((k) => shardOf(k, 4)), [3, 0, 0, 3]);
+  assert.deepEqual(
+    ['a.jpg', 'b.jpg', 'c.jpg', 'sub/d.png'].map((k) => shardOf(k, 4)),
+    [3, 0, 0, 3],
+  );
 });
 
 test('shardKey: / separators, no leading ./', () => {
@@ -52,25 +55,43 @@ test('resolveShard: one line per engine', () => {
   assert.equal(shard({ SLURM_ARRAY_TASK_ID: '1' }, { shard: '3/4' }), '3/4 flag');
   assert.equal(shard({ SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '16', SLURM_ARRAY_TASK_MIN: '0' }), '3/16 slurm');
   assert.equal(shard({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_COUNT: '16', SLURM_ARRAY_TASK_MIN: '1' }), '4/16 slurm');
-  assert.equal(shard({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_STEP: '2' }), '2/8 slurm');
-  assert.equal(shard({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2', IMGDESC_SHARD_COUNT: '4' }), '2/4 slurm');
-  assert.equal(shard({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2' }, { shardCount: '4' }), '2/4 slurm');
+  assert.equal(
+    shard({ SLURM_ARRAY_TASK_ID: '4', SLURM_ARRAY_TASK_COUNT: '8', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_STEP: '2' }),
+    '2/8 slurm',
+  );
+  assert.equal(
+    shard({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2', IMGDESC_SHARD_COUNT: '4' }),
+    '2/4 slurm',
+  );
+  assert.equal(
+    shard({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2' }, { shardCount: '4' }),
+    '2/4 slurm',
+  );
   assert.equal(shard({ SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '0' }), '0/1 slurm');
   assert.equal(shard({ JOB_COMPLETION_INDEX: '7', IMGDESC_SHARD_COUNT: '8' }), '7/8 kubernetes');
   assert.equal(shard({ JOB_COMPLETION_INDEX: '7' }, { shardCount: '10' }), '7/10 kubernetes');
   assert.equal(shard({ RANK: '1', WORLD_SIZE: '2' }), '1/2 rank');
   assert.equal(shard({ RANK: '1' }, { shardCount: '3' }), '1/3 rank');
-  assert.equal(shard({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '2', JOB_COMPLETION_INDEX: '0', RANK: '0', WORLD_SIZE: '1' }), '1/2 slurm');
+  assert.equal(
+    shard({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_COUNT: '2', JOB_COMPLETION_INDEX: '0', RANK: '0', WORLD_SIZE: '1' }),
+    '1/2 slurm',
+  );
   assert.equal(shard({ SLURM_ARRAY_TASK_ID: '', IMGDESC_SHARD_COUNT: '4' }), undefined);
 });
 
 test('resolveShard: an index without a count, and other bad numbers, are usage errors', () => {
   const bad = (env: Record<string, string>, re: RegExp, flags: { shard?: string; shardCount?: string } = {}) =>
-    assert.throws(() => resolveShard({ ...flags, env }), (e: unknown) => e instanceof UsageError && re.test(e.message));
+    assert.throws(
+      () => resolveShard({ ...flags, env }),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+    );
   bad({ JOB_COMPLETION_INDEX: '3' }, /JOB_COMPLETION_INDEX=3 but no shard count/);
   bad({ RANK: '0' }, /RANK=0 but no WORLD_SIZE/);
   bad({ SLURM_ARRAY_TASK_ID: '3' }, /no SLURM_ARRAY_TASK_COUNT/);
-  bad({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2' }, /array of one task: the shard count is unknown/);
+  bad(
+    { SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_COUNT: '1', SLURM_ARRAY_TASK_MIN: '2' },
+    /array of one task: the shard count is unknown/,
+  );
   bad({ SLURM_ARRAY_TASK_ID: '9', SLURM_ARRAY_TASK_COUNT: '3', SLURM_ARRAY_TASK_MIN: '1' }, /out of range/);
   bad({ SLURM_ARRAY_TASK_ID: '4', IMGDESC_SHARD_COUNT: '4' }, /SLURM_ARRAY_TASK_ID=4: shard index 4 is out of range/);
   bad({ JOB_COMPLETION_INDEX: '8', IMGDESC_SHARD_COUNT: '8' }, /out of range/);
@@ -89,6 +110,12 @@ test('shardFileName: {shard} zero-padded to the widest index', () => {
 
 test('describeShard names the engine', () => {
   const s = resolveShard({ env: { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_COUNT: '4', SLURM_ARRAY_TASK_MIN: '0' } });
-  assert.equal(describeShard(s!), 'shard 3/4 from SLURM job array (SLURM_ARRAY_TASK_ID=3 − SLURM_ARRAY_TASK_MIN=0, SLURM_ARRAY_TASK_COUNT=4)');
-  assert.match(describeShard(resolveShard({ env: { JOB_COMPLETION_INDEX: '1', IMGDESC_SHARD_COUNT: '2' } })!), /^shard 1\/2 from Kubernetes Indexed Job \(JOB_COMPLETION_INDEX=1, IMGDESC_SHARD_COUNT=2\)$/);
+  assert.equal(
+    describeShard(s!),
+    'shard 3/4 from SLURM job array (SLURM_ARRAY_TASK_ID=3 − SLURM_ARRAY_TASK_MIN=0, SLURM_ARRAY_TASK_COUNT=4)',
+  );
+  assert.match(
+    describeShard(resolveShard({ env: { JOB_COMPLETION_INDEX: '1', IMGDESC_SHARD_COUNT: '2' } })!),
+    /^shard 1\/2 from Kubernetes Indexed Job \(JOB_COMPLETION_INDEX=1, IMGDESC_SHARD_COUNT=2\)$/,
+  );
 });

@@ -147,16 +147,26 @@ describe('parseStructuredAnswer', () => {
     assert.deepEqual(await parseStructuredAnswer('```json\n' + JSON.stringify(good, null, 2) + '\n```', strict), good));
   test('``` fence without language', async () =>
     assert.deepEqual(await parseStructuredAnswer('```\n' + JSON.stringify(good) + '\n```', strict), good));
-  test('fence on one line', async () => assert.deepEqual(await parseStructuredAnswer('```json ' + JSON.stringify(good) + '```', strict), good));
+  test('fence on one line', async () =>
+    assert.deepEqual(await parseStructuredAnswer('```json ' + JSON.stringify(good) + '```', strict), good));
   test('surrounding whitespace', async () =>
     assert.deepEqual(await parseStructuredAnswer('\n\n  ' + JSON.stringify(good) + '  \n', strict), good));
   test('invalid JSON → exit 4 with the beginning', () =>
-    assert.rejects(parseStructuredAnswer('Sure! Here is the JSON you asked for', strict), apiErr(/^answer is not valid JSON: .+; it began: Sure! Here/)));
+    assert.rejects(
+      parseStructuredAnswer('Sure! Here is the JSON you asked for', strict),
+      apiErr(/^answer is not valid JSON: .+; it began: Sure! Here/),
+    ));
   test('beginning is cut to 80 characters', () =>
-    assert.rejects(parseStructuredAnswer('x'.repeat(200), strict), (e: unknown) => e instanceof CliError && e.message.endsWith(`began: ${'x'.repeat(80)}`)));
+    assert.rejects(
+      parseStructuredAnswer('x'.repeat(200), strict),
+      (e: unknown) => e instanceof CliError && e.message.endsWith(`began: ${'x'.repeat(80)}`),
+    ));
   test('empty answer → exit 4', () => assert.rejects(parseStructuredAnswer('  ', strict), apiErr(/not valid JSON: the answer is empty$/)));
   test('schema violation → exit 4 with the path', () =>
-    assert.rejects(parseStructuredAnswer('{"caption":"a","tags":"dog"}', strict), apiErr(/^answer does not match the schema: \/tags must be array$/)));
+    assert.rejects(
+      parseStructuredAnswer('{"caption":"a","tags":"dog"}', strict),
+      apiErr(/^answer does not match the schema: \/tags must be array$/),
+    ));
   test('missing property at the root', () =>
     assert.rejects(parseStructuredAnswer('{"caption":"a"}', strict), apiErr(/: \/ must have required property 'tags'/)));
   test('extra property names it', () =>

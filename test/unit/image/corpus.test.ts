@@ -34,7 +34,7 @@ async function assertSendable(url: string, file: string): Promise<void> {
   assert.equal(`image/${meta.format}`, mime, `${file}: mime matches the bytes`);
   assert.ok(Math.max(meta.width ?? 0, meta.height ?? 0) <= 1568, `${file}: long edge ≤ 1568`);
   assert.ok(meta.orientation === undefined || meta.orientation === 1, `${file}: upright`);
-  assert.ok(bytes.length * 4 / 3 <= 5 * 1024 * 1024 + 4, `${file}: fits 5 MiB of base64`);
+  assert.ok((bytes.length * 4) / 3 <= 5 * 1024 * 1024 + 4, `${file}: fits 5 MiB of base64`);
 }
 
 test('MANIFEST fixtures do what the expected column says', { skip }, async (t) => {
@@ -52,7 +52,10 @@ test('MANIFEST fixtures do what the expected column says', { skip }, async (t) =
         await assertSendable(r.url, row.filename);
         if (/first frame/.test(e)) {
           assert.equal(r.report.animated, true);
-          assert.ok(r.warnings.some((w) => /animated: sending its first frame only/.test(w)), 'animation warning');
+          assert.ok(
+            r.warnings.some((w) => /animated: sending its first frame only/.test(w)),
+            'animation warning',
+          );
         }
         if (/rotate upright/.test(e)) {
           assert.equal(r.report.rotated, true);

@@ -7,8 +7,12 @@ import sharp from 'sharp';
 import { loadImage } from '../../../src/image/index.ts';
 import { dataUrlBytes, imageOptions, rejectsWith } from '../../helpers/images.ts';
 
-const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c33' } }).png().toBuffer();
-const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#36c' } }).jpeg().toBuffer();
+const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c33' } })
+  .png()
+  .toBuffer();
+const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: '#36c' } })
+  .jpeg()
+  .toBuffer();
 const seen: IncomingHttpHeaders[] = [];
 let server: Server;
 let base = '';
@@ -28,7 +32,8 @@ before(async () => {
     }
     if (path === '/page') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>hello</body></html>');
     if (path === '/missing') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('nope');
-    if (path === '/huge-declared') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(10 * 1024 * 1024) }).end();
+    if (path === '/huge-declared')
+      return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(10 * 1024 * 1024) }).end();
     if (path === '/huge-chunked') {
       res.writeHead(200, { 'content-type': 'image/png' });
       const chunk = Buffer.alloc(64 * 1024);

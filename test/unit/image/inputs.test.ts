@@ -10,7 +10,9 @@ import { isRemoteUrl, loadImage, readImageFile } from '../../../src/image/index.
 import { dataUrlBytes, imageOptions, rejectsWith } from '../../helpers/images.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-inputs-'));
-const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#3a6' } }).png().toBuffer();
+const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#3a6' } })
+  .png()
+  .toBuffer();
 writeFileSync(join(tmp, 'ok.png'), png);
 
 test('relative paths resolve against cwd and keep the name as given in the report', async () => {
@@ -66,7 +68,10 @@ test('/dev/zero fails at once on the cap', { skip: existsSync('/dev/zero') ? fal
 
 test('non-images are refused with what was detected', async () => {
   writeFileSync(join(tmp, 'photo.pdf'), '%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
-  await assert.rejects(loadImage('photo.pdf', imageOptions({ cwd: tmp })), rejectsWith('not-image', /^photo\.pdf: not an image \(detected PDF, application\/pdf\)$/));
+  await assert.rejects(
+    loadImage('photo.pdf', imageOptions({ cwd: tmp })),
+    rejectsWith('not-image', /^photo\.pdf: not an image \(detected PDF, application\/pdf\)$/),
+  );
   writeFileSync(join(tmp, 'notes.jpg'), 'just some words\n');
   await assert.rejects(loadImage('notes.jpg', imageOptions({ cwd: tmp })), rejectsWith('not-image', /detected text/));
 });
@@ -92,7 +97,10 @@ test('a stream that never ends is cut off at the cap', async () => {
     },
   });
   const t = Date.now();
-  await assert.rejects(loadImage('-', imageOptions({ stdin: endless, maxInputBytes: 1024 * 1024 })), rejectsWith('too-large', /^stdin: larger than --max-input-bytes \(1 MiB\)$/));
+  await assert.rejects(
+    loadImage('-', imageOptions({ stdin: endless, maxInputBytes: 1024 * 1024 })),
+    rejectsWith('too-large', /^stdin: larger than --max-input-bytes \(1 MiB\)$/),
+  );
   assert.ok(Date.now() - t < 2000);
   assert.equal(destroyed, true);
 });
@@ -102,11 +110,20 @@ test('data: URLs are decoded and judged by their bytes, not their declared type'
   assert.equal(r.report.kind, 'data-url');
   assert.equal(r.mime, 'image/png');
   assert.deepEqual(dataUrlBytes(r.url).bytes, png);
-  await assert.rejects(loadImage(`data:image/png;base64,${Buffer.from('{"a":1}').toString('base64')}`, imageOptions()), rejectsWith('not-image'));
+  await assert.rejects(
+    loadImage(`data:image/png;base64,${Buffer.from('{"a":1}').toString('base64')}`, imageOptions()),
+    rejectsWith('not-image'),
+  );
   await assert.rejects(loadImage('data:image/png;base64', imageOptions()), rejectsWith('bad-url'));
   await assert.rejects(loadImage('data:image/png;base64,@@@', imageOptions()), rejectsWith('bad-url'));
-  await assert.rejects(loadImage(`data:image/png;base64,${Buffer.alloc(4096).toString('base64')}`, imageOptions({ maxInputBytes: 1024 })), rejectsWith('too-large'));
-  const svg = await loadImage(`data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="20"/>')}`, imageOptions());
+  await assert.rejects(
+    loadImage(`data:image/png;base64,${Buffer.alloc(4096).toString('base64')}`, imageOptions({ maxInputBytes: 1024 })),
+    rejectsWith('too-large'),
+  );
+  const svg = await loadImage(
+    `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="20"/>')}`,
+    imageOptions(),
+  );
   assert.equal(svg.report.sourceType, 'svg');
 });
 

@@ -30,7 +30,9 @@ test('token estimates', () => {
 });
 
 test('openaiTokens only for gpt- models', async () => {
-  const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#000' } })
+    .png()
+    .toBuffer();
   const input = `data:image/png;base64,${png.toString('base64')}`;
   assert.equal((await loadImage(input, imageOptions({ model: 'gpt-4o' }))).report.openaiTokens, 255);
   assert.equal((await loadImage(input, imageOptions({ model: 'claude-3-5-sonnet-20240620' }))).report.openaiTokens, null);
@@ -51,7 +53,9 @@ test('a FIFO is read as a stream with the cap', { skip: process.platform === 'wi
   const dir = mkdtempSync(join(tmpdir(), 'imgdesc-fifo-'));
   const fifo = join(dir, 'pipe.png');
   execFileSync('mkfifo', [fifo]);
-  const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#fff' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#fff' } })
+    .png()
+    .toBuffer();
   const w = createWriteStream(fifo);
   w.end(png);
   const r = await loadImage(fifo, imageOptions());
@@ -61,6 +65,9 @@ test('a FIFO is read as a stream with the cap', { skip: process.platform === 'wi
   w2.on('error', () => undefined);
   w2.write(Buffer.alloc(4096));
   w2.write(Buffer.alloc(4096));
-  await assert.rejects(loadImage(fifo, imageOptions({ maxInputBytes: 4096 })), (err: unknown) => err instanceof ImageError && err.reason === 'too-large');
+  await assert.rejects(
+    loadImage(fifo, imageOptions({ maxInputBytes: 4096 })),
+    (err: unknown) => err instanceof ImageError && err.reason === 'too-large',
+  );
   w2.destroy();
 });

@@ -13,7 +13,16 @@ import { loadImage } from '../../../src/image/index.ts';
 import { chooseDecoder, chooseOutput } from '../../../src/image/prepare.ts';
 import { pickPreviewTag } from '../../../src/image/raw.ts';
 import { isDng, sniff } from '../../../src/image/sniff.ts';
-import { dataUrlBytes, dngWithPreview, gradient, assertUprightPicture, imageOptions, rejectsWith, storedPixelsFor, UPRIGHT } from '../../helpers/images.ts';
+import {
+  dataUrlBytes,
+  dngWithPreview,
+  gradient,
+  assertUprightPicture,
+  imageOptions,
+  rejectsWith,
+  storedPixelsFor,
+  UPRIGHT,
+} from '../../helpers/images.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-photos-'));
 const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
@@ -68,7 +77,10 @@ const outputCases: [string, number[], { bytes: number; allowed: boolean }, numbe
 ];
 for (const [name, sizes, original, want] of outputCases) {
   test(`output: ${name}`, () => {
-    const pick = chooseOutput(sizes.map((bytes) => ({ bytes })), original);
+    const pick = chooseOutput(
+      sizes.map((bytes) => ({ bytes })),
+      original,
+    );
     assert.equal(pick === 'original' ? pick : pick.bytes, want);
   });
 }
@@ -87,7 +99,9 @@ test('a DNG is told from a TIFF by its DNGVersion tag', async () => {
   const dng = dngWithPreview(await storedPixelsFor(1), 64, 32);
   assert.equal(isDng(dng), true);
   assert.equal((await sniff(dng)).type, 'dng');
-  const tiff = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).tiff().toBuffer();
+  const tiff = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+    .tiff()
+    .toBuffer();
   assert.equal(isDng(tiff), false);
   assert.equal((await sniff(tiff)).type, 'tiff');
 });
@@ -134,7 +148,10 @@ test('a RAW with --keep-metadata sends its EXIF in the preview, marked upright',
 
 test('a RAW with --no-resize is refused: it always needs converting', async () => {
   const path = file('norez.dng', dngWithPreview(await storedPixelsFor(1), 64, 32));
-  await assert.rejects(loadImage(path, imageOptions({ resize: false, ...shared })), rejectsWith('needs-preparation', /DNG raw is not accepted/));
+  await assert.rejects(
+    loadImage(path, imageOptions({ resize: false, ...shared })),
+    rejectsWith('needs-preparation', /DNG raw is not accepted/),
+  );
 });
 
 test('a Display P3 JPEG is converted to sRGB after shrinking, within 1/255 of converting first', async () => {
@@ -144,7 +161,10 @@ test('a Display P3 JPEG is converted to sRGB after shrinking, within 1/255 of co
   for (let y = 0, i = 0; y < h; y++) {
     for (let x = 0; x < w; x++, i += 3) [smooth[i], smooth[i + 1], smooth[i + 2]] = [(x * 255) / w, (y * 255) / h, 128];
   }
-  const p3 = await sharp(smooth, { raw: { width: w, height: h, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 92 }).toBuffer();
+  const p3 = await sharp(smooth, { raw: { width: w, height: h, channels: 3 } })
+    .withIccProfile('p3')
+    .jpeg({ quality: 92 })
+    .toBuffer();
   assert.ok((await sharp(p3).metadata()).icc, 'fixture carries a profile');
   const r = await loadImage(file('p3.jpg', p3), imageOptions());
   const sent = dataUrlBytes(r.url).bytes;
@@ -164,7 +184,9 @@ test('an accepted image whose only problem is its size is sent as it is when shr
   const [w, h] = [3000, 2000];
   const grey = Buffer.alloc(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) grey[y * w + x] = ((x >> 1) + (y >> 3)) % 3 === 0 ? 0 : 255;
-  const flat = await sharp(grey, { raw: { width: w, height: h, channels: 1 } }).png({ palette: true, compressionLevel: 9 }).toBuffer();
+  const flat = await sharp(grey, { raw: { width: w, height: h, channels: 1 } })
+    .png({ palette: true, compressionLevel: 9 })
+    .toBuffer();
   const r = await loadImage(file('flat.png', flat), imageOptions());
   assert.equal(r.report.unchanged, true, `${flat.length} bytes → ${r.report.bytesOut} ${r.warnings}`);
   assert.deepEqual(dataUrlBytes(r.url).bytes, flat);
@@ -174,11 +196,15 @@ test('an accepted image whose only problem is its size is sent as it is when shr
 test('HEIC: the smaller of JPEG and WebP is sent', { skip: existsOr(`${fixtures}heic-mif1.heic`) }, async () => {
   const r = await loadImage(`${fixtures}heic-mif1.heic`, imageOptions(WASM));
   const sent = dataUrlBytes(r.url).bytes;
-  const jpeg = await sharp(sent).jpeg({ quality: r.report.quality ?? 85 }).toBuffer();
+  const jpeg = await sharp(sent)
+    .jpeg({ quality: r.report.quality ?? 85 })
+    .toBuffer();
   assert.ok(sent.length <= jpeg.length, `${r.mime} ${sent.length} ≤ JPEG ${jpeg.length}`);
 });
 
-test('HEIC: system libheif and WebAssembly give the same upright picture; -v says which', { skip: heifConvert ? false : 'heif-convert/heif-dec not installed (apt-get install libheif-examples)' }, async () => {
+test('HEIC: system libheif and WebAssembly give the same upright picture; -v says which', {
+  skip: heifConvert ? false : 'heif-convert/heif-dec not installed (apt-get install libheif-examples)',
+}, async () => {
   const src = `${fixtures}heic-mif1.heic`;
   const sys = await loadImage(src, imageOptions(SYSTEM));
   const wasm = await loadImage(src, imageOptions(WASM));
@@ -192,8 +218,16 @@ test('HEIC: system libheif and WebAssembly give the same upright picture; -v say
   assert.ok(d < 2, `same picture: ${d}`);
 });
 
-test('a 12 MP HEIC from heif-enc is prepared by both decoders; --keep-metadata keeps its EXIF, upright', { skip: heifEnc ? false : 'heif-enc not installed (apt-get install libheif-examples)' }, async () => {
-  const jpg = file('12mp.jpg', await sharp(gradient(4032, 3024), { raw: { width: 4032, height: 3024, channels: 3 } }).jpeg({ quality: 90 }).withExif({ IFD0: { Make: 'PhoneCam', Orientation: '6' } }).toBuffer());
+test('a 12 MP HEIC from heif-enc is prepared by both decoders; --keep-metadata keeps its EXIF, upright', {
+  skip: heifEnc ? false : 'heif-enc not installed (apt-get install libheif-examples)',
+}, async () => {
+  const jpg = file(
+    '12mp.jpg',
+    await sharp(gradient(4032, 3024), { raw: { width: 4032, height: 3024, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .withExif({ IFD0: { Make: 'PhoneCam', Orientation: '6' } })
+      .toBuffer(),
+  );
   const heic = join(tmp, '12mp.heic');
   execFileSync('heif-enc', ['-q', '50', '-p', 'preset=ultrafast', '-o', heic, jpg], { stdio: 'ignore' });
   for (const where of heifConvert ? [SYSTEM, WASM] : [WASM]) {

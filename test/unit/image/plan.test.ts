@@ -13,8 +13,22 @@ const cases: [string, Partial<PreparationFacts>, Partial<typeof opts>, string, s
   ['edge exactly at max', { width: 1568 }, {}, 'send', []],
   ['too wide', { width: 4000, height: 3000 }, {}, 'convert', ['4000x3000 exceeds --max-edge 1568'], true],
   ['too wide PNG: the original may still go', { type: 'png', width: 3000 }, {}, 'convert', ['3000x800 exceeds --max-edge 1568'], true],
-  ['too wide and turned: the original may not go', { width: 4000, height: 3000, orientation: 6 }, {}, 'convert', ['4000x3000 exceeds --max-edge 1568', 'EXIF orientation 6 needs rotating'], false],
-  ['too wide TIFF: the original may not go', { type: 'tiff', width: 4000 }, {}, 'convert', ['TIFF is not accepted by vision APIs', '4000x800 exceeds --max-edge 1568'], false],
+  [
+    'too wide and turned: the original may not go',
+    { width: 4000, height: 3000, orientation: 6 },
+    {},
+    'convert',
+    ['4000x3000 exceeds --max-edge 1568', 'EXIF orientation 6 needs rotating'],
+    false,
+  ],
+  [
+    'too wide TIFF: the original may not go',
+    { type: 'tiff', width: 4000 },
+    {},
+    'convert',
+    ['TIFF is not accepted by vision APIs', '4000x800 exceeds --max-edge 1568'],
+    false,
+  ],
   ['too wide, --no-resize', { width: 4000, height: 3000 }, { resize: false }, 'refuse', ['4000x3000 exceeds --max-edge 1568']],
   ['HEIC', { type: 'heic' }, {}, 'convert', ['HEIC is not accepted by vision APIs']],
   ['TIFF', { type: 'tiff' }, {}, 'convert', ['TIFF is not accepted by vision APIs']],
@@ -24,7 +38,13 @@ const cases: [string, Partial<PreparationFacts>, Partial<typeof opts>, string, s
   ['located', { location: true }, {}, 'convert', ['it carries GPS location metadata (use --keep-metadata to send it)']],
   ['heavy', { size: 4 * MiB }, {}, 'convert', ['5.3 MiB of base64 exceeds --max-bytes 5 MiB']],
   ['base64 exactly at max', { size: 3 }, { maxBytes: 4 }, 'send', []],
-  ['two problems', { orientation: 8, location: true }, {}, 'convert', ['EXIF orientation 8 needs rotating', 'it carries GPS location metadata (use --keep-metadata to send it)']],
+  [
+    'two problems',
+    { orientation: 8, location: true },
+    {},
+    'convert',
+    ['EXIF orientation 8 needs rotating', 'it carries GPS location metadata (use --keep-metadata to send it)'],
+  ],
 ];
 
 for (const [name, facts, over, action, problems, originalAllowed = false] of cases) {

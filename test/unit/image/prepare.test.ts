@@ -64,7 +64,12 @@ test('GPS alone forces a re-encode that drops it; --keep-metadata keeps it and s
   const path = file('gps.jpg', await cameraJpeg({ width: 300, height: 200, gps: true }));
   const r = await loadImage(path, imageOptions());
   assert.equal(r.report.unchanged, false);
-  assert.equal(await sharp(dataUrlBytes(r.url).bytes).metadata().then((m) => m.exif), undefined);
+  assert.equal(
+    await sharp(dataUrlBytes(r.url).bytes)
+      .metadata()
+      .then((m) => m.exif),
+    undefined,
+  );
   const kept = await loadImage(path, imageOptions({ keepMetadata: true }));
   assert.equal(kept.report.unchanged, true);
 });
@@ -83,12 +88,16 @@ test('--keep-metadata keeps EXIF (with GPS) but the image is still upright', asy
 test('real alpha is kept as PNG; an opaque alpha channel becomes JPEG', async () => {
   const rgba = noise(200, 100, 4);
   for (let i = 3; i < rgba.length; i += 4 * 7) rgba[i] = 0;
-  const alpha = await sharp(rgba, { raw: { width: 200, height: 100, channels: 4 } }).png().toBuffer();
+  const alpha = await sharp(rgba, { raw: { width: 200, height: 100, channels: 4 } })
+    .png()
+    .toBuffer();
   const r = await loadImage(file('alpha.png', alpha), imageOptions({ maxEdge: 150 }));
   assert.equal(r.mime, 'image/png');
   assert.equal((await sharp(dataUrlBytes(r.url).bytes).metadata()).hasAlpha, true);
 
-  const opaque = await sharp(noise(200, 100, 4), { raw: { width: 200, height: 100, channels: 4 } }).png().toBuffer();
+  const opaque = await sharp(noise(200, 100, 4), { raw: { width: 200, height: 100, channels: 4 } })
+    .png()
+    .toBuffer();
   const r2 = await loadImage(file('opaque.png', opaque), imageOptions({ maxEdge: 150 }));
   assert.equal(r2.mime, 'image/jpeg');
 });
@@ -96,7 +105,9 @@ test('real alpha is kept as PNG; an opaque alpha channel becomes JPEG', async ()
 test('alpha that does not fit as PNG falls back to WebP, still with alpha', async () => {
   const rgba = noise(600, 600, 4);
   for (let i = 3; i < rgba.length; i += 4 * 3) rgba[i] = 10;
-  const png = await sharp(rgba, { raw: { width: 600, height: 600, channels: 4 } }).png().toBuffer();
+  const png = await sharp(rgba, { raw: { width: 600, height: 600, channels: 4 } })
+    .png()
+    .toBuffer();
   const r = await loadImage(file('big-alpha.png', png), imageOptions({ maxBytes: 600 * 1024 }));
   assert.equal(r.mime, 'image/webp');
   assert.ok(r.url.length - 'data:image/webp;base64,'.length <= 600 * 1024);
@@ -115,7 +126,9 @@ test('an animated GIF gives its first frame, with a warning', async () => {
 });
 
 test('a small --max-bytes steps the quality down, then the size', async () => {
-  const big = await sharp(noise(1000, 800), { raw: { width: 1000, height: 800, channels: 3 } }).png().toBuffer();
+  const big = await sharp(noise(1000, 800), { raw: { width: 1000, height: 800, channels: 3 } })
+    .png()
+    .toBuffer();
   const path = file('noise.png', big);
   const a = await loadImage(path, imageOptions({ maxBytes: 400 * 1024 }));
   assert.equal(a.mime, 'image/jpeg');
@@ -126,9 +139,12 @@ test('a small --max-bytes steps the quality down, then the size', async () => {
   const b = await loadImage(path, imageOptions({ maxBytes: 60 * 1024 }));
   assert.ok((b.report.widthOut ?? 0) < 1000, 'shrunk');
   assert.ok(b.url.length - 'data:image/jpeg;base64,'.length <= 60 * 1024);
-  assert.ok((b.report.bytesOut ?? 0) * 4 / 3 <= 60 * 1024 + 4);
+  assert.ok(((b.report.bytesOut ?? 0) * 4) / 3 <= 60 * 1024 + 4);
 
-  await assert.rejects(loadImage(path, imageOptions({ maxBytes: 100 })), (err: unknown) => err instanceof ImageError && err.reason === 'too-large');
+  await assert.rejects(
+    loadImage(path, imageOptions({ maxBytes: 100 })),
+    (err: unknown) => err instanceof ImageError && err.reason === 'too-large',
+  );
 });
 
 test('--no-resize sends what is fine and refuses what would need preparation', async () => {
@@ -141,7 +157,13 @@ test('--no-resize sends what is fine and refuses what would need preparation', a
     ['big.jpg', await cameraJpeg({ width: 4000, height: 3000 }), /big\.jpg: 4000x3000 exceeds --max-edge 1568 and --no-resize was given$/],
     ['turned.jpg', await cameraJpeg({ width: 40, height: 30, orientation: 6 }), /EXIF orientation 6/],
     ['located.jpg', await cameraJpeg({ width: 40, height: 30, gps: true }), /GPS location/],
-    ['photo.tiff', await sharp(noise(20, 20), { raw: { width: 20, height: 20, channels: 3 } }).tiff().toBuffer(), /TIFF is not accepted/],
+    [
+      'photo.tiff',
+      await sharp(noise(20, 20), { raw: { width: 20, height: 20, channels: 3 } })
+        .tiff()
+        .toBuffer(),
+      /TIFF is not accepted/,
+    ],
     ['anim.gif', await animatedGif(), /GIF is animated/],
   ];
   for (const [name, bytes, re] of cases) {
@@ -154,13 +176,29 @@ test('--no-resize sends what is fine and refuses what would need preparation', a
     });
   }
   await assert.rejects(
-    loadImage(file('heavy.png', await sharp(noise(300, 300), { raw: { width: 300, height: 300, channels: 3 } }).png().toBuffer()), imageOptions({ resize: false, maxBytes: 1000 })),
+    loadImage(
+      file(
+        'heavy.png',
+        await sharp(noise(300, 300), { raw: { width: 300, height: 300, channels: 3 } })
+          .png()
+          .toBuffer(),
+      ),
+      imageOptions({ resize: false, maxBytes: 1000 }),
+    ),
     /exceeds --max-bytes/,
   );
 });
 
 test('never enlarges a small image that needs re-encoding', async () => {
-  const r = await loadImage(file('small.tiff', await sharp(noise(50, 40), { raw: { width: 50, height: 40, channels: 3 } }).tiff().toBuffer()), imageOptions());
+  const r = await loadImage(
+    file(
+      'small.tiff',
+      await sharp(noise(50, 40), { raw: { width: 50, height: 40, channels: 3 } })
+        .tiff()
+        .toBuffer(),
+    ),
+    imageOptions(),
+  );
   assert.equal(r.report.widthOut, 50);
   assert.equal(r.report.heightOut, 40);
   assert.equal(r.report.converted, true);
@@ -168,7 +206,9 @@ test('never enlarges a small image that needs re-encoding', async () => {
 });
 
 test('an SVG is rendered near --max-edge, not at a huge size', async () => {
-  const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="50000"><rect width="100%" height="100%" fill="#0a0"/></svg>');
+  const svg = Buffer.from(
+    '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="50000"><rect width="100%" height="100%" fill="#0a0"/></svg>',
+  );
   const r = await loadImage(file('huge.svg', svg), imageOptions());
   assert.equal(r.report.sourceType, 'svg');
   assert.equal(Math.max(r.report.widthOut ?? 0, r.report.heightOut ?? 0), 1568);

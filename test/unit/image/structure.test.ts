@@ -55,7 +55,15 @@ test('every MANIFEST fixture: refused ones are never vouched for; vouched ones m
 });
 
 test('the sendable fixtures of each walked format are vouched for', { skip }, async () => {
-  for (const f of ['jpeg-baseline.jpg', 'jpeg-progressive.jpg', 'jpeg-iptc-xmp-photo.jpg', 'png-filetype.png', 'png-16bit-rgb-trns.png', 'png-itxt.png', 'gif-static.gif']) {
+  for (const f of [
+    'jpeg-baseline.jpg',
+    'jpeg-progressive.jpg',
+    'jpeg-iptc-xmp-photo.jpg',
+    'png-filetype.png',
+    'png-16bit-rgb-trns.png',
+    'png-itxt.png',
+    'gif-static.gif',
+  ]) {
     assert.ok(await inspect(readFileSync(`${dir}${f}`)), f);
   }
 });
@@ -105,9 +113,14 @@ function mutants(orig: Buffer, n: number, seed: number): Array<[string, Buffer]>
 test('damaged copies: whatever is vouched for, sharp decodes; truncated copies are never vouched for', { skip }, async () => {
   const base = sharp(noise(96, 64), { raw: { width: 96, height: 64, channels: 3 } });
   const inputs: Array<[string, Buffer]> = [
-    ...['exif-Landscape_1.jpg', 'jpeg-baseline.jpg', 'jpeg-progressive.jpg', 'png-filetype.png', 'png-16bit-rgb-trns.png', 'gif-filetype.gif'].map(
-      (f) => [f, readFileSync(`${dir}${f}`)] as [string, Buffer],
-    ),
+    ...[
+      'exif-Landscape_1.jpg',
+      'jpeg-baseline.jpg',
+      'jpeg-progressive.jpg',
+      'png-filetype.png',
+      'png-16bit-rgb-trns.png',
+      'gif-filetype.gif',
+    ].map((f) => [f, readFileSync(`${dir}${f}`)] as [string, Buffer]),
     ['progressive.jpg', await base.clone().jpeg({ progressive: true }).toBuffer()],
     ['interlaced.png', await base.clone().png({ progressive: true }).toBuffer()],
     ['palette.png', await base.clone().png({ palette: true }).toBuffer()],
@@ -143,7 +156,9 @@ function withChunk(png: Buffer, type: string, data: Buffer): Buffer {
 }
 
 test('PNG: XMP location in iTXt counts; eXIf and compressed text are left to sharp', async () => {
-  const png = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
+  const png = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } })
+    .png()
+    .toBuffer();
   assert.equal((await inspect(png))?.location, false);
   const xmp = Buffer.from('XML:com.adobe.xmp\0\0\0\0\0<x:xmpmeta><exif:GPSLatitude>51,30N</exif:GPSLatitude></x:xmpmeta>', 'latin1');
   assert.equal((await inspect(withChunk(png, 'iTXt', xmp)))?.location, true);
@@ -153,9 +168,14 @@ test('PNG: XMP location in iTXt counts; eXIf and compressed text are left to sha
 });
 
 test('variants left to sharp: CMYK JPEG, WebP, formats it does not walk', async () => {
-  const cmyk = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).toColourspace('cmyk').jpeg().toBuffer();
+  const cmyk = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } })
+    .toColourspace('cmyk')
+    .jpeg()
+    .toBuffer();
   assert.equal(await inspect(cmyk), null);
-  const webp = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } }).webp().toBuffer();
+  const webp = await sharp(noise(16, 16), { raw: { width: 16, height: 16, channels: 3 } })
+    .webp()
+    .toBuffer();
   assert.equal(await inspectStructure(webp, 'webp'), null);
   assert.equal(await inspectStructure(Buffer.alloc(0), 'jpeg'), null);
 });

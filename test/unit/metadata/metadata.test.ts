@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { existingDescription, exiftoolSession, photoText, planTarget, readExisting, writeTarget, xmpPathFor } from '../../../src/metadata/index.ts';
+import {
+  existingDescription,
+  exiftoolSession,
+  photoText,
+  planTarget,
+  readExisting,
+  writeTarget,
+  xmpPathFor,
+} from '../../../src/metadata/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-metadata-'));
 const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
@@ -22,13 +30,26 @@ const pathCases: [string, 'ext' | 'stem', string][] = [
   ['photos/v1.2/noext', 'stem', 'photos/v1.2/noext.xmp'],
   ['photos/.hidden', 'stem', 'photos/.hidden.xmp'],
 ];
-for (const [image, naming, want] of pathCases) test(`xmp path: ${image} (${naming}) → ${want}`, () => assert.equal(xmpPathFor(image, naming), want));
+for (const [image, naming, want] of pathCases)
+  test(`xmp path: ${image} (${naming}) → ${want}`, () => assert.equal(xmpPathFor(image, naming), want));
 
 const text = { description: 'A dog on a beach.', keywords: ['dog', 'beach'] };
 const targetCases: [string, string, 'xmp' | 'embed', string, string[]][] = [
   ['JPEG, --xmp', 'jpeg', 'xmp', 'sidecar', ['XMP-dc:Description', 'XMP-dc:Subject']],
-  ['JPEG, --embed', 'jpeg', 'embed', 'embedded', ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject', 'IPTC:CodedCharacterSet', 'IPTC:Caption-Abstract', 'IPTC:Keywords']],
-  ['TIFF, --embed', 'tiff', 'embed', 'embedded', ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject', 'IPTC:CodedCharacterSet', 'IPTC:Caption-Abstract', 'IPTC:Keywords']],
+  [
+    'JPEG, --embed',
+    'jpeg',
+    'embed',
+    'embedded',
+    ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject', 'IPTC:CodedCharacterSet', 'IPTC:Caption-Abstract', 'IPTC:Keywords'],
+  ],
+  [
+    'TIFF, --embed',
+    'tiff',
+    'embed',
+    'embedded',
+    ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject', 'IPTC:CodedCharacterSet', 'IPTC:Caption-Abstract', 'IPTC:Keywords'],
+  ],
   ['PNG, --embed', 'png', 'embed', 'embedded', ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject']],
   ['HEIC, --embed', 'heic', 'embed', 'embedded', ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject']],
   ['WebP, --embed', 'webp', 'embed', 'embedded', ['XMP-dc:Description', 'EXIF:ImageDescription', 'XMP-dc:Subject']],
@@ -49,7 +70,12 @@ test('target: no keywords, no subject tag (existing ones are left alone)', () =>
 
 const textCases: [string, string, unknown, { description: string; keywords: string[] }][] = [
   ['plain answer', ' A cat. \n', undefined, { description: 'A cat.', keywords: [] }],
-  ['schema with description and tags', '{…}', { description: 'A cat.', tags: ['cat', ' pet ', 'cat', ''] }, { description: 'A cat.', keywords: ['cat', 'pet'] }],
+  [
+    'schema with description and tags',
+    '{…}',
+    { description: 'A cat.', tags: ['cat', ' pet ', 'cat', ''] },
+    { description: 'A cat.', keywords: ['cat', 'pet'] },
+  ],
   ['schema with caption and keywords', '{…}', { caption: 'A cat.', keywords: ['cat'] }, { description: 'A cat.', keywords: ['cat'] }],
   ['schema without a text field', '{"n": 3}', { n: 3 }, { description: '{"n": 3}', keywords: [] }],
   ['array data (-n)', 'a', [{ description: 'x' }], { description: 'a', keywords: [] }],
@@ -73,12 +99,17 @@ async function allTags(path: string, changed: RegExp): Promise<Record<string, un
 }
 
 async function pixelHash(path: string): Promise<string> {
-  return createHash('sha256').update(await sharp(path).raw().toBuffer()).digest('hex');
+  return createHash('sha256')
+    .update(await sharp(path).raw().toBuffer())
+    .digest('hex');
 }
 
-const VOLATILE = /^(SourceFile|MWG:(Description|Keywords)|IFD1:ThumbnailOffset|System:|File:|ExifTool:|Composite:|XMP-x:XMPToolkit|IFD0:(ImageDescription|XResolution|YResolution|ResolutionUnit|YCbCrPositioning)|ExifIFD:ExifVersion|ExifIFD:ColorSpace|IPTC:(CodedCharacterSet|Caption-Abstract|Keywords|ApplicationRecordVersion|EnvelopeRecordVersion)|XMP-dc:(Description|Subject)|Photoshop:|IFD0:ExifOffset)/;
+const VOLATILE =
+  /^(SourceFile|MWG:(Description|Keywords)|IFD1:ThumbnailOffset|System:|File:|ExifTool:|Composite:|XMP-x:XMPToolkit|IFD0:(ImageDescription|XResolution|YResolution|ResolutionUnit|YCbCrPositioning)|ExifIFD:ExifVersion|ExifIFD:ColorSpace|IPTC:(CodedCharacterSet|Caption-Abstract|Keywords|ApplicationRecordVersion|EnvelopeRecordVersion)|XMP-dc:(Description|Subject)|Photoshop:|IFD0:ExifOffset)/;
 
-test('--embed into a real JPEG with IPTC and XMP: the three fields and keywords written, the rest and the pixels unchanged, a backup kept', { skip: existsSync(`${fixtures}jpeg-iptc-xmp-photo.jpg`) ? false : 'no fixtures' }, async () => {
+test('--embed into a real JPEG with IPTC and XMP: the three fields and keywords written, the rest and the pixels unchanged, a backup kept', {
+  skip: existsSync(`${fixtures}jpeg-iptc-xmp-photo.jpg`) ? false : 'no fixtures',
+}, async () => {
   const img = join(tmp, 'photo.jpg');
   copyFileSync(`${fixtures}jpeg-iptc-xmp-photo.jpg`, img);
   const before = await allTags(img, VOLATILE);
@@ -116,7 +147,12 @@ for (const type of ['png', 'webp', 'tiff'] as const) {
 test('--xmp: a new sidecar is created; an existing one keeps its rating, labels and regions', async () => {
   const et = await session.get();
   const img = join(tmp, 'new.jpg');
-  writeFileSync(img, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).jpeg().toBuffer());
+  writeFileSync(
+    img,
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+      .jpeg()
+      .toBuffer(),
+  );
   const t = planTarget(img, 'jpeg', 'xmp', 'ext', { description: 'Night.', keywords: ['dark'] });
   await writeTarget(et, t, true);
   assert.equal(t.path, `${img}.xmp`);
@@ -124,7 +160,9 @@ test('--xmp: a new sidecar is created; an existing one keeps its rating, labels 
 
   // A sidecar as digiKam/darktable leave it: rating, colour label, a face region, history.
   const side = join(tmp, 'faces.xmp');
-  writeFileSync(side, `<?xpacket begin='\uFEFF' id='W5M0MpCehiHzreSzNTczkc9d'?>
+  writeFileSync(
+    side,
+    `<?xpacket begin='\uFEFF' id='W5M0MpCehiHzreSzNTczkc9d'?>
 <x:xmpmeta xmlns:x='adobe:ns:meta/'>
 <rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>
  <rdf:Description rdf:about='' xmlns:xmp='http://ns.adobe.com/xap/1.0/' xmlns:mwg-rs='http://www.metadataworkinggroup.com/schemas/regions/' xmlns:stArea='http://ns.adobe.com/xmp/sType/Area#' xmlns:darktable='http://darktable.sf.net/'>
@@ -141,17 +179,23 @@ test('--xmp: a new sidecar is created; an existing one keeps its rating, labels 
 </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end='w'?>
-`);
+`,
+  );
   const before = await allTags(side, VOLATILE);
   assert.equal(before['XMP-xmp:Rating'], 4);
-  assert.ok(before['XMP-mwg-rs:RegionList'] ?? before['XMP-mwg-rs:RegionInfo'] ?? Object.keys(before).some((k) => k.startsWith('XMP-mwg-rs:')), 'region read');
+  assert.ok(
+    before['XMP-mwg-rs:RegionList'] ?? before['XMP-mwg-rs:RegionInfo'] ?? Object.keys(before).some((k) => k.startsWith('XMP-mwg-rs:')),
+    'region read',
+  );
   await writeTarget(et, { where: 'sidecar', path: side, tags: { 'XMP-dc:Description': 'Alice in red.' } }, true);
   assert.equal((await readExisting(et, side)).description, 'Alice in red.');
   assert.deepEqual(await allTags(side, VOLATILE), before);
   assert.equal(existsSync(`${side}_original`), false, 'sidecars are edited without a backup file');
 });
 
-test('--embed into a HEIC: description and keywords written, the decoded pixels unchanged', { skip: existsSync(`${fixtures}heic-mif1.heic`) ? false : 'no fixtures' }, async () => {
+test('--embed into a HEIC: description and keywords written, the decoded pixels unchanged', {
+  skip: existsSync(`${fixtures}heic-mif1.heic`) ? false : 'no fixtures',
+}, async () => {
   const { withHeicPixels } = await import('../../../src/image/decoders.ts');
   const img = join(tmp, 'phone.heic');
   copyFileSync(`${fixtures}heic-mif1.heic`, img);

@@ -24,20 +24,35 @@ test('entryOf: batch records only; paths resolved against the base; URLs kept', 
   const url = entryOf(line({ image: 'https://h/a.jpg', ok: true }), '/b', 'r');
   assert.deepEqual([url?.remote, url?.location], [true, 'https://h/a.jpg']);
   assert.deepEqual(entryOf(line({ image: 'a.jpg', ok: true, content: ['one', 'two', 3] }), '/b', 'r')?.captions, ['one', 'two']);
-  const fb = entryOf(line({ image: 'a.jpg', ok: true, content: 'x', fallback: { model: 'm1', verdict: 'refused', error: 'the model refused: no' } }), '/b', 'r');
+  const fb = entryOf(
+    line({ image: 'a.jpg', ok: true, content: 'x', fallback: { model: 'm1', verdict: 'refused', error: 'the model refused: no' } }),
+    '/b',
+    'r',
+  );
   assert.equal(fb?.fallback, 'm1: the model refused: no');
   const failed = entryOf(line({ image: 'a.jpg', ok: false, verdict: 'empty', error: { message: 'the answer is empty' } }), '/b', 'r');
   assert.deepEqual([failed?.ok, failed?.verdict, failed?.error, failed?.captions], [false, 'empty', 'the answer is empty', []]);
 });
 
 test('collectEntries: the later record of an image wins, in the place of the first; other lines counted', () => {
-  const a = [line({ image: 'x.jpg', ok: false, error: { message: 'boom' } }), line({ image: 'y.jpg', ok: true, content: 'y' }), 'torn {', ''].join('\n');
+  const a = [
+    line({ image: 'x.jpg', ok: false, error: { message: 'boom' } }),
+    line({ image: 'y.jpg', ok: true, content: 'y' }),
+    'torn {',
+    '',
+  ].join('\n');
   const b = line({ image: './x.jpg', ok: true, content: 'x again' });
   const { entries, ignored } = collectEntries([
     { text: a, base: '/d', source: 'a' },
     { text: b, base: '/d', source: 'b' },
   ]);
-  assert.deepEqual(entries.map((e) => [e.image, e.ok, e.source]), [['./x.jpg', true, 'b'], ['y.jpg', true, 'a']]);
+  assert.deepEqual(
+    entries.map((e) => [e.image, e.ok, e.source]),
+    [
+      ['./x.jpg', true, 'b'],
+      ['y.jpg', true, 'a'],
+    ],
+  );
   assert.equal(ignored, 1);
 });
 
@@ -53,12 +68,29 @@ test('countEntries: ok, failed, verdicts, tokens, models', () => {
       source: 's',
     },
   ]);
-  assert.deepEqual(countEntries(entries), { total: 3, ok: 1, failed: 2, verdicts: { chatter: 1, refused: 1 }, tokens: 15, models: ['m1', 'm2'] });
+  assert.deepEqual(countEntries(entries), {
+    total: 3,
+    ok: 1,
+    failed: 2,
+    verdicts: { chatter: 1, refused: 1 },
+    tokens: 15,
+    models: ['m1', 'm2'],
+  });
 });
 
 test('renderReport escapes every text it shows and forbids network fetches', () => {
-  const { entries } = collectEntries([{ text: line({ image: '<img src=x onerror=alert(1)>.jpg', ok: true, content: '</script><script>alert(1)</script>"\'&', model: '<m>' }), base: '/', source: 's' }]);
-  const html = renderReport(entries, [{ none: 'image not found' }], countEntries(entries), { title: 'T<>', generated: 'now', linked: false });
+  const { entries } = collectEntries([
+    {
+      text: line({ image: '<img src=x onerror=alert(1)>.jpg', ok: true, content: '</script><script>alert(1)</script>"\'&', model: '<m>' }),
+      base: '/',
+      source: 's',
+    },
+  ]);
+  const html = renderReport(entries, [{ none: 'image not found' }], countEntries(entries), {
+    title: 'T<>',
+    generated: 'now',
+    linked: false,
+  });
   assert.doesNotMatch(html, /<img src=x/);
   assert.doesNotMatch(html, /<script>alert/);
   assert.match(html, /&lt;\/script&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;&#39;&amp;/);
@@ -76,7 +108,11 @@ test('makeThumbs: a missing image, one over the size cap (refused before it is r
   const at = (location: string) => entryOf(line({ image: location, ok: true, content: 'x' }), '/', 'r')!;
   const entries = [at('/no/such/image.jpg'), at(img), at('/work/shared/fixtures/images')];
   const small = await makeThumbs(entries, { link: false, pageDir: '/', maxInputBytes: 100 });
-  assert.deepEqual(small, [{ none: 'image not found' }, { none: 'image too large for a preview' }, { none: 'cannot read the image (directory)' }]);
+  assert.deepEqual(small, [
+    { none: 'image not found' },
+    { none: 'image too large for a preview' },
+    { none: 'cannot read the image (directory)' },
+  ]);
   const [thumb] = await makeThumbs([at(img)], { link: false, pageDir: '/', maxInputBytes: 50 * 1024 * 1024 });
   assert.match((thumb as { src: string }).src, /^data:image\/jpeg;base64,\/9j\//);
 });

@@ -4,10 +4,19 @@ import { formatRetry } from '../../../src/ui/render.ts';
 
 test('formatRetry counts attempts as the client makes them', () => {
   // --retries 1: two attempts in all; the retry is the second
-  assert.equal(formatRetry({ attempt: 2, maxAttempts: 2, retry: 1, delayMs: 500, reason: 'HTTP 503' }), 'HTTP 503; retrying in 500 ms (attempt 2 of 2)');
-  assert.equal(formatRetry({ attempt: 3, maxAttempts: 3, retry: 2, delayMs: 1500, reason: 'ECONNRESET' }), 'ECONNRESET; retrying in 1.5 s (attempt 3 of 3)');
+  assert.equal(
+    formatRetry({ attempt: 2, maxAttempts: 2, retry: 1, delayMs: 500, reason: 'HTTP 503' }),
+    'HTTP 503; retrying in 500 ms (attempt 2 of 2)',
+  );
+  assert.equal(
+    formatRetry({ attempt: 3, maxAttempts: 3, retry: 2, delayMs: 1500, reason: 'ECONNRESET' }),
+    'ECONNRESET; retrying in 1.5 s (attempt 3 of 3)',
+  );
   // a batch's wait on a 429 uses no retry
-  assert.equal(formatRetry({ attempt: 4, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' }), 'HTTP 429; waiting 2.0 s for the rate limit (attempt 4, no retry used)');
+  assert.equal(
+    formatRetry({ attempt: 4, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' }),
+    'HTTP 429; waiting 2.0 s for the rate limit (attempt 4, no retry used)',
+  );
 });
 
 test('progressLine: a rate-limit wait replaces rate and ETA', async () => {

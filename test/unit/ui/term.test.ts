@@ -57,10 +57,29 @@ test('renderers', () => {
   assert.equal(formatDuration(1500), '1.5 s');
   assert.equal(formatDuration(125_000), '2m05s');
   const line = formatImageReport({
-    source: 'photo.jpg', kind: 'file', sourceType: 'jpeg', bytesIn: 4_000_000, bytesOut: 300_000,
-    widthIn: 4000, heightIn: 3000, widthOut: 1176, heightOut: 1568, orientation: 6, rotated: true, resized: true,
-    converted: false, reencoded: true, metadataStripped: true, animated: false, unchanged: false, quality: 85,
-    estimatedTokens: 2459, openaiTokens: null,
+    source: 'photo.jpg',
+    kind: 'file',
+    sourceType: 'jpeg',
+    bytesIn: 4_000_000,
+    bytesOut: 300_000,
+    widthIn: 4000,
+    heightIn: 3000,
+    widthOut: 1176,
+    heightOut: 1568,
+    orientation: 6,
+    rotated: true,
+    resized: true,
+    converted: false,
+    reencoded: true,
+    metadataStripped: true,
+    animated: false,
+    unchanged: false,
+    quality: 85,
+    estimatedTokens: 2459,
+    openaiTokens: null,
   });
-  assert.match(line, /^photo\.jpg: jpeg 4000x3000 3\.8 MiB → 1176x1568 293\.0 KiB \(rotated upright \(EXIF orientation 6\), resized, re-encoded, metadata stripped, quality 85\), ≈2459 tokens \(Claude\)$/);
+  assert.match(
+    line,
+    /^photo\.jpg: jpeg 4000x3000 3\.8 MiB → 1176x1568 293\.0 KiB \(rotated upright \(EXIF orientation 6\), resized, re-encoded, metadata stripped, quality 85\), ≈2459 tokens \(Claude\)$/,
+  );
 });
