@@ -1,6 +1,6 @@
 // Types and the one error class shared by every layer. Nothing here may import a library.
 
-/** Exit codes of DESIGN.md §1. */
+/** Exit codes, as the README lists them. */
 export const ExitCode = {
   ok: 0,
   internal: 1,

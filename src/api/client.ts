@@ -46,7 +46,7 @@ export interface ClientOptions {
   token: string;
   /** Per attempt, covering connect, headers and the whole body. */
   timeoutMs: number;
-  /** Retries after the first attempt (DESIGN default 2). */
+  /** Retries after the first attempt (default 2). */
   retries: number;
   /** With a gate: the most one request waits on 429s in total (default 10 minutes). */
   maxRateLimitWaitMs?: number | undefined;

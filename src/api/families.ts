@@ -1,4 +1,4 @@
-// What each model family accepts, in one table (DESIGN.md §2 "Requests"). Pure.
+// What each model family accepts, in one table (docs/config.md "Models"). Pure.
 //
 // The generic request (max tokens, temperature, n, reasoning effort) is turned into the fields a
 // family takes, with a note for everything that was changed or cannot be had, so --dry-run can show

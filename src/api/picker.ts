@@ -1,4 +1,4 @@
-// Choosing a model from the relay's own list (DESIGN.md §1 "Defaults"). Pure.
+// Choosing a model from the relay's own list (docs/config.md "Models"). Pure.
 //
 // One ranked table of vision-capable model lines: an id is vision-capable when a line matches it,
 // the first matching line is its rank, and within a line the newest version, then the newest date,

@@ -1,4 +1,4 @@
-// The chat-completions request body (DESIGN.md §2 "Requests"). Pure.
+// The chat-completions request body (docs/config.md "Models": what each family accepts). Pure.
 
 export interface ChatImage {
   /** http(s) URL passed through, or a `data:image/...;base64,` URL. */

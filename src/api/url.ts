@@ -1,4 +1,4 @@
-// Base-URL handling (DESIGN.md §1 "Base URL forms"). Pure: no I/O, no undici.
+// Base-URL handling (docs/config.md, "Base URLs follow one rule"). Pure: no I/O, no undici.
 import { UsageError } from '../types.ts';
 
 export interface Endpoints {
@@ -25,7 +25,7 @@ function invalid(raw: string, why: string): UsageError {
 }
 
 /**
- * One rule for every form users paste (DESIGN.md §1):
+ * One rule for every form users paste:
  * - a path ending in `/chat/completions` is the endpoint itself, used exactly (models: its sibling
  *   `/models`): the escape hatch for any relay with an odd layout;
  * - a path ending in a version segment (`v1`, `v3`, `v4`, `v1beta`…) or in `/openai` is the API root

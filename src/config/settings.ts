@@ -32,7 +32,7 @@ const DEFAULTS = {
   'show-reasoning': false,
 } as const satisfies Partial<Record<SettingKey, SettingValue>>;
 
-/** The environment variables of DESIGN.md, by the setting they carry. */
+/** The environment variables (docs/config.md, settings precedence), by the setting they carry. */
 export const IMGDESC_ENV: Partial<Record<SettingKey, string>> = {
   'base-url': 'IMGDESC_BASE_URL',
   token: 'IMGDESC_TOKEN',

@@ -47,7 +47,7 @@ export interface DescribePlan {
   body: Record<string, unknown>;
   images: PreparedImage[];
   structured: StructuredSpec | undefined;
-  /** What the model's family made of the generic request (DESIGN.md §2). */
+  /** What the model's family made of the generic request. */
   family: FamilyPlan;
 }
 

@@ -1,5 +1,5 @@
 // `models` and model picking: GET {base}/v1/models, the ids it lists, and which one to use when the
-// user set none (DESIGN.md §1 "Defaults": no model is built in, because models retire).
+// user set none (no model is built in, because models retire: docs/config.md "Models").
 import {
   APIError,
   closestModels,

@@ -108,7 +108,7 @@ export type PreparationPlan =
    */
   | { action: 'convert'; problems: string[]; originalAllowed: boolean };
 
-/** The decision DESIGN §2 describes, from facts alone: send, refuse, or convert, and why. */
+/** The decision docs/describe.md "What is sent" describes, from facts alone: send, refuse, or convert, and why. */
 export function planPreparation(f: PreparationFacts, o: Pick<ImageOptions, 'maxEdge' | 'maxBytes' | 'resize'>): PreparationPlan {
   const label = formatLabel(f.type);
   const problems: string[] = [];

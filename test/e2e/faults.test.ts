@@ -1,4 +1,4 @@
-// End to end: the built CLI against a relay that fails in every way relays do (DESIGN.md §2 "Failures").
+// End to end: the built CLI against a relay that fails in every way relays do.
 // For each fault: the exit code, how many attempts the server saw, exactly one `error: …` line on
 // stderr (no stack), and the token nowhere in the output. docs/troubleshooting.md lists the same faults.
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Validates request bodies against the official OpenAI OpenAPI description in ../shared/spec
-// (DESIGN.md §5). Returns null when that folder is absent, so callers can skip with a message.
+// Returns null when that folder is absent, so callers can skip with a message.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-// Preparation rules of DESIGN.md §2 on synthetic images (no fixture files needed).
+// Preparation rules of docs/describe.md "What is sent" on synthetic images (no fixture files needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
