@@ -103,7 +103,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     throw new UsageError(`--fallback-model ${options.fallbackModel} is the model already used`);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { readResumeIndex } = await import('../core/batch-resume.ts');
-  const { runBatchFlow } = await import('../core/batch.ts');
+  const { jsonlWriter, runBatchFlow } = await import('../core/batch.ts');
   const { Progress, summaryLine } = await import('../ui/progress.ts');
 
   const { checkRelay } = await import('../core/describe.ts');
@@ -212,6 +212,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         dryRun: run.dryRun,
         keepResponse: run.json,
         shard: shard?.index,
+        writers: [jsonlWriter(sink)],
       },
       coreCtx,
       {
@@ -224,7 +225,6 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
             );
             aside(() => term.error(msg, hint));
           }
-          await sink.write(JSON.stringify(rec));
         },
         onSkip: (item, reason) => {
           if (reason === 'not-image') term.info(`${item.image}: not an image, skipped`);

@@ -116,13 +116,14 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
       concurrency: settings.concurrency,
       dryRun: false,
       keepResponse: run.json,
+      // Records go out in the order their lines came in.
+      writers: [{ record: (rec, item) => order.put(seqOf.get(item) as number, rec) }],
     },
     { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
     {
-      onRecord: async (rec, item) => {
+      onRecord: (rec) => {
         if (!rec.ok && !run.quiet)
           term.error(rec.error.message.startsWith(rec.image) ? rec.error.message : `${rec.image}: ${rec.error.message}`);
-        await order.put(seqOf.get(item) as number, rec);
       },
       onWarning: (item, message) => {
         if (run.verbose) term.warn(message.startsWith(item.image) ? message : `${item.image}: ${message}`);

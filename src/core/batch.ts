@@ -15,13 +15,24 @@ import { dirname, resolve } from 'node:path';
 import { APIError, InvalidResponseError, isModelNotFound, type Answer, type ApiResult, type RetryEvent } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { PreparedImage, ReadResult } from '../image/index.ts';
-import { CliError, ExitCode, InterruptedError, OutputError, isFatalWriteError } from '../types.ts';
+import { CliError, ExitCode, InterruptedError, OutputError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
-import { readFile } from 'node:fs/promises';
-import { removeStaleTemps, writeFileAtomic } from './batch-output.ts';
-import { composeCaption, mergeCaption, type CaptionStyle, type ExistingMode } from './caption.ts';
+import { removeStaleTemps } from './batch-output.ts';
+import { emptySummary, summarize, type BatchEvent, type BatchSummary } from './batch-summary.ts';
+import {
+  hfWriter,
+  jsonlWriter,
+  photoWriter,
+  relativeTo,
+  sidecarWriter,
+  writeCaption,
+  writeRecord,
+  type BatchWriter,
+  type Written,
+} from './batch-writers.ts';
+import { composeCaption, type CaptionStyle, type ExistingMode } from './caption.ts';
 import type { XmpNaming } from '../metadata/index.ts';
 import { isCutOff, judgeAnswer, type Verdict } from './guards.ts';
 import { firstLine } from '../format.ts';
@@ -97,8 +108,8 @@ export function framed(item: BatchItem, shard: number | undefined, rec: BatchRec
 }
 
 export interface BatchCallbacks {
-  /** A finished image: write its line. Awaited, so records are written in the order they finish. */
-  onRecord(record: BatchRecord, item: BatchItem): Promise<void> | void;
+  /** A finished image, before the writers write its record (say what failed). Awaited. */
+  onRecord?(record: BatchRecord, item: BatchItem): Promise<void> | void;
   onSkip?(item: BatchItem, reason: SkipReason): void;
   /** The tallies changed (an image recorded, skipped or planned): redraw progress from them. */
   onProgress?(summary: Readonly<BatchSummary>): void;
@@ -137,56 +148,26 @@ export interface BatchRunOptions {
   clock?: GateClock | undefined;
   /** This run's shard index, written into each record. */
   shard?: number | undefined;
+  /** Writers the caller adds after the flow's own (sidecar, photo, metadata.jsonl): the records' JSON lines. */
+  writers?: BatchWriter[] | undefined;
 }
 
-export interface BatchSummary {
-  total: number;
-  ok: number;
-  failed: number;
-  skipped: Record<SkipReason, number>;
-  tokens: number;
-  /** Answers cut off at the token limit (recorded ok, flagged `cut_off`). */
-  cutOff: number;
-  /** Some request was answered "no such model" (the CLI then forgets a cached pick). */
-  modelNotFound: boolean;
-  /** Set when a 401/403 stopped the batch. */
-  authError: CliError | undefined;
-  interrupted: boolean;
-  /** Most requests in flight at once, 429s seen, and the lowest the concurrency went. */
-  peakInFlight: number;
-  rateLimited: number;
-  lowestConcurrency: number;
-  /** Most images prepared but not yet sent at once (the pipeline's bound, for tests). */
-  peakPrepared: number;
-  /** Guards: answers by verdict (chatter among the ok ones, the rest among the failed). */
-  verdicts: Record<Verdict, number>;
-  /** Items sent to --fallback-model, and how many of those it answered. */
-  fallbacks: { sent: number; ok: number };
-  /** --dry-run: what the images that would be sent cost, estimated. */
-  estimate: BatchEstimate;
-}
+export { jsonlWriter, type BatchWriter };
 
-export interface BatchEstimate {
-  imageTokens: number;
-  promptTokens: number;
-  /** The sum of max_tokens over requests that set it; `uncapped` requests set none. */
-  outputCap: number;
-  uncapped: number;
-  /** Images whose size is not known here (URLs passed as given): not in imageTokens. */
-  unsized: number;
-  /** The image token formula used, in words. */
-  formula: string;
-}
+export type { BatchEstimate, BatchSummary } from './batch-summary.ts';
 
-function addEstimate(e: BatchEstimate, plan: DescribePlan): void {
+/** --dry-run: what one planned request would cost, as a summary event. */
+function plannedEvent(plan: DescribePlan): BatchEvent {
   const sizes = plan.images.map((i) => ({ width: i.report.widthOut ?? i.report.widthIn, height: i.report.heightOut ?? i.report.heightIn }));
   const known = sizes.filter((s): s is { width: number; height: number } => s.width !== null && s.height !== null);
   const r = estimateRequest(plan.body, known);
-  e.imageTokens += r.imageTokens;
-  e.promptTokens += r.promptTokens;
-  e.unsized += sizes.length - known.length;
-  if (r.outputCap === null) e.uncapped++;
-  else e.outputCap += r.outputCap;
+  return {
+    kind: 'planned',
+    imageTokens: r.imageTokens,
+    promptTokens: r.promptTokens,
+    outputCap: r.outputCap,
+    unsized: sizes.length - known.length,
+  };
 }
 
 interface Prepared {
@@ -262,7 +243,7 @@ export function okRecord(
     removed?: string[] | undefined;
     metadata?: string | undefined;
     fallback?: FallbackNote | undefined;
-    photo?: { where: 'sidecar' | 'embedded'; path: string } | undefined;
+    photo?: Written['photo'];
   },
 ): BatchRecord {
   const rec: BatchRecord = {
@@ -308,23 +289,9 @@ async function batchFlow(
   const core = await import('./describe.ts');
   const { loadImage, readImageFile } = await import('../image/index.ts');
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
-  const summary: BatchSummary = {
-    total: Array.isArray(items) ? items.length : 0,
-    ok: 0,
-    failed: 0,
-    skipped: { done: 0, sidecar: 0, captioned: 0, described: 0, 'not-image': 0 },
-    tokens: 0,
-    cutOff: 0,
-    modelNotFound: false,
-    authError: undefined,
-    interrupted: false,
-    peakInFlight: 0,
-    rateLimited: 0,
-    lowestConcurrency: concurrency,
-    peakPrepared: 0,
-    verdicts: { refused: 0, empty: 0, truncated: 0, chatter: 0 },
-    fallbacks: { sent: 0, ok: 0 },
-    estimate: { imageTokens: 0, promptTokens: 0, outputCap: 0, uncapped: 0, unsized: 0, formula: formulaName(settings.model ?? '') },
+  let summary: BatchSummary = emptySummary(Array.isArray(items) ? items.length : 0, concurrency, formulaName(settings.model ?? ''));
+  const emit = (e: BatchEvent) => {
+    summary = summarize(summary, e);
   };
   if (Array.isArray(items) && items.length === 0) return summary;
   const existing = opts.existing ?? 'skip';
@@ -360,19 +327,23 @@ async function batchFlow(
   const sidecarOwner = new Map<string, string>();
   const folders = new Map<string, Promise<string | null>>();
 
+  // The flow's own writers first (their names go into the record), then the caller's.
+  const writers: BatchWriter[] = [
+    ...(opts.sidecar ? [sidecarWriter(existing)] : []),
+    ...(photo ? [photoWriter(photo, existing, et, photoMeta)] : []),
+    ...(hf ? [hfWriter(hf)] : []),
+    ...(opts.writers ?? []),
+  ];
+
   const record = async (item: BatchItem, rec: BatchRecord) => {
     rec = framed(item, opts.shard, rec);
-    if (rec.ok) summary.ok++;
-    else summary.failed++;
-    // Tokens billed, whether or not the answer was a caption.
-    const u = rec.usage as { total_tokens?: unknown } | null | undefined;
-    if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
-    if (rec.verdict) summary.verdicts[rec.verdict]++;
+    emit({ kind: 'record', ok: rec.ok, usage: rec.usage, verdict: rec.verdict });
     cb.onProgress?.(summary);
-    await cb.onRecord(rec, item);
+    await cb.onRecord?.(rec, item);
+    await writeRecord(writers, rec, item);
   };
   const skip = (item: BatchItem, reason: SkipReason) => {
-    summary.skipped[reason]++;
+    emit({ kind: 'skip', reason });
     cb.onSkip?.(item, reason);
     cb.onProgress?.(summary);
   };
@@ -472,8 +443,7 @@ async function batchFlow(
           const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [img], structured });
           const p: Prepared = { item, sha256: f.sha256 ?? null, prompt, plan, sidecar };
           if (!opts.dryRun) return p;
-          summary.ok++;
-          addEstimate(summary.estimate, plan);
+          emit(plannedEvent(plan));
           const writes: string[] = [];
           if (sidecar !== undefined) writes.push(`the answer → ${sidecar}`);
           if (photo && !item.url) {
@@ -548,50 +518,6 @@ async function batchFlow(
       authSeen: summary.authError !== undefined,
     });
 
-  /** The description (and a schema's keywords) into the photo's XMP sidecar or the photo itself. */
-  const written = new Map<Prepared, { where: 'sidecar' | 'embedded'; path: string }>();
-  const writePhoto = async (p: Prepared, o: Extract<Outcome, { ok: true }>, text: string) => {
-    const mode = photo as NonNullable<typeof photo>;
-    const first = Array.isArray(o.data) ? o.data[0] : o.data;
-    const fresh = photoMeta.photoText(text, p.plan.structured ? first : undefined);
-    const type = p.plan.images[0]?.report.sourceType ?? '';
-    const e = await et();
-    const planned = photoMeta.planTarget(p.item.key, type, mode.mode, mode.naming, fresh);
-    const old =
-      existing === 'append' || existing === 'prepend'
-        ? await photoMeta.readExisting(e, planned.path)
-        : { description: undefined, keywords: [] };
-    const description =
-      mergeCaption(old.description, fresh.description, existing === 'skip' ? 'overwrite' : existing)?.trimEnd() ?? fresh.description;
-    const keywords = fresh.keywords.length ? [...new Set([...old.keywords, ...fresh.keywords])] : [];
-    const target = photoMeta.planTarget(p.item.key, type, mode.mode, mode.naming, { description, keywords });
-    await photoMeta.writeTarget(e, target, mode.backup);
-    written.set(p, { where: target.where, path: target.where === 'sidecar' ? relativeTo(p.item.image, target.path) : p.item.image });
-  };
-
-  /** Writes the caption where it goes: the sidecar and the folder's metadata.jsonl. */
-  const writeCaption = async (p: Prepared, o: Extract<Outcome, { ok: true }>): Promise<string | undefined> => {
-    const text = core.answerText(o.answer, p.plan.structured ? { data: o.data } : undefined);
-    if (p.sidecar !== undefined) {
-      const old = existing === 'append' || existing === 'prepend' ? await readFile(p.sidecar, 'utf8').catch(() => undefined) : undefined;
-      const merged = mergeCaption(old, text, existing === 'skip' ? 'overwrite' : existing);
-      const path = p.sidecar;
-      if (merged !== undefined) {
-        await writeFileAtomic(path, merged).catch((err: unknown) => {
-          // A full or failing disk takes every later sidecar with it: stop the batch (exit 6).
-          throw isFatalWriteError(err) ? new OutputError(path, err) : err;
-        });
-      }
-    }
-    if (photo && !p.item.url) await writePhoto(p, o, text);
-    if (!hf || p.item.url) return undefined;
-    const first = Array.isArray(o.data) ? o.data[0] : o.data;
-    const value = p.plan.structured
-      ? { data: typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : { value: first } }
-      : { text: text.trim() };
-    return hf.set(p.item.key, value);
-  };
-
   const sendOne = async (p: Prepared) => {
     const { item } = p;
     const reqGate = gate.forRequest();
@@ -603,15 +529,12 @@ async function batchFlow(
       let o = await attempt(p.plan, settings, reqCtx);
       let fallback: FallbackNote | undefined;
       if (!o.ok && fallbackSettings && actionFor(o.err) === 'record') {
-        // Tokens the first model billed count too.
-        const u = o.answer?.usage as { total_tokens?: unknown } | null | undefined;
-        if (u && typeof u.total_tokens === 'number') summary.tokens += u.total_tokens;
+        emit({ kind: 'fallback-sent', usage: o.answer?.usage });
         fallback = {
           model: o.answer?.model ?? settings.model ?? '',
           ...(o.verdict ? { verdict: o.verdict } : {}),
           error: firstLine(o.err),
         };
-        summary.fallbacks.sent++;
         const plan = await core.planDescribe(
           [item.image],
           p.prompt,
@@ -620,10 +543,18 @@ async function batchFlow(
           { prepared: p.plan.images, structured: p.plan.structured },
         );
         o = await attempt(plan, fallbackSettings, reqCtx);
-        if (o.ok) summary.fallbacks.ok++;
+        if (o.ok) emit({ kind: 'fallback-answered' });
       }
       if (o.ok) {
-        const metadata = await writeCaption(p, o);
+        const text = core.answerText(o.answer, p.plan.structured ? { data: o.data } : undefined);
+        const wrote = await writeCaption(writers, {
+          item,
+          text,
+          data: o.data,
+          structured: p.plan.structured !== undefined,
+          sourceType: p.plan.images[0]?.report.sourceType ?? '',
+          sidecar: p.sidecar,
+        });
         rec = okRecord(p, o.answer, o.response, {
           many,
           structured: p.plan.structured !== undefined,
@@ -631,23 +562,22 @@ async function batchFlow(
           keepResponse: opts.keepResponse,
           sidecar: p.sidecar,
           removed: o.removed,
-          metadata,
+          metadata: wrote.metadata,
           fallback,
-          photo: written.get(p),
+          photo: wrote.photo,
         });
-        written.delete(p);
         if (isCutOff(o.answer.finishReason)) {
-          summary.cutOff++;
+          emit({ kind: 'cut-off' });
           cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason}); raise --max-tokens`);
         }
       } else {
         const action = actionFor(o.err);
         if (action === 'drop') return;
         if (action === 'record-and-stop') {
-          summary.authError = o.err as CliError;
+          emit({ kind: 'auth-stop', error: o.err as CliError });
           stop.abort();
         }
-        if (o.err instanceof APIError && isModelNotFound(o.err)) summary.modelNotFound = true;
+        if (o.err instanceof APIError && isModelNotFound(o.err)) emit({ kind: 'model-not-found' });
         rec = {
           image: item.image,
           ok: false,
@@ -684,17 +614,13 @@ async function batchFlow(
     signal,
   });
 
-  summary.interrupted = ctx.signal.aborted;
-  summary.peakInFlight = gate.peak;
-  summary.rateLimited = gate.rateLimited;
-  summary.lowestConcurrency = gate.lowest;
-  summary.peakPrepared = stats.peakPrepared;
+  emit({
+    kind: 'finished',
+    interrupted: ctx.signal.aborted,
+    peakInFlight: gate.peak,
+    rateLimited: gate.rateLimited,
+    lowestConcurrency: gate.lowest,
+    peakPrepared: stats.peakPrepared,
+  });
   return summary;
-}
-
-/** The sidecar's path written the way the image was named (`photos/a.jpg` → `photos/a.jpg.xmp`). */
-function relativeTo(image: string, sidecar: string): string {
-  const name = sidecar.slice(Math.max(sidecar.lastIndexOf('/'), sidecar.lastIndexOf('\\')) + 1);
-  const slash = Math.max(image.lastIndexOf('/'), image.lastIndexOf('\\'));
-  return slash >= 0 ? image.slice(0, slash + 1) + name : name;
 }
