@@ -315,6 +315,58 @@ if (want('memory')) {
   }
 }
 
+if (want('bombs')) {
+  // Issue #19 item 3: each bomb refused with exit 2 in under 1 s and under 150 MB peak RSS. Built by
+  // test/helpers/bombs.ts (the same builders the tests use), run as `imgdesc --dry-run <bomb>`.
+  console.log('\n## bombs (imgdesc --dry-run; wall time and peak RSS of the process; target: exit 2, < 1 s, < 150 MB)');
+  const root = new URL('..', import.meta.url).pathname;
+  const dir = join(work, 'bombs');
+  mkdirSync(dir, { recursive: true });
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { writeFileSync } from 'node:fs';
+import * as b from './test/helpers/bombs.ts';
+const files = {
+  'png-100000x100000-1bit.png': b.pngBomb({ width: 100000, height: 100000 }),
+  'png-61600x61600-8bit.png': b.pngBomb({ width: 61600, height: 61600, depth: 8 }),
+  'png-1000x1000-inflating-2GB.png': b.pngBomb({ width: 1000, height: 1000, depth: 8, extra: 2e9 }),
+  'png-16000x16000-rgba-zeros.png': b.pngBomb({ width: 16000, height: 16000, depth: 8, colour: 6 }),
+  'jpeg-65535x65535.jpg': b.jpegBomb(65535, 65535),
+  'gif-65535x65535.gif': b.gifBomb(65535, 65535),
+  'webp-100000x100000.webp': b.webpBomb(100000, 100000),
+  'bmp-100000x100000.bmp': b.bmpBomb(100000, 100000),
+};
+for (const [name, bytes] of Object.entries(files)) writeFileSync(${JSON.stringify(dir)} + '/' + name, bytes);`,
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(made.stderr);
+  const hasTime = existsSync('/usr/bin/time');
+  for (const name of readdirSync(dir).sort()) {
+    const file = join(dir, name);
+    const t0 = performance.now();
+    const r = hasTime
+      ? spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', file], {
+          encoding: 'utf8',
+          env: env('http://127.0.0.1:9'),
+        })
+      : spawnSync(process.execPath, [BIN, '--dry-run', file], { encoding: 'utf8', env: env('http://127.0.0.1:9') });
+    const ms = performance.now() - t0;
+    const lines = r.stderr.trim().split('\n');
+    const rss = hasTime ? `${(Number(lines.pop()) / 1024).toFixed(0)} MB` : 'n/a';
+    const code = hasTime ? (/exited with non-zero status (\d+)/.exec(r.stderr)?.[1] ?? '0') : String(r.status);
+    const said = lines.find((l) => l.startsWith('error:'))?.replace(/^error: \S+: /, '') ?? '(sent)';
+    console.log(
+      `  ${`${name} (${(statSync(file).size / 1e6).toFixed(1)} MB)`.padEnd(46)} exit ${code} ${ms.toFixed(0).padStart(6)} ms ${rss.padStart(7)}  ${said}`,
+    );
+  }
+}
+
 if (want('batch')) {
   const script = new URL('./bench-batch.mjs', import.meta.url).pathname;
   if (existsSync(script)) {

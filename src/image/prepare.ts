@@ -7,7 +7,15 @@ import { copyExif } from './exiftool.ts';
 import { extractRawPreview, RAW_TYPES } from './raw.ts';
 import { formatBytes } from '../format.ts';
 import { formatLabel, type Sniffed } from './sniff.ts';
-import { exifHasLocation, inspectStructure, xmpHasLocation } from './structure.ts';
+import {
+  exifHasLocation,
+  headerDimensions,
+  inspectStructure,
+  overPixelLimit,
+  PIXEL_LIMIT,
+  StructureRefusal,
+  xmpHasLocation,
+} from './structure.ts';
 import { claudeTokens, openaiTokens } from './tokens.ts';
 import { ImageError, type ImageOptions, type ImageReport, type PreparedImage } from './types.ts';
 
@@ -150,7 +158,16 @@ function sendAsIs(subject: Subject, opts: ImageOptions, width: number, height: n
  */
 async function sendWithoutSharp(subject: Subject, opts: ImageOptions): Promise<PreparedImage | null> {
   if (subject.path !== null) return null; // only the head was read: too big to go as it is
-  const s = await inspectStructure(subject.bytes, subject.sniffed.type);
+  // Too many pixels to go as it is: the walk (which inflates a PNG's data) would only be undone.
+  const declared = headerDimensions(subject.bytes, subject.sniffed.type);
+  if (declared && Math.max(declared.width, declared.height) > opts.maxEdge) return null;
+  let s;
+  try {
+    s = await inspectStructure(subject.bytes, subject.sniffed.type);
+  } catch (err) {
+    if (err instanceof StructureRefusal) throw corruptError(subject.name, formatLabel(subject.sniffed.type), err);
+    throw err;
+  }
   if (!s) return null;
   const facts = { ...s, type: subject.sniffed.type, location: s.location && !opts.keepMetadata, size: subject.size };
   if (planPreparation(facts, opts).action !== 'send') return null;
@@ -201,13 +218,23 @@ function orient(p: Sharp, o: number): Sharp {
 }
 
 function corruptError(name: string, label: string, err: unknown): ImageError {
+  if (err instanceof Error && /exceeds pixel limit/i.test(err.message)) return tooManyPixels(name, label, null);
   return new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
+}
+
+/** A bomb or a giant, refused from its header before anything is inflated or decoded. */
+export function tooManyPixels(name: string, label: string, size: { width: number; height: number } | null): ImageError {
+  const mp = Math.floor(PIXEL_LIMIT / 1e6);
+  const dims = size ? `${size.width}x${size.height} ` : '';
+  return new ImageError('too-large', `${name}: ${dims}${label} has more pixels than imgdesc decodes (${mp} megapixels)`);
 }
 
 export async function prepareBytes(subject: Subject, opts: ImageOptions): Promise<PreparedImage> {
   const { name, bytes, sniffed, report } = subject;
   const type = sniffed.type;
   const label = formatLabel(type);
+  const declared = headerDimensions(bytes, type);
+  if (overPixelLimit(declared)) throw tooManyPixels(name, label, declared);
   const heifTool = type === 'heic' ? await findHeifTool(opts.searchPath) : null;
   const decoder = chooseDecoder(type, !!heifTool);
   if (!decoder) {
@@ -255,6 +282,9 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
     }
   }
 
+  if (meta && type !== 'svg' && overPixelLimit({ width: meta.width ?? 0, height: meta.height ?? 0 })) {
+    throw tooManyPixels(name, label, { width: meta.width ?? 0, height: meta.height ?? 0 });
+  }
   if (meta) {
     report.widthIn = meta.width ?? null;
     report.heightIn = meta.height ?? null;

@@ -2,7 +2,7 @@
 // loads sharp (≈30 ms per call, ≈1 ms of CPU per image in a batch).
 //
 // It walks the file to its end marker: every JPEG segment and entropy-coded scan, every PNG chunk
-// with its CRC and the whole inflated image data, every GIF block with its LZW codes. It reads what
+// with its CRC and its image data (inflated in small pieces, never held whole), every GIF block with its LZW codes. It reads what
 // decides whether the bytes can go out unchanged: dimensions, EXIF orientation, location
 // metadata, animation. WebP is left to sharp: libwebp refuses corrupt VP8 data that only a decode
 // finds (a structural walk passed flipped bits that sharp refused).
@@ -24,6 +24,92 @@ export interface Structure {
   animated: boolean;
 }
 
+/**
+ * The most pixels imgdesc decodes: sharp's own default (16383 x 16383), applied from the header
+ * before any byte is inflated or decoded, whatever decodes the format.
+ */
+export const PIXEL_LIMIT = 268_402_689;
+
+/**
+ * The stored size a header declares, read without inflating or decoding anything (JPEG: the
+ * segments up to the frame header; PNG: IHDR; GIF: the screen and each frame's descriptor up to
+ * the first image; WebP: VP8/VP8L/VP8X; BMP: the info header). null when the header says nothing
+ * this can read: the decoder then applies the same limit itself.
+ */
+export function headerDimensions(bytes: Uint8Array, type: string): { width: number; height: number } | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    if (type === 'png' || type === 'apng') {
+      if (b.toString('latin1', 12, 16) !== 'IHDR') return null;
+      return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+    }
+    if (type === 'gif') return { width: b.readUInt16LE(6), height: b.readUInt16LE(8) };
+    if (type === 'jpeg') return jpegFrameSize(b);
+    if (type === 'webp') return webpSize(b);
+    if (type === 'bmp') {
+      // BITMAPCOREHEADER (12 bytes) has 16-bit sizes; the others 32-bit, height negative when top-down
+      if (b.readUInt32LE(14) === 12) return { width: b.readUInt16LE(18), height: b.readUInt16LE(20) };
+      return { width: Math.abs(b.readInt32LE(18)), height: Math.abs(b.readInt32LE(22)) };
+    }
+  } catch (err) {
+    if (err instanceof RangeError) return null;
+    throw err;
+  }
+  return null;
+}
+
+/** headerDimensions for bytes whose type is not known yet, told apart by their magic numbers. */
+export function declaredSize(bytes: Uint8Array): { width: number; height: number } | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type =
+    b[0] === 0x89 && b.toString('latin1', 1, 4) === 'PNG'
+      ? 'png'
+      : b[0] === 0xff && b[1] === 0xd8
+        ? 'jpeg'
+        : b.toString('latin1', 0, 3) === 'GIF'
+          ? 'gif'
+          : b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP'
+            ? 'webp'
+            : b.toString('latin1', 0, 2) === 'BM'
+              ? 'bmp'
+              : '';
+  return headerDimensions(b, type);
+}
+
+/** Over the pixel limit, from whatever the header declares. */
+export function overPixelLimit(size: { width: number; height: number } | null, limit = PIXEL_LIMIT): boolean {
+  return !!size && size.width * size.height > limit;
+}
+
+function jpegFrameSize(b: Buffer): { width: number; height: number } | null {
+  if (b[0] !== 0xff || b[1] !== 0xd8) return null;
+  let at = 2;
+  while (at + 4 <= b.length) {
+    if (b[at] !== 0xff) return null;
+    while (b[at] === 0xff) at++;
+    const marker = b[at++] as number;
+    if (marker === 0xd9 || marker === 0xda) return null; // no frame header before the scan
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
+    const len = b.readUInt16BE(at);
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { width: b.readUInt16BE(at + 5), height: b.readUInt16BE(at + 3) };
+    }
+    at += len;
+  }
+  return null;
+}
+
+function webpSize(b: Buffer): { width: number; height: number } | null {
+  const chunk = b.toString('latin1', 12, 16);
+  if (chunk === 'VP8X') return { width: 1 + b.readUIntLE(24, 3), height: 1 + b.readUIntLE(27, 3) };
+  if (chunk === 'VP8L') {
+    const bits = b.readUInt32LE(21);
+    return { width: 1 + (bits & 0x3fff), height: 1 + ((bits >>> 14) & 0x3fff) };
+  }
+  if (chunk === 'VP8 ') return { width: b.readUInt16LE(26) & 0x3fff, height: b.readUInt16LE(28) & 0x3fff };
+  return null;
+}
+
 /** Thrown inside the walkers for anything unexpected; never leaves this module. */
 class Unsure extends Error {}
 
@@ -37,11 +123,12 @@ type Walked = Omit<Structure, 'orientation'> & { exif?: Buffer };
 /**
  * Facts about `bytes` of `type` ('jpeg' | 'png' | 'gif'), or null when the file is not
  * walked to its end cleanly (truncated, corrupt, or a variant this check leaves to the decoder).
+ * Throws StructureRefusal for a PNG whose data inflates far past its pixels (a bomb).
  */
 export async function inspectStructure(bytes: Uint8Array, type: string): Promise<Structure | null> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    const walked = type === 'jpeg' ? inspectJpeg(buf) : type === 'png' ? inspectPng(buf) : type === 'gif' ? inspectGif(buf) : null;
+    const walked = type === 'jpeg' ? inspectJpeg(buf) : type === 'png' ? await inspectPng(buf) : type === 'gif' ? inspectGif(buf) : null;
     if (!walked) return null;
     const { exif, ...facts } = walked;
     if (!exif) return { ...facts, orientation: 1 };
@@ -123,7 +210,7 @@ function inspectJpeg(b: Buffer): Walked {
       const width = seg.readUInt16BE(3);
       const n = seg[5] ?? 0;
       // 12-bit samples, CMYK, a height given later (DNL): the decoder's business
-      need(precision === 8 && width > 0 && height > 0 && (n === 1 || n === 3) && seg.length === 6 + 3 * n);
+      need(precision === 8 && width > 0 && height > 0 && width * height <= PIXEL_LIMIT && (n === 1 || n === 3) && seg.length === 6 + 3 * n);
       const components = new Map<number, number>();
       for (let i = 0; i < n; i++) {
         const id = seg[6 + 3 * i] as number;
@@ -215,9 +302,9 @@ const ADAM7 = [
   [0, 1, 1, 2],
 ] as const;
 
-function inspectPng(b: Buffer): Walked {
+async function inspectPng(b: Buffer): Promise<Walked> {
   need(b.subarray(0, 8).equals(PNG_SIGNATURE));
-  const { crc32, inflateSync } = zlib();
+  const { crc32 } = zlib();
   let at = 8;
   let ihdr: { width: number; height: number; depth: number; colour: number; interlaced: boolean } | undefined;
   let palette = false;
@@ -244,6 +331,7 @@ function inspectPng(b: Buffer): Walked {
           data[11] === 0 &&
           (data[12] as number) <= 1,
       );
+      need(ihdr.width * ihdr.height <= PIXEL_LIMIT); // before any IDAT is inflated
       continue;
     }
     if (idat.length > 0 && type !== 'IDAT') idatDone = true;
@@ -274,18 +362,89 @@ function inspectPng(b: Buffer): Walked {
   const passes = interlaced
     ? ADAM7.map(([x0, y0, dx, dy]) => [Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)] as const)
     : [[width, height] as const];
-  let expected = 0;
-  for (const [w, h] of passes) if (w > 0 && h > 0) expected += h * (1 + Math.ceil((w * bitsPerPixel) / 8));
+  const rows: Array<{ count: number; stride: number }> = [];
+  for (const [w, h] of passes) if (w > 0 && h > 0) rows.push({ count: h, stride: 1 + Math.ceil((w * bitsPerPixel) / 8) });
   // Also proves the zlib stream whole (its Adler-32) and exactly as long as the image needs.
-  const pixels = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1 });
-  need(pixels.length === expected);
-  let row = 0;
-  for (const [w, h] of passes) {
-    if (w <= 0 || h <= 0) continue;
-    const stride = 1 + Math.ceil((w * bitsPerPixel) / 8);
-    for (let y = 0; y < h; y++, row += stride) need((pixels[row] as number) <= 4);
-  }
+  await checkScanlines(idat, rows);
   return { width, height, location, animated: false };
+}
+
+/** Image data up to this many inflated bytes is inflated in one synchronous call (a few ms at most). */
+const INFLATE_WHOLE_MAX = 1 << 20;
+const INFLATE_CHUNK = 64 * 1024;
+/**
+ * Image data that inflates this far past what the declared pixels need is a bomb, not an encoder's
+ * slip (libpng ignores a little extra data): refused, instead of inflated to its end by the decoder.
+ */
+const EXCESS_REFUSED = 1 << 20;
+
+/**
+ * A verdict the walk is sure of: the file is built to cost far more than it declares. The only
+ * thing this module refuses by itself; everything else it is unsure of is left to the decoder.
+ */
+export class StructureRefusal extends Error {}
+const TOO_MUCH_DATA = 'its image data inflates to far more than its pixels need';
+
+/**
+ * Inflates the IDAT data and checks every scanline's filter byte, holding at most one piece of
+ * output at a time: a bomb costs a small buffer, not its declared size, and a big image is
+ * inflated in pieces between which other work runs.
+ */
+async function checkScanlines(idat: Buffer[], rows: Array<{ count: number; stride: number }>): Promise<void> {
+  let expected = 0;
+  for (const r of rows) expected += r.count * r.stride;
+  let pass = 0;
+  let left = rows[0]?.count ?? 0;
+  let next = 0; // offset of the next filter byte within the output seen so far
+  let seen = 0;
+  const scan = (piece: Buffer): void => {
+    const end = seen + piece.length;
+    if (end > expected + EXCESS_REFUSED) throw new StructureRefusal(TOO_MUCH_DATA);
+    while (next < Math.min(end, expected)) {
+      const r = rows[pass] as { count: number; stride: number };
+      need((piece[next - seen] as number) <= 4);
+      next += r.stride;
+      if (--left === 0 && ++pass < rows.length) left = (rows[pass] as { count: number }).count;
+    }
+    seen = end;
+  };
+  const z = zlib();
+  if (expected <= INFLATE_WHOLE_MAX) {
+    let out: Buffer;
+    try {
+      out = z.inflateSync(Buffer.concat(idat), { maxOutputLength: expected + EXCESS_REFUSED + 1 });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new StructureRefusal(TOO_MUCH_DATA);
+      throw err;
+    }
+    scan(out);
+  } else {
+    const inflate = z.createInflate({ chunkSize: INFLATE_CHUNK });
+    await new Promise<void>((resolve, reject) => {
+      inflate.on('data', (piece: Buffer) => {
+        try {
+          scan(piece);
+        } catch (err) {
+          inflate.destroy();
+          reject(err);
+        }
+      });
+      inflate.on('error', reject);
+      inflate.on('end', resolve);
+      // Fed one IDAT chunk at a time, as the inflater asks: never more than a chunk buffered.
+      (async () => {
+        for (const part of idat) {
+          if (inflate.destroyed) return;
+          if (!inflate.write(part)) await new Promise((r) => inflate.once('drain', r));
+        }
+        inflate.end();
+      })().catch(reject);
+    }).catch((err: unknown) => {
+      if (err instanceof Unsure || err instanceof StructureRefusal) throw err;
+      throw new Unsure(); // a broken zlib stream: the decoder says what is wrong
+    });
+  }
+  need(seen === expected);
 }
 
 // ---- GIF ----------------------------------------------------------------------------------------
@@ -295,7 +454,7 @@ function inspectGif(b: Buffer): Walked {
   need(sig === 'GIF87a' || sig === 'GIF89a');
   const width = b.readUInt16LE(6);
   const height = b.readUInt16LE(8);
-  need(width > 0 && height > 0);
+  need(width > 0 && height > 0 && width * height <= PIXEL_LIMIT);
   const flags = b[10] as number;
   let at = 13 + (flags & 0x80 ? 3 << ((flags & 7) + 1) : 0);
   let frames = 0;
@@ -316,7 +475,7 @@ function inspectGif(b: Buffer): Walked {
       const fh = b.readUInt16LE(at + 6);
       const f = b[at + 8] as number;
       at += 9 + (f & 0x80 ? 3 << ((f & 7) + 1) : 0);
-      need(fw > 0 && fh > 0 && ((flags | f) & 0x80) !== 0);
+      need(fw > 0 && fh > 0 && fw * fh <= PIXEL_LIMIT && ((flags | f) & 0x80) !== 0);
       const minCodeSize = b[at++] as number;
       need(minCodeSize >= 2 && minCodeSize <= 8);
       const start = at;

@@ -2,6 +2,7 @@
 // mailed; or, with --link, relative links to the originals.
 import { relative, sep } from 'node:path';
 import { readPath } from '../image/read.ts';
+import { declaredSize, overPixelLimit, PIXEL_LIMIT } from '../image/structure.ts';
 import { ImageError } from '../image/types.ts';
 import type { ReportEntry } from './model.ts';
 import type { Thumb } from './html.ts';
@@ -15,7 +16,7 @@ export function linkTo(file: string, pageDir: string): string {
 
 async function toJpeg(bytes: Buffer): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
-  return sharp(bytes, { failOn: 'none', limitInputPixels: 268_402_689 })
+  return sharp(bytes, { failOn: 'none', limitInputPixels: PIXEL_LIMIT })
     .rotate()
     .resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true })
     .flatten({ background: '#ffffff' })
@@ -34,6 +35,8 @@ async function embed(path: string, opts: ThumbOptions): Promise<Thumb> {
     if (err.reason === 'too-large') return { none: 'image too large for a preview' };
     return { none: `cannot read the image (${(err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.reason})` };
   }
+  // A bomb is refused from its header, before sharp or the image layer's decoders see it.
+  if (overPixelLimit(declaredSize(bytes))) return { none: 'image too large for a preview' };
   let jpeg: Buffer | undefined;
   try {
     jpeg = await toJpeg(bytes);
