@@ -53,7 +53,8 @@ export function describeProgram(program: Command): CommandModel {
   const walk = (cmd: Command, path: string): CommandModel => ({
     name: cmd.name(),
     description: cmd.description(),
-    options: help.visibleOptions(cmd).map(optionModel),
+    // options given on the program (-q, --profile …) complete after any command too
+    options: [...help.visibleOptions(cmd), ...(cmd === program ? [] : help.visibleGlobalOptions(cmd))].map(optionModel),
     args: argsOf(path),
     subcommands: help
       .visibleCommands(cmd)

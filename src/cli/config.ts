@@ -170,7 +170,7 @@ function noProfile(store: ProfileStore, name: string): ConfigError {
 /** The settings a run with this profile would use (no flags). */
 async function effectiveSettings(store: ProfileStore, name: string, io: IO) {
   const profile = checkProfile(name, store.profile(name), store.path);
-  return withTokenCommand(resolveSettings({ flags: {}, env: io.env, profileName: name, profile }), profile, io.env, io.signal);
+  return withTokenCommand(resolveSettings({ flags: {}, env: io.env, profileName: name, profile }), io.env, io.signal);
 }
 
 function settingKey(key: string | undefined): ConfigKey {

@@ -55,7 +55,6 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
     }
     settings = await withTokenCommand(
       resolveSettings({ flags: options.settings, env: io.env, profileName: chosen.name, profile }),
-      profile,
       io.env,
       io.signal,
     );

@@ -1,6 +1,6 @@
 // The commander program. Each command's code is loaded with `await import()` when it runs,
 // so `--help` and `--version` load only this file and commander.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { ExistingMode } from '../core/caption.ts';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,7 +9,18 @@ import { closest } from './suggest.ts';
 import { bareWord } from './route.ts';
 import { reportCliError } from './error-report.ts';
 import { VERSION } from '../version.ts';
-import { addSharedOptions, flagSettings, runFlags } from './options.ts';
+import {
+  MANY_SETTINGS,
+  REQUEST_SETTINGS,
+  addFlags,
+  addGlobalOptions,
+  addSettings,
+  flagOption,
+  flagSettings,
+  groupInOrder,
+  runFlags,
+  settingOption,
+} from './options.ts';
 import { keysHelp } from '../config/keys.ts';
 import type { ConfigVerb } from './config.ts';
 
@@ -80,13 +91,20 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       writeOut: (s) => void io.stdout.write(s),
       writeErr: (s) => void io.stderr.write(s),
     })
+    .configureHelp({
+      showGlobalOptions: true,
+      groupItems<T extends Command | Option>(unsorted: T[], visible: T[], getGroup: (item: T) => string): Map<string, T[]> {
+        return groupInOrder(new Help().groupItems(unsorted, visible, getGroup));
+      },
+    })
     .addHelpText('after', EXAMPLES);
+  addGlobalOptions(program);
 
-  addSharedOptions(program.command('describe', { isDefault: true }), 'describe')
+  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), ['promptFile', 'json', 'dryRun'])
     .description('describe one image (the default command)')
     .argument('<image>', 'image path, http(s) URL, data: URL, or - for stdin')
     .argument('[prompt]', 'what to ask about the image')
-    .option('-i, --image <extra>', 'another image in the same request (repeatable)', collect)
+    .addOption(new Option('-i, --image <extra>', 'another image in the same request (repeatable)').argParser(collect).helpGroup('Input:'))
     .addHelpText('after', EXAMPLES)
     .action(async (image: string, prompt: string | undefined, _opts: unknown, cmd: Command) => {
       checkNotACommand(image, program, io);
@@ -95,23 +113,23 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       code = await runDescribe({ images: [image, ...extra], prompt, settings: flagSettings(cmd), run: runFlags(cmd) }, io);
     });
 
-  addManifestOptions(
-    addSharedOptions(program.command('batch'), 'batch')
-      .description('describe many images (files, folders, globs, a manifest), one request each')
-      .argument('[inputs...]', 'files, folders or quoted globs')
-      .option('-c, --concurrency <n>', 'requests in flight (default 4)')
-      .option('-r, --recursive', 'descend into sub-folders')
-      .option('--files-from <file>', 'read paths from a file, or - for stdin')
-      .option('-0, --null', 'paths in --files-from are NUL-separated'),
-  )
+  addFlags(addSettings(program.command('batch'), [...MANY_SETTINGS, 'sidecar-name']), [
+    'recursive',
+    'filesFrom',
+    'null',
+    'manifest',
+    'imageCol',
+    'idCol',
+    'keepCols',
+    'promptFile',
+    'json',
+    'dryRun',
+    'shardCount',
+  ])
+    .description('describe many images (files, folders, globs, a manifest), one request each')
+    .argument('[inputs...]', 'files, folders or quoted globs')
     .option('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok); - is stdout')
     .option('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)')
-    .addOption(
-      new Option(
-        '--sidecar-name <how>',
-        'photo.txt (stem, the default) or photo.jpg.txt (full, when a.jpg and a.png share a folder)',
-      ).choices(['stem', 'full']),
-    )
     .option('--overwrite', 'same as --existing overwrite')
     .addOption(
       new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices([
@@ -137,8 +155,6 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .option('--fallback-model <id>', 'send refused, empty and failed items once more to this model')
     .option('--no-guards', 'keep refusals, empty and cut-off answers, chatter and <think> blocks as they are')
     .option('--shard <i/N>', 'take only shard i of N (from 0); default: from SLURM, Kubernetes or RANK')
-    .option('--shard-count <n>', 'shard count for an engine index (JOB_COMPLETION_INDEX, a resubmitted SLURM task)')
-    .option('--max-rps <n>', 'start at most n requests per second (relay limit ÷ tasks)')
     .addHelpText('after', BATCH_HELP)
     .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
       const { runBatch } = await import('./batch.ts');
@@ -177,12 +193,9 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .option('-o, --output <file>', 'write the page here (default: stdout)')
     .option('--link', 'link the original images instead of embedding thumbnails')
     .option('--title <text>', 'page title')
-    .option('-q, --quiet', 'no spinner or notes')
-    .option('-v, --verbose', 'stack traces on errors')
-    .option('--no-color', 'no colour')
     .action(async (results: string[], _opts: unknown, cmd: Command) => {
       const { runReport } = await import('./report.ts');
-      const o = cmd.opts<Record<string, unknown>>();
+      const o = cmd.optsWithGlobals<Record<string, unknown>>();
       code = await runReport(
         {
           results,
@@ -195,25 +208,24 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       );
     });
 
-  addManifestOptions(
+  addFlags(
     program
       .command('merge')
       .description('join the parts of a sharded batch: one record per image; with the same inputs, list what is missing')
       .argument('<parts...>', 'JSON lines files written by the shards')
       .option('-o, --output <file>', 'write the merged records here (atomically) instead of stdout')
-      .option('--shard-count <n>', 'the number of shards: missing images are counted by shard')
-      .option('--input <path>', 'an input of the batch (file, folder, quoted glob; repeatable)', collect)
-      .option('-r, --recursive', 'inputs: descend into sub-folders')
-      .option('--files-from <file>', 'inputs: paths from a file, or - for stdin')
-      .option('-0, --null', 'paths in --files-from are NUL-separated')
-      .option('-q, --quiet', 'only errors')
-      .option('-v, --verbose', 'list every missing image')
-      .option('--no-color', 'no colour'),
+      .addOption(flagOption('shardCount', 'the number of shards: missing images are counted by shard (-v lists them all)'))
+      .addOption(
+        new Option('--input <path>', 'an input of the batch (file, folder, quoted glob; repeatable)')
+          .argParser(collect)
+          .helpGroup('Input:'),
+      ),
+    ['recursive', 'filesFrom', 'null', 'manifest', 'imageCol', 'idCol', 'keepCols'],
   )
     .addHelpText('after', MERGE_HELP)
     .action(async (parts: string[], _opts: unknown, cmd: Command) => {
       const { runMerge } = await import('./merge.ts');
-      const o = cmd.opts<Record<string, unknown>>();
+      const o = cmd.optsWithGlobals<Record<string, unknown>>();
       code = await runMerge(
         {
           parts,
@@ -229,13 +241,8 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       );
     });
 
-  addManifestOptions(
-    addSharedOptions(program.command('map'), 'batch')
-      .description('JSON lines in on stdin (one row each), one result record out per line, in order')
-      .option('-c, --concurrency <n>', 'requests in flight (default 4)')
-      .option('--max-rps <n>', 'start at most n requests per second'),
-    false,
-  )
+  addFlags(addSettings(program.command('map'), MANY_SETTINGS), ['imageCol', 'idCol', 'keepCols', 'promptFile', 'json', 'dryRun'])
+    .description('JSON lines in on stdin (one row each), one result record out per line, in order')
     .addHelpText('after', MAP_HELP)
     .action(async (_opts: unknown, cmd: Command) => {
       const { runMap } = await import('./map.ts');
@@ -252,36 +259,32 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
       const { runConfig } = await import('./config.ts');
-      code = await runConfig(verb, cmd.args, cmd.opts(), io);
+      code = await runConfig(verb, cmd.args, cmd.optsWithGlobals(), io);
     };
   config
     .command('set')
     .description('set a value: imgdesc config set model gpt-4o  (token: from stdin or a hidden prompt)')
     .argument('<key>')
     .argument('[value]')
-    .option('--profile <name>', 'profile to change (default: the active one)')
     .addHelpText('after', keysHelp())
     .action(configAction('set'));
   config
     .command('get')
     .description('print a value (the token masked unless --reveal)')
     .argument('<key>')
-    .option('--profile <name>', 'profile to read')
     .option('--effective', 'the value a run would use, wherever it comes from (its source on stderr)')
     .option('--reveal', 'print the token in full')
     .action(configAction('get'));
   config
     .command('list')
-    .description('list profiles and their values (tokens masked)')
-    .option('--profile <name>', 'only this profile')
-    .option('--json', 'as JSON')
+    .description('list profiles and their values (tokens masked); --profile: only that one')
+    .addOption(flagOption('json', 'as JSON'))
     .action(configAction('list'));
   config.command('use').description('make a profile the active one').argument('<profile>').action(configAction('use'));
   config
     .command('remove')
     .description('remove keys from a profile, or the whole profile when no key is given')
     .argument('[keys...]')
-    .option('--profile <name>', 'profile to change (default: the active one)')
     .option('-y, --yes', 'remove a whole profile without asking')
     .action(configAction('remove'));
   config.command('path').description('print the config file path').action(configAction('path'));
@@ -290,13 +293,8 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
   program
     .command('models')
     .description('list the model ids the relay offers (GET /v1/models)')
-    .option('--json', 'print the raw response body')
-    .option('--profile <name>', 'config profile to use')
-    .option('--base-url <url>', 'relay base URL')
-    .option('--timeout <s>', 'seconds per attempt')
-    .option('-q, --quiet', 'no spinner')
-    .option('-v, --verbose', 'stack traces on errors')
-    .option('--no-color', 'no colour')
+    .addOption(flagOption('json'))
+    .addOption(settingOption('timeout'))
     .action(async (_opts: unknown, cmd: Command) => {
       const { runModels } = await import('./models.ts');
       code = await runModels({ settings: flagSettings(cmd), run: runFlags(cmd) }, io);
@@ -305,19 +303,15 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
   program
     .command('init')
     .description('guided first run: base URL, token, model, a test image, saved as a profile')
-    .option('--profile <name>', 'profile to create or update (default: the active one)')
-    .option('--base-url <url>', 'relay base URL (otherwise asked)')
-    .option('-m, --model <id>', "model id (otherwise chosen from the relay's vision models)")
+    .addOption(settingOption('model'))
     .option('-y, --yes', 'take the defaults (current values, the suggested model) without asking')
     .option('--no-probe', 'do not send the test image')
-    .option('--timeout <s>', 'seconds per request')
-    .option('-q, --quiet', 'no spinner')
-    .option('-v, --verbose', 'stack traces on errors')
-    .option('--no-color', 'no colour')
+    .addOption(settingOption('timeout'))
     .addHelpText(
       'after',
       `
-The token is read from stdin when it is not a terminal, otherwise from a hidden prompt.
+The token is read from stdin when it is not a terminal, otherwise from a hidden prompt; --profile
+names the profile to create or update, --base-url answers the first question.
 
 Examples:
   $ imgdesc init
@@ -333,17 +327,12 @@ Examples:
   program
     .command('doctor')
     .description('check the configuration and the relay, and say how to fix what fails')
-    .option('--json', 'the report as one JSON object (token masked)')
+    .addOption(flagOption('json', 'the report as one JSON object (token masked)'))
     .option('--models', 'probe every vision-capable model the relay lists and print a table')
     .option('--no-probe', 'skip the vision probe (the only check that costs tokens)')
     .option('-y, --yes', 'do not ask before sending more than 5 probe requests')
-    .option('--profile <name>', 'config profile to check')
-    .option('--base-url <url>', 'relay base URL (overrides the profile)')
-    .option('-m, --model <id>', 'model to probe (overrides the profile)')
-    .option('--timeout <s>', 'seconds for the probe request')
-    .option('-q, --quiet', 'no spinner')
-    .option('-v, --verbose', 'more detail under each check')
-    .option('--no-color', 'no colour')
+    .addOption(settingOption('model'))
+    .addOption(settingOption('timeout'))
     .addHelpText(
       'after',
       `
@@ -377,7 +366,7 @@ Install:
   program
     .command('version')
     .description('versions of imgdesc, Node.js, undici, sharp and libvips, and the platform (for bug reports)')
-    .option('--json', 'as JSON')
+    .addOption(flagOption('json', 'as JSON'))
     .action(async (opts: { json?: boolean }) => {
       const { runVersion } = await import('./version.ts');
       code = await runVersion({ json: opts.json === true }, io);
@@ -442,14 +431,6 @@ function checkNotACommand(image: string, program: Command, io: IO): void {
 /** A string option's value, or undefined. */
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
-}
-
-function addManifestOptions(cmd: Command, table = true): Command {
-  if (table) cmd.option('--manifest <file>', 'a table of images (.jsonl, .csv, .tsv, or - for stdin) instead of inputs');
-  return cmd
-    .option('--image-col <name>', 'the column with the image: a path relative to the manifest, an http(s) or data: URL')
-    .option('--id-col <name>', 'a column with a unique id per row: results are named and merged by it')
-    .option('--keep-cols <a,b>', 'the columns carried into each record under "row" (default: all others)');
 }
 
 function manifestOptions(o: Record<string, unknown>) {

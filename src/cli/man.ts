@@ -1,6 +1,7 @@
 // The man page, generated at build time from the same commander program that runs (npm's `man`
 // field installs it). roff by hand: a handful of macros, no dependency.
 import type { Command } from 'commander';
+import { SETTING_KEYS, type KeySpec } from '../config/keys.ts';
 import { VERSION } from '../version.ts';
 
 /** Text as roff reads it: backslashes and hyphens escaped, no line starting with a control character. */
@@ -72,15 +73,18 @@ export function renderManPage(program: Command): string {
     'The image is prepared first: upright by EXIF, at most 1568 px on its long edge, under 5 MiB, converted when it is not JPEG, PNG, GIF or WebP, GPS location removed.',
     '.SH COMMANDS',
   );
+  out.push('.SH GLOBAL OPTIONS', 'Given before or after the command.');
+  for (const o of help.visibleOptions(program)) {
+    if (o.long === '--help' || o.long === '--version') continue;
+    out.push('.TP', `.B ${esc(o.flags)}`, esc(help.optionDescription(o)));
+  }
   commandSection(program, '', out);
   const root = helpText(program);
-  out.push(
-    '.SH ENVIRONMENT',
-    '.TP',
-    '.B IMGDESC_BASE_URL, IMGDESC_TOKEN, IMGDESC_MODEL, IMGDESC_PROFILE',
-    'Override the active profile; flags override these.',
-  );
-  out.push('.TP', '.B OPENAI_BASE_URL, OPENAI_API_KEY', 'Used when neither a flag, IMGDESC_* nor the profile sets them.');
+  const specs = Object.values(SETTING_KEYS as Record<string, KeySpec>);
+  const imgdesc = [...specs.flatMap((s) => (s.env ? [s.env] : [])), 'IMGDESC_PROFILE'];
+  const openai = specs.flatMap((s) => (s.openaiEnv ? [s.openaiEnv] : []));
+  out.push('.SH ENVIRONMENT', '.TP', `.B ${esc(imgdesc.join(', '))}`, 'Override the active profile; flags override these.');
+  out.push('.TP', `.B ${esc(openai.join(', '))}`, 'Used when neither a flag, IMGDESC_* nor the profile sets them.');
   out.push('.TP', '.B NO_COLOR, FORCE_COLOR, TERM=dumb', 'Colour off or on.');
   out.push('.TP', '.B VISUAL, EDITOR', 'The editor of \\fBimgdesc config edit\\fR.');
   out.push('.TP', '.B HTTPS_PROXY, HTTP_PROXY, NO_PROXY', 'Honoured for every request.');

@@ -23,20 +23,32 @@ export async function loadSettings(
     });
   }
   const settings = resolveSettings({ flags: savedPrompt(flags, profile, name), env, profileName: name, profile });
-  return withTokenCommand(settings, profile, env, signal);
+  return withTokenCommand(settings, env, signal);
 }
 
-/** A profile's token-command beats its stored token, not IMGDESC_TOKEN; it runs at each use. */
+/** Layers of the precedence, strongest first: a token-command is used unless the token comes from above it. */
+const RANK: Record<string, number> = { flag: 0, env: 1, profile: 2, 'openai-env': 3, default: 4 };
+
+/**
+ * A token-command (a flag or the profile's) beats a token from the same layer or below, not one
+ * from above (`IMGDESC_TOKEN` beats the profile's command); it runs at each use.
+ */
 export async function withTokenCommand(
   settings: Settings,
-  profile: Profile | undefined,
   env: Record<string, string | undefined>,
   signal?: AbortSignal,
 ): Promise<Settings> {
-  const command = profile?.['token-command'];
-  const source = settings.sources.token;
-  if (typeof command !== 'string' || source === 'flag' || source === 'env') return settings;
+  const command = settings.tokenCommand;
+  const from = settings.sources['token-command'];
+  const token = settings.sources.token;
+  if (typeof command !== 'string' || from === undefined) return settings;
+  if (token !== undefined && (RANK[token] ?? 9) < (RANK[from] ?? 9)) return settings;
   const { runTokenCommand } = await import('../config/token-command.ts');
-  const token = await runTokenCommand(command, env, signal);
-  return { ...settings, token, sources: { ...settings.sources, token: 'token-command' }, values: { ...settings.values, token } };
+  const value = await runTokenCommand(command, env, signal);
+  return {
+    ...settings,
+    token: value,
+    sources: { ...settings.sources, token: 'token-command' },
+    values: { ...settings.values, token: value },
+  };
 }

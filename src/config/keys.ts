@@ -5,8 +5,28 @@ import { UsageError } from '../types.ts';
 
 export type KeyType = 'string' | 'int' | 'number' | 'bool' | 'bytes' | { enum: readonly string[] };
 
+/** The headings options are grouped under in `--help`, most used first. */
+export const HELP_GROUPS = [
+  'Input',
+  'Prompt and model',
+  'Output',
+  'Captions and datasets',
+  'Photo metadata',
+  'Rate and retries',
+  'Scale',
+] as const;
+export type HelpGroup = (typeof HELP_GROUPS)[number];
+
+/**
+ * One setting, declared once: its type and limits, its help line, its default, the environment
+ * variables that carry it and its flag. The profile key is the name it is declared under (spelled
+ * as the long flag, so `config set max-tokens 300` and `--max-tokens 300` mean the same thing).
+ * Flags, defaults, `config set --help`, completions, the man page and README's table of keys are
+ * all derived from this.
+ */
 export interface KeySpec {
   type: KeyType;
+  /** The help line, for the flag and for `config set --help`. */
   description: string;
   /** Inclusive limits of a number; every number has both, so a typo never becomes 1e30. */
   min?: number;
@@ -15,48 +35,234 @@ export interface KeySpec {
   zero?: string;
   /** A string that may not be empty (`config set model ''` would be sent as is). */
   nonEmpty?: boolean;
+  /** The built-in default (the last layer of the precedence). */
+  default?: SettingValue;
+  /** The IMGDESC_* variable that sets it (above the profile). */
+  env?: string;
+  /** The OPENAI_* variable that sets it (below the profile). */
+  openaiEnv?: string;
+  /**
+   * Its flag as commander spells it (`-m, --model <id>`); a bool that is on by default is turned
+   * off with `--no-<key>`. None: no flag (the token would land in shell history and ps).
+   */
+  flag?: string;
+  /** The help line of a `--no-…` flag, which says the opposite of `description`. */
+  flagHelp?: string;
+  /** Its heading in `--help`; none: among the options that apply to every command. */
+  group?: HelpGroup;
+  /** Still accepted, never shown in help or completions. */
+  hidden?: boolean;
 }
 
 const MiB = 1024 * 1024;
 
+export const DEFAULT_PROMPT = 'What is in this picture? Please describe it in detail.';
+
 export const SETTING_KEYS = {
-  'base-url': { type: 'string', description: 'relay base URL, e.g. https://relay.example.com/v1', nonEmpty: true },
-  token: { type: 'string', description: 'API token (set it from stdin or a hidden prompt)', nonEmpty: true },
-  'token-command': { type: 'string', description: "command printing the token, run at each use (e.g. 'pass show relay')", nonEmpty: true },
-  model: { type: 'string', description: 'model id', nonEmpty: true },
-  system: { type: 'string', description: 'system message' },
-  prompt: { type: 'string', description: 'default prompt', nonEmpty: true },
-  'max-tokens': { type: 'int', description: 'max_tokens of the answer', min: 1, max: 1_000_000 },
-  temperature: { type: 'number', description: 'sampling temperature', min: 0, max: 2 },
-  detail: { type: { enum: ['low', 'high', 'auto'] }, description: 'image detail hint' },
-  // setTimeout cannot wait longer than 2^31-1 ms (24.8 days); a day is already more than any request.
-  timeout: { type: 'number', description: 'seconds per attempt (0 = none)', min: 0.1, max: 86_400, zero: 'no timeout' },
-  retries: { type: 'int', description: 'retries on transient failures', min: 0, max: 20 },
-  'max-edge': { type: 'int', description: 'longest image edge sent, px', min: 16, max: 16_384 },
-  'max-bytes': { type: 'bytes', description: 'largest base64 image sent', min: 1024, max: 1024 * MiB },
-  'max-input-bytes': { type: 'bytes', description: 'largest input read', min: 1, max: 2048 * MiB },
-  resize: { type: 'bool', description: 'prepare images that need it (false = --no-resize)' },
-  'keep-metadata': { type: 'bool', description: 'keep EXIF/GPS metadata' },
-  stream: { type: 'bool', description: 'stream transport, assembled into one answer (survives relays that cut long non-stream requests)' },
-  'pass-url': { type: 'bool', description: 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here' },
-  inline: { type: 'bool', description: 'accepted for compatibility: URLs are fetched here by default' },
-  'sidecar-name': { type: { enum: ['stem', 'full'] }, description: 'batch sidecar names: photo.txt (stem) or photo.jpg.txt (full)' },
-  concurrency: { type: 'int', description: 'batch requests in flight', min: 1, max: 64 },
-  'max-rps': {
-    type: 'number',
-    description: 'batch requests started per second, at most (a fleet shares the relay limit)',
-    min: 0.001,
-    max: 10_000,
+  'base-url': {
+    type: 'string',
+    description: 'relay base URL, e.g. https://relay.example.com/v1',
+    nonEmpty: true,
+    env: 'IMGDESC_BASE_URL',
+    openaiEnv: 'OPENAI_BASE_URL',
+    flag: '--base-url <url>',
   },
-  schema: { type: 'string', description: 'JSON schema (inline, file or short form) for structured answers', nonEmpty: true },
+  token: {
+    type: 'string',
+    description: 'API token (set it from stdin or a hidden prompt)',
+    nonEmpty: true,
+    env: 'IMGDESC_TOKEN',
+    openaiEnv: 'OPENAI_API_KEY',
+  },
+  'token-command': {
+    type: 'string',
+    description: "command printing the token, run at each use (e.g. 'pass show relay')",
+    nonEmpty: true,
+    flag: '--token-command <cmd>',
+  },
+  model: {
+    type: 'string',
+    description: "model id (default: picked from the relay's model list)",
+    nonEmpty: true,
+    env: 'IMGDESC_MODEL',
+    flag: '-m, --model <id>',
+    group: 'Prompt and model',
+  },
+  prompt: {
+    type: 'string',
+    description:
+      'the prompt (describe: instead of the second argument); @file reads a file, - stdin, :name one saved with config set prompt.name',
+    nonEmpty: true,
+    default: DEFAULT_PROMPT,
+    flag: '-p, --prompt <text>',
+    group: 'Prompt and model',
+  },
+  system: { type: 'string', description: 'system message', flag: '-s, --system <text>', group: 'Prompt and model' },
+  'max-tokens': {
+    type: 'int',
+    description: 'max_tokens of the answer',
+    min: 1,
+    max: 1_000_000,
+    flag: '--max-tokens <n>',
+    group: 'Prompt and model',
+  },
+  temperature: {
+    type: 'number',
+    description: 'sampling temperature',
+    min: 0,
+    max: 2,
+    flag: '--temperature <t>',
+    group: 'Prompt and model',
+  },
+  detail: {
+    type: { enum: ['low', 'high', 'auto'] },
+    description: 'image detail hint',
+    flag: '--detail <level>',
+    group: 'Prompt and model',
+  },
+  schema: {
+    type: 'string',
+    description: "structured answer: JSON Schema, a file, or a short form 'caption, tags string[]'",
+    nonEmpty: true,
+    flag: '--schema <schema>',
+    group: 'Prompt and model',
+  },
   'schema-mode': {
     type: { enum: ['auto', 'json_schema', 'prompt'] },
     description: 'how the schema is sent (auto: response_format and in the prompt)',
+    default: 'auto',
+    flag: '--schema-mode <mode>',
+    group: 'Prompt and model',
   },
-  validate: { type: 'bool', description: 'validate structured answers (false = --no-validate)' },
-  'reasoning-effort': { type: { enum: ['low', 'medium', 'high'] }, description: 'reasoning_effort sent to the model' },
-  'show-reasoning': { type: 'bool', description: 'print reasoning to stderr' },
-  n: { type: 'int', description: 'number of candidates', min: 1, max: 128 },
+  validate: {
+    type: 'bool',
+    description: 'validate structured answers',
+    default: true,
+    flag: '--no-validate',
+    flagHelp: 'do not validate structured answers',
+    group: 'Prompt and model',
+  },
+  'reasoning-effort': {
+    type: { enum: ['low', 'medium', 'high'] },
+    description: 'reasoning_effort sent to reasoning models',
+    flag: '--reasoning-effort <level>',
+    group: 'Prompt and model',
+  },
+  'show-reasoning': {
+    type: 'bool',
+    description: 'print the model reasoning to stderr',
+    default: false,
+    flag: '--show-reasoning',
+    group: 'Prompt and model',
+  },
+  n: { type: 'int', description: 'number of candidate answers', min: 1, max: 128, flag: '-n <count>', group: 'Prompt and model' },
+  'max-edge': {
+    type: 'int',
+    description: 'longest image edge sent, px',
+    min: 16,
+    max: 16_384,
+    default: 1568,
+    flag: '--max-edge <px>',
+    group: 'Input',
+  },
+  'max-bytes': {
+    type: 'bytes',
+    description: 'largest base64 image sent',
+    min: 1024,
+    max: 1024 * MiB,
+    default: 5 * MiB,
+    flag: '--max-bytes <n>',
+    group: 'Input',
+  },
+  'max-input-bytes': {
+    type: 'bytes',
+    description: 'largest input read',
+    min: 1,
+    max: 2048 * MiB,
+    default: 50 * MiB,
+    flag: '--max-input-bytes <n>',
+    group: 'Input',
+  },
+  resize: {
+    type: 'bool',
+    description: 'prepare images that need it (false: send the original bytes or fail)',
+    default: true,
+    flag: '--no-resize',
+    flagHelp: 'send the original bytes or fail; never re-encode',
+    group: 'Input',
+  },
+  'keep-metadata': {
+    type: 'bool',
+    description: 'keep EXIF metadata, including GPS location',
+    default: false,
+    flag: '--keep-metadata',
+    group: 'Input',
+  },
+  'pass-url': {
+    type: 'bool',
+    description: 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here',
+    default: false,
+    flag: '--pass-url',
+    group: 'Input',
+  },
+  inline: {
+    type: 'bool',
+    description: 'accepted for compatibility: URLs are fetched here by default',
+    flag: '--inline',
+    hidden: true,
+  },
+  // setTimeout cannot wait longer than 2^31-1 ms (24.8 days); a day is already more than any request.
+  timeout: {
+    type: 'number',
+    description: 'seconds per attempt',
+    min: 0.1,
+    max: 86_400,
+    zero: 'no timeout',
+    default: 300,
+    flag: '--timeout <s>',
+    group: 'Rate and retries',
+  },
+  retries: {
+    type: 'int',
+    description: 'retries on transient failures',
+    min: 0,
+    max: 20,
+    default: 2,
+    flag: '--retries <n>',
+    group: 'Rate and retries',
+  },
+  stream: {
+    type: 'bool',
+    description: 'stream transport, assembled into one answer (survives relays that cut long non-stream requests)',
+    default: false,
+    flag: '--stream',
+    group: 'Rate and retries',
+  },
+  concurrency: {
+    type: 'int',
+    description: 'requests in flight, at most',
+    min: 1,
+    max: 64,
+    default: 4,
+    flag: '-c, --concurrency <n>',
+    group: 'Rate and retries',
+  },
+  'max-rps': {
+    type: 'number',
+    description: 'requests started per second, at most (a fleet shares the relay limit: limit ÷ tasks)',
+    min: 0.001,
+    max: 10_000,
+    env: 'IMGDESC_MAX_RPS',
+    flag: '--max-rps <n>',
+    group: 'Rate and retries',
+  },
+  'sidecar-name': {
+    type: { enum: ['stem', 'full'] },
+    description: 'sidecar names: photo.txt (stem) or photo.jpg.txt (full, when a.jpg and a.png share a folder)',
+    default: 'stem',
+    flag: '--sidecar-name <how>',
+    group: 'Captions and datasets',
+  },
 } as const satisfies Record<string, KeySpec>;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -214,19 +420,49 @@ export function parseStoredValue(key: SettingKey, value: unknown): { value: Sett
   return { problem: `expected ${expected} (got ${JSON.stringify(value) ?? String(value)})` };
 }
 
-/** `config set --help`: every key, its type and limits. */
+/** A key's values in words: `low|high|auto`, `true|false`, `int, between 1 and 64`. */
+export function describeType(spec: KeySpec): string {
+  const t = spec.type;
+  if (typeof t === 'object') return t.enum.join('|');
+  if (t === 'bool') return 'true|false';
+  if (t === 'string') return 'text';
+  return `${t === 'bytes' ? 'size' : t}, ${describeLimits(spec)}`;
+}
+
+/** A default as it would be typed: `5M`, `300`, `true`. */
+export function formatDefault(spec: KeySpec): string | undefined {
+  const d = spec.default;
+  if (d === undefined) return undefined;
+  return spec.type === 'bytes' && typeof d === 'number' ? formatSize(d) : String(d);
+}
+
+const declared = () => Object.entries(SETTING_KEYS as Record<string, KeySpec>).filter(([, spec]) => !spec.hidden);
+
+/** `config set --help`: every key, its type and limits, its default and its variable. */
 export function keysHelp(): string {
-  const rows = Object.entries(SETTING_KEYS as Record<string, KeySpec>).map(([key, spec]) => {
-    const t = spec.type;
-    const kind =
-      typeof t === 'object'
-        ? t.enum.join('|')
-        : t === 'bool'
-          ? 'true|false'
-          : t === 'string'
-            ? 'text'
-            : `${t === 'bytes' ? 'size' : t}, ${describeLimits(spec)}`;
-    return `  ${key.padEnd(17)} ${spec.description} (${kind})`;
+  const rows = declared().map(([key, spec]) => {
+    const def = formatDefault(spec);
+    const extra = [describeType(spec), def !== undefined && spec.type !== 'bool' ? `default ${def}` : '', spec.env ?? '']
+      .filter(Boolean)
+      .join('; ');
+    return `  ${key.padEnd(17)} ${spec.description} (${extra})`;
   });
   return `\nKeys:\n${rows.join('\n')}\n`;
+}
+
+/** README's table of profile keys (a test keeps the README's copy the same). */
+export function keysTable(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const rows = declared().map(([key, spec]) => {
+    const flag = spec.flag ? `\`${spec.flag.replace(/ <.*$/, '')}\`` : '';
+    const env = [spec.env, spec.openaiEnv]
+      .filter(Boolean)
+      .map((e) => `\`${e}\``)
+      .join(', ');
+    const def = formatDefault(spec);
+    return `| \`${key}\` | ${cell(describeType(spec))} | ${def === undefined ? '' : cell(def)} | ${flag} | ${env} | ${cell(spec.description)} |`;
+  });
+  return (
+    ['| key | values | default | flag | environment | what it is |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n') + '\n'
+  );
 }

@@ -1,48 +1,35 @@
 // Settings resolution: flag > IMGDESC_* env > active profile > OPENAI_* env > built-in defaults.
 import { ConfigError, type ImageDetail } from '../types.ts';
 import {
+  DEFAULT_PROMPT,
   SETTING_KEYS,
   isSavedPromptKey,
   isSettingKey,
   parseSetting,
   parseStoredValue,
   specKey,
+  type KeySpec,
   type SettingKey,
   type SettingValue,
 } from './keys.ts';
 import type { Profile } from './store.ts';
 
-export const DEFAULT_PROMPT = 'What is in this picture? Please describe it in detail.';
+export { DEFAULT_PROMPT };
 
-const DEFAULTS = {
-  prompt: DEFAULT_PROMPT,
-  timeout: 300,
-  retries: 2,
-  'max-edge': 1568,
-  'max-bytes': 5 * 1024 * 1024,
-  'max-input-bytes': 50 * 1024 * 1024,
-  resize: true,
-  'keep-metadata': false,
-  'pass-url': false,
-  stream: false,
-  concurrency: 4,
-  'sidecar-name': 'stem',
-  'schema-mode': 'auto',
-  validate: true,
-  'show-reasoning': false,
-} as const satisfies Partial<Record<SettingKey, SettingValue>>;
+/** Each declared setting's column (default, env variable), as a table by key. */
+function column<T>(pick: (spec: KeySpec) => T | undefined): Partial<Record<SettingKey, T>> {
+  const out: Partial<Record<SettingKey, T>> = {};
+  for (const [key, spec] of Object.entries(SETTING_KEYS) as [SettingKey, KeySpec][]) {
+    const v = pick(spec);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
 
+const DEFAULTS = column((s) => s.default);
 /** The environment variables (docs/config.md, settings precedence), by the setting they carry. */
-export const IMGDESC_ENV: Partial<Record<SettingKey, string>> = {
-  'base-url': 'IMGDESC_BASE_URL',
-  token: 'IMGDESC_TOKEN',
-  model: 'IMGDESC_MODEL',
-  'max-rps': 'IMGDESC_MAX_RPS',
-};
-export const OPENAI_ENV: Partial<Record<SettingKey, string>> = {
-  'base-url': 'OPENAI_BASE_URL',
-  token: 'OPENAI_API_KEY',
-};
+export const IMGDESC_ENV = column((s) => s.env);
+export const OPENAI_ENV = column((s) => s.openaiEnv);
 
 export type SettingSource = 'flag' | 'env' | 'profile' | 'openai-env' | 'default' | 'token-command';
 
@@ -50,6 +37,8 @@ export interface Settings {
   profile: string;
   baseUrl: string | undefined;
   token: string | undefined;
+  /** A command that prints the token (run by the CLI, which then sets `token`). */
+  tokenCommand: string | undefined;
   /** undefined: none set; one is picked from the relay's model list (core/models.ts). */
   model: string | undefined;
   prompt: string;
@@ -102,7 +91,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
       ['env', () => fromEnv(env, IMGDESC_ENV[key], key)],
       ['profile', () => profile?.[key]],
       ['openai-env', () => fromEnv(env, OPENAI_ENV[key], key)],
-      ['default', () => (DEFAULTS as Partial<Record<SettingKey, SettingValue>>)[key]],
+      ['default', () => DEFAULTS[key]],
     ];
     for (const [source, get] of layers) {
       const v = get();
@@ -123,31 +112,38 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     return v === undefined ? undefined : Number(v);
   };
   const bool = (k: SettingKey) => pick(k) === true;
+  /** A setting with a declared default always has a value. */
+  const numOr = (k: SettingKey) => {
+    const v = num(k);
+    if (v === undefined) throw new Error(`setting ${k} has no default`);
+    return v;
+  };
 
   return {
     profile: profileName,
     baseUrl: str('base-url'),
     token: str('token'),
+    tokenCommand: str('token-command'),
     model: str('model'),
     prompt: str('prompt') ?? DEFAULT_PROMPT,
     system: str('system'),
     maxTokens: num('max-tokens'),
     temperature: num('temperature'),
     detail: str('detail') as ImageDetail | undefined,
-    timeoutMs: Math.round((num('timeout') ?? DEFAULTS.timeout) * 1000),
-    retries: num('retries') ?? DEFAULTS.retries,
-    maxEdge: num('max-edge') ?? DEFAULTS['max-edge'],
-    maxBytes: num('max-bytes') ?? DEFAULTS['max-bytes'],
-    maxInputBytes: num('max-input-bytes') ?? DEFAULTS['max-input-bytes'],
+    timeoutMs: Math.round(numOr('timeout') * 1000),
+    retries: numOr('retries'),
+    maxEdge: numOr('max-edge'),
+    maxBytes: numOr('max-bytes'),
+    maxInputBytes: numOr('max-input-bytes'),
     resize: bool('resize'),
     keepMetadata: bool('keep-metadata'),
     passUrl: bool('pass-url'),
     stream: bool('stream'),
-    concurrency: num('concurrency') ?? DEFAULTS.concurrency,
-    sidecarName: (str('sidecar-name') ?? DEFAULTS['sidecar-name']) as Settings['sidecarName'],
+    concurrency: numOr('concurrency'),
+    sidecarName: str('sidecar-name') as Settings['sidecarName'],
     maxRps: num('max-rps'),
     schema: str('schema'),
-    schemaMode: (str('schema-mode') ?? DEFAULTS['schema-mode']) as Settings['schemaMode'],
+    schemaMode: str('schema-mode') as Settings['schemaMode'],
     validate: bool('validate'),
     reasoningEffort: str('reasoning-effort') as Settings['reasoningEffort'],
     showReasoning: bool('show-reasoning'),

@@ -145,7 +145,8 @@ describe('config', () => {
     const r = await run(['config', 'set', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Keys:\n {2}base-url/);
-    assert.match(r.stdout, / {2}concurrency {7}batch requests in flight \(int, between 1 and 64\)/);
+    assert.match(r.stdout, / {2}concurrency {7}requests in flight, at most \(int, between 1 and 64; default 4\)/);
+    assert.match(r.stdout, / {2}max-rps {11}.*IMGDESC_MAX_RPS\)/);
     assert.match(r.stdout, / {2}token-command /);
   });
 
@@ -239,6 +240,22 @@ describe('config', () => {
     const f = await run([png], { configHome: home, env: { IMGDESC_BASE_URL: server.url } });
     assert.equal(f.code, 3);
     assert.match(f.stderr, /token-command failed: exit 4: locked/);
+  });
+
+  test("--token-command: a flag beats IMGDESC_TOKEN, which beats the profile's command", async () => {
+    const home = tempDir();
+    await run(['config', 'set', 'token-command', 'echo profile-token'], { configHome: home });
+    server.requests.length = 0;
+    const env = { IMGDESC_BASE_URL: server.url, IMGDESC_TOKEN: 'sk-from-env', SECRET: TOKEN };
+    const flag = await run(['--token-command', 'printf %s "$SECRET"', png], { configHome: home, env });
+    assert.equal(flag.code, 0, flag.stderr);
+    assert.equal(server.requests.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
+    const after = await run([png, '--token-command', 'printf %s "$SECRET"'], { configHome: home, env });
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(server.requests.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
+    const envWins = await run([png], { configHome: home, env });
+    assert.equal(envWins.code, 0, envWins.stderr);
+    assert.equal(server.requests.at(-1)?.headers.authorization, 'Bearer sk-from-env');
   });
 });
 

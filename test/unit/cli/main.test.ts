@@ -95,5 +95,5 @@ test('help: batch names its placeholders, examples and exit codes; -i shows no d
   const d = testIO({ env: env() });
   await main(['describe', '--help'], d);
   assert.doesNotMatch(d.out(), /default: \[\]/);
-  assert.match(d.out(), /prompt, instead of the second argument/);
+  assert.match(d.out(), /prompt \(describe: instead of the second\s+argument\)/);
 });
