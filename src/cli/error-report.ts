@@ -16,14 +16,28 @@ export async function reportCliError(error: unknown, io: IO, verbose: boolean, n
     return stop.exitCode;
   }
   if (cause !== error) error = cause;
+  const { message, hint } = await errorParts(error, verbose);
+  term.error(message, hint);
   if (error instanceof CliError) {
-    const { errorHint } = await import('../core/doctor.ts');
-    term.error(error.message, errorHint(error));
     if (verbose && error.cause instanceof Error && error.cause.stack) io.stderr.write(error.cause.stack + '\n');
     return error.exitCode;
   }
-  const message = error instanceof Error ? error.message : String(error);
-  term.error(`internal error: ${message.split('\n')[0]}`, verbose ? undefined : 'run with -v for details; this is a bug');
   if (verbose && error instanceof Error && error.stack) io.stderr.write(error.stack + '\n');
   return ExitCode.internal;
+}
+
+/** The message and hint of the one line an error gets (`error: <message> (<hint>)`). */
+export async function errorParts(error: unknown, verbose: boolean): Promise<{ message: string; hint: string | undefined }> {
+  if (error instanceof CliError) {
+    const { errorHint } = await import('../core/doctor.ts');
+    return { message: error.message, hint: errorHint(error) };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { message: `internal error: ${message.split('\n')[0]}`, hint: verbose ? undefined : 'run with -v for details; this is a bug' };
+}
+
+/** The line the CLI prints for an error, without colour: what `imgdesc mcp` returns for a failed tool call. */
+export async function errorLine(error: unknown, verbose = false): Promise<string> {
+  const { message, hint } = await errorParts(error, verbose);
+  return `error: ${message}${hint ? ` (${hint})` : ''}`;
 }

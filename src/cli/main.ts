@@ -348,6 +348,34 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
     });
 
   program
+    .command('mcp')
+    .description('a Model Context Protocol server on stdio: describe_image, compare_images, list_models for coding agents')
+    .option('--profile <name>', 'config profile to use')
+    .option('-m, --model <id>', "model id (default: the profile's, else picked from the relay's list)")
+    .option('--base-url <url>', 'relay base URL (overrides the profile)')
+    .option('--timeout <s>', 'seconds per attempt (default 300)')
+    .option('--retries <n>', 'retries on transient failures (default 2)')
+    .option('--allow-dir <dir>', 'another folder whose images may be read when the client declares no roots (repeatable)', collect)
+    .option('-q, --quiet', 'no warnings on stderr')
+    .option('-v, --verbose', 'each call and its outcome on stderr')
+    .option('--no-color', 'no colour')
+    .addHelpText(
+      'after',
+      `
+stdout carries the protocol only; everything else goes to stderr. Files are read only inside the
+client's roots, or without roots inside the folder the server starts in and each --allow-dir.
+
+Set up:
+  $ claude mcp add imgdesc -- imgdesc mcp
+  $ imgdesc mcp --profile work --allow-dir ~/Pictures`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runMcp } = await import('./mcp.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runMcp({ settings: flagSettings(cmd), run: runFlags(cmd), allowDirs: (o.allowDir as string[] | undefined) ?? [] }, io);
+    });
+
+  program
     .command('completion')
     .description('print a shell completion script: commands, options, choices, profile names, config keys')
     .argument('<shell>', 'bash, zsh or fish')

@@ -4,6 +4,7 @@ import {
   APIError,
   closestModels,
   isModelNotFound,
+  isVisionModel,
   listModels,
   pickModel,
   readModelIds,
@@ -121,4 +122,22 @@ export async function missingModelLine(settings: Settings, ctx: CoreContext, mod
   return listed
     ? `the relay lists '${model}' but has no available channel for it`
     : `model '${model}' is not available at this relay${closest}`;
+}
+
+export interface VisionModels {
+  /** The vision-capable ids the relay lists (the picker's table), in the relay's order. */
+  vision: string[];
+  /** Every id it lists. */
+  ids: string[];
+  /** The model a request would use now: the settings', else the cached pick, else the one the picker would take. */
+  inUse: string | undefined;
+}
+
+/** The relay's vision-capable models and the one in use; writes nothing (the pick is cached when a request makes it). */
+export async function visionModels(settings: Settings, ctx: CoreContext, now = Date.now()): Promise<VisionModels> {
+  const { ids } = await fetchModels(settings, ctx);
+  const key = cacheKey(settings);
+  const cached = !settings.model && key && ctx.cacheDir ? await readCachedPick(ctx.cacheDir, key) : undefined;
+  const fresh = cached && now - cached.at < MODEL_CACHE_TTL_MS && ids.includes(cached.picked) ? cached.picked : undefined;
+  return { vision: ids.filter(isVisionModel), ids, inUse: settings.model ?? fresh ?? pickModel(ids) };
 }
