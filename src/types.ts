@@ -146,6 +146,8 @@ export interface ImageReport {
   openaiTokens: number | null;
   /** Set when the pixels came from something other than sharp: "system libheif (heif-convert)" … */
   decoder?: string | null;
+  /** A URL that was not fetched here: sent as given (--pass-url), or only planned (--dry-run). */
+  notFetched?: 'pass-url' | 'dry-run';
 }
 
 /** The signal of a per-attempt timeout; `0` (`--timeout 0`) means none: a signal that never fires. */

@@ -2,6 +2,7 @@
 // goes through undici or node:http (transport.ts); undici is loaded only when it is used.
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { errorCode, pickTransport, readCapped as readBody, type Exchange } from '../net/transport.ts';
 import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '../types.ts';
 import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
@@ -14,8 +15,6 @@ import {
   type Failure,
   type RetryState,
 } from './retry.ts';
-import { loadUndici } from '../undici.ts';
-import { nodeHttpTransport, proxyConfigured, undiciTransport, type Exchange, type Transport } from './transport.ts';
 import { assembleStream, isEventStream } from './sse.ts';
 import { resolveEndpoints } from './url.ts';
 
@@ -79,21 +78,8 @@ export interface ApiResult<T> {
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
-const shared = new Map<number | undefined, Promise<Dispatcher>>();
-
-/**
- * One keep-alive EnvHttpProxyAgent per process and pool size (honours HTTPS_PROXY / HTTP_PROXY /
- * NO_PROXY), so a batch reuses its connections. `connections` is the most per origin.
- */
-export function getDispatcher(opts?: { connections?: number }): Promise<Dispatcher> {
-  const connections = opts?.connections;
-  let d = shared.get(connections);
-  if (!d) {
-    d = loadUndici().then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent(connections !== undefined ? { connections } : {}));
-    shared.set(connections, d);
-  }
-  return d;
-}
+// The relay's keep-alive pool (batch) is the same proxy-aware agent image downloads use.
+export { getDispatcher } from '../net/transport.ts';
 
 export function createChatCompletion(body: Record<string, unknown>, opts: ClientOptions): Promise<ApiResult<unknown>> {
   return send(
@@ -162,36 +148,10 @@ function normalizeHeaders(raw: Record<string, string | string[] | undefined>): R
   return out;
 }
 
-function errorCode(e: unknown): string | undefined {
-  for (let cur: unknown = e, depth = 0; cur && depth < 4; depth++) {
-    const c = (cur as { code?: unknown }).code;
-    if (typeof c === 'string') return c;
-    // AggregateError (happy eyeballs: every address refused)
-    const errs = (cur as { errors?: unknown }).errors;
-    if (Array.isArray(errs) && errs.length) cur = errs[0];
-    else cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 async function readCapped(body: Exchange['body'], contentLength: string | undefined, max: number): Promise<string> {
-  const tooLarge = () => new InvalidResponseError(`response larger than ${sizeLabel(max)}`);
-  if (contentLength !== undefined && Number(contentLength) > max) {
-    body.destroy();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
+  const bytes = await readBody(body, contentLength, max, () => new InvalidResponseError(`response larger than ${sizeLabel(max)}`));
   // ignoreBOM: keep a BOM so `--json` prints the body byte for byte; parsing strips it.
-  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(Buffer.concat(chunks, size));
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
 }
 
 interface Response {
@@ -212,11 +172,7 @@ async function send(
   const now = opts.now ?? (() => performance.now());
   const started = now();
   interrupted(signal);
-  const transport: Transport = opts.dispatcher
-    ? undiciTransport(opts.dispatcher)
-    : proxyConfigured(process.env)
-      ? undiciTransport(await getDispatcher())
-      : nodeHttpTransport;
+  const transport = await pickTransport({ dispatcher: opts.dispatcher });
   const sleep = opts.sleep ?? defaultSleep;
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const origin = new URL(url);

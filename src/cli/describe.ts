@@ -51,6 +51,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     cwd: io.cwd,
     signal: io.signal,
     searchPath: io.env.PATH,
+    dryRun: run.dryRun,
     onRetry: (e: RetryEvent) => {
       spinner.text(formatRetry(e));
       term.info(formatRetry(e));

@@ -72,6 +72,7 @@ export const REQUEST_SETTINGS = [
   'resize',
   'keep-metadata',
   'pass-url',
+  'allow-private-urls',
   'inline',
   'timeout',
   'retries',

@@ -205,6 +205,13 @@ export const SETTING_KEYS = {
     flag: '--pass-url',
     group: 'Input',
   },
+  'allow-private-urls': {
+    type: 'bool',
+    description: 'fetch image URLs from loopback, private and link-local addresses too (refused by default)',
+    default: false,
+    flag: '--allow-private-urls',
+    group: 'Input',
+  },
   inline: {
     type: 'bool',
     description: 'accepted for compatibility: URLs are fetched here by default',

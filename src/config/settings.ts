@@ -56,6 +56,8 @@ export interface Settings {
   keepMetadata: boolean;
   /** Send http(s) image URLs as given instead of fetching them here. */
   passUrl: boolean;
+  /** Fetch image URLs from loopback, private and link-local addresses too. */
+  allowPrivateUrls: boolean;
   /** stream: true, the events assembled into one answer. */
   stream: boolean;
   concurrency: number;
@@ -138,6 +140,7 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     resize: bool('resize'),
     keepMetadata: bool('keep-metadata'),
     passUrl: bool('pass-url'),
+    allowPrivateUrls: bool('allow-private-urls'),
     stream: bool('stream'),
     concurrency: numOr('concurrency'),
     sidecarName: str('sidecar-name') as Settings['sidecarName'],

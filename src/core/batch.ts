@@ -318,7 +318,7 @@ async function batchFlow(
     const { getDispatcher } = await import('../api/index.ts');
     dispatcher = ctx.dispatcher ?? (await getDispatcher({ connections: concurrency }));
   }
-  const imgOpts = core.imageOptions(settings, { ...ctx, signal });
+  const imgOpts = core.imageOptions(settings, { ...ctx, signal, dryRun: opts.dryRun });
   const et = ctx.exiftool;
   const photo = opts.photo;
   /** Where a photo's XMP sidecar is, by --xmp-name. */

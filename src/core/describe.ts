@@ -39,6 +39,8 @@ export interface CoreContext {
   onNote?: (message: string) => void;
   /** $XDG_CACHE_HOME/imgdesc: the picked model is cached there. None: no cache. */
   cacheDir?: string | undefined;
+  /** --dry-run: nothing is sent, to the relay or to an image host (URLs are not fetched). */
+  dryRun?: boolean | undefined;
 }
 
 export interface DescribePlan {
@@ -100,6 +102,7 @@ export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions
     resize: settings.resize,
     keepMetadata: settings.keepMetadata,
     passUrl: settings.passUrl,
+    urlPolicy: { allowPrivate: settings.allowPrivateUrls },
     maxInputBytes: settings.maxInputBytes,
     timeoutMs: settings.timeoutMs,
     ...(settings.model ? { model: settings.model } : {}),
@@ -109,6 +112,7 @@ export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions
   };
   if (ctx.searchPath) opts.searchPath = ctx.searchPath;
   if (ctx.exiftool) opts.exiftool = ctx.exiftool;
+  if (ctx.dryRun) opts.noFetch = true;
   return opts;
 }
 

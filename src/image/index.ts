@@ -98,6 +98,20 @@ export async function loadImage(input: string, opts: ImageOptions, read?: ReadRe
     if (opts.passUrl) {
       // The relay fetches it; nothing about it is known here, so the report says so.
       const report = emptyReport(input, 'url');
+      report.notFetched = 'pass-url';
+      return { url: input, mime: null, report, warnings: [] };
+    }
+    if (opts.noFetch) {
+      // --dry-run sends nothing, to the relay or to the image host; the host rule is still checked
+      // (from the URL alone: no name is looked up), so a refusal shows before anything is paid for.
+      const { checkUrlHost } = await import('../net/fetch.ts');
+      try {
+        checkUrlHost(url, opts.urlPolicy ?? { allowPrivate: false });
+      } catch (err) {
+        throw new ImageError('private-address', `${input}: ${(err as Error).message}`, { cause: err });
+      }
+      const report = emptyReport(input, 'url');
+      report.notFetched = 'dry-run';
       return { url: input, mime: null, report, warnings: [] };
     }
     const { download } = await import('./download.ts');

@@ -1,5 +1,6 @@
 // The image layer's public types and its one error class; re-exported by index.ts.
-import { UsageError, type ImageReport } from '../types.ts';
+import type { AddressPolicy } from '../net/fetch.ts';
+import { CliError, ExitCode, type ImageReport } from '../types.ts';
 
 export interface ImageOptions {
   /** Long edge in px above which the image is shrunk (--max-edge). */
@@ -19,6 +20,10 @@ export interface ImageOptions {
   maxInputBytes: number;
   /** Timeout for URL downloads. */
   timeoutMs: number;
+  /** Which hosts URLs may be fetched from (--allow-private-urls); none: public addresses only. */
+  urlPolicy?: AddressPolicy;
+  /** --dry-run: a URL's host is checked, but nothing is fetched. */
+  noFetch?: boolean;
   /** For the token estimate: the OpenAI tile formula is used when it starts with "gpt-". */
   model?: string;
   signal?: AbortSignal;
@@ -53,14 +58,23 @@ export type ImageErrorReason =
   | 'unsupported'
   | 'needs-preparation'
   | 'bad-url'
+  /** A URL whose host is loopback, private, link-local …: refused before anything is sent. */
+  | 'private-address'
+  /** The fetch of a URL failed on the way or at the far end: exit 4, not 2. */
   | 'download';
 
-/** An input that cannot be sent: exit 2, one line naming the input and what was found. */
-export class ImageError extends UsageError {
+/**
+ * An input that cannot be sent, one line naming the input and what was found: exit 2, but 4 for a
+ * download that failed (DNS, refused, 5xx, timeout: the network's or the remote's fault, not the input's).
+ */
+export class ImageError extends CliError {
   readonly reason: ImageErrorReason;
-  constructor(reason: ImageErrorReason, message: string, options?: { hint?: string; cause?: unknown }) {
-    super(message, options);
+  /** The image host's HTTP status, for a download it answered with an error. */
+  readonly status: number | undefined;
+  constructor(reason: ImageErrorReason, message: string, options?: { hint?: string; cause?: unknown; status?: number }) {
+    super(message, reason === 'download' ? ExitCode.api : ExitCode.usage, options);
     this.name = 'ImageError';
     this.reason = reason;
+    this.status = options?.status;
   }
 }

@@ -15,7 +15,8 @@ const dims = (w: number | null, h: number | null) => (w !== null && h !== null ?
 
 /** One line per image for -v and --dry-run: what came in, what goes out, and why. */
 export function formatImageReport(r: ImageReport): string {
-  if (r.kind === 'url') return `${r.source}: URL passed through as given (--pass-url: the relay fetches it)`;
+  if (r.notFetched === 'pass-url') return `${r.source}: URL passed through as given (--pass-url: the relay fetches it)`;
+  if (r.notFetched === 'dry-run') return `${r.source}: URL not fetched (--dry-run); when sent, it is fetched and prepared here`;
   const before = `${r.sourceType ?? '?'} ${dims(r.widthIn, r.heightIn)} ${r.bytesIn === null ? '' : formatBytes(r.bytesIn)}`.trim();
   const done: string[] = [];
   if (r.decoder) done.push(`decoded by ${r.decoder}`);

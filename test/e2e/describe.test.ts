@@ -141,7 +141,8 @@ describe('describe', () => {
       res.end(pngBytes);
     });
     try {
-      r = await run([`${host.url}/photo.png`, '--inline'], { env: relayEnv(server.url) });
+      // The image host is on loopback, refused without the opt-in (test/e2e/ssrf.test.ts).
+      r = await run([`${host.url}/photo.png`, '--inline', '--allow-private-urls'], { env: relayEnv(server.url) });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(server.requests[3]!.json.messages[0].content[1].image_url.url, `data:image/png;base64,${pngBytes.toString('base64')}`);
       assert.equal(host.requests[0]!.headers.authorization, undefined);

@@ -172,7 +172,8 @@ export function rejectsWith(reason: ImageErrorReason, message?: RegExp) {
   return (err: unknown): boolean => {
     assert.ok(err instanceof ImageError, String(err));
     assert.equal(err.reason, reason, err.message);
-    assert.equal(err.exitCode, 2);
+    // A download that failed (network, remote) is exit 4; every other refused input is exit 2.
+    assert.equal(err.exitCode, reason === 'download' ? 4 : 2);
     if (message) assert.match(err.message, message);
     return true;
   };

@@ -83,3 +83,37 @@ test('renderers', () => {
     /^photo\.jpg: jpeg 4000x3000 3\.8 MiB → 1176x1568 293\.0 KiB \(rotated upright \(EXIF orientation 6\), resized, re-encoded, metadata stripped, quality 85\), ≈2459 tokens \(Claude\)$/,
   );
 });
+
+// A URL's line says what happened to it: fetched and prepared here (as a file), sent as given, or only planned.
+const urlReport = {
+  source: 'https://h.example/a.png',
+  kind: 'url',
+  sourceType: null,
+  bytesIn: null,
+  bytesOut: null,
+  widthIn: null,
+  heightIn: null,
+  widthOut: null,
+  heightOut: null,
+  orientation: null,
+  rotated: false,
+  resized: false,
+  converted: false,
+  reencoded: false,
+  metadataStripped: false,
+  animated: false,
+  unchanged: false,
+  quality: null,
+  estimatedTokens: null,
+  openaiTokens: null,
+} as const;
+for (const [over, line] of [
+  [{ notFetched: 'pass-url' }, 'https://h.example/a.png: URL passed through as given (--pass-url: the relay fetches it)'],
+  [{ notFetched: 'dry-run' }, 'https://h.example/a.png: URL not fetched (--dry-run); when sent, it is fetched and prepared here'],
+  [
+    { sourceType: 'png', bytesIn: 2048, widthIn: 40, heightIn: 30, unchanged: true },
+    'https://h.example/a.png: png 40x30 2 KiB (sent unchanged)',
+  ],
+] as const) {
+  test(`image report of a URL: ${line}`, () => assert.equal(formatImageReport({ ...urlReport, ...over }), line));
+}

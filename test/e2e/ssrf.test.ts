@@ -1,0 +1,210 @@
+// Fetched image URLs, end to end: the address rule (issue 19, item 2) and the one HTTP client for
+// downloads (issue 24: proxy, exit 4 for a failed download), the same case through describe, batch
+// and map. Servers are on 127.0.0.1 only; the non-loopback refusals run in a network namespace
+// (`unshare -n`), so nothing could leave the machine even if a refusal failed.
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import sharp from 'sharp';
+import { BIN, ROOT, cliEnv, relayEnv, run, tempDir } from '../helpers/cli.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { startServer, type TestServer } from '../helpers/server.ts';
+
+const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a6' } })
+  .png()
+  .toBuffer();
+const dataUrl = `data:image/png;base64,${png.toString('base64')}`;
+
+const relay = await startServer();
+const images = await startServer((req, res) => {
+  if (req.url === '/busy.png') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+  res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+});
+after(() => Promise.all([relay.close(), images.close()]));
+
+function reset(...servers: TestServer[]): void {
+  for (const s of servers) s.requests.length = 0;
+}
+const sentImage = (i = 0): string => relay.requests[i]?.json?.messages?.at(-1)?.content?.[1]?.image_url?.url;
+const env = () => relayEnv(relay.url);
+const records = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+describe('describe: loopback image URLs', () => {
+  test('refused by default: exit 2, one line naming the URL, the address and the opt-in; nothing fetched or sent', async () => {
+    reset(relay, images);
+    const url = `${images.url}/a.png`;
+    const r = await run([url], { env: env() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `error: ${url}: 127.0.0.1 is a loopback address; fetching from it needs --allow-private-urls\n`);
+    assert.equal(images.requests.length, 0);
+    assert.equal(relay.requests.length, 0);
+  });
+
+  test('localhost and numeric spellings are refused the same way', async () => {
+    reset(relay, images);
+    const port = new URL(images.url).port;
+    for (const [host, line] of <[string, string][]>[
+      ['localhost', 'localhost is the local machine'],
+      ['2130706433', '127.0.0.1 is a loopback address'],
+      ['0x7f.1', '127.0.0.1 is a loopback address'],
+      ['[::ffff:127.0.0.1]', '::ffff:7f00:1 is an IPv4-mapped loopback (127.0.0.1) address'],
+    ]) {
+      const r = await run([`http://${host}:${port}/a.png`], { env: env() });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`: ${line.replace(/[.()[\]]/g, '\\$&')}; fetching from it needs --allow-private-urls\\n$`));
+    }
+    assert.equal(images.requests.length, 0);
+  });
+
+  test('allowed with --allow-private-urls, and with the profile key', async () => {
+    reset(relay, images);
+    let r = await run([`${images.url}/a.png`, '--allow-private-urls'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentImage(0), dataUrl);
+    const configHome = tempDir('imgdesc-cfg-');
+    const set = await run(['config', 'set', 'allow-private-urls', 'true'], { configHome });
+    assert.equal(set.code, 0, set.stderr);
+    r = await run([`${images.url}/a.png`], { env: env(), configHome });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sentImage(1), dataUrl);
+    // and a flag still wins over the profile
+    r = await run([`${images.url}/a.png`, '--no-allow-private-urls'], { env: env(), configHome });
+    assert.notEqual(r.code, 0);
+  });
+
+  test('--dry-run fetches nothing, and still checks the host as written', async () => {
+    reset(relay, images);
+    let r = await run([`${images.url}/a.png`, '--dry-run', '--allow-private-urls', '-v'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /a\.png: URL not fetched \(--dry-run\); when sent, it is fetched and prepared here/);
+    r = await run([`${images.url}/a.png`, '--dry-run'], { env: env() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /127\.0\.0\.1 is a loopback address; fetching from it needs --allow-private-urls/);
+    assert.equal(images.requests.length, 0);
+    assert.equal(relay.requests.length, 0);
+  });
+});
+
+// issue 24: the same download case through describe, batch and map.
+describe('a download the image host fails: describe exit 4, batch and map a failed item', () => {
+  const url = () => `${images.url}/busy.png`;
+
+  test('describe', async () => {
+    reset(relay);
+    const r = await run([url(), '--allow-private-urls'], { env: env() });
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stderr, `error: ${url()}: download failed (HTTP 503)\n`);
+    assert.equal(relay.requests.length, 0);
+  });
+
+  test('batch', async () => {
+    reset(relay);
+    const r = await run(['batch', url(), `${images.url}/ok.png`, '--allow-private-urls'], { env: env() });
+    assert.equal(r.code, 5, r.stderr);
+    const out = records(r.stdout);
+    const failed = out.find((x) => !x.ok);
+    assert.deepEqual(failed?.error, { status: 503, code: 'download', message: `${url()}: download failed (HTTP 503)` });
+    assert.equal(out.filter((x) => x.ok).length, 1);
+    assert.equal(relay.requests.length, 1);
+  });
+
+  test('map', async () => {
+    reset(relay);
+    const input = `${JSON.stringify({ image: url() })}\n${JSON.stringify({ image: `${images.url}/ok.png` })}\n`;
+    const r = await run(['map', '--allow-private-urls'], { env: env(), input });
+    assert.equal(r.code, 5, r.stderr);
+    const out = records(r.stdout);
+    assert.equal(out[0]?.ok, false);
+    assert.equal(out[0]?.error?.status, 503);
+    assert.equal(out[0]?.error?.code, 'download');
+    assert.equal(out[1]?.ok, true);
+  });
+
+  test('a loopback URL without the opt-in is a failed item in batch and map, naming the opt-in', async () => {
+    reset(relay, images);
+    const b = await run(['batch', `${images.url}/a.png`], { env: env() });
+    assert.equal(b.code, 5, b.stderr);
+    assert.equal(records(b.stdout)[0]?.error?.code, 'private-address');
+    const m = await run(['map'], { env: env(), input: `${JSON.stringify({ image: `${images.url}/a.png` })}\n` });
+    assert.equal(m.code, 5, m.stderr);
+    assert.match(records(m.stdout)[0]?.error?.message, /needs --allow-private-urls/);
+    assert.equal(images.requests.length, 0);
+  });
+});
+
+describe('downloads go through the proxy the relay requests use', () => {
+  for (const command of ['describe', 'batch', 'map'] as const) {
+    test(command, async () => {
+      const proxy = await startProxy();
+      // undici reads the proxy variables from the process environment, as it does for relay requests.
+      process.env.HTTP_PROXY = proxy.url;
+      try {
+        reset(relay, images);
+        const url = `${images.url}/p.png`;
+        const args = command === 'describe' ? [url] : command === 'batch' ? ['batch', url] : ['map'];
+        const r = await run([...args, '--allow-private-urls'], {
+          env: env(),
+          ...(command === 'map' ? { input: `${JSON.stringify({ image: url })}\n` } : {}),
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(sentImage(0), dataUrl);
+        const host = new URL(images.url).host;
+        assert.ok(
+          proxy.seen.some((s) => s.target === host || s.target === url),
+          `the download went through the proxy: ${JSON.stringify(proxy.seen)}`,
+        );
+      } finally {
+        delete process.env.HTTP_PROXY;
+        await proxy.close();
+      }
+    });
+  }
+});
+
+// Addresses that are not loopback, from inside a network namespace with no interface up: had the
+// rule let one through, the fetch could only fail to connect (exit 4), never reach anything.
+const canUnshare =
+  process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0
+    ? existsSync(`${ROOT}dist/main.js`)
+      ? false
+      : 'skipped: dist/ is not built (npm test builds it)'
+    : 'skipped: needs root and unshare -n (a network namespace)';
+
+function inNamespace(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['-n', process.execPath, BIN, ...args], {
+      cwd: ROOT,
+      env: cliEnv(relayEnv('http://127.0.0.1:9')),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('non-loopback private addresses, in a network namespace', { skip: canUnshare }, () => {
+  for (const [url, line] of <[string, string][]>[
+    ['http://169.254.169.254/latest/meta-data/iam/', '169.254.169.254 is a link-local address'],
+    ['http://10.0.0.1/a.png', '10.0.0.1 is a private address'],
+    ['http://[fd00::1]/a.png', 'fd00::1 is a unique-local address'],
+    ['http://100.64.0.1/a.png', '100.64.0.1 is a carrier-grade NAT address'],
+  ]) {
+    test(`${url}: refused (exit 2); with the opt-in it is tried (exit 4: no network here)`, async () => {
+      const r = await inNamespace([url, '--timeout', '5']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, `error: ${url}: ${line}; fetching from it needs --allow-private-urls\n`);
+      const tried = await inNamespace([url, '--timeout', '5', '--allow-private-urls']);
+      assert.equal(tried.code, 4, tried.stderr);
+      assert.match(tried.stderr, /download failed \((ENETUNREACH|EHOSTUNREACH|EADDRNOTAVAIL|ECONNREFUSED)\)/);
+    });
+  }
+});
