@@ -5,9 +5,12 @@
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { BIN, ROOT, cliEnv, relayEnv, run, tempDir } from '../helpers/cli.ts';
+import { BIN, ROOT, cliEnv, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -161,6 +164,87 @@ describe('downloads go through the proxy the relay requests use', () => {
       } finally {
         delete process.env.HTTP_PROXY;
         await proxy.close();
+      }
+    });
+  }
+});
+
+const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
+// HTTPS_PROXY carries https URLs: an image host over TLS (a certificate made for 127.0.0.1, trusted
+// through NODE_EXTRA_CA_CERTS, which node reads at start: spawned).
+describe('an https image host through HTTPS_PROXY (spawned)', {
+  skip: hasOpenssl ? false : 'skipped: openssl (to make a test certificate) is not installed',
+}, () => {
+  async function httpsImages(): Promise<{ url: string; cert: string; hits: string[]; close: () => Promise<void> }> {
+    const dir = tempDir('imgdesc-tls-');
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    const made = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    assert.equal(made.status, 0, 'openssl made a certificate');
+    const hits: string[] = [];
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as AddressInfo;
+    return { url: `https://127.0.0.1:${port}`, cert, hits, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  test('a certificate the machine does not trust: exit 4, naming why', async () => {
+    const tls = await httpsImages();
+    try {
+      const r = await runCli([`${tls.url}/t.png`, '--allow-private-urls'], {
+        env: relayEnv(relay.url, { NODE_EXTRA_CA_CERTS: undefined }),
+      });
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(r.stderr, `error: ${tls.url}/t.png: download failed (DEPTH_ZERO_SELF_SIGNED_CERT)\n`);
+    } finally {
+      await tls.close();
+    }
+  });
+
+  for (const command of ['describe', 'batch', 'map'] as const) {
+    test(command, async () => {
+      const [tls, proxy] = await Promise.all([httpsImages(), startProxy()]);
+      try {
+        reset(relay);
+        const url = `${tls.url}/t.png`;
+        const args = command === 'describe' ? [url] : command === 'batch' ? ['batch', url] : ['map'];
+        const r = await runCli([...args, '--allow-private-urls'], {
+          env: relayEnv(relay.url, { HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: tls.cert }),
+          ...(command === 'map' ? { input: `${JSON.stringify({ image: url })}\n` } : {}),
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(sentImage(0), dataUrl);
+        assert.deepEqual(tls.hits, ['/t.png']);
+        assert.deepEqual(
+          proxy.seen,
+          [{ method: 'CONNECT', target: new URL(tls.url).host }],
+          'the download was tunnelled through the proxy',
+        );
+      } finally {
+        await Promise.all([tls.close(), proxy.close()]);
       }
     });
   }
