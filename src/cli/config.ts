@@ -7,6 +7,9 @@ import { Term } from '../ui/term.ts';
 import { withTokenCommand } from './settings.ts';
 import { closest } from './suggest.ts';
 
+/** A token is a few hundred bytes; stdin past this is not one (`< /dev/zero` must not fill memory). */
+const MAX_TOKEN_BYTES = 64 * 1024;
+
 export type ConfigVerb = 'set' | 'get' | 'list' | 'use' | 'remove' | 'path' | 'edit';
 
 export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<string, unknown>, io: IO): Promise<number> {
@@ -188,11 +191,8 @@ function masked(p: Profile): Profile {
 /** From stdin when piped (one trailing newline dropped), else a hidden prompt on the terminal. */
 async function readToken(io: IO): Promise<string> {
   if (!io.stdinIsTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-    return Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
+    const { readStdinText } = await import('./items.ts');
+    return (await readStdinText(io, MAX_TOKEN_BYTES, 'the token on stdin is larger than 64 KiB')).replace(/\r?\n$/, '');
   }
   const { ask } = await import('../ui/prompt.ts');
   try {

@@ -8,6 +8,9 @@ import { Term } from '../ui/term.ts';
 import type { RunFlags } from './options.ts';
 import { ask, confirm } from '../ui/prompt.ts';
 
+/** A token is a few hundred bytes; stdin past this is not one (`< /dev/zero` must not fill memory). */
+const MAX_TOKEN_BYTES = 64 * 1024;
+
 export interface InitOptions {
   settings: Profile;
   run: RunFlags;
@@ -112,11 +115,8 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   const currentToken = current.token === undefined ? undefined : String(current.token);
   let piped: string | undefined;
   if (!io.stdinIsTTY) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-    piped = Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
+    const { readStdinText } = await import('./items.ts');
+    piped = (await readStdinText(io, MAX_TOKEN_BYTES, 'the token on stdin is larger than 64 KiB')).replace(/\r?\n$/, '');
   }
   let list: ModelList | undefined;
   const token = await retrying(false, async () => {

@@ -1,10 +1,10 @@
 // The list of images a batch works on, and its shard: shared by `batch` (what to do) and
 // `merge` (what should be there), so both see the same list from the same inputs.
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BatchItem } from '../core/batch-inputs.ts';
 import type { Shard } from '../core/shard.ts';
-import { UsageError, type IO } from '../types.ts';
+import { InterruptedError, UsageError, type IO } from '../types.ts';
+import { ReadCapError, readFileCapped, readStreamCapped } from '../read-capped.ts';
 
 /** Where the images come from: inputs and --files-from, or a --manifest. */
 export interface SourceOptions {
@@ -21,17 +21,14 @@ export interface SourceOptions {
 
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
 
-/** All of stdin as text, refused past `max` bytes with `tooLarge` (a list, a prompt). */
+/** All of stdin as text, refused past `max` bytes with `tooLarge` (a list, a prompt, a token). */
 export async function readStdinText(io: IO, max: number, tooLarge: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of io.stdin as AsyncIterable<Buffer | string>) {
-    const b = typeof c === 'string' ? Buffer.from(c) : c;
-    size += b.length;
-    if (size > max) throw new UsageError(tooLarge);
-    chunks.push(b);
+  try {
+    return (await readStreamCapped(io.stdin, { max, signal: io.signal })).toString('utf8');
+  } catch (err) {
+    if (err instanceof ReadCapError) throw new UsageError(tooLarge);
+    throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function readList(source: string, io: IO): Promise<string> {
@@ -43,8 +40,10 @@ async function readList(source: string, io: IO): Promise<string> {
     return readStdinText(io, MAX_LIST_BYTES, '--files-from -: the list is larger than 64 MiB');
   }
   try {
-    return await readFile(resolve(io.cwd, source), 'utf8');
+    return (await readFileCapped(resolve(io.cwd, source), { max: MAX_LIST_BYTES, signal: io.signal })).toString('utf8');
   } catch (err) {
+    if (err instanceof ReadCapError) throw new UsageError(`--files-from ${source}: the list is larger than 64 MiB`);
+    if (err instanceof InterruptedError) throw err;
     throw new UsageError(`--files-from ${source}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
 }
@@ -99,6 +98,7 @@ export async function listSource(o: SourceOptions, io: IO): Promise<Listed> {
       { imageCol: o.imageCol, idCol: o.idCol, keepCols: parseKeepCols(o.keepCols) },
       io.cwd,
       io.stdin,
+      io.signal,
     );
     return { items: m.items, duplicates: m.duplicates };
   }

@@ -1,11 +1,11 @@
 // `imgdesc map`: JSON lines in on stdin (one manifest row each), one result record out on stdout
 // per line, in the same order, from one process with -c requests in flight. The shape that
 // Spark's RDD.pipe, Ray's subprocess actors and xargs/GNU parallel need: line n out answers line n in.
-import { createInterface } from 'node:readline';
 import type { BatchItem } from '../core/batch-inputs.ts';
 import type { BatchRecord } from '../core/batch.ts';
 import type { Profile } from '../config/store.ts';
 import { ExitCode, UsageError, type IO } from '../types.ts';
+import { linesOrOverlong } from '../read-capped.ts';
 import { Term } from '../ui/term.ts';
 import { formatRetry } from '../ui/render.ts';
 import { parseKeepCols } from './items.ts';
@@ -64,7 +64,7 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
     throw new UsageError('map reads JSON lines on stdin, and stdin is a terminal', { hint: `echo '{"image":"photo.jpg"}' | imgdesc map` });
   const settings = await loadSettings(options.settings, run, io.env);
   const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
-  const { imageColumn, manifestPlace, parseJsonRow, rowItem } = await import('../core/manifest.ts');
+  const { imageColumn, manifestPlace, MAX_ROW_BYTES, parseJsonRow, rowItem } = await import('../core/manifest.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
   const { streamSink } = await import('../core/batch-output.ts');
   const { checkRelay } = await import('../core/describe.ts');
@@ -81,12 +81,17 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
 
   // Lines that name no image are answered with a failed record in their place; the rest go to the flow.
   async function* items(): AsyncGenerator<BatchItem> {
-    const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
     let imageCol = options.imageCol;
-    for await (const text of rl) {
+    // A line past the row cap is answered with a failed record, its bytes never held.
+    for await (const text of linesOrOverlong(io.stdin, { maxLine: MAX_ROW_BYTES, signal: io.signal })) {
       const seq = lines++;
       await order.admit(seq, io.signal);
-      const parsed = text.trim() === '' ? { problem: 'an empty line' } : parseJsonRow(text, imageCol);
+      const parsed =
+        typeof text !== 'string'
+          ? { problem: 'a row longer than 1 MiB' }
+          : text.trim() === ''
+            ? { problem: 'an empty line' }
+            : parseJsonRow(text, imageCol);
       let item: BatchItem | undefined;
       let problem: string;
       if ('row' in parsed) {

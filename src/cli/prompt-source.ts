@@ -1,8 +1,8 @@
 // Where a prompt given on the command line comes from: the text itself, `@file`, `-` (stdin), or
 // `:name`, a prompt saved in the profile (resolved with the profile, in loadSettings).
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UsageError, type IO } from '../types.ts';
+import { InterruptedError, UsageError, type IO } from '../types.ts';
+import { ReadCapError, readFileCapped } from '../read-capped.ts';
 import type { Profile } from '../config/store.ts';
 import { readStdinText } from './items.ts';
 import type { RunFlags } from './options.ts';
@@ -34,11 +34,10 @@ export async function readPromptFlags(
     if (file === '') throw new UsageError(`${from}: name a file after the @`);
     let text: string;
     try {
-      const buf = await readFile(resolve(io.cwd, file));
-      if (buf.length > MAX_PROMPT_BYTES) throw new UsageError(`${from}: larger than 1 MiB; is this the right file?`);
-      text = buf.toString('utf8');
+      text = (await readFileCapped(resolve(io.cwd, file), { max: MAX_PROMPT_BYTES, signal: io.signal })).toString('utf8');
     } catch (error) {
-      if (error instanceof UsageError) throw error;
+      if (error instanceof ReadCapError) throw new UsageError(`${from}: larger than 1 MiB; is this the right file?`);
+      if (error instanceof InterruptedError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       throw new UsageError(
         `${from}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(error)})`}`,

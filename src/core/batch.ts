@@ -300,7 +300,7 @@ async function batchFlow(
 
   // Parsed once for every image; a bad --schema is a usage error before anything is read or sent.
   const { structuredRequest } = await import('./structured.ts');
-  const structured = await structuredRequest(settings, ctx.cwd);
+  const structured = await structuredRequest(settings, ctx.cwd, ctx.signal);
 
   // Stops everything on Ctrl-C, and on a 401/403 (every other request would fail the same way).
   const stop = new AbortController();

@@ -150,7 +150,7 @@ export async function planDescribe(
     images = [];
     for (const input of inputs) images.push(await loadImage(input, opts));
   }
-  const structured = done ? done.structured : await structuredRequest(settings, ctx.cwd);
+  const structured = done ? done.structured : await structuredRequest(settings, ctx.cwd, ctx.signal);
   const model = settings.model ?? '';
   const family = adaptRequest(model, {
     maxTokens: settings.maxTokens,

@@ -2,15 +2,25 @@
 // per row, as batch input (`--manifest`) and as the rows `imgdesc map` reads from stdin.
 // A row names its image by a path relative to the manifest, an http(s) URL or a data: URL; an id
 // column names the result; the other columns travel into the result record under "row".
-import { createReadStream } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../types.ts';
+import { linesCapped, openCapped, ReadCapError } from '../read-capped.ts';
+import { InterruptedError, UsageError } from '../types.ts';
 import { isRemote, resumeKey, type BatchItem } from './batch-inputs.ts';
 import { shardKey } from './shard.ts';
 
 export type ManifestFormat = 'jsonl' | 'csv' | 'tsv';
+
+/**
+ * The longest row read, in bytes: a manifest row names one image and a few columns. A longer one
+ * (a gigabyte line in a small .jsonl.gz) is refused when the cap is reached, not after.
+ */
+export const MAX_ROW_BYTES = 1024 * 1024;
+
+/** One line for a row past MAX_ROW_BYTES. */
+export function rowTooLong(label: string, line: number | undefined): UsageError {
+  return new UsageError(`${label}${line === undefined ? '' : `:${line}`}: a row longer than 1 MiB; is this a manifest?`);
+}
 
 export interface ManifestSpec {
   /** The column holding the image; default: the first of IMAGE_COLUMNS the table has. */
@@ -136,28 +146,57 @@ export interface ManifestRead {
   rows: number;
 }
 
-async function* jsonlRows(input: Readable, label: string): AsyncGenerator<{ row: Row; line: number }> {
-  const rl = createInterface({ input, crlfDelay: Infinity });
+async function* jsonlRows(input: Readable, label: string, signal: AbortSignal | undefined): AsyncGenerator<{ row: Row; line: number }> {
   let line = 0;
-  for await (const text of rl) {
-    line++;
-    if (text.trim() === '') continue;
-    const r = parseJsonRow(text, undefined);
-    if ('problem' in r) throw new UsageError(`${label}:${line}: ${r.problem}`);
-    yield { row: r.row, line };
+  try {
+    for await (const text of linesCapped(input, { maxLine: MAX_ROW_BYTES, signal })) {
+      line++;
+      if (text.trim() === '') continue;
+      const r = parseJsonRow(text, undefined);
+      if ('problem' in r) throw new UsageError(`${label}:${line}: ${r.problem}`);
+      yield { row: r.row, line };
+    }
+  } catch (err) {
+    if (err instanceof ReadCapError) throw rowTooLong(label, err.line);
+    if (err instanceof UsageError || err instanceof InterruptedError) throw err;
+    throw new UsageError(`${label}: cannot read (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
 }
 
-async function* csvRows(input: Readable, delimiter: string, label: string): AsyncGenerator<{ row: Row; line: number }> {
+async function* csvRows(
+  input: Readable,
+  delimiter: string,
+  label: string,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<{ row: Row; line: number }> {
   const { parse } = await import('csv-parse');
-  const parser = input.pipe(parse({ columns: true, bom: true, delimiter, skip_empty_lines: true, info: true, relax_column_count: false }));
+  const parser = input.pipe(
+    parse({
+      columns: true,
+      bom: true,
+      delimiter,
+      skip_empty_lines: true,
+      info: true,
+      relax_column_count: false,
+      max_record_size: MAX_ROW_BYTES,
+    }),
+  );
+  const onAbort = (): void => {
+    parser.destroy(new InterruptedError());
+    input.destroy();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const rec of parser as AsyncIterable<{ record: Row; info: { lines: number } }>)
       yield { row: rec.record, line: rec.info.lines };
   } catch (err) {
+    if (signal?.aborted) throw signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError();
+    if ((err as { code?: string }).code === 'CSV_MAX_RECORD_SIZE') throw rowTooLong(label, undefined);
     throw new UsageError(`${label}: not a valid ${delimiter === '\t' ? 'TSV' : 'CSV'} table (${(err as Error).message.split('\n')[0]})`, {
       cause: err,
     });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -168,10 +207,13 @@ async function peek(input: Readable): Promise<{ first: string | undefined; input
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const head: Array<Buffer | string> = [];
   let first: string | undefined;
-  while (first === undefined) {
+  // Bounded: a head of nothing but white space is not kept past one row's worth.
+  let held = 0;
+  while (first === undefined && held <= MAX_ROW_BYTES) {
     const r = await it.next();
     if (r.done) break;
     head.push(r.value);
+    held += r.value.length;
     first = /\S/.exec(r.value.toString().replace(/^\uFEFF/, ''))?.[0];
   }
   async function* all() {
@@ -185,31 +227,57 @@ async function peek(input: Readable): Promise<{ first: string | undefined; input
  * Reads a whole manifest (a file, or `-` for stdin) into items. A missing column, an unparsable
  * table or a row that names no image is a usage error: nothing has been sent yet.
  */
-export async function readManifest(source: string, spec: ManifestSpec, cwd: string, stdin: NodeJS.ReadableStream): Promise<ManifestRead> {
+export async function readManifest(
+  source: string,
+  spec: ManifestSpec,
+  cwd: string,
+  stdin: NodeJS.ReadableStream,
+  signal?: AbortSignal,
+): Promise<ManifestRead> {
   const place = manifestPlace(source, cwd);
   let stream: Readable;
+  let release = (): void => undefined;
   if (source === '-') stream = stdin as Readable;
   else {
-    const file = createReadStream(resolve(cwd, source));
+    let file: Readable;
+    try {
+      // Capped per row below, not in all: a manifest of millions of rows is fine. A FIFO with no
+      // writer gives way on abort.
+      const opened = openCapped(resolve(cwd, source), { max: Number.POSITIVE_INFINITY, signal });
+      file = opened.stream as Readable;
+      release = opened.release;
+    } catch (err) {
+      if (err instanceof InterruptedError) throw err;
+      throw new UsageError(`--manifest ${source}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
     await new Promise<void>((ok, fail) => {
       file.once('open', () => ok());
       file.once('error', (err: NodeJS.ErrnoException) =>
-        fail(new UsageError(`--manifest ${source}: cannot read (${err.code ?? err.message})`)),
+        fail(signal?.aborted ? new InterruptedError() : new UsageError(`--manifest ${source}: cannot read (${err.code ?? err.message})`)),
       );
-    });
+    }).finally(release);
+    if (signal?.aborted) {
+      file.destroy();
+      throw signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError();
+    }
     stream = file;
+    // the readers below stop what they read; the file under a gunzip stops with it
+    signal?.addEventListener('abort', () => file.destroy(), { once: true });
     if (/\.gz$/i.test(source)) {
       const { createGunzip } = await import('node:zlib');
       const gunzip = createGunzip();
       gunzip.once('error', () => undefined); // reported by the reader below, as a bad table
+      // the gunzip's output is what the row cap bounds
       stream = file.pipe(gunzip);
     }
   }
   const { first, input } = await peek(stream).catch((err: Error) => {
+    if (signal?.aborted) throw signal.reason instanceof InterruptedError ? signal.reason : new InterruptedError();
     throw new UsageError(`--manifest ${source}: cannot read (${err.message.split('\n')[0]})`);
   });
   const format = manifestFormat(source === '-' ? '' : basename(source), first);
-  const rows = format === 'jsonl' ? jsonlRows(input, place.label) : csvRows(input, format === 'tsv' ? '\t' : ',', place.label);
+  const rows =
+    format === 'jsonl' ? jsonlRows(input, place.label, signal) : csvRows(input, format === 'tsv' ? '\t' : ',', place.label, signal);
 
   const items: BatchItem[] = [];
   const seen = new Set<string>();

@@ -1,8 +1,12 @@
 // Structured answers (--schema, --schema-mode, --no-validate): turn the user's schema into request
 // extras, and check the model's answer against it.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { CliError, ExitCode, UsageError } from '../types.ts';
+import { CliError, ExitCode, InterruptedError, UsageError } from '../types.ts';
+import { ReadCapError, readFileCapped } from '../read-capped.ts';
+
+/** A schema file bigger than this is not a schema (a device, a log, a wrong path). */
+const MAX_SCHEMA_BYTES = 1024 * 1024;
 
 export interface StructuredSpec {
   schema: Record<string, unknown>;
@@ -101,9 +105,10 @@ function parseSchemaJson(text: string, source: string): Record<string, unknown> 
   return value as Record<string, unknown>;
 }
 
+/** Anything to read that is not a folder: a file, but also a FIFO or /dev/stdin (read capped). */
 async function isFile(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isFile();
+    return !(await stat(path)).isDirectory();
   } catch {
     return false;
   }
@@ -114,15 +119,17 @@ function looksLikePath(text: string): boolean {
   return /\.json$/i.test(text) || /[/\\]/.test(text);
 }
 
-async function loadSchema(text: string, cwd: string): Promise<Record<string, unknown>> {
+async function loadSchema(text: string, cwd: string, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) return parseSchemaJson(trimmed, 'inline schema');
   const path = resolve(cwd, trimmed);
   if (trimmed !== '' && (await isFile(path))) {
     let content: string;
     try {
-      content = await readFile(path, 'utf8');
+      content = (await readFileCapped(path, { max: MAX_SCHEMA_BYTES, signal })).toString('utf8');
     } catch (err) {
+      if (err instanceof ReadCapError) throw new UsageError(`--schema: ${trimmed} is larger than 1 MiB; is this the right file?`);
+      if (err instanceof InterruptedError) throw err;
       throw new UsageError(`--schema: cannot read ${trimmed}: ${(err as NodeJS.ErrnoException).code ?? shortReason(err)}`);
     }
     return parseSchemaJson(content.replace(/^\uFEFF/, ''), trimmed);
@@ -149,9 +156,13 @@ function promptSuffixFor(schema: Record<string, unknown>): string {
   );
 }
 
-export async function structuredRequest(settings: StructuredSettings, cwd: string): Promise<StructuredSpec | undefined> {
+export async function structuredRequest(
+  settings: StructuredSettings,
+  cwd: string,
+  signal?: AbortSignal,
+): Promise<StructuredSpec | undefined> {
   if (settings.schema === undefined) return undefined;
-  const schema = await loadSchema(settings.schema, cwd);
+  const schema = await loadSchema(settings.schema, cwd, signal);
   const name = schemaName(schema);
   const mode = settings.schemaMode;
   const spec: StructuredSpec = {

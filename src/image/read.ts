@@ -1,8 +1,9 @@
 // Reading an input's bytes with a hard size cap: local paths, stdin and data: URLs.
-import { closeSync, constants, createReadStream, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatBytes } from '../format.ts';
+import * as capped from '../read-capped.ts';
 import { InterruptedError } from '../types.ts';
 import { ImageError } from './types.ts';
 
@@ -15,8 +16,9 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
- * Collects a stream up to `max` bytes. Going past the cap destroys the stream at once, so an
- * endless source (/dev/zero, a FIFO, a runaway pipe) fails fast instead of filling memory.
+ * Collects a stream up to `max` bytes (the shared capped read): going past the cap or an abort
+ * destroys the stream at once, so an endless source (/dev/zero, a FIFO, a runaway pipe) fails fast
+ * instead of filling memory.
  */
 export async function readStreamCapped(
   stream: NodeJS.ReadableStream | AsyncIterable<unknown>,
@@ -25,35 +27,14 @@ export async function readStreamCapped(
   signal?: AbortSignal,
   mapError?: (err: unknown) => ImageError,
 ): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const destroy = (): void => {
-    const s = stream as { destroy?: (err?: Error) => void };
-    if (typeof s.destroy === 'function') s.destroy();
-  };
-  const onAbort = (): void => destroy();
-  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of stream as AsyncIterable<unknown>) {
-      throwIfAborted(signal);
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
-      total += buf.length;
-      if (total > max) {
-        destroy();
-        throw tooLarge(name, max);
-      }
-      chunks.push(buf);
-    }
+    return await capped.readStreamCapped(stream, { max, signal });
   } catch (err) {
-    if (err instanceof ImageError) throw err;
-    throwIfAborted(signal);
+    if (err instanceof capped.ReadCapError) throw tooLarge(name, max);
+    if (err instanceof ImageError || err instanceof InterruptedError) throw err;
     if (mapError) throw mapError(err);
     throw new ImageError('unreadable', `${name}: cannot read (${errText(err)})`, { cause: err });
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
-  throwIfAborted(signal);
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
 }
 
 function errText(err: unknown): string {
@@ -118,26 +99,19 @@ export async function readPath(
   if (st.isDirectory()) throw new ImageError('directory', `${input}: is a directory`);
   if (st.isFile() && st.size > opts.maxInputBytes) throw tooLarge(input, opts.maxInputBytes);
   if (!st.isFile()) {
-    // Devices and FIFOs are streamed with the cap. The stream owns its descriptor: a read still
-    // blocked on a silent FIFO must not hold up the error once the cap is passed.
-    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-    // A FIFO with no writer blocks open(2) in libuv's thread pool, where no abort reaches it, and
-    // the process could not even exit. On Ctrl-C or SIGTERM we become that writer for an instant:
-    // the open returns, the stream ends, and the read is abandoned at once.
-    const unblock = () => {
-      if (!st.isFIFO()) return;
-      try {
-        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {
-        // the open had returned already (ENXIO: no reader left)
-      }
-    };
-    opts.signal?.addEventListener('abort', unblock, { once: true });
+    // Devices and FIFOs are streamed with the cap; a FIFO with no writer gives way on abort.
+    let opened;
     try {
-      const bytes = await readStreamCapped(stream, opts.maxInputBytes, input, opts.signal, (err) => pathError(input, err));
+      opened = capped.openCapped(path, { max: opts.maxInputBytes, signal: opts.signal });
+    } catch (err) {
+      if (err instanceof InterruptedError) throw err;
+      throw pathError(input, err);
+    }
+    try {
+      const bytes = await readStreamCapped(opened.stream, opts.maxInputBytes, input, opts.signal, (err) => pathError(input, err));
       return { bytes, size: bytes.length, path: null, file: false };
     } finally {
-      opts.signal?.removeEventListener('abort', unblock);
+      opened.release();
     }
   }
   if (st.size > 0 && st.size <= SYNC_READ_MAX && !(opts.headOnlyAbove !== undefined && st.size > opts.headOnlyAbove)) {

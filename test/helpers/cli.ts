@@ -40,6 +40,8 @@ export interface RunOptions {
   configHome?: string;
   /** Called once the process started, e.g. to send SIGINT later. */
   onSpawn?: (child: ChildProcess) => void;
+  /** stdin stays open (a pipe whose writer never finishes) instead of being closed. */
+  keepStdinOpen?: boolean;
   timeoutMs?: number;
 }
 
@@ -68,12 +70,13 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.stdin.on('error', () => {});
     if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    else if (!opts.keepStdinOpen) child.stdin.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     opts.onSpawn?.(child);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      child.stdin.destroy();
       const stdoutBytes = Buffer.concat(out);
       resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes });
     });
@@ -88,7 +91,7 @@ export function relayEnv(url: string, extra: Record<string, string | undefined> 
   return { IMGDESC_BASE_URL: url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: TEST_MODEL, ...extra };
 }
 
-export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutMs'> {
+export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutMs' | 'keepStdinOpen'> {
   /** Called once the command started, with the controller that stands for Ctrl-C. */
   onStart?: (interrupt: AbortController) => void;
   /** stdout and stderr are terminals (for spinner and live-progress cases). */
