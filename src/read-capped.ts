@@ -112,6 +112,12 @@ export async function readFileCapped(path: string, o: CapOptions): Promise<Buffe
   }
 }
 
+/**
+ * The longest result record read back (resume, merge, report): far above any answer imgdesc
+ * writes, far below what would exhaust memory or V8's string length.
+ */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
 export interface LineOptions {
   /** The longest line accepted, in bytes, without its line end. */
   maxLine: number;

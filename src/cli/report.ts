@@ -1,8 +1,8 @@
 // `imgdesc report <results.jsonl...> [-o report.html] [--link]`: an HTML gallery of a batch's results.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
+import { ReadCapError, readFileCapped } from '../read-capped.ts';
+import { CliError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import type { RunFlags } from './options.ts';
 
@@ -15,6 +15,8 @@ export interface ReportOptions {
 }
 
 const MAX_INPUT = 50 * 1024 * 1024;
+/** A results file is read whole for the page; V8 cannot hold a string much past 512 MiB. */
+const MAX_RESULTS = 256 * 1024 * 1024;
 
 export async function runReport(options: ReportOptions, io: IO): Promise<number> {
   const term = new Term(io, { quiet: options.run.quiet, verbose: options.run.verbose, noColor: options.run.noColor, json: false });
@@ -25,8 +27,11 @@ export async function runReport(options: ReportOptions, io: IO): Promise<number>
     const path = resolve(io.cwd, file);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = (await readFileCapped(path, { max: MAX_RESULTS, signal: io.signal })).toString('utf8');
     } catch (err) {
+      if (err instanceof ReadCapError)
+        throw new UsageError(`${file}: larger than 256 MiB; split it (imgdesc report a.jsonl b.jsonl …) or use --link`);
+      if (err instanceof InterruptedError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       throw new UsageError(
         `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a results file' : `cannot read (${code ?? String(err)})`}`,

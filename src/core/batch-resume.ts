@@ -1,7 +1,7 @@
 // Resume: what an earlier run of the same batch already recorded in its -o file.
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { linesOrOverlong, MAX_RECORD_BYTES } from '../read-capped.ts';
 import { isRemote, resumeKey } from './batch-inputs.ts';
 
 /** Images recorded ok, by absolute path (or manifest id) → the content hashes recorded for it. */
@@ -82,12 +82,15 @@ export async function readResumeIndex(path: string, cwd: string): Promise<Resume
   let stream;
   try {
     const handle = await open(path, 'r');
-    stream = handle.createReadStream({ encoding: 'utf8' });
+    stream = handle.createReadStream();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return idx;
     throw err;
   }
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  for await (const line of rl) idx.addLine(line, cwd);
+  // A line past the cap is no record imgdesc wrote: counted as torn, never held whole.
+  for await (const line of linesOrOverlong(stream, { maxLine: MAX_RECORD_BYTES })) {
+    if (typeof line === 'string') idx.addLine(line, cwd);
+    else idx.torn++;
+  }
   return idx;
 }

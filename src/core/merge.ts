@@ -2,7 +2,7 @@
 // record per image. Records are fed oldest first; a later one replaces an earlier one unless that
 // would put a failure in place of a success. Given the same inputs, it says which images no part has.
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { linesOrOverlong, MAX_RECORD_BYTES } from '../read-capped.ts';
 import { resumeKey, type BatchItem } from './batch-inputs.ts';
 import { parseRecord, recordKey, type RecordLine } from './batch-resume.ts';
 import { shardOf } from './shard.ts';
@@ -77,8 +77,11 @@ export class Merged {
 export async function readPart(path: string, merged: Merged): Promise<void> {
   const handle = await open(path, 'r');
   try {
-    const rl = createInterface({ input: handle.createReadStream({ encoding: 'utf8', autoClose: false }), crlfDelay: Infinity });
-    for await (const line of rl) merged.addLine(line);
+    // A line past the cap is no record imgdesc wrote: counted as torn, never held whole.
+    for await (const line of linesOrOverlong(handle.createReadStream({ autoClose: false }), { maxLine: MAX_RECORD_BYTES })) {
+      if (typeof line === 'string') merged.addLine(line);
+      else merged.torn++;
+    }
   } finally {
     await handle.close();
   }
