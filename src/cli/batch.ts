@@ -123,7 +123,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const resume = resumable ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
   const concurrency = settings.concurrency;
   const { cacheDir } = await import('../config/model-cache.ts');
-  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env) };
+  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
+  const { openMemory } = await import('../core/answers.ts');
+  const memory = run.dryRun ? undefined : openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) });
+  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env), memory };
   let choice: import('../core/models.ts').ModelChoice | undefined;
   if (items.length > 0 && !settings.model) {
     const models = await import('../core/models.ts');
@@ -293,6 +296,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       : summaryLine(counts, progress.elapsed(), detail) + (s.cutOff ? `; ${s.cutOff} cut off at the token limit (raise --max-tokens)` : ''),
   ];
   if (!run.dryRun) {
+    if (s.cached) lines.push(`${s.cached} answered from the cache, nothing billed for them (--refresh asks again)`);
     const g = guardLine(s);
     if (g) lines.push(g);
   } else if (s.ok > 0) lines.push(costLine(s.ok, s.estimate));

@@ -44,7 +44,10 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   for (const w of core.checkRelay(settings, run.dryRun)) term.warn(w);
   term.info(describeSettings(settings));
 
+  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
+  const answers = await import('../core/answers.ts');
   const ctx = {
+    memory: run.dryRun ? undefined : answers.openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) }),
     cacheDir: cacheDir(io.env),
     onNote: (message: string) => term.warn(message),
     stdin: io.stdin,
@@ -94,21 +97,40 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
     spinner.text(`Asking ${settings.model}`);
     const started = Date.now();
     let result;
+    const history = (e: Partial<import('../core/answers.ts').HistoryEvent>) =>
+      answers.recordHistory(ctx, {
+        command: 'describe',
+        images: options.images,
+        prompt: settings.prompt,
+        system: settings.system,
+        model: settings.model,
+        durationMs: Date.now() - started,
+        ...e,
+      });
     try {
-      result = await core.sendDescribe(plan, settings, ctx);
+      try {
+        result = await answers.answerOrCached(plan, settings, ctx);
+      } catch (error) {
+        // A cached pick the relay no longer has: pick again from a fresh list and ask once more.
+        const explained = await models.explainModelNotFound(error, settings, ctx, choice);
+        if (explained === error || choice.source !== 'cache') throw explained;
+        const fresh = await models.chooseModel({ ...settings, model: undefined }, ctx, { dryRun: false });
+        if (fresh.model === choice.model) throw explained;
+        term.warn(`${choice.model} is gone from the relay: using ${fresh.model} (${models.HOW_TO_CHOOSE})`);
+        choice = fresh;
+        await replan(choice);
+        result = await answers.answerOrCached(plan, settings, ctx);
+      }
     } catch (error) {
-      // A cached pick the relay no longer has: pick again from a fresh list and ask once more.
-      const explained = await models.explainModelNotFound(error, settings, ctx, choice);
-      if (explained === error || choice.source !== 'cache') throw explained;
-      const fresh = await models.chooseModel({ ...settings, model: undefined }, ctx, { dryRun: false });
-      if (fresh.model === choice.model) throw explained;
-      term.warn(`${choice.model} is gone from the relay: using ${fresh.model} (${models.HOW_TO_CHOOSE})`);
-      choice = fresh;
-      await replan(choice);
-      result = await core.sendDescribe(plan, settings, ctx);
+      await history({ error });
+      throw error;
     }
     spinner.stop();
     const { answer, response } = result;
+    if (result.cached) {
+      await history({ result, durationMs: undefined });
+      if (!run.quiet) term.note(term.err.dim(`answered from the cache (asked ${formatWhen(result.cached.at)}; --refresh asks again)`));
+    } else await history({ result });
 
     const reasoning = answer.reasoning;
     if (reasoning && (settings.showReasoning || run.verbose) && !run.quiet) {
@@ -141,6 +163,13 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   } finally {
     spinner.stop();
   }
+}
+
+/** `2026-12-07 11:02`, local time. */
+function formatWhen(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 function describeSettings(s: Settings): string {

@@ -75,6 +75,16 @@ Examples:
   $ rdd.pipe("imgdesc map -c 8 --max-rps 2")      # Spark
 ${EXIT_CODES}`;
 
+const LOG_HELP = `
+Every answer describe, batch and map print or record is kept in $XDG_STATE_HOME/imgdesc/history.jsonl
+(answers from the cache and failures too); --no-log or \`config set log false\` keeps a run out of it.
+
+Examples:
+  $ imgdesc log
+  $ imgdesc log --search terrier --since 1w
+  $ imgdesc log --image photo.jpg --json | jq -r .answer
+  $ imgdesc log show 0mxd70ukiw8wu`;
+
 /**
  * Every command, option and help text, defined once: run by main, walked by `imgdesc completion`
  * and by the man page generated at build time. `exitCode()` is what the action that ran returned.
@@ -100,7 +110,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .addHelpText('after', EXAMPLES);
   addGlobalOptions(program);
 
-  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), ['promptFile', 'json', 'dryRun'])
+  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), ['promptFile', 'json', 'dryRun', 'refresh'])
     .description('describe one image (the default command)')
     .argument('<image>', 'image path, http(s) URL, data: URL, or - for stdin')
     .argument('[prompt]', 'what to ask about the image')
@@ -124,6 +134,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     'promptFile',
     'json',
     'dryRun',
+    'refresh',
     'shardCount',
   ])
     .description('describe many images (files, folders, globs, a manifest), one request each')
@@ -241,7 +252,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       );
     });
 
-  addFlags(addSettings(program.command('map'), MANY_SETTINGS), ['imageCol', 'idCol', 'keepCols', 'promptFile', 'json', 'dryRun'])
+  addFlags(addSettings(program.command('map'), MANY_SETTINGS), ['imageCol', 'idCol', 'keepCols', 'promptFile', 'json', 'dryRun', 'refresh'])
     .description('JSON lines in on stdin (one row each), one result record out per line, in order')
     .addHelpText('after', MAP_HELP)
     .action(async (_opts: unknown, cmd: Command) => {
@@ -252,6 +263,77 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
         io,
       );
     });
+
+  const log = program
+    .command('log')
+    .description('the history of answers: the latest 20, one per line (log show ID for one in full)')
+    .option('-n <count>', 'how many of the latest (default 20; 0 = all)')
+    .option('--since <when>', 'only answers since a time: 30m, 2h, 3d, 1w, or a date (2026-12-01)')
+    .option('--model <id>', 'only answers from models whose id contains this')
+    .option('--image <path|hash>', 'only answers about this image (a path, part of one, or a sha256 prefix)')
+    .option('--search <text>', 'only answers whose text, prompt, image or error contains this (any case)')
+    .option('--failed', 'only failures')
+    .option('--json', 'one JSON record per line, for jq')
+    .addHelpText('after', LOG_HELP)
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runLog } = await import('./log.ts');
+      const o = cmd.optsWithGlobals<Record<string, unknown>>();
+      code = await runLog(
+        {
+          limit: str(o.n),
+          since: str(o.since),
+          model: str(o.model),
+          image: str(o.image),
+          search: str(o.search),
+          failed: o.failed === true,
+          json: o.json === true,
+          noColor: o.color === false,
+        },
+        io,
+      );
+    });
+  log
+    .command('show')
+    .description('one answer in full')
+    .argument('<id>', 'the id imgdesc log shows first on each line (or its start)')
+    .option('--json', 'the record as JSON')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { runLogShow } = await import('./log.ts');
+      // `log show ID --json`: commander gives --json to `log`, which has one too
+      code = await runLogShow(id, { json: opts.json === true || cmd.parent?.opts().json === true }, io);
+    });
+  log
+    .command('clear')
+    .description('empty the history')
+    .option('-y, --yes', 'do not ask')
+    .action(async (opts: { yes?: boolean }) => {
+      const { runLogClear } = await import('./log.ts');
+      code = await runLogClear({ yes: opts.yes === true }, io);
+    });
+
+  const cache = program.command('cache').description('the answer cache: info, prune, clear');
+  const cacheAction =
+    (verb: import('./cache.ts').CacheVerb) =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const o = cmd.optsWithGlobals<Record<string, unknown>>();
+      const { runCache } = await import('./cache.ts');
+      const { parseSetting } = await import('../config/keys.ts');
+      const settings = typeof o.maxSize === 'string' ? { 'cache-max-size': parseSetting('cache-max-size', o.maxSize, '--max-size') } : {};
+      code = await runCache(verb, { settings, profile: str(o.profile), json: o.json === true }, io);
+    };
+  cache
+    .command('info')
+    .description('where the cache is, how many answers it holds and their size')
+    .option('--json', 'as JSON')
+    .action(cacheAction('info'));
+  cache
+    .command('prune')
+    .description('remove the least recently used answers until the cache is within its size (cache-max-size, default 500M)')
+    .option('--max-size <n>', 'prune to this size instead (e.g. 100M)')
+    .option('--json', 'as JSON')
+    .action(cacheAction('prune'));
+  cache.command('clear').description('remove every cached answer').option('--json', 'as JSON').action(cacheAction('clear'));
 
   const config = program.command('config').description('manage profiles (base URL, token, defaults)');
   const configAction =

@@ -69,6 +69,9 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
   const { streamSink } = await import('../core/batch-output.ts');
   const { checkRelay } = await import('../core/describe.ts');
   for (const w of checkRelay(settings, false)) term.warn(w);
+  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
+  const { openMemory } = await import('../core/answers.ts');
+  const memory = openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) });
   term.info(`map: concurrency ${settings.concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}`);
 
   const sink = streamSink(io.stdout);
@@ -123,8 +126,9 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
       keepResponse: run.json,
       // Records go out in the order their lines came in.
       writers: [{ record: (rec, item) => order.put(seqOf.get(item) as number, rec) }],
+      command: 'map',
     },
-    { stdin: io.stdin, cwd: io.cwd, signal: io.signal },
+    { stdin: io.stdin, cwd: io.cwd, signal: io.signal, memory },
     {
       onRecord: (rec) => {
         if (!rec.ok && !run.quiet)
@@ -140,6 +144,7 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
   );
   const failed = summary.failed + failedRows;
   term.info(`map: ${lines} line(s), ${summary.ok} ok, ${failed} failed${order.pending ? `, ${order.pending} unanswered` : ''}`);
+  if (summary.cached && !run.quiet) term.note(term.err.dim(`map: ${summary.cached} answered from the cache (--refresh asks again)`));
   if (summary.interrupted) return ExitCode.interrupted;
   if (summary.authError) {
     term.error(`${summary.authError.message}; stopped`, summary.authError.hint);

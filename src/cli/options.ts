@@ -15,6 +15,8 @@ export interface RunFlags {
   noColor: boolean;
   /** --prompt-file: the prompt is read from this file. */
   promptFile: string | undefined;
+  /** --refresh: ask again and replace the cached answer. */
+  refresh: boolean;
 }
 
 /** A heading as commander prints it. */
@@ -77,6 +79,8 @@ export const REQUEST_SETTINGS = [
   'timeout',
   'retries',
   'stream',
+  'cache',
+  'log',
 ] as const satisfies readonly SettingKey[];
 
 /** Many requests (batch, map): a request's settings and the pace. */
@@ -102,6 +106,7 @@ export const FLAGS = {
   promptFile: { flags: '--prompt-file <file>', help: 'read the prompt from a file (as -p @file)', group: 'Prompt and model' },
   json: { flags: '--json', help: 'print the raw response body', group: 'Output' },
   dryRun: { flags: '--dry-run', help: 'print the request that would be sent, send nothing', group: 'Output' },
+  refresh: { flags: '--refresh', help: 'ask again even when the answer is cached, and store the new one', group: 'Output' },
   recursive: { flags: '-r, --recursive', help: 'descend into sub-folders', group: 'Input' },
   filesFrom: { flags: '--files-from <file>', help: 'read paths from a file, or - for stdin', group: 'Input' },
   null: { flags: '-0, --null', help: 'paths in --files-from are NUL-separated', group: 'Input' },
@@ -180,5 +185,6 @@ export function runFlags(cmd: Command): RunFlags {
     verbose: o.verbose === true,
     noColor: o.color === false,
     promptFile: typeof o.promptFile === 'string' ? o.promptFile : undefined,
+    refresh: o.refresh === true,
   };
 }

@@ -9,7 +9,16 @@ import { plainDescribe, type Plain } from './route.ts';
 export async function runPlain(plain: Plain, io: IO): Promise<number> {
   try {
     const { runDescribe } = await import('./describe.ts');
-    const run = { profile: undefined, json: false, dryRun: false, quiet: false, verbose: false, noColor: false, promptFile: undefined };
+    const run = {
+      profile: undefined,
+      json: false,
+      dryRun: false,
+      quiet: false,
+      verbose: false,
+      noColor: false,
+      promptFile: undefined,
+      refresh: false,
+    };
     return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {}, run }, io);
   } catch (error) {
     const { reportCliError } = await import('./error-report.ts');

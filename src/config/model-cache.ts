@@ -20,6 +20,11 @@ export function cacheDir(env: Record<string, string | undefined>): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'imgdesc');
 }
 
+/** $XDG_STATE_HOME/imgdesc: the history of answers lives there. */
+export function stateDir(env: Record<string, string | undefined>): string {
+  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'imgdesc');
+}
+
 type CacheFile = Record<string, CachedPick>;
 
 async function readAll(dir: string): Promise<CacheFile> {

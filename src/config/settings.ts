@@ -70,6 +70,11 @@ export interface Settings {
   reasoningEffort: 'low' | 'medium' | 'high' | undefined;
   showReasoning: boolean;
   n: number | undefined;
+  /** The answer cache is read and written. */
+  cache: boolean;
+  cacheMaxSize: number;
+  /** Answers are written to the history. */
+  log: boolean;
   /** Where each value came from, for `-v` and for messages such as "token from OPENAI_API_KEY". */
   sources: Partial<Record<SettingKey, SettingSource>>;
   /** Each value in effect, by key (what `config get --effective` prints). */
@@ -151,6 +156,9 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     reasoningEffort: str('reasoning-effort') as Settings['reasoningEffort'],
     showReasoning: bool('show-reasoning'),
     n: num('n'),
+    cache: bool('cache'),
+    cacheMaxSize: numOr('cache-max-size'),
+    log: bool('log'),
     sources,
     values,
   };

@@ -24,6 +24,8 @@ export interface BatchSummary {
   lowestConcurrency: number;
   /** Most images prepared but not yet sent at once (the pipeline's bound, for tests). */
   peakPrepared: number;
+  /** Answers from the answer cache (not in `tokens`: nothing was billed for them). */
+  cached: number;
   /** Guards: answers by verdict (chatter among the ok ones, the rest among the failed). */
   verdicts: Record<Verdict, number>;
   /** Items sent to --fallback-model, and how many of those it answered. */
@@ -46,7 +48,15 @@ export interface BatchEstimate {
 
 /** What the summary counts. A record carries only what the tallies read from it. */
 export type BatchEvent =
-  | { kind: 'record'; ok: boolean; usage?: unknown; verdict?: Verdict | 'chatter' | undefined; error?: BatchError | undefined }
+  | {
+      kind: 'record';
+      ok: boolean;
+      usage?: unknown;
+      verdict?: Verdict | 'chatter' | undefined;
+      error?: BatchError | undefined;
+      /** The answer came from the answer cache. */
+      cached?: boolean | undefined;
+    }
   | { kind: 'skip'; reason: SkipReason }
   /** --dry-run: one image would be sent; its request's estimate (outputCap null: no cap set). */
   | { kind: 'planned'; imageTokens: number; promptTokens: number; outputCap: number | null; unsized: number }
@@ -80,6 +90,7 @@ export function emptySummary(total: number, concurrency: number, formula: string
     rateLimited: 0,
     lowestConcurrency: concurrency,
     peakPrepared: 0,
+    cached: 0,
     verdicts: { refused: 0, empty: 0, truncated: 0, chatter: 0 },
     fallbacks: { sent: 0, ok: 0 },
     estimate: { imageTokens: 0, promptTokens: 0, outputCap: 0, uncapped: 0, unsized: 0, formula },
@@ -100,8 +111,9 @@ export function summarize(s: BatchSummary, e: BatchEvent): BatchSummary {
         ...s,
         ok: s.ok + (e.ok ? 1 : 0),
         failed: s.failed + (e.ok ? 0 : 1),
-        // Tokens billed, whether or not the answer was a caption.
-        tokens: s.tokens + billedTokens(e.usage),
+        // Tokens billed, whether or not the answer was a caption; none for an answer from the cache.
+        tokens: s.tokens + (e.cached ? 0 : billedTokens(e.usage)),
+        cached: s.cached + (e.cached ? 1 : 0),
         verdicts: e.verdict ? { ...s.verdicts, [e.verdict]: s.verdicts[e.verdict] + 1 } : s.verdicts,
       };
     case 'skip':

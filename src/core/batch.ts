@@ -41,6 +41,7 @@ import { estimateRequest, formulaName } from './cost.ts';
 import type { ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
 import { runPipeline } from './pipeline.ts';
+import { answerOrCached, recordHistory, type Answered } from './answers.ts';
 
 export { errorInfo, type BatchError, type SkipReason } from './batch-decide.ts';
 
@@ -69,6 +70,8 @@ export type BatchRecord = RecordName &
         sidecar?: string;
         /** finish_reason said the token limit cut the answer short. */
         cut_off?: true;
+        /** The answer came from the answer cache: usage and elapsed_ms are the original request's. */
+        cached?: true;
         metadata?: string;
         /** --xmp/--embed: the file the description was written into (a sidecar or the image). */
         xmp?: string;
@@ -150,6 +153,8 @@ export interface BatchRunOptions {
   shard?: number | undefined;
   /** Writers the caller adds after the flow's own (sidecar, photo, metadata.jsonl): the records' JSON lines. */
   writers?: BatchWriter[] | undefined;
+  /** The command named in the history (default batch). */
+  command?: string | undefined;
 }
 
 export { jsonlWriter, type BatchWriter };
@@ -181,8 +186,8 @@ interface Prepared {
 
 /** How one request went, after the guards. */
 type Outcome =
-  | { ok: true; answer: Answer; response: ApiResult<unknown>; data: unknown; removed: string[] }
-  | { ok: false; err: unknown; verdict?: Verdict; answer?: Answer };
+  | { ok: true; answer: Answer; response: ApiResult<unknown>; data: unknown; removed: string[]; sent: Answered }
+  | { ok: false; err: unknown; verdict?: Verdict; answer?: Answer; sent?: Answered };
 
 /** An answer the guards turned down: refused, empty or cut off. `code` goes into the record's error. */
 class RejectedAnswer extends CliError {
@@ -244,6 +249,7 @@ export function okRecord(
     metadata?: string | undefined;
     fallback?: FallbackNote | undefined;
     photo?: Written['photo'];
+    cached?: boolean | undefined;
   },
 ): BatchRecord {
   const rec: BatchRecord = {
@@ -260,6 +266,7 @@ export function okRecord(
   };
   if (extra.sidecar !== undefined) rec.sidecar = extra.sidecar;
   if (isCutOff(answer.finishReason)) rec.cut_off = true;
+  if (extra.cached) rec.cached = true;
   if (extra.metadata !== undefined) rec.metadata = extra.metadata;
   if (extra.photo) rec[extra.photo.where === 'sidecar' ? 'xmp' : 'embedded'] = extra.photo.path;
   if (extra.fallback !== undefined) rec.fallback = extra.fallback;
@@ -335,9 +342,24 @@ async function batchFlow(
     ...(opts.writers ?? []),
   ];
 
-  const record = async (item: BatchItem, rec: BatchRecord) => {
+  const record = async (item: BatchItem, rec: BatchRecord, sent?: Answered) => {
     rec = framed(item, opts.shard, rec);
-    emit({ kind: 'record', ok: rec.ok, usage: rec.usage, verdict: rec.verdict });
+    emit({ kind: 'record', ok: rec.ok, usage: rec.usage, verdict: rec.verdict, cached: rec.ok && rec.cached === true });
+    if (ctx.memory?.history) {
+      const content = rec.content;
+      await recordHistory(ctx, {
+        command: opts.command ?? 'batch',
+        images: [item.image],
+        prompt: renderPrompt(settings.prompt, item.image),
+        system: settings.system,
+        model: rec.model ?? sent?.answer.model ?? settings.model,
+        result: sent,
+        text: content === undefined ? undefined : Array.isArray(content) ? content.join('\n\n') : content,
+        error: rec.ok ? undefined : rec.error,
+        sha256: rec.sha256,
+        durationMs: rec.elapsed_ms,
+      });
+    }
     cb.onProgress?.(summary);
     await cb.onRecord?.(rec, item);
     await writeRecord(writers, rec, item);
@@ -472,9 +494,9 @@ async function batchFlow(
 
   /** One request, and the guards' verdict on its answer. */
   const attempt = async (plan: DescribePlan, s: Settings, reqCtx: CoreContext): Promise<Outcome> => {
-    let sent: Awaited<ReturnType<typeof core.sendDescribe>>;
+    let sent: Answered;
     try {
-      sent = await core.sendDescribe(plan, s, reqCtx);
+      sent = await answerOrCached(plan, s, reqCtx);
     } catch (err) {
       const verdict = guards && err instanceof InvalidResponseError ? err.answer : undefined;
       return { ok: false, err, ...(verdict ? { verdict } : {}) };
@@ -492,6 +514,7 @@ async function batchFlow(
             err: new RejectedAnswer(j.verdict as Verdict, j.reason ?? String(j.verdict)),
             verdict: j.verdict as Verdict,
             answer,
+            sent,
           };
         captions.push(j.text);
         removed.push(...j.removed);
@@ -501,10 +524,10 @@ async function batchFlow(
     try {
       if (plan.structured) data = await core.parseStructured({ ...answer, contents: captions }, plan.structured);
     } catch (err) {
-      return { ok: false, err, answer };
+      return { ok: false, err, answer, sent };
     }
     if (style && !plan.structured) captions = captions.map((c) => composeCaption(c, style));
-    return { ok: true, answer: { ...answer, contents: captions, content: captions[0] ?? '' }, response, data, removed };
+    return { ok: true, answer: { ...answer, contents: captions, content: captions[0] ?? '' }, response, data, removed, sent };
   };
 
   /** What the batch does about a failed request (stop on 401/403, drop when stopping). */
@@ -525,6 +548,7 @@ async function batchFlow(
     if (dispatcher) reqCtx.dispatcher = dispatcher;
     const started = performance.now();
     let rec: BatchRecord;
+    let sent: Answered | undefined;
     try {
       let o = await attempt(p.plan, settings, reqCtx);
       let fallback: FallbackNote | undefined;
@@ -565,7 +589,9 @@ async function batchFlow(
           metadata: wrote.metadata,
           fallback,
           photo: wrote.photo,
+          cached: o.sent.cached !== undefined,
         });
+        sent = o.sent;
         if (isCutOff(o.answer.finishReason)) {
           emit({ kind: 'cut-off' });
           cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason}); raise --max-tokens`);
@@ -578,6 +604,7 @@ async function batchFlow(
           stop.abort();
         }
         if (o.err instanceof APIError && isModelNotFound(o.err)) emit({ kind: 'model-not-found' });
+        sent = o.sent;
         rec = {
           image: item.image,
           ok: false,
@@ -601,7 +628,7 @@ async function batchFlow(
       reqGate.done();
     }
     // Outside the try: a record that cannot be written (disk full, closed pipe) stops the batch.
-    await record(item, rec);
+    await record(item, rec, sent);
   };
 
   const stats = await runPipeline<BatchItem, Prepared>({

@@ -41,6 +41,8 @@ export interface CoreContext {
   cacheDir?: string | undefined;
   /** --dry-run: nothing is sent, to the relay or to an image host (URLs are not fetched). */
   dryRun?: boolean | undefined;
+  /** The answer cache and the history (answers.ts): absent, answers are neither cached nor logged. */
+  memory?: import('./answers.ts').AnswerMemory | undefined;
 }
 
 export interface DescribePlan {

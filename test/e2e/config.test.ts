@@ -128,7 +128,8 @@ describe('precedence: flag > IMGDESC_* > profile > OPENAI_* > default', () => {
       run(['config', ...args], { configHome: home, ...(input === undefined ? {} : { input }) });
     const send = async (args: string[], env: Record<string, string>) => {
       server.requests.length = 0;
-      const r = await run([png, ...args], { configHome: home, env });
+      // the same question each time: --no-cache, so that each one is sent
+      const r = await run([png, '--no-cache', ...args], { configHome: home, env });
       assert.equal(r.code, 0, r.stderr);
       const req = server.requests.find((q) => q.method === 'POST')!;
       return {

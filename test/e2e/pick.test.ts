@@ -39,12 +39,13 @@ function relay(ids: string[]): Handler {
 
 const noModel = (extra: Record<string, string | undefined> = {}) => relayEnv(server.url, { IMGDESC_MODEL: undefined, ...extra });
 
+// Runs that share a config home ask the same question again: --no-cache, so each one is sent.
 describe('model picking', () => {
   test('picks the newest Sonnet, says so, caches it; the next run sends no extra request', async () => {
     const home = tempDir('imgdesc-cfg-');
     server.requests.length = 0;
     server.handler = relay(LISTED);
-    const r = await run([png], { env: noModel(), configHome: home });
+    const r = await run([png, '--no-cache'], { env: noModel(), configHome: home });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Seen by claude-sonnet-4-5-20250929.\n');
     assert.match(r.stderr, /no model set: using claude-sonnet-4-5-20250929, picked from the relay's list \(choose one with -m/);
@@ -57,7 +58,7 @@ describe('model picking', () => {
     assert.equal(existsSync(join(home, 'imgdesc', 'config.json')), false, 'the config file stays what the user wrote');
 
     server.requests.length = 0;
-    const again = await run([png], { env: noModel(), configHome: home });
+    const again = await run([png, '--no-cache'], { env: noModel(), configHome: home });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stderr, '');
     assert.deepEqual(
@@ -85,11 +86,11 @@ describe('model picking', () => {
   test('a cached pick the relay no longer has: refreshed, picked again, asked once more', async () => {
     const home = tempDir('imgdesc-cfg-');
     server.handler = relay(LISTED);
-    assert.equal((await run([png], { env: noModel(), configHome: home })).code, 0);
+    assert.equal((await run([png, '--no-cache'], { env: noModel(), configHome: home })).code, 0);
     // The relay retires the cached model.
     server.handler = relay(['gpt-4o', 'claude-sonnet-4-20250514']);
     server.requests.length = 0;
-    const r = await run([png], { env: noModel(), configHome: home });
+    const r = await run([png, '--no-cache'], { env: noModel(), configHome: home });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Seen by claude-sonnet-4-20250514.\n');
     assert.match(r.stderr, /claude-sonnet-4-5-20250929 is gone from the relay: using claude-sonnet-4-20250514/);
@@ -145,16 +146,16 @@ describe('model picking', () => {
   test('batch: a cached pick the relay no longer has is forgotten for the next run', async () => {
     const home = tempDir('imgdesc-cfg-');
     server.handler = relay(LISTED);
-    assert.equal((await run([png], { env: noModel(), configHome: home })).code, 0);
+    assert.equal((await run([png, '--no-cache'], { env: noModel(), configHome: home })).code, 0);
     server.handler = relay(['claude-sonnet-4-20250514']);
     const dir = tempDir();
     writeFileSync(join(dir, 'a.png'), readFileSync(png));
-    const r = await run(['batch', '--retries', '0', dir], { env: noModel(), configHome: home });
+    const r = await run(['batch', '--retries', '0', dir, '--no-cache'], { env: noModel(), configHome: home });
     assert.equal(r.code, 5);
     assert.match(r.stderr, /claude-sonnet-4-5-20250929 is gone from the relay; the cached pick was forgotten: rerun to pick another/);
     const cache = JSON.parse(readFileSync(join(home, '.cache', 'imgdesc', 'models.json'), 'utf8'));
     assert.equal(cache[`${server.url}/v1/models`], undefined);
-    const again = await run(['batch', dir], { env: noModel(), configHome: home });
+    const again = await run(['batch', dir, '--no-cache'], { env: noModel(), configHome: home });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout.trim()).model, 'claude-sonnet-4-20250514');
   });

@@ -51,6 +51,9 @@ export function cliEnv(extra: Record<string, string | undefined> = {}, configHom
     PATH: process.env.PATH,
     HOME: configHome,
     XDG_CONFIG_HOME: configHome,
+    // The answer cache, the model pick and the history: never the developer's own.
+    XDG_CACHE_HOME: join(configHome, '.cache'),
+    XDG_STATE_HOME: join(configHome, '.local', 'state'),
     TERM: 'dumb',
     ...extra,
   };

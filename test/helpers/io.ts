@@ -1,5 +1,11 @@
 // An in-process IO for running commands without spawning: captures output, TTY on or off.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+
+let dir: string | undefined;
+const scratch = () => (dir ??= mkdtempSync(join(tmpdir(), 'imgdesc-io-')));
 import type { IO } from '../../src/types.ts';
 
 export interface TestIO extends IO {
@@ -29,7 +35,8 @@ export function testIO(opts: { tty?: boolean; env?: Record<string, string | unde
     stdoutIsTTY: tty,
     stderrIsTTY: tty,
     stdinIsTTY: false,
-    env: opts.env ?? {},
+    // The answer cache and the history go to a temp folder, never the developer's own.
+    env: { XDG_CACHE_HOME: join(scratch(), 'cache'), XDG_STATE_HOME: join(scratch(), 'state'), ...opts.env },
     cwd: opts.cwd ?? process.cwd(),
     signal: controller.signal,
     controller,

@@ -1,0 +1,338 @@
+// The history: every answer imgdesc printed or recorded, one JSON line per answer in
+// $XDG_STATE_HOME/imgdesc/history.jsonl (folder 0700, file 0600).
+//
+// Why a JSON lines file and not a database: it installs with nothing (an embedded SQLite would
+// need a compiler or a downloaded binary, and node:sqlite is not in Node 20), any number of
+// writers append to it without a lock, and the queries `imgdesc log` asks for (the latest N,
+// filtered) are a scan from the end. Each record is appended with one write() on a file opened
+// O_APPEND, which Linux applies to a regular file whole and at its end, so concurrent writers never
+// interleave partial records and kill -9 leaves whole records. A line torn by a full disk or a power
+// cut is skipped (and a record glued to it is still found: each starts with `{"id":`).
+//
+// --search over a million records (about 1 GB) in under a second: the file is searched as bytes
+// (Buffer.indexOf, several GB/s) for the text as JSON spells it, and only lines that contain it are
+// parsed. Case is handled by searching for the forms words are written in (as typed, lower case,
+// Capitalised, Title Case, UPPER CASE); the parsed record is then matched without regard to case.
+import { mkdir, open, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface HistoryError {
+  code: string | null;
+  status: number | null;
+  message: string;
+}
+
+export interface HistoryTokens {
+  prompt: number | null;
+  completion: number | null;
+  total: number | null;
+}
+
+/** One answer, as stored. `id` comes first: a record glued to a torn line is found by it. */
+export interface HistoryRecord {
+  id: string;
+  /** ISO 8601, UTC. */
+  time: string;
+  /** describe, batch, map, mcp, alt … */
+  command: string;
+  /** The image as given: a path, a URL, `-` (stdin), a shortened data: URL. */
+  image: string;
+  /** Every image of a request with several (`describe -i`). */
+  images?: string[];
+  /** The absolute path of a local file. */
+  path?: string;
+  /** sha256 of the image bytes sent: the same picture under any name has the same hash. */
+  sha256: string | null;
+  prompt: string;
+  system?: string;
+  model: string | null;
+  tokens: HistoryTokens | null;
+  duration_ms: number | null;
+  /** The answer came from the answer cache (tokens and duration are the original request's). */
+  cached?: true;
+  ok: boolean;
+  finish_reason?: string | null;
+  /** The answer text (for a failure: what the model said, when it said something). */
+  answer?: string;
+  error?: HistoryError;
+}
+
+export type NewRecord = Omit<HistoryRecord, 'id' | 'time'> & { time?: string };
+
+export interface HistoryFilter {
+  /** The latest this many (0: all). */
+  limit: number;
+  /** Only records at or after this time (ms since the epoch). */
+  since?: number | undefined;
+  /** A substring of the model id, any case. */
+  model?: string | undefined;
+  /** A substring of the image as given or its absolute path, or a prefix of its sha256. */
+  image?: string | undefined;
+  /** Text in the answer, prompt, image or error message, any case. */
+  search?: string | undefined;
+  /** Only failures (false) or only answers (true). */
+  ok?: boolean | undefined;
+}
+
+/** Sortable by time, unique enough for one person's history: 8 base-36 digits of ms + 4 random. */
+export function newId(now = Date.now()): string {
+  const rand = Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0');
+  return now.toString(36).padStart(9, '0').slice(-9) + rand;
+}
+
+/** The usage object of a response as the three counts, or null when there is none. */
+export function tokensOf(usage: unknown): HistoryTokens | null {
+  if (typeof usage !== 'object' || usage === null) return null;
+  const u = usage as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const t = {
+    prompt: n(u.prompt_tokens ?? u.input_tokens),
+    completion: n(u.completion_tokens ?? u.output_tokens),
+    total: n(u.total_tokens),
+  };
+  if (t.total === null && t.prompt !== null && t.completion !== null) t.total = t.prompt + t.completion;
+  return t.prompt === null && t.completion === null && t.total === null ? null : t;
+}
+
+/** How an image is named in the history: a data: URL would be the whole image, so it is shortened. */
+export function imageLabel(input: string): string {
+  if (!input.startsWith('data:')) return input;
+  const comma = input.indexOf(',');
+  return `${input.slice(0, comma > 0 ? Math.min(comma, 64) : 32)},… (${input.length} characters)`;
+}
+
+/** The record as matched: every filter, with text compared without regard to case. */
+export function matchesFilter(r: HistoryRecord, f: HistoryFilter): boolean {
+  if (f.ok !== undefined && r.ok !== f.ok) return false;
+  if (f.since !== undefined && !(Date.parse(r.time) >= f.since)) return false;
+  if (f.model !== undefined && !(r.model ?? '').toLowerCase().includes(f.model.toLowerCase())) return false;
+  if (f.image !== undefined) {
+    const i = f.image;
+    const hex = /^[0-9a-f]{6,64}$/i.test(i) && (r.sha256 ?? '').startsWith(i.toLowerCase());
+    if (!hex && !r.image.includes(i) && !(r.path ?? '').includes(i) && !(r.images ?? []).some((x) => x.includes(i))) return false;
+  }
+  if (f.search !== undefined) {
+    const q = f.search.toLowerCase();
+    const fields = [r.answer, r.prompt, r.image, r.path, r.error?.message, r.model, r.system, ...(r.images ?? [])];
+    if (!fields.some((x) => x?.toLowerCase().includes(q))) return false;
+  }
+  return true;
+}
+
+/** The forms `text` is looked for in the file's bytes, as JSON spells them. Pure, for tests. */
+export function searchForms(text: string, anyCase: boolean): string[] {
+  const forms = new Set<string>([text]);
+  if (anyCase) {
+    const lower = text.toLowerCase();
+    const first = [...lower][0] ?? '';
+    const capital = first.toUpperCase() + lower.slice(first.length);
+    const title = lower.replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase());
+    // lower case and Capitalised differ in the first letter only: their common rest finds both.
+    const rest = lower.slice(first.length);
+    if (rest.length >= 3 && capital.slice(first.length) === rest) forms.add(rest);
+    else forms.add(lower).add(capital);
+    forms.add(title).add(text.toUpperCase());
+  }
+  // A form that contains another is found by it.
+  const all = [...forms].map((f) => JSON.stringify(f).slice(1, -1)).filter((f) => f.length > 0);
+  return all.filter((f) => !all.some((g) => g !== f && f.includes(g)));
+}
+
+const CHUNK = 8 * 1024 * 1024;
+const NL = 0x0a;
+/** Records are appended in time order, give or take concurrent writers: a scan stops this far past --since. */
+const SINCE_SLACK_MS = 5 * 60 * 1000;
+
+/** A line as a record; a line glued to a torn one is read from its last `{"id":`; anything else is skipped. */
+export function parseLine(line: string): HistoryRecord | undefined {
+  const tryParse = (s: string) => {
+    try {
+      const v = JSON.parse(s) as HistoryRecord;
+      return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.time === 'string' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const r = tryParse(line);
+  if (r) return r;
+  const at = line.lastIndexOf('{"id":');
+  return at > 0 ? tryParse(line.slice(at)) : undefined;
+}
+
+export class History {
+  private made = false;
+
+  constructor(
+    /** $XDG_STATE_HOME/imgdesc */
+    readonly dir: string,
+  ) {}
+
+  get file(): string {
+    return join(this.dir, 'history.jsonl');
+  }
+
+  /**
+   * Appends one record with a single write() to the file opened O_APPEND. `mask` (the token) is
+   * replaced wherever it appears: the history never holds it.
+   */
+  async append(rec: NewRecord, mask?: string): Promise<HistoryRecord> {
+    // The id is made here (a record passed back in keeps none of its own), and goes first.
+    const { time, id: _own, ...rest } = rec as NewRecord & { id?: string };
+    const full: HistoryRecord = { id: newId(), time: time ?? new Date().toISOString(), ...rest };
+    let line = JSON.stringify(full);
+    if (mask && mask.length >= 8) {
+      const m = JSON.stringify(mask).slice(1, -1);
+      if (line.includes(m)) line = line.split(m).join('[token]');
+    }
+    const bytes = Buffer.from(line + '\n');
+    if (!this.made) {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.made = true;
+    }
+    const fh = await open(this.file, 'a', 0o600);
+    try {
+      let off = 0;
+      while (off < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
+        off += bytesWritten;
+      }
+    } finally {
+      await fh.close();
+    }
+    return full;
+  }
+
+  /** The latest records that match, oldest first (as a log reads). */
+  async query(f: HistoryFilter): Promise<HistoryRecord[]> {
+    const out: HistoryRecord[] = [];
+    // The filter whose text is looked for in the bytes: the search, else the image, else the model.
+    const needle =
+      f.search !== undefined
+        ? searchForms(f.search, true)
+        : f.image !== undefined
+          ? [...searchForms(f.image, false), ...(/^[0-9a-f]{6,64}$/i.test(f.image) ? [f.image.toLowerCase()] : [])]
+          : f.model !== undefined
+            ? searchForms(f.model, true)
+            : undefined;
+    const forms = needle?.map((s) => Buffer.from(s));
+    for await (const line of this.scan(forms, f.since)) {
+      const r = parseLine(line);
+      if (!r || !matchesFilter(r, f)) continue;
+      out.push(r);
+      if (f.limit > 0 && out.length >= f.limit) break;
+    }
+    return out.reverse();
+  }
+
+  /** The record with this id, or every record whose id starts with it (a prefix, as git takes). */
+  async find(id: string): Promise<HistoryRecord[]> {
+    const found: HistoryRecord[] = [];
+    for await (const line of this.scan([Buffer.from(`{"id":"${id}`)], undefined)) {
+      const r = parseLine(line);
+      if (!r?.id.startsWith(id)) continue;
+      if (r.id === id) return [r];
+      found.push(r);
+    }
+    return found;
+  }
+
+  /** Empties the history (a writer that has it open goes on appending to the emptied file). */
+  async clear(): Promise<{ bytes: number; records: number }> {
+    const st = await stat(this.file).catch(() => undefined);
+    if (!st) return { bytes: 0, records: 0 };
+    let records = 0;
+    for await (const _ of this.scan(undefined, undefined)) records++;
+    await truncate(this.file, 0);
+    return { bytes: st.size, records };
+  }
+
+  async stats(): Promise<{ file: string; bytes: number }> {
+    const st = await stat(this.file).catch(() => undefined);
+    return { file: this.file, bytes: st?.size ?? 0 };
+  }
+
+  /**
+   * The lines of the file, newest first; with `forms`, only lines that contain one of them (found
+   * by a byte search over whole chunks). Stops once a chunk starts before `since`.
+   */
+  private async *scan(forms: Buffer[] | undefined, since: number | undefined): AsyncGenerator<string> {
+    let fh;
+    try {
+      fh = await open(this.file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      let end = (await fh.stat()).size;
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const start = Math.max(0, end - CHUNK);
+        const buf = Buffer.allocUnsafe(end - start + carry.length);
+        let got = 0;
+        while (got < end - start) {
+          const { bytesRead } = await fh.read(buf, got, end - start - got, start + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        carry.copy(buf, end - start);
+        let region = buf;
+        if (start > 0) {
+          // The bytes before the first newline end a line that began in an earlier chunk.
+          const nl = buf.indexOf(NL);
+          if (nl < 0) {
+            carry = buf;
+            end = start;
+            continue;
+          }
+          carry = buf.subarray(0, nl);
+          region = buf.subarray(nl + 1);
+        } else carry = Buffer.alloc(0);
+        end = start;
+
+        const lines = forms ? candidateLines(region, forms) : allLines(region);
+        for (const [a, b] of lines) yield region.toString('utf8', a, b);
+        if (since !== undefined && region.length > 0) {
+          const firstEnd = region.indexOf(NL);
+          const first = parseLine(region.toString('utf8', 0, firstEnd < 0 ? region.length : firstEnd));
+          if (first && Date.parse(first.time) < since - SINCE_SLACK_MS) return;
+        }
+        if (start === 0) return;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** [start, end) of each non-empty line, last first. */
+function allLines(region: Buffer): [number, number][] {
+  const out: [number, number][] = [];
+  let b = region.length;
+  while (b > 0) {
+    if (region[b - 1] === NL) b--;
+    if (b === 0) break;
+    const a = region.lastIndexOf(NL, b - 1) + 1;
+    if (b > a) out.push([a, b]);
+    b = a;
+  }
+  return out;
+}
+
+/** [start, end) of each line containing one of `forms`, last first. */
+function candidateLines(region: Buffer, forms: Buffer[]): [number, number][] {
+  const starts = new Map<number, number>();
+  for (const form of forms) {
+    let p = region.indexOf(form);
+    while (p >= 0) {
+      const a = p === 0 ? 0 : region.lastIndexOf(NL, p - 1) + 1;
+      let b = region.indexOf(NL, p);
+      if (b < 0) b = region.length;
+      starts.set(a, b);
+      p = region.indexOf(form, b);
+    }
+  }
+  return [...starts].sort((x, y) => y[0] - x[0]);
+}

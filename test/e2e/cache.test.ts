@@ -1,0 +1,382 @@
+// The answer cache and the history end to end: describe, batch and map against a recording relay,
+// then `imgdesc log` and `imgdesc cache` over what they wrote.
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
+import { BIN, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
+
+const servers: TestServer[] = [];
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+async function server(handler?: Handler): Promise<TestServer> {
+  const s = await startServer(handler);
+  servers.push(s);
+  return s;
+}
+
+const chats = (s: TestServer) => s.requests.filter((r) => r.url.endsWith('/chat/completions'));
+const promptOf = (req: RecordedRequest): string =>
+  String(req.json?.messages?.at(-1)?.content?.find?.((p: { type: string }) => p.type === 'text')?.text ?? '');
+/** Answers name the prompt they were asked, so a test can tell answers apart. */
+const echo: Handler = (req, res) => sendJson(res, 200, completion(`answer to ${promptOf(req)}`));
+
+/** Entry files of the answer cache under a config home (cliEnv puts XDG_CACHE_HOME there). */
+function entries(home: string): string[] {
+  const dir = join(home, '.cache', 'imgdesc', 'answers');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((b) => /^[0-9a-f]{2}$/.test(b))
+    .flatMap((b) => readdirSync(join(dir, b)).map((f) => join(dir, b, f)));
+}
+const historyFile = (home: string) => join(home, '.local', 'state', 'imgdesc', 'history.jsonl');
+const historyLines = (home: string) =>
+  existsSync(historyFile(home))
+    ? readFileSync(historyFile(home), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+
+describe('answer cache', { skip: noFixtures }, () => {
+  const gif = fixture('gif-filetype.gif');
+
+  test('a repeated describe sends one request; stderr says it was cached, -q does not; --json marks it', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    const first = await run([gif, 'what is it?'], opts);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, 'answer to what is it?\n');
+    assert.doesNotMatch(first.stderr, /cache/);
+    const again = await run([gif, 'what is it?'], opts);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, first.stdout);
+    assert.match(again.stderr, /answered from the cache/);
+    assert.equal(chats(srv).length, 1);
+    const quiet = await run([gif, 'what is it?', '-q'], opts);
+    assert.equal(quiet.stderr, '');
+    const json = await run([gif, 'what is it?', '--json'], opts);
+    const body = JSON.parse(json.stdout);
+    assert.equal(body.cached, true);
+    assert.deepEqual(body.usage, { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
+    assert.equal(body.created, 1677652288);
+    assert.equal(chats(srv).length, 1);
+    // 0700 folders, 0600 files
+    const [entry] = entries(home);
+    assert.ok(entry);
+    assert.equal(statSync(entry).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, '.cache', 'imgdesc', 'answers')).mode & 0o777, 0o700);
+    assert.equal(statSync(historyFile(home)).mode & 0o777, 0o600);
+    assert.equal(statSync(join(home, '.local', 'state', 'imgdesc')).mode & 0o777, 0o700);
+    // the token is in no stored file
+    for (const f of [...entries(home), historyFile(home)]) assert.ok(!readFileSync(f, 'utf8').includes(TOKEN), f);
+  });
+
+  test('the same bytes under another path and as a data: URL hit; prompt, model, max-tokens, system changes miss', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    const copy = join(tempDir(), 'renamed.gif');
+    copyFileSync(gif, copy);
+    const dataUrl = `data:image/gif;base64,${readFileSync(gif).toString('base64')}`;
+    assert.equal((await run([gif, 'q'], opts)).code, 0);
+    for (const image of [copy, dataUrl]) {
+      const r = await run([image, 'q'], opts);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /answered from the cache/, image.slice(0, 30));
+    }
+    assert.equal(chats(srv).length, 1);
+    const misses = [
+      [gif, 'another prompt'],
+      [gif, 'q', '-m', 'gpt-4o'],
+      [gif, 'q', '--max-tokens', '50'],
+      [gif, 'q', '-s', 'be brief'],
+      [gif, 'q', '--temperature', '0.5'],
+    ];
+    for (const args of misses) {
+      const r = await run(args, opts);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /from the cache/, args.join(' '));
+    }
+    assert.equal(chats(srv).length, 1 + misses.length);
+  });
+
+  test('--refresh asks again and replaces the answer; --no-cache neither reads nor writes', async () => {
+    let n = 0;
+    const srv = await server((_req, res) => sendJson(res, 200, completion(`answer ${++n}`)));
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    assert.equal((await run([gif], opts)).stdout, 'answer 1\n');
+    assert.equal((await run([gif, '--no-cache'], opts)).stdout, 'answer 2\n');
+    assert.equal((await run([gif], opts)).stdout, 'answer 1\n', '--no-cache stored nothing');
+    assert.equal((await run([gif, '--refresh'], opts)).stdout, 'answer 3\n');
+    assert.equal((await run([gif], opts)).stdout, 'answer 3\n', '--refresh replaced the stored answer');
+    assert.equal(chats(srv).length, 3);
+    const both = await run([gif, '--refresh', '--no-cache'], opts);
+    assert.equal(both.code, 2);
+    // --no-cache on an empty cache writes no entry
+    const fresh = tempDir();
+    assert.equal((await run([gif, '--no-cache'], { ...opts, configHome: fresh })).code, 0);
+    assert.equal(entries(fresh).length, 0);
+    // and the profile key turns it off
+    assert.equal((await run(['config', 'set', 'cache', 'false'], { configHome: fresh })).code, 0);
+    assert.equal((await run([gif], { ...opts, configHome: fresh })).code, 0);
+    assert.equal((await run([gif], { ...opts, configHome: fresh })).code, 0);
+    assert.equal(entries(fresh).length, 0);
+    assert.equal(chats(srv).length, 6);
+  });
+
+  test('refusals, cut-off and empty answers are not cached; an accepted one is', async () => {
+    const answers = [
+      completion("I'm sorry, I can't help with that."),
+      completion('A cat on a', { finish_reason: 'length' }),
+      completion(''),
+      completion('A cat on a mat.'),
+    ];
+    let n = 0;
+    const srv = await server((_req, res) => sendJson(res, 200, answers[Math.min(n++, answers.length - 1)]));
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    for (let i = 0; i < 5; i++) await run([gif], opts);
+    // refusal, cut off, empty (exit 4), then the accepted answer, then a hit
+    assert.equal(chats(srv).length, 4);
+    assert.equal(entries(home).length, 1);
+    assert.equal(JSON.parse(readFileSync(entries(home)[0] as string, 'utf8')).response.body.choices[0].message.content, 'A cat on a mat.');
+    // every one of them is in the history, the failure with its error
+    const h = historyLines(home);
+    assert.equal(h.length, 5);
+    assert.deepEqual(
+      h.map((r) => [r.ok, r.cached === true]),
+      [
+        [true, false],
+        [true, false],
+        [false, false],
+        [true, false],
+        [true, true],
+      ],
+    );
+    assert.ok(h[2].error.message);
+  });
+
+  test('a torn or foreign entry is a miss, and is replaced', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    await run([gif, 'x'], opts);
+    const [entry] = entries(home);
+    const whole = readFileSync(entry as string, 'utf8');
+    writeFileSync(entry as string, whole.slice(0, whole.length / 2));
+    const r = await run([gif, 'x'], opts);
+    assert.equal(r.code, 0);
+    assert.doesNotMatch(r.stderr, /from the cache/);
+    assert.equal(JSON.parse(readFileSync(entry as string, 'utf8')).response.body.choices[0].message.content, 'answer to x');
+    assert.match((await run([gif, 'x'], opts)).stderr, /from the cache/);
+    assert.equal(chats(srv).length, 2);
+  });
+
+  test('batch: hits are marked cached with the original usage; two concurrent batches end consistent', async () => {
+    const srv = await server(async (req, res) => {
+      await new Promise((r) => setTimeout(r, 20));
+      echo(req, res, 0);
+    });
+    const home = tempDir();
+    const dir = tempDir();
+    const names = readdirSync(fixture('.'))
+      .filter((f) => /^(gif-filetype|gif-static|png-.*|jpeg-.*)\.(gif|png|jpg)$/.test(f))
+      .slice(0, 6);
+    assert.ok(names.length >= 3);
+    for (const f of names) copyFileSync(fixture(f), join(dir, f));
+    const opts = { env: relayEnv(srv.url), configHome: home, cwd: dir };
+    const [a, b] = await Promise.all([
+      run(['batch', '.', '-p', 'describe {name}'], opts),
+      run(['batch', '.', '-p', 'describe {name}'], opts),
+    ]);
+    assert.ok([0, 5].includes(a.code ?? -1) && [0, 5].includes(b.code ?? -1), a.stderr + b.stderr);
+    const ok = (t: string) =>
+      t
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((r) => r.ok);
+    const okNames = new Set(ok(a.stdout).map((r) => r.image));
+    // every entry whole, one per image that was answered, and each one the answer to its own image
+    const stored = entries(home).map((f) => JSON.parse(readFileSync(f, 'utf8')));
+    assert.equal(stored.length, okNames.size);
+    for (const e of stored) assert.match(e.response.body.choices[0].message.content, /^answer to describe /);
+    const before = chats(srv).length;
+    const third = await run(['batch', '.', '-p', 'describe {name}'], opts);
+    assert.equal(chats(srv).length, before, 'the third run is answered from the cache');
+    const recs = ok(third.stdout);
+    assert.equal(recs.length, okNames.size);
+    for (const r of recs) {
+      assert.equal(r.cached, true);
+      assert.equal(r.content, `answer to describe ${r.image.replace(/^\.\//, '')}`);
+      assert.deepEqual(r.usage, { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 });
+      assert.equal(typeof r.elapsed_ms, 'number');
+    }
+    assert.match(third.stderr, new RegExp(`${okNames.size} answered from the cache`));
+  });
+
+  test('kill -9 during a batch leaves a readable cache and history (spawned)', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const dir = tempDir();
+    // many distinct images so that the kill lands while answers are being stored
+    const sharp = (await import('sharp')).default;
+    for (let i = 0; i < 60; i++) {
+      const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: i * 4, g: 0, b: 0 } } })
+        .png()
+        .toBuffer();
+      writeFileSync(join(dir, `i${String(i).padStart(3, '0')}.png`), png);
+    }
+    const env = cliEnv(relayEnv(srv.url), home);
+    const child = spawn(process.execPath, [BIN, 'batch', '.', '-c', '8', '-q'], { cwd: dir, env, stdio: 'ignore' });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (entries(home).length >= 10 || child.exitCode !== null) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 5);
+    });
+    await new Promise((r) => child.once('close', r));
+    // every entry that is there is whole; temp files may be left (and are ignored)
+    for (const f of entries(home).filter((f) => f.endsWith('.json'))) JSON.parse(readFileSync(f, 'utf8'));
+    for (const r of historyLines(home)) assert.equal(typeof r.id, 'string');
+    const stored = entries(home).filter((f) => f.endsWith('.json')).length;
+    const before = chats(srv).length;
+    const again = await runCli(['batch', '.', '-q'], { cwd: dir, env: relayEnv(srv.url), configHome: home });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(chats(srv).length - before, 60 - stored);
+    const info = await run(['cache', 'info', '--json'], { configHome: home });
+    assert.equal(JSON.parse(info.stdout).entries, 60);
+  });
+});
+
+describe('history: imgdesc log', { skip: noFixtures }, () => {
+  test('records of describe, batch and map, filtered and as --json; show; clear', async () => {
+    const srv = await server((req, res) =>
+      promptOf(req).includes('fail')
+        ? sendJson(res, 400, { error: { message: 'bad request here', type: 'invalid_request_error' } })
+        : echo(req, res, 0),
+    );
+    const home = tempDir();
+    const dir = tempDir();
+    copyFileSync(fixture('gif-filetype.gif'), join(dir, 'cat.gif'));
+    copyFileSync(fixture('gif-static.gif'), join(dir, 'dog.gif'));
+    const opts = { env: relayEnv(srv.url), configHome: home, cwd: dir };
+    assert.equal((await run(['cat.gif', 'Describe the TERRIER'], opts)).code, 0);
+    assert.equal((await run(['dog.gif', 'please fail'], opts)).code, 4);
+    assert.equal((await run(['batch', 'cat.gif', 'dog.gif', '-p', 'batch {name}'], opts)).code, 0);
+    assert.equal((await run(['map', '-p', 'mapped'], { ...opts, input: '"dog.gif"\n' })).code, 0);
+    assert.equal((await run(['cat.gif', 'no log here', '--no-log'], opts)).code, 0);
+
+    const log = async (...args: string[]) => {
+      const r = await run(['log', ...args], opts);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const json = async (...args: string[]) =>
+      (await log(...args, '--json'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    const all = await json();
+    assert.deepEqual(
+      all.map((r) => [r.command, r.image, r.ok]),
+      [
+        ['describe', 'cat.gif', true],
+        ['describe', 'dog.gif', false],
+        ['batch', 'cat.gif', true],
+        ['batch', 'dog.gif', true],
+        ['map', 'dog.gif', true],
+      ],
+    );
+    assert.equal(all[0].answer, 'answer to Describe the TERRIER');
+    assert.equal(all[0].prompt, 'Describe the TERRIER');
+    assert.equal(all[0].path, join(dir, 'cat.gif'));
+    assert.match(all[0].sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(all[0].tokens, { prompt: 9, completion: 12, total: 21 });
+    assert.match(all[1].error.message, /bad request here/);
+    assert.equal(all[1].error.status, 400);
+    // the plain list: one line each, id first, the answer's first line
+    const text = (await log()).trimEnd().split('\n');
+    assert.equal(text.length, 5);
+    assert.match(
+      text[0] as string,
+      /^[0-9a-z]{13} {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}cat\.gif {2}claude-3-5-sonnet-20240620 {2}21 tok {2}answer to Describe the TERRIER$/,
+    );
+    assert.match(text[1] as string, /error: .*bad request here/);
+    // filters
+    assert.equal((await json('-n', '2')).map((r) => r.command).join(), 'batch,map');
+    assert.deepEqual(
+      (await json('--search', 'terrier')).map((r) => r.command),
+      ['describe'],
+    );
+    assert.deepEqual(
+      (await json('--search', 'Terrier')).map((r) => r.command),
+      ['describe'],
+    );
+    assert.deepEqual(
+      (await json('--search', 'BATCH dog')).map((r) => r.image),
+      ['dog.gif'],
+    );
+    assert.deepEqual(
+      (await json('--image', 'dog.gif')).map((r) => r.command),
+      ['describe', 'batch', 'map'],
+    );
+    assert.deepEqual(
+      (await json('--image', all[0].sha256.slice(0, 12))).map((r) => r.command),
+      ['describe', 'batch'],
+    );
+    assert.deepEqual((await json('--model', 'gpt-4o')).length, 0);
+    assert.equal((await json('--model', 'SONNET')).length, 5);
+    assert.equal((await json('--failed')).length, 1);
+    assert.equal((await json('--since', '1h')).length, 5);
+    assert.equal((await json('--since', '2999-01-01')).length, 0);
+    assert.equal((await run(['log', '--since', 'yesterday'], opts)).code, 2);
+    assert.equal((await run(['log', '-n', 'x'], opts)).code, 2);
+    // show
+    const show = await run(['log', 'show', all[0].id], opts);
+    assert.equal(show.code, 0);
+    assert.match(show.stdout, /\nprompt: +Describe the TERRIER\n/);
+    assert.match(show.stdout, /\n\nanswer to Describe the TERRIER\n$/);
+    assert.deepEqual(JSON.parse((await run(['log', 'show', all[0].id, '--json'], opts)).stdout), all[0]);
+    assert.equal((await run(['log', 'show', 'zzzzzzzz'], opts)).code, 2);
+    // clear: needs --yes without a terminal
+    assert.equal((await run(['log', 'clear'], opts)).code, 2);
+    assert.equal((await run(['log', 'clear', '--yes'], opts)).code, 0);
+    assert.equal((await json()).length, 0);
+  });
+
+  test('the profile key log false keeps runs out of the history', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    assert.equal((await run(['config', 'set', 'log', 'false'], { configHome: home })).code, 0);
+    assert.equal((await run([fixture('gif-filetype.gif')], { env: relayEnv(srv.url), configHome: home })).code, 0);
+    assert.equal(existsSync(historyFile(home)), false);
+  });
+});
+
+test('imgdesc cache info, prune and clear', { skip: noFixtures }, async () => {
+  const srv = await server(echo);
+  const home = tempDir();
+  const opts = { env: relayEnv(srv.url), configHome: home };
+  for (const p of ['a', 'b', 'c']) assert.equal((await run([fixture('gif-filetype.gif'), p], opts)).code, 0);
+  const info = JSON.parse((await run(['cache', 'info', '--json'], opts)).stdout);
+  assert.equal(info.entries, 3);
+  assert.equal(info.max_bytes, 500 * 1024 * 1024);
+  assert.ok(info.bytes > 0);
+  assert.match((await run(['cache', 'info'], opts)).stdout, /3 answer\(s\), .* of at most 500 MiB; the cache is on/);
+  const pruned = JSON.parse((await run(['cache', 'prune', '--max-size', '1M', '--json'], opts)).stdout);
+  assert.deepEqual([pruned.removed, pruned.entries], [0, 3]);
+  assert.equal((await run(['cache', 'prune', '--max-size', '10'], opts)).code, 2, 'below 1 MiB, as the setting');
+  const cleared = JSON.parse((await run(['cache', 'clear', '--json'], opts)).stdout);
+  assert.equal(cleared.removed, 3);
+  assert.equal(JSON.parse((await run(['cache', 'info', '--json'], opts)).stdout).entries, 0);
+});
