@@ -247,13 +247,14 @@ describe('config', () => {
     await run(['config', 'set', 'token-command', 'echo profile-token'], { configHome: home });
     server.requests.length = 0;
     const env = { IMGDESC_BASE_URL: server.url, IMGDESC_TOKEN: 'sk-from-env', SECRET: TOKEN };
-    const flag = await run(['--token-command', 'printf %s "$SECRET"', png], { configHome: home, env });
+    // the same question three times: each one is sent (--no-cache) to show the token it went with
+    const flag = await run(['--token-command', 'printf %s "$SECRET"', png, '--no-cache'], { configHome: home, env });
     assert.equal(flag.code, 0, flag.stderr);
     assert.equal(server.requests.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
-    const after = await run([png, '--token-command', 'printf %s "$SECRET"'], { configHome: home, env });
+    const after = await run([png, '--token-command', 'printf %s "$SECRET"', '--no-cache'], { configHome: home, env });
     assert.equal(after.code, 0, after.stderr);
     assert.equal(server.requests.at(-1)?.headers.authorization, `Bearer ${TOKEN}`);
-    const envWins = await run([png], { configHome: home, env });
+    const envWins = await run([png, '--no-cache'], { configHome: home, env });
     assert.equal(envWins.code, 0, envWins.stderr);
     assert.equal(server.requests.at(-1)?.headers.authorization, 'Bearer sk-from-env');
   });

@@ -131,7 +131,8 @@ test('one batch per -o file: a second run is refused at once naming the pid; a s
   try {
     server.requests.length = 0; // earlier tests' requests would end the wait below at once
     const first = run(['batch', 'p', '-o', 'r.jsonl'], { cwd, env: relayEnv(server.url) });
-    while (server.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    // all three of the first run's images are held in flight (concurrency 4): any later request is the second run's
+    while (server.requests.length < 3) await new Promise((r) => setTimeout(r, 10));
     server.requests.length = 0;
     const second = await run(['batch', 'p', '-o', 'r.jsonl'], { cwd, env: relayEnv(server.url) });
     assert.equal(second.code, 2, second.stderr);
