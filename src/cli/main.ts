@@ -457,6 +457,70 @@ Set up:
       code = await runMcp({ settings: flagSettings(cmd), run: runFlags(cmd), allowDirs: (o.allowDir as string[] | undefined) ?? [] }, io);
     });
 
+  addSettings(program.command('alt'), [
+    'model',
+    'system',
+    'max-tokens',
+    'temperature',
+    'reasoning-effort',
+    'detail',
+    'max-edge',
+    'max-bytes',
+    'max-input-bytes',
+    'resize',
+    'keep-metadata',
+    'allow-private-urls',
+    'timeout',
+    'retries',
+    'concurrency',
+    'max-rps',
+  ])
+    .description('write alt text where images in Markdown or HTML documents have none (--check lists them for CI)')
+    .argument('<inputs...>', 'Markdown (.md, .markdown, .mdx) or HTML (.html, .htm) files, folders or quoted globs')
+    .option('--check', 'send nothing; list every image without alt text and exit 1 if there is one (for CI)')
+    .addOption(flagOption('dryRun', 'send nothing; print the diff of what would change'))
+    .option('--max-chars <n>', 'longest alt text, in characters (default 125)')
+    .option('--no-context', "leave the document's heading and text out of the prompt")
+    .option('--include-decorative', 'describe HTML images marked decorative with alt="" too')
+    .option('--site-root <dir>', 'where site paths such as /img/chart.png are (default: not read)')
+    .option('--backup', 'keep each changed document as file.orig')
+    .option('-o, --output <file>', 'append a JSON line per image (for imgdesc report)')
+    .option('--no-guards', 'accept refusals and chatter as they are')
+    .addHelpText(
+      'after',
+      `
+Missing means: no alt in HTML, empty in Markdown, or a placeholder (the file name, "image",
+"screenshot", "img", "picture", "alt text"). Only the alt text's bytes change; each image is
+described once however often it appears. Writes are atomic: Ctrl-C leaves a document as it was
+or fully updated.
+
+Examples:
+  $ imgdesc alt README.md docs/
+  $ imgdesc alt --dry-run 'docs/**/*.md'
+  $ imgdesc alt --check docs/          # in CI: exit 1 when an image has no alt text
+${EXIT_CODES}`,
+    )
+    .action(async (inputs: string[], _opts: unknown, cmd: Command) => {
+      const { runAltCommand } = await import('./alt.ts');
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runAltCommand(
+        {
+          inputs,
+          settings: flagSettings(cmd),
+          run: runFlags(cmd),
+          check: o.check === true,
+          maxChars: str(o.maxChars),
+          context: o.context !== false,
+          includeDecorative: o.includeDecorative === true,
+          siteRoot: str(o.siteRoot),
+          backup: o.backup === true,
+          output: str(o.output),
+          guards: o.guards !== false,
+        },
+        io,
+      );
+    });
+
   program
     .command('completion')
     .description('print a shell completion script: commands, options, choices, profile names, config keys')

@@ -30,6 +30,8 @@ export interface BatchItem {
   id?: string;
   /** A manifest row's other columns, carried into the record. */
   row?: Record<string, unknown>;
+  /** This image's own prompt (`imgdesc alt`: built from where the image appears), instead of the batch's. */
+  prompt?: string;
 }
 
 /** What resume and merge match an item by: its id when it has one, else the path or URL. */

@@ -147,11 +147,13 @@ export function streamSink(stream: OutStream, shown = 'stdout', before?: () => v
  * then rename. On any failure the temp file is removed, so an interrupted batch leaves either the
  * old file, the new one, or none.
  */
-export async function writeFileAtomic(path: string, text: string | Iterable<string>): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Iterable<string>, opts: { mode?: number } = {}): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmp, 'wx', 0o666);
+    // A file that replaces another keeps its permissions (the umask would decide otherwise).
+    if (opts.mode !== undefined) await handle.chmod(opts.mode);
     for (const chunk of typeof text === 'string' ? [text] : text) await writeAll(handle, Buffer.from(chunk));
     await handle.close();
     handle = undefined;

@@ -141,6 +141,11 @@ export interface BatchRunOptions {
   caption?: CaptionStyle | undefined;
   /** Answer guards (default on): refused, empty and cut-off answers fail; chatter is removed. */
   guards?: boolean | undefined;
+  /**
+   * After the guards: turns each answer into what is recorded (`imgdesc alt`: one line within
+   * --max-chars), or says why it cannot be used, which fails the image like a guard would.
+   */
+  shape?: ((text: string) => { ok: true; text: string } | { ok: false; reason: string }) | undefined;
   /** Refused, empty and failed items are sent once more to this model. */
   fallbackModel?: string | undefined;
   dryRun: boolean;
@@ -461,7 +466,7 @@ async function batchFlow(
         case 'send': {
           const img = image as PreparedImage;
           for (const w of img.warnings) cb.onWarning?.(item, w);
-          const prompt = renderPrompt(settings.prompt, item.image);
+          const prompt = item.prompt ?? renderPrompt(settings.prompt, item.image);
           const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [img], structured });
           const p: Prepared = { item, sha256: f.sha256 ?? null, prompt, plan, sidecar };
           if (!opts.dryRun) return p;
@@ -525,6 +530,15 @@ async function batchFlow(
       if (plan.structured) data = await core.parseStructured({ ...answer, contents: captions }, plan.structured);
     } catch (err) {
       return { ok: false, err, answer, sent };
+    }
+    if (opts.shape) {
+      const shaped: string[] = [];
+      for (const c of captions) {
+        const r = opts.shape(c);
+        if (!r.ok) return { ok: false, err: new CliError(r.reason, ExitCode.api), answer };
+        shaped.push(r.text);
+      }
+      captions = shaped;
     }
     if (style && !plan.structured) captions = captions.map((c) => composeCaption(c, style));
     return { ok: true, answer: { ...answer, contents: captions, content: captions[0] ?? '' }, response, data, removed, sent };

@@ -1,0 +1,221 @@
+// `imgdesc alt <docs…>`: alt text where a Markdown or HTML document's images have none.
+// --check lists them (exit 1, for CI), --dry-run prints the diff, the default writes in place.
+import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { Profile } from '../config/store.ts';
+import { ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
+import { Term } from '../ui/term.ts';
+import { formatRetry } from '../ui/render.ts';
+import { hintWithDoctor } from '../core/doctor.ts';
+import type { AltTodo } from '../core/alt/run.ts';
+import type { RunFlags } from './options.ts';
+import { loadSettings } from './settings.ts';
+import { costLine, guardLine } from './batch.ts';
+
+export interface AltOptions {
+  inputs: string[];
+  settings: Profile;
+  run: RunFlags;
+  check: boolean;
+  maxChars: string | undefined;
+  context: boolean;
+  includeDecorative: boolean;
+  siteRoot: string | undefined;
+  backup: boolean;
+  output: string | undefined;
+  guards: boolean;
+}
+
+/** What is wrong with an image's alt text, for --check's list. */
+function what(t: AltTodo): string {
+  const src = t.image.src.startsWith('data:') ? 'data: URL' : t.image.src;
+  if (t.image.state === 'decorative') return `${src}: alt="" (decorative)`;
+  if (t.image.state === 'placeholder') return `${src}: placeholder alt text ${JSON.stringify(t.image.alt)}`;
+  return `${src}: no alt text`;
+}
+
+function maxCharsOf(given: string | undefined): number {
+  if (given === undefined) return 125;
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 20 || n > 1000) throw new UsageError(`--max-chars ${given}: give a whole number from 20 to 1000`);
+  return n;
+}
+
+export async function runAltCommand(options: AltOptions, io: IO): Promise<number> {
+  const { run } = options;
+  if (options.inputs.length === 0) throw new UsageError('give the Markdown or HTML files (or folders) to look at');
+  if (options.check && run.dryRun) throw new UsageError('--check and --dry-run: choose one (--check lists, --dry-run shows the diff)');
+  if (options.backup && (options.check || run.dryRun)) throw new UsageError('--backup goes with writing (not --check or --dry-run)');
+  const maxChars = maxCharsOf(options.maxChars);
+  let siteRoot: string | undefined;
+  if (options.siteRoot !== undefined) {
+    siteRoot = resolve(io.cwd, options.siteRoot);
+    const st = await stat(siteRoot).catch(() => undefined);
+    if (!st?.isDirectory()) throw new UsageError(`--site-root ${options.siteRoot}: ${st ? 'not a folder' : 'no such folder'}`);
+  }
+  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  const alt = await import('../core/alt/run.ts');
+  const scan = await alt.scanDocs(options.inputs, { cwd: io.cwd, includeDecorative: options.includeDecorative, siteRoot });
+  for (const u of scan.unreadable) term.error(`${u.shown}: ${u.reason}`);
+  const docCount = new Set(scan.todo.map((t) => t.doc)).size;
+
+  if (options.check) {
+    for (const t of scan.todo) io.stdout.write(`${alt.where(t)}: ${what(t)}\n`);
+    if (!run.quiet) {
+      term.note(
+        scan.todo.length
+          ? `${scan.todo.length} image(s) without alt text in ${docCount} of ${scan.docs.length} document(s)`
+          : `every image in ${scan.docs.length} document(s) has alt text`,
+      );
+    }
+    return scan.todo.length > 0 ? 1 : scan.unreadable.length > 0 ? ExitCode.usage : ExitCode.ok;
+  }
+
+  for (const t of scan.todo) if (t.problem) term.error(`${alt.where(t)}: ${t.problem}`);
+  const sendable = scan.todo.filter((t) => t.key !== undefined);
+  if (sendable.length === 0) {
+    if (!run.quiet)
+      term.note(
+        scan.todo.length
+          ? 'no image that needs alt text can be read; nothing sent'
+          : `nothing to do: every image in ${scan.docs.length} document(s) has alt text`,
+      );
+    return scan.todo.length > 0 || scan.unreadable.length > 0 ? ExitCode.partial : ExitCode.ok;
+  }
+
+  if (run.dryRun) {
+    const { createTwoFilesPatch } = await import('diff');
+    const { withAltText } = await import('../core/alt/docs.ts');
+    for (const doc of scan.docs) {
+      const changes = sendable.filter((t) => t.doc === doc).map((t) => ({ image: t.image, alt: alt.standIn(t) }));
+      if (changes.length === 0) continue;
+      const name = doc.shown.split('\\').join('/');
+      io.stdout.write(
+        createTwoFilesPatch(`a/${name}`, `b/${name}`, doc.text, withAltText(doc, changes), undefined, undefined, { context: 3 }),
+      );
+    }
+  }
+
+  const settings = await loadSettings(options.settings, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
+  const { cacheDir } = await import('../config/model-cache.ts');
+  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env) };
+  let chosen = settings;
+  if (!settings.model) {
+    const models = await import('../core/models.ts');
+    const choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
+    chosen = { ...settings, model: choice.model };
+    if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
+  }
+  const items = alt.altItems(sendable, { cwd: io.cwd, maxChars, context: options.context });
+  term.info(`${sendable.length} image(s) without alt text in ${docCount} document(s); ${items.length} to describe, model ${chosen.model}`);
+
+  const { Progress, summaryLine } = await import('../ui/progress.ts');
+  const output = await import('../core/batch-output.ts');
+  const { jsonlWriter } = await import('../core/batch.ts');
+  const progress = new Progress(io.stderr, {
+    live: io.stderrIsTTY && io.env.TERM !== 'dumb',
+    quiet: run.quiet,
+    dim: (s) => term.err.dim(s),
+  });
+  const aside = (write: () => void) => {
+    progress.clear();
+    write();
+    progress.redraw();
+  };
+  const onInterrupt = () => {
+    if (!run.quiet && !(io.signal.reason instanceof OutputError))
+      aside(() => term.note(term.err.dim('stopping: documents not yet complete are left as they were; Ctrl-C again quits at once')));
+  };
+  io.signal.addEventListener('abort', onInterrupt, { once: true });
+  let sink: import('../core/batch-output.ts').LineSink | undefined;
+  let lock: import('../lock.ts').Lock | undefined;
+  const outputPath = options.output !== undefined && !run.dryRun ? resolve(io.cwd, options.output) : undefined;
+  if (outputPath !== undefined) {
+    const { tryLock } = await import('../lock.ts');
+    const got = await tryLock(outputPath).catch((err: unknown) => {
+      throw new UsageError(`-o ${options.output}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    });
+    if ('heldBy' in got) throw new UsageError(`-o ${options.output}: another imgdesc run (pid ${got.heldBy}) is writing to it`);
+    lock = got;
+    sink = await output.openJsonlFile(outputPath, options.output).catch(async (err: unknown) => {
+      await lock?.release();
+      throw new UsageError(`-o ${options.output}: cannot open (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    });
+  }
+
+  let result: Awaited<ReturnType<typeof alt.runAlt>>;
+  if (!run.dryRun) progress.start({ total: items.length, ok: 0, failed: 0, tokens: 0, skipped: 0 });
+  try {
+    result = await alt.runAlt(
+      scan,
+      {
+        cwd: io.cwd,
+        maxChars,
+        context: options.context,
+        settings: chosen,
+        concurrency: chosen.concurrency,
+        backup: options.backup,
+        dryRun: run.dryRun,
+        guards: options.guards,
+        writers: sink ? [jsonlWriter(sink)] : [],
+      },
+      coreCtx,
+      {
+        onRecord: (rec) => {
+          if (!rec.ok && !run.quiet) {
+            const at = ((rec.row as { at?: string[] } | undefined)?.at ?? []).join(', ');
+            const hint = hintWithDoctor(
+              { status: rec.error.status ?? undefined, code: rec.error.code, message: rec.error.message },
+              undefined,
+            );
+            aside(() => term.error(`${rec.image}${at ? ` (${at})` : ''}: ${rec.error.message.replace(`${rec.image}: `, '')}`, hint));
+          }
+        },
+        onProgress: (s) => progress.update({ total: s.total, ok: s.ok, failed: s.failed, skipped: 0, tokens: s.tokens }),
+        onDoc: (r) => {
+          if (r.reason) aside(() => term.error(`${r.doc.shown}: not written: ${r.reason}`));
+          else if (r.written > 0 && !run.quiet)
+            aside(() => term.note(`${r.doc.shown}: ${r.written} alt text(s) written${r.backup ? ` (backup ${r.backup})` : ''}`));
+        },
+        onRetry: (item, e) => {
+          if (e.reason === 'HTTP 429') progress.waitFor(e.delayMs);
+          if (run.verbose) aside(() => term.info(`${item.image}: ${formatRetry(e)}`));
+        },
+      },
+    );
+  } finally {
+    io.signal.removeEventListener('abort', onInterrupt);
+    progress.stop();
+    await sink?.close();
+    await lock?.release();
+  }
+  const s = result.summary;
+  const written = result.docs.filter((d) => d.written > 0);
+  const lines: string[] = [];
+  if (run.dryRun) {
+    lines.push(`dry run: ${s.ok} image(s) would be described for ${sendable.length} place(s) in ${docCount} document(s); nothing was sent`);
+    if (s.ok > 0) lines.push(costLine(s.ok, s.estimate));
+  } else {
+    const images = written.reduce((n, d) => n + d.written, 0);
+    lines.push(
+      `${summaryLine({ total: s.total, ok: s.ok, failed: s.failed, skipped: 0, tokens: s.tokens }, progress.elapsed())}; ${images} alt text(s) written in ${written.length} document(s)`,
+    );
+    const g = guardLine(s);
+    if (g) lines.push(g);
+  }
+  progress.finish(lines);
+  if (io.signal.reason instanceof OutputError) throw io.signal.reason;
+  if (s.interrupted) {
+    const stop = io.signal.reason instanceof InterruptedError ? io.signal.reason : new InterruptedError();
+    term.note(
+      term.err.dim(`${stop.message}: ${written.length} document(s) written; the rest are as they were (run the same command again)`),
+    );
+    return stop.exitCode;
+  }
+  if (s.authError) {
+    term.error(`${s.authError.message}; stopped`);
+    return ExitCode.config;
+  }
+  const failedPlaces = result.docs.reduce((n, d) => n + d.failed, 0) + scan.todo.filter((t) => t.problem).length;
+  return failedPlaces > 0 || scan.unreadable.length > 0 ? ExitCode.partial : ExitCode.ok;
+}
