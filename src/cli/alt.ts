@@ -43,7 +43,6 @@ function maxCharsOf(given: string | undefined): number {
 
 export async function runAltCommand(options: AltOptions, io: IO): Promise<number> {
   const { run } = options;
-  if (options.inputs.length === 0) throw new UsageError('give the Markdown or HTML files (or folders) to look at');
   if (options.check && run.dryRun) throw new UsageError('--check and --dry-run: choose one (--check lists, --dry-run shows the diff)');
   if (options.backup && (options.check || run.dryRun)) throw new UsageError('--backup goes with writing (not --check or --dry-run)');
   const maxChars = maxCharsOf(options.maxChars);

@@ -237,8 +237,11 @@ function mdText(n: MdNode, except?: MdNode): string {
   if (n.type === 'text' || n.type === 'inlineCode') return n.value ?? '';
   if (n.type === 'image' || n.type === 'imageReference') return n.alt ?? '';
   if (n.type === 'html') return (n.value ?? '').replace(/<[^>]*>/g, ' ');
-  return (n.children ?? []).map((c) => mdText(c, except)).join(' ');
+  return (n.children ?? []).map((c) => mdText(c, except)).join(PHRASING_PARENTS.has(n.type) ? '' : ' ');
 }
+
+/** Nodes whose children are running text: joined as they are, not word by word. */
+const PHRASING_PARENTS = new Set(['paragraph', 'heading', 'emphasis', 'strong', 'delete', 'link', 'linkReference', 'tableCell']);
 
 const MD_BLOCKS = new Set(['paragraph', 'tableCell', 'heading', 'listItem', 'blockquote', 'mdxJsxFlowElement']);
 
