@@ -97,7 +97,11 @@ export async function runAltCommand(options: AltOptions, io: IO): Promise<number
 
   const settings = await loadSettings(options.settings, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
   const { cacheDir } = await import('../config/model-cache.ts');
-  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env) };
+  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
+  // The answer cache (an image asked about again is not paid for twice) and the history.
+  const { openMemory } = await import('../core/answers.ts');
+  const memory = run.dryRun ? undefined : openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) });
+  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env), memory };
   let chosen = settings;
   if (!settings.model) {
     const models = await import('../core/models.ts');
@@ -201,6 +205,7 @@ export async function runAltCommand(options: AltOptions, io: IO): Promise<number
     );
     const g = guardLine(s);
     if (g) lines.push(g);
+    if (s.cached) lines.push(`${s.cached} answered from the cache, nothing billed for them (--refresh asks again)`);
   }
   progress.finish(lines);
   if (io.signal.reason instanceof OutputError) throw io.signal.reason;

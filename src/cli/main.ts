@@ -474,7 +474,10 @@ Set up:
     'retries',
     'concurrency',
     'max-rps',
+    'cache',
+    'log',
   ])
+    .addOption(flagOption('refresh'))
     .description('write alt text where images in Markdown or HTML documents have none (--check lists them for CI)')
     .argument('<inputs...>', 'Markdown (.md, .markdown, .mdx) or HTML (.html, .htm) files, folders or quoted globs')
     .option('--check', 'send nothing; list every image without alt text and exit 1 if there is one (for CI)')

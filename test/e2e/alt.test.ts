@@ -177,6 +177,31 @@ describe('modes', () => {
     assert.equal(chats(s).length, 1);
   });
 
+  test('the same question again is answered from the answer cache, and the history names alt', async () => {
+    const s = await relay();
+    const dir = await site({ 'a.md': doc }, ['shot.png']);
+    const home = tempDir('imgdesc-alt-home-');
+    const first = await run(['alt', 'a.md'], { cwd: dir, env: relayEnv(s.url), configHome: home, program: true });
+    assert.equal(first.code, 0, first.stderr);
+    const written = read(dir, 'a.md');
+    writeFileSync(join(dir, 'a.md'), doc);
+    const again = await run(['alt', 'a.md'], { cwd: dir, env: relayEnv(s.url), configHome: home, program: true });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(chats(s).length, 1);
+    assert.equal(read(dir, 'a.md'), written);
+    assert.match(again.stderr, /1 answered from the cache/);
+    const log = await run(['log', '--json'], { cwd: dir, env: relayEnv(s.url), configHome: home, program: true });
+    const records = log.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(records.length, 2);
+    assert.ok(
+      records.every((rec) => rec.command === 'alt'),
+      log.stdout,
+    );
+  });
+
   test('--no-context leaves the document out of the prompt; --max-chars is in it', async () => {
     const s = await relay((_q, res) => sendJson(res, 200, completion('A setup wizard.')));
     const dir = await site({ 'a.md': doc }, ['shot.png']);

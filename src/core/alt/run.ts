@@ -210,6 +210,7 @@ export async function runAlt(
       keepResponse: false,
       guards: opts.guards,
       writers: opts.writers,
+      command: 'alt',
       shape: (text) => {
         const a = answerToAlt(text, opts.maxChars);
         return a.ok ? { ok: true, text: a.alt } : a;
