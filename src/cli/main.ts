@@ -438,6 +438,8 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
     .option('--timeout <s>', 'seconds per attempt (default 300)')
     .option('--retries <n>', 'retries on transient failures (default 2)')
     .option('--allow-dir <dir>', 'another folder whose images may be read when the client declares no roots (repeatable)', collect)
+    .addOption(settingOption('cache'))
+    .addOption(settingOption('log'))
     .option('-q, --quiet', 'no warnings on stderr')
     .option('-v, --verbose', 'each call and its outcome on stderr')
     .option('--no-color', 'no colour')

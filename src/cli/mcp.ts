@@ -32,7 +32,9 @@ export async function runMcp(options: McpOptions, io: IO): Promise<number> {
   }
   const { cacheDir } = await import('../config/model-cache.ts');
   const { serveMcp } = await import('../mcp/server.ts');
+  const { openMemory } = await import('../core/answers.ts');
   await serveMcp({
+    memory: openMemory(io.env, settings, { onNote: (m) => term.warn(m) }),
     settings,
     version: VERSION,
     stdin: io.stdin,

@@ -3,7 +3,8 @@
 // relay no longer has is picked again once. For callers that show nothing between the steps
 // (`imgdesc mcp`); no terminal knowledge.
 import type { Settings } from '../config/settings.ts';
-import { parseStructured, planDescribe, sendDescribe, type CoreContext, type DescribePlan, type DescribeResult } from './describe.ts';
+import { answerOrCached, type Answered } from './answers.ts';
+import { parseStructured, planDescribe, type CoreContext, type DescribePlan } from './describe.ts';
 import { chooseModel, explainModelNotFound, type ModelChoice } from './models.ts';
 
 export interface AskHooks {
@@ -14,7 +15,8 @@ export interface AskHooks {
 }
 
 export interface AskOutcome {
-  result: DescribeResult;
+  /** The answer, from the answer cache when ctx.memory has one and the same request was answered before. */
+  result: Answered;
   /** The settings the request went out with (the model set). */
   settings: Settings;
   choice: ModelChoice;
@@ -32,9 +34,9 @@ export async function askAbout(inputs: string[], settings: Settings, ctx: CoreCo
   };
   if (choice.source !== 'settings') await replan(choice);
   hooks.onSending?.(choice.model, plan);
-  let result: DescribeResult;
+  let result: Answered;
   try {
-    result = await sendDescribe(plan, settings, ctx);
+    result = await answerOrCached(plan, settings, ctx);
   } catch (error) {
     const explained = await explainModelNotFound(error, settings, ctx, choice);
     if (explained === error || choice.source !== 'cache') throw explained;
@@ -44,7 +46,7 @@ export async function askAbout(inputs: string[], settings: Settings, ctx: CoreCo
     choice = fresh;
     await replan(choice);
     hooks.onSending?.(choice.model, plan);
-    result = await sendDescribe(plan, settings, ctx);
+    result = await answerOrCached(plan, settings, ctx);
   }
   const structured = plan.structured ? { data: await parseStructured(result.answer, plan.structured) } : undefined;
   return { result, settings, choice, structured };

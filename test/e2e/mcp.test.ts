@@ -540,3 +540,38 @@ test('no other command loads the MCP SDK: it is reached from the program only th
   assert.ok(sdk.length > 0, 'the SDK is in a chunk of its own');
   for (const f of seen) assert.ok(!readFileSync(f, 'utf8').includes('notifications/roots/list_changed'), `${f} does not load the SDK`);
 });
+
+test('a repeated describe_image is answered from the answer cache (_meta cached) and both calls are in the history', {
+  skip: noFixtures,
+}, async () => {
+  const dir = tempDir('imgdesc-mcp-');
+  copyFileSync(fixture('gif-filetype.gif'), join(dir, 'cat.gif'));
+  const state = tempDir('imgdesc-mcp-state-');
+  const s = await connect({ cwd: dir, env: { XDG_CACHE_HOME: tempDir('imgdesc-mcp-cache-'), XDG_STATE_HOME: state } });
+  try {
+    const before = relay.requests.filter((q) => q.method === 'POST').length;
+    const ask = async () =>
+      (await s.client.callTool({ name: 'describe_image', arguments: { image: 'cat.gif', prompt: 'which cat?' } })) as CallToolResult;
+    const first = await ask();
+    const second = await ask();
+    assert.equal(text(second), text(first));
+    assert.equal(meta(first).cached, undefined);
+    assert.equal(meta(second).cached, true);
+    assert.deepEqual(meta(second).usage, meta(first).usage);
+    assert.equal(relay.requests.filter((q) => q.method === 'POST').length - before, 1, 'one request for two calls');
+    const log = await run(['log', '--json'], { env: { XDG_STATE_HOME: state } });
+    const records = log.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      records.map((r) => [r.command, r.image, r.path, r.prompt, r.cached === true, r.answer]),
+      [
+        ['mcp', 'cat.gif', join(realpathSync(dir), 'cat.gif'), 'which cat?', false, 'I see 1 image(s).'],
+        ['mcp', 'cat.gif', join(realpathSync(dir), 'cat.gif'), 'which cat?', true, 'I see 1 image(s).'],
+      ],
+    );
+  } finally {
+    await s.close();
+  }
+});
