@@ -2,7 +2,19 @@
 // Asserts nothing (the machines are shared and noisy); the figures go into notes and the README.
 // Needs a build (`npm run build`). Talks only to a server it starts on 127.0.0.1.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,8 +87,12 @@ const env = (url) => ({
   IMGDESC_TOKEN: 'sk-bench-0000',
   IMGDESC_MODEL: 'claude-sonnet-4-5-20250929',
   XDG_CACHE_HOME: join(work, 'cache'),
+  // the history goes here, never into the real ~/.local/state
+  XDG_STATE_HOME: join(work, 'state'),
   NO_COLOR: '1',
 });
+/** Empties the answer cache, so that the next describe is a miss (a request) again. */
+const forgetAnswers = () => rmSync(join(work, 'cache', 'imgdesc', 'answers'), { recursive: true, force: true });
 
 console.log(`imgdesc bench — node ${process.version}, ${RUNS} runs each, medians`);
 
@@ -128,13 +144,22 @@ process.stdout.write(r.choices[0].message.content + '\\n');
   const target = JSON.stringify(`${url}/v1/chat/completions`);
   const cases = [
     { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
-    { name: 'imgdesc photo.jpg (800x600, sent unchanged)', cmd: process.execPath, args: [BIN, photo], opts: { env: env(url) } },
+    // a miss each time (the answer cache emptied before each run): the request, its answer stored and logged
+    {
+      name: 'imgdesc photo.jpg (800x600, sent unchanged)',
+      cmd: process.execPath,
+      args: [BIN, photo],
+      opts: { env: env(url) },
+      before: forgetAnswers,
+    },
     {
       name: 'imgdesc photo.jpg, no model set (pick cached)',
       cmd: process.execPath,
       args: [BIN, photo],
       opts: { env: { ...env(url), IMGDESC_MODEL: '' } },
+      before: forgetAnswers,
     },
+    { name: 'imgdesc photo.jpg, answered from the answer cache', cmd: process.execPath, args: [BIN, photo], opts: { env: env(url) } },
   ];
   if (hasCurl) cases.push({ name: 'curl + base64 + jq script', cmd: 'sh', args: [script, photo, url], opts: { env: env(url) } });
   if (hasSdk) cases.push({ name: 'openai SDK script (node)', cmd: process.execPath, args: [sdk, photo, url], opts: { env: env(url) } });
@@ -158,6 +183,7 @@ process.stdout.write(r.choices[0].message.content + '\\n');
   const times = cases.map(() => []);
   for (let i = 0; i < RUNS; i++) {
     for (const [j, c] of cases.entries()) {
+      c.before?.();
       const t0 = performance.now();
       await new Promise((resolve, reject) => {
         const child = spawn(c.cmd, c.args, { stdio: 'ignore', cwd: new URL('..', import.meta.url).pathname, ...c.opts });
@@ -169,7 +195,7 @@ process.stdout.write(r.choices[0].message.content + '\\n');
   const rows = cases.map((c, j) => ({ name: c.name, ms: median(times[j]) }));
   table('one request against a local relay that answers at once', rows, rows[0].ms);
   console.log(
-    `  bytes uploaded per imgdesc request: ${Math.round(server.imgdescBytes / (RUNS * 2))} (image file ${statSync(photo).size} bytes)`,
+    `  bytes uploaded per imgdesc request: ${Math.round(server.imgdescBytes / (RUNS * 2))} (image file ${statSync(photo).size} bytes; the cached run sends none)`,
   );
   server.close();
 }
@@ -365,6 +391,64 @@ for (const [name, bytes] of Object.entries(files)) writeFileSync(${JSON.stringif
       `  ${`${name} (${(statSync(file).size / 1e6).toFixed(1)} MB)`.padEnd(46)} exit ${code} ${ms.toFixed(0).padStart(6)} ms ${rss.padStart(7)}  ${said}`,
     );
   }
+}
+
+if (want('history')) {
+  // 1,000,000 history records of about 1 KB (a detailed description each), then `imgdesc log` over them.
+  const state = join(work, 'history-state');
+  mkdirSync(join(state, 'imgdesc'), { recursive: true });
+  const file = join(state, 'imgdesc', 'history.jsonl');
+  const words =
+    'a the brown white small large dog cat terrier marsh boardwalk sunset beach wet light shadow tree sky cloud water grass road car red blue green window door street person standing sitting near behind with under over'.split(
+      ' ',
+    );
+  const N = Number(process.env.BENCH_HISTORY ?? 1_000_000);
+  const fd = openSync(file, 'w', 0o600);
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  let batch = [];
+  for (let i = 0; i < N; i++) {
+    let answer = '';
+    for (let w = 0; w < 150; w++) answer += words[(i * 31 + w * 7 + ((w * w) % 13)) % words.length] + ' ';
+    const rec = {
+      id: (t0 + i * 1000).toString(36).padStart(9, '0') + 'ab12',
+      time: new Date(t0 + i * 1000).toISOString(),
+      command: i % 3 ? 'batch' : 'describe',
+      image: `photos/IMG_${String(i).padStart(7, '0')}.jpg`,
+      path: `/home/me/photos/IMG_${String(i).padStart(7, '0')}.jpg`,
+      sha256: ((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(8),
+      prompt: 'What is in this picture? Please describe it in detail.',
+      model: i % 4 ? 'claude-sonnet-4-5-20250929' : 'gpt-4o',
+      tokens: { prompt: 1200, completion: 160, total: 1360 },
+      duration_ms: 1500 + (i % 700),
+      ok: true,
+      finish_reason: 'stop',
+      answer: answer.trim(),
+    };
+    batch.push(JSON.stringify(rec));
+    if (batch.length === 10_000) {
+      writeSync(fd, batch.join('\n') + '\n');
+      batch = [];
+    }
+  }
+  if (batch.length) writeSync(fd, batch.join('\n') + '\n');
+  closeSync(fd);
+  const hEnv = { env: { ...env('http://127.0.0.1:9'), XDG_STATE_HOME: state } };
+  const log = (args) => ({ name: `imgdesc log ${args.join(' ')}`, cmd: process.execPath, args: [BIN, 'log', ...args], opts: hEnv });
+  const rows = compare([
+    { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
+    log([]),
+    log(['--search', 'terrier']),
+    log(['--search', 'zebra']),
+    log(['--search', 'IMG_0000123.jpg']),
+    log(['--model', 'gpt-4o', '-n', '100']),
+    log(['--image', 'IMG_0000042']),
+    log(['--since', '2026-01-12', '--failed']),
+  ]);
+  table(
+    `history: ${N.toLocaleString('en-US')} records, ${(statSync(file).size / 1e9).toFixed(2)} GB (zebra and IMG_0000123.jpg: the whole file is searched)`,
+    rows,
+    rows[0].ms,
+  );
 }
 
 if (want('batch')) {

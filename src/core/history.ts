@@ -140,7 +140,7 @@ export function searchForms(text: string, anyCase: boolean): string[] {
   return all.filter((f) => !all.some((g) => g !== f && f.includes(g)));
 }
 
-const CHUNK = 8 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
 const NL = 0x0a;
 /** Records are appended in time order, give or take concurrent writers: a scan stops this far past --since. */
 const SINCE_SLACK_MS = 5 * 60 * 1000;
@@ -268,9 +268,13 @@ export class History {
     try {
       let end = (await fh.stat()).size;
       let carry = Buffer.alloc(0);
+      // One buffer for every chunk (fresh memory for each would cost a page fault per 4 KiB), small
+      // enough that a second search form finds it still in the CPU cache.
+      let buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
       for (;;) {
         const start = Math.max(0, end - CHUNK);
-        const buf = Buffer.allocUnsafe(end - start + carry.length);
+        const size = end - start + carry.length;
+        if (buf.length < size) buf = Buffer.allocUnsafe(size);
         let got = 0;
         while (got < end - start) {
           const { bytesRead } = await fh.read(buf, got, end - start - got, start + got);
@@ -278,17 +282,17 @@ export class History {
           got += bytesRead;
         }
         carry.copy(buf, end - start);
-        let region = buf;
+        let region = buf.subarray(0, size);
         if (start > 0) {
           // The bytes before the first newline end a line that began in an earlier chunk.
-          const nl = buf.indexOf(NL);
+          const nl = region.indexOf(NL);
           if (nl < 0) {
-            carry = buf;
+            carry = Buffer.from(region);
             end = start;
             continue;
           }
-          carry = buf.subarray(0, nl);
-          region = buf.subarray(nl + 1);
+          carry = Buffer.from(region.subarray(0, nl));
+          region = region.subarray(nl + 1);
         } else carry = Buffer.alloc(0);
         end = start;
 
