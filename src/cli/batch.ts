@@ -4,6 +4,7 @@ import type { Profile } from '../config/store.ts';
 import { stat } from 'node:fs/promises';
 import { tryLock, type Lock } from '../lock.ts';
 import { withoutSidecars } from '../core/batch-inputs.ts';
+import { jsonSafe, visible } from '../safe-text.ts';
 import { ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
@@ -216,6 +217,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         keepResponse: run.json,
         shard: shard?.index,
         writers: [jsonlWriter(sink)],
+        raw: run.raw,
       },
       coreCtx,
       {
@@ -237,19 +239,21 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           const r = image.report;
           if (run.json) {
             io.stdout.write(
-              JSON.stringify({
-                image: item.image,
-                mime: image.mime,
-                width: r.widthOut ?? r.widthIn,
-                height: r.heightOut ?? r.heightIn,
-                bytes: r.bytesOut ?? r.bytesIn,
-                estimated_tokens: r.estimatedTokens,
-              }) + '\n',
+              jsonSafe(
+                JSON.stringify({
+                  image: item.image,
+                  mime: image.mime,
+                  width: r.widthOut ?? r.widthIn,
+                  height: r.heightOut ?? r.heightIn,
+                  bytes: r.bytesOut ?? r.bytesIn,
+                  estimated_tokens: r.estimatedTokens,
+                }),
+              ) + '\n',
             );
           } else {
             io.stdout.write(formatImageReport({ ...r, source: item.image }) + '\n');
           }
-          for (const w of writes) term.note(term.err.dim(`  would write ${w}`));
+          for (const w of writes) term.note(term.err.dim(`  would write ${visible(w)}`));
         },
         // Per-image notes (resized, first frame only) would be one line per photo in a folder of
         // phone pictures: shown with -v only. Image warnings already name their file.

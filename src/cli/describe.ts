@@ -1,6 +1,7 @@
 // `imgdesc [describe] <image> [prompt]`: one request, the answer on stdout.
 import type { Profile } from '../config/store.ts';
 import type { Settings } from '../config/settings.ts';
+import { jsonSafe } from '../safe-text.ts';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import { formatImageReport, formatRequest, formatRetry, formatUsage, formatDuration } from '../ui/render.ts';
@@ -134,7 +135,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
 
     const reasoning = answer.reasoning;
     if (reasoning && (settings.showReasoning || run.verbose) && !run.quiet) {
-      term.note(term.err.dim(reasoning.trim()));
+      term.block(reasoning.trim());
     }
     term.info(
       [
@@ -153,12 +154,14 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
 
     if (run.json) {
       const raw = response.rawText;
-      io.stdout.write(raw.endsWith('\n') || !io.stdoutIsTTY ? raw : raw + '\n');
+      // The body as received, but with C1 and bidi controls in its strings written as \u escapes.
+      const safe = jsonSafe(raw);
+      io.stdout.write(safe.endsWith('\n') || !io.stdoutIsTTY ? safe : safe + '\n');
       if (plan.structured) await core.parseStructured(answer, plan.structured);
       return ExitCode.ok;
     }
     const structured = plan.structured ? { data: await core.parseStructured(answer, plan.structured) } : undefined;
-    io.stdout.write(core.answerText(answer, structured));
+    io.stdout.write(core.answerText(answer, structured, run.raw));
     return ExitCode.ok;
   } finally {
     spinner.stop();

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { checkProfile, chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
 import { withTokenCommand } from './settings.ts';
 import { ProfileStore, configPath, type Profile } from '../config/store.ts';
+import { jsonSafe } from '../safe-text.ts';
 import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
 import type { Check, ProbeOutcome } from '../core/doctor.ts';
 import { Term } from '../ui/term.ts';
@@ -178,7 +179,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
         ...(models ? { models: [...models].map(([id, o]) => modelRow(id, o)) } : {}),
         exit_code: code,
       };
-      io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      io.stdout.write(jsonSafe(JSON.stringify(report, null, 2)) + '\n');
     } else {
       io.stdout.write(formatDoctor(all, term.out, run.verbose));
       if (models)

@@ -4,6 +4,7 @@ import { chooseProfile, maskToken, resolveSettings, type Settings } from '../con
 import { ProfileStore, type Profile } from '../config/store.ts';
 import type { ModelList } from '../core/doctor-run.ts';
 import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
+import { visible } from '../safe-text.ts';
 import { Term } from '../ui/term.ts';
 import type { RunFlags } from './options.ts';
 import { ask, confirm } from '../ui/prompt.ts';
@@ -159,7 +160,9 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
     if (!interactive) return answer({ what: 'model', flag: '--model', given: undefined, def: preselected, prompt: '' });
     if (!vision.length)
       term.warn(ids.length ? 'none of the listed models is known to see images; all are offered' : 'the relay lists no models; type an id');
-    offered.forEach((id, i) => term.note(`  ${String(i + 1).padStart(2)}. ${id}${id === preselected ? c.dim('  (suggested)') : ''}`));
+    offered.forEach((id, i) =>
+      term.note(`  ${String(i + 1).padStart(2)}. ${visible(id)}${id === preselected ? c.dim('  (suggested)') : ''}`),
+    );
     const def = preselected === undefined ? undefined : String(offered.indexOf(preselected) + 1 || preselected);
     const picked = await answer({ what: 'model', flag: '--model', given: undefined, def, prompt: 'Model (number or id)' });
     return /^\d+$/.test(picked) && offered[Number(picked) - 1] ? (offered[Number(picked) - 1] as string) : picked;
@@ -170,7 +173,7 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
     model = await chooseModel(preselected);
     if (ids.length && !ids.includes(model))
       term.warn(`${model} is not in the relay's list (closest: ${closestModels(model, ids).join(', ')})`);
-    term.note(`${c.green('✓')} model ${model}`);
+    term.note(`${c.green('✓')} model ${visible(model)}`);
     if (!options.probe) break;
 
     // 4. one tiny picture to the chosen model: the only step that costs tokens.
@@ -178,11 +181,11 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
     const outcome = await core.probeModel(model, { ...base, baseUrl, token, model }, ctx).finally(() => spinner.stop());
     const check = doctor.probeCheck(model, outcome, closestModels(model, ids), profile, explicit);
     if (check.verdict === 'pass') {
-      term.note(`${c.green('✓')} ${check.finding}`);
+      term.note(`${c.green('✓')} ${visible(check.finding)}`);
       break;
     }
-    term.note(`${c.red('✗')} ${check.finding}`);
-    if (check.fix) term.note(`  ${c.yellow('fix:')} ${check.fix}`);
+    term.note(`${c.red('✗')} ${visible(check.finding)}`);
+    if (check.fix) term.note(`  ${c.yellow('fix:')} ${visible(check.fix)}`);
     const failed = new CliError('nothing saved: the test image failed', check.blame === 'config' ? ExitCode.config : ExitCode.api, {
       hint: 'imgdesc doctor --models shows which models work',
     });

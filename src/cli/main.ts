@@ -21,6 +21,7 @@ import {
   runFlags,
   settingOption,
 } from './options.ts';
+import { visibleBlock } from '../safe-text.ts';
 import { keysHelp } from '../config/keys.ts';
 import type { ConfigVerb } from './config.ts';
 
@@ -99,7 +100,8 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .showSuggestionAfterError()
     .configureOutput({
       writeOut: (s) => void io.stdout.write(s),
-      writeErr: (s) => void io.stderr.write(s),
+      // commander quotes what was typed (an option, a command): controls in it shown escaped
+      writeErr: (s) => void io.stderr.write(visibleBlock(s)),
     })
     .configureHelp({
       showGlobalOptions: true,
@@ -110,7 +112,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .addHelpText('after', EXAMPLES);
   addGlobalOptions(program);
 
-  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), ['promptFile', 'json', 'dryRun', 'refresh'])
+  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), ['promptFile', 'json', 'raw', 'dryRun', 'refresh'])
     .description('describe one image (the default command)')
     .argument('<image>', 'image path, http(s) URL, data: URL, or - for stdin')
     .argument('[prompt]', 'what to ask about the image')
@@ -133,6 +135,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     'keepCols',
     'promptFile',
     'json',
+    'raw',
     'dryRun',
     'refresh',
     'shardCount',

@@ -4,6 +4,7 @@
 import type { BatchItem } from '../core/batch-inputs.ts';
 import type { BatchRecord } from '../core/batch.ts';
 import type { Profile } from '../config/store.ts';
+import { jsonSafe } from '../safe-text.ts';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { linesOrOverlong } from '../read-capped.ts';
 import { Term } from '../ui/term.ts';
@@ -75,7 +76,7 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
   term.info(`map: concurrency ${settings.concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}`);
 
   const sink = streamSink(io.stdout);
-  const order = new InOrder<BatchRecord>((rec) => sink.write(JSON.stringify(rec)), Math.max(64, settings.concurrency * 16));
+  const order = new InOrder<BatchRecord>((rec) => sink.write(jsonSafe(JSON.stringify(rec))), Math.max(64, settings.concurrency * 16));
   const seqOf = new WeakMap<BatchItem, number>();
   const spec = { imageCol: options.imageCol, idCol: options.idCol, keepCols: parseKeepCols(options.keepCols) };
   const place = manifestPlace('-', io.cwd);

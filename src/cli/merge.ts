@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError, type IO } from '../types.ts';
+import { visible } from '../safe-text.ts';
 import { Term } from '../ui/term.ts';
 import { checkSource, listSource, type SourceOptions } from './items.ts';
 
@@ -80,7 +81,7 @@ export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
         byShard.length ? `run those array tasks again: --shard i/${count}` : 'add --shard-count N to see which shards they belong to',
       );
       const shown = o.verbose ? missing : missing.slice(0, LISTED);
-      for (const m of shown) term.note(`  ${m.item.image}${m.shard !== undefined ? `  (shard ${m.shard})` : ''}`);
+      for (const m of shown) term.note(`  ${visible(m.item.image)}${m.shard !== undefined ? `  (shard ${m.shard})` : ''}`);
       if (shown.length < missing.length) term.note(`  … and ${missing.length - shown.length} more (-v lists them all)`);
     } else if (!o.quiet) term.note(`no image is missing (${listed.items.length} listed)`);
   } else if (count !== undefined) {

@@ -1,5 +1,6 @@
 // `imgdesc models [--json]`
 import type { Profile } from '../config/store.ts';
+import { jsonSafe, visible } from '../safe-text.ts';
 import { ExitCode, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import type { RunFlags } from './options.ts';
@@ -14,8 +15,9 @@ export async function runModels(options: { settings: Profile; run: RunFlags }, i
   try {
     const { response, ids } = await fetchModels(settings, { stdin: io.stdin, cwd: io.cwd, signal: io.signal });
     spinner.stop();
-    if (run.json) io.stdout.write(response.rawText.endsWith('\n') ? response.rawText : response.rawText + '\n');
-    else if (ids.length) io.stdout.write(ids.join('\n') + '\n');
+    // Model ids are the relay's text: one per line, controls in them shown escaped.
+    if (run.json) io.stdout.write(jsonSafe(response.rawText.endsWith('\n') ? response.rawText : response.rawText + '\n'));
+    else if (ids.length) io.stdout.write(ids.map(visible).join('\n') + '\n');
     else term.warn('the relay lists no models');
     return ExitCode.ok;
   } finally {

@@ -17,6 +17,8 @@ export interface RunFlags {
   promptFile: string | undefined;
   /** --refresh: ask again and replace the cached answer. */
   refresh: boolean;
+  /** --raw: the answer byte for byte (terminal control in it kept) on stdout and in sidecars. */
+  raw: boolean;
 }
 
 /** A heading as commander prints it. */
@@ -107,6 +109,11 @@ export const FLAGS = {
   json: { flags: '--json', help: 'print the raw response body', group: 'Output' },
   dryRun: { flags: '--dry-run', help: 'print the request that would be sent, send nothing', group: 'Output' },
   refresh: { flags: '--refresh', help: 'ask again even when the answer is cached, and store the new one', group: 'Output' },
+  raw: {
+    flags: '--raw',
+    help: 'the answer byte for byte (by default terminal escape sequences and control characters are removed)',
+    group: 'Output',
+  },
   recursive: { flags: '-r, --recursive', help: 'descend into sub-folders', group: 'Input' },
   filesFrom: { flags: '--files-from <file>', help: 'read paths from a file, or - for stdin', group: 'Input' },
   null: { flags: '-0, --null', help: 'paths in --files-from are NUL-separated', group: 'Input' },
@@ -186,5 +193,6 @@ export function runFlags(cmd: Command): RunFlags {
     noColor: o.color === false,
     promptFile: typeof o.promptFile === 'string' ? o.promptFile : undefined,
     refresh: o.refresh === true,
+    raw: o.raw === true,
   };
 }

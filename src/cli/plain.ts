@@ -18,6 +18,7 @@ export async function runPlain(plain: Plain, io: IO): Promise<number> {
       noColor: false,
       promptFile: undefined,
       refresh: false,
+      raw: false,
     };
     return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {}, run }, io);
   } catch (error) {

@@ -11,6 +11,7 @@ import { writeFileAtomic } from './batch-output.ts';
 import { mergeCaption, type ExistingMode } from './caption.ts';
 import type { HfMetadataFiles } from './hf-metadata.ts';
 import type { XmpNaming } from '../metadata/index.ts';
+import { jsonSafe } from '../safe-text.ts';
 
 /** One answered image's caption, as the writers get it. */
 export interface CaptionJob {
@@ -55,9 +56,9 @@ export async function writeRecord(writers: readonly BatchWriter[], rec: BatchRec
   for (const w of writers) await w.record?.(rec, item);
 }
 
-/** JSON lines: one record per line to a file (-o) or a stream. */
+/** JSON lines: one record per line to a file (-o) or a stream; C1 and bidi controls written as \u escapes. */
 export function jsonlWriter(sink: LineSink): BatchWriter {
-  return { record: (rec) => sink.write(JSON.stringify(rec)) };
+  return { record: (rec) => sink.write(jsonSafe(JSON.stringify(rec))) };
 }
 
 /** --sidecar: `photo.txt` beside `photo.jpg`, written atomically, merged by --existing. */

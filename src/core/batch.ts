@@ -156,6 +156,8 @@ export interface BatchRunOptions {
   clock?: GateClock | undefined;
   /** This run's shard index, written into each record. */
   shard?: number | undefined;
+  /** --raw: captions keep terminal control characters (by default they are removed). */
+  raw?: boolean | undefined;
   /** Writers the caller adds after the flow's own (sidecar, photo, metadata.jsonl): the records' JSON lines. */
   writers?: BatchWriter[] | undefined;
   /** The command named in the history (default batch). */
@@ -584,7 +586,7 @@ async function batchFlow(
         if (o.ok) emit({ kind: 'fallback-answered' });
       }
       if (o.ok) {
-        const text = core.answerText(o.answer, p.plan.structured ? { data: o.data } : undefined);
+        const text = core.answerText(o.answer, p.plan.structured ? { data: o.data } : undefined, opts.raw);
         const wrote = await writeCaption(writers, {
           item,
           text,

@@ -20,6 +20,7 @@ import {
 import { maskToken, type Settings } from '../config/settings.ts';
 import { loadImage, type ImageOptions, type PreparedImage } from '../image/index.ts';
 import { CliError, ConfigError, ExitCode, UsageError } from '../types.ts';
+import { cleanAnswer, jsonSafe } from '../safe-text.ts';
 import { VERSION } from '../version.ts';
 import { mentionsResponseFormat, parseStructuredAnswer, structuredRequest, type StructuredSpec } from './structured.ts';
 
@@ -284,11 +285,12 @@ export function maskEchoedToken(response: ApiResult<unknown>, token: string | un
 
 /**
  * The answer as a person reads it, on stdout or in a sidecar: each candidate trimmed, candidates
- * separated by a blank line; a structured answer as indented JSON.
+ * separated by a blank line; a structured answer as indented JSON. Terminal control in it is
+ * removed (escaped in JSON) unless `raw` (--raw) asks for the answer byte for byte.
  */
-export function answerText(answer: Answer, structured: { data: unknown } | undefined): string {
-  if (structured) return JSON.stringify(structured.data, null, 2) + '\n';
-  return answer.contents.map((c) => c.trim()).join('\n\n') + '\n';
+export function answerText(answer: Answer, structured: { data: unknown } | undefined, raw = false): string {
+  if (structured) return jsonSafe(JSON.stringify(structured.data, null, 2)) + '\n';
+  return answer.contents.map((c) => (raw ? c : cleanAnswer(c)).trim()).join('\n\n') + '\n';
 }
 
 /** The structured answer(s): one object, or an array of them with -n. */

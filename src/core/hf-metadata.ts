@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from './batch-output.ts';
 import { mergeCaption, type ExistingMode } from './caption.ts';
+import { jsonSafe } from '../safe-text.ts';
 
 export const HF_METADATA = 'metadata.jsonl';
 
@@ -34,7 +35,8 @@ export function parseMetadata(text: string): { lines: MetadataLine[]; unreadable
 
 export function renderMetadata(lines: MetadataLine[]): string {
   return (
-    lines.map((l) => ('raw' in l ? l.raw : JSON.stringify({ file_name: l.fileName, ...l.fields }))).join('\n') + (lines.length ? '\n' : '')
+    lines.map((l) => ('raw' in l ? l.raw : jsonSafe(JSON.stringify({ file_name: l.fileName, ...l.fields })))).join('\n') +
+    (lines.length ? '\n' : '')
   );
 }
 

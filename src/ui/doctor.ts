@@ -1,5 +1,6 @@
 // How doctor's checklist and model table look. Pure: strings out.
 import type { ChalkInstance } from 'chalk';
+import { visible } from '../safe-text.ts';
 
 interface CheckView {
   id: string;
@@ -26,10 +27,11 @@ export function formatDoctor(checks: CheckView[], c: ChalkInstance, verbose: boo
   for (const check of checks) {
     const mark = check.verdict === 'pass' ? c.green('✓') : check.verdict === 'fail' ? c.red('✗') : c.dim('–');
     const title = (TITLES[check.id] ?? check.id).padEnd(width);
-    lines.push(`${mark} ${c.bold(title)}  ${check.finding}`);
+    // Findings quote the relay (its messages, its model ids): shown escaped.
+    lines.push(`${mark} ${c.bold(title)}  ${visible(check.finding)}`);
     const indent = ' '.repeat(width + 4);
-    if (check.details && (verbose || check.id === 'config')) for (const d of check.details) lines.push(`${indent}${c.dim(d)}`);
-    if (check.verdict === 'fail' && check.fix) lines.push(`${indent}${c.yellow('fix:')} ${check.fix}`);
+    if (check.details && (verbose || check.id === 'config')) for (const d of check.details) lines.push(`${indent}${c.dim(visible(d))}`);
+    if (check.verdict === 'fail' && check.fix) lines.push(`${indent}${c.yellow('fix:')} ${visible(check.fix)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -46,12 +48,14 @@ export function formatModelTable(rows: ModelRowView[], c: ChalkInstance): string
   const sorted = [...rows].sort(
     (a, b) => Number(b.works) - Number(a.works) || a.latency_ms - b.latency_ms || a.model.localeCompare(b.model),
   );
-  const w = Math.max(5, ...rows.map((r) => r.model.length));
+  const shown = new Map(rows.map((r) => [r, { model: visible(r.model), error: r.error === null ? '' : visible(r.error) }]));
+  const w = Math.max(5, ...[...shown.values()].map((r) => r.model.length));
   const head = `${'model'.padEnd(w)}  images  latency  error`;
   const body = sorted.map((r) => {
     const works = r.works ? c.green('✓ yes ') : c.red('✗ no  ');
     const latency = `${r.latency_ms} ms`.padStart(7);
-    return `${r.model.padEnd(w)}  ${works}  ${latency}  ${r.error ?? ''}`.trimEnd();
+    const s = shown.get(r) as { model: string; error: string };
+    return `${s.model.padEnd(w)}  ${works}  ${latency}  ${s.error}`.trimEnd();
   });
   return [c.bold(head), ...body].join('\n') + '\n';
 }

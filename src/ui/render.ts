@@ -1,5 +1,6 @@
 // Renderers: how results and reports look. Pure functions returning strings.
 import { formatBytes } from '../format.ts';
+import { visible } from '../safe-text.ts';
 import type { ImageReport } from '../types.ts';
 
 export function formatDuration(ms: number): string {
@@ -15,8 +16,9 @@ const dims = (w: number | null, h: number | null) => (w !== null && h !== null ?
 
 /** One line per image for -v and --dry-run: what came in, what goes out, and why. */
 export function formatImageReport(r: ImageReport): string {
-  if (r.notFetched === 'pass-url') return `${r.source}: URL passed through as given (--pass-url: the relay fetches it)`;
-  if (r.notFetched === 'dry-run') return `${r.source}: URL not fetched (--dry-run); when sent, it is fetched and prepared here`;
+  const source = visible(r.source);
+  if (r.notFetched === 'pass-url') return `${source}: URL passed through as given (--pass-url: the relay fetches it)`;
+  if (r.notFetched === 'dry-run') return `${source}: URL not fetched (--dry-run); when sent, it is fetched and prepared here`;
   const before = `${r.sourceType ?? '?'} ${dims(r.widthIn, r.heightIn)} ${r.bytesIn === null ? '' : formatBytes(r.bytesIn)}`.trim();
   const done: string[] = [];
   if (r.decoder) done.push(`decoded by ${r.decoder}`);
@@ -33,7 +35,7 @@ export function formatImageReport(r: ImageReport): string {
     r.estimatedTokens !== null ? `≈${r.estimatedTokens} tokens (Claude)` : '',
     r.openaiTokens !== null ? `${r.openaiTokens} tokens (OpenAI, detail high)` : '',
   ].filter(Boolean);
-  return `${r.source}: ${before}${after} (${done.join(', ')})${tokens.length ? `, ${tokens.join(', ')}` : ''}`;
+  return `${source}: ${before}${after} (${done.join(', ')})${tokens.length ? `, ${tokens.join(', ')}` : ''}`;
 }
 
 /** The dry-run view: request line, headers, then the body. */

@@ -1,6 +1,7 @@
 // The terminal side of every command: colour, spinner, warnings and errors on stderr.
 // Nothing here decides what to do; commands tell it what to show.
 import { Chalk, type ChalkInstance } from 'chalk';
+import { visible, visibleBlock, visibleStyled } from '../safe-text.ts';
 import type { IO } from '../types.ts';
 
 export interface TermOptions {
@@ -75,7 +76,10 @@ export class Term {
     };
   }
 
-  /** Writes a line to stderr without tearing a running spinner. */
+  /**
+   * Writes a line to stderr without tearing a running spinner. Every line goes through here with
+   * its outside text (relay messages, model ids, file names) already escaped by the caller below.
+   */
   private line(text: string): void {
     const s = this.spin;
     if (s) {
@@ -90,22 +94,30 @@ export class Term {
 
   warn(message: string): void {
     if (this.opts.quiet) return;
-    this.line(`${this.err.yellow('warning:')} ${message}`);
+    this.line(`${this.err.yellow('warning:')} ${visible(message)}`);
   }
 
   /** Shown with -v only. */
   info(message: string): void {
     if (!this.opts.verbose) return;
-    this.line(this.err.dim(message));
+    this.line(this.err.dim(visible(message)));
   }
 
   /** One line, shown even with -q: a script needs the reason. The hint rides on the same line. */
   error(message: string, hint?: string): void {
-    this.line(`${this.err.red('error:')} ${message}${hint ? this.err.dim(` (${hint})`) : ''}`);
+    this.line(`${this.err.red('error:')} ${visible(message)}${hint ? this.err.dim(` (${visible(hint)})`) : ''}`);
   }
 
-  /** Plain text to stderr (e.g. reasoning), unaffected by -q only when asked for. */
+  /**
+   * A line to stderr that the caller may have coloured: its colour codes are kept, every other
+   * control is escaped. Outside text in it goes through visible() first.
+   */
   note(text: string): void {
-    this.line(text);
+    this.line(visibleStyled(text));
+  }
+
+  /** A block of outside text (the model's reasoning), dimmed: its lines kept, every other control escaped. */
+  block(text: string): void {
+    this.line(this.err.dim(visibleBlock(text)));
   }
 }
