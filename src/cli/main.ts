@@ -112,7 +112,13 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .addHelpText('after', EXAMPLES);
   addGlobalOptions(program);
 
-  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), ['promptFile', 'json', 'raw', 'dryRun', 'refresh'])
+  addFlags(addSettings(program.command('describe', { isDefault: true }), REQUEST_SETTINGS), [
+    'promptFile',
+    'json',
+    'raw',
+    'dryRun',
+    'refresh',
+  ])
     .description('describe one image (the default command)')
     .argument('<image>', 'image path, http(s) URL, data: URL, or - for stdin')
     .argument('[prompt]', 'what to ask about the image')
