@@ -1,5 +1,6 @@
 // Reading what the relay sent back. Pure: no undici, no process.
 import { APIError, InvalidResponseError, oneLine, redact, statusLabel } from './errors.ts';
+import { MAX_JSON_DEPTH, nestsDeeper } from '../json-depth.ts';
 
 export interface Answer {
   /** The first choice's text (parts joined). */
@@ -244,8 +245,11 @@ export function errorFromResponse(
   let parsed: unknown;
   let isJson = false;
   try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
-    isJson = true;
+    // Too deep to walk safely: described as text, like a body that is not JSON.
+    if (!nestsDeeper(text)) {
+      parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+      isJson = true;
+    }
   } catch {
     // described below
   }
@@ -280,6 +284,12 @@ export function parseJsonBody(
   ctx: ParseContext = {},
 ): unknown {
   if (status < 200 || status > 299) throw errorFromResponse(status, contentType, text, requestId, ctx);
+  // JSON.parse takes any depth, but stringifying or walking the result would overflow the stack.
+  if (nestsDeeper(text))
+    throw new InvalidResponseError(`HTTP ${status}: the answer nests deeper than ${MAX_JSON_DEPTH} levels`, {
+      status,
+      requestId: requestId ?? null,
+    });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));

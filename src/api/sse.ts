@@ -7,6 +7,7 @@
 // ending with `data: [DONE]`.
 
 import { isObj, type Obj } from './response.ts';
+import { nestsDeeper } from '../json-depth.ts';
 
 /** A body that is an event stream: by its Content-Type, or by how it starts. */
 export function isEventStream(contentType: string | undefined, text: string): boolean {
@@ -41,6 +42,7 @@ export function assembleStream(text: string): Obj {
     if (data === '' || data.trim() === '[DONE]') continue;
     let chunk: unknown;
     try {
+      if (nestsDeeper(data)) continue; // nothing a chat chunk holds nests this deep
       chunk = JSON.parse(data);
     } catch {
       continue; // a keep-alive or a relay's comment line

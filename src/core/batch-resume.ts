@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { linesOrOverlong, MAX_RECORD_BYTES } from '../read-capped.ts';
 import { isRemote, resumeKey } from './batch-inputs.ts';
+import { nestsDeeper } from '../json-depth.ts';
 
 /** Images recorded ok, by absolute path (or manifest id) → the content hashes recorded for it. */
 export class ResumeIndex {
@@ -46,6 +47,8 @@ export class ResumeIndex {
 
 /** A whole record line (an object with an "image"), or undefined for a torn or foreign line. */
 export function parseRecord(line: string): RecordLine | undefined {
+  // Not a line imgdesc wrote, and merge would overflow the stack writing it out again.
+  if (nestsDeeper(line)) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(line);

@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from './batch-output.ts';
 import { mergeCaption, type ExistingMode } from './caption.ts';
 import { jsonSafe } from '../safe-text.ts';
+import { nestsDeeper } from '../json-depth.ts';
 
 export const HF_METADATA = 'metadata.jsonl';
 
@@ -19,7 +20,8 @@ export function parseMetadata(text: string): { lines: MetadataLine[]; unreadable
     if (raw.trim() === '') continue;
     let rec: unknown;
     try {
-      rec = JSON.parse(raw);
+      // Kept verbatim like any line that is not a record: re-writing it would overflow the stack.
+      rec = nestsDeeper(raw) ? undefined : JSON.parse(raw);
     } catch {
       rec = undefined;
     }

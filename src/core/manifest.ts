@@ -6,6 +6,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { linesCapped, openCapped, ReadCapError } from '../read-capped.ts';
 import { InterruptedError, UsageError } from '../types.ts';
+import { MAX_JSON_DEPTH, nestsDeeper } from '../json-depth.ts';
 import { isRemote, resumeKey, type BatchItem } from './batch-inputs.ts';
 import { shardKey } from './shard.ts';
 
@@ -129,6 +130,7 @@ export function rowItem(row: Row, line: number, spec: ManifestSpec, imageCol: st
 
 /** Parses one JSON line of a manifest: an object, or a bare string taken as the image. */
 export function parseJsonRow(text: string, imageCol: string | undefined): { row: Row } | { problem: string } {
+  if (nestsDeeper(text)) return { problem: `nests deeper than ${MAX_JSON_DEPTH} levels` };
   let v: unknown;
   try {
     v = JSON.parse(text);

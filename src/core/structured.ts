@@ -3,6 +3,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CliError, ExitCode, InterruptedError, UsageError } from '../types.ts';
+import { MAX_JSON_DEPTH, nestsDeeper } from '../json-depth.ts';
+import { schemaLoop } from './schema-loops.ts';
 import { ReadCapError, readFileCapped } from '../read-capped.ts';
 
 /** A schema file bigger than this is not a schema (a device, a log, a wrong path). */
@@ -93,6 +95,7 @@ export function parseShortSchema(text: string): Record<string, unknown> {
 }
 
 function parseSchemaJson(text: string, source: string): Record<string, unknown> {
+  if (nestsDeeper(text)) throw new UsageError(`--schema: ${source} nests deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -102,6 +105,12 @@ function parseSchemaJson(text: string, source: string): Record<string, unknown> 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UsageError(`--schema: ${source} must be a JSON object (a JSON Schema)`);
   }
+  // Checked before anything is sent: validating an answer against such a schema never ends.
+  const loop = schemaLoop(value as Record<string, unknown>);
+  if (loop)
+    throw new UsageError(`--schema: ${source} refers to itself without descending into the answer (${loop.join(' → ')})`, {
+      hint: 'a recursive schema must recurse through properties or items',
+    });
   return value as Record<string, unknown>;
 }
 
@@ -235,6 +244,7 @@ export async function parseStructuredAnswer(text: string, spec: StructuredSpec):
   let value: unknown;
   try {
     if (body === '') throw new SyntaxError('the answer is empty');
+    if (nestsDeeper(body)) throw new SyntaxError(`it nests deeper than ${MAX_JSON_DEPTH} levels`);
     value = JSON.parse(body);
   } catch (err) {
     // --no-validate means "give me whatever came back": never fail on the answer's shape.
