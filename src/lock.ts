@@ -1,8 +1,14 @@
-// A lock file beside what it guards (`.results.jsonl.lock`), holding the pid of its owner. Used for
-// one batch per -o file and for config read-modify-write. A lock whose pid is no longer running
-// (a run killed with kill -9) is stale and taken over. Two processes taking over the same stale
-// lock in the same instant could both succeed; that needs a crash and two starts at once.
+// A lock file beside what it guards (`.results.jsonl.lock`). Used for one batch per -o file and
+// for config read-modify-write. It records who holds it: pid, host, the process's start time and
+// a random id, so a lock is held only by a live imgdesc: a pid that runs no more (a run killed with
+// kill -9), a pid now used by another process (its start time differs), or a lock someone planted
+// naming a process that is not imgdesc (PID 1) is stale and taken over. Release removes only our
+// own lock (by its id). Two processes taking over the same stale lock in the same instant could
+// both succeed; that needs a crash and two starts at once.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InterruptedError } from './types.ts';
@@ -12,8 +18,57 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/** What a lock file says about its holder. Older imgdesc wrote the pid alone. */
+export interface LockInfo {
+  pid: number;
+  host?: string | undefined;
+  /** The holder's start time as the system counts it (Linux: clock ticks since boot). */
+  start?: string | undefined;
+  id?: string | undefined;
+}
+
+/** What can be learnt here about a process, by pid (undefined: cannot be told on this system). */
+export interface ProcessFacts {
+  host: string;
+  running(pid: number): boolean;
+  startOf(pid: number): string | undefined;
+  commandOf(pid: number): string | undefined;
+}
+
 export function lockPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.lock`);
+}
+
+export function parseLock(text: string): LockInfo | undefined {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    try {
+      const v = JSON.parse(t) as Record<string, unknown>;
+      if (!Number.isInteger(v.pid) || (v.pid as number) <= 0) return undefined;
+      const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
+      return { pid: v.pid as number, host: str(v.host), start: str(v.start), id: str(v.id) };
+    } catch {
+      return undefined;
+    }
+  }
+  const pid = Number(t);
+  return Number.isInteger(pid) && pid > 0 ? { pid } : undefined;
+}
+
+/**
+ * Whether the lock's holder is a live imgdesc. Pure over the facts given. Another host's lock
+ * cannot be checked from here: it counts as held (the message names the host and the lock file).
+ */
+export function lockHeld(info: LockInfo, here: ProcessFacts): boolean {
+  if (info.host !== undefined && info.host !== here.host) return true;
+  if (!here.running(info.pid)) return false;
+  if (info.start !== undefined) {
+    const start = here.startOf(info.pid);
+    return start === undefined || start === info.start;
+  }
+  // The pid alone (an older imgdesc, or a planted file): held only if that process is imgdesc.
+  const command = here.commandOf(info.pid);
+  return command === undefined || /imgdesc/.test(command);
 }
 
 /** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
@@ -26,23 +81,47 @@ function running(pid: number): boolean {
   }
 }
 
-async function holder(lockPath: string): Promise<number | undefined> {
-  const text = await readFile(lockPath, 'utf8').catch(() => '');
-  const pid = Number.parseInt(text, 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+/** Linux: field 22 of /proc/<pid>/stat, the start time in clock ticks since boot. */
+function startOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) is in parentheses and may hold spaces and parentheses itself
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+const HERE: ProcessFacts = { host: hostname(), running, startOf, commandOf };
+
+async function holder(lockPath: string): Promise<LockInfo | undefined> {
+  return parseLock(await readFile(lockPath, 'utf8').catch(() => ''));
 }
 
 /**
  * Takes the lock for `path`, or says who holds it. Errors other than "held" (a folder that cannot
  * be written) are thrown as they are.
  */
-export async function tryLock(path: string): Promise<Lock | { heldBy: number }> {
+export async function tryLock(
+  path: string,
+  facts: ProcessFacts = HERE,
+): Promise<Lock | { heldBy: number; host?: string | undefined; path: string }> {
   const lockPath = lockPathFor(path);
+  const id = randomBytes(8).toString('hex');
+  const mine: LockInfo = { pid: process.pid, host: facts.host, start: facts.startOf(process.pid), id };
   for (let tries = 0; ; tries++) {
     try {
       const h = await open(lockPath, 'wx', 0o644);
       try {
-        await h.write(`${process.pid}\n`);
+        await h.write(`${JSON.stringify(mine)}\n`);
       } finally {
         await h.close();
       }
@@ -52,17 +131,18 @@ export async function tryLock(path: string): Promise<Lock | { heldBy: number }> 
         release: async () => {
           if (released) return;
           released = true;
-          if ((await holder(lockPath)) === process.pid) await unlink(lockPath).catch(() => undefined);
+          if ((await holder(lockPath))?.id === id) await unlink(lockPath).catch(() => undefined);
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 3) throw err;
     }
-    const pid = await holder(lockPath);
-    // A pid that is running holds it. No pid at all: its owner is between creating and writing
-    // the file; give it a moment before calling it stale.
-    if (pid !== undefined && running(pid)) return { heldBy: pid };
-    if (pid === undefined && tries === 0) {
+    const info = await holder(lockPath);
+    if (info !== undefined && lockHeld(info, facts))
+      return { heldBy: info.pid, host: info.host !== facts.host ? info.host : undefined, path: lockPath };
+    // Nothing readable: its owner is between creating and writing the file; give it a moment
+    // before calling it stale.
+    if (info === undefined && tries === 0) {
       await delay(50);
       continue;
     }

@@ -1,8 +1,9 @@
 // `imgdesc batch <inputs...>`: many images, one request each, JSON lines out as each finishes.
 import { resolve } from 'node:path';
 import type { Profile } from '../config/store.ts';
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { tryLock, type Lock } from '../lock.ts';
+import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
 import { withoutSidecars } from '../core/batch-inputs.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
 import { ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
@@ -51,6 +52,10 @@ function cannotOpen(output: string | undefined, err: unknown): never {
 async function lockOutput(path: string, shown: string): Promise<Lock> {
   const got = await tryLock(path).catch((err: unknown) => cannotOpen(shown, err));
   if ('heldBy' in got) {
+    if (got.host !== undefined)
+      throw new UsageError(`-o ${shown}: an imgdesc batch on ${got.host} (pid ${got.heldBy}) is writing to it`, {
+        hint: `if none runs there any more, remove ${got.path}`,
+      });
     throw new UsageError(`-o ${shown}: another imgdesc batch (pid ${got.heldBy}) is writing to it`, {
       hint: `wait for it to finish, or stop it (kill ${got.heldBy}); a lock left by a run that was killed is taken over`,
     });
@@ -91,6 +96,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   if (options.sidecar !== undefined && !/^\.?[\w.-]+$/.test(options.sidecar)) {
     throw new UsageError(`--sidecar ${options.sidecar}: not a file extension`);
   }
+  if (options.sidecar !== undefined && isImageExtension(options.sidecar))
+    throw new UsageError(`--sidecar ${options.sidecar}: an image extension; the sidecars would replace pictures`, {
+      hint: 'captions usually go in .txt (a bare --sidecar)',
+    });
 
   const { readPromptFlags } = await import('./prompt-source.ts');
   const flags = await readPromptFlags(options.settings, run, io, options.filesFrom === '-' ? 'the --files-from list' : undefined);
@@ -118,9 +127,15 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const items = await shardItems(options.sidecar !== undefined ? withoutSidecars(listed.items, options.sidecar) : listed.items, shard);
   if (shard) term.info(`${describeShard(shard)}: ${items.length} of ${listed.items.length} image(s)`);
   const outputPath = outFile !== undefined ? resolve(io.cwd, outFile) : undefined;
-  // A device or FIFO (/dev/stdout, a named pipe) as -o holds nothing to resume, and no lock beside it.
-  const outStat = outputPath !== undefined ? await stat(outputPath).catch(() => undefined) : undefined;
-  const resumable = outputPath !== undefined && (outStat === undefined || outStat.isFile());
+  // A device or FIFO (/dev/stdout, a named pipe) as -o holds nothing to resume, and no lock beside
+  // it; a link to a file (or a folder) is refused before anything is read through it.
+  const outKind =
+    outputPath !== undefined
+      ? outputKind(await lstat(outputPath).catch(() => undefined), await stat(outputPath).catch(() => undefined))
+      : undefined;
+  if (typeof outKind === 'object')
+    throw new RefusedFileError(refusal(outKind.refused, `-o ${outFile}`) as string, 'refused-file', 'give -o a new file name');
+  const resumable = outputPath !== undefined && (outKind === 'new' || outKind === 'file');
   const resume = resumable ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
   const concurrency = settings.concurrency;
   const { cacheDir } = await import('../config/model-cache.ts');
@@ -175,9 +190,10 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     if (resumable) lock = await lockOutput(outputPath, outFile ?? '');
     let file: import('../core/batch-output.ts').JsonlFile;
     try {
-      file = await output.openJsonlFile(outputPath, outFile);
+      file = await output.openJsonlFile(outputPath, outFile, !resumable);
     } catch (err) {
       await lock?.release();
+      if (err instanceof UsageError) throw err;
       cannotOpen(outFile, err);
     }
     sink = file;

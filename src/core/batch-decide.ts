@@ -45,9 +45,15 @@ export interface ItemFacts {
   sidecarOwner?: string | null | undefined;
   /** --sidecar-name full is in force (then a clash cannot come from a shared stem). */
   sidecarFullName?: boolean | undefined;
+  /**
+   * The files its results would be written to (sidecar, XMP sidecar, metadata.jsonl), checked:
+   * null when each is absent or a regular file, else why one is refused (a planted link ...).
+   */
+  targets?: string | null | undefined;
 }
 
 export type ItemStep =
+  | { step: 'check-targets' }
   | { step: 'check-sidecar' }
   | { step: 'check-hf' }
   | { step: 'check-described' }
@@ -58,7 +64,7 @@ export type ItemStep =
   | { step: 'claim-sidecar' }
   | { step: 'skip'; reason: SkipReason }
   /** A failed record without sending; `message` is null when the load error says it all. */
-  | { step: 'fail'; message: string | null }
+  | { step: 'fail'; message: string | null; code?: string }
   | { step: 'send' };
 
 /**
@@ -68,6 +74,11 @@ export type ItemStep =
 export function decideItem(f: ItemFacts): ItemStep {
   // An XMP sidecar of an earlier --xmp run, listed with the folder's photos: not one of them.
   if (f.photo && !f.explicit && /\.xmp$/i.test(f.key)) return { step: 'skip', reason: 'not-image' };
+  // Before an existing sidecar can make it skipped: a link planted as its sidecar is refused.
+  if (f.sidecar !== undefined || ((f.hf || f.photo) && !f.url)) {
+    if (f.targets === undefined) return { step: 'check-targets' };
+    if (f.targets !== null) return { step: 'fail', message: `${f.targets}; nothing was sent`, code: 'refused-file' };
+  }
   if (f.sidecar !== undefined) {
     if (!f.overwrite) {
       if (f.sidecarExists === undefined) return { step: 'check-sidecar' };

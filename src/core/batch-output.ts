@@ -4,7 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { OutputError, type OutStream } from '../types.ts';
+import { constants } from 'node:fs';
+import { OutputError, UsageError, type OutStream } from '../types.ts';
+import { RefusedFileError } from './safe-files.ts';
 
 export interface LineSink {
   /**
@@ -47,14 +49,29 @@ function isWholeJson(text: string): boolean {
   }
 }
 
+/** How every record imgdesc writes begins (the image is its first field). */
+const RECORD_START = '{"image":';
+/** Text that begins like a record, or is the start of one cut short. */
+const isRecordStart = (text: string) => text.startsWith(RECORD_START) || RECORD_START.startsWith(text);
+
 /**
  * Appends to a results file. A last line without its newline is ended when it is a whole record,
- * and removed when it is torn (`{"image":"a.jpg","ok":t`), so the file stays valid JSON lines for
- * jq and for resume. A line that cannot be written whole (disk full) is cut back off the file, and
- * every later write rejects with the same OutputError, naming the file as `shown`.
+ * and removed when it is a torn record (`{"image":"a.jpg","ok":t`), so the file stays valid JSON
+ * lines for jq and for resume. A line that cannot be written whole (disk full) is cut back off the
+ * file, and every later write rejects with the same OutputError, naming the file as `shown`.
+ *
+ * A regular file (`stream` false) is opened without following a link, and must be imgdesc's own:
+ * empty, or starting with a record; a last line that is not a record is never removed (UsageError).
  */
-export async function openJsonlFile(path: string, shown: string = path): Promise<JsonlFile> {
-  const handle = await open(path, 'a+');
+export async function openJsonlFile(path: string, shown: string = path, stream = false): Promise<JsonlFile> {
+  const handle = stream
+    ? await open(path, 'a+')
+    : await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o666).catch(
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ELOOP') throw new RefusedFileError(`-o ${shown} is a symbolic link; imgdesc does not write through links`);
+          throw err;
+        },
+      );
   let size = (await handle.stat()).size;
   let failed: OutputError | undefined;
   const fail = async (err: unknown, keep: number): Promise<never> => {
@@ -65,14 +82,28 @@ export async function openJsonlFile(path: string, shown: string = path): Promise
   };
   let repaired = 0;
   try {
+    if (size > 0 && !stream) {
+      const head = Buffer.alloc(Math.min(size, RECORD_START.length));
+      await handle.read(head, 0, head.length, 0);
+      if (!isRecordStart(head.toString('utf8')))
+        throw new UsageError(`-o ${shown}: not imgdesc's results (it does not begin with a record); refusing to append to it`, {
+          hint: 'give -o a new file, or the results file of an earlier run',
+        });
+    }
     if (size > 0) {
       const end = await endOfLastLine(handle, size);
       if (end < size) {
         const tail = Buffer.alloc(size - end);
         await handle.read(tail, 0, tail.length, end);
-        if (isWholeJson(tail.toString('utf8'))) {
+        const text = tail.toString('utf8');
+        if (isWholeJson(text)) {
           await writeAll(handle, Buffer.from('\n')).catch((err: unknown) => fail(err, size));
           size++;
+        } else if (!stream && !isRecordStart(text)) {
+          // Torn-line repair removes only a partial record of ours, never someone else's text.
+          throw new UsageError(`-o ${shown}: its last line is not an imgdesc record; the file was not touched`, {
+            hint: 'end it with a newline or remove that line, or give -o a new file',
+          });
         } else {
           await handle.truncate(end);
           repaired = size - end;

@@ -2,12 +2,12 @@
 // image (sidecar file, XMP/embedded photo metadata, the folder's metadata.jsonl) and/or the record
 // of every finished image (JSON lines). The flow calls them in order and names what they wrote in
 // the record; what a writer does with a file is its own business.
-import { readFile } from 'node:fs/promises';
 import { isFatalWriteError, OutputError } from '../types.ts';
 import type { BatchRecord } from './batch.ts';
 import type { BatchItem } from './batch-inputs.ts';
 import type { LineSink } from './batch-output.ts';
 import { writeFileAtomic } from './batch-output.ts';
+import { fileKind, readOwnFile, RefusedFileError, refusal } from './safe-files.ts';
 import { mergeCaption, type ExistingMode } from './caption.ts';
 import type { HfMetadataFiles } from './hf-metadata.ts';
 import type { XmpNaming } from '../metadata/index.ts';
@@ -67,7 +67,8 @@ export function sidecarWriter(existing: ExistingMode): BatchWriter {
     async caption(job) {
       const path = job.sidecar;
       if (path === undefined) return undefined;
-      const old = existing === 'append' || existing === 'prepend' ? await readFile(path, 'utf8').catch(() => undefined) : undefined;
+      // Read without following a link (one planted since the check is refused, not read).
+      const old = existing === 'append' || existing === 'prepend' ? await readOwnFile(path, relativeTo(job.item.image, path)) : undefined;
       const merged = mergeCaption(old, job.text, existing === 'skip' ? 'overwrite' : existing);
       if (merged !== undefined) {
         await writeFileAtomic(path, merged).catch((err: unknown) => {
@@ -94,6 +95,11 @@ export function photoWriter(
       const fresh = photoMeta.photoText(job.text, job.structured ? first : undefined);
       const e = await et();
       const planned = photoMeta.planTarget(job.item.key, job.sourceType, mode.mode, mode.naming, fresh);
+      if (planned.where === 'sidecar') {
+        // exiftool reads and writes through a link: checked again just before it runs.
+        const why = refusal(await fileKind(planned.path), relativeTo(job.item.image, planned.path));
+        if (why) throw new RefusedFileError(why);
+      }
       const old =
         existing === 'append' || existing === 'prepend'
           ? await photoMeta.readExisting(e, planned.path)

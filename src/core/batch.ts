@@ -20,6 +20,7 @@ import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, 
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
 import { removeStaleTemps } from './batch-output.ts';
+import { fileKind, RefusedFileError, refusal } from './safe-files.ts';
 import { emptySummary, summarize, type BatchEvent, type BatchSummary } from './batch-summary.ts';
 import {
   hfWriter,
@@ -400,6 +401,20 @@ async function batchFlow(
     for (;;) {
       const d = decideItem(f);
       switch (d.step) {
+        case 'check-targets': {
+          // lstat, not stat: the link itself is what is refused, wherever it points.
+          const checks: [string, string][] = [];
+          if (sidecar !== undefined) checks.push([sidecar, relativeTo(item.image, sidecar)]);
+          if (photo?.mode === 'xmp' && !item.url) checks.push([xmpOf(item.key), relativeTo(item.image, xmpOf(item.key))]);
+          if (hf && !item.url) checks.push([HfMetadataFiles.fileOf(item.key), relativeTo(item.image, HfMetadataFiles.fileOf(item.key))]);
+          f.targets = null;
+          for (const [path, shown] of checks) {
+            const kind = await fileKind(path);
+            if (path === sidecar) f.sidecarExists = kind === 'file';
+            f.targets ??= refusal(kind, shown);
+          }
+          break;
+        }
         case 'check-sidecar':
           f.sidecarExists = await exists(sidecar as string);
           break;
@@ -410,7 +425,13 @@ async function batchFlow(
           break;
         }
         case 'check-hf':
-          f.hfCaptioned = await (hf as HfMetadataFiles).has(item.key);
+          try {
+            f.hfCaptioned = await (hf as HfMetadataFiles).has(item.key);
+          } catch (err) {
+            // The folder's file cannot be read (or became a link since it was checked): this image fails.
+            await record(item, { image: item.image, ok: false, error: errorInfo(err), sha256: null });
+            return undefined;
+          }
           break;
         case 'hash':
           // Read once: the bytes hashed are the bytes loaded (a file too big to be sent as it is
@@ -461,7 +482,12 @@ async function batchFlow(
           skip(item, d.reason);
           return undefined;
         case 'fail': {
-          const err = d.message === null ? loadError : new CliError(d.message, ExitCode.usage);
+          const err =
+            d.message === null
+              ? loadError
+              : d.code !== undefined
+                ? new RefusedFileError(d.message, d.code)
+                : new CliError(d.message, ExitCode.usage);
           await record(item, { image: item.image, ok: false, error: errorInfo(err), sha256: f.sha256 ?? null });
           return undefined;
         }

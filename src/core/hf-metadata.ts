@@ -1,9 +1,9 @@
 // --hf-metadata: one `metadata.jsonl` per image folder, `{"file_name","text"}` per line, the layout
 // Hugging Face `imagefolder`, invoke-training and SimpleTuner read. An existing file is merged
 // (its other lines and other columns kept as they are) and rewritten atomically.
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from './batch-output.ts';
+import { readOwnFile } from './safe-files.ts';
 import { mergeCaption, type ExistingMode } from './caption.ts';
 import { jsonSafe } from '../safe-text.ts';
 import { nestsDeeper } from '../json-depth.ts';
@@ -107,17 +107,13 @@ export class HfMetadataFiles {
     const path = HfMetadataFiles.fileOf(image);
     let f = this.folders.get(path);
     if (!f) {
-      f = readFile(path, 'utf8').then(
-        (text) => {
-          const parsed = parseMetadata(text);
-          this.unreadable += parsed.unreadable;
-          return { path, lines: parsed.lines, writing: undefined, dirty: false };
-        },
-        (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') return { path, lines: [], writing: undefined, dirty: false };
-          throw err;
-        },
-      );
+      // Not through a link: one planted as metadata.jsonl would have its target's lines copied here.
+      f = readOwnFile(path, join(basename(dirname(path)), HF_METADATA)).then((text) => {
+        if (text === undefined) return { path, lines: [], writing: undefined, dirty: false };
+        const parsed = parseMetadata(text);
+        this.unreadable += parsed.unreadable;
+        return { path, lines: parsed.lines, writing: undefined, dirty: false };
+      });
       this.folders.set(path, f);
     }
     return f;

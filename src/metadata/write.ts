@@ -35,14 +35,39 @@ export async function readExisting(et: ExifTool, path: string): Promise<Existing
 /**
  * Writes the tags. A new sidecar starts from an empty packet; an existing one, or an image, is
  * edited in place by exiftool (it writes a temporary file and renames it over the original, so a
- * crash leaves the old file whole). With `backup`, an image's first original is kept as
- * `photo.jpg_original` (exiftool's own convention; a later write does not replace it).
+ * crash leaves the old file whole). With `backup`, the image's current bytes are kept as
+ * `photo.jpg_original` (exiftool's own convention). exiftool leaves an existing `_original` as it
+ * is, which would change the photo with no backup of its current bytes (and that name may be
+ * anyone's file): then the backup goes to the first free `photo.jpg_original.N`. Returns the backup's path.
  */
-export async function writeTarget(et: ExifTool, target: MetadataTarget, backup: boolean): Promise<void> {
+export async function writeTarget(et: ExifTool, target: MetadataTarget, backup: boolean): Promise<string | undefined> {
+  const { copyFile, lstat, writeFile } = await import('node:fs/promises');
   if (target.where === 'sidecar' && !(await exists(target.path))) {
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(target.path, EMPTY_XMP, { flag: 'wx' });
   }
-  const args = target.where === 'sidecar' || !backup ? ['-overwrite_original'] : [];
-  await et.write(target.path, target.tags as never, { writeArgs: args });
+  if (target.where === 'sidecar' || !backup) {
+    await et.write(target.path, target.tags as never, { writeArgs: ['-overwrite_original'] });
+    return undefined;
+  }
+  const first = `${target.path}_original`;
+  const taken = await lstat(first).then(
+    () => true,
+    () => false,
+  );
+  if (!taken) {
+    await et.write(target.path, target.tags as never, { writeArgs: [] });
+    return first;
+  }
+  const { constants } = await import('node:fs');
+  for (let n = 1; ; n++) {
+    const name = `${first}.${n}`;
+    try {
+      await copyFile(target.path, name, constants.COPYFILE_EXCL);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw err;
+    }
+    await et.write(target.path, target.tags as never, { writeArgs: ['-overwrite_original'] });
+    return name;
+  }
 }

@@ -9,6 +9,8 @@ const file = (f: Partial<ItemFacts> = {}): ItemFacts => ({
   url: false,
   sidecar: undefined,
   overwrite: false,
+  // the write targets were checked and are fine (their own cases below say otherwise)
+  targets: null,
   ...f,
 });
 const side = (f: Partial<ItemFacts> = {}) => file({ sidecar: '/w/p/a.txt', ...f });
@@ -18,6 +20,14 @@ const sideLoaded = { ...loaded, sidecarExists: false, folderUnwritable: null } a
 
 test('decideItem: one line per case', () => {
   const cases: Array<[string, ItemFacts, ReturnType<typeof decideItem>]> = [
+    ['--sidecar: its write targets are checked first', side({ targets: undefined }), { step: 'check-targets' }],
+    ['--hf-metadata: the same', file({ hf: true, targets: undefined }), { step: 'check-targets' }],
+    ['a URL writes no files: nothing to check', file({ url: true, hf: true, targets: undefined, sha256: null }), { step: 'check-resume' }],
+    [
+      'a planted link is refused before an existing sidecar could skip it',
+      side({ targets: 'p/a.txt is a symbolic link', sidecarExists: true }),
+      { step: 'fail', message: 'p/a.txt is a symbolic link; nothing was sent', code: 'refused-file' },
+    ],
     ['a new file is hashed first', file(), { step: 'hash' }],
     ['then checked against the results file', file({ sha256: 'h' }), { step: 'check-resume' }],
     ['an unreadable file (no hash) is still checked', file({ sha256: null }), { step: 'check-resume' }],

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lockHeld, lockPathFor, parseLock, tryLock, type ProcessFacts } from '../../src/lock.ts';
+
+const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
+  host: 'here',
+  running: (pid) => pid === 1 || pid === 4242,
+  startOf: (pid) => (pid === 4242 ? '777' : pid === 1 ? '1' : undefined),
+  commandOf: (pid) => (pid === 4242 ? 'node /usr/bin/imgdesc batch .' : pid === 1 ? '/sbin/init' : undefined),
+  ...over,
+});
+
+test('parseLock reads the JSON line and the older pid-only form', () => {
+  assert.deepEqual(parseLock('{"pid":12,"host":"h","start":"9","id":"ab"}\n'), { pid: 12, host: 'h', start: '9', id: 'ab' });
+  assert.deepEqual(parseLock('12\n'), { pid: 12 });
+  assert.equal(parseLock(''), undefined);
+  assert.equal(parseLock('{"pid":0}'), undefined);
+  assert.equal(parseLock('{"pid":'), undefined);
+  assert.equal(parseLock('x'), undefined);
+});
+
+test('lockHeld: only a live imgdesc holds a lock', () => {
+  assert.equal(lockHeld({ pid: 4242, host: 'here', start: '777', id: 'a' }, facts()), true, 'the holder itself');
+  assert.equal(lockHeld({ pid: 4242, host: 'here', start: '555', id: 'a' }, facts()), false, 'its pid reused by a newer process');
+  assert.equal(lockHeld({ pid: 999, host: 'here', start: '1', id: 'a' }, facts()), false, 'a pid that runs no more');
+  assert.equal(lockHeld({ pid: 1 }, facts()), false, 'a planted lock naming PID 1 (init, not imgdesc)');
+  assert.equal(lockHeld({ pid: 1, host: 'here', start: '0' }, facts()), false, 'a planted lock with a made-up start time');
+  assert.equal(lockHeld({ pid: 4242 }, facts()), true, 'an older imgdesc (pid only) that runs');
+  assert.equal(lockHeld({ pid: 1, host: 'elsewhere', start: '1' }, facts()), true, "another host's lock cannot be checked here");
+  assert.equal(
+    lockHeld({ pid: 4242, start: '777' }, facts({ startOf: () => undefined })),
+    true,
+    'no start times here: a running pid holds it',
+  );
+  assert.equal(lockHeld({ pid: 1 }, facts({ commandOf: () => undefined })), true, 'no command lines here: a running pid holds it');
+});
+
+test('tryLock: writes who holds it; a second take is refused; a planted PID 1 lock is taken over; release removes only ours', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgdesc-lock-'));
+  const path = join(dir, 'r.jsonl');
+  const lock = await tryLock(path);
+  assert.ok(!('heldBy' in lock));
+  const info = parseLock(readFileSync(lockPathFor(path), 'utf8'));
+  assert.equal(info?.pid, process.pid);
+  assert.match(info?.id ?? '', /^[0-9a-f]{16}$/);
+  const second = await tryLock(path);
+  assert.deepEqual(second, { heldBy: process.pid, host: undefined, path: lockPathFor(path) });
+  await lock.release();
+  assert.equal(existsSync(lockPathFor(path)), false);
+
+  writeFileSync(lockPathFor(path), '1\n');
+  const taken = await tryLock(path);
+  assert.ok(!('heldBy' in taken), 'PID 1 is not imgdesc: the planted lock is stale');
+  // someone replaced our lock: releasing must not remove theirs
+  writeFileSync(lockPathFor(path), '{"pid":1,"id":"theirs"}\n');
+  await taken.release();
+  assert.equal(existsSync(lockPathFor(path)), true);
+});
