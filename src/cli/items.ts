@@ -17,6 +17,9 @@ export interface SourceOptions {
   idCol: string | undefined;
   /** --keep-cols a,b as given. */
   keepCols: string | undefined;
+  /** --image-root DIR and --allow-outside-root (batch and map; merge reads no image). */
+  imageRoot?: string | undefined;
+  allowOutsideRoot?: boolean | undefined;
 }
 
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
@@ -71,6 +74,8 @@ export function checkSource(o: SourceOptions, command: string): void {
     ['--image-col', o.imageCol],
     ['--id-col', o.idCol],
     ['--keep-cols', o.keepCols],
+    ['--image-root', o.imageRoot],
+    ['--allow-outside-root', o.allowOutsideRoot ? true : undefined],
   ] as const) {
     if (v !== undefined) throw new UsageError(`${flag} goes with --manifest`);
   }
@@ -95,7 +100,13 @@ export async function listSource(o: SourceOptions, io: IO): Promise<Listed> {
     const { readManifest } = await import('../core/manifest.ts');
     const m = await readManifest(
       o.manifest,
-      { imageCol: o.imageCol, idCol: o.idCol, keepCols: parseKeepCols(o.keepCols) },
+      {
+        imageCol: o.imageCol,
+        idCol: o.idCol,
+        keepCols: parseKeepCols(o.keepCols),
+        imageRoot: o.imageRoot,
+        allowOutside: o.allowOutsideRoot,
+      },
       io.cwd,
       io.stdin,
       io.signal,

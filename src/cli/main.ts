@@ -136,6 +136,8 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     'filesFrom',
     'null',
     'manifest',
+    'imageRoot',
+    'allowOutsideRoot',
     'imageCol',
     'idCol',
     'keepCols',
@@ -261,14 +263,32 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       );
     });
 
-  addFlags(addSettings(program.command('map'), MANY_SETTINGS), ['imageCol', 'idCol', 'keepCols', 'promptFile', 'json', 'dryRun', 'refresh'])
+  addFlags(addSettings(program.command('map'), MANY_SETTINGS), [
+    'imageCol',
+    'idCol',
+    'keepCols',
+    'imageRoot',
+    'allowOutsideRoot',
+    'promptFile',
+    'json',
+    'dryRun',
+    'refresh',
+  ])
     .description('JSON lines in on stdin (one row each), one result record out per line, in order')
     .addHelpText('after', MAP_HELP)
     .action(async (_opts: unknown, cmd: Command) => {
       const { runMap } = await import('./map.ts');
       const o = cmd.opts<Record<string, unknown>>();
       code = await runMap(
-        { settings: flagSettings(cmd), run: runFlags(cmd), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) },
+        {
+          settings: flagSettings(cmd),
+          run: runFlags(cmd),
+          imageCol: str(o.imageCol),
+          idCol: str(o.idCol),
+          keepCols: str(o.keepCols),
+          imageRoot: str(o.imageRoot),
+          allowOutsideRoot: o.allowOutsideRoot === true,
+        },
         io,
       );
     });
@@ -622,7 +642,14 @@ function str(v: unknown): string | undefined {
 }
 
 function manifestOptions(o: Record<string, unknown>) {
-  return { manifest: str(o.manifest), imageCol: str(o.imageCol), idCol: str(o.idCol), keepCols: str(o.keepCols) };
+  return {
+    manifest: str(o.manifest),
+    imageCol: str(o.imageCol),
+    idCol: str(o.idCol),
+    keepCols: str(o.keepCols),
+    imageRoot: str(o.imageRoot),
+    allowOutsideRoot: o.allowOutsideRoot === true,
+  };
 }
 
 /** Which images a batch covers (batch runs them, merge checks its parts against them). */

@@ -19,6 +19,8 @@ export interface MapOptions {
   imageCol: string | undefined;
   idCol: string | undefined;
   keepCols: string | undefined;
+  imageRoot?: string | undefined;
+  allowOutsideRoot?: boolean | undefined;
 }
 
 /**
@@ -78,7 +80,13 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
   const sink = streamSink(io.stdout);
   const order = new InOrder<BatchRecord>((rec) => sink.write(jsonSafe(JSON.stringify(rec))), Math.max(64, settings.concurrency * 16));
   const seqOf = new WeakMap<BatchItem, number>();
-  const spec = { imageCol: options.imageCol, idCol: options.idCol, keepCols: parseKeepCols(options.keepCols) };
+  const spec = {
+    imageCol: options.imageCol,
+    idCol: options.idCol,
+    keepCols: parseKeepCols(options.keepCols),
+    imageRoot: options.imageRoot,
+    allowOutside: options.allowOutsideRoot,
+  };
   const place = manifestPlace('-', io.cwd);
   let failedRows = 0;
   let lines = 0;

@@ -129,6 +129,16 @@ export const FLAGS = {
   },
   idCol: { flags: '--id-col <name>', help: 'a column with a unique id per row: results are named and merged by it', group: 'Input' },
   keepCols: { flags: '--keep-cols <a,b>', help: 'the columns carried into each record under "row" (default: all others)', group: 'Input' },
+  imageRoot: {
+    flags: '--image-root <dir>',
+    help: "the dataset folder: rows' relative paths start here and every row's file must be inside it (default: the manifest's folder)",
+    group: 'Input',
+  },
+  allowOutsideRoot: {
+    flags: '--allow-outside-root',
+    help: 'let manifest rows name files outside the dataset folder (absolute paths, .., links out of it)',
+    group: 'Input',
+  },
   shardCount: {
     flags: '--shard-count <n>',
     help: 'shard count for an engine index (JOB_COMPLETION_INDEX, a resubmitted SLURM task)',

@@ -50,9 +50,14 @@ export interface ItemFacts {
    * null when each is absent or a regular file, else why one is refused (a planted link ...).
    */
   targets?: string | null | undefined;
+  /** A manifest row's file, which must stay inside the dataset's folder. */
+  confined?: boolean | undefined;
+  /** Whether it does (null), or the row that names it and the folder it is outside of. */
+  outside?: { row: string; root: string } | null | undefined;
 }
 
 export type ItemStep =
+  | { step: 'check-root' }
   | { step: 'check-targets' }
   | { step: 'check-sidecar' }
   | { step: 'check-hf' }
@@ -74,6 +79,16 @@ export type ItemStep =
 export function decideItem(f: ItemFacts): ItemStep {
   // An XMP sidecar of an earlier --xmp run, listed with the folder's photos: not one of them.
   if (f.photo && !f.explicit && /\.xmp$/i.test(f.key)) return { step: 'skip', reason: 'not-image' };
+  // Before it is read, hashed or gets a sidecar: a row naming a file outside the dataset.
+  if (f.confined && !f.url) {
+    if (f.outside === undefined) return { step: 'check-root' };
+    if (f.outside !== null)
+      return {
+        step: 'fail',
+        message: `${f.outside.row}: ${f.image} is outside the dataset folder ${f.outside.root}; nothing was read (--allow-outside-root allows it)`,
+        code: 'outside-root',
+      };
+  }
   // Before an existing sidecar can make it skipped: a link planted as its sidecar is refused.
   if (f.sidecar !== undefined || ((f.hf || f.photo) && !f.url)) {
     if (f.targets === undefined) return { step: 'check-targets' };

@@ -31,7 +31,8 @@ export interface BatchItem {
   /** A manifest row's other columns, carried into the record. */
   row?: Record<string, unknown>;
   /** This image's own prompt (`imgdesc alt`: built from where the image appears), instead of the batch's. */
-  prompt?: string;
+  prompt?: string /** A manifest row's file must stay inside `root` (links resolved); `row` names it (`rows.csv:12`). */;
+  confine?: { root: string; row: string };
 }
 
 /** What resume and merge match an item by: its id when it has one, else the path or URL. */

@@ -20,7 +20,7 @@ import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, 
 import { AdaptiveGate, type GateClock } from './batch-gate.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
 import { removeStaleTemps } from './batch-output.ts';
-import { fileKind, RefusedFileError, refusal } from './safe-files.ts';
+import { fileKind, insideRoot, RefusedFileError, refusal, resolvedPath } from './safe-files.ts';
 import { emptySummary, summarize, type BatchEvent, type BatchSummary } from './batch-summary.ts';
 import {
   hfWriter,
@@ -392,6 +392,7 @@ async function batchFlow(
       hf: hf !== undefined,
       photo: photo !== undefined,
       sidecarFullName: opts.sidecar?.naming === 'full',
+      confined: item.confine !== undefined,
     };
     if (item.url) f.sha256 = null;
     let image: PreparedImage | undefined;
@@ -401,6 +402,11 @@ async function batchFlow(
     for (;;) {
       const d = decideItem(f);
       switch (d.step) {
+        case 'check-root': {
+          const { root, row } = item.confine as NonNullable<BatchItem['confine']>;
+          f.outside = insideRoot(await resolvedPath(item.key), await resolvedPath(root)) ? null : { row, root };
+          break;
+        }
         case 'check-targets': {
           // lstat, not stat: the link itself is what is refused, wherever it points.
           const checks: [string, string][] = [];

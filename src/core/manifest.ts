@@ -2,7 +2,7 @@
 // per row, as batch input (`--manifest`) and as the rows `imgdesc map` reads from stdin.
 // A row names its image by a path relative to the manifest, an http(s) URL or a data: URL; an id
 // column names the result; the other columns travel into the result record under "row".
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { linesCapped, openCapped, ReadCapError } from '../read-capped.ts';
 import { InterruptedError, UsageError } from '../types.ts';
@@ -30,6 +30,10 @@ export interface ManifestSpec {
   idCol?: string | undefined;
   /** Columns carried into "row"; default: every column but the image and id columns. */
   keepCols?: string[] | undefined;
+  /** --image-root: relative paths are joined to this folder (default: the manifest's), and must stay in it. */
+  imageRoot?: string | undefined;
+  /** --allow-outside-root: rows may name files anywhere (absolute paths, `..`, links out). */
+  allowOutside?: boolean | undefined;
 }
 
 /** Column names tried, in order, when --image-col is not given. */
@@ -124,8 +128,14 @@ export function rowItem(row: Row, line: number, spec: ManifestSpec, imageCol: st
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
     return { problem: `${where}: ${value.split('/')[0]}// URLs are not supported (http, https, data: or a path)` };
-  const image = value.startsWith('/') ? value : join(place.dir, value);
-  return { item: { image, key: resolve(place.cwd, image), explicit: true, url: false, shardKey: id ?? shardKey(value), ...meta } };
+  // A manifest names files inside its dataset: the folder its relative paths start from. The flow
+  // checks each path (links resolved) against it before anything is read or written.
+  const base = spec.imageRoot ?? place.dir;
+  const image = isAbsolute(value) ? value : join(base, value);
+  const confine = spec.allowOutside ? {} : { confine: { root: resolve(place.cwd, base), row: where } };
+  return {
+    item: { image, key: resolve(place.cwd, image), explicit: true, url: false, shardKey: id ?? shardKey(value), ...meta, ...confine },
+  };
 }
 
 /** Parses one JSON line of a manifest: an object, or a bare string taken as the image. */

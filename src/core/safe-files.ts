@@ -4,7 +4,8 @@
 // it or written to it (what git does for links out of a work tree). Reads open with O_NOFOLLOW and
 // check what they opened, so a link planted between the check and the read is refused too.
 import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat, open, realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { UsageError } from '../types.ts';
 
 export type FileKind = 'none' | 'file' | 'link' | 'other';
@@ -98,4 +99,25 @@ const IMAGE_EXTENSIONS = new Set(
 /** Whether `--sidecar EXT` names an image type (`jpg`, `.PNG`). */
 export function isImageExtension(ext: string): boolean {
   return IMAGE_EXTENSIONS.has(ext.replace(/^\./, '').toLowerCase());
+}
+
+/**
+ * Whether `path` is `root` or inside it. Both absolute and already resolved (realpath): links are
+ * resolved first, so a link inside the dataset that points out of it is outside.
+ */
+export function insideRoot(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** The path with every link resolved; for a file that does not exist, its folder resolved. */
+export async function resolvedPath(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    return realpath(dirname(path)).then(
+      (dir) => join(dir, basename(path)),
+      () => path,
+    );
+  }
 }

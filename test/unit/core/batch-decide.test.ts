@@ -20,6 +20,18 @@ const sideLoaded = { ...loaded, sidecarExists: false, folderUnwritable: null } a
 
 test('decideItem: one line per case', () => {
   const cases: Array<[string, ItemFacts, ReturnType<typeof decideItem>]> = [
+    ['a manifest row: first, is it inside the dataset', file({ confined: true }), { step: 'check-root' }],
+    ['inside: on as usual', file({ confined: true, outside: null }), { step: 'hash' }],
+    [
+      'outside: failed, naming the row, before anything is read',
+      side({ confined: true, outside: { row: 'rows.csv:3', root: '/w/ds' }, image: '../x.png' }),
+      {
+        step: 'fail',
+        message: 'rows.csv:3: ../x.png is outside the dataset folder /w/ds; nothing was read (--allow-outside-root allows it)',
+        code: 'outside-root',
+      },
+    ],
+    ['a URL row has no folder to stay in', file({ confined: true, url: true, sha256: null }), { step: 'check-resume' }],
     ['--sidecar: its write targets are checked first', side({ targets: undefined }), { step: 'check-targets' }],
     ['--hf-metadata: the same', file({ hf: true, targets: undefined }), { step: 'check-targets' }],
     ['a URL writes no files: nothing to check', file({ url: true, hf: true, targets: undefined, sha256: null }), { step: 'check-resume' }],

@@ -94,6 +94,7 @@ test('rowItem: relative path, URL, data: URL, id, kept columns, and rows that na
     url: false,
     shardKey: 'imgs/a.jpg',
     row: { caption: 'x', w: 3 },
+    confine: { root: '/w/data', row: 'data/rows.csv:2' },
   });
   assert.deepEqual(item({ url: '/abs/a.jpg' }), {
     image: '/abs/a.jpg',
@@ -102,7 +103,19 @@ test('rowItem: relative path, URL, data: URL, id, kept columns, and rows that na
     url: false,
     shardKey: '/abs/a.jpg',
     row: {},
+    confine: { root: '/w/data', row: 'data/rows.csv:2' },
   });
+  // --image-root: paths start there and stay in it; --allow-outside-root: no confinement
+  assert.deepEqual(item({ url: 'a.jpg' }, { imageRoot: 'pics' }), {
+    image: 'pics/a.jpg',
+    key: '/w/pics/a.jpg',
+    explicit: true,
+    url: false,
+    shardKey: 'a.jpg',
+    row: {},
+    confine: { root: '/w/pics', row: 'data/rows.csv:2' },
+  });
+  assert.equal((item({ url: '/abs/a.jpg' }, { allowOutside: true }) as { confine?: unknown }).confine, undefined);
   assert.deepEqual(item({ url: 'https://h.example/a.jpg', key: 'k1', caption: 'x' }, { idCol: 'key', keepCols: [] }), {
     image: 'https://h.example/a.jpg',
     key: 'https://h.example/a.jpg',
