@@ -461,17 +461,12 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
   program
     .command('mcp')
     .description('a Model Context Protocol server on stdio: describe_image, compare_images, list_models for coding agents')
-    .option('--profile <name>', 'config profile to use')
-    .option('-m, --model <id>', "model id (default: the profile's, else picked from the relay's list)")
-    .option('--base-url <url>', 'relay base URL (overrides the profile)')
-    .option('--timeout <s>', 'seconds per attempt (default 300)')
-    .option('--retries <n>', 'retries on transient failures (default 2)')
+    .addOption(settingOption('model'))
+    .addOption(settingOption('timeout'))
+    .addOption(settingOption('retries'))
     .option('--allow-dir <dir>', 'another folder whose images may be read when the client declares no roots (repeatable)', collect)
     .addOption(settingOption('cache'))
     .addOption(settingOption('log'))
-    .option('-q, --quiet', 'no warnings on stderr')
-    .option('-v, --verbose', 'each call and its outcome on stderr')
-    .option('--no-color', 'no colour')
     .addHelpText(
       'after',
       `
