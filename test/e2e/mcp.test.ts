@@ -411,10 +411,10 @@ test('paths: confined to the client roots (realpath, list_changed), else to the 
   }
 });
 
-/** Spawns `imgdesc mcp`, writes `lines` and closes stdin; everything it printed, and its exit. */
-function rawSession(args: string[], lines: unknown[], env: Record<string, string | undefined>, cwd = ROOT) {
+/** Runs a command to its end: what it printed, and its exit code. */
+function finished(cmd: string[], opts: { cwd: string; env: Record<string, string>; input?: string }) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'mcp', ...args], { cwd, env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd[0] ?? '', cmd.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -425,8 +425,14 @@ function rawSession(args: string[], lines: unknown[], env: Record<string, string
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Spawns `imgdesc mcp`, writes `lines` and closes stdin. */
+function rawSession(args: string[], lines: unknown[], env: Record<string, string | undefined>) {
+  const input = lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+  return finished([process.execPath, BIN, 'mcp', ...args], { cwd: ROOT, env: cliEnv(env), input });
 }
 
 test('stdout carries JSON-RPC only, even with -v; a closed stdin ends the session after the answers', { skip: noFixtures }, async () => {
@@ -480,26 +486,9 @@ test('the MCP Inspector CLI lists the tools and calls one', { skip: noFixtures }
   // folder: its build folder is where that works.
   const cwd = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build');
   const inspect = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [inspector, '--cli', process.execPath, BIN, 'mcp', '--allow-dir', join(ROOT, '..', 'shared'), ...args],
-        {
-          cwd,
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    finished([process.execPath, inspector, '--cli', process.execPath, BIN, 'mcp', '--allow-dir', join(ROOT, '..', 'shared'), ...args], {
+      cwd,
+      env,
     });
   const list = await inspect(['--method', 'tools/list']);
   assert.equal(list.code, 0, list.stderr);
