@@ -464,6 +464,7 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
     .addOption(settingOption('model'))
     .addOption(settingOption('timeout'))
     .addOption(settingOption('retries'))
+    .addOption(settingOption('allow-private-urls'))
     .option('--allow-dir <dir>', 'another folder whose images may be read when the client declares no roots (repeatable)', collect)
     .addOption(settingOption('cache'))
     .addOption(settingOption('log'))

@@ -38,6 +38,10 @@ function imageUrls(req: RecordedRequest): string[] {
 
 before(async () => {
   relay = await startServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/img.jpg') {
+      res.writeHead(200, { 'content-type': 'image/jpeg' }).end(readFileSync(fixture('jpeg-filetype.jpg')));
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
       sendJson(res, 401, { error: { message: '无效的令牌 (request id: 2025)', type: 'one_api_error' } });
       return;
@@ -434,6 +438,32 @@ function rawSession(args: string[], lines: unknown[], env: Record<string, string
   const input = lines.map((l) => `${JSON.stringify(l)}\n`).join('');
   return finished([process.execPath, BIN, 'mcp', ...args], { cwd: ROOT, env: cliEnv(env), input });
 }
+
+test('image URLs get the address checks of the CLI: a loopback URL is refused unless --allow-private-urls', {
+  skip: noFixtures,
+}, async () => {
+  const url = `${relay.url}/img.jpg`;
+  const s = await connect();
+  const open = await connect({ args: ['--allow-private-urls'] });
+  try {
+    const fetched = () => relay.requests.filter((q) => q.url === '/img.jpg').length;
+    const before = fetched();
+    const r = (await s.client.callTool({ name: 'describe_image', arguments: { image: url } })) as CallToolResult;
+    assert.equal(r.isError, true);
+    const cli = await run([url], { env: relayEnv(relay.url) });
+    assert.notEqual(cli.code, 0);
+    assert.equal(text(r), cli.stderr.trim(), 'the same line as the CLI');
+    assert.match(text(r), /--allow-private-urls/);
+    assert.equal(meta(r).exit_code, cli.code);
+    assert.equal(fetched(), before, 'nothing fetched');
+    const ok = (await open.client.callTool({ name: 'describe_image', arguments: { image: url } })) as CallToolResult;
+    assert.equal(text(ok), 'I see 1 image(s).');
+    assert.equal(fetched(), before + 1);
+  } finally {
+    await s.close();
+    await open.close();
+  }
+});
 
 test('stdout carries JSON-RPC only, even with -v; a closed stdin ends the session after the answers', { skip: noFixtures }, async () => {
   const init = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } };
