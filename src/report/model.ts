@@ -1,5 +1,6 @@
 // What the report shows, from batch results files. Pure: lines in, entries and counts out.
 import { isAbsolute, resolve } from 'node:path';
+import { nestsDeeper } from '../json-depth.ts';
 
 export interface ReportEntry {
   /** The image as the record names it. */
@@ -50,7 +51,8 @@ export function tokensOf(usage: unknown): number | null {
 export function entryOf(line: string, base: string, source: string): ReportEntry | undefined {
   let rec: unknown;
   try {
-    rec = JSON.parse(line);
+    // Not a record imgdesc wrote, and the page would overflow the stack writing its data out.
+    rec = nestsDeeper(line) ? undefined : JSON.parse(line);
   } catch {
     return undefined;
   }

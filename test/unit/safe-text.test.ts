@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanAnswer, jsonSafe, visible, visibleBlock, visibleStyled } from '../../src/safe-text.ts';
+import { answerToAlt } from '../../src/core/alt/text.ts';
+import { entryOf } from '../../src/report/model.ts';
 
 const ESC = '\x1b';
 const BEL = '\x07';
@@ -59,4 +61,14 @@ test('jsonSafe escapes C1, DEL and bidi inside JSON strings, keeping the value',
   assert.deepEqual(JSON.parse(safe), value);
   assert.equal(jsonSafe('{\n  "a": 1\r\n}'), '{\n  "a": 1\r\n}');
   assert.equal(jsonSafe('"\t"'), '"\t"');
+});
+
+test('alt text written into a document loses escape sequences too', () => {
+  assert.deepEqual(answerToAlt(`A cat${ESC}]52;c;aGk=${BEL} on a mat.${ESC}[2J`, 125), { ok: true, alt: 'A cat on a mat.' });
+});
+
+test('report: a results line nested too deep is not an entry', () => {
+  const deep = `{"image":"a.png","ok":true,"data":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+  assert.equal(entryOf(deep, '/w', 'r.jsonl'), undefined);
+  assert.equal(entryOf('{"image":"a.png","ok":true,"content":"x"}', '/w', 'r.jsonl')?.image, 'a.png');
 });

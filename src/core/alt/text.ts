@@ -1,6 +1,7 @@
 // Pure decisions of `imgdesc alt` about text: what counts as missing alt text, how alt text is
 // escaped for where it goes, and how an answer becomes alt text.
 import { basename, extname } from 'node:path/posix';
+import { cleanAnswer } from '../../safe-text.ts';
 
 /** Alt text that says nothing: screen readers would read it as noise. Compared case-insensitively. */
 const PLACEHOLDERS = new Set([
@@ -116,7 +117,8 @@ export type AltAnswer = { ok: true; alt: string } | { ok: false; reason: string 
  * written (a cut sentence is worse than none).
  */
 export function answerToAlt(answer: string, maxChars: number): AltAnswer {
-  let s = answer.replace(/\s+/g, ' ').trim();
+  // Written into the document: terminal control in the answer is removed, as for any text output.
+  let s = cleanAnswer(answer).replace(/\s+/g, ' ').trim();
   s = s.replace(/^(alt(ernative)? text|alt)\s*:\s*/i, '');
   const quoted = /^(["'“”‘’`])(.*)(["'“”‘’`])$/s.exec(s);
   if (quoted) s = (quoted[2] ?? '').trim();
