@@ -451,6 +451,12 @@ if (want('history')) {
   );
 }
 
+if (want('pace')) {
+  // Several minutes: every row of issue #23's table at -c 4, 16 and 64.
+  console.log('');
+  execFileSync(process.execPath, [new URL('./bench-pace.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+}
+
 if (want('batch')) {
   const script = new URL('./bench-batch.mjs', import.meta.url).pathname;
   if (existsSync(script)) {

@@ -117,6 +117,11 @@ export interface IO {
   cwd: string;
   /** Aborted when the user presses Ctrl-C (SIGINT) or the process is terminated. */
   signal: AbortSignal;
+  /**
+   * Aborted by a second Ctrl-C (or signal): quit now. Commands that wait for work in flight after
+   * the first (batch) stop waiting; absent, nothing waits.
+   */
+  quit?: AbortSignal | undefined;
 }
 
 /** The `detail` field of an image_url part. */

@@ -12,20 +12,36 @@ import {
   classifyRedirect,
   classifyResponseError,
   decideRetry,
+  retryAfterMs,
   type Failure,
   type RetryState,
 } from './retry.ts';
 import { assembleStream, isEventStream } from './sse.ts';
 import { resolveEndpoints } from './url.ts';
 
-/** Shared by the workers of a batch: every attempt waits on it; a 429 pauses all of them. */
+/** How an attempt ended, told to the gate. */
+export type GateOutcome =
+  | { kind: 'ok'; latencyMs: number; headers: Record<string, string> }
+  | { kind: 'limited'; retryAfterMs: number | undefined; headers: Record<string, string> | undefined }
+  /** 502/503/504, refused or reset before an answer. */
+  | { kind: 'down'; reason: string }
+  /** Any other answer: the relay is there. */
+  | { kind: 'answered' }
+  /** Timed out, or no answer for another reason. */
+  | { kind: 'abandoned' };
+
+/**
+ * Shared by the requests of a batch: every attempt waits for its turn, and says how it ended; the
+ * gate paces the relay (429s, outages) for all of them.
+ */
 export interface RateGate {
+  /** Throws a CliError when the batch must stop (the relay stayed down). */
   wait(signal?: AbortSignal): Promise<void>;
-  pause(ms: number): void;
-  onSuccess?(): void;
-  onRateLimited?(): void;
+  settle(o: GateOutcome): void;
   /** How long the relay has answered nothing but 429s, in ms (0 when it is not rate limiting). */
   rateLimitedFor?(): number;
+  /** The per-attempt timeout to use now (a bound learned from the batch), or undefined for the client's own. */
+  timeoutMs?(): number | undefined;
 }
 
 export interface RetryEvent {
@@ -184,15 +200,15 @@ async function send(
   if (payload !== undefined) headers['content-type'] = 'application/json';
 
   /** One attempt, following at most one same-origin redirect: the response, or how it failed. */
-  const attemptOnce = async (): Promise<Response | Failure> => {
-    const timeoutSignal = newTimeoutSignal(opts.timeoutMs);
+  const attemptOnce = async (timeoutMs: number): Promise<Response | Failure> => {
+    const timeoutSignal = newTimeoutSignal(timeoutMs);
     const attemptSignal = signal ? AbortSignal.any([signal, timeoutSignal]) : timeoutSignal;
     let target = origin;
     let responded = false;
     try {
       for (let hops = 0; ; hops++) {
         responded = false;
-        const res = await transport(target, { method, headers, body: payload ?? null, signal: attemptSignal, timeoutMs: opts.timeoutMs });
+        const res = await transport(target, { method, headers, body: payload ?? null, signal: attemptSignal, timeoutMs });
         responded = true;
         const resHeaders = normalizeHeaders(res.headers);
         const location = resHeaders['location'];
@@ -216,7 +232,7 @@ async function send(
         timedOut: timeoutSignal.aborted,
         responded,
         where: hostPort(target),
-        timeoutMs: opts.timeoutMs,
+        timeoutMs,
         cause: e,
       });
     }
@@ -247,26 +263,30 @@ async function send(
     retries: opts.retries,
     freeRateLimitWaits: gate !== undefined,
     maxRateLimitWaitMs: opts.maxRateLimitWaitMs ?? MAX_RATE_LIMIT_WAIT_MS,
+    gatePaces: gate !== undefined,
   };
-  const state: RetryState = { attempts: 0, retriesUsed: 0, rateLimitWaits: 0, rateLimitWaitedMs: 0 };
+  const state: RetryState = { attempts: 0, retriesUsed: 0, rateLimitWaits: 0, rateLimitWaitedMs: 0, abandoned: 0 };
   for (;;) {
     interrupted(signal);
     if (gate) await raceAbort(gate.wait(signal), signal);
     state.attempts++;
-    const res = await attemptOnce();
+    const learned = gate?.timeoutMs?.();
+    const attemptStarted = now();
+    const res = await attemptOnce(learned ?? opts.timeoutMs);
     const outcome = 'error' in res ? res : readResponse(res);
     if (!('error' in outcome)) {
-      gate?.onSuccess?.();
+      gate?.settle({ kind: 'ok', latencyMs: now() - attemptStarted, headers: outcome.headers });
       return { ...outcome, attempts: state.attempts, elapsedMs: now() - started };
     }
-    const d = decideRetry(outcome, state, { ...policy, rateLimitedForMs: gate?.rateLimitedFor?.() ?? 0 }, opts.random);
-    if (outcome.status === 429) gate?.onRateLimited?.();
+    gate?.settle(gateOutcome(outcome));
+    const learnedTimeout = learned !== undefined && outcome.timeout === true;
+    if (learnedTimeout) state.abandoned = (state.abandoned ?? 0) + 1;
+    const d = decideRetry(outcome, state, { ...policy, rateLimitedForMs: gate?.rateLimitedFor?.() ?? 0, learnedTimeout }, opts.random);
     if (d.do === 'fail') throw d.error;
     if (d.usesRetry) state.retriesUsed++;
     if (d.rateLimited) {
       state.rateLimitWaits++;
       state.rateLimitWaitedMs += d.delayMs;
-      gate?.pause(d.delayMs);
     }
     opts.onRetry?.({
       attempt: state.attempts + 1,
@@ -275,6 +295,14 @@ async function send(
       delayMs: d.delayMs,
       reason: outcome.reason,
     });
-    await raceAbort(sleep(d.delayMs, signal), signal);
+    if (d.delayMs > 0) await raceAbort(sleep(d.delayMs, signal), signal);
   }
+}
+
+/** A failed attempt, as the gate sees it. */
+function gateOutcome(f: Failure): GateOutcome {
+  if (f.status === 429) return { kind: 'limited', retryAfterMs: retryAfterMs(f.headers), headers: f.headers };
+  if (f.outage) return { kind: 'down', reason: f.reason };
+  if (f.timeout || f.status === undefined) return { kind: 'abandoned' };
+  return { kind: 'answered' };
 }

@@ -17,8 +17,9 @@ export {
   isQuotaError,
   isModelDenied,
 } from './errors.ts';
+export { rateHints } from './retry.ts';
 export { createChatCompletion, listModels, getJson, getDispatcher } from './client.ts';
-export type { ClientOptions, ApiResult, RateGate, RetryEvent } from './client.ts';
+export type { ClientOptions, ApiResult, GateOutcome, RateGate, RetryEvent } from './client.ts';
 export { modelFamily, adaptRequest } from './families.ts';
 export type { Family, FamilyPlan, GenericRequest } from './families.ts';
 export { pickModel, isVisionModel, closestModels } from './picker.ts';

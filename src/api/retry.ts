@@ -95,6 +95,69 @@ export interface Failure {
   /** Short, for retry notes: `HTTP 429`, `ECONNRESET`, `timed out after 300 s`. */
   reason: string;
   timeout?: boolean | undefined;
+  /** The relay is not there (502/503/504, refused, reset before an answer): in a batch, the gate waits it out. */
+  outage?: boolean | undefined;
+}
+
+// Gateways saying the relay behind them is not there; Cloudflare's 521-523 say the same. 524 is a
+// slow answer, not an outage.
+const OUTAGE_STATUS = new Set([502, 503, 504, 521, 522, 523]);
+// Connection failures that mean nobody is listening (yet): the relay is restarting or unreachable.
+const OUTAGE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'UND_ERR_SOCKET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EPIPE',
+]);
+
+/**
+ * The rate-limit headers of an answer, as requests per minute: OpenAI's
+ * `x-ratelimit-{limit,remaining,reset}-requests` (reset as `1s`, `6m0s`, `20ms`) and Anthropic's
+ * `anthropic-ratelimit-requests-{limit,remaining,reset}` (reset as an RFC 3339 time).
+ * Relays (one-api, new-api) send none on errors; undefined when there are none.
+ */
+export function rateHints(
+  headers: Record<string, string> | undefined,
+  now: number = Date.now(),
+): { limit?: number; remaining?: number; resetMs?: number } | undefined {
+  if (!headers) return undefined;
+  const num = (v: string | undefined) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) && n >= 0 ? n : undefined;
+  };
+  const out: { limit?: number; remaining?: number; resetMs?: number } = {};
+  const limit = num(headers['x-ratelimit-limit-requests'] ?? headers['anthropic-ratelimit-requests-limit']);
+  const remaining = num(headers['x-ratelimit-remaining-requests'] ?? headers['anthropic-ratelimit-requests-remaining']);
+  const reset = headers['x-ratelimit-reset-requests'];
+  const resetAt = headers['anthropic-ratelimit-requests-reset'];
+  let resetMs: number | undefined;
+  if (reset !== undefined) resetMs = goDuration(reset);
+  else if (resetAt !== undefined) {
+    const at = Date.parse(resetAt);
+    if (!Number.isNaN(at)) resetMs = Math.max(0, at - now);
+  }
+  if (limit !== undefined) out.limit = limit;
+  if (remaining !== undefined) out.remaining = remaining;
+  if (resetMs !== undefined) out.resetMs = resetMs;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** `6m0s`, `1.5s`, `20ms` → ms; undefined for anything else. */
+export function goDuration(s: string): number | undefined {
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  const text = s.trim();
+  if (!/^(\d+(?:\.\d+)?(ms|h|m|s))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(re)) {
+    const n = Number(m[1]);
+    ms += m[2] === 'h' ? n * 3_600_000 : m[2] === 'm' ? n * 60_000 : m[2] === 's' ? n * 1000 : n;
+  }
+  return ms;
 }
 
 /** 300000 → "300 s", 1500 → "1.5 s". */
@@ -149,6 +212,7 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
     error: new APIConnectionError(message, { code: code ?? null, cause: f.cause }),
     retry: shouldRetry({ connectionError: true }),
     reason: detail,
+    outage: !f.responded && code !== undefined && OUTAGE_CODES.has(code),
   };
 }
 
@@ -156,12 +220,14 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
 export function classifyResponseError(error: APIError, status: number, headers: Record<string, string>): Failure {
   const s = error.status ?? status;
   const bodyError = status >= 200 && status < 300 ? error : undefined;
+  const modelNotFound = isModelNotFound(error);
   return {
     error,
-    retry: shouldRetry({ status: s, headers, bodyError, modelNotFound: isModelNotFound(error) }),
+    retry: shouldRetry({ status: s, headers, bodyError, modelNotFound }),
     status: s,
     headers,
     reason: `HTTP ${s}`,
+    outage: bodyError === undefined && !modelNotFound && OUTAGE_STATUS.has(s),
   };
 }
 
@@ -187,6 +253,8 @@ export interface RetryState {
   /** 429 waits so far, and their total length. */
   rateLimitWaits: number;
   rateLimitWaitedMs: number;
+  /** Attempts abandoned at the gate's learned timeout. */
+  abandoned?: number | undefined;
 }
 
 export interface RetryPolicy {
@@ -197,6 +265,13 @@ export interface RetryPolicy {
   maxRateLimitWaitMs: number;
   /** How long the relay has answered nothing but 429s (the batch's gate knows); 0 when unknown. */
   rateLimitedForMs: number;
+  /**
+   * A batch's gate paces the relay: it holds the next attempt after a 429 (as long as the relay
+   * asks, or as its learned pace says) and through an outage, so neither waits here nor uses a retry.
+   */
+  gatePaces?: boolean | undefined;
+  /** The attempt timed out at the gate's learned bound (not the user's --timeout): retried once. */
+  learnedTimeout?: boolean | undefined;
 }
 
 /** Ten minutes: longer than any 429 window a relay means to end, short enough to finish a batch. */
@@ -217,8 +292,19 @@ export function decideRetry(
     const n = state.attempts;
     return { do: 'fail', error: new APITimeoutError(`${f.reason} (${n} attempt${n === 1 ? '' : 's'})`, { cause: f.error.cause }) };
   };
-  if (!f.retry) return giveUp();
+  if (!f.retry && !(policy.gatePaces && f.outage)) return giveUp();
   const rateLimited = f.status === 429;
+  if (policy.gatePaces) {
+    if (rateLimited) {
+      if (policy.rateLimitedForMs > policy.maxRateLimitWaitMs) return giveUp();
+      return { do: 'retry', delayMs: 0, usesRetry: false, rateLimited };
+    }
+    if (f.outage) return { do: 'retry', delayMs: 0, usesRetry: false, rateLimited };
+    if (f.timeout && policy.learnedTimeout) {
+      if ((state.abandoned ?? 0) >= 2) return giveUp();
+      return { do: 'retry', delayMs: 0, usesRetry: false, rateLimited };
+    }
+  }
   if (rateLimited && policy.freeRateLimitWaits) {
     const delayMs = retryDelayMs(state.rateLimitWaits, f.headers, random, now);
     const cap = policy.maxRateLimitWaitMs;

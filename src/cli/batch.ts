@@ -174,13 +174,30 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     write();
     progress.redraw();
   };
-  // The requests in flight take a moment to wind down: the first Ctrl-C is answered at once.
+  // The first Ctrl-C stops new requests; those in flight were paid for, so their answers are waited
+  // for and recorded (a second Ctrl-C quits at once). SIGTERM and SIGHUP wait as long as the grace.
+  const quit = new AbortController();
+  let pace: import('../core/batch.ts').PaceView | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const onInterrupt = () => {
-    // stdout failing also stops the batch; that is said once, as the error it is
-    if (!run.quiet && !(io.signal.reason instanceof OutputError))
-      aside(() => term.note(term.err.dim('stopping: no new requests; Ctrl-C again quits at once')));
+    const reason = io.signal.reason;
+    // stdout failing also stops the batch: nothing more can be recorded there
+    if (reason instanceof OutputError) return quit.abort();
+    if (reason instanceof InterruptedError && reason.exitCode !== ExitCode.interrupted) {
+      graceTimer = setTimeout(() => quit.abort(), stopGraceMs(io.env));
+    }
+    const n = pace?.inFlight() ?? 0;
+    if (!run.quiet)
+      aside(() => term.note(term.err.dim(n > 0 ? `stopping: ${waitingFor(n)}, Ctrl-C again to quit now` : 'stopping: no new requests')));
   };
   io.signal.addEventListener('abort', onInterrupt, { once: true });
+  const onQuit = () => quit.abort();
+  io.quit?.addEventListener('abort', onQuit, { once: true });
+  progress.setPace(() => {
+    if (!pace) return {};
+    if (io.signal.aborted) return { stopping: `stopping: ${waitingFor(pace.inFlight())}, Ctrl-C again to quit now` };
+    return { rate: pace.achieved(), limit: pace.limit() };
+  });
 
   let sink: import('../core/batch-output.ts').LineSink;
   let lock: Lock | undefined;
@@ -234,6 +251,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
         shard: shard?.index,
         writers: [jsonlWriter(sink)],
         raw: run.raw,
+        quit: quit.signal,
+        downLimitMs: downLimitMs(io.env),
       },
       coreCtx,
       {
@@ -280,10 +299,18 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
           if (e.reason === 'HTTP 429') progress.waitFor(e.delayMs);
           if (run.verbose) aside(() => term.info(`${item.image}: ${formatRetry(e)}`));
         },
+        onPace: (c) => {
+          if (run.verbose) aside(() => term.info(`pace: ${c.text}`));
+        },
+        onPacer: (view) => {
+          pace = view;
+        },
       },
     );
   } finally {
+    clearTimeout(graceTimer);
     io.signal.removeEventListener('abort', onInterrupt);
+    io.quit?.removeEventListener('abort', onQuit);
     progress.stop();
     await sink.close();
     await lock?.release();
@@ -319,6 +346,8 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     if (s.cached) lines.push(`${s.cached} answered from the cache, nothing billed for them (--refresh asks again)`);
     const g = guardLine(s);
     if (g) lines.push(g);
+    const p = paceSummary(s, settings.concurrency);
+    if (p) lines.push(p);
   } else if (s.ok > 0) lines.push(costLine(s.ok, s.estimate));
   if (run.verbose && !run.dryRun) {
     lines.push(
@@ -345,7 +374,46 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
     term.error(`${s.authError.message}; stopped the batch`, errorHint(s.authError));
     return ExitCode.config;
   }
+  if (s.relayDown) {
+    const done = s.ok + s.failed + counts.skipped;
+    term.error(`${s.relayDown.message}; stopped the batch after ${done} of ${s.total}`, s.relayDown.hint);
+    return ExitCode.api;
+  }
   return s.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}
+
+const waitingFor = (n: number) => (n === 1 ? 'waiting for 1 answer' : `waiting for ${n} answers`);
+
+/** How long SIGTERM (and SIGHUP) wait for the answers in flight: IMGDESC_STOP_GRACE seconds, 10 by default. */
+export function stopGraceMs(env: Record<string, string | undefined>): number {
+  const v = Number(env.IMGDESC_STOP_GRACE);
+  return env.IMGDESC_STOP_GRACE !== undefined && Number.isFinite(v) && v >= 0 ? v * 1000 : 10_000;
+}
+
+/** How long a relay may be down before the batch stops: IMGDESC_DOWN_LIMIT seconds, 120 by default. */
+export function downLimitMs(env: Record<string, string | undefined>): number | undefined {
+  const v = Number(env.IMGDESC_DOWN_LIMIT);
+  return env.IMGDESC_DOWN_LIMIT !== undefined && Number.isFinite(v) && v > 0 ? v * 1000 : undefined;
+}
+
+/**
+ * What the relay allowed, when it held the batch back, and the flags that fit it:
+ * `relay: 23 answers were 429; it allowed about 20 requests/s (--max-rps 19 fits)`.
+ */
+export function paceSummary(s: Pick<BatchSummary, 'rateLimited' | 'learned'>, concurrency: number): string {
+  if (s.rateLimited === 0 && s.learned.rate === undefined && s.learned.concurrency === undefined) return '';
+  const parts = [`relay: ${s.rateLimited} answer${s.rateLimited === 1 ? ' was' : 's were'} 429`];
+  const fits: string[] = [];
+  if (s.learned.rate !== undefined) {
+    const r = s.learned.rate;
+    parts.push(`it allowed about ${r >= 10 ? r.toFixed(0) : r.toFixed(1)} requests/s`);
+    fits.push(`--max-rps ${Math.max(0.1, Math.floor(r * 10) / 10)}`);
+  }
+  if (s.learned.concurrency !== undefined && s.learned.concurrency < concurrency) {
+    parts.push(`${s.learned.concurrency} at once`);
+    fits.push(`-c ${s.learned.concurrency}`);
+  }
+  return parts.join('; ') + (fits.length ? ` (${fits.join(' ')} fits it)` : '');
 }
 
 /** --existing, with --overwrite as its synonym; it needs somewhere captions already are. */

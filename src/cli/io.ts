@@ -22,14 +22,20 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 
 export function processIO(): ProcessIO {
   const controller = new AbortController();
-  // The first signal aborts what is in flight so the command can clean up and exit 130 (SIGINT),
-  // 143 (SIGTERM) or 129 (SIGHUP); a second one kills the process the default way. The listener
-  // stays registered in between: ora's signal-exit re-raises a signal that has no other listener,
-  // which would skip our cleanup.
+  // The first signal stops the command so it can clean up and exit 130 (SIGINT), 143 (SIGTERM) or
+  // 129 (SIGHUP) (a batch first waits for the answers in flight); the second says quit now (the
+  // batch stops waiting); a third kills the process the default way. The listener stays registered
+  // in between: ora's signal-exit re-raises a signal that has no other listener, which would skip
+  // our cleanup.
+  const quit = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     if (++signals === 1) {
       controller.abort(signalStop(signal));
+      return;
+    }
+    if (signals === 2) {
+      quit.abort(signalStop(signal));
       return;
     }
     for (const s of STOP_SIGNALS) process.removeListener(s, onSignal);
@@ -62,6 +68,7 @@ export function processIO(): ProcessIO {
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    quit: quit.signal,
     async settle(code) {
       await flushed(process.stdout);
       // The error of a write that failed is emitted a few ticks after it: let it arrive.

@@ -1,190 +1,214 @@
-// The rate gate shared by the workers of a batch: every attempt takes a permit from it.
-// A 429 pauses everyone (for the server's Retry-After or our backoff) and halves the permits;
-// a run of successes gives one back. The clock is injectable so the policy is tested without waiting.
-import { setTimeout as delay } from 'node:timers/promises';
-import type { RateGate } from '../api/index.ts';
-import { InterruptedError } from '../types.ts';
-import { abortable } from './pipeline.ts';
+// The gate every attempt of a batch (or `map`) passes: it carries out the pacer's decisions
+// (pace.ts) with timers and a queue. Waiting attempts start in the order they asked; a decision
+// is taken again whenever something is answered or the time the pacer named comes. The clock is
+// injectable so the effects are tested without waiting.
+import { rateHints, type GateOutcome, type RateGate } from '../api/index.ts';
+import { CliError, ExitCode, InterruptedError } from '../types.ts';
+import { Pacer, type Outcome, type PaceChange, type Ticket } from './pace.ts';
 
 export interface GateClock {
   now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `fn` after `ms`; returns a function that cancels it. */
+  timer(ms: number, fn: () => void): () => void;
 }
 
 export const realClock: GateClock = {
   now: () => performance.now(),
-  sleep: async (ms, signal) => {
-    await delay(ms, undefined, signal ? { signal } : {});
+  timer: (ms, fn) => {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return () => clearTimeout(t);
   },
 };
 
 export interface GateOptions {
-  /** The most attempts in flight (-c). */
+  /** -c: the most attempts in flight. */
   max: number;
-  /** Consecutive successes that give one permit back (default 8). */
-  growAfter?: number;
-  clock?: GateClock;
-  /** Attempts started per second, at most (--max-rps): starts are spaced 1/rps apart. */
+  /** --max-rps: attempts started per second, at most. */
   maxRps?: number | undefined;
+  clock?: GateClock | undefined;
+  /** How long the relay may be down before the batch stops (default 2 minutes). */
+  downLimitMs?: number | undefined;
+  /**
+   * The per-attempt timeout when the user gave none (the default): the gate shortens it to a bound
+   * learned from this batch's latencies. Undefined: the user's --timeout is obeyed as given.
+   */
+  defaultTimeoutMs?: number | undefined;
+  /** Each change of pace, with its cause (for -v). */
+  onChange?: ((c: PaceChange) => void) | undefined;
 }
 
-export class AdaptiveGate {
-  readonly max: number;
-  /** Attempts allowed in flight now: `max`, less after 429s. */
-  limit: number;
-  /** Attempts in flight now. */
-  active = 0;
-  /** Most attempts ever in flight at once (for tests and -v). */
-  peak = 0;
-  rateLimited = 0;
-  /** The lowest the limit went. */
-  lowest: number;
-  private pausedUntil = 0;
-  private streak = 0;
-  /** When the relay started answering only 429s (since the last success), or undefined. */
-  private limitedSince: number | undefined;
-  private lastDecreaseAt = Number.NEGATIVE_INFINITY;
-  private readonly growAfter: number;
+/** The relay stayed down past the limit: the batch stops, exit 4, resumable. */
+export class RelayDownError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.api, { hint: 'run the same command again to resume once the relay is back' });
+    this.name = 'RelayDownError';
+  }
+}
+
+interface Waiter {
+  resolve(t: Ticket): void;
+  reject(e: unknown): void;
+}
+
+export class BatchGate {
+  readonly pacer: Pacer;
   private readonly clock: GateClock;
-  private waiters: Array<() => void> = [];
-  private readonly spacingMs: number;
-  /** When the next attempt may start under --max-rps. */
-  private nextStart = Number.NEGATIVE_INFINITY;
+  private readonly defaultTimeoutMs: number | undefined;
+  private readonly onChange: ((c: PaceChange) => void) | undefined;
+  private queue: Waiter[] = [];
+  private cancelTimer: (() => void) | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closed: unknown;
 
   constructor(opts: GateOptions) {
-    this.max = Math.max(1, Math.floor(opts.max));
-    this.limit = this.max;
-    this.lowest = this.max;
-    this.growAfter = Math.max(1, opts.growAfter ?? 8);
+    this.pacer = new Pacer({ maxConcurrency: opts.max, maxRps: opts.maxRps, downLimitMs: opts.downLimitMs });
     this.clock = opts.clock ?? realClock;
-    this.spacingMs = opts.maxRps !== undefined && opts.maxRps > 0 ? 1000 / opts.maxRps : 0;
+    this.defaultTimeoutMs = opts.defaultTimeoutMs;
+    this.onChange = opts.onChange;
   }
 
-  /** Waits out any pause, then for a free permit. Resolves with the time the attempt starts. */
-  async acquire(signal?: AbortSignal): Promise<number> {
-    for (;;) {
-      if (signal?.aborted) throw new InterruptedError();
-      const now = this.clock.now();
-      if (now < this.pausedUntil) {
-        try {
-          await this.clock.sleep(this.pausedUntil - now, signal);
-        } catch (err) {
-          if (signal?.aborted) throw new InterruptedError();
-          throw err;
-        }
-        continue;
-      }
-      if (this.active < this.limit) {
-        this.active++;
-        this.peak = Math.max(this.peak, this.active);
-        return this.spacingMs > 0 ? this.spaced(now, signal) : now;
-      }
-      await this.nextRelease(signal);
-    }
+  get peak(): number {
+    return this.pacer.peak;
+  }
+  get rateLimited(): number {
+    return this.pacer.rateLimited;
+  }
+  get lowest(): number {
+    return this.pacer.lowest;
+  }
+  get active(): number {
+    return this.pacer.active;
   }
 
-  /** Holding a permit, waits for this attempt's turn under --max-rps; each attempt books the next turn. */
-  private async spaced(now: number, signal?: AbortSignal): Promise<number> {
-    const at = Math.max(now, this.nextStart);
-    this.nextStart = at + this.spacingMs;
-    if (at > now) {
-      try {
-        await this.clock.sleep(at - now, signal);
-      } catch (err) {
-        this.release();
-        if (signal?.aborted) throw new InterruptedError();
-        throw err;
-      }
-    }
-    return this.clock.now();
+  /** Waits for this attempt's turn; rejects with InterruptedError on abort or close, RelayDownError when the relay is gone. */
+  acquire(signal?: AbortSignal): Promise<Ticket> {
+    if (this.closed !== undefined) return Promise.reject(this.closed);
+    if (signal?.aborted) return Promise.reject(new InterruptedError());
+    return new Promise<Ticket>((resolve, reject) => {
+      const onAbort = () => {
+        this.queue = this.queue.filter((w) => w !== waiter);
+        reject(new InterruptedError());
+      };
+      const waiter: Waiter = {
+        resolve: (t) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(t);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+      this.pump();
+    });
   }
 
-  release(): void {
-    this.active = Math.max(0, this.active - 1);
-    this.wake();
+  /** The attempt of `t` ended. */
+  settle(t: Ticket, o: Outcome): void {
+    this.pacer.answer(t, o, this.clock.now());
+    this.flushChanges();
+    this.pump();
   }
 
-  pause(ms: number): void {
-    if (!(ms > 0)) return;
-    const until = this.clock.now() + ms;
-    if (until > this.pausedUntil) this.pausedUntil = until;
+  /** No more starts (the first Ctrl-C): every waiting and later attempt is rejected with `reason`. */
+  close(reason: unknown = new InterruptedError()): void {
+    this.closed ??= reason;
+    for (const w of this.queue.splice(0)) w.reject(this.closed);
+    this.cancelTimer?.();
   }
 
-  /** How long the relay has answered nothing but 429s, in ms (0 when it answered since). */
+  /** How long the relay has answered nothing but 429s, in ms. */
   rateLimitedFor(): number {
-    return this.limitedSince === undefined ? 0 : this.clock.now() - this.limitedSince;
+    return this.pacer.refusingFor(this.clock.now());
   }
 
-  /** A pause in force right now, in ms (0 when none). */
-  pausedFor(): number {
-    return Math.max(0, this.pausedUntil - this.clock.now());
-  }
-
-  success(): void {
-    this.limitedSince = undefined;
-    this.streak++;
-    if (this.streak >= this.growAfter && this.limit < this.max) {
-      this.limit++;
-      this.streak = 0;
-      this.wake();
-    }
+  /** The per-attempt timeout now: the learned bound, or undefined to use the user's own. */
+  timeoutMs(): number | undefined {
+    return this.defaultTimeoutMs === undefined ? undefined : this.pacer.hungAfterMs(this.defaultTimeoutMs);
   }
 
   /**
-   * A 429 for an attempt that started at `startedAt`. Only attempts started after the last step down
-   * count toward another one: a wave of 429s for requests already in flight halves the limit once.
-   */
-  rateLimit(startedAt: number): void {
-    this.rateLimited++;
-    this.streak = 0;
-    this.limitedSince ??= this.clock.now();
-    if (startedAt >= this.lastDecreaseAt) {
-      this.limit = Math.max(1, Math.floor(this.limit / 2));
-      this.lowest = Math.min(this.lowest, this.limit);
-      this.lastDecreaseAt = this.clock.now();
-    }
-  }
-
-  /**
-   * The RateGate for one request (the API client calls it around each attempt): it holds at most
-   * one permit, gives it back when the attempt ends, and `done()` returns it whatever happened.
+   * The RateGate of one request (the API client calls it around each attempt). `done()` gives back
+   * an attempt the client did not settle (an exception, a stop).
    */
   forRequest(): RateGate & { done(): void } {
-    let held = false;
-    let startedAt = 0;
-    const give = () => {
-      if (held) {
-        held = false;
-        this.release();
+    let ticket: Ticket | undefined;
+    const give = (o: Outcome) => {
+      if (ticket) {
+        const t = ticket;
+        ticket = undefined;
+        this.settle(t, o);
       }
     };
     return {
       wait: async (signal?: AbortSignal) => {
-        give(); // a retry: the previous attempt is over
-        startedAt = await this.acquire(signal);
-        held = true;
+        give({ kind: 'abandoned' });
+        ticket = await this.acquire(signal);
       },
-      pause: (ms: number) => this.pause(ms),
-      onSuccess: () => {
-        this.success();
-        give();
-      },
-      onRateLimited: () => {
-        this.rateLimit(startedAt);
-        give();
-      },
+      settle: (o: GateOutcome) => give(toOutcome(o)),
       rateLimitedFor: () => this.rateLimitedFor(),
-      done: give,
+      timeoutMs: () => this.timeoutMs(),
+      done: () => give({ kind: 'abandoned' }),
     };
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const r of w) r();
+  private pump(): void {
+    if (!this.queue.length) {
+      // Nothing waits: a timer left behind would only keep the process alive.
+      this.cancelTimer?.();
+      this.cancelTimer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    while (this.queue.length) {
+      const now = this.clock.now();
+      const d = this.pacer.decide(now);
+      this.flushChanges();
+      if ('gone' in d) {
+        this.close(new RelayDownError(d.gone));
+        return;
+      }
+      if (!d.go) {
+        if (d.at !== undefined) this.wakeAt(d.at, now);
+        return;
+      }
+      const t = this.pacer.start(now, d.probe);
+      (this.queue.shift() as Waiter).resolve(t);
+    }
   }
 
-  private nextRelease(signal?: AbortSignal): Promise<void> {
-    return abortable<void>((settle) => this.waiters.push(() => settle()), signal);
+  private wakeAt(at: number, now: number): void {
+    if (this.cancelTimer && at >= this.timerAt) return;
+    this.cancelTimer?.();
+    this.timerAt = at;
+    this.cancelTimer = this.clock.timer(at - now, () => {
+      this.cancelTimer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    });
+  }
+
+  private flushChanges(): void {
+    const c = this.pacer.changes;
+    if (!c.length) return;
+    for (const change of c.splice(0)) this.onChange?.(change);
+  }
+}
+
+/** The client's account of an attempt, in the pacer's terms. */
+export function toOutcome(o: GateOutcome): Outcome {
+  switch (o.kind) {
+    case 'ok':
+      return { kind: 'ok', latencyMs: o.latencyMs, hints: rateHints(o.headers) };
+    case 'limited':
+      return { kind: 'limited', retryAfterMs: o.retryAfterMs, hints: rateHints(o.headers) };
+    case 'down':
+      return { kind: 'down', reason: o.reason };
+    case 'answered':
+      return { kind: 'answered' };
+    default:
+      return { kind: 'abandoned' };
   }
 }

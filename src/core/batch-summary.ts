@@ -22,6 +22,10 @@ export interface BatchSummary {
   peakInFlight: number;
   rateLimited: number;
   lowestConcurrency: number;
+  /** What the relay was found to allow, when it held the batch back. */
+  learned: { rate?: number; concurrency?: number };
+  /** Set when the relay stayed down too long and the batch stopped. */
+  relayDown: CliError | undefined;
   /** Most images prepared but not yet sent at once (the pipeline's bound, for tests). */
   peakPrepared: number;
   /** Answers from the answer cache (not in `tokens`: nothing was billed for them). */
@@ -66,12 +70,15 @@ export type BatchEvent =
   | { kind: 'cut-off' }
   | { kind: 'model-not-found' }
   | { kind: 'auth-stop'; error: CliError }
+  /** The relay stayed down past the limit: the batch stopped. */
+  | { kind: 'relay-down'; error: CliError }
   | {
       kind: 'finished';
       interrupted: boolean;
       peakInFlight: number;
       rateLimited: number;
       lowestConcurrency: number;
+      learned: { rate?: number; concurrency?: number };
       peakPrepared: number;
     };
 
@@ -89,6 +96,8 @@ export function emptySummary(total: number, concurrency: number, formula: string
     peakInFlight: 0,
     rateLimited: 0,
     lowestConcurrency: concurrency,
+    learned: {},
+    relayDown: undefined,
     peakPrepared: 0,
     cached: 0,
     verdicts: { refused: 0, empty: 0, truncated: 0, chatter: 0 },
@@ -143,6 +152,8 @@ export function summarize(s: BatchSummary, e: BatchEvent): BatchSummary {
       return { ...s, modelNotFound: true };
     case 'auth-stop':
       return { ...s, authError: s.authError ?? e.error };
+    case 'relay-down':
+      return { ...s, relayDown: s.relayDown ?? e.error };
     case 'finished': {
       const { kind: _, ...figures } = e;
       return { ...s, ...figures };

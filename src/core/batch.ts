@@ -17,7 +17,8 @@ import type { Settings } from '../config/settings.ts';
 import type { PreparedImage, ReadResult } from '../image/index.ts';
 import { CliError, ExitCode, InterruptedError, OutputError } from '../types.ts';
 import { decideFailure, decideItem, errorInfo, type BatchError, type ItemFacts, type SkipReason } from './batch-decide.ts';
-import { AdaptiveGate, type GateClock } from './batch-gate.ts';
+import { BatchGate, RelayDownError, type GateClock } from './batch-gate.ts';
+import type { PaceChange } from './pace.ts';
 import { renderPrompt, resumeKey, sidecarPath, type BatchItem, type SidecarNaming } from './batch-inputs.ts';
 import { removeStaleTemps } from './batch-output.ts';
 import { fileKind, insideRoot, RefusedFileError, refusal, resolvedPath } from './safe-files.ts';
@@ -121,6 +122,20 @@ export interface BatchCallbacks {
   onPlanned?(item: BatchItem, image: PreparedImage, plan: DescribePlan, writes: string[]): void;
   onWarning?(item: BatchItem, message: string): void;
   onRetry?(item: BatchItem, e: RetryEvent): void;
+  /** A change of pace and its cause (for -v). */
+  onPace?(change: PaceChange): void;
+  /** The batch's pace, to read while it runs (the live line); called once before the first request. */
+  onPacer?(pace: PaceView): void;
+}
+
+/** What the live line says about the pace. */
+export interface PaceView {
+  /** Requests in flight now. */
+  inFlight(): number;
+  /** ok answers per second over the last seconds. */
+  achieved(): number;
+  /** What holds the batch back, in a few words, or undefined when nothing does. */
+  limit(): string | undefined;
 }
 
 export interface BatchRunOptions {
@@ -155,6 +170,13 @@ export interface BatchRunOptions {
   /** Default: concurrency + 2. */
   maxPrepared?: number | undefined;
   clock?: GateClock | undefined;
+  /** How long the relay may be down before the batch stops (default 2 minutes). */
+  downLimitMs?: number | undefined;
+  /**
+   * Aborts the requests in flight. Without it, `ctx.signal` does (at once); with it, `ctx.signal`
+   * only stops new requests and those in flight are waited for and recorded until this aborts.
+   */
+  quit?: AbortSignal | undefined;
   /** This run's shard index, written into each record. */
   shard?: number | undefined;
   /** --raw: captions keep terminal control characters (by default they are removed). */
@@ -317,16 +339,37 @@ async function batchFlow(
   const { structuredRequest } = await import('./structured.ts');
   const structured = await structuredRequest(settings, ctx.cwd, ctx.signal);
 
-  // Stops everything on Ctrl-C, and on a 401/403 (every other request would fail the same way).
+  // Stops everything on a 401/403 (every other request would fail the same way) and when the relay
+  // stays down. Ctrl-C (ctx.signal) stops new requests; with `opts.quit`, those in flight are
+  // answered and recorded until it aborts too.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const requestSignal = AbortSignal.any([opts.quit ?? ctx.signal, stop.signal]);
   // Every request in flight or waiting to retry listens for the abort (its wait, its attempt, the
   // gate): Node's leak warning at 11 listeners is for code that adds them without end; ours are
   // bounded by the images in the pipeline.
   const maxPrepared = Math.max(1, opts.maxPrepared ?? concurrency + 2);
   const listeners = 4 * (concurrency + maxPrepared) + 16;
-  for (const s of [signal, ctx.signal]) setMaxListeners(Math.max(listeners, getMaxListeners(s)), s);
-  const gate = new AdaptiveGate({ max: concurrency, maxRps: settings.maxRps, ...(opts.clock ? { clock: opts.clock } : {}) });
+  for (const s of [signal, requestSignal, ctx.signal, ...(opts.quit ? [opts.quit] : [])])
+    setMaxListeners(Math.max(listeners, getMaxListeners(s)), s);
+  const gate = new BatchGate({
+    max: concurrency,
+    maxRps: settings.maxRps,
+    clock: opts.clock,
+    downLimitMs: opts.downLimitMs,
+    // --timeout given (flag, environment, profile) is obeyed; the default gives way to a learned bound.
+    defaultTimeoutMs: settings.sources.timeout === undefined || settings.sources.timeout === 'default' ? settings.timeoutMs : undefined,
+    onChange: cb.onPace,
+  });
+  // No new attempt after a stop, retries of those in flight included.
+  const closeGate = () => gate.close();
+  signal.addEventListener('abort', closeGate, { once: true });
+  const clock = opts.clock ?? { now: () => performance.now() };
+  cb.onPacer?.({
+    inFlight: () => gate.active,
+    achieved: () => gate.pacer.achieved(clock.now()),
+    limit: () => paceText(gate),
+  });
   let dispatcher: CoreContext['dispatcher'];
   if (!opts.dryRun) {
     core.requireCredentials(settings);
@@ -592,7 +635,7 @@ async function batchFlow(
   const sendOne = async (p: Prepared) => {
     const { item } = p;
     const reqGate = gate.forRequest();
-    const reqCtx: CoreContext = { ...ctx, signal, gate: reqGate, onRetry: (e) => cb.onRetry?.(item, e) };
+    const reqCtx: CoreContext = { ...ctx, signal: requestSignal, gate: reqGate, onRetry: (e) => cb.onRetry?.(item, e) };
     if (dispatcher) reqCtx.dispatcher = dispatcher;
     const started = performance.now();
     let rec: BatchRecord;
@@ -645,6 +688,12 @@ async function batchFlow(
           cb.onWarning?.(item, `the answer was cut off (finish_reason: ${o.answer.finishReason}); raise --max-tokens`);
         }
       } else {
+        if (o.err instanceof RelayDownError) {
+          // Not the image's failure: the batch stops, and a rerun sends it.
+          emit({ kind: 'relay-down', error: o.err });
+          stop.abort();
+          return;
+        }
         const action = actionFor(o.err);
         if (action === 'drop') return;
         if (action === 'record-and-stop') {
@@ -695,7 +744,20 @@ async function batchFlow(
     peakInFlight: gate.peak,
     rateLimited: gate.rateLimited,
     lowestConcurrency: gate.lowest,
+    learned: gate.pacer.learned(),
     peakPrepared: stats.peakPrepared,
   });
+  signal.removeEventListener('abort', closeGate);
   return summary;
+}
+
+/** What holds the batch back now: `limited by relay: 20/s learned`, `relay down, probing` ... */
+function paceText(gate: BatchGate): string | undefined {
+  const p = gate.pacer;
+  if (p.mode === 'down') return 'relay down: paused, probing';
+  if (p.mode === 'blocked') return 'relay refusing (429): waiting';
+  if (p.limitedBy === 'rate' && Number.isFinite(p.rate) && (p.maxRps === undefined || p.rate < p.maxRps))
+    return `limited by relay: ${p.rate >= 10 ? p.rate.toFixed(0) : p.rate.toFixed(1)}/s learned`;
+  if (p.limitedBy === 'concurrency' && p.concurrency < p.max) return `limited by relay: ${p.concurrency} at once learned`;
+  return undefined;
 }

@@ -34,7 +34,7 @@ export function formatRate(perSecond: number): string {
  * The live line, e.g. `37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 48 s`. While the relay's
  * rate limit holds every request back, that is what it says: `37/200 · waiting 3 s (rate limited)`.
  */
-export function progressLine(c: ProgressCounts, elapsedMs: number, waitingMs = 0): string {
+export function progressLine(c: ProgressCounts, elapsedMs: number, waitingMs = 0, pace?: PaceLine): string {
   const done = c.ok + c.failed + c.skipped;
   const sent = c.ok + c.failed;
   const rate = elapsedMs > 0 ? sent / (elapsedMs / 1000) : 0;
@@ -42,13 +42,25 @@ export function progressLine(c: ProgressCounts, elapsedMs: number, waitingMs = 0
   const parts = [`${done}/${c.total}`];
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (pace?.stopping !== undefined) {
+    parts.push(pace.stopping);
+    return parts.join(' · ');
+  }
   if (waitingMs > 0) {
     parts.push(`waiting ${Math.ceil(waitingMs / 1000)} s (rate limited)`);
     return parts.join(' · ');
   }
-  parts.push(formatRate(rate));
+  parts.push(pace?.rate !== undefined && pace.rate > 0 ? `${pace.rate.toFixed(1)}/s` : formatRate(rate));
+  if (pace?.limit) parts.push(pace.limit);
   if (left > 0 && rate > 0) parts.push(`ETA ${formatDuration((left / rate) * 1000)}`);
   return parts.join(' · ');
+}
+
+/** What the live line says about the pace: the rate now, what holds it, or that the batch is stopping. */
+export interface PaceLine {
+  rate?: number | undefined;
+  limit?: string | undefined;
+  stopping?: string | undefined;
 }
 
 /** The final summary: counts, elapsed time and tokens. */
@@ -66,6 +78,7 @@ export class Progress {
   private lastDraw = Number.NEGATIVE_INFINITY;
   private counts: ProgressCounts = { total: 0, ok: 0, failed: 0, skipped: 0, tokens: 0 };
   private waitUntil = 0;
+  private pace: (() => PaceLine) | undefined;
 
   constructor(
     private readonly stream: OutStream,
@@ -90,6 +103,11 @@ export class Progress {
     if (!force && t - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = t;
     this.draw();
+  }
+
+  /** Where the line reads the pace from at each redraw. */
+  setPace(pace: () => PaceLine): void {
+    this.pace = pace;
   }
 
   /** The relay asked to wait (429): the line says so until the wait is over. */
@@ -135,7 +153,7 @@ export class Progress {
 
   private draw(): void {
     const dim = this.opts.dim ?? ((s: string) => s);
-    let text = progressLine(this.counts, this.elapsed(), this.waitUntil - this.now());
+    let text = progressLine(this.counts, this.elapsed(), this.waitUntil - this.now(), this.pace?.());
     const cols = this.stream.columns;
     if (cols !== undefined && cols > 10 && text.length > cols - 1) text = text.slice(0, cols - 2) + '…';
     this.stream.write(`\r\x1b[2K${dim(text)}`);

@@ -58,7 +58,11 @@ export function formatUsage(usage: unknown): string | null {
  * from 1 like `maxAttempts`, so "attempt 2 of 3" is the first retry of `--retries 2`.
  */
 export function formatRetry(e: { attempt: number; maxAttempts: number; retry: number; delayMs: number; reason: string }): string {
-  // A wait on a 429 in a batch uses no retry: its attempt may go beyond the count.
-  if (e.retry === 0) return `${e.reason}; waiting ${formatDuration(e.delayMs)} for the rate limit (attempt ${e.attempt}, no retry used)`;
+  // A wait on a 429 or an outage in a batch uses no retry: its attempt may go beyond the count, and
+  // the batch's pace decides when it goes again.
+  if (e.retry === 0)
+    return e.delayMs > 0
+      ? `${e.reason}; waiting ${formatDuration(e.delayMs)} for the rate limit (attempt ${e.attempt}, no retry used)`
+      : `${e.reason}; sent again at the batch's pace (attempt ${e.attempt}, no retry used)`;
   return `${e.reason}; retrying in ${formatDuration(e.delayMs)} (attempt ${e.attempt} of ${e.maxAttempts})`;
 }

@@ -95,8 +95,8 @@ export function relayEnv(url: string, extra: Record<string, string | undefined> 
 }
 
 export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutMs' | 'keepStdinOpen'> {
-  /** Called once the command started, with the controller that stands for Ctrl-C. */
-  onStart?: (interrupt: AbortController) => void;
+  /** Called once the command started, with the controllers that stand for Ctrl-C and a second Ctrl-C. */
+  onStart?: (interrupt: AbortController, quit: AbortController) => void;
   /** stdout and stderr are terminals (for spinner and live-progress cases). */
   tty?: boolean;
   /** Through the commander program (cli/main.ts), also for the forms the entry answers itself. */
@@ -123,6 +123,7 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
     },
   });
   const controller = new AbortController();
+  const quit = new AbortController();
   const input = opts.input === undefined ? [] : [typeof opts.input === 'string' ? Buffer.from(opts.input) : opts.input];
   const io: IO = {
     stdout: sink(out),
@@ -134,8 +135,9 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
     env: cliEnv(opts.env, opts.configHome),
     cwd: opts.cwd ?? ROOT,
     signal: controller.signal,
+    quit: quit.signal,
   };
-  opts.onStart?.(controller);
+  opts.onStart?.(controller, quit);
   const code = await main(args, io);
   const stdoutBytes = Buffer.concat(out);
   return { code, signal: null, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes };

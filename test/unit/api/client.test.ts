@@ -144,52 +144,65 @@ for (const transport of ['undici', 'node:http'] as const)
       assert.equal(srv.seen[0]?.headers['content-type'], undefined);
     });
 
-    it('429 with Retry-After then 200: retried after the asked delay, and the gate is paused for everyone', async () => {
+    it('with a gate, a 429 goes back to the gate at once with its Retry-After, and uses no retry', async () => {
       srv.reset((_req, res, n) =>
         n <= 2 ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '2' }) : json(res, 200, OK),
       );
       const calls: string[] = [];
       const gate: RateGate = {
         wait: async () => void calls.push('wait'),
-        pause: (ms) => void calls.push(`pause ${ms}`),
-        onRateLimited: () => void calls.push('rate-limited'),
-        onSuccess: () => void calls.push('success'),
+        settle: (o) => void calls.push(o.kind === 'limited' ? `limited ${o.retryAfterMs}` : o.kind),
       };
       const r = await createChatCompletion(BODY, opts({ gate }));
       assert.equal(r.attempts, 3);
       assert.equal(srv.seen.length, 3);
-      assert.deepEqual(sleeps, [2000, 2000]);
-      assert.deepEqual(calls, ['wait', 'rate-limited', 'pause 2000', 'wait', 'rate-limited', 'pause 2000', 'wait', 'success']);
-      // with a gate (a batch), waiting on a 429 uses no retry
-      assert.deepEqual(retries, [
-        { attempt: 2, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
-        { attempt: 3, maxAttempts: 3, retry: 0, delayMs: 2000, reason: 'HTTP 429' },
-      ]);
+      assert.deepEqual(sleeps, [], 'the gate holds the next attempt, not the request');
+      assert.deepEqual(calls, ['wait', 'limited 2000', 'wait', 'limited 2000', 'wait', 'ok']);
+      assert.deepEqual(
+        retries.map((e) => [e.attempt, e.retry, e.reason]),
+        [
+          [2, 0, 'HTTP 429'],
+          [3, 0, 'HTTP 429'],
+        ],
+      );
     });
 
-    it('with a gate, 429s beyond the retries are waited out; 5xx still use retries', async () => {
-      srv.reset((_req, res, n) =>
-        n <= 4
-          ? json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' })
-          : n === 5
-            ? json(res, 503, {})
-            : json(res, 200, OK),
-      );
-      const gate: RateGate = { wait: async () => {}, pause: () => {} };
+    it('with a gate, 429s and outages (502/503/504) are waited out without retries; a 500 uses one', async () => {
+      const statuses = [429, 429, 502, 503, 504, 500];
+      srv.reset((_req, res, n) => (n <= statuses.length ? json(res, statuses[n - 1] as number, {}) : json(res, 200, OK)));
+      const kinds: string[] = [];
+      const gate: RateGate = { wait: async () => {}, settle: (o) => void kinds.push(o.kind) };
       const r = await createChatCompletion(BODY, opts({ gate, retries: 1 }));
-      assert.equal(r.attempts, 6);
+      assert.equal(r.attempts, 7);
       assert.deepEqual(
         retries.map((e) => e.retry),
-        [0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 1],
       );
+      assert.deepEqual(kinds, ['limited', 'limited', 'down', 'down', 'down', 'answered', 'ok']);
     });
 
     it('with a gate, a relay that stays rate limited past the wait cap fails the request with its 429', async () => {
       srv.reset((_req, res) => json(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '20' }));
-      const gate: RateGate = { wait: async () => {}, pause: () => {} };
+      let limitedFor = 0;
+      const gate: RateGate = {
+        wait: async () => {},
+        settle: () => {
+          limitedFor += 20_000;
+        },
+        rateLimitedFor: () => limitedFor,
+      };
       const e = await rejection(createChatCompletion(BODY, opts({ gate, maxRateLimitWaitMs: 50_000 })));
       assert.ok(e instanceof APIError && e.status === 429);
-      assert.deepEqual(sleeps, [20_000, 20_000], 'a third wait would pass 50 s');
+      assert.equal(srv.seen.length, 3, 'the third 429 came 60 s into the limiting, past 50 s');
+    });
+
+    it("with a gate, the timeout is the gate's learned bound; an attempt abandoned there is retried once", async () => {
+      srv.reset(() => {}); // never answers
+      const gate: RateGate = { wait: async () => {}, settle: () => {}, timeoutMs: () => 100 };
+      const e = await rejection(createChatCompletion(BODY, opts({ gate, retries: 5, timeoutMs: 60_000 })));
+      assert.ok(e instanceof APITimeoutError, String(e));
+      assert.equal(srv.seen.length, 2);
+      assert.match(e.message, /timed out after 0.1 s \(2 attempts\)/);
     });
 
     it('without a gate (describe), 429s use retries as before', async () => {
@@ -441,7 +454,7 @@ for (const transport of ['undici', 'node:http'] as const)
 
     it('an abort while waiting on the gate → InterruptedError', async () => {
       const ac = new AbortController();
-      const gate: RateGate = { wait: () => (ac.abort(), new Promise(() => {})), pause: () => {} };
+      const gate: RateGate = { wait: () => (ac.abort(), new Promise(() => {})), settle: () => {} };
       srv.reset((_req, res) => json(res, 200, OK));
       const e = await rejection(createChatCompletion(BODY, opts({ signal: ac.signal, gate })));
       assert.ok(e instanceof InterruptedError);

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandInputs, renderPrompt, sidecarPath, splitFileList } from '../../../src/core/batch-inputs.ts';
 import { indexFromText, readResumeIndex } from '../../../src/core/batch-resume.ts';
-import { AdaptiveGate, type GateClock } from '../../../src/core/batch-gate.ts';
 import { openJsonlFile, streamSink, writeFileAtomic } from '../../../src/core/batch-output.ts';
 import { errorInfo } from '../../../src/core/batch-decide.ts';
 import { progressLine, summaryLine } from '../../../src/ui/progress.ts';
@@ -265,122 +264,6 @@ test('writeFileAtomic leaves only the final file', async () => {
   assert.deepEqual(readdirSync(dir), ['photo.txt']);
 });
 
-// ---- the rate gate -----------------------------------------------------------------------------
-
-/** A clock that only moves when someone sleeps. */
-function fakeClock(): GateClock & { t: number; slept: number[] } {
-  const c = {
-    t: 0,
-    slept: [] as number[],
-    now: () => c.t,
-    sleep: async (ms: number) => {
-      c.slept.push(ms);
-      c.t += ms;
-      await Promise.resolve();
-    },
-  };
-  return c;
-}
-
-test('gate: permits up to max, the next waits for a release', async () => {
-  const gate = new AdaptiveGate({ max: 2, clock: fakeClock() });
-  await gate.acquire();
-  await gate.acquire();
-  let third = false;
-  const p = gate.acquire().then(() => (third = true));
-  await new Promise((r) => setImmediate(r));
-  assert.equal(third, false);
-  gate.release();
-  await p;
-  assert.equal(third, true);
-  assert.equal(gate.peak, 2);
-});
-
-test('gate: a pause holds every new attempt for its length', async () => {
-  const clock = fakeClock();
-  const gate = new AdaptiveGate({ max: 4, clock });
-  gate.pause(2000);
-  gate.pause(500); // a shorter pause does not shorten the longer one
-  await gate.acquire();
-  assert.equal(clock.t, 2000);
-  assert.deepEqual(clock.slept, [2000]);
-  await gate.acquire();
-  assert.equal(clock.t, 2000, 'no wait once the pause is over');
-});
-
-test('gate: a wave of 429s halves the limit once; 429s after that halve again, down to 1', () => {
-  const clock = fakeClock();
-  const gate = new AdaptiveGate({ max: 8, clock });
-  // eight requests in flight, all started at t=0, all rate limited
-  clock.t = 100;
-  for (let i = 0; i < 8; i++) gate.rateLimit(0);
-  assert.equal(gate.limit, 4);
-  clock.t = 2000;
-  gate.rateLimit(1500); // started after the step down: still too fast
-  assert.equal(gate.limit, 2);
-  clock.t = 3000;
-  gate.rateLimit(2500);
-  clock.t = 4000;
-  gate.rateLimit(3500);
-  assert.equal(gate.limit, 1);
-  assert.equal(gate.lowest, 1);
-  assert.equal(gate.rateLimited, 11);
-});
-
-test('gate: recovers by one after N consecutive successes, never above max; a 429 resets the run', () => {
-  const clock = fakeClock();
-  const gate = new AdaptiveGate({ max: 4, growAfter: 3, clock });
-  gate.rateLimit(0);
-  assert.equal(gate.limit, 2);
-  gate.success();
-  gate.success();
-  clock.t = 10;
-  gate.rateLimit(-1); // an old request: counts as a 429 but does not step down
-  assert.equal(gate.limit, 2);
-  gate.success();
-  gate.success();
-  assert.equal(gate.limit, 2, 'the run was reset');
-  gate.success();
-  assert.equal(gate.limit, 3);
-  for (let i = 0; i < 10; i++) gate.success();
-  assert.equal(gate.limit, 4);
-});
-
-test('gate: forRequest holds one permit per attempt and gives it back on every path', async () => {
-  const clock = fakeClock();
-  const gate = new AdaptiveGate({ max: 2, clock });
-  const a = gate.forRequest();
-  await a.wait();
-  assert.equal(gate.active, 1);
-  await a.wait(); // a retry after a 5xx: the old attempt's permit is returned first
-  assert.equal(gate.active, 1);
-  a.onRateLimited?.();
-  assert.equal(gate.active, 0);
-  assert.equal(gate.limit, 1);
-  a.pause(1000);
-  await a.wait();
-  assert.equal(clock.t, 1000);
-  a.onSuccess?.();
-  assert.equal(gate.active, 0);
-  a.done();
-  assert.equal(gate.active, 0, 'done after success does not release twice');
-  const b = gate.forRequest();
-  await b.wait();
-  b.done(); // a failure the gate never heard of
-  assert.equal(gate.active, 0);
-});
-
-test('gate: an abort ends a wait with InterruptedError', async () => {
-  const gate = new AdaptiveGate({ max: 1, clock: fakeClock() });
-  await gate.acquire();
-  const ac = new AbortController();
-  const p = gate.acquire(ac.signal);
-  ac.abort();
-  await assert.rejects(p, { name: 'InterruptedError' });
-});
-
-// ---- small pure bits ---------------------------------------------------------------------------
-
 test('errorInfo maps the error kinds to status/code/message', () => {
   assert.deepEqual(errorInfo(Object.assign(new Error('HTTP 500: boom\nmore'), { status: 500, code: 'server_error' })), {
     status: 500,
@@ -398,20 +281,6 @@ test('progress and summary lines', () => {
   const c = { total: 200, ok: 30, failed: 2, skipped: 5, tokens: 12345 };
   assert.equal(progressLine(c, 10_000), '37/200 · 2 failed · 5 skipped · 3.2 img/s · ETA 50.9 s');
   assert.equal(summaryLine(c, 65_000, '5 already done'), '30 ok, 2 failed, 5 skipped (5 already done) in 1m05s, 12,345 tokens');
-});
-
-test('gate: rateLimitedFor counts from the first 429 since the last success', () => {
-  const clock = fakeClock();
-  const gate = new AdaptiveGate({ max: 4, clock });
-  assert.equal(gate.rateLimitedFor(), 0);
-  clock.t = 1000;
-  gate.rateLimit(900);
-  clock.t = 5000;
-  gate.rateLimit(4900);
-  assert.equal(gate.rateLimitedFor(), 4000);
-  assert.equal(gate.forRequest().rateLimitedFor!(), 4000);
-  gate.success();
-  assert.equal(gate.rateLimitedFor(), 0);
 });
 
 test('removeStaleTemps removes only our old temp files', async () => {

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { AdaptiveGate, type GateClock } from '../../../src/core/batch-gate.ts';
 import { expandInputs, globRoot } from '../../../src/core/batch-inputs.ts';
 import { indexFromText } from '../../../src/core/batch-resume.ts';
 import { imageColumn, manifestFormat, manifestPlace, parseJsonRow, readManifest, rowItem } from '../../../src/core/manifest.ts';
@@ -262,32 +261,4 @@ test('Merged.missing: images no part has, with their shard; silent shards', () =
     [2, 2],
   ]);
   assert.deepEqual(m.silentShards(3), [0, 2]);
-});
-
-// ---- --max-rps ------------------------------------------------------------------------------------
-
-function fakeClock(): GateClock & { t: number } {
-  const c = {
-    t: 0,
-    now: () => c.t,
-    sleep: async (ms: number) => {
-      c.t += ms;
-      await Promise.resolve();
-    },
-  };
-  return c;
-}
-
-test('gate with maxRps: attempts start 1/rps apart; idle time is not saved up', async () => {
-  const clock = fakeClock();
-  const gate = new AdaptiveGate({ max: 8, maxRps: 4, clock });
-  const starts: number[] = [];
-  for (let i = 0; i < 3; i++) starts.push(await gate.acquire());
-  assert.deepEqual(starts, [0, 250, 500]);
-  clock.t += 5000;
-  starts.length = 0;
-  for (let i = 0; i < 2; i++) starts.push(await gate.acquire());
-  assert.deepEqual(starts, [5500, 5750]);
-  const free = new AdaptiveGate({ max: 8, clock: fakeClock() });
-  assert.deepEqual([await free.acquire(), await free.acquire()], [0, 0]);
 });

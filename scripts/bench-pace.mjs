@@ -1,0 +1,350 @@
+// Pacing against simulated relays: `node scripts/bench-pace.mjs [options]` after `npm run build`
+// (also `npm run bench pace`). Prints figures, asserts nothing; talks only to servers it starts on
+// 127.0.0.1. Every row of issue #23's table, at each -c, against a relay that:
+//   plain       answers everything (latency lognormal, median 300 ms): the reference
+//   rpm         limits requests with a token bucket of 20/s (1200/min, 1 s of burst), 429 with an
+//               empty body and no Retry-After (one-api's middleware/rate-limit.go: c.Status(429))
+//   rpm-hdr     the same bucket, answered as OpenAI does: retry-after-ms, x-ratelimit-remaining-requests
+//               and x-ratelimit-reset-requests on every answer
+//   tpm         limits tokens: a bucket of 3,000 tokens/s (180k/min), each request costing its body's
+//               length / 4 in tokens, 429 with x-ratelimit-*-tokens headers and Retry-After (OpenAI)
+//   conc        at most 8 requests in flight; the 9th is answered 429 at once, new-api's
+//               {"error":{"code":"token_concurrency_limit_reached"}} with no Retry-After
+//   conc-lag    the same, but a request counts for 20 ms after its answer (new-api releases its
+//               lease after the answer is written)
+//   win         250 ms answers; 429 for 1.5 s of every 5 s, with Retry-After: 1
+//   win-nora    the same windows, no Retry-After, new-api's Chinese body (您已达到请求数限制)
+//   outage      10 s of 502/503 every 60 s (the first at 4 s into the run)
+//   refused     the relay's port closed (connection refused) for 10 s every 60 s (the first at 4 s)
+//   hung        1 request in 500 is never answered (default --timeout)
+// Options: --images N (600), --c 4,16,64, --rows a,b,c, --bin path/to/imgdesc.js,
+// --limit-s S (kill a run after S seconds, default 900).
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    images: { type: 'string', default: '600' },
+    c: { type: 'string', default: '4,16,64' },
+    rows: { type: 'string', default: 'plain,rpm,rpm-hdr,tpm,conc,win-base,win,win-nora,outage,refused,hung' },
+    bin: { type: 'string', default: join(ROOT, 'bin', 'imgdesc.js') },
+    'limit-s': { type: 'string', default: '900' },
+    // Extra arguments for every run (e.g. -v), and a folder to keep each run's stderr in.
+    extra: { type: 'string', default: '' },
+    logs: { type: 'string' },
+  },
+});
+const BIN = args.bin;
+if (!existsSync(join(BIN, '..', '..', 'dist', 'main.js'))) {
+  console.error('run `npm run build` first');
+  process.exit(1);
+}
+const N = Number(args.images);
+const CS = args.c.split(',').map(Number);
+const ROWS = args.rows.split(',');
+const LIMIT_MS = Number(args['limit-s']) * 1000;
+delete process.env.NODE_EXTRA_CA_CERTS;
+
+const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-pace-'));
+const dir = join(work, 'p');
+mkdirSync(dir);
+for (let i = 0; i < N; i++) {
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i % 256, g: (i >> 8) * 40, b: 7 } } })
+    .png()
+    .toBuffer();
+  writeFileSync(join(dir, `i${String(i).padStart(5, '0')}.png`), png);
+}
+
+// A seeded generator, so every run sees the same latencies.
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const SIGMA = 0.7;
+const lognormal = (random, median) => {
+  const u = Math.max(1e-9, random());
+  const v = random();
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return median * Math.exp(SIGMA * z);
+};
+const MEAN_MS = 300 * Math.exp((SIGMA * SIGMA) / 2);
+
+const okBody = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  model: 'bench-model',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'A small dark square on a plain background.' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 90, completion_tokens: 10, total_tokens: 100 },
+});
+
+function bucket(ratePerS, capacity) {
+  let tokens = capacity;
+  let at = performance.now();
+  return {
+    take(cost = 1) {
+      const now = performance.now();
+      tokens = Math.min(capacity, tokens + ((now - at) / 1000) * ratePerS);
+      at = now;
+      if (tokens >= cost) {
+        tokens -= cost;
+        return { ok: true, remaining: Math.floor(tokens), resetMs: 0 };
+      }
+      return { ok: false, remaining: Math.floor(tokens), resetMs: Math.ceil(((cost - tokens) / ratePerS) * 1000) };
+    },
+  };
+}
+
+/** The relay of one row. Returns {url, stats, close}. */
+async function relay(row) {
+  const random = rng(23);
+  const stats = { requests: 0, ok: 0, limited: 0, errors: 0, hung: 0, inFlight: 0, maxInFlight: 0 };
+  const t0 = performance.now();
+  const since = () => performance.now() - t0;
+  const rpm = bucket(20, 20);
+  const tpm = bucket(3_000, 3_000);
+  const hold = new Set();
+  const send = (res, status, body, headers = {}) => {
+    if (res.destroyed) return;
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
+  const server = createServer((req, res) => {
+    let size = 0;
+    req.on('data', (c) => (size += c.length));
+    req.on('end', () => {
+      stats.requests++;
+      stats.inFlight++;
+      stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+      let counted = false;
+      const done = () => {
+        if (!counted) {
+          // new-api releases a request's lease after its answer is written (a Redis round trip):
+          // a request sent right after an answer may still find it counted.
+          if (row === 'conc-lag') setTimeout(() => stats.inFlight--, 20);
+          else stats.inFlight--;
+        }
+        counted = true;
+      };
+      res.on('close', done);
+      const limited = (body, headers) => {
+        stats.limited++;
+        send(res, 429, body, headers);
+      };
+      const answer = (ms, headers = {}) =>
+        setTimeout(() => {
+          stats.ok++;
+          send(res, 200, okBody, headers);
+        }, ms);
+      const latency = lognormal(random, 300);
+      switch (row) {
+        case 'rpm': {
+          if (!rpm.take().ok) return limited('');
+          return answer(latency);
+        }
+        case 'rpm-hdr': {
+          const t = rpm.take();
+          const h = {
+            'x-ratelimit-limit-requests': '1200',
+            'x-ratelimit-remaining-requests': String(t.remaining),
+            'x-ratelimit-reset-requests': `${Math.max(t.resetMs, 50)}ms`,
+          };
+          if (!t.ok)
+            return limited('{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}', {
+              ...h,
+              'retry-after-ms': String(t.resetMs),
+              'retry-after': String(Math.ceil(t.resetMs / 1000)),
+            });
+          return answer(latency, h);
+        }
+        case 'tpm': {
+          const cost = Math.ceil(size / 4);
+          stats.cost = (stats.cost ?? 0) + cost;
+          const t = tpm.take(cost);
+          const h = {
+            'x-ratelimit-limit-tokens': '180000',
+            'x-ratelimit-remaining-tokens': String(t.remaining),
+            'x-ratelimit-reset-tokens': `${Math.max(t.resetMs, 50)}ms`,
+          };
+          if (!t.ok)
+            return limited('{"error":{"message":"Rate limit reached for tokens","type":"tokens","code":"rate_limit_exceeded"}}', {
+              ...h,
+              'retry-after': String(Math.ceil(t.resetMs / 1000)),
+            });
+          return answer(latency, h);
+        }
+        case 'conc':
+        case 'conc-lag': {
+          if (stats.inFlight > 8) {
+            stats.limited++;
+            return send(
+              res,
+              429,
+              '{"error":{"message":"token_concurrency_limit_reached (request id: 2025112715000012)","type":"new_api_error","code":"token_concurrency_limit_reached"}}',
+            );
+          }
+          return answer(latency);
+        }
+        case 'win':
+        case 'win-nora': {
+          if (since() % 5000 < 1500) {
+            if (row === 'win') return limited('{"error":{"message":"rate limited","type":"rate_limit_error"}}', { 'retry-after': '1' });
+            return limited(
+              '{"error":{"message":"您已达到请求数限制：1分钟内最多请求60次 (request id: 2025112715000012)","type":"new_api_error","code":""}}',
+            );
+          }
+          return answer(250);
+        }
+        case 'win-base':
+          return answer(250);
+        case 'outage': {
+          const t = since() % 60_000;
+          if (t >= 4000 && t < 14_000) {
+            stats.errors++;
+            return send(res, random() < 0.5 ? 502 : 503, '<html><body><h1>502 Bad Gateway</h1></body></html>', {
+              'content-type': 'text/html',
+            });
+          }
+          return answer(latency);
+        }
+        case 'hung': {
+          if (stats.requests % 500 === 250) {
+            stats.hung++;
+            hold.add(res);
+            return;
+          }
+          return answer(latency);
+        }
+        default:
+          return answer(latency);
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  let timer;
+  if (row === 'refused') {
+    // Close the port (and every open connection) for 10 s of each minute.
+    const cycle = async () => {
+      await new Promise((r) => setTimeout(r, 4000));
+      for (;;) {
+        await new Promise((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        stats.errors++;
+        await new Promise((r) => (timer = setTimeout(r, 10_000)));
+        if (stats.closed) return;
+        await new Promise((r) => server.listen(port, '127.0.0.1', r));
+        await new Promise((r) => (timer = setTimeout(r, 50_000)));
+        if (stats.closed) return;
+      }
+    };
+    void cycle();
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stats,
+    close: async () => {
+      stats.closed = true;
+      clearTimeout(timer);
+      for (const r of hold) r.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => (server.listening ? server.close(() => r()) : r()));
+    },
+  };
+}
+
+async function trial(row, c) {
+  const srv = await relay(row);
+  const out = join(work, `${row}-${c}.jsonl`);
+  rmSync(out, { force: true });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: work,
+    XDG_CONFIG_HOME: join(work, 'cfg'),
+    XDG_CACHE_HOME: join(work, 'cache'),
+    IMGDESC_BASE_URL: srv.url,
+    IMGDESC_TOKEN: 'sk-bench-0123456789',
+    IMGDESC_MODEL: 'bench-model',
+  };
+  const started = performance.now();
+  const { code, stderr } = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'batch', dir, '-c', String(c), '-o', out, ...args.extra.split(' ').filter(Boolean)], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const kill = setTimeout(() => child.kill('SIGKILL'), LIMIT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(kill);
+      resolve({ code: code ?? signal, stderr: err });
+    });
+  });
+  const ms = performance.now() - started;
+  await srv.close();
+  if (args.logs) writeFileSync(join(args.logs, `${row}-${c}-${Date.now()}.log`), stderr);
+  const recs = existsSync(out)
+    ? readFileSync(out, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+  const ok = recs.filter((r) => r.ok).length;
+  return { row, c, ms, ok, failed: N - ok, code, stats: srv.stats, killed: ms >= LIMIT_MS, stderr };
+}
+
+/** What the relay allows at best, in images per second, for this row and -c. */
+function floorRate(row, c, stats) {
+  const byConcurrency = c / (MEAN_MS / 1000);
+  if (row === 'rpm' || row === 'rpm-hdr') return Math.min(20, byConcurrency);
+  if (row === 'tpm') return Math.min(3_000 / (stats.cost / stats.requests), byConcurrency);
+  if (row === 'conc' || row === 'conc-lag') return Math.min(8, c) / (MEAN_MS / 1000);
+  return byConcurrency;
+}
+
+const base = {};
+const lines = [];
+const print = (l) => {
+  lines.push(l);
+  console.log(l);
+};
+print(`node ${process.version}; ${N} images; latency lognormal median 300 ms (mean ${MEAN_MS.toFixed(0)} ms) unless said; bin ${BIN}`);
+print('| relay | -c | time | achieved | floor | % of floor | 429s | 429 share | failed | exit |');
+print('|---|---|---|---|---|---|---|---|---|---|');
+for (const row of ROWS) {
+  for (const c of CS) {
+    const t = await trial(row, c);
+    const rate = t.ok / (t.ms / 1000);
+    let vsFloor;
+    if (row === 'win-base') base[c] = t.ms;
+    if (row === 'win' || row === 'win-nora') {
+      vsFloor = base[c] ? `${(t.ms / base[c]).toFixed(2)}× the time without windows (floor 1.43×, target ≤ 1.6×)` : '';
+    } else if (row === 'outage' || row === 'refused' || row === 'hung' || row === 'plain' || row === 'win-base') {
+      vsFloor = `${((N * (row === 'win-base' ? 0.25 : MEAN_MS / 1000)) / c).toFixed(1)} s ideal`;
+    } else {
+      const f = floorRate(row, c, t.stats);
+      vsFloor = `${f.toFixed(1)}/s | ${((rate / f) * 100).toFixed(0)}%`;
+    }
+    const share = t.stats.requests ? `${((t.stats.limited / t.stats.requests) * 100).toFixed(1)}%` : '–';
+    const cells = vsFloor.includes('|') ? vsFloor : `${vsFloor} | –`;
+    print(
+      `| ${row} | ${c} | ${(t.ms / 1000).toFixed(1)} s${t.killed ? ' (killed)' : ''} | ${rate.toFixed(1)}/s | ${cells} | ${t.stats.limited} | ${share} | ${t.failed} | ${t.code} |`,
+    );
+    if (t.code !== 0 && process.env.BENCH_VERBOSE) console.log(t.stderr.slice(-800));
+  }
+}
+rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,454 @@
+// Pacing against the relay, as pure decisions: the time and what the relay answered go in; when the
+// next request may start and how many may be in flight come out. batch-gate.ts carries them out.
+//
+// What it learns, and from what (issue #23):
+// - a 429 for a request that started while fewer were in flight than some that were admitted says
+//   "too fast": the start rate becomes what the relay admitted over the last seconds (slightly less);
+// - a 429 for a request that started with more in flight than any admitted one says "too many at
+//   once": the concurrency becomes the most that were admitted;
+// - 429s for every request, also for those started after the relay began refusing, say "not now"
+//   (a window): nothing is learned; starts stop, one probe at a time, until one is answered;
+// - 502/503/504 and refused connections say "down": the same pause and probe, with a longer backoff,
+//   then a ramp back; down for longer than `downLimitMs` ends the run;
+// - rate-limit headers (OpenAI's x-ratelimit-*, Anthropic's anthropic-ratelimit-*) give the limit
+//   before any 429: the pace starts there.
+// Learned limits are probed upward every few seconds without a 429, so a relay that allows more
+// again is followed within seconds. -c and --max-rps are ceilings nothing here goes above.
+// Why not plain AIMD or a latency gradient (Netflix concurrency-limits): relays answer a 429 at once
+// rather than queueing, so latency says little, and halving on each 429 is what sank the old gate;
+// a limit measured from what was admitted does not spiral, and a window is told apart from a limit.
+
+/** What the relay said about its limits on an answer (parsed from its headers). */
+export interface RateHints {
+  /** Requests allowed per minute. */
+  limit?: number | undefined;
+  /** Requests left before the limit. */
+  remaining?: number | undefined;
+  /** Time until the limit is whole again, in ms. */
+  resetMs?: number | undefined;
+}
+
+export type Outcome =
+  | { kind: 'ok'; latencyMs: number; hints?: RateHints | undefined }
+  | { kind: 'limited'; retryAfterMs?: number | undefined; hints?: RateHints | undefined }
+  /** 502/503/504, a refused or reset connection: the relay is not there. */
+  | { kind: 'down'; reason: string }
+  /** Any other answer (a 400, a 500 for this image, a malformed body): the relay is up. */
+  | { kind: 'answered' }
+  /** Timed out, or stopped by us: says nothing about the relay. */
+  | { kind: 'abandoned' };
+
+export interface Ticket {
+  /** Order of starting (times may be equal). */
+  readonly seq: number;
+  readonly startedAt: number;
+  /** Requests in flight when it started, itself included. */
+  readonly inFlight: number;
+  readonly probe: boolean;
+  /** Filled in when answered. */
+  state: 'pending' | 'admitted' | 'refused' | 'other';
+}
+
+export type Decision =
+  | { go: true; probe: boolean }
+  /** Not yet: ask again at `at`, or when something is answered (`at` undefined). */
+  | { go: false; at: number | undefined }
+  | { gone: string };
+
+export type Mode = 'open' | 'blocked' | 'down' | 'gone';
+
+/** A change of pace and its cause, for -v. */
+export interface PaceChange {
+  at: number;
+  text: string;
+}
+
+export interface PaceOptions {
+  /** -c */
+  maxConcurrency: number;
+  /** --max-rps */
+  maxRps?: number | undefined;
+  /** How long the relay may be down before the run gives up (default 2 minutes). */
+  downLimitMs?: number | undefined;
+  /** Window over which admitted requests are counted (default 3 s). */
+  windowMs?: number | undefined;
+}
+
+export const DOWN_LIMIT_MS = 120_000;
+/** Without a 429 for this long, a learned rate is raised by RATE_STEP. */
+const RATE_PROBE_MS = 2_000;
+const RATE_STEP = 1.05;
+/** Below what was admitted, so the relay's bucket refills a little. */
+const RATE_MARGIN = 0.95;
+/** Without a 429 for this long, a learned concurrency is raised by one. */
+const CONC_PROBE_MS = 5_000;
+/** After a 429 without Retry-After, nothing starts for this long. */
+const HOLD_MS = 50;
+/** Probes while every request is refused (429): first after this, doubling, at most BLOCKED_MAX_MS. */
+const BLOCKED_FIRST_MS = 250;
+const BLOCKED_MAX_MS = 1_000;
+/** Probes while the relay is down: first after this, doubling, at most DOWN_MAX_MS. */
+const DOWN_FIRST_MS = 500;
+const DOWN_MAX_MS = 8_000;
+/** Consecutive 429s, with one started after the first was answered, that mean "every request is refused". */
+const BLOCK_AFTER = 2;
+/** Latency samples kept for the hung-request bound. */
+const LATENCY_SAMPLES = 512;
+/** The hung-request bound: this many times the p95 latency, at least HUNG_MIN_MS, once HUNG_SAMPLES answers are in. */
+const HUNG_FACTOR = 10;
+const HUNG_MIN_MS = 60_000;
+const HUNG_SAMPLES = 20;
+
+const fmtRate = (r: number) => (r >= 10 ? r.toFixed(0) : r.toFixed(1));
+
+export class Pacer {
+  readonly max: number;
+  readonly maxRps: number | undefined;
+  private readonly downLimitMs: number;
+  private readonly windowMs: number;
+
+  mode: Mode = 'open';
+  /** The relay's start rate as learned (per second); Infinity until something says otherwise. */
+  rate = Number.POSITIVE_INFINITY;
+  /** The concurrency the relay allows as learned; `max` until a 429 says otherwise. */
+  concurrency: number;
+  /** What set the pace last: the relay's rate, its concurrency, or neither. */
+  limitedBy: 'rate' | 'concurrency' | undefined;
+  /** Counts for the summary and tests. */
+  active = 0;
+  peak = 0;
+  rateLimited = 0;
+  lowest: number;
+  readonly changes: PaceChange[] = [];
+
+  private seq = 0;
+  private nextStartAt = Number.NEGATIVE_INFINITY;
+  /** The learned limits when the current run of 429s began: a run that turns out to be a window gives them back. */
+  private before = { rate: Number.POSITIVE_INFINITY, concurrency: 0 };
+  private pauseUntil = Number.NEGATIVE_INFINITY;
+  private lastLimitedAt = Number.NEGATIVE_INFINITY;
+  private lastRateChange = Number.NEGATIVE_INFINITY;
+  private lastConcChange = Number.NEGATIVE_INFINITY;
+  /** After an outage: the concurrency ramps back from 1, one more per answer. */
+  private ramp: number | undefined;
+  /** Blocked or down: since when, the next probe, its backoff, whether one is out. */
+  private since = 0;
+  private probeAt = 0;
+  private backoff = 0;
+  private probeOut = false;
+  private downReason = '';
+  /** The current run of 429s: how many, and when the first was answered. */
+  private refusedRun = 0;
+  private firstRefusalAt = 0;
+  /** Starts of the last `windowMs`, oldest first. */
+  private recent: Ticket[] = [];
+  private firstStart: number | undefined;
+  private readonly latencies: number[] = [];
+  private latencyAt = 0;
+  /** ok answers (their times) of the last 5 s, for the achieved rate. */
+  private oks: number[] = [];
+
+  constructor(opts: PaceOptions) {
+    this.max = Math.max(1, Math.floor(opts.maxConcurrency));
+    this.maxRps = opts.maxRps !== undefined && opts.maxRps > 0 ? opts.maxRps : undefined;
+    this.concurrency = this.max;
+    this.lowest = this.max;
+    this.downLimitMs = opts.downLimitMs ?? DOWN_LIMIT_MS;
+    this.windowMs = opts.windowMs ?? 3_000;
+  }
+
+  /** The start rate in force: the learned one under --max-rps. */
+  get startRate(): number {
+    return Math.min(this.rate, this.maxRps ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** The concurrency in force now (a ramp after an outage included). */
+  get allowed(): number {
+    return Math.min(this.concurrency, this.ramp ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** May a request start at `now`? */
+  decide(now: number): Decision {
+    if (this.mode === 'gone') return { gone: this.goneText() };
+    if (this.mode === 'down' && now - this.since >= this.downLimitMs) {
+      this.mode = 'gone';
+      this.note(now, `the relay has been down for ${secs(now - this.since)}: giving up`);
+      return { gone: this.goneText() };
+    }
+    if (this.mode === 'down' || this.mode === 'blocked') {
+      const at = Math.max(this.probeAt, this.pauseUntil);
+      if (this.probeOut) return { go: false, at: this.mode === 'down' ? this.since + this.downLimitMs : undefined };
+      if (now < at) return { go: false, at: this.mode === 'down' ? Math.min(at, this.since + this.downLimitMs) : at };
+      return { go: true, probe: true };
+    }
+    if (this.active >= this.allowed) return { go: false, at: undefined };
+    const at = Math.max(this.pauseUntil, this.nextStartAt);
+    if (now < at) return { go: false, at };
+    return { go: true, probe: false };
+  }
+
+  /** A request starts now (after `decide` said go). */
+  start(now: number, probe = false): Ticket {
+    this.active++;
+    this.peak = Math.max(this.peak, this.active);
+    const t: Ticket = { seq: this.seq++, startedAt: now, inFlight: this.active, probe, state: 'pending' };
+    if (probe) this.probeOut = true;
+    const r = this.startRate;
+    if (Number.isFinite(r)) this.nextStartAt = Math.max(now, this.nextStartAt) + 1000 / r;
+    this.firstStart ??= now;
+    this.recent.push(t);
+    this.prune(now);
+    return t;
+  }
+
+  /** How the request of `t` ended. */
+  answer(t: Ticket, o: Outcome, now: number): void {
+    this.active = Math.max(0, this.active - 1);
+    if (t.probe) this.probeOut = false;
+    switch (o.kind) {
+      case 'ok':
+        t.state = 'admitted';
+        this.admitted(now, o.latencyMs);
+        if (o.hints) this.hints(o.hints, now);
+        this.probeUp(now);
+        break;
+      case 'limited':
+        t.state = 'refused';
+        this.refused(t, now, o.retryAfterMs);
+        if (o.hints) this.hints(o.hints, now);
+        break;
+      case 'down':
+        t.state = 'other';
+        this.down(t, now, o.reason);
+        break;
+      case 'answered':
+        t.state = 'other';
+        this.refusedRun = 0;
+        if (this.mode !== 'open') this.reopen(now);
+        break;
+      case 'abandoned':
+        t.state = 'other';
+        break;
+    }
+  }
+
+  /** How long the relay has answered nothing but 429s, in ms (0 when it is not refusing). */
+  refusingFor(now: number): number {
+    return this.refusedRun > 0 ? now - this.firstRefusalAt : 0;
+  }
+
+  /** ok answers per second over the last 5 s. */
+  achieved(now: number): number {
+    while (this.oks.length && (this.oks[0] as number) < now - 5_000) this.oks.shift();
+    const span = Math.min(5_000, now - (this.firstStart ?? now));
+    return span > 0 ? (this.oks.length * 1000) / span : 0;
+  }
+
+  /**
+   * The per-attempt timeout when the user set none: 10× the p95 latency of this batch's answers,
+   * at least 60 s; `fallbackMs` (the default timeout) until 20 answers are in.
+   */
+  hungAfterMs(fallbackMs: number): number {
+    if (this.latencies.length < HUNG_SAMPLES) return fallbackMs;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] as number;
+    const bound = Math.max(HUNG_MIN_MS, HUNG_FACTOR * p95);
+    return fallbackMs > 0 ? Math.min(fallbackMs, bound) : bound;
+  }
+
+  /** What the relay allowed, when it held the batch back: for the summary and its suggestion. */
+  learned(): { rate?: number; concurrency?: number } {
+    const out: { rate?: number; concurrency?: number } = {};
+    if (Number.isFinite(this.rate)) out.rate = this.rate;
+    if (this.concurrency < this.max) out.concurrency = this.concurrency;
+    return out;
+  }
+
+  // ---- learning -------------------------------------------------------------------------------
+
+  private admitted(now: number, latencyMs: number): void {
+    this.refusedRun = 0;
+    this.oks.push(now);
+    if (this.latencies.length < LATENCY_SAMPLES) this.latencies.push(latencyMs);
+    else this.latencies[this.latencyAt++ % LATENCY_SAMPLES] = latencyMs;
+    if (this.mode !== 'open') this.reopen(now);
+    else if (this.ramp !== undefined) {
+      this.ramp++;
+      if (this.ramp >= this.concurrency) this.ramp = undefined;
+    }
+  }
+
+  private refused(t: Ticket, now: number, retryAfterMs: number | undefined): void {
+    this.rateLimited++;
+    this.lastLimitedAt = now;
+    if (this.refusedRun === 0) {
+      this.firstRefusalAt = now;
+      this.before = { rate: this.rate, concurrency: this.concurrency };
+    }
+    this.refusedRun++;
+    // Without a time from the relay, a short hold: a request sent again at once would meet the same
+    // answer (and a relay that counts a request a moment after answering it would refuse it again).
+    this.pauseUntil = Math.max(this.pauseUntil, now + (retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : HOLD_MS));
+    if (this.mode === 'down') this.reopen(now);
+    if (this.mode === 'blocked') {
+      if (t.probe) this.nextProbe(now, BLOCKED_MAX_MS);
+      return;
+    }
+    // Refused although it started after the relay had begun refusing, and none started since is
+    // admitted or still out: every request is refused, whatever the pace. Wait and probe; learn nothing.
+    if (t.startedAt >= this.firstRefusalAt) {
+      const since = this.recent.filter((r) => r.startedAt >= this.firstRefusalAt);
+      const refused = since.filter((r) => r.state === 'refused').length;
+      if (refused >= BLOCK_AFTER && refused === since.length) {
+        this.mode = 'blocked';
+        this.since = this.firstRefusalAt;
+        this.rate = this.before.rate;
+        this.concurrency = Math.max(this.concurrency, this.before.concurrency);
+        this.backoff = BLOCKED_FIRST_MS / 2;
+        this.nextProbe(now, BLOCKED_MAX_MS);
+        this.note(now, 'the relay refuses every request (429): waiting, one probe at a time');
+        return;
+      }
+    }
+    this.learnFrom(t, now);
+  }
+
+  /** A 429 while others are admitted: too fast, or too many at once. */
+  private learnFrom(t: Ticket, now: number): void {
+    // The requests in flight when this one started (those started before it), and not refused.
+    const mostAdmitted = this.recent.reduce(
+      (m, r) => (r.seq < t.seq && (r.state === 'admitted' || r.state === 'pending') ? Math.max(m, r.inFlight) : m),
+      0,
+    );
+    if (t.inFlight > mostAdmitted && mostAdmitted > 0) {
+      // Only requests started after the last step down say anything about the new concurrency.
+      if (t.startedAt < this.lastConcChange || this.concurrency <= mostAdmitted) return;
+      this.concurrency = Math.max(1, mostAdmitted);
+      this.lowest = Math.min(this.lowest, this.concurrency);
+      this.lastConcChange = now;
+      this.limitedBy = 'concurrency';
+      this.note(now, `429 with ${t.inFlight} in flight, none with ${mostAdmitted}: concurrency ${this.concurrency}`);
+      return;
+    }
+    // At (or next to) a concurrency cap that was learned: the relay counts a request a moment after
+    // answering it, and ours had not reached it yet. Sent again after the hold; nothing to learn.
+    if (this.concurrency < this.max && t.inFlight >= this.concurrency - 1) {
+      // Often enough, though, and the cap is one lower than it looked.
+      const since = this.recent.filter((r) => r.startedAt >= this.lastConcChange);
+      const refused = since.filter((r) => r.state === 'refused').length;
+      if (this.concurrency > 1 && refused >= 3 && refused > 0.05 * since.length) {
+        this.concurrency--;
+        this.lowest = Math.min(this.lowest, this.concurrency);
+        this.lastConcChange = now;
+        this.note(now, `${refused} of ${since.length} refused at ${this.concurrency + 1} in flight: concurrency ${this.concurrency}`);
+      }
+      return;
+    }
+    if (t.startedAt < this.lastRateChange) return;
+    // A rate limit refuses some and admits others: a few refusals mixed with answers since the last
+    // change. Refusals alone are a window (or not yet anything): no cut.
+    const since = this.recent.filter((r) => r.startedAt >= this.lastRateChange);
+    const refusedSince = since.filter((r) => r.state === 'refused').length;
+    const admittedSince = since.filter((r) => r.state === 'admitted').length;
+    if (refusedSince < 3 || admittedSince < 1) return;
+    const first = this.firstStart ?? now;
+    const span = Math.max(1_000, Math.min(this.windowMs, now - first));
+    const inSpan = this.recent.filter((r) => r.startedAt >= now - span);
+    const admitted = inSpan.filter((r) => r.state === 'admitted' || r.state === 'pending').length;
+    // What was admitted, less a margin; never less than half of what was started (a single 429 among
+    // requests still out says little about the rate yet).
+    const started = (inSpan.length * 1000) / span;
+    const measured = Math.max(0.1, (admitted * 1000 * RATE_MARGIN) / span, 0.5 * Math.min(started, this.startRate));
+    const next = Math.min(this.startRate, measured);
+    this.rate = next;
+    this.lastRateChange = now;
+    this.limitedBy = 'rate';
+    this.note(now, `429 at ${fmtRate(admitted / (span / 1000))}/s admitted: pace ${fmtRate(next)}/s`);
+  }
+
+  /** Without 429s for a while, try a little more: the relay may allow more than it did. */
+  private probeUp(now: number): void {
+    const quiet = now - this.lastLimitedAt;
+    if (Number.isFinite(this.rate) && quiet >= RATE_PROBE_MS && now - this.lastRateChange >= RATE_PROBE_MS) {
+      this.rate *= RATE_STEP;
+      this.lastRateChange = now;
+      if (this.maxRps !== undefined && this.rate > this.maxRps * 2) this.rate = Number.POSITIVE_INFINITY;
+    }
+    if (
+      this.concurrency < this.max &&
+      quiet >= CONC_PROBE_MS &&
+      now - this.lastConcChange >= CONC_PROBE_MS &&
+      this.active + 1 >= this.concurrency
+    ) {
+      this.concurrency++;
+      this.lastConcChange = now;
+    }
+  }
+
+  private hints(h: RateHints, now: number): void {
+    if (h.limit !== undefined && h.limit > 0) {
+      const perSecond = h.limit / 60;
+      if (perSecond < this.rate) {
+        this.rate = perSecond;
+        this.lastRateChange = now;
+        this.limitedBy = 'rate';
+        this.note(now, `the relay allows ${h.limit} requests/min (rate-limit headers): pace ${fmtRate(perSecond)}/s`);
+      }
+    }
+    if (h.remaining !== undefined && h.remaining < 1 && h.resetMs !== undefined && h.resetMs > 0) {
+      const limit = h.limit ?? 1;
+      // OpenAI's reset is until the whole limit is back; one request's worth comes back sooner.
+      const oneBack = Math.min(h.resetMs, 60_000 / Math.max(1, limit));
+      this.pauseUntil = Math.max(this.pauseUntil, now + oneBack);
+    }
+  }
+
+  private down(t: Ticket, now: number, reason: string): void {
+    this.refusedRun = 0;
+    this.downReason = reason;
+    if (this.mode !== 'down') {
+      this.mode = 'down';
+      this.since = now;
+      this.backoff = DOWN_FIRST_MS / 2;
+      this.nextProbe(now, DOWN_MAX_MS);
+      this.note(now, `the relay is down (${reason}): pausing the batch, one probe at a time`);
+      return;
+    }
+    if (t.probe) this.nextProbe(now, DOWN_MAX_MS);
+  }
+
+  private nextProbe(now: number, cap: number): void {
+    this.backoff = Math.min(cap, this.backoff * 2);
+    this.probeAt = now + this.backoff;
+  }
+
+  private reopen(now: number): void {
+    const was = this.mode;
+    this.mode = 'open';
+    this.refusedRun = 0;
+    if (was === 'down') {
+      this.ramp = this.concurrency > 1 ? 1 : undefined;
+      this.note(now, `the relay answers again after ${secs(now - this.since)}: ramping back`);
+    } else this.note(now, `the relay admits requests again after ${secs(now - this.since)}`);
+  }
+
+  private prune(now: number): void {
+    const from = now - this.windowMs;
+    let i = 0;
+    while (i < this.recent.length && (this.recent[i] as Ticket).startedAt < from) i++;
+    if (i > 0) this.recent.splice(0, i);
+  }
+
+  private note(at: number, text: string): void {
+    this.changes.push({ at, text });
+  }
+
+  private goneText(): string {
+    return `the relay has been down for more than ${secs(this.downLimitMs)} (last: ${this.downReason})`;
+  }
+}
+
+function secs(ms: number): string {
+  const s = ms / 1000;
+  return s >= 10 ? `${Math.round(s)} s` : `${s.toFixed(1)} s`;
+}

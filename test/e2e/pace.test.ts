@@ -1,0 +1,189 @@
+// Pacing against simulator relays on 127.0.0.1 (issue #23), timings scaled down: a concurrency cap,
+// a request bucket, 429 windows, an outage, a relay that stays down, and the first Ctrl-C that
+// waits for the answers in flight. Counts are asserted, never wall time.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { completion, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
+import { relayEnv, run, tempDir } from '../helpers/cli.ts';
+
+const servers: TestServer[] = [];
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+async function relay(handler: Handler): Promise<TestServer> {
+  const s = await startServer(handler);
+  servers.push(s);
+  return s;
+}
+
+async function images(n: number): Promise<string> {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'p'));
+  for (let i = 0; i < n; i++) {
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i * 9, g: 40, b: 7 } } })
+      .png()
+      .toBuffer();
+    writeFileSync(join(dir, 'p', `i${String(i).padStart(3, '0')}.png`), png);
+  }
+  return dir;
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const records = (text: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+const okAfter = async (res: Parameters<Handler>[1], ms: number) => {
+  await delay(ms);
+  sendJson(res, 200, completion('A small square.'));
+};
+
+test('pace: a concurrency cap (new-api token_concurrency_limit_reached) is learned; nothing fails', async () => {
+  let inFlight = 0;
+  const srv = await relay(async (_req, res) => {
+    if (inFlight >= 3) {
+      sendJson(res, 429, {
+        error: {
+          message: 'token_concurrency_limit_reached (request id: 1)',
+          type: 'new_api_error',
+          code: 'token_concurrency_limit_reached',
+        },
+      });
+      return;
+    }
+    inFlight++;
+    await okAfter(res, 40);
+    inFlight--;
+  });
+  const dir = await images(30);
+  const r = await run(['batch', 'p', '-c', '8', '-v'], { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(records(r.stdout).filter((x) => x.ok).length, 30);
+  assert.match(r.stderr, /pace: 429 with \d+ in flight, none with 3: concurrency 3/);
+  assert.match(r.stderr, /relay: \d+ answers? (was|were) 429; 3 at once \(-c 3 fits it\)/);
+  const limited = srv.requests.length - 30;
+  assert.ok(limited <= 5 + 5, `${limited} 429s: the first wave, and a probe now and then`);
+});
+
+test('pace: a request bucket without Retry-After (one-api: an empty 429) is paced under; nothing fails', async () => {
+  let tokens = 4;
+  let at = Date.now();
+  const srv = await relay(async (_req, res) => {
+    tokens = Math.min(4, tokens + ((Date.now() - at) / 1000) * 20);
+    at = Date.now();
+    if (tokens < 1) {
+      res.writeHead(429);
+      res.end();
+      return;
+    }
+    tokens--;
+    await okAfter(res, 20);
+  });
+  const dir = await images(40);
+  const r = await run(['batch', 'p', '-c', '8', '-v'], { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(records(r.stdout).filter((x) => x.ok).length, 40);
+  assert.match(r.stderr, /pace: 429 at [\d.]+\/s admitted: pace [\d.]+\/s/);
+});
+
+test('pace: 429 windows without Retry-After (new-api, Chinese) are waited out; nothing fails, no retry used', async () => {
+  const t0 = Date.now();
+  const srv = await relay(async (_req, res) => {
+    if ((Date.now() - t0) % 1000 < 300) {
+      sendJson(res, 429, {
+        error: { message: '您已达到请求数限制：1分钟内最多请求60次 (request id: 1)', type: 'new_api_error', code: '' },
+      });
+      return;
+    }
+    await okAfter(res, 30);
+  });
+  const dir = await images(40);
+  const r = await run(['batch', 'p', '-c', '4', '--retries', '0'], { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(records(r.stdout).filter((x) => x.ok).length, 40);
+});
+
+test('pace: an outage of 502/503 pauses the batch (one probe at a time) and no image fails, even with --retries 0', async () => {
+  let down = false;
+  let downAnswers = 0;
+  const srv = await relay(async (_req, res, n) => {
+    if (n === 6) {
+      down = true;
+      setTimeout(() => (down = false), 1200);
+    }
+    if (down) {
+      downAnswers++;
+      res.writeHead(downAnswers % 2 ? 502 : 503, { 'content-type': 'text/html' });
+      res.end('<html><body>502 Bad Gateway</body></html>');
+      return;
+    }
+    await okAfter(res, 30);
+  });
+  const dir = await images(24);
+  const r = await run(['batch', 'p', '-c', '4', '--retries', '0', '-v'], { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(records(r.stdout).filter((x) => x.ok).length, 24);
+  assert.match(r.stderr, /pace: the relay is down \(HTTP 50[23]\): pausing the batch, one probe at a time/);
+  assert.match(r.stderr, /pace: the relay answers again after [\d.]+ s: ramping back/);
+  // the requests out when it went down, then one probe at a time (backoff from 0.5 s): a handful
+  assert.ok(downAnswers <= 4 + 4, `${downAnswers} answered 5xx`);
+});
+
+test('pace: a relay down for longer than IMGDESC_DOWN_LIMIT stops the batch with exit 4, resumable', async () => {
+  let n = 0;
+  const srv = await relay(async (_req, res) => {
+    if (++n > 3) {
+      res.writeHead(503, { 'content-type': 'text/html' });
+      res.end('<html>503 Service Unavailable</html>');
+      return;
+    }
+    await okAfter(res, 10);
+  });
+  const dir = await images(12);
+  const out = join(dir, 'r.jsonl');
+  const r = await run(['batch', 'p', '-c', '1', '-o', out], { cwd: dir, env: relayEnv(srv.url, { IMGDESC_DOWN_LIMIT: '1.5' }) });
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /the relay has been down for more than 1\.5 s \(last: HTTP 503\); stopped the batch after 3 of 12/);
+  assert.match(r.stderr, /run the same command again to resume/);
+  const recs = records(readFileSync(out, 'utf8'));
+  assert.equal(recs.length, 3, 'only the answered ones are recorded');
+  assert.ok(recs.every((x) => x.ok));
+});
+
+test('pace: the first Ctrl-C stops new requests and records the answers in flight, then exits 130', async () => {
+  let seen = 0;
+  let interrupt: AbortController | undefined;
+  const srv = await relay(async (_req, res) => {
+    if (++seen === 4) setTimeout(() => interrupt?.abort(), 50);
+    await okAfter(res, 400);
+  });
+  const dir = await images(20);
+  const r = await run(['batch', 'p', '-c', '4'], { cwd: dir, env: relayEnv(srv.url), onStart: (i) => (interrupt = i) });
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /stopping: waiting for 4 answers, Ctrl-C again to quit now/);
+  const recs = records(r.stdout);
+  assert.equal(srv.requests.length, 4, 'nothing new after the Ctrl-C');
+  assert.equal(recs.length, 4, 'every answer paid for is recorded');
+  assert.ok(recs.every((x) => x.ok));
+});
+
+test('pace: a second Ctrl-C quits at once, dropping what is still out', async () => {
+  let seen = 0;
+  let stop: [AbortController, AbortController] | undefined;
+  const srv = await relay(async (_req, res) => {
+    if (++seen === 3) {
+      setTimeout(() => stop?.[0].abort(), 20);
+      setTimeout(() => stop?.[1].abort(), 120);
+    }
+    if (seen >= 3) return; // never answered
+    await okAfter(res, 10);
+  });
+  const dir = await images(10);
+  const r = await run(['batch', 'p', '-c', '2'], { cwd: dir, env: relayEnv(srv.url), onStart: (i, q) => (stop = [i, q]) });
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(records(r.stdout).length, 2);
+});
