@@ -47,8 +47,25 @@ test('summarize: planned requests add up the estimate; one without a cap is unca
 });
 
 test('summarize: finished sets the gate figures and interrupted', () => {
-  const s = fold({ kind: 'finished', interrupted: true, peakInFlight: 3, rateLimited: 2, lowestConcurrency: 1, peakPrepared: 6 });
-  assert.deepEqual([s.interrupted, s.peakInFlight, s.rateLimited, s.lowestConcurrency, s.peakPrepared], [true, 3, 2, 1, 6]);
+  const s = fold({
+    kind: 'finished',
+    interrupted: true,
+    peakInFlight: 3,
+    rateLimited: 2,
+    lowestConcurrency: 1,
+    learned: { rate: 4.5 },
+    peakPrepared: 6,
+  });
+  assert.deepEqual(
+    [s.interrupted, s.peakInFlight, s.rateLimited, s.lowestConcurrency, s.learned, s.peakPrepared],
+    [true, 3, 2, 1, { rate: 4.5 }, 6],
+  );
+});
+
+test('summarize: the first relay-down stop is kept', () => {
+  const first = new CliError('down', 4);
+  const s = fold({ kind: 'relay-down', error: first }, { kind: 'relay-down', error: new CliError('again', 4) });
+  assert.equal(s.relayDown, first);
 });
 
 test('summarize returns a new summary and leaves the old one as it was', () => {
