@@ -196,7 +196,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   progress.setPace(() => {
     if (!pace) return {};
     if (io.signal.aborted) return { stopping: `stopping: ${waitingFor(pace.inFlight())}, Ctrl-C again to quit now` };
-    return { rate: pace.achieved(), limit: pace.limit() };
+    return { rate: pace.achieved(), limit: pace.limit(), waitingMs: pace.holdingMs() };
   });
 
   let sink: import('../core/batch-output.ts').LineSink;

@@ -136,6 +136,8 @@ export interface PaceView {
   achieved(): number;
   /** What holds the batch back, in a few words, or undefined when nothing does. */
   limit(): string | undefined;
+  /** How long nothing may start because the relay asked to wait, in ms (0: none). */
+  holdingMs(): number;
 }
 
 export interface BatchRunOptions {
@@ -369,6 +371,7 @@ async function batchFlow(
     inFlight: () => gate.active,
     achieved: () => gate.pacer.achieved(clock.now()),
     limit: () => paceText(gate),
+    holdingMs: () => gate.pacer.holdingFor(clock.now()),
   });
   let dispatcher: CoreContext['dispatcher'];
   if (!opts.dryRun) {

@@ -89,7 +89,7 @@ const BLOCKED_FIRST_MS = 250;
 const BLOCKED_MAX_MS = 1_000;
 /** Probes while the relay is down: first after this, doubling, at most DOWN_MAX_MS. */
 const DOWN_FIRST_MS = 500;
-const DOWN_MAX_MS = 8_000;
+const DOWN_MAX_MS = 2_000;
 /** Consecutive 429s, with one started after the first was answered, that mean "every request is refused". */
 const BLOCK_AFTER = 2;
 /** Latency samples kept for the hung-request bound. */
@@ -230,6 +230,13 @@ export class Pacer {
         t.state = 'other';
         break;
     }
+  }
+
+  /** How long nothing may start because the relay asked to wait (429) or is refusing everything, in ms. */
+  holdingFor(now: number): number {
+    const until = this.mode === 'blocked' ? Math.max(this.pauseUntil, this.probeAt) : this.mode === 'open' ? this.pauseUntil : 0;
+    // The short hold after a 429 without Retry-After is not worth a word on the live line.
+    return until - now > HOLD_MS ? until - now : 0;
   }
 
   /** How long the relay has answered nothing but 429s, in ms (0 when it is not refusing). */

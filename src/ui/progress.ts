@@ -46,8 +46,9 @@ export function progressLine(c: ProgressCounts, elapsedMs: number, waitingMs = 0
     parts.push(pace.stopping);
     return parts.join(' · ');
   }
-  if (waitingMs > 0) {
-    parts.push(`waiting ${Math.ceil(waitingMs / 1000)} s (rate limited)`);
+  const waiting = Math.max(waitingMs, pace?.waitingMs ?? 0);
+  if (waiting > 0) {
+    parts.push(`waiting ${Math.ceil(waiting / 1000)} s (rate limited)`);
     return parts.join(' · ');
   }
   parts.push(pace?.rate !== undefined && pace.rate > 0 ? `${pace.rate.toFixed(1)}/s` : formatRate(rate));
@@ -61,6 +62,8 @@ export interface PaceLine {
   rate?: number | undefined;
   limit?: string | undefined;
   stopping?: string | undefined;
+  /** Nothing may start for this long: the relay asked to wait. */
+  waitingMs?: number | undefined;
 }
 
 /** The final summary: counts, elapsed time and tokens. */

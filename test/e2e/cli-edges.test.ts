@@ -427,15 +427,18 @@ describe('reads that wait', () => {
     });
   }
 
-  test('batch: the first Ctrl-C says at once that it is stopping', async () => {
+  test('batch: the first Ctrl-C says at once that it is stopping and waits for the answer out; the second quits', async () => {
     const slow = await startServer(() => {}); // never answers
     try {
       const r = await run(['batch', png], {
         env: relayEnv(slow.url),
-        onStart: (interrupt) => setTimeout(() => interrupt.abort(), 300),
+        onStart: (interrupt, quit) => {
+          setTimeout(() => interrupt.abort(), 300);
+          setTimeout(() => quit.abort(), 600);
+        },
       });
       assert.equal(r.code, 130);
-      assert.match(r.stderr, /^stopping: no new requests; Ctrl-C again quits at once\n/m);
+      assert.match(r.stderr, /^stopping: waiting for 1 answer, Ctrl-C again to quit now\n/m);
     } finally {
       await slow.close();
     }
