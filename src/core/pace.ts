@@ -339,7 +339,7 @@ export class Pacer {
     }
     // At (or next to) a concurrency cap that was learned: the relay counts a request a moment after
     // answering it, and ours had not reached it yet. Sent again after the hold; nothing to learn.
-    if (this.concurrency < this.max && t.inFlight >= this.concurrency - 1) {
+    if (this.concurrency < this.max && t.inFlight >= this.concurrency - 1 && !this.belowCap(now)) {
       // Often enough, though, and the cap is one lower than it looked.
       const since = this.recent.filter((r) => r.startedAt >= this.lastConcChange);
       const refused = since.filter((r) => r.state === 'refused').length;
@@ -371,6 +371,19 @@ export class Pacer {
     this.lastRateChange = now;
     this.limitedBy = 'rate';
     this.note(now, `429 at ${fmtRate(admitted / (span / 1000))}/s admitted: pace ${fmtRate(next)}/s`);
+  }
+
+  /**
+   * The relay admits far fewer than the learned concurrency would carry at this batch's latency:
+   * the limit is a rate after all (a burst that looked like a cap), not the concurrency.
+   */
+  private belowCap(now: number): boolean {
+    if (this.latencies.length < 8) return false;
+    const mean = this.latencies.reduce((a, b) => a + b, 0) / this.latencies.length;
+    const first = this.firstStart ?? now;
+    const span = Math.max(1_000, Math.min(this.windowMs, now - first));
+    const admitted = this.recent.filter((r) => r.startedAt >= now - span && (r.state === 'admitted' || r.state === 'pending')).length;
+    return (admitted * 1000) / span < 0.5 * (this.concurrency / (Math.max(1, mean) / 1000));
   }
 
   /** Without 429s for a while, try a little more: the relay may allow more than it did. */
