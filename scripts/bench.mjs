@@ -443,6 +443,9 @@ if (want('history')) {
     log(['--model', 'gpt-4o', '-n', '100']),
     log(['--image', 'IMG_0000042']),
     log(['--since', '2026-01-12', '--failed']),
+    // the floor on this machine at this moment: reading the file, and GNU grep searching it
+    { name: 'floor: cat history.jsonl > /dev/null', cmd: 'sh', args: ['-c', `cat "${file}" > /dev/null`] },
+    { name: 'floor: grep -ci zebra history.jsonl', cmd: 'sh', args: ['-c', `grep -ci zebra "${file}" > /dev/null; true`] },
   ]);
   table(
     `history: ${N.toLocaleString('en-US')} records, ${(statSync(file).size / 1e9).toFixed(2)} GB (zebra and IMG_0000123.jpg: the whole file is searched)`,

@@ -12,7 +12,8 @@
 // --search over a million records (about 1 GB) in under a second: the file is searched as bytes
 // (Buffer.indexOf, several GB/s) for the text as JSON spells it, and only lines that contain it are
 // parsed. Case is handled by searching for the forms words are written in (as typed, lower case,
-// Capitalised, Title Case, UPPER CASE); the parsed record is then matched without regard to case.
+// Capitalised, Title Case, UPPER CASE), or for a run of the text without letters (a number, a date)
+// when it has one; the parsed record is then matched without regard to case.
 import { mkdir, open, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -125,6 +126,10 @@ export function matchesFilter(r: HistoryRecord, f: HistoryFilter): boolean {
 export function searchForms(text: string, anyCase: boolean): string[] {
   const forms = new Set<string>([text]);
   if (anyCase) {
+    // A run without letters (a number, a date, `_0042.`) is the same in every case: one search finds them all.
+    const runs = text.match(/[^\p{L}]{4,}/gu)?.filter((r) => r.trim().length >= 4) ?? [];
+    const longest = runs.sort((a, b) => b.length - a.length)[0];
+    if (longest !== undefined) return [JSON.stringify(longest).slice(1, -1)];
     const lower = text.toLowerCase();
     const first = [...lower][0] ?? '';
     const capital = first.toUpperCase() + lower.slice(first.length);

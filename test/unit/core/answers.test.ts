@@ -177,6 +177,9 @@ test('searchForms: the forms words are written in, as JSON spells them', () => {
   assert.deepEqual(searchForms('GitHub', true).sort(), ['GITHUB', 'GitHub', 'ithub'].sort());
   assert.deepEqual(searchForms('a "q"', false), ['a \\"q\\"']);
   assert.deepEqual(searchForms('ab', true).sort(), ['AB', 'Ab', 'ab'].sort());
+  assert.deepEqual(searchForms('IMG_0000123.jpg', true), ['_0000123.'], 'a run without letters is the same in any case');
+  assert.deepEqual(searchForms('error 2026-12-07', true), [' 2026-12-07']);
+  assert.deepEqual(searchForms('a  b', true).sort(), ['A  B', '  b'].sort(), 'blanks alone are no run');
 });
 
 test('parseSince: durations back from now and dates', () => {
