@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
@@ -112,19 +112,27 @@ test('a token piped from an endless source is refused at 64 KiB', async () => {
   assert.match(r.stderr, /the token on stdin is larger than 64 KiB/);
 });
 
-/** Resolves once the child has its SIGTERM handler in place (bit 15 of SigCgt), then waits a little. */
-async function handlersReady(child: ChildProcess): Promise<void> {
-  for (;;) {
+/**
+ * Resolves once the child is waiting for its input: every thread of it asleep (state S in
+ * /proc/<pid>/task/<tid>/stat) for 10 samples in a row, 30 ms apart. Loading and setting up make
+ * threads run (R) or read files (D) however slow a loaded machine is; only a process blocked on a
+ * FIFO or a pipe sleeps that long, and by then its signal handlers are in place. (SigCgt says
+ * nothing here: Node catches SIGINT and SIGTERM itself from its first instruction.)
+ */
+async function waitingForInput(child: ChildProcess): Promise<void> {
+  let quiet = 0;
+  while (quiet < 10) {
+    await new Promise((r) => setTimeout(r, 30));
+    let states: string[];
     try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const cgt = BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(status)?.[1] ?? '0'}`);
-      if (cgt & (1n << 14n)) break;
+      states = readdirSync(`/proc/${child.pid}/task`).map(
+        (tid) => /^\d+ \(.*\) (\w)/s.exec(readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8'))?.[1] ?? '?',
+      );
     } catch {
       return; // gone already: the assertions say why
     }
-    await new Promise((r) => setTimeout(r, 20));
+    quiet = states.every((st) => st === 'S') ? quiet + 1 : 0;
   }
-  await new Promise((r) => setTimeout(r, 300));
 }
 
 for (const [what, args] of [
@@ -142,7 +150,7 @@ for (const [what, args] of [
       env,
       timeoutMs: 30_000,
       onSpawn: (child) => {
-        void handlersReady(child).then(() => child.kill('SIGTERM'));
+        void waitingForInput(child).then(() => child.kill('SIGTERM'));
       },
     });
     assert.equal(r.signal, null, 'killed by the signal, not stopped by it');
@@ -158,7 +166,7 @@ test('Ctrl-C ends -p - reading a pipe that never closes (exit 130)', async () =>
     keepStdinOpen: true,
     onSpawn: (child) => {
       child.stdin?.write('the start of a prompt that never ends ');
-      void handlersReady(child).then(() => child.kill('SIGINT'));
+      void waitingForInput(child).then(() => child.kill('SIGINT'));
     },
   });
   assert.equal(r.code, 130, r.stderr);
