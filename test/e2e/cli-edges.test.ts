@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { main } from '../../src/cli/main.ts';
-import { relayEnv, run, runCli, tempDir, TOKEN } from '../helpers/cli.ts';
+import { relayEnv, run, runCli, tempDir, TOKEN, waitingForInput } from '../helpers/cli.ts';
 import { execFileSync } from 'node:child_process';
 import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 import { testIO } from '../helpers/io.ts';
@@ -418,8 +418,9 @@ describe('reads that wait', () => {
       execFileSync('mkfifo', [fifo]);
       const r = await runCli([fifo], {
         env: relayEnv(server.url),
-        // Late enough that a loaded machine has started Node and installed the handlers.
-        onSpawn: (child) => setTimeout(() => child.kill(signal), 1500),
+        onSpawn: (child) => {
+          void waitingForInput(child).then(() => child.kill(signal));
+        },
         timeoutMs: 20_000,
       });
       assert.equal(r.signal, null, 'it exited by itself, not killed by the test timeout');

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';
-import { relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
+import { relayEnv, run, runCli, tempDir, waitingForInput } from '../helpers/cli.ts';
 
 const dir = tempDir('imgdesc-hostile-');
 // Nothing is ever sent: each case fails before a request, or uses --dry-run.
@@ -111,29 +111,6 @@ test('a token piped from an endless source is refused at 64 KiB', async () => {
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /the token on stdin is larger than 64 KiB/);
 });
-
-/**
- * Resolves once the child is waiting for its input: every thread of it asleep (state S in
- * /proc/<pid>/task/<tid>/stat) for 10 samples in a row, 30 ms apart. Loading and setting up make
- * threads run (R) or read files (D) however slow a loaded machine is; only a process blocked on a
- * FIFO or a pipe sleeps that long, and by then its signal handlers are in place. (SigCgt says
- * nothing here: Node catches SIGINT and SIGTERM itself from its first instruction.)
- */
-async function waitingForInput(child: ChildProcess): Promise<void> {
-  let quiet = 0;
-  while (quiet < 10) {
-    await new Promise((r) => setTimeout(r, 30));
-    let states: string[];
-    try {
-      states = readdirSync(`/proc/${child.pid}/task`).map(
-        (tid) => /^\d+ \(.*\) (\w)/s.exec(readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8'))?.[1] ?? '?',
-      );
-    } catch {
-      return; // gone already: the assertions say why
-    }
-    quiet = states.every((st) => st === 'S') ? quiet + 1 : 0;
-  }
-}
 
 for (const [what, args] of [
   ['-p @fifo with no writer', ['one.png', '--dry-run', '-p', '@fifo']],

@@ -1,7 +1,7 @@
 // Runs the CLI as a user would, with its own config dir: in this process through `main(argv, io)`
 // (`run`, most cases), or spawned from the built bin/imgdesc.js (`runCli`, for real-process cases).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -141,4 +141,27 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
   const code = await main(args, io);
   const stdoutBytes = Buffer.concat(out);
   return { code, signal: null, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes };
+}
+
+/**
+ * Resolves once the child is waiting for its input: every thread of it asleep (state S in
+ * /proc/<pid>/task/<tid>/stat) for 10 samples in a row, 30 ms apart. Loading and setting up make
+ * threads run (R) or read files (D) however slow a loaded machine is; only a process blocked on a
+ * FIFO or a pipe sleeps that long, and by then its signal handlers are in place. (SigCgt says
+ * nothing here: Node catches SIGINT and SIGTERM itself from its first instruction.)
+ */
+export async function waitingForInput(child: ChildProcess): Promise<void> {
+  let quiet = 0;
+  while (quiet < 10) {
+    await new Promise((r) => setTimeout(r, 30));
+    let states: string[];
+    try {
+      states = readdirSync(`/proc/${child.pid}/task`).map(
+        (tid) => /^\d+ \(.*\) (\w)/s.exec(readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8'))?.[1] ?? '?',
+      );
+    } catch {
+      return; // gone already: the assertions say why
+    }
+    quiet = states.every((st) => st === 'S') ? quiet + 1 : 0;
+  }
 }
