@@ -7,7 +7,8 @@
 // last rename wins. A file that does not parse (a disk that filled up, a hand edit) is a miss.
 // Entries are touched on a hit, so pruning removes the least recently used first.
 import { createHash } from 'node:crypto';
-import { mkdir, opendir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, opendir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Automatic pruning runs at most this often (it lists the whole cache). */
@@ -116,7 +117,8 @@ export class AnswerCache {
     const file = this.path(key);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // Sync: a small file, and every batch image asks; a pooled async read costs more CPU than it reads.
+      text = readFileSync(file, 'utf8');
     } catch {
       return undefined;
     }
@@ -144,10 +146,13 @@ export class AnswerCache {
     const entry: CacheEntry = { v: VERSION, key, at, response };
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
     try {
-      await writeFile(tmp, JSON.stringify(entry) + '\n', { mode: 0o600, flag: 'wx' });
-      await rename(tmp, file);
+      // Sync for the same reason as get: a few kilobytes, once per answer.
+      writeFileSync(tmp, JSON.stringify(entry) + '\n', { mode: 0o600, flag: 'wx' });
+      renameSync(tmp, file);
     } catch (err) {
-      await unlink(tmp).catch(() => {});
+      try {
+        unlinkSync(tmp);
+      } catch {}
       throw err;
     }
     // Once per run that stores answers: bounded without every run paying for a listing.
