@@ -6,21 +6,19 @@ import { tryLock, type Lock } from '../lock.ts';
 import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
 import { withoutSidecars } from '../core/batch-inputs.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
-import { ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
+import { ExitCode, OutputError, UsageError } from '../types.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
 import { checkSource, listSource, shardItems, type SourceOptions } from './items.ts';
-import type { RunFlags } from './options.ts';
 import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
-import { loadSettings } from './settings.ts';
+import type { Factory } from './factory.ts';
 import type { BatchEstimate, BatchSummary } from '../core/batch.ts';
 import { errorHint, hintWithDoctor } from '../core/doctor.ts';
 import type { ExistingMode } from '../core/caption.ts';
 import type { ProgressCounts } from '../ui/progress.ts';
 
 export interface BatchOptions extends SourceOptions {
+  /** Setting values given as flags. */
   settings: Profile;
-  run: RunFlags;
   /** `--shard i/N` and `--shard-count N`, as given. */
   shard: string | undefined;
   shardCount: string | undefined;
@@ -81,10 +79,10 @@ export function emptyBatchMessage(o: Pick<SourceOptions, 'inputs' | 'filesFrom' 
   return `no files in ${given.join(', ')}; nothing to describe${hint}`;
 }
 
-export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
+export async function runBatch(options: BatchOptions, f: Factory): Promise<number> {
   // `-o -` is stdout, as for curl and tar
   if (options.output === '-') options = { ...options, output: undefined };
-  const { run } = options;
+  const { run, io, term } = f;
   checkSource(options, 'batch');
   const existing = existingMode(options);
   const photo = photoMode(options);
@@ -103,7 +101,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
 
   const { readPromptFlags } = await import('./prompt-source.ts');
   const flags = await readPromptFlags(options.settings, run, io, options.filesFrom === '-' ? 'the --files-from list' : undefined);
-  let settings = await loadSettings(flags, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
+  let settings = await f.settings(flags);
   if (settings.schema !== undefined && (options.prefix !== undefined || options.suffix !== undefined)) {
     throw new UsageError('--prefix and --suffix go with text captions, not --schema', {
       hint: "put the trigger word into the schema's caption field in a later step, or drop --schema",
@@ -111,7 +109,6 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   }
   if (options.fallbackModel !== undefined && options.fallbackModel === settings.model)
     throw new UsageError(`--fallback-model ${options.fallbackModel} is the model already used`);
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const { readResumeIndex } = await import('../core/batch-resume.ts');
   const { jsonlWriter, runBatchFlow } = await import('../core/batch.ts');
   const { Progress, summaryLine } = await import('../ui/progress.ts');
@@ -138,19 +135,9 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
   const resumable = outputPath !== undefined && (outKind === 'new' || outKind === 'file');
   const resume = resumable ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
   const concurrency = settings.concurrency;
-  const { cacheDir } = await import('../config/model-cache.ts');
-  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
-  const { openMemory } = await import('../core/answers.ts');
-  const memory = run.dryRun ? undefined : openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) });
-  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env), memory };
+  const coreCtx = await f.context(settings);
   let choice: import('../core/models.ts').ModelChoice | undefined;
-  if (items.length > 0 && !settings.model) {
-    const models = await import('../core/models.ts');
-    choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
-    settings = { ...settings, model: choice.model };
-    if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
-    else if (choice.source === 'none') term.note("model: none set; it will be picked from the relay's model list when sent");
-  }
+  if (items.length > 0) ({ settings, choice } = await f.model(settings, { dryRun: run.dryRun }));
   term.info(
     `${items.length} image(s), concurrency ${concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}` +
       (resume?.size ? `, ${resume.size} already recorded ok in ${outFile}` : ''),
@@ -366,7 +353,7 @@ export async function runBatch(options: BatchOptions, io: IO): Promise<number> {
       outputPath !== undefined || options.sidecar !== undefined || options.hfMetadata || photo !== undefined
         ? 'run the same command again to resume'
         : 'results so far went to stdout; use -o results.jsonl (or --sidecar) to make a batch resumable';
-    const stop = io.signal.reason instanceof InterruptedError ? io.signal.reason : new InterruptedError();
+    const stop = f.stop();
     term.note(term.err.dim(`${stop.message} after ${done} of ${s.total}; ${how}`));
     return stop.exitCode;
   }

@@ -2,26 +2,24 @@
 import type { Profile } from '../config/store.ts';
 import type { Settings } from '../config/settings.ts';
 import { jsonSafe } from '../safe-text.ts';
-import { ExitCode, UsageError, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
+import { ExitCode, UsageError } from '../types.ts';
 import { formatImageReport, formatRequest, formatRetry, formatUsage, formatDuration } from '../ui/render.ts';
 import type { RetryEvent } from '../core/describe.ts';
-import type { RunFlags } from './options.ts';
-import { loadSettings } from './settings.ts';
+import type { Factory } from './factory.ts';
 
 export interface DescribeOptions {
   images: string[];
   /** The positional prompt, if any. */
   prompt: string | undefined;
+  /** Setting values given as flags. */
   settings: Profile;
-  run: RunFlags;
 }
 
 /** The image layer's note for a resize, `photo.jpg: resized 4000x3000 → 1568x1176`. */
 const RESIZE_NOTE = /: resized \d+x\d+ → \d+x\d+$/;
 
-export async function runDescribe(options: DescribeOptions, io: IO): Promise<number> {
-  const { run } = options;
+export async function runDescribe(options: DescribeOptions, f: Factory): Promise<number> {
+  const { run, io, term } = f;
   if (options.prompt !== undefined && options.settings.prompt !== undefined) {
     throw new UsageError('give the prompt either as the second argument or with -p, not both');
   }
@@ -37,25 +35,15 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   }
   const { readPromptFlags } = await import('./prompt-source.ts');
   flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
-  let settings = await loadSettings(flags, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  let settings = await f.settings(flags);
   const core = await import('../core/describe.ts');
-  const models = await import('../core/models.ts');
-  const { cacheDir } = await import('../config/model-cache.ts');
   for (const w of core.checkRelay(settings, run.dryRun)) term.warn(w);
   term.info(describeSettings(settings));
 
-  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
   const answers = await import('../core/answers.ts');
   const ctx = {
-    memory: run.dryRun ? undefined : answers.openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) }),
-    cacheDir: cacheDir(io.env),
+    ...(await f.context(settings)),
     onNote: (message: string) => term.warn(message),
-    stdin: io.stdin,
-    cwd: io.cwd,
-    signal: io.signal,
-    searchPath: io.env.PATH,
-    dryRun: run.dryRun,
     onRetry: (e: RetryEvent) => {
       spinner.text(formatRetry(e));
       term.info(formatRetry(e));
@@ -65,7 +53,8 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
   try {
     // Images first: a bad one is exit 2 before anything, even the model list, is asked for.
     let plan = await core.planDescribe(options.images, settings.prompt, settings, ctx);
-    let choice = await models.chooseModel(settings, ctx, { dryRun: run.dryRun });
+    const picked = await f.model(settings, { dryRun: run.dryRun });
+    let choice = picked.choice;
     const replan = async (c: typeof choice) => {
       settings = { ...settings, model: c.model };
       plan = await core.planDescribe(options.images, settings.prompt, settings, ctx, {
@@ -73,13 +62,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
         structured: plan.structured,
       });
     };
-    if (choice.source !== 'settings') {
-      await replan(choice);
-      if (choice.source === 'relay')
-        term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
-      else if (choice.source === 'none') term.note(`model: none set; it will be picked from the relay's model list when sent`);
-      else term.info(`model ${choice.model} (picked earlier from the relay's list)`);
-    }
+    if (choice.source !== 'settings') await replan(choice);
     for (const img of plan.images) {
       // A resize is routine (every phone photo is larger than --max-edge): -v shows it in the report line.
       for (const w of img.warnings) if (!(img.report.resized && RESIZE_NOTE.test(w))) term.warn(w);
@@ -113,6 +96,7 @@ export async function runDescribe(options: DescribeOptions, io: IO): Promise<num
         result = await answers.answerOrCached(plan, settings, ctx);
       } catch (error) {
         // A cached pick the relay no longer has: pick again from a fresh list and ask once more.
+        const models = await import('../core/models.ts');
         const explained = await models.explainModelNotFound(error, settings, ctx, choice);
         if (explained === error || choice.source !== 'cache') throw explained;
         const fresh = await models.chooseModel({ ...settings, model: undefined }, ctx, { dryRun: false });

@@ -2,20 +2,18 @@
 // relay and how to fix the rest.
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { checkProfile, chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
-import { withTokenCommand } from './settings.ts';
-import { ProfileStore, configPath, type Profile } from '../config/store.ts';
 import { jsonSafe } from '../safe-text.ts';
-import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
+import { maskToken, type Settings } from '../config/settings.ts';
+import { configPath, type Profile } from '../config/store.ts';
+import { CliError, UsageError } from '../types.ts';
 import type { Check, ProbeOutcome } from '../core/doctor.ts';
-import { Term } from '../ui/term.ts';
 import { formatDoctor, formatModelTable } from '../ui/doctor.ts';
-import type { RunFlags } from './options.ts';
 import { confirm } from '../ui/prompt.ts';
+import type { Factory } from './factory.ts';
 
 export interface DoctorOptions {
+  /** Setting values given as flags. */
   settings: Profile;
-  run: RunFlags;
   probe: boolean;
   models: boolean;
   yes: boolean;
@@ -32,9 +30,8 @@ function modeOf(path: string): number | null {
   }
 }
 
-export async function runDoctor(options: DoctorOptions, io: IO): Promise<number> {
-  const { run } = options;
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+export async function runDoctor(options: DoctorOptions, f: Factory): Promise<number> {
+  const { run, io, term } = f;
   const doctor = await import('../core/doctor.ts');
   const checks: Check[] = [];
   const file = configPath(io.env);
@@ -45,20 +42,11 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
   let profileExists: boolean;
   const modeBefore = modeOf(file);
   try {
-    const store = await ProfileStore.open(io.env);
-    const chosen = chooseProfile(run.profile, io.env, store.activeName());
     // values checked as every run checks them; a token-command runs as it would for a run
-    const profile = checkProfile(chosen.name, store.profile(chosen.name), store.path);
-    profileExplicit = chosen.explicit;
-    profileExists = profile !== undefined;
-    if (chosen.explicit && !profile) {
-      throw new CliError(`no profile named '${chosen.name}'`, ExitCode.config, { hint: `imgdesc init --profile ${chosen.name}` });
-    }
-    settings = await withTokenCommand(
-      resolveSettings({ flags: options.settings, env: io.env, profileName: chosen.name, profile }),
-      io.env,
-      io.signal,
-    );
+    const resolved = await f.resolve(options.settings);
+    settings = resolved.settings;
+    profileExplicit = resolved.profile.explicit;
+    profileExists = resolved.profile.exists;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     checks.push({ id: 'config', verdict: 'fail', finding: error.message, fix: error.hint, blame: 'config' });
@@ -78,7 +66,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
       file: { path: file, mode: modeOf(file), dirMode: modeOf(dirname(file)), modeBefore },
     }),
   );
-  const ctx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal };
+  const ctx = f.core;
   const skip = (ids: Check['id'][], why: string) => {
     for (const id of ids) checks.push({ id, verdict: 'skip', finding: why });
   };
@@ -141,7 +129,7 @@ export async function runDoctor(options: DoctorOptions, io: IO): Promise<number>
     const model = configuredModel ?? pickModel(ids);
     spinner.text(`Probing ${model ?? ''}`);
     if (options.models) {
-      table = await probeAll(vision.length ? vision : ids, apiSettings, options, io, term, spinner);
+      table = await probeAll(vision.length ? vision : ids, apiSettings, options, f, spinner);
     }
     if (!model) {
       skip(['probe'], 'no model to probe: none configured and none the relay lists is known to see images');
@@ -208,10 +196,10 @@ async function probeAll(
   models: string[],
   settings: Settings,
   options: DoctorOptions,
-  io: IO,
-  term: Term,
+  f: Factory,
   spinner: { text(t: string): void; stop(): void },
 ): Promise<Map<string, ProbeOutcome>> {
+  const { io } = f;
   if (models.length > ASK_ABOVE && !options.yes) {
     const question = `Probe ${models.length} models (one small request each, ${models.length} requests)?`;
     if (!io.stdinIsTTY || !io.stderrIsTTY) {
@@ -222,9 +210,9 @@ async function probeAll(
   }
   const { probeModels } = await import('../core/doctor-run.ts');
   let done = 0;
-  return probeModels(models, settings, { stdin: io.stdin, cwd: io.cwd, signal: io.signal }, Math.min(4, settings.concurrency), () => {
+  return probeModels(models, settings, f.core, Math.min(4, settings.concurrency), () => {
     done++;
     spinner.text(`Probed ${done}/${models.length} models`);
-    term.info(`probed ${done}/${models.length}`);
+    f.term.info(`probed ${done}/${models.length}`);
   });
 }

@@ -3,18 +3,17 @@
 import { chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
 import { ProfileStore, type Profile } from '../config/store.ts';
 import type { ModelList } from '../core/doctor-run.ts';
-import { CliError, ExitCode, UsageError, type IO } from '../types.ts';
 import { visible } from '../safe-text.ts';
-import { Term } from '../ui/term.ts';
-import type { RunFlags } from './options.ts';
+import { CliError, ExitCode, UsageError } from '../types.ts';
 import { ask, confirm } from '../ui/prompt.ts';
+import type { Factory } from './factory.ts';
 
 /** A token is a few hundred bytes; stdin past this is not one (`< /dev/zero` must not fill memory). */
 const MAX_TOKEN_BYTES = 64 * 1024;
 
 export interface InitOptions {
+  /** Setting values given as flags (--base-url, -m, --timeout). */
   settings: Profile;
-  run: RunFlags;
   yes: boolean;
   probe: boolean;
 }
@@ -22,9 +21,8 @@ export interface InitOptions {
 /** Wrong answers typed at the terminal are asked again, this many times in all. */
 const ATTEMPTS = 3;
 
-export async function runInit(options: InitOptions, io: IO): Promise<number> {
-  const { run } = options;
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: false });
+export async function runInit(options: InitOptions, f: Factory): Promise<number> {
+  const { run, io, term } = f;
   const c = term.err;
   const interactive = io.stdinIsTTY && io.stderrIsTTY;
   const store = await ProfileStore.open(io.env);
@@ -33,7 +31,7 @@ export async function runInit(options: InitOptions, io: IO): Promise<number> {
   // The profile being written, with this run's flags on top; the environment is left out on purpose:
   // init saves what the user answers, not what happens to be exported.
   const base: Settings = resolveSettings({ flags: options.settings, env: {}, profileName: profile, profile: current });
-  const ctx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal };
+  const ctx = f.core;
   const core = await import('../core/doctor-run.ts');
   const doctor = await import('../core/doctor.ts');
   const { normalizeBaseUrl } = await import('../core/describe.ts');

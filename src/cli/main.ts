@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError, type IO } from '../types.ts';
 import { closest } from './suggest.ts';
+import type { Factory } from './factory.ts';
 import { bareWord } from './route.ts';
 import { reportCliError } from './error-report.ts';
 import { VERSION } from '../version.ts';
@@ -92,6 +93,8 @@ Examples:
  */
 export function buildProgram(io: IO): { program: Command; exitCode: () => number } {
   let code: number = ExitCode.ok;
+  // What every command is given: built from the flags of the command that runs.
+  const factory = async (cmd: Command): Promise<Factory> => (await import('./factory.ts')).makeFactory(io, runFlags(cmd));
   const program = new Command('imgdesc');
   program
     .description('Describe images with vision models behind OpenAI-compatible relays.')
@@ -128,7 +131,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       checkNotACommand(image, program, io);
       const { runDescribe } = await import('./describe.ts');
       const extra = cmd.opts<{ image?: string[] }>().image ?? [];
-      code = await runDescribe({ images: [image, ...extra], prompt, settings: flagSettings(cmd), run: runFlags(cmd) }, io);
+      code = await runDescribe({ images: [image, ...extra], prompt, settings: flagSettings(cmd) }, await factory(cmd));
     });
 
   addFlags(addSettings(program.command('batch'), [...MANY_SETTINGS, 'sidecar-name']), [
@@ -185,7 +188,6 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
         {
           inputs,
           settings: flagSettings(cmd),
-          run: runFlags(cmd),
           ...inputSelection(o),
           shard: str(o.shard),
           shardCount: str(o.shardCount),
@@ -204,7 +206,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
           guards: o.guards !== false,
           fallbackModel: typeof o.fallbackModel === 'string' ? o.fallbackModel : undefined,
         },
-        io,
+        await factory(cmd),
       );
     });
 
@@ -217,17 +219,8 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .option('--title <text>', 'page title')
     .action(async (results: string[], _opts: unknown, cmd: Command) => {
       const { runReport } = await import('./report.ts');
-      const o = cmd.optsWithGlobals<Record<string, unknown>>();
-      code = await runReport(
-        {
-          results,
-          output: typeof o.output === 'string' ? o.output : undefined,
-          link: o.link === true,
-          title: typeof o.title === 'string' ? o.title : undefined,
-          run: { quiet: o.quiet === true, verbose: o.verbose === true, noColor: o.color === false },
-        },
-        io,
-      );
+      const o = cmd.opts<Record<string, unknown>>();
+      code = await runReport({ results, output: str(o.output), link: o.link === true, title: str(o.title) }, await factory(cmd));
     });
 
   addFlags(
@@ -282,14 +275,13 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       code = await runMap(
         {
           settings: flagSettings(cmd),
-          run: runFlags(cmd),
           imageCol: str(o.imageCol),
           idCol: str(o.idCol),
           keepCols: str(o.keepCols),
           imageRoot: str(o.imageRoot),
           allowOutsideRoot: o.allowOutsideRoot === true,
         },
-        io,
+        await factory(cmd),
       );
     });
 
@@ -408,7 +400,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     .addOption(settingOption('timeout'))
     .action(async (_opts: unknown, cmd: Command) => {
       const { runModels } = await import('./models.ts');
-      code = await runModels({ settings: flagSettings(cmd), run: runFlags(cmd) }, io);
+      code = await runModels({ settings: flagSettings(cmd) }, await factory(cmd));
     });
 
   program
@@ -432,7 +424,7 @@ Examples:
     .action(async (_opts: unknown, cmd: Command) => {
       const { runInit } = await import('./init.ts');
       const o = cmd.opts<Record<string, unknown>>();
-      code = await runInit({ settings: flagSettings(cmd), run: runFlags(cmd), yes: o.yes === true, probe: o.probe !== false }, io);
+      code = await runInit({ settings: flagSettings(cmd), yes: o.yes === true, probe: o.probe !== false }, await factory(cmd));
     });
 
   program
@@ -453,8 +445,8 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
       const { runDoctor } = await import('./doctor.ts');
       const o = cmd.opts<Record<string, unknown>>();
       code = await runDoctor(
-        { settings: flagSettings(cmd), run: runFlags(cmd), probe: o.probe !== false, models: o.models === true, yes: o.yes === true },
-        io,
+        { settings: flagSettings(cmd), probe: o.probe !== false, models: o.models === true, yes: o.yes === true },
+        await factory(cmd),
       );
     });
 

@@ -5,17 +5,15 @@ import type { BatchItem } from '../core/batch-inputs.ts';
 import type { BatchRecord } from '../core/batch.ts';
 import type { Profile } from '../config/store.ts';
 import { jsonSafe } from '../safe-text.ts';
-import { ExitCode, UsageError, type IO } from '../types.ts';
+import { ExitCode, UsageError } from '../types.ts';
 import { linesOrOverlong } from '../read-capped.ts';
-import { Term } from '../ui/term.ts';
 import { formatRetry } from '../ui/render.ts';
 import { parseKeepCols } from './items.ts';
-import type { RunFlags } from './options.ts';
-import { loadSettings } from './settings.ts';
+import type { Factory } from './factory.ts';
 
 export interface MapOptions {
+  /** Setting values given as flags. */
   settings: Profile;
-  run: RunFlags;
   imageCol: string | undefined;
   idCol: string | undefined;
   keepCols: string | undefined;
@@ -59,22 +57,20 @@ export class InOrder<T> {
   }
 }
 
-export async function runMap(options: MapOptions, io: IO): Promise<number> {
-  const { run } = options;
+export async function runMap(options: MapOptions, f: Factory): Promise<number> {
+  const { run, io, term } = f;
   if (run.dryRun)
     throw new UsageError('map does not take --dry-run', { hint: 'try the rows with imgdesc batch --manifest rows.jsonl --dry-run' });
   if (io.stdinIsTTY)
     throw new UsageError('map reads JSON lines on stdin, and stdin is a terminal', { hint: `echo '{"image":"photo.jpg"}' | imgdesc map` });
-  const settings = await loadSettings(options.settings, run, io.env);
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+  let settings = await f.settings(options.settings);
   const { imageColumn, manifestPlace, MAX_ROW_BYTES, parseJsonRow, rowItem } = await import('../core/manifest.ts');
   const { runBatchFlow } = await import('../core/batch.ts');
   const { streamSink } = await import('../core/batch-output.ts');
   const { checkRelay } = await import('../core/describe.ts');
   for (const w of checkRelay(settings, false)) term.warn(w);
-  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
-  const { openMemory } = await import('../core/answers.ts');
-  const memory = openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) });
+  const ctx = await f.context(settings);
+  ({ settings } = await f.model(settings, { dryRun: false }));
   term.info(`map: concurrency ${settings.concurrency}, model ${settings.model}, base URL ${settings.baseUrl ?? 'none'}`);
 
   const sink = streamSink(io.stdout);
@@ -137,7 +133,7 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
       writers: [{ record: (rec, item) => order.put(seqOf.get(item) as number, rec) }],
       command: 'map',
     },
-    { stdin: io.stdin, cwd: io.cwd, signal: io.signal, memory },
+    ctx,
     {
       onRecord: (rec) => {
         if (!rec.ok && !run.quiet)
@@ -154,7 +150,11 @@ export async function runMap(options: MapOptions, io: IO): Promise<number> {
   const failed = summary.failed + failedRows;
   term.info(`map: ${lines} line(s), ${summary.ok} ok, ${failed} failed${order.pending ? `, ${order.pending} unanswered` : ''}`);
   if (summary.cached && !run.quiet) term.note(term.err.dim(`map: ${summary.cached} answered from the cache (--refresh asks again)`));
-  if (summary.interrupted) return ExitCode.interrupted;
+  if (summary.interrupted) {
+    const stop = f.stop();
+    term.note(term.err.dim(`${stop.message} after ${lines} line(s)`));
+    return stop.exitCode;
+  }
   if (summary.authError) {
     term.error(`${summary.authError.message}; stopped`, summary.authError.hint);
     return ExitCode.config;

@@ -1,19 +1,16 @@
 // `imgdesc models [--json]`
 import type { Profile } from '../config/store.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
-import { ExitCode, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
-import type { RunFlags } from './options.ts';
-import { loadSettings } from './settings.ts';
+import { ExitCode } from '../types.ts';
+import type { Factory } from './factory.ts';
 
-export async function runModels(options: { settings: Profile; run: RunFlags }, io: IO): Promise<number> {
-  const { run } = options;
-  const settings = await loadSettings(options.settings, run, io.env, io.signal);
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
+export async function runModels(options: { settings: Profile }, f: Factory): Promise<number> {
+  const { run, io, term } = f;
+  const settings = await f.settings(options.settings);
   const { fetchModels } = await import('../core/models.ts');
   const spinner = await term.spinner('Listing models');
   try {
-    const { response, ids } = await fetchModels(settings, { stdin: io.stdin, cwd: io.cwd, signal: io.signal });
+    const { response, ids } = await fetchModels(settings, f.core);
     spinner.stop();
     // Model ids are the relay's text: one per line, controls in them shown escaped.
     if (run.json) io.stdout.write(jsonSafe(response.rawText.endsWith('\n') ? response.rawText : response.rawText + '\n'));

@@ -9,6 +9,7 @@ import { plainDescribe, type Plain } from './route.ts';
 export async function runPlain(plain: Plain, io: IO): Promise<number> {
   try {
     const { runDescribe } = await import('./describe.ts');
+    const { makeFactory } = await import('./factory.ts');
     const run = {
       profile: undefined,
       json: false,
@@ -20,7 +21,7 @@ export async function runPlain(plain: Plain, io: IO): Promise<number> {
       refresh: false,
       raw: false,
     };
-    return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {}, run }, io);
+    return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {} }, makeFactory(io, run));
   } catch (error) {
     const { reportCliError } = await import('./error-report.ts');
     return reportCliError(error, io, false);

@@ -2,24 +2,22 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ReadCapError, readFileCapped } from '../read-capped.ts';
-import { CliError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
-import type { RunFlags } from './options.ts';
+import { CliError, ExitCode, InterruptedError, UsageError } from '../types.ts';
+import type { Factory } from './factory.ts';
 
 export interface ReportOptions {
   results: string[];
   output: string | undefined;
   link: boolean;
   title: string | undefined;
-  run: Pick<RunFlags, 'quiet' | 'verbose' | 'noColor'>;
 }
 
 const MAX_INPUT = 50 * 1024 * 1024;
 /** A results file is read whole for the page; V8 cannot hold a string much past 512 MiB. */
 const MAX_RESULTS = 256 * 1024 * 1024;
 
-export async function runReport(options: ReportOptions, io: IO): Promise<number> {
-  const term = new Term(io, { quiet: options.run.quiet, verbose: options.run.verbose, noColor: options.run.noColor, json: false });
+export async function runReport(options: ReportOptions, f: Factory): Promise<number> {
+  const { io, term } = f;
   if (options.results.length === 0) throw new UsageError('no results files: give the JSONL files that imgdesc batch wrote (-o)');
   const { collectEntries, countEntries } = await import('../report/model.ts');
   const inputs = [];
@@ -61,7 +59,7 @@ export async function runReport(options: ReportOptions, io: IO): Promise<number>
   try {
     const { previewBytes } = await import('../core/preview.ts');
     const decode = (path: string) =>
-      previewBytes(path, { maxEdge: 512, maxInputBytes: MAX_INPUT, searchPath: io.env.PATH, signal: io.signal });
+      previewBytes(path, { maxEdge: 512, maxInputBytes: MAX_INPUT, searchPath: f.core.searchPath, signal: io.signal });
     const thumbs = await makeThumbs(entries, {
       link: options.link,
       pageDir: outPath ? dirname(outPath) : io.cwd,

@@ -5,13 +5,20 @@ import { ConfigError } from '../types.ts';
 import type { RunFlags } from './options.ts';
 import { savedPrompt } from './prompt-source.ts';
 
+/** The profile a run uses, and whether it was asked for by name (--profile, IMGDESC_PROFILE) and exists. */
+export interface ChosenProfile {
+  name: string;
+  explicit: boolean;
+  exists: boolean;
+}
+
 export async function loadSettings(
   flags: Profile,
   run: Pick<RunFlags, 'profile'>,
   env: Record<string, string | undefined>,
   signal?: AbortSignal,
   warn?: (message: string) => void,
-): Promise<Settings> {
+): Promise<{ settings: Settings; profile: ChosenProfile }> {
   const store = await ProfileStore.open(env);
   for (const w of store.warnings) warn?.(w);
   const { name, explicit } = chooseProfile(run.profile, env, store.activeName());
@@ -19,11 +26,11 @@ export async function loadSettings(
   if (explicit && !profile) {
     const known = store.profileNames();
     throw new ConfigError(`no profile named '${name}'${known.length ? ` (profiles: ${known.join(', ')})` : ''}`, {
-      hint: `create it with: imgdesc config set base-url <url> --profile ${name}`,
+      hint: `create it with: imgdesc init --profile ${name}`,
     });
   }
   const settings = resolveSettings({ flags: savedPrompt(flags, profile, name), env, profileName: name, profile });
-  return withTokenCommand(settings, env, signal);
+  return { settings: await withTokenCommand(settings, env, signal), profile: { name, explicit, exists: profile !== undefined } };
 }
 
 /** Layers of the precedence, strongest first: a token-command is used unless the token comes from above it. */
