@@ -465,6 +465,7 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
       `
 stdout carries the protocol only; everything else goes to stderr. Files are read only inside the
 client's roots, or without roots inside the folder the server starts in and each --allow-dir.
+-v shows each call and its outcome on stderr.
 
 Set up:
   $ claude mcp add imgdesc -- imgdesc mcp
@@ -473,7 +474,7 @@ Set up:
     .action(async (_opts: unknown, cmd: Command) => {
       const { runMcp } = await import('./mcp.ts');
       const o = cmd.opts<Record<string, unknown>>();
-      code = await runMcp({ settings: flagSettings(cmd), run: runFlags(cmd), allowDirs: (o.allowDir as string[] | undefined) ?? [] }, io);
+      code = await runMcp({ settings: flagSettings(cmd), allowDirs: (o.allowDir as string[] | undefined) ?? [] }, await factory(cmd));
     });
 
   addSettings(program.command('alt'), [

@@ -3,24 +3,21 @@
 // stdout carries the protocol only: every line for a person goes to stderr.
 import type { Writable } from 'node:stream';
 import type { Profile } from '../config/store.ts';
-import { ExitCode, UsageError, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
+import { ExitCode, UsageError } from '../types.ts';
 import { formatRetry } from '../ui/render.ts';
 import { VERSION } from '../version.ts';
 import { errorLine } from './error-report.ts';
-import type { RunFlags } from './options.ts';
-import { loadSettings } from './settings.ts';
+import type { Factory } from './factory.ts';
 
 export interface McpOptions {
+  /** Setting values given as flags. */
   settings: Profile;
-  run: RunFlags;
   allowDirs: string[];
 }
 
-export async function runMcp(options: McpOptions, io: IO): Promise<number> {
-  const { run } = options;
-  const settings = await loadSettings(options.settings, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: false });
+export async function runMcp(options: McpOptions, f: Factory): Promise<number> {
+  const { run, io, term } = f;
+  const settings = await f.settings(options.settings);
   const { checkRelay } = await import('../core/describe.ts');
   for (const w of checkRelay(settings, false)) term.warn(w);
   const { resolve } = await import('node:path');
@@ -30,7 +27,6 @@ export async function runMcp(options: McpOptions, io: IO): Promise<number> {
     const st = await stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new UsageError(`--allow-dir ${options.allowDirs[i]}: ${st ? 'not a folder' : 'no such folder'}`);
   }
-  const { cacheDir } = await import('../config/model-cache.ts');
   const { serveMcp } = await import('../mcp/server.ts');
   const { openMemory } = await import('../core/answers.ts');
   await serveMcp({
@@ -41,8 +37,8 @@ export async function runMcp(options: McpOptions, io: IO): Promise<number> {
     stdout: io.stdout as unknown as Writable,
     cwd: io.cwd,
     allowDirs,
-    cacheDir: cacheDir(io.env),
-    searchPath: io.env.PATH,
+    cacheDir: f.core.cacheDir,
+    searchPath: f.core.searchPath,
     signal: io.signal,
     log: { warn: (m) => term.warn(m), info: (m) => term.info(m) },
     errorLine: (error) => errorLine(error, run.verbose),
