@@ -58,6 +58,23 @@ export function signalStop(signal: NodeJS.Signals): InterruptedError {
   return new InterruptedError();
 }
 
+/**
+ * What failed, and so the exit code: the one place that decides it for anything a command threw.
+ * A stdout that could not be written is the cause whatever the command ran into while stopping (6);
+ * a run stopped by a signal is that signal's (130, 143, 129) unless an expected failure came first;
+ * an expected failure (CliError and its kinds: usage 2, configuration 3, API/network/download 4…)
+ * gives its own code; anything else is a bug (1).
+ */
+export function failureOf(error: unknown, signal: AbortSignal): { error: unknown; exitCode: number; stop?: InterruptedError } {
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  const cause = reason instanceof OutputError ? reason : error;
+  if (cause instanceof InterruptedError || (signal.aborted && !(cause instanceof CliError))) {
+    const stop = reason instanceof InterruptedError ? reason : cause instanceof InterruptedError ? cause : new InterruptedError();
+    return { error: stop, exitCode: stop.exitCode, stop };
+  }
+  return { error: cause, exitCode: cause instanceof CliError ? cause.exitCode : ExitCode.internal };
+}
+
 const WRITE_ERRORS: Record<string, string> = {
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
@@ -153,6 +170,32 @@ export interface ImageReport {
   decoder?: string | null;
   /** A URL that was not fetched here: sent as given (--pass-url), or only planned (--dry-run). */
   notFetched?: 'pass-url' | 'dry-run';
+}
+
+/**
+ * The one abortable wait: settles when `register` settles (or fails), or rejects InterruptedError as
+ * soon as `signal` aborts, whichever comes first; removes its abort listener either way. Every layer
+ * that waits on something it does not own (a slot, a gate, a backoff, a stream) waits through this.
+ */
+export function abortable<T>(
+  register: (settle: (v: T) => void, fail: (e: unknown) => void) => void,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError());
+    const onAbort = () => reject(new InterruptedError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    register(
+      (v) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** The signal of a per-attempt timeout; `0` (`--timeout 0`) means none: a signal that never fires. */

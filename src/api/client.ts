@@ -3,7 +3,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { errorCode, pickTransport, readCapped as readBody, type Exchange } from '../net/transport.ts';
-import { CliError, InterruptedError, timeoutSignal as newTimeoutSignal } from '../types.ts';
+import { CliError, InterruptedError, abortable, timeoutSignal as newTimeoutSignal } from '../types.ts';
 import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
 import {
@@ -120,27 +120,6 @@ export function getJson(url: string, opts: ClientOptions): Promise<ApiResult<unk
 
 function interrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InterruptedError();
-}
-
-/** Settles with `p`, or rejects with InterruptedError as soon as the signal aborts. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(new InterruptedError());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new InterruptedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) reject(new InterruptedError());
-        else resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(signal.aborted ? new InterruptedError() : e);
-      },
-    );
-  });
 }
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -268,7 +247,7 @@ async function send(
   const state: RetryState = { attempts: 0, retriesUsed: 0, rateLimitWaits: 0, rateLimitWaitedMs: 0, abandoned: 0 };
   for (;;) {
     interrupted(signal);
-    if (gate) await raceAbort(gate.wait(signal), signal);
+    if (gate) await abortable<void>((settle, fail) => void gate.wait(signal).then(settle, fail), signal);
     state.attempts++;
     const learned = gate?.timeoutMs?.();
     const attemptStarted = now();
@@ -295,7 +274,7 @@ async function send(
       delayMs: d.delayMs,
       reason: outcome.reason,
     });
-    if (d.delayMs > 0) await raceAbort(sleep(d.delayMs, signal), signal);
+    if (d.delayMs > 0) await abortable<void>((settle, fail) => void sleep(d.delayMs, signal).then(settle, fail), signal);
   }
 }
 

@@ -3,7 +3,7 @@
 // work, so at most `maxPrepared` items are prepared but not yet taken, however long the list.
 // The first error (of either stage) stops both: preparers start nothing more, workers drain the
 // queue without running it, and `runPipeline` rejects with that error once everything has settled.
-import { InterruptedError } from '../types.ts';
+import { abortable } from '../types.ts';
 
 export interface PipelineOptions<I, W> {
   /** A list, or a stream of items read as the preparers ask for them (`imgdesc map`). */
@@ -21,31 +21,6 @@ export interface PipelineOptions<I, W> {
 export interface PipelineStats {
   /** Most items prepared and waiting for a worker at once. */
   peakPrepared: number;
-}
-
-/**
- * Waits for `register` to settle (or fail), or rejects InterruptedError as soon as `signal` aborts,
- * whichever comes first; removes its abort listener either way.
- */
-export function abortable<T>(
-  register: (settle: (v: T) => void, fail: (e: unknown) => void) => void,
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal?.aborted) return reject(new InterruptedError());
-    const onAbort = () => reject(new InterruptedError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    register(
-      (v) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 export async function runPipeline<I, W>(opts: PipelineOptions<I, W>): Promise<PipelineStats> {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { abortable, runPipeline } from '../../../src/core/pipeline.ts';
+import { runPipeline } from '../../../src/core/pipeline.ts';
+import { abortable } from '../../../src/types.ts';
 import { InterruptedError } from '../../../src/types.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
