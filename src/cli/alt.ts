@@ -3,19 +3,17 @@
 import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { Profile } from '../config/store.ts';
-import { ExitCode, InterruptedError, OutputError, UsageError, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
+import { ExitCode, OutputError, UsageError } from '../types.ts';
 import { formatRetry } from '../ui/render.ts';
 import { hintWithDoctor } from '../core/doctor.ts';
 import type { AltTodo } from '../core/alt/run.ts';
-import type { RunFlags } from './options.ts';
-import { loadSettings } from './settings.ts';
+import type { Factory } from './factory.ts';
 import { costLine, guardLine } from './batch.ts';
 
 export interface AltOptions {
   inputs: string[];
+  /** Setting values given as flags. */
   settings: Profile;
-  run: RunFlags;
   check: boolean;
   maxChars: string | undefined;
   context: boolean;
@@ -41,8 +39,8 @@ function maxCharsOf(given: string | undefined): number {
   return n;
 }
 
-export async function runAltCommand(options: AltOptions, io: IO): Promise<number> {
-  const { run } = options;
+export async function runAltCommand(options: AltOptions, f: Factory): Promise<number> {
+  const { run, io, term } = f;
   if (options.check && run.dryRun) throw new UsageError('--check and --dry-run: choose one (--check lists, --dry-run shows the diff)');
   if (options.backup && (options.check || run.dryRun)) throw new UsageError('--backup goes with writing (not --check or --dry-run)');
   const maxChars = maxCharsOf(options.maxChars);
@@ -52,7 +50,6 @@ export async function runAltCommand(options: AltOptions, io: IO): Promise<number
     const st = await stat(siteRoot).catch(() => undefined);
     if (!st?.isDirectory()) throw new UsageError(`--site-root ${options.siteRoot}: ${st ? 'not a folder' : 'no such folder'}`);
   }
-  const term = new Term(io, { quiet: run.quiet, verbose: run.verbose, noColor: run.noColor, json: run.json });
   const alt = await import('../core/alt/run.ts');
   const scan = await alt.scanDocs(options.inputs, { cwd: io.cwd, includeDecorative: options.includeDecorative, siteRoot });
   for (const u of scan.unreadable) term.error(`${u.shown}: ${u.reason}`);
@@ -95,20 +92,10 @@ export async function runAltCommand(options: AltOptions, io: IO): Promise<number
     }
   }
 
-  const settings = await loadSettings(options.settings, run, io.env, io.signal, (w) => io.stderr.write(`warning: ${w}\n`));
-  const { cacheDir } = await import('../config/model-cache.ts');
-  if (run.refresh && !settings.cache) throw new UsageError('--refresh asks again and stores the answer: it does not go with --no-cache');
+  const settings = await f.settings(options.settings);
   // The answer cache (an image asked about again is not paid for twice) and the history.
-  const { openMemory } = await import('../core/answers.ts');
-  const memory = run.dryRun ? undefined : openMemory(io.env, settings, { refresh: run.refresh, onNote: (m) => term.warn(m) });
-  const coreCtx = { stdin: io.stdin, cwd: io.cwd, signal: io.signal, searchPath: io.env.PATH, cacheDir: cacheDir(io.env), memory };
-  let chosen = settings;
-  if (!settings.model) {
-    const models = await import('../core/models.ts');
-    const choice = await models.chooseModel(settings, coreCtx, { dryRun: run.dryRun });
-    chosen = { ...settings, model: choice.model };
-    if (choice.source === 'relay') term.warn(`no model set: using ${choice.model}, picked from the relay's list (${models.HOW_TO_CHOOSE})`);
-  }
+  const coreCtx = await f.context(settings);
+  const { settings: chosen } = await f.model(settings, { dryRun: run.dryRun });
   const items = alt.altItems(sendable, { cwd: io.cwd, maxChars, context: options.context });
   term.info(`${sendable.length} image(s) without alt text in ${docCount} document(s); ${items.length} to describe, model ${chosen.model}`);
 
@@ -210,7 +197,7 @@ export async function runAltCommand(options: AltOptions, io: IO): Promise<number
   progress.finish(lines);
   if (io.signal.reason instanceof OutputError) throw io.signal.reason;
   if (s.interrupted) {
-    const stop = io.signal.reason instanceof InterruptedError ? io.signal.reason : new InterruptedError();
+    const stop = f.stop();
     term.note(
       term.err.dim(`${stop.message}: ${written.length} document(s) written; the rest are as they were (run the same command again)`),
     );

@@ -530,7 +530,6 @@ ${EXIT_CODES}`,
         {
           inputs,
           settings: flagSettings(cmd),
-          run: runFlags(cmd),
           check: o.check === true,
           maxChars: str(o.maxChars),
           context: o.context !== false,
@@ -540,7 +539,7 @@ ${EXIT_CODES}`,
           output: str(o.output),
           guards: o.guards !== false,
         },
-        io,
+        await factory(cmd),
       );
     });
 

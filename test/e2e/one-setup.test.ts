@@ -30,7 +30,8 @@ after(() => server.close());
 const COMMANDS = {
   describe: (image: string) => ({ args: [image] }),
   batch: (image: string) => ({ args: ['batch', image] }),
-  map: (image: string) => ({ args: ['map'], input: `${JSON.stringify({ image })}\n` }),
+  // the images live outside the folder map runs in (rows must stay inside it unless allowed)
+  map: (image: string) => ({ args: ['map', '--allow-outside-root'], input: `${JSON.stringify({ image })}\n` }),
 } as const satisfies Record<string, (image: string) => { args: string[]; input?: string }>;
 
 const LISTED = ['gpt-4o', 'claude-sonnet-4-5-20250929', 'text-embedding-3-small'];
