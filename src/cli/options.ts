@@ -75,6 +75,7 @@ export const REQUEST_SETTINGS = [
   'max-input-bytes',
   'resize',
   'keep-metadata',
+  'prepare-timeout',
   'pass-url',
   'allow-private-urls',
   'inline',

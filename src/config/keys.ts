@@ -221,6 +221,15 @@ export const SETTING_KEYS = {
     flag: '--keep-metadata',
     group: 'Input',
   },
+  'prepare-timeout': {
+    type: 'number',
+    description: 'seconds to prepare one image before giving up (default: 5 per megapixel sent, at least 10)',
+    min: 0.1,
+    max: 86_400,
+    zero: 'no deadline',
+    flag: '--prepare-timeout <s>',
+    group: 'Input',
+  },
   'pass-url': {
     type: 'bool',
     description: 'send http(s) image URLs as given (the relay fetches them) instead of fetching them here',

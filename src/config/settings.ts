@@ -54,6 +54,8 @@ export interface Settings {
   maxInputBytes: number;
   resize: boolean;
   keepMetadata: boolean;
+  /** Deadline for preparing one image (--prepare-timeout); 0 = none; undefined = by its size. */
+  prepareTimeoutMs: number | undefined;
   /** Send http(s) image URLs as given instead of fetching them here. */
   passUrl: boolean;
   /** Fetch image URLs from loopback, private and link-local addresses too. */
@@ -144,6 +146,10 @@ export function resolveSettings({ flags, env, profileName, profile }: SettingsIn
     maxInputBytes: numOr('max-input-bytes'),
     resize: bool('resize'),
     keepMetadata: bool('keep-metadata'),
+    prepareTimeoutMs: (() => {
+      const s = num('prepare-timeout');
+      return s === undefined ? undefined : Math.round(s * 1000);
+    })(),
     passUrl: bool('pass-url'),
     allowPrivateUrls: bool('allow-private-urls'),
     stream: bool('stream'),

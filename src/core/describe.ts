@@ -104,6 +104,7 @@ export function imageOptions(settings: Settings, ctx: CoreContext): ImageOptions
     maxBytes: settings.maxBytes,
     resize: settings.resize,
     keepMetadata: settings.keepMetadata,
+    ...(settings.prepareTimeoutMs !== undefined ? { prepareTimeoutMs: settings.prepareTimeoutMs } : {}),
     passUrl: settings.passUrl,
     urlPolicy: { allowPrivate: settings.allowPrivateUrls },
     maxInputBytes: settings.maxInputBytes,

@@ -203,3 +203,88 @@ export async function decodeHeicSystem(
     return readFile(out).catch(() => readFile(join(dir, 'out-1.jpg')));
   });
 }
+
+/**
+ * The SVG renderer's process: sharp at the given density, to 8-bit sRGB pixels on stdout after a
+ * 12-byte header (width, height, channels). CommonJS through `node -e`, so it runs the same from
+ * the bundle and from the sources.
+ */
+const SVG_RENDERER = `
+const sharp = require(process.argv[1]);
+sharp.cache(false);
+const parts = [];
+process.stdin.on('data', (c) => parts.push(c));
+process.stdin.on('end', async () => {
+  try {
+    const { data, info } = await sharp(Buffer.concat(parts), { failOn: 'error', pages: 1, density: Number(process.argv[2]) })
+      .toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(info.width, 0);
+    head.writeUInt32LE(info.height, 4);
+    head.writeUInt32LE(info.channels, 8);
+    process.stdout.write(Buffer.concat([head, data]));
+  } catch (e) {
+    process.stderr.write(String(e && e.message).split('\\n')[0]);
+    process.exitCode = 1;
+  }
+});`;
+
+/**
+ * Renders an SVG in a process of its own, killed when `signal` aborts (the preparation's deadline
+ * or the run's stop): librsvg's filters can cost minutes for a kilobyte and cannot be interrupted
+ * in this process. Costs a Node start and a sharp load (≈0.1 s), paid by SVGs only.
+ */
+export async function renderSvgIsolated(
+  svg: Buffer,
+  density: number,
+  maxEdge: number,
+  name: string,
+  signal?: AbortSignal,
+): Promise<RawPixels> {
+  const { spawn } = await import('node:child_process');
+  const { createRequire } = await import('node:module');
+  const { readStreamCapped } = await import('../read-capped.ts');
+  const sharpPath = createRequire(import.meta.url).resolve('sharp');
+  const child = spawn(process.execPath, ['-e', SVG_RENDERER, sharpPath, String(density)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(signal ? { signal } : {}),
+    killSignal: 'SIGKILL',
+  });
+  child.stdin.on('error', () => undefined); // a renderer killed early closes its end
+  child.stdin.end(svg);
+  // Rendered near maxEdge on its long side; room for a declared size that rounds up.
+  const cap = 12 + 4 * (2 * maxEdge + 64) ** 2;
+  const exited = new Promise<number | null>((resolve, reject) => {
+    // 'error' comes for a failed spawn and again for an abort: every one is handled here
+    child.on('error', reject);
+    child.once('close', resolve);
+  });
+  exited.catch(() => undefined); // awaited below, after the output: not unhandled meanwhile
+  const [out, err] = await Promise.all([
+    readStreamCapped(child.stdout, { max: cap }).catch((e: unknown) => {
+      child.kill('SIGKILL');
+      throw e;
+    }),
+    readStreamCapped(child.stderr, { max: 64 * 1024 }).catch(() => Buffer.alloc(0)),
+  ]).catch(async (e: unknown) => {
+    await exited.catch(() => undefined);
+    if (signal?.aborted) throw new InterruptedError();
+    throw corrupt(name, 'SVG', e);
+  });
+  let code: number | null;
+  try {
+    code = await exited;
+  } catch (e) {
+    if (signal?.aborted) throw new InterruptedError();
+    throw corrupt(name, 'SVG', e);
+  }
+  if (signal?.aborted) throw new InterruptedError();
+  if (code !== 0 || out.length < 12) throw corrupt(name, 'SVG', new Error(err.toString('utf8').trim() || `renderer exited ${code}`));
+  const width = out.readUInt32LE(0);
+  const height = out.readUInt32LE(4);
+  const channels = out.readUInt32LE(8);
+  if ((channels !== 3 && channels !== 4) || out.length !== 12 + width * height * channels) {
+    throw corrupt(name, 'SVG', new Error('the renderer gave a short answer'));
+  }
+  return { data: out.subarray(12), width, height, channels };
+}

@@ -2,10 +2,11 @@
 // sharp; anything else is checked with sharp, then sent as-is or decoded once, rotated, shrunk and
 // re-encoded until the base64 text fits.
 import type { Metadata, Sharp, SharpOptions } from 'sharp';
-import { decodeBmp, decodeHeicSystem, decodeIco, findHeifTool, withHeicPixels, type RawPixels } from './decoders.ts';
+import { decodeBmp, decodeHeicSystem, decodeIco, findHeifTool, renderSvgIsolated, withHeicPixels, type RawPixels } from './decoders.ts';
 import { copyExif } from './exiftool.ts';
 import { extractRawPreview, RAW_TYPES } from './raw.ts';
 import { formatBytes } from '../format.ts';
+import { InterruptedError } from '../types.ts';
 import { formatLabel, type Sniffed } from './sniff.ts';
 import {
   exifHasLocation,
@@ -218,6 +219,9 @@ function orient(p: Sharp, o: number): Sharp {
 }
 
 function corruptError(name: string, label: string, err: unknown): ImageError {
+  // libvips stopped by its own deadline a moment before the run's timer: the timer's error wins
+  if (err instanceof Error && /^timeout: \d+% complete/.test(err.message))
+    return new ImageError('too-slow', `${name}: stopped at its deadline`);
   if (err instanceof Error && /exceeds pixel limit/i.test(err.message)) return tooManyPixels(name, label, null);
   return new ImageError('corrupt', `${name}: corrupt or truncated ${label} (${firstLine(err)})`, { cause: err });
 }
@@ -229,7 +233,64 @@ export function tooManyPixels(name: string, label: string, size: { width: number
   return new ImageError('too-large', `${name}: ${dims}${label} has more pixels than imgdesc decodes (${mp} megapixels)`);
 }
 
+/**
+ * The deadline for preparing one image (pure): --prepare-timeout when given (0: none), else 5 s
+ * per megapixel of the largest image sent (--max-edge squared), and never under 10 s: what a
+ * 12 MP HEIC through WebAssembly needs on a busy machine, many times over.
+ */
+export function prepareDeadlineMs(o: Pick<ImageOptions, 'maxEdge' | 'prepareTimeoutMs'>): number {
+  if (o.prepareTimeoutMs !== undefined) return o.prepareTimeoutMs;
+  return Math.max(10_000, Math.round((5_000 * o.maxEdge * o.maxEdge) / 1e6));
+}
+
+function tooSlow(name: string, ms: number, given: boolean): ImageError {
+  const s = `${Math.round(ms / 100) / 10} s`;
+  return new ImageError('too-slow', `${name}: preparing it took longer than ${s}${given ? ' (--prepare-timeout)' : ''}; stopped`, {
+    hint: given
+      ? 'a larger --prepare-timeout gives it longer'
+      : 'convert it to PNG or JPEG first, or give it longer with --prepare-timeout',
+  });
+}
+
+type MakeSharp = (input?: Buffer | string, options?: SharpOptions) => Sharp;
+
+/** sharp whose every pipeline has libvips stop its own work at the deadline (at its next tile). */
+function timedSharp(sharp: SharpFn, deadlineAt: number | null): MakeSharp {
+  return (input, options) => {
+    const p = sharp(input, options);
+    if (deadlineAt === null) return p;
+    // whole seconds, rounded up: the run's own timer fires first and says why
+    return p.timeout({ seconds: Math.max(1, Math.ceil((deadlineAt - Date.now()) / 1000)) });
+  };
+}
+
+/**
+ * Prepares one image within its deadline (prepareDeadlineMs). At the deadline the wait ends with a
+ * clear error whatever is still running, and what can be stopped is: libvips pipelines (their
+ * timeout), external decoders (the signal kills them), an SVG's rendering (its own process).
+ */
 export async function prepareBytes(subject: Subject, opts: ImageOptions): Promise<PreparedImage> {
+  const ms = prepareDeadlineMs(opts);
+  if (ms === 0) return prepareWithin(subject, opts, null);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+  const late = new Promise<never>((_, reject) =>
+    deadline.signal.addEventListener('abort', () => reject(tooSlow(subject.name, ms, opts.prepareTimeoutMs !== undefined)), {
+      once: true,
+    }),
+  );
+  try {
+    return await Promise.race([prepareWithin(subject, { ...opts, signal }, Date.now() + ms), late]);
+  } catch (err) {
+    if (deadline.signal.aborted && !opts.signal?.aborted) throw tooSlow(subject.name, ms, opts.prepareTimeoutMs !== undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: number | null): Promise<PreparedImage> {
   const { name, bytes, sniffed, report } = subject;
   const type = sniffed.type;
   const label = formatLabel(type);
@@ -243,7 +304,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   report.decoder = decoderLabel(decoder, heifTool);
   const unchanged = await sendWithoutSharp(subject, opts);
   if (unchanged) return unchanged;
-  const sharp = await loadSharp();
+  const sharp = timedSharp(await loadSharp(), deadlineAt);
   const warnings: string[] = [];
   const input = { file: subject.file, bytes };
 
@@ -303,7 +364,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   let h = report.heightIn ?? 0;
   const plan = planPreparation({ type, width: w, height: h, orientation, animated: report.animated, location, size: subject.size }, opts);
 
-  if (plan.action === 'send') return sendOriginal(subject, opts, warnings, w, h);
+  if (plan.action === 'send') return sendOriginal(subject, opts, warnings, w, h, sharp);
   if (plan.action === 'refuse') {
     throw new ImageError('needs-preparation', `${name}: ${plan.problems.join('; ')} and --no-resize was given`);
   }
@@ -316,13 +377,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
     return sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } });
   };
   const fromEncoded = (): Sharp => {
-    const o: SharpOptions = { ...inOpts };
-    if (type === 'svg') {
-      // At 72 dpi an SVG renders at its declared size; scale so the long edge lands near maxEdge.
-      const long = Math.max(w, h, 1);
-      o.density = Math.min(2400, Math.max(1, (72 * opts.maxEdge) / long));
-    }
-    const p = sharp(encoded, o);
+    const p = sharp(encoded, inOpts);
     // HEIC pixels from libheif are upright already (see above).
     return fixedOrientation !== null ? orient(p, fixedOrientation) : type === 'heic' ? p : p.rotate();
   };
@@ -334,7 +389,18 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   } else if (decoder === 'heic-wasm') meta = null;
   let pixels: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    if (decoder === 'heic-wasm') {
+    if (type === 'svg') {
+      // librsvg's filters cost what they like (20 blurs in 1 KB: 17 s) and cannot be stopped
+      // in-process: the SVG is rendered in a process of its own, killed at the deadline. At 72 dpi
+      // an SVG renders at its declared size; the density puts its long edge near maxEdge.
+      const long = Math.max(w, h, 1);
+      const density = Math.min(2400, Math.max(1, (72 * opts.maxEdge) / long));
+      const r = await renderSvgIsolated(bytes, density, opts.maxEdge, name, opts.signal);
+      pixels = await shrink(sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } }))
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+    } else if (decoder === 'heic-wasm') {
       // Shrunk while the decoded pixels are still on libheif's heap: they are never copied whole.
       pixels = await withHeicPixels(bytes, name, (r) => shrink(fromRaw(r)).raw().toBuffer({ resolveWithObject: true }));
     } else if (meta?.icc && meta.space === 'srgb' && meta.depth === 'uchar') {
@@ -349,13 +415,14 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
         .toBuffer({ resolveWithObject: true });
     }
   } catch (err) {
-    throw err instanceof ImageError ? err : corruptError(name, label, err);
+    throw err instanceof ImageError || err instanceof InterruptedError ? err : corruptError(name, label, err);
   }
   const { width, height, channels } = pixels.info;
   const alpha = (channels === 2 || channels === 4) && hasRealAlpha(pixels.data, channels);
   const rawOpts = { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } };
   // Metadata lives in the original only, so only sharp-decoded files can carry it over.
-  const keep = opts.keepMetadata && decoder === 'sharp';
+  // An SVG carries no photo metadata, and decoding it again in-process would escape its deadline.
+  const keep = opts.keepMetadata && decoder === 'sharp' && type !== 'svg';
 
   const make = (tw: number, th: number): Sharp => {
     let p: Sharp;
@@ -386,7 +453,7 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
   const pick = chooseOutput(candidates, { bytes: subject.size, allowed: plan.originalAllowed && !subject.path });
   if (pick === 'original') {
     warnings.push(`${name}: sent as it is (${w}x${h}); the shrunk image would have been larger`);
-    return sendOriginal(subject, opts, warnings, w, h);
+    return sendOriginal(subject, opts, warnings, w, h, sharp);
   }
   out = pick;
 
@@ -423,8 +490,14 @@ export async function prepareBytes(subject: Subject, opts: ImageOptions): Promis
 }
 
 /** The original bytes, once a full decode has proved them whole (a model shown half a picture describes it anyway). */
-async function sendOriginal(subject: Subject, opts: ImageOptions, warnings: string[], w: number, h: number): Promise<PreparedImage> {
-  const sharp = await loadSharp();
+async function sendOriginal(
+  subject: Subject,
+  opts: ImageOptions,
+  warnings: string[],
+  w: number,
+  h: number,
+  sharp: MakeSharp,
+): Promise<PreparedImage> {
   try {
     await sharp(subject.bytes, { failOn: 'error', pages: 1 }).raw().toBuffer();
   } catch (err) {

@@ -11,6 +11,11 @@ export interface ImageOptions {
   resize: boolean;
   keepMetadata: boolean;
   /**
+   * Deadline for preparing one image, in ms (--prepare-timeout); 0 = none. Absent: by the size
+   * of what is sent (prepareDeadlineMs), so a small SVG with costly filters cannot hold a run.
+   */
+  prepareTimeoutMs?: number;
+  /**
    * Send http(s) URLs as given (--pass-url). Otherwise they are downloaded here and prepared like files,
    * because relays fetch them badly (one-api common/image/image.go sends a HEAD first and takes the
    * media type from the server's Content-Type) and would receive the original with its location.
@@ -57,6 +62,7 @@ export type ImageErrorReason =
   | 'corrupt'
   | 'unsupported'
   | 'needs-preparation'
+  | 'too-slow'
   | 'bad-url'
   /** A URL whose host is loopback, private, link-local …: refused before anything is sent. */
   | 'private-address'
