@@ -460,6 +460,57 @@ if (want('pace')) {
   execFileSync(process.execPath, [new URL('./bench-pace.mjs', import.meta.url).pathname], { stdio: 'inherit' });
 }
 
+if (want('deadline')) {
+  // Issue #19 item 4: preparation ends by its deadline. A 2.4 KB SVG with 20 feGaussianBlur
+  // filters (stdDeviation 1000) rendered with the default deadline and with --prepare-timeout 2;
+  // and the price of rendering an ordinary SVG in its own process.
+  console.log('\n## preparation deadline (imgdesc --dry-run; wall time and peak RSS)');
+  const root = new URL('..', import.meta.url).pathname;
+  const blur = join(work, 'blur20.svg');
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `import { writeFileSync } from 'node:fs'; import { svgBlurBomb } from './test/helpers/bombs.ts'; writeFileSync(${JSON.stringify(blur)}, svgBlurBomb(20));`,
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(made.stderr);
+  const plain = join(work, 'plain.svg');
+  writeFileSync(
+    plain,
+    '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"><rect width="800" height="600" fill="#369"/><circle cx="400" cy="300" r="200" fill="#fc0"/></svg>',
+  );
+  const once = (file, extra = []) => {
+    const t0 = performance.now();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, '--dry-run', ...extra, file], {
+      encoding: 'utf8',
+      env: env('http://127.0.0.1:9'),
+    });
+    const ms = performance.now() - t0;
+    const lines = r.stderr.trim().split('\n');
+    const rss = Number(lines.pop()) / 1024;
+    const code = /exited with non-zero status (\d+)/.exec(r.stderr)?.[1] ?? '0';
+    return { ms, rss, code, said: lines.find((l) => l.startsWith('error:'))?.replace(/^error: \S+: /, '') ?? '(prepared)' };
+  };
+  if (!existsSync('/usr/bin/time')) console.log('  /usr/bin/time is missing: skipped');
+  else {
+    for (const [name, file, extra] of [
+      ['blur bomb, default deadline', blur, []],
+      ['blur bomb, --prepare-timeout 2', blur, ['--prepare-timeout', '2']],
+    ]) {
+      const r = once(file, extra);
+      console.log(`  ${name.padEnd(36)} exit ${r.code} ${r.ms.toFixed(0).padStart(6)} ms ${r.rss.toFixed(0).padStart(5)} MB  ${r.said}`);
+    }
+    const times = [];
+    for (let i = 0; i < Math.min(RUNS, 5); i++) times.push(once(plain).ms);
+    console.log(`  ${'ordinary 800x600 SVG (median of 5)'.padEnd(36)} ${median(times).toFixed(0).padStart(13)} ms`);
+  }
+}
+
 if (want('batch')) {
   const script = new URL('./bench-batch.mjs', import.meta.url).pathname;
   if (existsSync(script)) {
