@@ -15,6 +15,7 @@ import {
   overPixelLimit,
   PIXEL_LIMIT,
   StructureRefusal,
+  stripJpegMetadata,
   xmpHasLocation,
 } from './structure.ts';
 import { claudeTokens, openaiTokens } from './tokens.ts';
@@ -171,13 +172,47 @@ async function sendWithoutSharp(subject: Subject, opts: ImageOptions): Promise<P
   }
   if (!s) return null;
   const facts = { ...s, type: subject.sniffed.type, location: s.location && !opts.keepMetadata, size: subject.size };
-  if (planPreparation(facts, opts).action !== 'send') return null;
+  const plan = planPreparation(facts, opts);
   const { report } = subject;
-  report.widthIn = s.width;
-  report.heightIn = s.height;
-  report.orientation = s.orientation;
-  report.animated = false;
-  return sendAsIs(subject, opts, s.width, s.height, []);
+  if (plan.action === 'send') {
+    report.widthIn = s.width;
+    report.heightIn = s.height;
+    report.orientation = s.orientation;
+    report.animated = false;
+    return sendAsIs(subject, opts, s.width, s.height, []);
+  }
+  // A JPEG whose one problem is where it was taken: its metadata segments are dropped and the
+  // pixels go as they were, instead of a re-encode that loses quality and often grows the file.
+  if (plan.action === 'convert' && facts.type === 'jpeg' && facts.location && plan.problems.length === 1) {
+    const stripped = stripJpegMetadata(subject.bytes);
+    // walked again: whole, and no location left anywhere (an APP1 after the first scan, say)
+    const again = stripped ? await inspectStructure(stripped, 'jpeg').catch(() => null) : null;
+    if (stripped && again && !again.location && again.orientation === 1 && base64Length(stripped.length) <= opts.maxBytes) {
+      report.widthIn = s.width;
+      report.heightIn = s.height;
+      report.orientation = s.orientation;
+      report.animated = false;
+      const mime = 'image/jpeg';
+      return finish(
+        subject,
+        opts,
+        { url: `data:${mime};base64,${stripped.toString('base64')}`, mime, warnings: [] },
+        {
+          width: s.width,
+          height: s.height,
+          bytesOut: stripped.length,
+          quality: null,
+          unchanged: false,
+          reencoded: false,
+          rotated: false,
+          uprightW: s.width,
+          uprightH: s.height,
+          hadMetadata: true,
+        },
+      );
+    }
+  }
+  return null;
 }
 
 /** How the pixels of each type are decoded (pure; the HEIC choice depends on the machine). */
@@ -552,6 +587,8 @@ interface Outcome {
   bytesOut: number;
   quality: number | null;
   unchanged: boolean;
+  /** Pixels decoded and encoded again; default: whenever the bytes are not the original's. */
+  reencoded?: boolean;
   rotated: boolean;
   uprightW?: number;
   uprightH?: number;
@@ -565,7 +602,7 @@ function finish(subject: Subject, opts: ImageOptions, sent: { url: string; mime:
   r.bytesOut = o.bytesOut;
   r.quality = o.quality;
   r.unchanged = o.unchanged;
-  r.reencoded = !o.unchanged;
+  r.reencoded = o.reencoded ?? !o.unchanged;
   r.rotated = o.rotated;
   r.resized = !o.unchanged && (o.width !== o.uprightW || o.height !== o.uprightH);
   r.converted = sent.mime !== `image/${subject.sniffed.type}`;

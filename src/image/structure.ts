@@ -549,3 +549,29 @@ function checkLzw(blocks: Buffer, minCodeSize: number, pixelsWanted: number): vo
   }
   need(pixels >= pixelsWanted);
 }
+
+/**
+ * A whole JPEG without its APP1 (EXIF, XMP) and APP13 (IPTC) segments: location and the rest of
+ * the photo's metadata removed without decoding or re-encoding a pixel. Segments are dropped only
+ * up to the first scan; the caller walks the result again to prove no location is left.
+ * null when the file does not have the shape this expects.
+ */
+export function stripJpegMetadata(b: Buffer): Buffer | null {
+  if (b[0] !== 0xff || b[1] !== 0xd8) return null;
+  const kept: Buffer[] = [b.subarray(0, 2)];
+  let at = 2;
+  for (;;) {
+    if (at + 4 > b.length || b[at] !== 0xff) return null;
+    let m = at;
+    while (b[m] === 0xff) m++; // fill bytes
+    const marker = b[m] as number;
+    if (marker === 0xda || marker === 0xd9) break; // the first scan (or the end): the rest as it is
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7) || m + 3 > b.length) return null;
+    const end = m + 1 + b.readUInt16BE(m + 1);
+    if (end > b.length) return null;
+    if (marker !== 0xe1 && marker !== 0xed) kept.push(b.subarray(at, end));
+    at = end;
+  }
+  kept.push(b.subarray(at));
+  return Buffer.concat(kept);
+}
