@@ -216,9 +216,10 @@ async function sendWithoutSharp(subject: Subject, opts: ImageOptions): Promise<P
 }
 
 /** How the pixels of each type are decoded (pure; the HEIC choice depends on the machine). */
-export type Decoder = 'sharp' | 'heic-system' | 'heic-wasm' | 'bmp' | 'ico' | 'raw-preview';
+export type Decoder = 'sharp' | 'svg' | 'heic-system' | 'heic-wasm' | 'bmp' | 'ico' | 'raw-preview';
 
 export function chooseDecoder(type: string, heifTool: boolean): Decoder | null {
+  if (type === 'svg') return 'svg';
   if (SHARP_NATIVE.has(type)) return 'sharp';
   if (type === 'heic') return heifTool ? 'heic-system' : 'heic-wasm';
   if (type === 'bmp') return 'bmp';
@@ -227,13 +228,119 @@ export function chooseDecoder(type: string, heifTool: boolean): Decoder | null {
   return null;
 }
 
-/** What -v says about the decoder, when it is not sharp's own. */
-function decoderLabel(d: Decoder, tool: string | null): string | null {
-  if (d === 'heic-system') return `system libheif (${tool?.split(/[\\/]/).pop()})`;
-  if (d === 'heic-wasm') return 'libheif WebAssembly (install libheif-examples for native speed)';
-  if (d === 'raw-preview') return 'embedded RAW preview (exiftool)';
-  return null;
+type Pixels = { data: Buffer; info: { width: number; height: number; channels: number } };
+
+/** What a decoder is given: the image, the run's options, sharp (with the deadline) and its tools. */
+interface DecodeContext {
+  subject: Subject;
+  opts: ImageOptions;
+  sharp: MakeSharp;
+  /** The system's libheif tool, when HEIC goes through it. */
+  heifTool: string | null;
+  /** The input as external decoders take it: a regular file's path, else its bytes. */
+  input: { file: string | undefined; bytes: Buffer };
 }
+
+/** Where the header and the pixels come from, before the plan. */
+interface Source {
+  /** What sharp reads: the file as it is, its bytes, a RAW's preview, an ICO's PNG entry. */
+  encoded: Buffer | string;
+  /** Pixels decoded already (BMP, an ICO's BMP entry): sharp reads no header then. */
+  raw: RawPixels | null;
+  /** An orientation applied by hand instead of the input's own EXIF (a RAW's, for its preview). */
+  orientation: number | null;
+}
+
+/**
+ * One way of decoding a format. By default sharp reads the input as it is, header then pixels;
+ * each decoder says only where it differs.
+ */
+interface ImageDecoder {
+  /** What -v says about it; null: sharp's own. */
+  label?(heifTool: string | null): string;
+  /** Before the plan: a form other than the input itself (pixels, a preview, an icon entry). */
+  source?(c: DecodeContext): Promise<Source>;
+  /** sharp may not read its header; the decoder reads the image later regardless. */
+  headerOptional?: boolean;
+  /** Its pixels come out upright (libheif applies irot/imir; the EXIF tag is informative). */
+  upright?: boolean;
+  /** After the plan, a form sharp decodes instead (HEIC through the system's libheif: a JPEG). */
+  convert?(c: DecodeContext): Promise<Buffer>;
+  /**
+   * After the plan, pixels it makes itself, shrunk with `shrink`. `declared` is the size the
+   * header gave; `decodedAt` reports the stored size when only decoding tells it.
+   */
+  pixels?(
+    c: DecodeContext,
+    shrink: (p: Sharp) => Sharp,
+    declared: { width: number; height: number },
+    decodedAt: (width: number, height: number) => void,
+  ): Promise<Pixels>;
+  /** --keep-metadata: sharp carries the original's metadata over itself (it decodes it again). */
+  keepsMetadata?: boolean;
+  /** --keep-metadata: the original's EXIF is copied onto what is sent (its pixels came from elsewhere). */
+  copiesExif?: boolean;
+  /** What is sent had metadata removed even when sharp's header showed none. */
+  dropsMetadata?(keepMetadata: boolean): boolean;
+}
+
+const rawSharp = (c: DecodeContext, r: RawPixels): Sharp =>
+  c.sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } });
+
+const DECODERS: Record<Decoder, ImageDecoder> = {
+  sharp: { keepsMetadata: true },
+  svg: {
+    // librsvg's filters cost what they like (20 blurs in 1 KB: 17 s) and cannot be stopped
+    // in-process: the SVG is rendered in a process of its own, killed at the deadline. At 72 dpi
+    // an SVG renders at its declared size; the density puts its long edge near maxEdge.
+    async pixels(c, shrink, declared) {
+      const long = Math.max(declared.width, declared.height, 1);
+      const density = Math.min(2400, Math.max(1, (72 * c.opts.maxEdge) / long));
+      const r = await renderSvgIsolated(c.subject.bytes, density, c.opts.maxEdge, c.subject.name, c.opts.signal);
+      return shrink(rawSharp(c, r)).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    },
+  },
+  'heic-system': {
+    label: (tool) => `system libheif (${tool?.split(/[\\/]/).pop()})`,
+    headerOptional: true,
+    upright: true,
+    convert: (c) => decodeHeicSystem(c.heifTool as string, c.input, c.subject.name, c.opts.signal),
+    copiesExif: true,
+    dropsMetadata: (keep) => !keep,
+  },
+  'heic-wasm': {
+    label: () => 'libheif WebAssembly (install libheif-examples for native speed)',
+    headerOptional: true,
+    upright: true,
+    // Shrunk while the decoded pixels are still on libheif's heap: they are never copied whole.
+    pixels: (c, shrink, _declared, decodedAt) =>
+      withHeicPixels(c.subject.bytes, c.subject.name, (r) => {
+        decodedAt(r.width, r.height);
+        return shrink(rawSharp(c, r)).raw().toBuffer({ resolveWithObject: true });
+      }),
+    copiesExif: true,
+    dropsMetadata: (keep) => !keep,
+  },
+  bmp: {
+    source: async (c) => ({ encoded: c.subject.bytes, raw: await decodeBmp(c.subject.bytes, c.subject.name), orientation: null }),
+  },
+  ico: {
+    async source(c) {
+      const r = await decodeIco(c.subject.bytes, c.subject.name, formatLabel(c.subject.sniffed.type));
+      return Buffer.isBuffer(r) ? { encoded: r, raw: null, orientation: null } : { encoded: c.subject.bytes, raw: r, orientation: null };
+    },
+  },
+  'raw-preview': {
+    label: () => 'embedded RAW preview (exiftool)',
+    async source(c) {
+      const { sniffed, name } = c.subject;
+      const preview = await extractRawPreview(c.input, name, sniffed.type, formatLabel(sniffed.type), c.opts.exiftool, c.opts.signal);
+      return { encoded: preview.jpeg, raw: null, orientation: preview.orientation };
+    },
+    copiesExif: true,
+    dropsMetadata: () => true,
+  },
+};
 
 /**
  * Which encoding is sent (pure): the smallest candidate. The original counts only when it may be
@@ -336,38 +443,28 @@ async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: n
   if (!decoder) {
     throw new ImageError('unsupported', `${name}: ${label} images are not supported; convert it to PNG or JPEG first`);
   }
-  report.decoder = decoderLabel(decoder, heifTool);
+  const impl = DECODERS[decoder];
+  report.decoder = impl.label?.(heifTool) ?? null;
   const unchanged = await sendWithoutSharp(subject, opts);
   if (unchanged) return unchanged;
   const sharp = timedSharp(await loadSharp(), deadlineAt);
   const warnings: string[] = [];
   const input = { file: subject.file, bytes };
 
+  const c: DecodeContext = { subject, opts, sharp, heifTool, input };
+  const source = impl.source ? await impl.source(c) : { encoded: subject.path ?? bytes, raw: null, orientation: null };
+  const { raw, orientation: fixedOrientation } = source;
+  let { encoded } = source;
   let meta: Metadata | null = null;
-  let raw: RawPixels | null = null;
-  let encoded: Buffer | string = subject.path ?? bytes;
-  /** Orientation applied by hand (RAW previews carry the RAW's, not their own). */
-  let fixedOrientation: number | null = null;
   const inOpts: SharpOptions = { failOn: 'error', pages: 1 };
 
-  if (decoder === 'bmp') raw = await decodeBmp(bytes, name);
-  else if (decoder === 'ico') {
-    const r = await decodeIco(bytes, name, label);
-    if (Buffer.isBuffer(r)) encoded = r;
-    else raw = r;
-  } else if (decoder === 'raw-preview') {
-    const preview = await extractRawPreview(input, name, type, label, opts.exiftool, opts.signal);
-    encoded = preview.jpeg;
-    fixedOrientation = preview.orientation;
-  }
   if (!raw) {
     try {
       // An SVG's declared size may be enormous; reading its header costs nothing, and it is
       // rendered below at a density that fits maxEdge.
       meta = await sharp(encoded, type === 'svg' ? { ...inOpts, limitInputPixels: false } : inOpts).metadata();
     } catch (err) {
-      // HEIC headers are readable here but some are not; libheif decodes them later regardless.
-      if (type !== 'heic') {
+      if (!impl.headerOptional) {
         if (type === 'svg') throw new ImageError('not-image', `${name}: not an image (invalid SVG: ${firstLine(err)})`, { cause: err });
         if (isUnsupportedFormat(err)) {
           const what = type === 'avif' ? 'animated AVIF (image sequence)' : label;
@@ -391,8 +488,7 @@ async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: n
   }
   if (report.animated) warnings.push(`${name} is animated: sending its first frame only`);
 
-  // HEIF rotates with its own irot/imir boxes, which libheif applies; its EXIF tag is informative.
-  const orientation = fixedOrientation ?? (type === 'heic' ? 1 : (meta?.orientation ?? 1));
+  const orientation = fixedOrientation ?? (impl.upright ? 1 : (meta?.orientation ?? 1));
   report.orientation = orientation > 1 || meta?.orientation ? orientation : null;
   const location = meta && !opts.keepMetadata ? await hasLocation(meta) : false;
   let w = report.widthIn ?? 0;
@@ -406,45 +502,30 @@ async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: n
 
   // Decode once: rotate upright, shrink (JPEG shrink-on-load keeps big photos cheap), sRGB 8-bit.
   const shrink = (p: Sharp): Sharp => p.resize({ width: opts.maxEdge, height: opts.maxEdge, fit: 'inside', withoutEnlargement: true });
-  const fromRaw = (r: RawPixels): Sharp => {
-    report.widthIn = w = r.width;
-    report.heightIn = h = r.height;
-    return sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } });
-  };
   const fromEncoded = (): Sharp => {
     const p = sharp(encoded, inOpts);
-    // HEIC pixels from libheif are upright already (see above).
-    return fixedOrientation !== null ? orient(p, fixedOrientation) : type === 'heic' ? p : p.rotate();
+    return fixedOrientation !== null ? orient(p, fixedOrientation) : impl.upright ? p : p.rotate();
   };
-  if (decoder === 'heic-system' && heifTool) {
-    encoded = await decodeHeicSystem(heifTool, input, name, opts.signal);
+  if (impl.convert) {
+    encoded = await impl.convert(c);
     meta = await sharp(encoded).metadata();
     report.widthIn = w = meta.width ?? 0;
     report.heightIn = h = meta.height ?? 0;
-  } else if (decoder === 'heic-wasm') meta = null;
-  let pixels: { data: Buffer; info: { width: number; height: number; channels: number } };
+  }
+  let pixels: Pixels;
   try {
-    if (type === 'svg') {
-      // librsvg's filters cost what they like (20 blurs in 1 KB: 17 s) and cannot be stopped
-      // in-process: the SVG is rendered in a process of its own, killed at the deadline. At 72 dpi
-      // an SVG renders at its declared size; the density puts its long edge near maxEdge.
-      const long = Math.max(w, h, 1);
-      const density = Math.min(2400, Math.max(1, (72 * opts.maxEdge) / long));
-      const r = await renderSvgIsolated(bytes, density, opts.maxEdge, name, opts.signal);
-      pixels = await shrink(sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } }))
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-    } else if (decoder === 'heic-wasm') {
-      // Shrunk while the decoded pixels are still on libheif's heap: they are never copied whole.
-      pixels = await withHeicPixels(bytes, name, (r) => shrink(fromRaw(r)).raw().toBuffer({ resolveWithObject: true }));
+    if (impl.pixels) {
+      pixels = await impl.pixels(c, shrink, { width: w, height: h }, (dw, dh) => {
+        report.widthIn = w = dw;
+        report.heightIn = h = dh;
+      });
     } else if (meta?.icc && meta.space === 'srgb' && meta.depth === 'uchar') {
       // Colour profiles are converted after shrinking: on 1.8 million pixels instead of 12 million.
       // The shrunk image keeps its profile through a lossless, uncompressed TIFF.
       const small = await shrink(fromEncoded()).keepIccProfile().tiff({ compression: 'none' }).toBuffer();
       pixels = await sharp(small).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     } else {
-      pixels = await shrink(raw ? fromRaw(raw) : fromEncoded())
+      pixels = await shrink(raw ? rawSharp(c, raw) : fromEncoded())
         .toColourspace('srgb')
         .raw()
         .toBuffer({ resolveWithObject: true });
@@ -456,8 +537,8 @@ async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: n
   const alpha = (channels === 2 || channels === 4) && hasRealAlpha(pixels.data, channels);
   const rawOpts = { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } };
   // Metadata lives in the original only, so only sharp-decoded files can carry it over.
-  // An SVG carries no photo metadata, and decoding it again in-process would escape its deadline.
-  const keep = opts.keepMetadata && decoder === 'sharp' && type !== 'svg';
+  // Only sharp's own formats carry metadata it can copy (an SVG's render would escape its deadline).
+  const keep = opts.keepMetadata && !!impl.keepsMetadata;
 
   const make = (tw: number, th: number): Sharp => {
     let p: Sharp;
@@ -493,13 +574,13 @@ async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: n
   out = pick;
 
   // Pixels from libheif or a RAW's preview: the original's EXIF is copied over, marked upright.
-  if (opts.keepMetadata && (type === 'heic' || decoder === 'raw-preview') && out.format !== 'png') {
+  if (opts.keepMetadata && impl.copiesExif && out.format !== 'png') {
     const withExif = await copyExif(input, out.data, out.format, opts.exiftool);
     if (base64Length(withExif.length) <= opts.maxBytes) out = { ...out, data: withExif };
     else warnings.push(`${name}: its EXIF was dropped to fit --max-bytes ${formatBytes(opts.maxBytes)}`);
   }
   const mime = `image/${out.format}`;
-  const rotated = orientation > 1 && type !== 'heic';
+  const rotated = orientation > 1 && !impl.upright;
   const outW = out.width;
   const outH = out.height;
   // An SVG has no pixel size of its own, so rendering it at maxEdge is not worth a warning.
@@ -519,7 +600,7 @@ async function prepareWithin(subject: Subject, opts: ImageOptions, deadlineAt: n
       rotated,
       uprightW,
       uprightH,
-      hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc) || decoder === 'raw-preview' || (type === 'heic' && !opts.keepMetadata),
+      hadMetadata: !!(meta?.exif || meta?.xmp || meta?.iptc) || !!impl.dropsMetadata?.(opts.keepMetadata),
     },
   );
 }

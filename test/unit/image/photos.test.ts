@@ -55,6 +55,7 @@ async function meanDiff(a: Buffer, b: Buffer): Promise<number> {
 const decoderCases: [string, boolean, ReturnType<typeof chooseDecoder>][] = [
   ['jpeg', false, 'sharp'],
   ['avif', true, 'sharp'],
+  ['svg', false, 'svg'],
   ['heic', true, 'heic-system'],
   ['heic', false, 'heic-wasm'],
   ['bmp', false, 'bmp'],
