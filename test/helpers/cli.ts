@@ -1,20 +1,16 @@
 // Runs the CLI as a user would, with its own config dir: in this process through `main(argv, io)`
 // (`run`, most cases), or spawned from the built bin/imgdesc.js (`runCli`, for real-process cases).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { IO } from '../../src/types.ts';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { ROOT } from './shared.ts';
+
+export { FIXTURES, fixture, noFixtures, ROOT } from './shared.ts';
 export const BIN = join(ROOT, 'bin', 'imgdesc.js');
-export const FIXTURES = join(ROOT, '..', 'shared', 'fixtures', 'images');
-export const SPEC = join(ROOT, '..', 'shared', 'spec', 'openai-openapi.patched.json');
-/** For `test(name, { skip: noFixtures }, ...)`: a reason when ../shared is absent. */
-export const noFixtures: string | false = existsSync(FIXTURES) ? false : 'skipped: ../shared/fixtures/images is absent';
-export const fixture = (name: string) => join(FIXTURES, name);
 
 /** The token every test uses; tests scan all output for it. */
 export const TOKEN = 'sk-test-SECRET-0123456789abcdef';

@@ -1,14 +1,13 @@
-// Validates request bodies against the official OpenAI OpenAPI description in ../shared/spec
+// Validates request bodies against the official OpenAI OpenAPI description in ../shared/spec.
 // Returns null when that folder is absent, so callers can skip with a message.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import { SPEC_PATH } from './shared.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SPEC_PATH = join(repoRoot, '..', 'shared', 'spec', 'openai-openapi.patched.json');
+export { SPEC_PATH };
+
 const SPEC_ID = 'https://imgdesc.test/openai-openapi.json';
 
 let cached: ValidateFunction | null | undefined;

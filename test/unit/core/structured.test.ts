@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import {
   type StructuredSpec,
 } from '../../../src/core/structured.ts';
 import { CliError, UsageError } from '../../../src/types.ts';
+import { needs, SPEC_PATH } from '../../helpers/shared.ts';
 
 const obj = (properties: Record<string, unknown>) => ({
   type: 'object',
@@ -117,10 +118,8 @@ describe('structuredRequest', () => {
     assert.rejects(req('{"type":"object","properties":{"a":{"type":"nonsense"}}}'), usage(/cannot be used/)));
   test('bad short form → exit 2', () => assert.rejects(req('a strng'), usage(/unknown type 'strng'/)));
 
-  test('extra matches the OpenAI spec ResponseFormatJsonSchema', async (t) => {
-    const specPath = '/work/shared/spec/openai-openapi.patched.json';
-    if (!existsSync(specPath)) return t.skip('OpenAI spec not present');
-    const openapi = JSON.parse(readFileSync(specPath, 'utf8')) as { components: { schemas: Record<string, unknown> } };
+  test('extra matches the OpenAI spec ResponseFormatJsonSchema', { skip: needs(SPEC_PATH) }, async () => {
+    const openapi = JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as { components: { schemas: Record<string, unknown> } };
     const { default: ajvModule } = await import('ajv/dist/2020.js');
     const ajv = new ajvModule.default({ strict: false });
     ajv.addSchema({ $id: 'openai', components: openapi.components });

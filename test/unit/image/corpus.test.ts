@@ -1,14 +1,14 @@
 // Every fixture of ../shared/fixtures/images/MANIFEST.tsv against its `expected` column.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { ImageError, loadImage } from '../../../src/image/index.ts';
 import { dataUrlBytes, imageOptions } from '../../helpers/images.ts';
+import { FIXTURES, needs } from '../../helpers/shared.ts';
 
-const dir = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
-const skip = existsSync(`${dir}MANIFEST.tsv`) ? false : 'no ../shared fixtures';
+const dir = `${FIXTURES}/`;
+const skip = needs(`${dir}MANIFEST.tsv`);
 
 interface Row {
   filename: string;

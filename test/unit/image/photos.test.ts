@@ -6,7 +6,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { ExifTool } from 'exiftool-vendored';
 import { loadImage } from '../../../src/image/index.ts';
@@ -23,9 +22,10 @@ import {
   storedPixelsFor,
   UPRIGHT,
 } from '../../helpers/images.ts';
+import { FIXTURES, needs } from '../../helpers/shared.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-photos-'));
-const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
+const fixtures = `${FIXTURES}/`;
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const heifConvert = has('heif-convert') || has('heif-dec');
 const heifEnc = has('heif-enc');
@@ -194,7 +194,7 @@ test('an accepted image whose only problem is its size is sent as it is when shr
   assert.match(r.warnings.join('\n'), /sent as it is \(3000x2000\); the shrunk image would have been larger/);
 });
 
-test('HEIC: the smaller of JPEG and WebP is sent', { skip: existsOr(`${fixtures}heic-mif1.heic`) }, async () => {
+test('HEIC: the smaller of JPEG and WebP is sent', { skip: needs(`${fixtures}heic-mif1.heic`) }, async () => {
   const r = await loadImage(`${fixtures}heic-mif1.heic`, imageOptions(WASM));
   const sent = dataUrlBytes(r.url).bytes;
   const jpeg = await sharp(sent)
@@ -204,7 +204,7 @@ test('HEIC: the smaller of JPEG and WebP is sent', { skip: existsOr(`${fixtures}
 });
 
 test('HEIC: system libheif and WebAssembly give the same upright picture; -v says which', {
-  skip: heifConvert ? false : 'heif-convert/heif-dec not installed (apt-get install libheif-examples)',
+  skip: heifConvert ? needs(`${fixtures}heic-mif1.heic`) : 'heif-convert/heif-dec not installed (apt-get install libheif-examples)',
 }, async () => {
   const src = `${fixtures}heic-mif1.heic`;
   const sys = await loadImage(src, imageOptions(SYSTEM));
@@ -246,12 +246,3 @@ test('a 12 MP HEIC from heif-enc is prepared by both decoders; --keep-metadata k
   assert.equal((await sharp(dataUrlBytes(plain.url).bytes).metadata()).exif, undefined, 'no EXIF without --keep-metadata');
   assert.ok(readFileSync(heic).length > 0);
 });
-
-function existsOr(p: string): false | string {
-  try {
-    readFileSync(p);
-    return false;
-  } catch {
-    return `${p} missing`;
-  }
-}

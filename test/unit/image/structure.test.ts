@@ -1,16 +1,16 @@
 // The JavaScript structural check: what it vouches for must be what sharp decodes and reports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { deflateSync, crc32 } from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { inspectStructure } from '../../../src/image/structure.ts';
 import { sniff } from '../../../src/image/sniff.ts';
 import { animatedGif, cameraJpeg, noise } from '../../helpers/images.ts';
+import { FIXTURES, needs } from '../../helpers/shared.ts';
 
-const dir = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
-const skip = existsSync(`${dir}MANIFEST.tsv`) ? false : 'no ../shared fixtures';
+const dir = `${FIXTURES}/`;
+const skip = needs(`${dir}MANIFEST.tsv`);
 
 function manifest(): Array<{ filename: string; expected: string }> {
   const [head, ...lines] = readFileSync(`${dir}MANIFEST.tsv`, 'utf8').trim().split('\n');

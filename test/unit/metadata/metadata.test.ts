@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import {
   existingDescription,
@@ -17,9 +16,10 @@ import {
   writeTarget,
   xmpPathFor,
 } from '../../../src/metadata/index.ts';
+import { FIXTURES, needs } from '../../helpers/shared.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-metadata-'));
-const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/images/', import.meta.url));
+const fixtures = `${FIXTURES}/`;
 const session = exiftoolSession();
 after(() => session.close());
 
@@ -108,7 +108,7 @@ const VOLATILE =
   /^(SourceFile|MWG:(Description|Keywords)|IFD1:ThumbnailOffset|System:|File:|ExifTool:|Composite:|XMP-x:XMPToolkit|IFD0:(ImageDescription|XResolution|YResolution|ResolutionUnit|YCbCrPositioning)|ExifIFD:ExifVersion|ExifIFD:ColorSpace|IPTC:(CodedCharacterSet|Caption-Abstract|Keywords|ApplicationRecordVersion|EnvelopeRecordVersion)|XMP-dc:(Description|Subject)|Photoshop:|IFD0:ExifOffset)/;
 
 test('--embed into a real JPEG with IPTC and XMP: the three fields and keywords written, the rest and the pixels unchanged, a backup kept', {
-  skip: existsSync(`${fixtures}jpeg-iptc-xmp-photo.jpg`) ? false : 'no fixtures',
+  skip: needs(`${fixtures}jpeg-iptc-xmp-photo.jpg`),
 }, async () => {
   const img = join(tmp, 'photo.jpg');
   copyFileSync(`${fixtures}jpeg-iptc-xmp-photo.jpg`, img);
@@ -194,7 +194,7 @@ test('--xmp: a new sidecar is created; an existing one keeps its rating, labels 
 });
 
 test('--embed into a HEIC: description and keywords written, the decoded pixels unchanged', {
-  skip: existsSync(`${fixtures}heic-mif1.heic`) ? false : 'no fixtures',
+  skip: needs(`${fixtures}heic-mif1.heic`),
 }, async () => {
   const { withHeicPixels } = await import('../../../src/image/decoders.ts');
   const img = join(tmp, 'phone.heic');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { collectEntries, countEntries, entryOf, tokensOf } from '../../../src/report/model.ts';
 import { renderReport } from '../../../src/report/html.ts';
 import { linkTo, makeThumbs } from '../../../src/report/thumbs.ts';
+import { FIXTURES, fixture, needs } from '../../helpers/shared.ts';
 
 const line = (o: object) => JSON.stringify(o);
 
@@ -103,10 +104,12 @@ test('linkTo: relative, each segment URL-encoded', () => {
   assert.equal(linkTo('/d/x.jpg', '/d'), 'x.jpg');
 });
 
-test('makeThumbs: a missing image, one over the size cap (refused before it is read), a folder, and one that makes a JPEG', async () => {
-  const img = '/work/shared/fixtures/images/exif-Landscape_1.jpg';
+test('makeThumbs: a missing image, one over the size cap (refused before it is read), a folder, and one that makes a JPEG', {
+  skip: needs(fixture('exif-Landscape_1.jpg')),
+}, async () => {
+  const img = fixture('exif-Landscape_1.jpg');
   const at = (location: string) => entryOf(line({ image: location, ok: true, content: 'x' }), '/', 'r')!;
-  const entries = [at('/no/such/image.jpg'), at(img), at('/work/shared/fixtures/images')];
+  const entries = [at('/no/such/image.jpg'), at(img), at(FIXTURES)];
   const small = await makeThumbs(entries, { link: false, pageDir: '/', maxInputBytes: 100 });
   assert.deepEqual(small, [
     { none: 'image not found' },
