@@ -151,6 +151,25 @@ describe('describe', () => {
     }
   });
 
+  test('-v: a fetched URL is reported as what was fetched, only --pass-url as passed through', async () => {
+    reset();
+    const host = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(pngBytes);
+    });
+    try {
+      const fetched = await run([`${host.url}/photo.png`, '-v', '--allow-private-urls'], { env: relayEnv(server.url) });
+      assert.equal(fetched.code, 0, fetched.stderr);
+      assert.match(fetched.stderr, new RegExp(`${host.url}/photo.png: png \\d+x\\d+ .*sent unchanged`));
+      assert.doesNotMatch(fetched.stderr, /passed through|--pass-url/);
+      const passed = await run([`${host.url}/photo.png`, '-v', '--pass-url', '--allow-private-urls'], { env: relayEnv(server.url) });
+      assert.equal(passed.code, 0, passed.stderr);
+      assert.match(passed.stderr, /photo\.png: URL passed through as given \(--pass-url: the relay fetches it\)/);
+    } finally {
+      await host.close();
+    }
+  });
+
   test('-i adds more images to the same request, in order', async () => {
     reset();
     const second = join(work, 'second.png');
