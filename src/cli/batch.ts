@@ -4,7 +4,7 @@ import type { Profile } from '../config/store.ts';
 import { lstat, stat } from 'node:fs/promises';
 import { tryLock, type Lock } from '../lock.ts';
 import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
-import { withoutSidecars } from '../core/batch-inputs.ts';
+import { outputMatcher, withoutOwnFiles } from '../core/batch-inputs.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
 import { ExitCode, InterruptedError, OutputError, UsageError } from '../types.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
@@ -120,8 +120,8 @@ export async function runBatch(options: BatchOptions, f: Factory): Promise<numbe
   const outFile = options.output !== undefined ? shardOutput(options.output, shard) : undefined;
   const listed = await listSource(options, io);
   if (listed.duplicates > 0) term.warn(`${options.manifest}: ${listed.duplicates} repeated row(s) left out`);
-  // The sidecars of an earlier run, listed with the folder's images, are not inputs.
-  const items = await shardItems(options.sidecar !== undefined ? withoutSidecars(listed.items, options.sidecar) : listed.items, shard);
+  const isOutput = outputMatcher(options.output !== undefined ? resolve(io.cwd, options.output) : undefined);
+  const items = await shardItems(withoutOwnFiles(listed.items, { sidecar: options.sidecar, isOutput }), shard);
   if (shard) term.info(`${describeShard(shard)}: ${items.length} of ${listed.items.length} image(s)`);
   const outputPath = outFile !== undefined ? resolve(io.cwd, outFile) : undefined;
   // A device or FIFO (/dev/stdout, a named pipe) as -o holds nothing to resume, and no lock beside

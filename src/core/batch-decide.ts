@@ -94,7 +94,9 @@ export function decideItem(f: ItemFacts): ItemStep {
     if (f.targets === undefined) return { step: 'check-targets' };
     if (f.targets !== null) return { step: 'fail', message: `${f.targets}; nothing was sent`, code: 'refused-file' };
   }
-  if (f.sidecar !== undefined) {
+  // A file is not its own sidecar (README.txt with --sidecar txt): it is read, and a non-image is
+  // skipped as one, the same on every run; an image there fails below rather than be overwritten.
+  if (f.sidecar !== undefined && f.sidecar !== f.key) {
     if (!f.overwrite) {
       if (f.sidecarExists === undefined) return { step: 'check-sidecar' };
       if (f.sidecarExists) return { step: 'skip', reason: 'sidecar' };

@@ -3,6 +3,8 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../types.ts';
+import { xmpPathFor } from '../metadata/plan.ts';
+import { HF_METADATA } from './hf-metadata.ts';
 import { shardKey } from './shard.ts';
 
 /** --sidecar-name: `photo.txt` (stem) or `photo.jpg.txt` (full). */
@@ -181,10 +183,40 @@ export function sidecarPath(imagePath: string, ext: string, naming: SidecarNamin
 }
 
 /**
- * Leaves out files found in folders or by globs that are sidecars themselves (`photo.txt` with
- * `--sidecar txt`): an earlier run wrote them, and counting them as inputs would skew the totals.
- * Files the user named stay (a named non-image is reported as such).
+ * `-o` as an absolute path or template → whether a listed file is one of the batch's outputs: the
+ * file itself, or with `{shard}` any shard's (another task's part in the same folder is no input).
  */
-export function withoutSidecars(items: BatchItem[], ext: string): BatchItem[] {
-  return items.filter((i) => i.explicit || i.url || sidecarPath(i.key, ext) !== i.key);
+export function outputMatcher(output: string | undefined): (path: string) => boolean {
+  if (output === undefined) return () => false;
+  if (!output.includes('{shard}')) return (p) => p === output;
+  const [head = '', ...rest] = output.split('{shard}');
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^${esc(head)}${rest.map((r) => `\\d+${esc(r)}`).join('')}$`);
+  return (p) => re.test(p);
+}
+
+/**
+ * Leaves out, among files found in folders or by globs, what a batch writes there: its `-o` file,
+ * and beside the images listed with them their caption sidecars (`photo.txt` with `--sidecar txt`,
+ * either naming), XMP sidecars and `metadata.jsonl`. Left in, a rerun would count as "not images"
+ * files the first run did not have. A file no listed image owns (`README.txt`) stays, and is a
+ * non-image on every run alike; so do files the user named (a named non-image is reported as such).
+ */
+export function withoutOwnFiles(
+  items: BatchItem[],
+  own: { sidecar?: string | undefined; isOutput: (path: string) => boolean },
+): BatchItem[] {
+  // Each file a listed image would own, with its owners: a file is not its own sidecar (README.txt
+  // is where `--sidecar txt` would put README.txt's caption).
+  const owners = new Map<string, Set<string>>();
+  const claim = (path: string, owner: string) => owners.set(path, (owners.get(path) ?? new Set()).add(owner));
+  for (const i of items) {
+    if (i.url) continue;
+    if (own.sidecar !== undefined) for (const naming of ['stem', 'full'] as const) claim(sidecarPath(i.key, own.sidecar, naming), i.key);
+    claim(xmpPathFor(i.key, 'ext'), i.key);
+    claim(xmpPathFor(i.key, 'stem'), i.key);
+    claim(join(dirname(i.key), HF_METADATA), i.key);
+  }
+  const ownedByAnother = (key: string) => [...(owners.get(key) ?? [])].some((o) => o !== key);
+  return items.filter((i) => i.explicit || i.url || (!own.isOutput(i.key) && !ownedByAnother(i.key)));
 }

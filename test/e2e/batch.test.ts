@@ -380,6 +380,34 @@ test('batch: non-images in a folder are skipped and counted; named ones fail', a
   assert.equal(bad.error.code, 'not-image');
 });
 
+test("batch: skip counts are the same on a first run and a rerun; the batch's own files are never inputs", async () => {
+  const srv = await server(answerWithName);
+  const dir = tempDir();
+  await makeImages(dir, names(3));
+  writeFileSync(join(dir, 'README.txt'), 'not an image\n');
+  const args = ['batch', '.', '--sidecar', '--hf-metadata', '-o', 'c.jsonl', '-p', 'describe {name}'];
+  const first = await run(args, { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /3 ok, 0 failed, 1 skipped \(1 not images\)/);
+  // The rerun finds c.jsonl, metadata.jsonl and three sidecars beside the images: none is an input.
+  const again = await run([...args, '--existing', 'overwrite'], { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /0 ok, 0 failed, 4 skipped \(3 already done, 1 not images\)/);
+  // Another shard's part in the same folder is no input either.
+  writeFileSync(join(dir, 'part-1.jsonl'), '');
+  const sharded = await run(['batch', '.', '-o', 'part-{shard}.jsonl', '--shard', '0/2', '-p', 'describe {name}'], {
+    cwd: dir,
+    env: relayEnv(srv.url),
+  });
+  assert.doesNotMatch(sharded.stderr, /part-1\.jsonl/);
+  assert.doesNotMatch(
+    lines(sharded.stdout)
+      .map((x) => x.image)
+      .join(' '),
+    /jsonl/,
+  );
+});
+
 test('batch: 401 stops at once with exit 3', async () => {
   const srv = await server(async (_req, res) => {
     await delay(30);

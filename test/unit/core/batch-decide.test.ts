@@ -91,6 +91,16 @@ test('decideItem: one line per case', () => {
       side({ ...sideLoaded, key: '/w/p/a.txt', explicit: true }),
       { step: 'fail', message: 'its sidecar would overwrite the image itself' },
     ],
+    [
+      '--sidecar: a file that is its own sidecar is not skipped as having one: it is read',
+      side({ key: '/w/p/a.txt', ...known, folderUnwritable: null }),
+      { step: 'load' },
+    ],
+    [
+      '--sidecar: a text file that is its own sidecar is a non-image, like on any other run',
+      side({ key: '/w/p/a.txt', ...known, folderUnwritable: null, load: { ok: false, reason: 'not-image' } }),
+      { step: 'skip', reason: 'not-image' },
+    ],
     ["--hf-metadata: first, has its folder's file a caption for it", file({ hf: true }), { step: 'check-hf' }],
     [
       '--hf-metadata: a caption there skips the image before it is read',

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expandInputs, renderPrompt, sidecarPath, splitFileList } from '../../../src/core/batch-inputs.ts';
+import {
+  type BatchItem,
+  expandInputs,
+  outputMatcher,
+  renderPrompt,
+  sidecarPath,
+  splitFileList,
+  withoutOwnFiles,
+} from '../../../src/core/batch-inputs.ts';
 import { indexFromText, readResumeIndex } from '../../../src/core/batch-resume.ts';
 import { openJsonlFile, streamSink, writeFileAtomic } from '../../../src/core/batch-output.ts';
 import { errorInfo } from '../../../src/core/batch-decide.ts';
@@ -296,4 +304,45 @@ test('removeStaleTemps removes only our old temp files', async () => {
   for (const n of [...old, ...keep]) utimesSync(join(dir, n), past, past);
   assert.equal(await removeStaleTemps(dir), 2);
   assert.deepEqual(readdirSync(dir).sort(), [...keep, fresh].sort());
+});
+
+// ---- the batch's own files ------------------------------------------------------------------
+
+test('withoutOwnFiles: what a batch writes among the files it lists is no input; one line per case', () => {
+  const found = (key: string, explicit = false): BatchItem => ({ image: key, key, explicit, url: false });
+  const keep = (keys: string[], own: Parameters<typeof withoutOwnFiles>[1]) =>
+    withoutOwnFiles(
+      keys.map((k) => found(k)),
+      own,
+    ).map((i) => i.key);
+  const none = { isOutput: () => false };
+  const txt = { sidecar: 'txt', isOutput: () => false };
+  assert.deepEqual(keep(['/d/a.jpg', '/d/a.txt'], txt), ['/d/a.jpg'], 'a caption sidecar beside its image');
+  assert.deepEqual(keep(['/d/a.jpg', '/d/a.jpg.txt'], txt), ['/d/a.jpg'], 'a sidecar named in full');
+  assert.deepEqual(keep(['/d/a.jpg', '/d/README.txt'], txt), ['/d/a.jpg', '/d/README.txt'], 'a .txt no image owns stays');
+  assert.deepEqual(keep(['/d/a.jpg', '/d/a.txt'], none), ['/d/a.jpg', '/d/a.txt'], 'without --sidecar a .txt is not a sidecar');
+  assert.deepEqual(
+    keep(['/d/a.jpg', '/d/a.jpg.xmp', '/d/b.png', '/d/b.xmp'], none),
+    ['/d/a.jpg', '/d/b.png'],
+    'XMP sidecars, both namings',
+  );
+  assert.deepEqual(keep(['/d/lone.xmp'], none), ['/d/lone.xmp'], 'an XMP file no image owns stays');
+  assert.deepEqual(
+    keep(['/d/a.jpg', '/d/metadata.jsonl', '/e/metadata.jsonl'], none),
+    ['/d/a.jpg', '/e/metadata.jsonl'],
+    "an image folder's metadata.jsonl",
+  );
+  assert.deepEqual(keep(['/d/a.jpg', '/d/c.jsonl'], { isOutput: outputMatcher('/d/c.jsonl') }), ['/d/a.jpg'], 'the -o file');
+  const named = withoutOwnFiles([found('/d/a.jpg'), found('/d/a.txt', true)], txt).map((i) => i.key);
+  assert.deepEqual(named, ['/d/a.jpg', '/d/a.txt'], 'a file the user named stays');
+});
+
+test("outputMatcher: the -o file, or with {shard} every shard's", () => {
+  assert.equal(outputMatcher(undefined)('/d/c.jsonl'), false);
+  assert.equal(outputMatcher('/d/c.jsonl')('/d/c.jsonl'), true);
+  assert.equal(outputMatcher('/d/c.jsonl')('/d/c.jsonl.bak'), false);
+  assert.equal(outputMatcher('/d/part-{shard}.jsonl')('/d/part-07.jsonl'), true);
+  assert.equal(outputMatcher('/d/part-{shard}.jsonl')('/d/part-x.jsonl'), false);
+  assert.equal(outputMatcher('/d/p.{shard}(1).jsonl')('/d/p.3(1).jsonl'), true, 'the rest of the name is literal');
+  assert.equal(outputMatcher('/d/p.{shard}(1).jsonl')('/d/pX3(1).jsonl'), false);
 });
