@@ -2,10 +2,13 @@
 // test/**/*.test.ts with node:test (tsx compiles the TypeScript), so a stale build cannot pass.
 // Node 20's --test does not expand globs itself, so the files are listed here.
 // Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=retry`.
+// test/release/ (npm pack + a global install: a minute or two of npm on its own) is left out of the
+// default run; .ci/run runs it by name (`node scripts/test.mjs test/release/pack.test.ts`).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { readDurations, slowestFirst } from './test-durations.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -23,11 +26,24 @@ if (built.status !== 0) {
 const args = process.argv.slice(2);
 const picked = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
-const files = picked.length ? picked : find('test').sort();
+const all = find('test').filter((f) => !f.startsWith(join('test', 'release')));
+const files = picked.length ? picked : slowestFirst(all, readDurations());
 // Most of a test file's time is waiting (tsx starting, retry back-offs, a slow test relay), not CPU:
 // node's default of one file at a time on a 2-core machine leaves the cores idle. Overridable.
 const concurrency = flags.some((f) => f.startsWith('--test-concurrency'))
   ? []
   : [`--test-concurrency=${Math.max(3, availableParallelism() + 1)}`];
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...flags, ...files], { stdio: 'inherit' });
+// node's own reporter (spec on a terminal, TAP otherwise: what CI reads), and one that records each
+// file's duration for the order above. A --test-reporter given by the user replaces both.
+const reporters = flags.some((f) => f.startsWith('--test-reporter'))
+  ? []
+  : [
+      `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`,
+      '--test-reporter-destination=stdout',
+      '--test-reporter=./scripts/test-durations.mjs',
+      '--test-reporter-destination=stderr',
+    ];
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...reporters, ...flags, ...files], {
+  stdio: 'inherit',
+});
 process.exitCode = r.status ?? 1;

@@ -127,11 +127,16 @@ test('batch: a large folder never has more than c + 2 images prepared and waitin
  * A relay that holds each answer until `want` requests are in flight (or 5 s after the first), so a test sees
  * the most the CLI sends at once even when a loaded machine prepares images slowly.
  */
+/**
+ * Holds the first requests until `want` are in flight at once (or 5 s have passed), so a batch that
+ * can reach its concurrency shows it; once it has, every request is answered at once (the last few
+ * of a folder would otherwise wait out the 5 s for company that never comes).
+ */
 async function gatheringServer(want: number): Promise<TestServer> {
   let first = 0;
   const s: TestServer = await server(async (req, res, n) => {
     first ||= Date.now();
-    while (s.inFlight < want && Date.now() - first < 5000) await delay(10);
+    while (s.maxInFlight < want && Date.now() - first < 5000) await delay(10);
     await answerWithName(req, res, n);
   });
   return s;

@@ -1,0 +1,39 @@
+// A node:test reporter that prints nothing: it records how long each test file took (the sum of its
+// top-level tests) in node_modules/.cache/imgdesc/test-durations.json, so the next `npm test` starts
+// the slowest files first and a long file does not begin last, with the cores idle around it.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+
+export const DURATIONS = 'node_modules/.cache/imgdesc/test-durations.json';
+
+/** The recorded durations in ms by file (relative to the repository), {} when there are none yet. */
+export function readDurations(file = DURATIONS) {
+  try {
+    const d = JSON.parse(readFileSync(file, 'utf8'));
+    return d && typeof d === 'object' ? d : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Slowest first; files never timed before go first of all (a new file may well be slow). */
+export function slowestFirst(files, durations) {
+  const ms = (f) => durations[f] ?? Number.POSITIVE_INFINITY;
+  return [...files].sort((a, b) => ms(b) - ms(a) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export default async function* recordDurations(source) {
+  const took = {};
+  for await (const event of source) {
+    if ((event.type === 'test:pass' || event.type === 'test:fail') && event.data.nesting === 0 && event.data.file) {
+      const f = relative(process.cwd(), event.data.file);
+      took[f] = (took[f] ?? 0) + (event.data.details?.duration_ms ?? 0);
+    }
+  }
+  try {
+    mkdirSync(dirname(DURATIONS), { recursive: true });
+    writeFileSync(DURATIONS, `${JSON.stringify({ ...readDurations(), ...took }, null, 1)}\n`);
+  } catch {
+    // only an ordering hint: a read-only checkout runs its tests in name order
+  }
+}
