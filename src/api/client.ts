@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { errorCode, pickTransport, readCapped as readBody, type Exchange } from '../net/transport.ts';
 import { CliError, InterruptedError, abortable, timeoutSignal as newTimeoutSignal } from '../types.ts';
 import { APIError, InvalidResponseError, findRequestId } from './errors.ts';
+import { takesNoImages } from './families.ts';
 import { parseJsonBody, errorFromResponse } from './response.ts';
 import {
   MAX_RATE_LIMIT_WAIT_MS,
@@ -104,6 +105,7 @@ export function createChatCompletion(body: Record<string, unknown>, opts: Client
     JSON.stringify(body),
     opts,
     body.stream === true ? 'text/event-stream' : 'application/json',
+    typeof body.model === 'string' && takesNoImages(body.model) !== undefined,
   );
 }
 
@@ -162,6 +164,8 @@ async function send(
   payload: string | undefined,
   opts: ClientOptions,
   accept = 'application/json',
+  /** The request's model takes no images: an error answer is final (see shouldRetry). */
+  noImages = false,
 ): Promise<ApiResult<unknown>> {
   const { signal, gate } = opts;
   const now = opts.now ?? (() => performance.now());
@@ -233,7 +237,7 @@ async function send(
           })();
       return { status: res.status, headers: res.headers, requestId, rawText: text, body, attempts: 0, elapsedMs: 0 };
     } catch (e) {
-      if (e instanceof APIError) return classifyResponseError(e, res.status, res.headers);
+      if (e instanceof APIError) return classifyResponseError(e, res.status, res.headers, noImages);
       throw e; // InvalidResponseError of a 2xx: not retried
     }
   };

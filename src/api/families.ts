@@ -117,3 +117,25 @@ export function adaptRequest(model: string, req: GenericRequest): FamilyPlan {
   }
   return { family: family.name, fields, perRequest, answers, notes };
 }
+
+/**
+ * Models known not to take an image in a chat request, with what they are: sending them one only
+ * gets an upstream error (DeepSeek's `unknown variant image_url`, a 500 for dall-e-3), never an
+ * answer. Matched like FAMILIES, on the id without a `provider/` prefix, lower-cased.
+ */
+const NO_IMAGES: readonly { test: RegExp; what: string }[] = [
+  { test: /^(dall-e|gpt-image|imagen|flux|stable-diffusion|sdxl|midjourney|mj[-_])/, what: 'an image-generation model' },
+  { test: /(^|-)embed(ding)?s?(-|$)|^text-embedding|^bge-|^jina-embed/, what: 'an embedding model' },
+  { test: /^(tts|whisper|gpt-4o(-mini)?-(transcribe|tts)|speech-)/, what: 'a speech model' },
+  { test: /rerank/, what: 'a reranking model' },
+  {
+    test: /^(deepseek-(chat|reasoner|coder|v\d)|gpt-3\.5|text-davinci|davinci|babbage|o1-mini|o3-mini|claude-(2|instant)|qwen-(turbo|plus|max|long|coder)(-|$)|glm-4(-|$)|moonshot-v1-\d+k$|kimi-k2)/,
+    what: 'a text-only model',
+  },
+];
+
+/** What `model` is when it is known to take no images (`a text-only model`), else undefined. */
+export function takesNoImages(model: string): string | undefined {
+  const id = model.toLowerCase().replace(/^.*\//, '');
+  return NO_IMAGES.find((n) => n.test.test(id))?.what;
+}

@@ -20,6 +20,6 @@ export {
 export { rateHints } from './retry.ts';
 export { createChatCompletion, listModels, getJson, getDispatcher } from './client.ts';
 export type { ClientOptions, ApiResult, GateOutcome, RateGate, RetryEvent } from './client.ts';
-export { modelFamily, adaptRequest } from './families.ts';
+export { modelFamily, adaptRequest, takesNoImages } from './families.ts';
 export type { Family, FamilyPlan, GenericRequest } from './families.ts';
 export { pickModel, isVisionModel, closestModels } from './picker.ts';

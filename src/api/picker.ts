@@ -3,6 +3,7 @@
 // One ranked table of vision-capable model lines: an id is vision-capable when a line matches it,
 // the first matching line is its rank, and within a line the newest version, then the newest date,
 // wins (a dated id over its undated alias; a preview or experimental build after a stable one).
+import { takesNoImages } from './families.ts';
 
 interface Line {
   label: string;
@@ -108,12 +109,17 @@ function distance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** The ids most like `wanted` (edit distance on the bare ids), at most `k`, best first. */
+/**
+ * The ids most like `wanted` (edit distance on the bare ids), at most `k`: the vision-capable ones
+ * first, then ids the tables do not know; never one known to take no images (`gpt4o` must not
+ * suggest dall-e-3: it would fail as surely as the typo).
+ */
 export function closestModels(wanted: string, ids: readonly string[], k = 3): string[] {
   const w = bareId(wanted);
   return [...new Set(ids)]
-    .map((id) => ({ id, d: distance(w, bareId(id)) }))
-    .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
+    .filter((id) => takesNoImages(id) === undefined)
+    .map((id) => ({ id, tier: isVisionModel(id) ? 0 : 1, d: distance(w, bareId(id)) }))
+    .sort((a, b) => a.tier - b.tier || a.d - b.d || a.id.localeCompare(b.id))
     .slice(0, k)
     .map((x) => x.id);
 }

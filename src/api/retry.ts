@@ -12,6 +12,8 @@ export interface RetryCandidate {
   bodyError?: { type: string | null; code: string | null; serverMessage: string } | undefined;
   /** The relay has no such model (even a 503 "无可用渠道"): asking again cannot help. */
   modelNotFound?: boolean | undefined;
+  /** The model is known to take no images (takesNoImages): its error will not change, bar a rate limit. */
+  noImages?: boolean | undefined;
 }
 
 // What a relay says when asking again later can help: overload and rate limits, in English and Chinese
@@ -29,6 +31,7 @@ export function shouldRetry(e: RetryCandidate): boolean {
   if (hint === 'false') return false;
   if (e.connectionError || e.timeout) return true;
   if (e.modelNotFound) return false;
+  if (e.noImages && e.status !== 429) return false;
   if (e.bodyError) {
     const b = e.bodyError;
     return TRANSIENT.test(`${b.type ?? ''} ${b.code ?? ''} ${b.serverMessage}`) || e.status === 429 || e.status === 529;
@@ -217,13 +220,13 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
 }
 
 /** An HTTP answer that is an error (a non-2xx status, or a 2xx with an error body). */
-export function classifyResponseError(error: APIError, status: number, headers: Record<string, string>): Failure {
+export function classifyResponseError(error: APIError, status: number, headers: Record<string, string>, noImages = false): Failure {
   const s = error.status ?? status;
   const bodyError = status >= 200 && status < 300 ? error : undefined;
   const modelNotFound = isModelNotFound(error);
   return {
     error,
-    retry: shouldRetry({ status: s, headers, bodyError, modelNotFound }),
+    retry: shouldRetry({ status: s, headers, bodyError, modelNotFound, noImages }),
     status: s,
     headers,
     reason: `HTTP ${s}`,

@@ -131,8 +131,11 @@ export async function runDoctor(options: DoctorOptions, f: Factory): Promise<num
     if (options.models) {
       table = await probeAll(vision.length ? vision : ids, apiSettings, options, f, spinner);
     }
+    const unlisted = doctor.probeSkipReason(ids, model);
     if (!model) {
       skip(['probe'], 'no model to probe: none configured and none the relay lists is known to see images');
+    } else if (unlisted !== undefined) {
+      skip(['probe'], unlisted);
     } else if (!options.probe) {
       checks.push(doctor.probeCheck(model, null, closest, settings.profile, profileExplicit));
     } else {

@@ -1,6 +1,6 @@
 // `doctor` and `init`: what each finding means and what to do about it. Pure: facts in, verdicts
 // out; the requests that gather the facts are in doctor-run.ts.
-import { APIError, isModelDenied, isModelNotFound, isNoChannel, isQuotaError, resolveEndpoints } from '../api/index.ts';
+import { APIError, isModelDenied, isModelNotFound, isNoChannel, isQuotaError, resolveEndpoints, takesNoImages } from '../api/index.ts';
 import type { CliError } from '../types.ts';
 import { IMGDESC_ENV, OPENAI_ENV, type SettingSource } from '../config/settings.ts';
 
@@ -343,11 +343,21 @@ export function modelsCheck(f: ModelsFacts): Check {
   if (f.ids.length === 0)
     return { id: 'models', verdict: 'skip', finding: 'the relay lists no models (some relays hide them; the probe tells)' };
   if (!f.model) return { id: 'models', verdict: 'pass', finding: `${count}; no model configured, imgdesc picks one` };
+  const blind = takesNoImages(f.model);
+  if (f.ids.includes(f.model) && blind !== undefined) {
+    return {
+      id: 'models',
+      verdict: 'fail',
+      finding: `${count}; ${f.model} is listed, but takes no images: it is ${blind}`,
+      fix: configSetLine('model', f.closest[0] ?? f.vision[0] ?? f.ids[0], f.profile, f.profileExplicit),
+      blame: 'config',
+    };
+  }
   if (f.ids.includes(f.model)) return { id: 'models', verdict: 'pass', finding: `${count}; ${f.model} is listed` };
   return {
     id: 'models',
     verdict: 'fail',
-    finding: `${count}; ${f.model} is not listed${f.closest.length ? ` (closest: ${f.closest.join(', ')})` : ''}`,
+    finding: `${count}; ${f.model} is not listed${f.closest[0] ? `: did you mean ${f.closest[0]}?` : ''}`,
     fix: configSetLine('model', f.closest[0] ?? f.vision[0] ?? f.ids[0], f.profile, f.profileExplicit),
     blame: 'config',
   };
@@ -355,6 +365,17 @@ export function modelsCheck(f: ModelsFacts): Check {
 
 // ---------------------------------------------------------------------------------------------
 // vision probe
+
+/**
+ * Why no probe is sent: the model is not in the relay's list, so it could only fail, and the models
+ * check has said so already (with the id meant). Undefined when the probe should go out (a relay
+ * that lists nothing may still answer).
+ */
+export function probeSkipReason(ids: readonly string[], model: string | undefined): string | undefined {
+  if (model === undefined) return undefined;
+  if (takesNoImages(model) !== undefined) return `not sent: ${model} takes no images`;
+  return ids.length > 0 && !ids.includes(model) ? `not sent: ${model} is not in the relay's list` : undefined;
+}
 
 export type ProbeOutcome =
   | { ok: true; ms: number; finishReason: string | null; usage: unknown }

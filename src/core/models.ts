@@ -9,6 +9,7 @@ import {
   pickModel,
   readModelIds,
   resolveEndpoints,
+  takesNoImages,
   type ApiResult,
 } from '../api/index.ts';
 import { MODEL_CACHE_TTL_MS, readCachedPick, writeCachedPick } from '../config/model-cache.ts';
@@ -96,6 +97,12 @@ async function lookUp(
  * exit 4 naming the closest ids the relay lists. Other errors come back as they are.
  */
 export async function explainModelNotFound(error: unknown, settings: Settings, ctx: CoreContext, choice: ModelChoice): Promise<unknown> {
+  if (error instanceof APIError && choice.source === 'settings') {
+    // Whatever the relay made of it (DeepSeek's "unknown variant image_url", a 500 for dall-e-3),
+    // the cause is the model: one line saying so, and a model that can see instead.
+    const what = takesNoImages(choice.model);
+    if (what !== undefined) return noImagesError(choice.model, what, await lookUp(settings, ctx, choice.model), error);
+  }
   if (!(error instanceof APIError) || !isModelNotFound(error) || choice.source === 'none') return error;
   const key = cacheKey(settings);
   const { ids, listed, closest } = await lookUp(settings, ctx, choice.model);
@@ -113,6 +120,14 @@ export async function explainModelNotFound(error: unknown, settings: Settings, c
   return new CliError(`model '${choice.model}' is not available at this relay: ${error.message}${closest}`, ExitCode.api, {
     hint: `${choice.source === 'settings' ? HOW_TO_CHOOSE : 'the cached pick was refreshed: run again, or ' + HOW_TO_CHOOSE}; ${RUN_DOCTOR}`,
     cause: error,
+  });
+}
+
+function noImagesError(model: string, what: string, found: { ids: string[] | undefined }, cause: APIError): CliError {
+  const instead = found.ids && pickModel(found.ids);
+  return new CliError(`${model} takes no images: it is ${what}`, ExitCode.api, {
+    hint: instead ? `use a vision model, e.g. -m ${instead}` : 'use a vision model: imgdesc models lists them',
+    cause,
   });
 }
 

@@ -170,6 +170,24 @@ describe('describe', () => {
     }
   });
 
+  test('a model known to take no images: one line naming a vision model, sent once, not retried', async () => {
+    for (const [model, status, message] of [
+      ['dall-e-3', 500, 'bad response status code 500'],
+      ['deepseek-chat', 400, 'Failed to deserialize the JSON body into the target type: messages[0]: unknown variant `image_url`'],
+    ] as const) {
+      reset((req, res) => {
+        if (req.method === 'GET') sendJson(res, 200, { object: 'list', data: ['gpt-4o', model].map((id) => ({ id, object: 'model' })) });
+        else sendJson(res, status, { error: { message, type: 'upstream_error' } });
+      });
+      const r = await run([pngPath, '-m', model], { env: relayEnv(server.url) });
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, new RegExp(`^error: ${model} takes no images: it is an? [a-z-]+ model`));
+      assert.match(r.stderr, /-m gpt-4o/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.equal(server.requests.filter((q) => q.method === 'POST').length, 1, `${model}: sent once`);
+    }
+  });
+
   test('-i adds more images to the same request, in order', async () => {
     reset();
     const second = join(work, 'second.png');

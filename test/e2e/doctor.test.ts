@@ -44,6 +44,16 @@ describe('imgdesc doctor', () => {
     assert.match(JSON.stringify(probe?.json.messages), /data:image\/png;base64,/);
   });
 
+  it('a model the relay does not list: one finding with the id meant, and no probe', async () => {
+    const s = await relay({ kind: 'new-api' });
+    const r = await json([], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: 'claude-sonet-4-5' });
+    assert.equal(r.code, 3, r.stdout);
+    assert.match(r.check('models').finding, /claude-sonet-4-5 is not listed: did you mean claude-sonnet-4-5-20250929\?$/);
+    assert.equal(r.check('probe').verdict, 'skip');
+    assert.equal(r.check('probe').finding, "not sent: claude-sonet-4-5 is not in the relay's list");
+    assert.equal(s.requests.filter((q) => q.method === 'POST').length, 0, 'no probe spent on it');
+  });
+
   it('new-api relay: quota from /api/usage/token; text checklist with ✓ marks', async () => {
     const s = await relay({ kind: 'new-api', quota: { remaining: 1, used: 3 } });
     const r = await doctor([], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: 'gpt-4o' });

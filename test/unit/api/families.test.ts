@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adaptRequest, modelFamily, type GenericRequest } from '../../../src/api/families.ts';
+import { adaptRequest, modelFamily, takesNoImages, type GenericRequest } from '../../../src/api/families.ts';
 
 describe('modelFamily', () => {
   const table: [string, string][] = [
@@ -20,6 +20,36 @@ describe('modelFamily', () => {
     ['omni-moderation-latest', 'other'],
   ];
   for (const [id, name] of table) it(`${id} → ${name}`, () => assert.equal(modelFamily(id).name, name));
+});
+
+describe('takesNoImages: one line per id', () => {
+  const table: [string, string | undefined][] = [
+    ['deepseek-chat', 'a text-only model'],
+    ['deepseek-reasoner', 'a text-only model'],
+    ['deepseek-vl2', undefined],
+    ['dall-e-3', 'an image-generation model'],
+    ['gpt-image-1', 'an image-generation model'],
+    ['text-embedding-3-small', 'an embedding model'],
+    ['gemini-embedding-001', 'an embedding model'],
+    ['tts-1', 'a speech model'],
+    ['whisper-1', 'a speech model'],
+    ['gpt-3.5-turbo', 'a text-only model'],
+    ['o3-mini', 'a text-only model'],
+    ['o4-mini', undefined],
+    ['glm-4-plus', 'a text-only model'],
+    ['glm-4v-plus', undefined],
+    ['moonshot-v1-8k', 'a text-only model'],
+    ['moonshot-v1-8k-vision-preview', undefined],
+    ['qwen-max', 'a text-only model'],
+    ['qwen-vl-max', undefined],
+    ['gpt-4o', undefined],
+    ['gpt-4o-mini', undefined],
+    ['claude-sonnet-4-5-20250929', undefined],
+    ['claude-2.1', 'a text-only model'],
+    ['openrouter/deepseek/deepseek-chat', 'a text-only model'],
+    ['my-relay-model', undefined],
+  ];
+  for (const [id, what] of table) it(`${id} → ${what ?? 'not known'}`, () => assert.equal(takesNoImages(id), what));
 });
 
 describe('adaptRequest: one line per family', () => {

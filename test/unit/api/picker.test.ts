@@ -65,4 +65,10 @@ describe('closestModels', () => {
   });
   it('a typo → the real id', () => assert.deepEqual(closestModels('gpt4o', ['gpt-4o', 'o3', 'gpt-4.1'], 1), ['gpt-4o']));
   it('no ids → none', () => assert.deepEqual(closestModels('x', []), []));
+  it('never a model that takes no images, vision-capable ids first', () =>
+    assert.deepEqual(closestModels('gpt4o', ['dall-e-3', 'gpt-4', 'deepseek-chat', 'gpt-4o-mini', 'claude-sonnet-4-5']), [
+      'gpt-4o-mini',
+      'claude-sonnet-4-5',
+      'gpt-4',
+    ]));
 });

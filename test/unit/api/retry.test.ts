@@ -44,6 +44,10 @@ describe('shouldRetry', () => {
   it('connection errors → true', () => assert.equal(shouldRetry({ connectionError: true }), true));
   it('timeouts → true', () => assert.equal(shouldRetry({ timeout: true }), true));
   it('nothing known → false', () => assert.equal(shouldRetry({}), false));
+  it('a model that takes no images: its 500 is final', () => assert.equal(shouldRetry({ status: 500, noImages: true }), false));
+  it('a model that takes no images: a 429 is still waited out', () => assert.equal(shouldRetry({ status: 429, noImages: true }), true));
+  it('a model that takes no images: a reset connection is still retried', () =>
+    assert.equal(shouldRetry({ connectionError: true, noImages: true }), true));
   it('x-should-retry: true overrides a 400', () => assert.equal(shouldRetry({ status: 400, headers: { 'x-should-retry': 'true' } }), true));
   it('x-should-retry: false overrides a 503', () =>
     assert.equal(shouldRetry({ status: 503, headers: { 'x-should-retry': 'false' } }), false));

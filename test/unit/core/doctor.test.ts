@@ -12,6 +12,7 @@ import {
   failureCause,
   modelsCheck,
   probeCheck,
+  probeSkipReason,
   proxyFor,
   quotaCheck,
   quotaUrls,
@@ -230,6 +231,12 @@ describe('modelsCheck', () => {
     ['not listed: the closest one', { model: 'gpt-4o-2024-05-13', closest: ['gpt-4o'] }, 'fail', 'imgdesc config set model gpt-4o'],
     ['not listed, nothing close: the first vision model', { model: 'x' }, 'fail', 'imgdesc config set model claude-sonnet-4-5-20250929'],
     ['an empty list', { ids: [], vision: [] }, 'skip', undefined],
+    [
+      'listed, but takes no images',
+      { ids: [...f.ids, 'deepseek-chat'], model: 'deepseek-chat', closest: ['gpt-4o'] },
+      'fail',
+      'imgdesc config set model gpt-4o',
+    ],
   ];
   for (const [name, facts, verdict, fix] of cases) {
     it(name, () => {
@@ -238,6 +245,30 @@ describe('modelsCheck', () => {
       assert.equal(c.fix, fix);
     });
   }
+});
+
+describe('modelsCheck: a model not listed is one finding, "did you mean"', () => {
+  const c = modelsCheck({
+    ids: ['claude-sonnet-4-5-20250929', 'gpt-4o'],
+    vision: ['claude-sonnet-4-5-20250929', 'gpt-4o'],
+    model: 'claude-sonet-4-5',
+    closest: ['claude-sonnet-4-5-20250929', 'gpt-4o'],
+    profile: 'default',
+    profileExplicit: false,
+  });
+  it('names the one meant', () => assert.match(c.finding, /claude-sonet-4-5 is not listed: did you mean claude-sonnet-4-5-20250929\?$/));
+});
+
+describe('probeSkipReason: one line per case', () => {
+  const ids = ['gpt-4o', 'deepseek-chat'];
+  const cases: [string, string[], string | undefined, string | undefined][] = [
+    ['a listed model is probed', ids, 'gpt-4o', undefined],
+    ['no model: nothing to skip for', ids, undefined, undefined],
+    ['a model the relay does not list is not probed', ids, 'claude-sonet-4-5', "not sent: claude-sonet-4-5 is not in the relay's list"],
+    ['a relay that lists nothing: probed (it may still answer)', [], 'gpt-4o', undefined],
+    ['a model that takes no images is not probed', ids, 'deepseek-chat', 'not sent: deepseek-chat takes no images'],
+  ];
+  for (const [name, list, model, want] of cases) it(name, () => assert.equal(probeSkipReason(list, model), want));
 });
 
 describe('probeCheck', () => {
