@@ -27,7 +27,13 @@ const args = process.argv.slice(2);
 const picked = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
 const all = find('test').filter((f) => !f.startsWith(join('test', 'release')));
-const files = picked.length ? picked : slowestFirst(all, readDurations());
+// Unit tests run in one process (scripts/test-together.mjs), except those where sharp and exiftool
+// do real work (test/unit/image, test/unit/metadata): those gain from running beside the others.
+const alone = (f) => !/^test[\\/]unit[\\/]/.test(f) || /^test[\\/]unit[\\/](image|metadata)[\\/]/.test(f);
+const together = picked.length ? [] : all.filter((f) => !alone(f));
+const files = picked.length
+  ? picked
+  : slowestFirst([...all.filter(alone), ...(together.length ? ['scripts/test-together.mjs'] : [])], readDurations());
 // Most of a test file's time is waiting (tsx starting, retry back-offs, a slow test relay), not CPU:
 // node's default of one file at a time on a 2-core machine leaves the cores idle. Overridable.
 const concurrency = flags.some((f) => f.startsWith('--test-concurrency'))
@@ -45,5 +51,6 @@ const reporters = flags.some((f) => f.startsWith('--test-reporter'))
     ];
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...reporters, ...flags, ...files], {
   stdio: 'inherit',
+  env: { ...process.env, IMGDESC_TEST_TOGETHER: JSON.stringify(together) },
 });
 process.exitCode = r.status ?? 1;
