@@ -230,7 +230,7 @@ export function classifyResponseError(error: APIError, status: number, headers: 
     status: s,
     headers,
     reason: `HTTP ${s}`,
-    outage: bodyError === undefined && !modelNotFound && OUTAGE_STATUS.has(s),
+    outage: bodyError === undefined && !modelNotFound && !noImages && OUTAGE_STATUS.has(s),
   };
 }
 
