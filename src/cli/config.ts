@@ -100,7 +100,7 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
         return ExitCode.ok;
       }
       if (names.length === 0) {
-        term.note(`no profiles yet (${store.path}); start with: imgdesc config set base-url https://relay.example.com`);
+        term.note(`no profiles yet (${store.path}); start with: imgdesc init`);
         return ExitCode.ok;
       }
       const out = term.out;

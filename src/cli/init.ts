@@ -1,5 +1,6 @@
 // `imgdesc init`: a guided first run, like `gh auth login`. Every question has a flag, so scripts
 // run it without a terminal; without one, a missing answer is exit 2 naming the flag.
+import { cleanToken } from '../config/keys.ts';
 import { chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
 import { ProfileStore, type Profile } from '../config/store.ts';
 import type { ModelList } from '../core/doctor-run.ts';
@@ -37,7 +38,9 @@ export async function runInit(options: InitOptions, f: Factory): Promise<number>
   const { normalizeBaseUrl } = await import('../core/describe.ts');
   const { isVisionModel, pickModel, closestModels, resolveEndpoints } = await import('../api/index.ts');
 
-  term.note(c.bold(`Setting up profile ${profile}`) + c.dim(current['base-url'] ? ' (current values in brackets; Enter keeps them)' : ''));
+  // The bracket note is for someone who can press Enter: not for a run without a terminal.
+  const brackets = current['base-url'] && io.stdinIsTTY ? ' (current values in brackets; Enter keeps them)' : '';
+  term.note(c.bold(`Setting up profile ${profile}`) + c.dim(brackets));
 
   /** The answer to one question: its flag, else the terminal, else the default with --yes, else exit 2. */
   const answer = async (q: {
@@ -130,16 +133,19 @@ export async function runInit(options: InitOptions, f: Factory): Promise<number>
       throw new UsageError(
         `no terminal to ask for the token: pipe it on stdin (printf %s "$TOKEN" | imgdesc init …)${currentToken ? ' or pass --yes to keep the current one' : ''}`,
       );
-    if (t.trim() === '') throw new UsageError('empty token');
+    // The one cleaner every way in goes through (config set token, IMGDESC_TOKEN, token-command):
+    // a pasted `Bearer sk-…` would otherwise reach the relay as `Bearer Bearer sk-…`.
+    const clean = cleanToken(t);
+    if (typeof clean !== 'string') throw new UsageError(`the token: ${clean.problem}`);
     const spinner = await term.spinner('Listing models');
-    list = await core.fetchModelList(root, t.trim(), ctx, resolveEndpoints(baseUrl).models).finally(() => spinner.stop());
+    list = await core.fetchModelList(root, clean, ctx, resolveEndpoints(baseUrl).models).finally(() => spinner.stop());
     const check = doctor.tokenCheck(list.outcome, 'init');
     if (check.verdict === 'fail') {
       throw new CliError(`token ${check.finding}`, check.blame === 'config' ? ExitCode.config : ExitCode.api, {
         hint: check.blame === 'config' ? "check the token on the relay's token page" : check.fix,
       });
     }
-    return t.trim();
+    return clean;
   });
   const ids = list?.ids ?? [];
   term.note(`${c.green('✓')} token accepted (${maskToken(token)}); the relay lists ${ids.length} model${ids.length === 1 ? '' : 's'}`);

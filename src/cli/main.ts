@@ -38,8 +38,7 @@ Exit codes:
 
 const EXAMPLES = `
 Examples:
-  $ imgdesc config set base-url https://relay.example.com
-  $ imgdesc config set token            # reads the token from stdin or a hidden prompt
+  $ imgdesc init                        # first: the relay's address, the token, a model
   $ imgdesc photo.jpg
   $ imgdesc photo.jpg "what breed is this dog?"
   $ imgdesc --json photo.jpg | jq -r '.choices[0].message.content'

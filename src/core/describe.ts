@@ -71,7 +71,7 @@ export const USER_AGENT = `imgdesc/${VERSION}`;
 export function requireCredentials(settings: Settings): { baseUrl: string; token: string } {
   if (!settings.baseUrl) {
     throw new ConfigError('no base URL configured', {
-      hint: 'imgdesc config set base-url https://relay.example.com, or set IMGDESC_BASE_URL',
+      hint: 'run imgdesc init to set up a relay, or set IMGDESC_BASE_URL',
     });
   }
   if (!settings.token) {

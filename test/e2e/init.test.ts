@@ -38,6 +38,29 @@ describe('imgdesc init without a terminal', () => {
     assert.match(r.stderr, /Saved profile default/);
   });
 
+  it('a pasted `Bearer ` prefix is dropped, as config set token drops it', async () => {
+    const s = await relay({ kind: 'one-api' });
+    const home = tempDir();
+    const r = await init(['--base-url', s.url, '--yes', '--no-probe'], home, `Bearer ${TOKEN}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    const sent = new Set(s.requests.map((q) => q.headers.authorization).filter((a) => a !== undefined && a !== 'Bearer'));
+    assert.deepEqual([...sent], [`Bearer ${TOKEN}`], 'not Bearer Bearer …');
+    assert.equal(saved(home)?.profiles.default?.token, TOKEN);
+    const spaced = await init(['--base-url', s.url, '--yes', '--no-probe'], tempDir(), `${TOKEN} extra\n`);
+    assert.equal(spaced.code, 2);
+    assert.match(spaced.stderr, /^error: the token: the token contains a space; paste the token alone/m);
+  });
+
+  it('init --yes again without a terminal: no "Enter keeps them" note (nobody can press Enter)', async () => {
+    const s = await relay({ kind: 'one-api' });
+    const home = tempDir();
+    assert.equal((await init(['--base-url', s.url, '--yes', '--no-probe'], home, TOKEN)).code, 0);
+    const again = await init(['--yes', '--no-probe'], home);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /^Setting up profile default\n/);
+    assert.doesNotMatch(again.stderr, /Enter keeps/);
+  });
+
   it("--yes takes the picker's first vision model", async () => {
     const s = await relay({ kind: 'new-api' });
     const home = tempDir();

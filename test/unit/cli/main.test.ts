@@ -19,7 +19,7 @@ test('--help lists the commands and examples', async () => {
   const io = testIO({ env: env() });
   assert.equal(await main(['--help'], io), 0);
   assert.match(io.out(), /describe \[options\] <image> \[prompt\]/);
-  assert.match(io.out(), /imgdesc config set token/);
+  assert.match(io.out(), /\$ imgdesc init/);
   const d = testIO({ env: env() });
   assert.equal(await main(['describe', '--help'], d), 0);
   assert.match(d.out(), /--max-edge <px>/);
@@ -57,7 +57,7 @@ test('a prompt given twice is refused', async () => {
 test('missing configuration exits 3 before reading the image', async () => {
   const io = testIO({ env: env() });
   assert.equal(await main(['/nonexistent.jpg'], io), 3);
-  assert.match(io.err(), /no base URL configured/);
+  assert.match(io.err(), /no base URL configured \(run imgdesc init to set up a relay/);
 });
 
 test('an aborted run (Ctrl-C) exits 130', async () => {
@@ -96,4 +96,11 @@ test('help: batch names its placeholders, examples and exit codes; -i shows no d
   await main(['describe', '--help'], d);
   assert.doesNotMatch(d.out(), /default: \[\]/);
   assert.match(d.out(), /prompt \(describe: instead of the second\s+argument\)/);
+});
+
+test('--help: the examples start with imgdesc init', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['--help'], io), 0);
+  const examples = io.out().split('Examples:')[1] ?? '';
+  assert.match(examples, /^\s*\$ imgdesc init\b/);
 });
