@@ -378,7 +378,7 @@ describe('describe failures', () => {
     reset();
     let r = await run([pngPath], { env: { IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /no base URL.*config set base-url/);
+    assert.match(r.stderr, /no base URL.*imgdesc init/);
     r = await run([pngPath], { env: { IMGDESC_BASE_URL: server.url } });
     assert.equal(r.code, 3);
     assert.match(r.stderr, /no API token.*config set token/);

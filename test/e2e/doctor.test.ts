@@ -125,7 +125,7 @@ describe('imgdesc doctor', () => {
     const s = await relay({ kind: 'one-api' });
     const r = await json(['--no-probe'], { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN, IMGDESC_MODEL: 'gpt-4o-2024-05-13' });
     assert.equal(r.check('models').verdict, 'fail');
-    assert.match(r.check('models').finding, /gpt-4o-2024-05-13 is not listed \(closest: gpt-4o/);
+    assert.match(r.check('models').finding, /gpt-4o-2024-05-13 is not listed: did you mean gpt-4o/);
     assert.equal(r.check('models').fix, 'imgdesc config set model gpt-4o');
   });
 
