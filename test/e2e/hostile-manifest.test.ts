@@ -63,7 +63,7 @@ test('insideRoot: one line per case', () => {
 test('rows outside the dataset fail naming the row; nothing of them is read, sent or written', async () => {
   const s = await relay();
   const { work, ds } = await dataset(['in.png', '../../../../../../etc/passwd', 'SECRET', 'escape.png', 'sub/deeper.png']);
-  const r = await run(['batch', '--manifest', 'ds/rows.csv', '--sidecar'], { env: relayEnv(s.url), cwd: work });
+  const r = await run(['batch', '--no-cache', '--manifest', 'ds/rows.csv', '--sidecar'], { env: relayEnv(s.url), cwd: work });
   assert.equal(r.code, 5, r.stderr);
   const recs = records(r.stdout);
   assert.deepEqual(
@@ -89,12 +89,12 @@ test('rows outside the dataset fail naming the row; nothing of them is read, sen
 test('--allow-outside-root reads them; --image-root moves the dataset folder', async () => {
   const s = await relay();
   const { work } = await dataset(['in.png', 'SECRET', 'escape.png']);
-  const r = await run(['batch', '--manifest', 'ds/rows.csv', '--allow-outside-root'], { env: relayEnv(s.url), cwd: work });
+  const r = await run(['batch', '--no-cache', '--manifest', 'ds/rows.csv', '--allow-outside-root'], { env: relayEnv(s.url), cwd: work });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(s.requests.length, 3);
 
   writeFileSync(join(work, 'rows.csv'), 'image\nds/in.png\nprivate/secret.png\n');
-  const inRoot = await run(['batch', '--manifest', 'rows.csv', '--image-root', 'ds'], { env: relayEnv(s.url), cwd: work });
+  const inRoot = await run(['batch', '--no-cache', '--manifest', 'rows.csv', '--image-root', 'ds'], { env: relayEnv(s.url), cwd: work });
   assert.equal(inRoot.code, 5, inRoot.stderr);
   assert.deepEqual(
     records(inRoot.stdout).map((x) => [x.image, x.ok]),
@@ -105,7 +105,7 @@ test('--allow-outside-root reads them; --image-root moves the dataset folder', a
     'relative to the image root (which has no ds/ inside: not found)',
   );
   writeFileSync(join(work, 'rows2.csv'), 'image\nin.png\n../private/secret.png\n');
-  const root = await run(['batch', '--manifest', 'rows2.csv', '--image-root', 'ds'], { env: relayEnv(s.url), cwd: work });
+  const root = await run(['batch', '--no-cache', '--manifest', 'rows2.csv', '--image-root', 'ds'], { env: relayEnv(s.url), cwd: work });
   assert.equal(root.code, 5, root.stderr);
   assert.deepEqual(
     records(root.stdout).map((x) => [x.image, x.ok, x.error?.code ?? null]),
@@ -120,7 +120,7 @@ test('map: rows on stdin stay inside the current folder unless --allow-outside-r
   const s = await relay();
   const { ds, secret } = await dataset([]);
   const rows = [JSON.stringify({ image: 'in.png' }), JSON.stringify({ image: secret })].join('\n');
-  const r = await run(['map'], { env: relayEnv(s.url), cwd: ds, input: rows });
+  const r = await run(['map', '--no-cache'], { env: relayEnv(s.url), cwd: ds, input: rows });
   assert.equal(r.code, 5, r.stderr);
   assert.deepEqual(
     r.stdout
@@ -134,7 +134,7 @@ test('map: rows on stdin stay inside the current folder unless --allow-outside-r
     ],
     'map writes in input order',
   );
-  const allowed = await run(['map', '--allow-outside-root'], { env: relayEnv(s.url), cwd: ds, input: rows });
+  const allowed = await run(['map', '--no-cache', '--allow-outside-root'], { env: relayEnv(s.url), cwd: ds, input: rows });
   assert.equal(allowed.code, 0, allowed.stderr);
 });
 
@@ -148,7 +148,7 @@ test('a URL row goes through the address checks of every URL: loopback is refuse
   const s = await relay();
   const { work, ds } = await dataset([]);
   writeFileSync(join(ds, 'urls.csv'), `image\n${s.url}/img.png\n`);
-  const r = await run(['batch', '--manifest', 'ds/urls.csv'], { env: relayEnv(s.url), cwd: work });
+  const r = await run(['batch', '--no-cache', '--manifest', 'ds/urls.csv'], { env: relayEnv(s.url), cwd: work });
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, /127\.0\.0\.1/);
   assert.equal(s.requests.filter((q) => q.url.endsWith('/img.png')).length, 0, 'the URL was not fetched');
