@@ -2,7 +2,7 @@
 // reading (devices, FIFOs, /proc, gigabyte lines), and ends at once on Ctrl-C or SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, crc32, deflateRawSync } from 'node:zlib';

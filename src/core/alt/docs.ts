@@ -176,7 +176,7 @@ export type WriteOutcome = { written: true; backup?: string } | { written: false
  */
 export async function writeDoc(doc: ReadDoc, next: string, opts: { backup: boolean }): Promise<WriteOutcome> {
   const now = await readFile(doc.path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch(() => undefined);
-  if (!now || !now.equals(doc.bytes)) return { written: false, reason: 'it changed while imgdesc was running; run it again' };
+  if (!now?.equals(doc.bytes)) return { written: false, reason: 'it changed while imgdesc was running; run it again' };
   let backup: string | undefined;
   if (opts.backup) {
     backup = await backupPath(doc.path);
