@@ -53,6 +53,16 @@ function sbatch(
   });
 }
 
+/** Resolves once no task of job `id` is in the queue any more (not even COMPLETING). */
+async function leftQueue(id: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const q = spawnSync('squeue', ['-h', '-j', id, '-o', '%i %T'], { encoding: 'utf8' });
+    if (q.status === 0 && q.stdout.trim() === '') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`job ${id} still in the queue after 60 s`);
+}
+
 const records = (text: string) =>
   text
     .split('\n')
@@ -83,6 +93,7 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
   let cancel: (() => void) | undefined;
   let killed = false;
   let answered2 = 0;
+  let jobId = '';
   const seen: string[] = [];
   const srv = await startServer(async (req, res) => {
     if (req.method === 'GET') return sendJson(res, 200, { object: 'list', data: [{ id: 'claude-sonnet-4-5', object: 'model' }] });
@@ -123,6 +134,7 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
     PHOTOS: 'photos',
     OUT: 'c',
     CONCURRENCY: '2',
+    IMGDESC_STOP_GRACE: '2',
   };
   const common = ['--cpus-per-task=1', '--output=log-%a.txt', `--chdir=${dir}`, SCRIPT];
 
@@ -130,6 +142,7 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
     cwd: dir,
     env,
     onJob: (id) => {
+      jobId = id;
       cancel = () => {
         if (killed) return;
         killed = true;
@@ -138,7 +151,11 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
     },
   });
   assert.ok(killed, `task 2 was cancelled (sbatch: ${first.out})`);
-  assert.notEqual(first.code, 0, 'sbatch --wait reports the cancelled task');
+  // sbatch --wait returns once the controller marks the array CANCELLED, which can be while task 2
+  // is still finishing: it waits (IMGDESC_STOP_GRACE) for the answers it has in flight. A rerun
+  // must not start before it has ended, so wait until the job has left the queue.
+  await leftQueue(jobId);
+  assert.match(readFileSync(join(dir, 'log-2.txt'), 'utf8'), /terminated \(SIGTERM\)/, 'task 2 says it was terminated');
   const part = (i: number) => {
     try {
       return records(readFileSync(join(dir, `c-${i}.jsonl`), 'utf8'));
