@@ -3,11 +3,12 @@
 // a random id, so a lock is held only by a live imgdesc: a pid that runs no more (a run killed with
 // kill -9), a pid now used by another process (its start time differs), or a lock someone planted
 // naming a process that is not imgdesc (PID 1) is stale and taken over. Release removes only our
-// own lock (by its id). Two processes taking over the same stale lock in the same instant could
-// both succeed; that needs a crash and two starts at once.
+// own lock (by its id). A lock file appears with its content (written aside, then linked). Two
+// processes taking over the same stale lock in the same instant could both succeed; that needs a
+// crash and two starts at once.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { link, open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -119,12 +120,7 @@ export async function tryLock(
   const mine: LockInfo = { pid: process.pid, host: facts.host, start: facts.startOf(process.pid), id };
   for (let tries = 0; ; tries++) {
     try {
-      const h = await open(lockPath, 'wx', 0o644);
-      try {
-        await h.write(`${JSON.stringify(mine)}\n`);
-      } finally {
-        await h.close();
-      }
+      await createWhole(lockPath, `${JSON.stringify(mine)}\n`);
       let released = false;
       return {
         path: lockPath,
@@ -140,13 +136,36 @@ export async function tryLock(
     const info = await holder(lockPath);
     if (info !== undefined && lockHeld(info, facts))
       return { heldBy: info.pid, host: info.host !== facts.host ? info.host : undefined, path: lockPath };
-    // Nothing readable: its owner is between creating and writing the file; give it a moment
-    // before calling it stale.
-    if (info === undefined && tries === 0) {
-      await delay(50);
-      continue;
-    }
+    // Unreadable or naming no live imgdesc: stale (a lock file is never seen half-written).
     await unlink(lockPath).catch(() => undefined);
+  }
+}
+
+/**
+ * Creates `path` with `text` in it, or fails with EEXIST. The text is written to a file of its own
+ * first and linked into place, so nobody ever reads the lock between its creation and its content
+ * (under load that gap lasted long enough for a second `config set` to call it stale and lose a
+ * change). Where hard links are not supported, an exclusive create and a write.
+ */
+async function createWhole(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}`;
+  let linked = false;
+  try {
+    await writeFile(tmp, text, { mode: 0o644, flag: 'wx' });
+    await link(tmp, path);
+    linked = true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  if (linked) return;
+  const h = await open(path, 'wx', 0o644);
+  try {
+    await h.write(text);
+  } finally {
+    await h.close();
   }
 }
 

@@ -35,12 +35,11 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
   }
   const { readPromptFlags } = await import('./prompt-source.ts');
   flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
-  let settings = await f.settings(flags);
+  const settings = await f.settings(flags);
   const core = await import('../core/describe.ts');
   for (const w of core.checkRelay(settings, run.dryRun)) term.warn(w);
   term.info(describeSettings(settings));
 
-  const answers = await import('../core/answers.ts');
   const ctx = {
     ...(await f.context(settings)),
     onNote: (message: string) => term.warn(message),
@@ -51,71 +50,39 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
   };
   const spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');
   try {
-    // Images first: a bad one is exit 2 before anything, even the model list, is asked for.
-    let plan = await core.planDescribe(options.images, settings.prompt, settings, ctx);
-    const picked = await f.model(settings, { dryRun: run.dryRun });
-    let choice = picked.choice;
-    const replan = async (c: typeof choice) => {
-      settings = { ...settings, model: c.model };
-      plan = await core.planDescribe(options.images, settings.prompt, settings, ctx, {
-        prepared: plan.images,
-        structured: plan.structured,
-      });
-    };
-    if (choice.source !== 'settings') await replan(choice);
+    const [ask, { HOW_TO_CHOOSE }] = await Promise.all([import('../core/ask.ts'), import('../core/models.ts')]);
+    const planned = await ask.planAsk(options.images, settings, ctx, async (s) => (await f.model(s, { dryRun: run.dryRun })).choice);
+    const { plan } = planned;
     for (const img of plan.images) {
       // A resize is routine (every phone photo is larger than --max-edge): -v shows it in the report line.
       for (const w of img.warnings) if (!(img.report.resized && RESIZE_NOTE.test(w))) term.warn(w);
       if (run.verbose || run.dryRun) term.note(term.err.dim(formatImageReport(img.report)));
     }
-    if ((run.dryRun || run.verbose) && choice.source !== 'none') {
-      const f = plan.family;
-      term.note(term.err.dim(`model family ${f.family}${f.notes.length ? `: ${f.notes.join('; ')}` : ''}`));
+    if ((run.dryRun || run.verbose) && planned.choice.source !== 'none') {
+      const fam = plan.family;
+      term.note(term.err.dim(`model family ${fam.family}${fam.notes.length ? `: ${fam.notes.join('; ')}` : ''}`));
     }
     if (run.dryRun) {
       spinner.stop();
-      const shown = core.redactPlan(plan, settings.token);
+      const shown = core.redactPlan(plan, planned.settings.token);
       io.stdout.write(run.json ? JSON.stringify(shown, null, 2) + '\n' : formatRequest(shown));
       return ExitCode.ok;
     }
-    spinner.text(`Asking ${settings.model}`);
     const started = Date.now();
-    let result;
-    const history = (e: Partial<import('../core/answers.ts').HistoryEvent>) =>
-      answers.recordHistory(ctx, {
-        command: 'describe',
-        images: options.images,
-        prompt: settings.prompt,
-        system: settings.system,
-        model: settings.model,
-        durationMs: Date.now() - started,
-        ...e,
-      });
-    try {
-      try {
-        result = await answers.answerOrCached(plan, settings, ctx);
-      } catch (error) {
-        // A cached pick the relay no longer has: pick again from a fresh list and ask once more.
-        const models = await import('../core/models.ts');
-        const explained = await models.explainModelNotFound(error, settings, ctx, choice);
-        if (explained === error || choice.source !== 'cache') throw explained;
-        const fresh = await models.chooseModel({ ...settings, model: undefined }, ctx, { dryRun: false });
-        if (fresh.model === choice.model) throw explained;
-        term.warn(`${choice.model} is gone from the relay: using ${fresh.model} (${models.HOW_TO_CHOOSE})`);
-        choice = fresh;
-        await replan(choice);
-        result = await answers.answerOrCached(plan, settings, ctx);
-      }
-    } catch (error) {
-      await history({ error });
-      throw error;
-    }
+    const asked = await ask.sendAsk(
+      planned,
+      ctx,
+      { command: 'describe', images: options.images },
+      {
+        onSending: (model) => spinner.text(`Asking ${model}`),
+        onRepicked: (from, to) => term.warn(`${from} is gone from the relay: using ${to} (${HOW_TO_CHOOSE})`),
+      },
+    );
     spinner.stop();
+    const { result } = asked;
     const { answer, response } = result;
-    if (result.cached) {
-      await history({ result, durationMs: undefined });
-      if (!run.quiet) term.note(term.err.dim(`answered from the cache (asked ${formatWhen(result.cached.at)}; --refresh asks again)`));
-    } else await history({ result });
+    if (result.cached && !run.quiet)
+      term.note(term.err.dim(`answered from the cache (asked ${formatWhen(result.cached.at)}; --refresh asks again)`));
 
     const reasoning = answer.reasoning;
     if (reasoning && (settings.showReasoning || run.verbose) && !run.quiet) {
@@ -141,6 +108,7 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
       // The body as received, but with C1 and bidi controls in its strings written as \u escapes.
       const safe = jsonSafe(raw);
       io.stdout.write(safe.endsWith('\n') || !io.stdoutIsTTY ? safe : safe + '\n');
+      // The answer as received is out; a schema it fails still decides the exit code.
       if (plan.structured) await core.parseStructured(answer, plan.structured);
       return ExitCode.ok;
     }

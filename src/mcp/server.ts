@@ -17,7 +17,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Settings } from '../config/settings.ts';
-import { type AnswerMemory, recordHistory } from '../core/answers.ts';
+import type { AnswerMemory } from '../core/answers.ts';
 import { askAbout } from '../core/ask.ts';
 import { answerText, type CoreContext, isCutOff, type RetryEvent } from '../core/describe.ts';
 import { visionModels } from '../core/models.ts';
@@ -183,30 +183,21 @@ export async function serveMcp(o: McpServeOptions): Promise<void> {
     const images = await resolveImages(inputs, c);
     const notes: string[] = [];
     ctx.onNote = (m) => notes.push(m);
-    const started = performance.now();
-    const history = { command: 'mcp', images, prompt: settings.prompt, system: settings.system };
-    let asked: Awaited<ReturnType<typeof askAbout>>;
-    try {
-      asked = await askAbout(images, settings, ctx, {
+    const asked = await askAbout(
+      images,
+      settings,
+      ctx,
+      { command: 'mcp', images },
+      {
         onSending: (model, plan) => {
           for (const img of plan.images) notes.push(...img.warnings);
           progress.report(`asking ${model}`);
         },
         onRepicked: (from, to) => notes.push(`${from} is gone from the relay: used ${to}`),
-      });
-    } catch (error) {
-      if (!ctx.signal.aborted)
-        await recordHistory(ctx, { ...history, model: settings.model, error, durationMs: performance.now() - started });
-      throw error;
-    }
+      },
+    );
     const { result, settings: used, structured } = asked;
     const { answer, response } = result;
-    await recordHistory(ctx, {
-      ...history,
-      model: used.model,
-      result,
-      ...(result.cached ? {} : { durationMs: performance.now() - started }),
-    });
     let text = answerText(answer, structured).trimEnd();
     if (isCutOff(answer.finishReason)) {
       text += `\n\n[imgdesc: the answer was cut off (finish_reason: ${answer.finishReason}); call again with a larger max_tokens for the whole answer]`;

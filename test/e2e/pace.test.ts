@@ -87,7 +87,10 @@ test('pace: a request bucket without Retry-After (one-api: an empty 429) is pace
   const r = await run(['batch', 'p', '-c', '8', '-v'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(records(r.stdout).filter((x) => x.ok).length, 40);
-  assert.match(r.stderr, /pace: 429 at [\d.]+\/s admitted: pace [\d.]+\/s/);
+  // Whether the 429s read as a rate or as a concurrency cap depends on the latencies this run saw
+  // (a loaded machine answers slowly, and fewer in flight then also keeps under the bucket): either
+  // way the pace came down.
+  assert.match(r.stderr, /pace: 429 at [\d.]+\/s admitted: pace [\d.]+\/s|pace: .*: concurrency \d+/);
 });
 
 test('pace: 429 windows without Retry-After (new-api, Chinese) are waited out; nothing fails, no retry used', async () => {

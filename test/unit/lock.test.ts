@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockHeld, lockPathFor, parseLock, tryLock, type ProcessFacts } from '../../src/lock.ts';
@@ -58,4 +58,25 @@ test('tryLock: writes who holds it; a second take is refused; a planted PID 1 lo
   writeFileSync(lockPathFor(path), '{"pid":1,"id":"theirs"}\n');
   await taken.release();
   assert.equal(existsSync(lockPathFor(path)), true);
+});
+
+test('tryLock: of 20 takes at once exactly one wins, no lock file is ever seen empty, nothing is left beside it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgdesc-lock-'));
+  const path = join(dir, 'config.json');
+  const seen: string[] = [];
+  const watcher = setInterval(() => {
+    try {
+      seen.push(readFileSync(lockPathFor(path), 'utf8'));
+    } catch {}
+  }, 0);
+  const takes = await Promise.all(Array.from({ length: 20 }, () => tryLock(path)));
+  clearInterval(watcher);
+  const won = takes.filter((t) => !('heldBy' in t));
+  assert.equal(won.length, 1);
+  assert.ok(
+    seen.every((t) => parseLock(t)?.pid === process.pid),
+    `every read of the lock names its holder: ${JSON.stringify(seen)}`,
+  );
+  await won[0]!.release();
+  assert.deepEqual(readdirSync(dir), []);
 });
