@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockHeld, lockPathFor, parseLock, tryLock, type ProcessFacts } from '../../src/lock.ts';
+import { type Lock, lockHeld, lockPathFor, parseLock, tryLock, type ProcessFacts } from '../../src/lock.ts';
 
 const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
   host: 'here',
@@ -71,7 +71,7 @@ test('tryLock: of 20 takes at once exactly one wins, no lock file is ever seen e
   }, 0);
   const takes = await Promise.all(Array.from({ length: 20 }, () => tryLock(path)));
   clearInterval(watcher);
-  const won = takes.filter((t) => !('heldBy' in t));
+  const won = takes.filter((t): t is Lock => !('heldBy' in t));
   assert.equal(won.length, 1);
   assert.ok(
     seen.every((t) => parseLock(t)?.pid === process.pid),
