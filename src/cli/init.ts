@@ -101,6 +101,13 @@ export async function runInit(options: InitOptions, f: Factory): Promise<number>
     });
     if (check.verdict === 'pass') return stored;
     const good = doctor.workingVariant(found.variants);
+    const outcome = found.list.outcome;
+    if (good && outcome.kind === 'http' && outcome.notApi) {
+      // A web page where the API should be: the address of the relay's dashboard, whose API another
+      // form answers. Nothing to ask: the page can never be the API.
+      term.note(`${visible(typed)} looks like the dashboard; using ${good.baseUrl}`);
+      return good.baseUrl;
+    }
     if (good) {
       term.warn(`${check.finding}`);
       if (!interactive || (await confirm(io, `Use ${good.baseUrl}?`, true))) {

@@ -152,9 +152,11 @@ export function baseUrlFor(root: string): string | null {
 }
 
 /**
- * The API roots to try when the configured one answers 404: with `/v1` added, and with its last
- * path segment removed (`https://h/v1` → `https://h`, a relay that is not versioned). Each comes
- * with the base-URL text that selects it.
+ * The API roots to try when the configured one answers 404 or a web page: with `/v1` added, with
+ * its last path segment removed (`https://h/v1` → `https://h`, a relay that is not versioned), then
+ * the host's own `/v1` and the bare host: a pasted dashboard address (`https://h/token`,
+ * `https://h/console/token`) is a page of the relay whose API is at `https://h/v1`. Each comes
+ * with the base-URL text that selects it (the bare host for `https://h/v1`).
  */
 export function urlVariants(root: string): { root: string; baseUrl: string }[] {
   const url = new URL(root);
@@ -162,9 +164,10 @@ export function urlVariants(root: string): { root: string; baseUrl: string }[] {
   const roots: string[] = [];
   if (!/\/v1$/.test(path)) roots.push(`${url.origin}${path}/v1`);
   if (path !== '') roots.push(`${url.origin}${path.slice(0, path.lastIndexOf('/'))}`);
-  return roots
+  roots.push(`${url.origin}/v1`, url.origin);
+  return [...new Set(roots)]
     .filter((r) => r !== root)
-    .map((r) => ({ root: r, baseUrl: baseUrlFor(r) }))
+    .map((r) => ({ root: r, baseUrl: r === `${url.origin}/v1` ? url.origin : baseUrlFor(r) }))
     .filter((v): v is { root: string; baseUrl: string } => v.baseUrl !== null);
 }
 

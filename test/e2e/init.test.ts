@@ -103,6 +103,29 @@ describe('imgdesc init without a terminal', () => {
     assert.equal(saved(home)?.profiles.default?.['base-url'], `${s.url}/api/chat/completions`);
   });
 
+  // The relay serves its dashboard (index.html, 200) on every path it has no route for.
+  for (const page of ['/token', '/console', '/panel', '/console/token']) {
+    it(`the dashboard's address ${page}: one line says so, the bare host is used and saved`, async () => {
+      const s = await relay({ kind: 'new-api' });
+      const home = tempDir();
+      const r = await init(['--base-url', `${s.url}${page}`, '--model', 'gpt-4o', '--no-probe'], home, TOKEN);
+      assert.equal(r.code, 0, r.stderr);
+      const said = r.stderr.split('\n').filter((l) => /dashboard/.test(l));
+      assert.deepEqual(said, [`${s.url}${page} looks like the dashboard; using ${s.url}`]);
+      assert.doesNotMatch(r.stderr, /expected JSON|got New API/);
+      assert.equal(saved(home)?.profiles.default?.['base-url'], s.url);
+    });
+  }
+
+  it("the dashboard's address with a fragment (/#/token): the fragment is dropped, the host is the API", async () => {
+    const s = await relay({ kind: 'new-api' });
+    const home = tempDir();
+    const r = await init(['--base-url', `${s.url}/#/token`, '--model', 'gpt-4o', '--no-probe'], home, TOKEN);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /warning|error/);
+    assert.equal(saved(home)?.profiles.default?.['base-url'], `${s.url}/v1`);
+  });
+
   it('a model listed but without a channel: the probe fails, exit 4, nothing saved', async () => {
     const s = await relay({ kind: 'one-api', noChannel: ['gpt-4o'] });
     const home = tempDir();

@@ -132,9 +132,12 @@ describe('baseUrlFor / urlVariants', () => {
   for (const [root, stored] of forCases) it(`baseUrlFor ${root} → ${stored}`, () => assert.equal(baseUrlFor(root), stored));
   const variantCases: [string, string[]][] = [
     ['https://h/v1', ['https://h/chat/completions']],
-    ['https://h/api/v1', ['https://h/api/chat/completions']],
-    ['https://h/openai', ['https://h/openai/v1', 'https://h/chat/completions']],
-    ['https://h/api/v3', ['https://h/api/v3/v1', 'https://h/api/chat/completions']],
+    ['https://h/api/v1', ['https://h/api/chat/completions', 'https://h', 'https://h/chat/completions']],
+    ['https://h/openai', ['https://h/openai/v1', 'https://h/chat/completions', 'https://h']],
+    ['https://h/api/v3', ['https://h/api/v3/v1', 'https://h/api/chat/completions', 'https://h', 'https://h/chat/completions']],
+    // a dashboard's address: the host's own /v1 (stored as the bare host), then the host
+    ['https://h/token/v1', ['https://h/token/chat/completions', 'https://h', 'https://h/chat/completions']],
+    ['https://h/console/token/v1', ['https://h/console/token/chat/completions', 'https://h', 'https://h/chat/completions']],
   ];
   for (const [root, stored] of variantCases)
     it(`urlVariants ${root} → ${stored.join(', ')}`, () =>
