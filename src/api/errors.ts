@@ -1,4 +1,5 @@
 // Typed API failures, after openai-node's src/core/error.ts. Pure: no undici, no process.
+import { statusLabel } from '../net/words.ts';
 import { CliError, ExitCode } from '../types.ts';
 
 /** Response headers that carry a request id, most specific first (OpenAI, Anthropic, one-api/new-api, clouds, Cloudflare). */
@@ -41,36 +42,7 @@ export function redact(text: string, secret: string | undefined): string {
   return text.split(secret).join('***');
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  402: 'Payment Required',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-  520: 'Web Server Returned an Unknown Error',
-  521: 'Web Server Is Down',
-  522: 'Connection Timed Out',
-  523: 'Origin Is Unreachable',
-  524: 'A Timeout Occurred',
-  529: 'Overloaded',
-};
-
-/** `HTTP 502 Bad Gateway` (the reason phrase when we know it). */
-export function statusLabel(status: number): string {
-  const reason = REASONS[status];
-  return reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
-}
+export { statusLabel } from '../net/words.ts';
 
 export interface APIErrorInit {
   status: number | undefined;
@@ -120,7 +92,7 @@ export function authHint(status: number, code: string | null, message: string): 
 function hintFor(status: number | undefined, url: string | undefined, code: string | null, message: string): string | undefined {
   if (status === 401 || status === 403) return authHint(status, code, message);
   if (status === 404 || status === 405) {
-    return url ? `check the base URL and the model (the request went to ${url})` : 'check the base URL and the model';
+    return url ? `check the base URL and the model; the request went to ${url}` : 'check the base URL and the model';
   }
   if (status === 413) return 'the request is too large: lower --max-bytes or --max-edge';
   if (status === 429) return 'rate limited or out of quota: wait, or lower --concurrency';
@@ -195,7 +167,8 @@ export class APIError extends CliError {
       status === undefined ? 'API error' : status >= 200 && status < 300 ? `HTTP ${status} with an error body` : `HTTP ${status}`;
     const extras: string[] = [];
     if (code && !message.includes(code)) extras.push(`code: ${code}`);
-    if (requestId && !message.includes(requestId)) extras.push(`request id ${requestId}`);
+    // one-api and new-api put their own request id in the message: a second one says nothing new
+    if (requestId && !message.includes(requestId) && !/request id/i.test(message)) extras.push(`request id ${requestId}`);
     const text = message || (status !== undefined ? statusLabel(status).replace(/^HTTP \d+ ?/, '') : '') || 'no message';
     return `${head}: ${text}${extras.length ? ` (${extras.join(', ')})` : ''}`;
   }
@@ -230,6 +203,8 @@ export class InvalidResponseError extends CliError {
   readonly requestId: string | null;
   /** A well-formed answer without text: the model refused (the `refusal` field) or said nothing. */
   readonly answer: 'refused' | 'empty' | undefined;
+  /** The body was a web page: `a web page titled "One API"` (the base URL points at a dashboard). */
+  readonly webPage: string | undefined;
   constructor(
     message: string,
     options?: {
@@ -238,6 +213,7 @@ export class InvalidResponseError extends CliError {
       hint?: string | undefined;
       cause?: unknown;
       answer?: 'refused' | 'empty' | undefined;
+      webPage?: string | undefined;
     },
   ) {
     super(message, ExitCode.api, { hint: options?.hint, cause: options?.cause });
@@ -245,5 +221,6 @@ export class InvalidResponseError extends CliError {
     this.status = options?.status;
     this.requestId = options?.requestId ?? null;
     this.answer = options?.answer;
+    this.webPage = options?.webPage;
   }
 }

@@ -300,17 +300,24 @@ export function parseJsonBody(
     // V8 quotes the unredacted text around the error (`Unexpected token 'B', "…" is not valid JSON`); the excerpt says it instead.
     const reason =
       e instanceof Error ? e.message.replace(/ in JSON at position.*$/, '').replace(/, .* is not valid JSON$/s, '') : 'parse error';
-    const why = looksJson
-      ? `invalid JSON (${reason}): ${oneLine(t.slice(0, 80), 80)}${t.length > 80 ? '…' : ''}`
-      : `expected JSON, got ${describeNonJson(contentType, t)}`;
     // A web page where the API should be: the base URL points at the relay's dashboard.
     const html = !looksJson && (/html/i.test(contentType ?? '') || /^<(!doctype|html)/i.test(t));
+    const page = describeNonJson(contentType, t);
+    const why = looksJson
+      ? `invalid JSON (${reason}): ${oneLine(t.slice(0, 80), 80)}${t.length > 80 ? '…' : ''}`
+      : html
+        ? `${page === 'an HTML page' ? 'a web page' : `a web page titled "${page}"`} answered, not the API`
+        : `expected JSON, got ${page}`;
     const hint = html
-      ? ctx.url
-        ? `a web page answered at ${ctx.url}: check the base URL (usually https://relay.example.com/v1)`
-        : 'a web page answered: check the base URL'
+      ? `the base URL may be the relay's dashboard: use its API address, often ending in /v1${ctx.url ? `; the request went to ${ctx.url}` : ''}`
       : undefined;
-    throw new InvalidResponseError(`HTTP ${status}: ${why}`, { status, requestId: requestId ?? null, cause: e, hint });
+    throw new InvalidResponseError(`HTTP ${status}: ${why}`, {
+      status,
+      requestId: requestId ?? null,
+      cause: e,
+      hint,
+      webPage: html ? (page === 'an HTML page' ? 'a web page' : `a web page titled "${page}"`) : undefined,
+    });
   }
   const found = findError(parsed, false);
   if (found) {

@@ -1,5 +1,6 @@
 // Retry policy as small pure functions, after openai-node's client (shouldRetry / calculateDefaultRetryTimeoutMillis).
 import { APIConnectionError, APIError, APITimeoutError, isModelNotFound } from './errors.ts';
+import { networkWords } from '../net/words.ts';
 import type { CliError } from '../types.ts';
 
 export interface RetryCandidate {
@@ -188,6 +189,13 @@ export interface NetworkFacts {
   cause?: unknown;
 }
 
+/** The messages of an error and its causes: OpenSSL's reason is often a cause's. */
+function messageChain(e: unknown): string {
+  const out: string[] = [];
+  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 4; depth++, cur = cur.cause) out.push(cur.message);
+  return out.join('; ');
+}
+
 /** A failure without an HTTP answer: timeout, TLS, refused, reset. */
 export function classifyNetworkError(f: NetworkFacts): Failure {
   const { code, where } = f;
@@ -197,22 +205,30 @@ export function classifyNetworkError(f: NetworkFacts): Failure {
   }
   if (code !== undefined && TLS_CODE.test(code)) {
     const hint = 'check the base URL, or the proxy and its certificates';
+    const words = networkWords(code, messageChain(f.cause) || f.message);
     return {
-      error: new APIConnectionError(`TLS error connecting to ${where}: ${code}`, { code, cause: f.cause, hint }),
+      error: new APIConnectionError(`TLS error connecting to ${where}: ${words === code ? code : `${words}, ${code}`}`, {
+        code,
+        cause: f.cause,
+        hint,
+      }),
       retry: false,
       reason: code,
     };
   }
-  // A socket the other side closed: undici's own code, or node:http's; either says nothing to a user
-  const detail = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' ? 'the server closed the connection' : (code ?? f.message);
-  const message =
-    !f.responded && (code === undefined || CONNECT_CODES.has(code))
-      ? `could not connect to ${where}: ${detail}`
-      : f.responded
-        ? `connection to ${where} failed while reading the response: ${detail}`
-        : `connection to ${where} closed before a response: ${detail}`;
+  const detail = code === undefined ? f.message : networkWords(code);
+  const connecting = !f.responded && (code === undefined || CONNECT_CODES.has(code));
+  const message = connecting
+    ? `could not connect to ${where}: ${detail}`
+    : f.responded
+      ? `connection to ${where} failed while reading the response: ${detail}`
+      : `connection to ${where} closed before a response: ${detail}`;
   return {
-    error: new APIConnectionError(message, { code: code ?? null, cause: f.cause }),
+    error: new APIConnectionError(message, {
+      code: code ?? null,
+      cause: f.cause,
+      hint: connecting ? 'check the host and port of the base URL, and the network or proxy' : undefined,
+    }),
     retry: shouldRetry({ connectionError: true }),
     reason: detail,
     outage: !f.responded && code !== undefined && OUTAGE_CODES.has(code),

@@ -103,14 +103,9 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
         term.note(`no profiles yet (${store.path}); start with: imgdesc init`);
         return ExitCode.ok;
       }
-      const out = term.out;
-      const lines: string[] = [];
-      for (const n of names) {
-        lines.push(`${n === active ? out.green('*') : ' '} ${out.bold(n)}`);
-        for (const [k, v] of Object.entries(masked(store.profile(n) ?? {}))) lines.push(`    ${k} = ${String(v)}`);
-      }
-      io.stdout.write(lines.join('\n') + '\n');
-      // Which token a run would use: it may not be the one listed.
+      // Which token a run would use (it may not be the one listed): a row of the list, under the
+      // profile a run would use, so it is read with the keys it explains. It has no ` = `: a script
+      // reading `key = value` rows passes it by.
       const shown = typeof opts.profile === 'string' ? opts.profile : active;
       const source = resolveSettings({
         flags: {},
@@ -120,7 +115,16 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
       }).sources.token;
       const command = store.profile(shown)?.['token-command'];
       const from = command !== undefined && source !== 'env' ? 'token-command' : source;
-      term.note(term.err.dim(`token in effect for '${shown}': ${from ? `from ${describeSource('token', from, shown)}` : 'none'}`));
+      const inEffect = `token in effect: ${from ? `from ${describeSource('token', from, shown)}` : 'none'}`;
+      const out = term.out;
+      const lines: string[] = [];
+      for (const n of names) {
+        lines.push(`${n === active ? out.green('*') : ' '} ${out.bold(n)}`);
+        for (const [k, v] of Object.entries(masked(store.profile(n) ?? {}))) lines.push(`    ${k} = ${String(v)}`);
+        if (n === shown) lines.push(out.dim(`    ${inEffect}`));
+      }
+      if (!names.includes(shown)) lines.push(out.dim(`  ${inEffect.replace(':', ` for '${shown}':`)}`));
+      io.stdout.write(lines.join('\n') + '\n');
       return ExitCode.ok;
     }
     case 'use': {

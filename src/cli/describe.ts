@@ -113,7 +113,7 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
       return ExitCode.ok;
     }
     const structured = plan.structured ? { data: await core.parseStructured(answer, plan.structured) } : undefined;
-    io.stdout.write(core.answerText(answer, structured, run.raw));
+    io.stdout.write(core.answerText(answer, structured, run.raw, io.stdoutIsTTY));
     return ExitCode.ok;
   } finally {
     spinner.stop();

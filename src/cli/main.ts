@@ -22,7 +22,7 @@ import {
   runFlags,
   settingOption,
 } from './options.ts';
-import { visibleBlock } from '../safe-text.ts';
+import { visible, visibleBlock } from '../safe-text.ts';
 import { keysHelp } from '../config/keys.ts';
 import type { ConfigVerb } from './config.ts';
 
@@ -611,7 +611,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode();
   } catch (error) {
-    return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'), argv.includes('--no-color'));
+    return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'), argv.includes('--no-color'), { argv, program });
   }
 }
 
@@ -649,9 +649,20 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 /** Maps any error to one line on stderr and an exit code. Only bugs get a stack (with -v). */
-async function reportError(error: unknown, io: IO, verbose: boolean, noColor = false): Promise<number> {
+async function reportError(
+  error: unknown,
+  io: IO,
+  verbose: boolean,
+  noColor = false,
+  typed?: { argv: string[]; program: Command },
+): Promise<number> {
   if (error instanceof CommanderError) {
-    // commander has printed its own message already
+    // commander has printed its own message already; an unquoted prompt gets the quoted command
+    const describe = typed?.program.commands.find((c) => c.name() === 'describe');
+    if (typed && describe && error.code === 'commander.excessArguments' && error.message.includes("'describe'")) {
+      const { quotedPromptCommand } = await import('./error-report.ts');
+      io.stderr.write(`hint: quote the prompt: ${visible(quotedPromptCommand(typed.argv, describe.args))}\n`);
+    }
     return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
   return reportCliError(error, io, verbose, noColor);

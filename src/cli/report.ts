@@ -1,6 +1,7 @@
 // `imgdesc report <results.jsonl...> [-o report.html] [--link]`: an HTML gallery of a batch's results.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ReadCapError, readFileCapped } from '../read-capped.ts';
 import { CliError, ExitCode, InterruptedError, UsageError } from '../types.ts';
 import type { Factory } from './factory.ts';
@@ -88,6 +89,10 @@ export async function runReport(options: ReportOptions, f: Factory): Promise<num
   } catch (err) {
     throw new CliError(`-o ${options.output}: cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`, ExitCode.output);
   }
-  term.info(`wrote ${options.output} (${entries.length} image(s))`);
+  // Where the page is: a file: URL most terminals open on a click.
+  if (!f.run.quiet) {
+    const n = entries.length;
+    term.note(`wrote ${options.output}, ${n} ${n === 1 ? 'image' : 'images'}: ${pathToFileURL(outPath).href}`);
+  }
   return ExitCode.ok;
 }

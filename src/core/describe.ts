@@ -287,11 +287,14 @@ export function maskEchoedToken(response: ApiResult<unknown>, token: string | un
 /**
  * The answer as a person reads it, on stdout or in a sidecar: each candidate trimmed, candidates
  * separated by a blank line; a structured answer as indented JSON. Terminal control in it is
- * removed (escaped in JSON) unless `raw` (--raw) asks for the answer byte for byte.
+ * removed (escaped in JSON) unless `raw` (--raw) asks for the answer byte for byte. `numbered`
+ * (a terminal reads it) starts each of several candidates with `1.`, `2.`; a pipe gets them bare.
  */
-export function answerText(answer: Answer, structured: { data: unknown } | undefined, raw = false): string {
+export function answerText(answer: Answer, structured: { data: unknown } | undefined, raw = false, numbered = false): string {
   if (structured) return jsonSafe(JSON.stringify(structured.data, null, 2)) + '\n';
-  return answer.contents.map((c) => (raw ? c : cleanAnswer(c)).trim()).join('\n\n') + '\n';
+  const texts = answer.contents.map((c) => (raw ? c : cleanAnswer(c)).trim());
+  const number = numbered && texts.length > 1;
+  return texts.map((t, i) => (number ? `${i + 1}. ${t}` : t)).join('\n\n') + '\n';
 }
 
 /** The structured answer(s): one object, or an array of them with -n. */

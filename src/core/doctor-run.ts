@@ -30,7 +30,7 @@ export function outcomeOf(error: unknown): Outcome {
   if (error instanceof InterruptedError) throw error;
   if (error instanceof APIError) return { kind: 'http', status: error.status ?? 0, message: error.serverMessage, hint: error.hint };
   if (error instanceof InvalidResponseError)
-    return { kind: 'http', status: error.status ?? 200, message: error.message.replace(/^HTTP \d+: /, ''), notApi: true };
+    return { kind: 'http', status: error.status ?? 200, message: error.webPage ?? error.message.replace(/^HTTP \d+: /, ''), notApi: true };
   if (error instanceof APIConnectionError) {
     return /^TLS error/.test(error.message)
       ? { kind: 'tls', message: error.code ?? error.message }

@@ -32,7 +32,7 @@ export interface ModelChoice {
 /** What --dry-run shows as the model when none is set and nothing is cached. */
 export const MODEL_TO_BE_PICKED = "(picked from the relay's model list)";
 
-export const HOW_TO_CHOOSE = 'choose one with -m <id> or: imgdesc config set model <id> (imgdesc models lists them)';
+export const HOW_TO_CHOOSE = 'imgdesc models lists them; choose one with -m <id> or imgdesc config set model <id>';
 
 function cacheKey(settings: Settings): string | undefined {
   return settings.baseUrl ? resolveEndpoints(settings.baseUrl).models : undefined;
@@ -88,7 +88,7 @@ async function lookUp(
     // the list is a courtesy here; the error that matters is the one we have
   }
   const near = ids ? closestModels(model, ids) : [];
-  const closest = ids === undefined ? '' : near.length ? `; closest the relay lists: ${near.join(', ')}` : '; the relay lists no models';
+  const closest = ids === undefined ? '' : near.length ? `closest the relay lists: ${near.join(', ')}` : 'the relay lists no models';
   return { ids, listed: ids?.includes(model) ?? false, closest };
 }
 
@@ -117,8 +117,10 @@ export async function explainModelNotFound(error: unknown, settings: Settings, c
       cause: error,
     });
   }
-  return new CliError(`model '${choice.model}' is not available at this relay: ${error.message}${closest}`, ExitCode.api, {
-    hint: `${choice.source === 'settings' ? HOW_TO_CHOOSE : 'the cached pick was refreshed: run again, or ' + HOW_TO_CHOOSE}; ${RUN_DOCTOR}`,
+  // The relay's words and request id, not its code (model_not_found says what this line says).
+  const said = APIError.format(error.status, error.serverMessage, null, error.requestId);
+  return new CliError(`model '${choice.model}' is not available at this relay: ${said}`, ExitCode.api, {
+    hint: `${closest ? `${closest}; ` : ''}${choice.source === 'settings' ? 'choose one with -m <id>' : 'the cached pick was refreshed: run again, or choose one with -m <id>'}; ${RUN_DOCTOR}`,
     cause: error,
   });
 }
@@ -136,7 +138,7 @@ export async function missingModelLine(settings: Settings, ctx: CoreContext, mod
   const { listed, closest } = await lookUp(settings, ctx, model);
   return listed
     ? `the relay lists '${model}' but has no available channel for it`
-    : `model '${model}' is not available at this relay${closest}`;
+    : `model '${model}' is not available at this relay${closest ? `; ${closest}` : ''}`;
 }
 
 export interface VisionModels {

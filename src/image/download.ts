@@ -21,8 +21,11 @@ export async function download(url: URL, name: string, opts: ImageOptions): Prom
     if (err instanceof AddressRefusedError) throw new ImageError('private-address', `${name}: ${err.message}`, { cause: err });
     if (err instanceof FetchError) {
       const status = err.status;
-      const why = err.code === 'timeout' ? err.message.replace(/^timed out/, 'download timed out') : `download failed (${err.message})`;
-      throw new ImageError('download', `${name}: ${why}`, { cause: err, ...(status !== undefined ? { status } : {}) });
+      // The host in the line: a redirect or a CDN may be what failed, and `name` can be long
+      throw new ImageError('download', `${name}: download from ${url.host} failed: ${err.message}`, {
+        cause: err,
+        ...(status !== undefined ? { status } : {}),
+      });
     }
     if (err instanceof CliError) throw err; // too large, interrupted
     throw err;

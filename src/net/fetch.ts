@@ -11,6 +11,7 @@ import type { LookupFunction } from 'node:net';
 import { CliError, ExitCode, InterruptedError, UsageError, timeoutSignal } from '../types.ts';
 import { addressRange, hostVerdict } from './address.ts';
 import { errorCode, pickTransport, readCapped } from './transport.ts';
+import { networkWords, statusLabel } from './words.ts';
 
 /** How a refusal names its opt-in (the flag and the profile key share the name). */
 export const ALLOW_PRIVATE_FLAG = '--allow-private-urls';
@@ -186,9 +187,7 @@ export async function fetchChecked(url: URL, opts: FetchOptions): Promise<Fetche
       return new FetchError(`timed out after ${seconds(opts.timeoutMs)}`, { code: 'timeout', cause: err });
     }
     const why =
-      code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
-        ? 'the server closed the connection'
-        : (code ?? (err instanceof Error ? err.message : String(err)));
+      code !== undefined ? networkWords(code, err instanceof Error ? err.message : '') : err instanceof Error ? err.message : String(err);
     return new FetchError(why, { code, cause: err });
   };
   let current = url;
@@ -224,7 +223,7 @@ export async function fetchChecked(url: URL, opts: FetchOptions): Promise<Fetche
     }
     if (status < 200 || status >= 300) {
       await res.discard().catch(() => undefined);
-      throw new FetchError(`HTTP ${status}`, { status });
+      throw new FetchError(statusLabel(status), { status });
     }
     try {
       const bytes = await readCapped(res.body, headers['content-length'], opts.maxBytes, opts.tooLarge, signal);

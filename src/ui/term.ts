@@ -32,6 +32,11 @@ export function colorLevel(isTTY: boolean, env: Record<string, string | undefine
   return 1;
 }
 
+/** `error: <message>` and, when there is a hint, `hint: <hint>`: every failure is at most these two lines. */
+export function errorLines(message: string, hint?: string): [string] | [string, string] {
+  return hint ? [`error: ${message}`, `hint: ${hint}`] : [`error: ${message}`];
+}
+
 export interface Spinner {
   text(text: string): void;
   stop(): void;
@@ -103,9 +108,14 @@ export class Term {
     this.line(this.err.dim(visible(message)));
   }
 
-  /** One line, shown even with -q: a script needs the reason. The hint rides on the same line. */
+  /**
+   * What happened on one line, and what to do on a second one when there is a hint: shown even
+   * with -q (a script needs the reason). errorLines() is the same text without colour.
+   */
   error(message: string, hint?: string): void {
-    this.line(`${this.err.red('error:')} ${visible(message)}${hint ? this.err.dim(` (${visible(hint)})`) : ''}`);
+    const [what, todo] = errorLines(visible(message), hint === undefined ? undefined : visible(hint));
+    this.line(`${this.err.red('error:')} ${what.slice('error: '.length)}`);
+    if (todo !== undefined) this.line(this.err.dim(todo));
   }
 
   /**

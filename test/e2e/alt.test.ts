@@ -92,7 +92,10 @@ describe('real documentation pages', { skip: noFixtures }, () => {
       original.replace('![commit_and_push]', '![Demo for no section.]').replace('![stage_lines]', '![Demo for Stage individual lines.]'),
     );
     assert.equal(chats(s).length, 2);
-    assert.match(r.stderr, /user-images\.githubusercontent\.com.*\(repo\/README\.md:2:3\): download failed/);
+    assert.match(
+      r.stderr,
+      /user-images\.githubusercontent\.com.*\(repo\/README\.md:2:3\): download from user-images\.githubusercontent\.com failed/,
+    );
     assert.match(r.stderr, /repo\/README\.md: 2 alt text\(s\) written/);
   });
 

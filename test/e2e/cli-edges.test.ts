@@ -203,7 +203,8 @@ describe('config', () => {
     await run(['config', 'set', 'model', 'b', '--profile', 'work'], { configHome: home });
     const r = await run(['config', 'list', '--profile', 'work'], { configHome: home });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, '  work\n    model = b\n');
+    assert.equal(r.stdout, '  work\n    model = b\n    token in effect: none\n');
+    assert.equal(r.stderr, '');
     assert.equal((await run(['config', 'list', '--profile', 'nope'], { configHome: home })).code, 3);
   });
 
@@ -234,7 +235,9 @@ describe('config', () => {
     assert.equal(server.requests[0]?.headers.authorization, `Bearer ${TOKEN}`);
     assert.ok(!readFileSync(cfg(home), 'utf8').includes(TOKEN));
     const list = await run(['config', 'list'], { configHome: home });
-    assert.match(list.stderr, /token in effect for 'default': from the token-command of profile 'default'/);
+    // a row of the list, under the profile it is about; nothing on stderr
+    assert.match(list.stdout, /^ {4}token-command = .*\n {4}token in effect: from the token-command of profile 'default'$/m);
+    assert.equal(list.stderr, '');
     const failing = await run(['config', 'set', 'token-command', 'echo locked >&2; exit 4'], { configHome: home });
     assert.equal(failing.code, 0);
     const f = await run([png], { configHome: home, env: { IMGDESC_BASE_URL: server.url } });
@@ -257,6 +260,60 @@ describe('config', () => {
     const envWins = await run([png, '--no-cache'], { configHome: home, env });
     assert.equal(envWins.code, 0, envWins.stderr);
     assert.equal(server.requests.at(-1)?.headers.authorization, 'Bearer sk-from-env');
+  });
+});
+
+describe('the first ten minutes', () => {
+  test("a prompt typed without quotes: exit 2, commander's line and the quoted command; nothing sent", async () => {
+    server.requests.length = 0;
+    const r = await run([png, 'what', 'breed', 'is', 'this', 'dog'], { env: relayEnv(server.url) });
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      `error: too many arguments for 'describe'. Expected 2 arguments but got 6.\nhint: quote the prompt: imgdesc ${png} "what breed is this dog"\n`,
+    );
+    const opts = await run(['-m', 'gpt-4o', png, "what's", 'this'], { env: relayEnv(server.url) });
+    assert.equal(opts.code, 2);
+    assert.match(opts.stderr, /^hint: quote the prompt: imgdesc -m gpt-4o \S+ "what's this"$/m);
+    assert.equal(server.requests.length, 0);
+  });
+
+  test('a folder given to describe: exit 2, pointed at batch (by name, and as a path the plain describe takes)', async () => {
+    const folder = join(dir, 'holiday');
+    mkdirSync(folder, { recursive: true });
+    server.requests.length = 0;
+    for (const [arg, shown] of [
+      ['holiday', 'holiday'],
+      ['holiday/', 'holiday/'],
+      [folder, folder],
+    ]) {
+      const r = await run([arg as string], { cwd: dir, env: relayEnv(server.url) });
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, `error: ${shown}: is a directory\nhint: to describe the images in it: imgdesc batch ${shown}\n`);
+    }
+    assert.equal(server.requests.length, 0);
+  });
+
+  test('-n 2: numbered on a terminal, a blank line between them in a pipe', async () => {
+    const two = startServer((_req, res) =>
+      sendJson(res, 200, {
+        ...completion('A dog.'),
+        choices: [
+          { index: 0, message: { role: 'assistant', content: 'A dog.' }, finish_reason: 'stop' },
+          { index: 1, message: { role: 'assistant', content: 'A brown dog\non a beach.' }, finish_reason: 'stop' },
+        ],
+      }),
+    );
+    const s = await two;
+    try {
+      const tty = await run([png, '-n', '2', '--no-cache'], { env: relayEnv(s.url), tty: true });
+      assert.equal(tty.code, 0, tty.stderr);
+      assert.equal(tty.stdout, '1. A dog.\n\n2. A brown dog\non a beach.\n');
+      const piped = await run([png, '-n', '2', '--no-cache'], { env: relayEnv(s.url) });
+      assert.equal(piped.stdout, 'A dog.\n\nA brown dog\non a beach.\n');
+    } finally {
+      await s.close();
+    }
   });
 });
 
@@ -408,7 +465,7 @@ describe('reads that wait', () => {
     assert.equal(await main(['-'], io), 2);
     assert.equal(
       io.err(),
-      'error: stdin is a terminal: pipe an image into imgdesc - (imgdesc - < photo.jpg, or curl -s URL | imgdesc -)\n',
+      'error: stdin is a terminal: pipe an image into imgdesc -\nhint: imgdesc - < photo.jpg, or curl -s URL | imgdesc -\n',
     );
   });
 

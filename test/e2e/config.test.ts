@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, wr
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { run, runCli, tempDir, TOKEN } from '../helpers/cli.ts';
+import { run, runCli, tempDir, TOKEN, failureLine } from '../helpers/cli.ts';
 import { noMounts, readOnlyDir } from '../helpers/mounts.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -77,7 +77,7 @@ describe('config', () => {
     ]) {
       const r = await config(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stderr.trim().split('\n').length, 1);
+      failureLine(r.stderr);
     }
     const r = await config(['set', 'token', TOKEN]);
     assert.equal(r.code, 2);
@@ -105,7 +105,7 @@ describe('config', () => {
     const r = await run([png], { configHome: home });
     assert.equal(r.code, 3);
     assert.ok(r.stderr.includes(file), r.stderr);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+    failureLine(r.stderr);
     assert.equal(readFileSync(file, 'utf8'), '{"profiles": {"default": {"model": "x",}}');
   });
 

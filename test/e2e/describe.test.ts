@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { run, relayEnv, TOKEN, fixture, noFixtures, tempDir } from '../helpers/cli.ts';
+import { run, relayEnv, TOKEN, fixture, noFixtures, tempDir, failureLine } from '../helpers/cli.ts';
 import { completion, sendJson, startServer, type TestServer, describeOk } from '../helpers/server.ts';
 import { validateChatRequest } from '../helpers/openapi.ts';
 import sharp from 'sharp';
@@ -183,7 +183,7 @@ describe('describe', () => {
       assert.equal(r.code, 4, r.stderr);
       assert.match(r.stderr, new RegExp(`^error: ${model} takes no images: it is an? [a-z-]+ model`));
       assert.match(r.stderr, /-m gpt-4o/);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      failureLine(r.stderr);
       assert.equal(server.requests.filter((q) => q.method === 'POST').length, 1, `${model}: sent once`);
     }
   });
@@ -228,7 +228,7 @@ describe('describe', () => {
       const r = await run([input], { env: relayEnv(server.url) });
       assert.equal(r.code, 2, `${input}: ${r.stderr}`);
       assert.equal(r.stdout, '');
-      assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${input}: ${r.stderr}`);
+      failureLine(r.stderr, `one line for ${input}: ${r.stderr}`);
       assert.match(r.stderr, /^error: /);
     }
     assert.equal(server.requests.length, 0);
@@ -368,7 +368,7 @@ describe('describe failures', () => {
       assert.equal(r.code, code, r.stderr);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, message);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      failureLine(r.stderr);
       assert.doesNotMatch(r.stderr, / {4}at /, 'no stack trace');
       assertNoToken(r);
     });
@@ -378,10 +378,10 @@ describe('describe failures', () => {
     reset();
     let r = await run([pngPath], { env: { IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /no base URL.*imgdesc init/);
+    assert.match(r.stderr, /no base URL configured\nhint: run imgdesc init/);
     r = await run([pngPath], { env: { IMGDESC_BASE_URL: server.url } });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /no API token.*config set token/);
+    assert.match(r.stderr, /no API token configured\nhint: .*config set token/);
     assert.equal(server.requests.length, 0);
   });
 

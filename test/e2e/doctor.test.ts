@@ -181,13 +181,13 @@ describe('describe and batch failures that doctor explains end with "run `imgdes
     const s = await relay({ kind: 'one-api', noChannel: ['gpt-4o'] });
     const r = await run(['-m', 'gpt-4o', '--retries', '0', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /无可用渠道.*run `imgdesc doctor`\)\n$/);
+    assert.match(r.stderr, /无可用渠道.*\nhint: .*run `imgdesc doctor`\n$/);
   });
   it('describe: quota used up (403)', { skip: noFixtures }, async () => {
     const s = await relay({ kind: 'new-api', quota: { remaining: 0, used: 1 } });
     const r = await run(['-m', 'gpt-4o', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /用户额度不足.*run `imgdesc doctor`\)\n$/);
+    assert.match(r.stderr, /用户额度不足.*\nhint: .*run `imgdesc doctor`\n$/);
   });
   it('describe: a bad token is not one of them', { skip: noFixtures }, async () => {
     const s = await relay({ kind: 'one-api' });
@@ -199,7 +199,7 @@ describe('describe and batch failures that doctor explains end with "run `imgdes
     const s = await relay({ kind: 'one-api', noChannel: ['gpt-4o'] });
     const r = await run(['batch', '-m', 'gpt-4o', '--retries', '0', image], { env: { IMGDESC_BASE_URL: s.url, IMGDESC_TOKEN: TOKEN } });
     assert.equal(r.code, 5);
-    assert.match(r.stderr, /png-rgb\.png: .*无可用渠道.*run `imgdesc doctor`\)/);
+    assert.match(r.stderr, /png-rgb\.png: .*无可用渠道.*\nhint: .*run `imgdesc doctor`$/m);
     assert.doesNotMatch(r.stdout, /imgdesc doctor/, 'the JSONL record keeps the relay message as it was');
   });
 });

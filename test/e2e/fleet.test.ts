@@ -99,7 +99,7 @@ test('batch --shard: four shards take every image exactly once; -o {shard} per s
   assert.equal(lost.code, 5);
   assert.match(
     lost.stderr,
-    /error: \d+ of 41 listed image\(s\) are missing from every part; by shard: 2 \(\d+\) \(run those array tasks again: --shard i\/4\)/,
+    /error: \d+ of 41 listed image\(s\) are missing from every part; by shard: 2 \(\d+\)\nhint: run those array tasks again: --shard i\/4\n/,
   );
   assert.equal(records(lost.stdout).length, records(readFileSync(join(dir, 'all.jsonl'), 'utf8')).filter((r) => r.shard !== 2).length);
   const silent = await run(['merge', 'c-0.jsonl', 'c-1.jsonl', 'c-3.jsonl', '--shard-count', '4', '-q'], { cwd: dir });

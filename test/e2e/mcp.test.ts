@@ -499,11 +499,11 @@ test('no base URL or no token: one line on stderr, exit 3, nothing on stdout', a
   const noBase = await rawSession([], [], { IMGDESC_TOKEN: TOKEN });
   assert.equal(noBase.code, 3);
   assert.equal(noBase.stdout, '');
-  assert.match(noBase.stderr, /^error: no base URL configured \(.*\)\n$/);
+  assert.match(noBase.stderr, /^error: no base URL configured\nhint: .*\n$/);
   const noToken = await rawSession([], [], { IMGDESC_BASE_URL: relay.url });
   assert.equal(noToken.code, 3);
   assert.equal(noToken.stdout, '');
-  assert.match(noToken.stderr, /^error: no API token configured \(.*\)\n$/);
+  assert.match(noToken.stderr, /^error: no API token configured\nhint: .*\n$/);
   const badDir = await rawSession(['--allow-dir', '/no/such/dir'], [], relayEnv(relay.url));
   assert.equal(badDir.code, 2);
   assert.equal(badDir.stderr, 'error: --allow-dir /no/such/dir: no such folder\n');

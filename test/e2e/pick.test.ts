@@ -48,7 +48,10 @@ describe('model picking', () => {
     const r = await run([png, '--no-cache'], { env: noModel(), configHome: home });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'Seen by claude-sonnet-4-5-20250929.\n');
-    assert.match(r.stderr, /no model set: using claude-sonnet-4-5-20250929, picked from the relay's list \(choose one with -m/);
+    assert.match(
+      r.stderr,
+      /no model set: using claude-sonnet-4-5-20250929, picked from the relay's list \(imgdesc models lists them; choose one with -m/,
+    );
     assert.deepEqual(
       server.requests.map((q) => `${q.method} ${q.url}`),
       ['GET /v1/models', 'POST /v1/chat/completions'],
@@ -123,7 +126,7 @@ describe('model picking', () => {
     assert.equal(r.code, 4);
     assert.match(
       r.stderr,
-      /model 'claude-3-5-sonnet-20240620' is not available at this relay: HTTP 404: model: claude-3-5-sonnet-20240620 \(request id req_test_1\); closest the relay lists: claude-3-7-sonnet-20250219, .*run `imgdesc doctor`\)\n$/,
+      /model 'claude-3-5-sonnet-20240620' is not available at this relay: HTTP 404: model: claude-3-5-sonnet-20240620 \(request id req_test_1\)\nhint: closest the relay lists: claude-3-7-sonnet-20250219, .*run `imgdesc doctor`\n$/,
     );
     assert.deepEqual(
       server.requests.map((q) => q.method),

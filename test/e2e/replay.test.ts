@@ -69,7 +69,7 @@ describe('replay: one-api / new-api errors', () => {
     assert.equal(r.code, 3);
     assert.match(
       r.stderr,
-      /HTTP 401: 无效的令牌 \(request id: 2025112714000012345678\) \(the token is invalid or expired: imgdesc config set token/,
+      /HTTP 401: 无效的令牌 \(request id: 2025112714000012345678\)\nhint: the token is invalid or expired: imgdesc config set token/,
     );
     assert.equal(posts().length, 1);
   });
@@ -104,7 +104,7 @@ describe('replay: one-api / new-api errors', () => {
     assert.equal(r.code, 4);
     assert.match(
       r.stderr,
-      /model 'claude-sonnet-4-5-20250929' is not available at this relay: HTTP 503: 当前分组 default 下对于模型 claude-sonnet-4-5-20250929 无可用渠道.*closest the relay lists: claude-sonnet-4-20250514/,
+      /model 'claude-sonnet-4-5-20250929' is not available at this relay: HTTP 503: 当前分组 default 下对于模型 claude-sonnet-4-5-20250929 无可用渠道.*\nhint: closest the relay lists: claude-sonnet-4-20250514/,
     );
     assert.equal(posts().length, 1);
   });
@@ -145,7 +145,7 @@ describe('replay: one-api / new-api errors', () => {
     });
     const r = await run([png], { env: env({ IMGDESC_BASE_URL: `${server.url}/console/chat/completions` }) });
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /HTTP 200: expected JSON, got New API/);
+    assert.match(r.stderr, /HTTP 200: a web page titled "New API" answered, not the API\nhint: the base URL may be the relay's dashboard/);
     assert.match(r.stderr, /base URL/);
   });
 });
@@ -164,7 +164,7 @@ describe('replay: timeouts in front of the relay', () => {
     assert.equal(posts().length, 1);
     assert.match(
       r.stderr,
-      /HTTP 524: .*A timeout occurred.*8e2c1f0d2a3b4c5d-FRA.*not retried: the upstream may already have billed it; --stream keeps long answers alive/,
+      /HTTP 524: .*A timeout occurred.*8e2c1f0d2a3b4c5d-FRA.*\nhint: not retried: the upstream may already have billed it; --stream keeps long answers alive/,
     );
   });
 
@@ -264,7 +264,7 @@ describe('replay: answers as relays send them', () => {
     const r = await run([png], { env: env({ IMGDESC_MODEL: 'gemini-2.5-flash' }) });
     assert.equal(r.code, 4);
     assert.equal(posts().length, 1);
-    assert.match(r.stderr, /No candidates returned.*safety block.*not retried/);
+    assert.match(r.stderr, /No candidates returned.*\nhint: .*safety block.*not retried/);
   });
 
   test('content_filter with no content (OpenAI finish_reason) → exit 4, said, not retried', async () => {

@@ -240,6 +240,19 @@ test('report: missing images keep their captions; bad inputs are exit 2 with one
   const empty = await run(['report', 'notes.txt'], { cwd: dir });
   assert.equal(empty.code, 2);
   assert.match(empty.stderr, /no batch records found/);
+  // with -o: one line says where the page is (a file: URL a terminal opens); -q says nothing
+  const written = await run(['report', 'r.jsonl', '-o', 'page one.html'], { cwd: dir });
+  assert.equal(written.code, 0, written.stderr);
+  assert.equal(written.stdout, '');
+  assert.equal(
+    written.stderr
+      .split('\n')
+      .filter((l) => !/not found/.test(l))
+      .join('\n'),
+    `wrote page one.html, 1 image: ${pathToFileURL(join(dir, 'page one.html')).href}\n`,
+  );
+  const quiet = await run(['report', 'r.jsonl', '-o', 'quiet.html', '-q'], { cwd: dir });
+  assert.equal(quiet.stderr, '');
   const ro = await run(['report', 'r.jsonl', '-o', 'no/such/dir/r.html'], { cwd: dir });
   assert.equal(ro.code, 6);
   assert.match(ro.stderr, /cannot write \(ENOENT\)/);

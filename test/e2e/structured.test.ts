@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { relayEnv, run, tempDir } from '../helpers/cli.ts';
+import { relayEnv, run, tempDir, failureLine } from '../helpers/cli.ts';
 import { validateChatRequest } from '../helpers/openapi.ts';
 import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 
@@ -68,7 +68,7 @@ describe('--schema', () => {
     let r = await run(['--schema', 'caption', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 4);
     assert.match(r.stderr, /does not match the schema: \/caption must be string/);
-    assert.equal(r.stderr.trim().split('\n').length, 1);
+    failureLine(r.stderr);
     r = await run(['--schema', 'caption', '--no-validate', png], { env: relayEnv(server.url) });
     assert.equal(r.code, 0);
     assert.deepEqual(JSON.parse(r.stdout), { caption: 5 });

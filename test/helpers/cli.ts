@@ -82,6 +82,17 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
   });
 }
 
+/**
+ * A failure as the CLI shows it: `error: …` and at most a `hint: …` line after it. Returns the
+ * error line.
+ */
+export function failureLine(stderr: string, what = stderr): string {
+  const lines = stderr.replace(/\n$/, '').split('\n');
+  if (!(lines.length === 1 || (lines.length === 2 && lines[1]?.startsWith('hint: '))) || !lines[0]?.startsWith('error: '))
+    throw new Error(`expected an error line and at most a hint line: ${what}`);
+  return lines[0];
+}
+
 /** The model the tests' users chose; `IMGDESC_MODEL: undefined` in `extra` leaves it to the picker. */
 export const TEST_MODEL = 'claude-3-5-sonnet-20240620';
 

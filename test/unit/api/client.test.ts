@@ -321,13 +321,13 @@ for (const transport of ['undici', 'node:http'] as const)
       assert.match(e.message, /failed while reading the response/);
     });
 
-    it('connection refused → "could not connect to 127.0.0.1:<port>: ECONNREFUSED"', async () => {
+    it('connection refused → "could not connect to 127.0.0.1:<port>: connection refused"', async () => {
       const closed = await new TestServer().start();
       const port = closed.port;
       await closed.stop();
       const e = await rejection(createChatCompletion(BODY, opts({ baseUrl: `http://127.0.0.1:${port}`, retries: 1 })));
       assert.ok(e instanceof APIConnectionError);
-      assert.equal(e.message, `could not connect to 127.0.0.1:${port}: ECONNREFUSED`);
+      assert.equal(e.message, `could not connect to 127.0.0.1:${port}: connection refused`);
       assert.equal(e.code, 'ECONNREFUSED');
       assert.equal(sleeps.length, 1);
     });

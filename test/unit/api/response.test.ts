@@ -131,7 +131,7 @@ describe('parseJsonBody', () => {
     const e = throwsWith(
       () => parseJsonBody(200, 'text/html; charset=utf-8', '<!DOCTYPE html><html><head><title>Login &amp; Sign-in</title></head></html>'),
       InvalidResponseError,
-      /^HTTP 200: expected JSON, got Login & Sign-in$/,
+      /^HTTP 200: a web page titled "Login & Sign-in" answered, not the API$/,
     );
     assert.equal(e.exitCode, 4);
     assert.equal(e.status, 200);

@@ -135,8 +135,8 @@ describe('classifyNetworkError', () => {
   const cases: Array<[string, Partial<NetworkFacts>, { message: string; retry: boolean; timeout?: boolean }]> = [
     ['our timer fired', { timedOut: true }, { message: 'timed out after 300 s', retry: true, timeout: true }],
     ["undici's headers timeout", { code: 'UND_ERR_HEADERS_TIMEOUT' }, { message: 'timed out after 300 s', retry: true, timeout: true }],
-    ['refused', { code: 'ECONNREFUSED' }, { message: 'could not connect to h:443: ECONNREFUSED', retry: true }],
-    ['DNS', { code: 'ENOTFOUND' }, { message: 'could not connect to h:443: ENOTFOUND', retry: true }],
+    ['refused', { code: 'ECONNREFUSED' }, { message: 'could not connect to h:443: connection refused', retry: true }],
+    ['DNS', { code: 'ENOTFOUND' }, { message: 'could not connect to h:443: host not found', retry: true }],
     ['no code at all', {}, { message: 'could not connect to h:443: fetch failed', retry: true }],
     [
       'reset before a response',
@@ -151,9 +151,13 @@ describe('classifyNetworkError', () => {
     [
       'a certificate problem is not retried',
       { code: 'CERT_HAS_EXPIRED' },
-      { message: 'TLS error connecting to h:443: CERT_HAS_EXPIRED', retry: false },
+      { message: 'TLS error connecting to h:443: its TLS certificate has expired, CERT_HAS_EXPIRED', retry: false },
     ],
-    ['EPROTO is not retried', { code: 'EPROTO' }, { message: 'TLS error connecting to h:443: EPROTO', retry: false }],
+    [
+      'EPROTO is not retried',
+      { code: 'EPROTO' },
+      { message: 'TLS error connecting to h:443: the TLS handshake failed, EPROTO', retry: false },
+    ],
   ];
   for (const [name, f, want] of cases) {
     it(name, () => {

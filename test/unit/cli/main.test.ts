@@ -57,7 +57,7 @@ test('a prompt given twice is refused', async () => {
 test('missing configuration exits 3 before reading the image', async () => {
   const io = testIO({ env: env() });
   assert.equal(await main(['/nonexistent.jpg'], io), 3);
-  assert.match(io.err(), /no base URL configured \(run imgdesc init to set up a relay/);
+  assert.match(io.err(), /no base URL configured\nhint: run imgdesc init to set up a relay/);
 });
 
 test('an aborted run (Ctrl-C) exits 130', async () => {
@@ -79,7 +79,7 @@ test('--no-color also takes the colour off the error: prefix', async () => {
 test('a first argument one letter off a command: did you mean', async () => {
   const io = testIO({ env: env() });
   assert.equal(await main(['bacth', 'photos'], io), 2);
-  assert.equal(io.err(), 'error: bacth: no such file (did you mean `imgdesc batch`?)\n');
+  assert.equal(io.err(), 'error: bacth: no such file\nhint: did you mean `imgdesc batch`?\n');
   const cfg = testIO({ env: env() });
   assert.equal(await main(['config', 'set', 'modle', 'x'], cfg), 2);
   assert.match(cfg.err(), /unknown setting 'modle'; did you mean 'model'\?/);

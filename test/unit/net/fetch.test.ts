@@ -155,13 +155,14 @@ for (const transport of ['node:http', 'undici'] as const)
         assert.ok(e instanceof FetchError, String(e));
         assert.equal(e.exitCode, 4);
         assert.equal(e.status, 503);
-        assert.equal(e.message, 'HTTP 503');
+        assert.equal(e.message, 'HTTP 503 Service Unavailable');
         return true;
       });
       await assert.rejects(get(`http://nowhere.test:${pub.port}/a.png`), (e: unknown) => {
         assert.ok(e instanceof FetchError, String(e));
         assert.equal(e.exitCode, 4);
         assert.equal(e.code, 'ENOTFOUND');
+        assert.equal(e.message, 'host not found');
         return true;
       });
     });

@@ -25,7 +25,7 @@ test('warnings and errors go to stderr, coloured only on a TTY; -q silences warn
   t.warn('careful');
   t.error('broken', 'fix it');
   t.info('hidden without -v');
-  assert.equal(plain.err(), 'warning: careful\nerror: broken (fix it)\n');
+  assert.equal(plain.err(), 'warning: careful\nerror: broken\nhint: fix it\n');
   assert.equal(plain.out(), '');
 
   const tty = testIO({ tty: true, env: { TERM: 'xterm' } });
