@@ -203,7 +203,12 @@ export function toOutcome(o: GateOutcome): Outcome {
     case 'ok':
       return { kind: 'ok', latencyMs: o.latencyMs, hints: rateHints(o.headers) };
     case 'limited':
-      return { kind: 'limited', retryAfterMs: o.retryAfterMs, hints: rateHints(o.headers) };
+      return {
+        kind: 'limited',
+        retryAfterMs: o.retryAfterMs,
+        exact: o.headers?.['retry-after-ms'] !== undefined,
+        hints: rateHints(o.headers),
+      };
     case 'down':
       return { kind: 'down', reason: o.reason };
     case 'answered':

@@ -30,7 +30,16 @@ export interface RateHints {
 
 export type Outcome =
   | { kind: 'ok'; latencyMs: number; hints?: RateHints | undefined }
-  | { kind: 'limited'; retryAfterMs?: number | undefined; hints?: RateHints | undefined }
+  | {
+      kind: 'limited';
+      retryAfterMs?: number | undefined;
+      /**
+       * The time came as `retry-after-ms`. `Retry-After` has whole seconds only (or a date), rounded
+       * up by the relay: the relay may admit again well before it.
+       */
+      exact?: boolean | undefined;
+      hints?: RateHints | undefined;
+    }
   /** 502/503/504, a refused or reset connection: the relay is not there. */
   | { kind: 'down'; reason: string }
   /** Any other answer (a 400, a 500 for this image, a malformed body): the relay is up. */
@@ -84,9 +93,18 @@ const RATE_MARGIN = 0.95;
 const CONC_PROBE_MS = 5_000;
 /** After a 429 without Retry-After, nothing starts for this long. */
 const HOLD_MS = 50;
-/** Probes while every request is refused (429): first after this, doubling, at most BLOCKED_MAX_MS. */
-const BLOCKED_FIRST_MS = 250;
+/**
+ * Probes while every request is refused (429): BLOCKED_PROBE_MS apart for the first BLOCKED_FAST_MS
+ * (a window of a second or two is left within a quarter second), then doubling to BLOCKED_MAX_MS.
+ */
+const BLOCKED_PROBE_MS = 250;
+const BLOCKED_FAST_MS = 2_000;
 const BLOCKED_MAX_MS = 1_000;
+/**
+ * A probe not refused this long after it started (at least; twice the slowest refusal seen) was
+ * admitted: relays refuse at once, and an admitted request takes the model's time.
+ */
+const ADMITTED_AFTER_MS = 50;
 /** Probes while the relay is down: first after this, doubling, at most DOWN_MAX_MS. */
 const DOWN_FIRST_MS = 500;
 const DOWN_MAX_MS = 2_000;
@@ -126,6 +144,8 @@ export class Pacer {
   /** The learned limits when the current run of 429s began: a run that turns out to be a window gives them back. */
   private before = { rate: Number.POSITIVE_INFINITY, concurrency: 0 };
   private pauseUntil = Number.NEGATIVE_INFINITY;
+  /** The part of pauseUntil an exact Retry-After (retry-after-ms) or rate-limit headers set. */
+  private exactUntil = Number.NEGATIVE_INFINITY;
   private lastLimitedAt = Number.NEGATIVE_INFINITY;
   private lastRateChange = Number.NEGATIVE_INFINITY;
   private lastConcChange = Number.NEGATIVE_INFINITY;
@@ -140,6 +160,11 @@ export class Pacer {
   /** The current run of 429s: how many, and when the first was answered. */
   private refusedRun = 0;
   private firstRefusalAt = 0;
+  /** When the earliest-started request refused in the current run started. */
+  private firstRefusedStart = 0;
+  /** The slowest 429 of the current blocked spell, and the probe out (blocked). */
+  private slowestRefusalMs = 0;
+  private probeTicket: Ticket | undefined;
   /** Starts of the last `windowMs`, oldest first. */
   private recent: Ticket[] = [];
   private firstStart: number | undefined;
@@ -175,8 +200,17 @@ export class Pacer {
       this.note(now, `the relay has been down for ${secs(now - this.since)}: giving up`);
       return { gone: this.goneText() };
     }
+    if (this.mode === 'blocked' && this.probeOut && this.probeTicket) {
+      // The probe is not refused at once: the relay admits again; no need to wait for its answer.
+      const admittedAt = this.probeTicket.startedAt + Math.max(ADMITTED_AFTER_MS, 2 * this.slowestRefusalMs);
+      if (now < admittedAt) return { go: false, at: admittedAt };
+      this.reopen(now);
+      return this.decide(now);
+    }
     if (this.mode === 'down' || this.mode === 'blocked') {
-      const at = Math.max(this.probeAt, this.pauseUntil);
+      // A probe in a 429 window goes before a Retry-After in whole seconds (one request, and the
+      // relay rounded it up); an exact one (retry-after-ms) holds it too.
+      const at = this.mode === 'blocked' ? Math.max(this.probeAt, this.exactUntil) : Math.max(this.probeAt, this.pauseUntil);
       if (this.probeOut) return { go: false, at: this.mode === 'down' ? this.since + this.downLimitMs : undefined };
       if (now < at) return { go: false, at: this.mode === 'down' ? Math.min(at, this.since + this.downLimitMs) : at };
       return { go: true, probe: true };
@@ -192,7 +226,10 @@ export class Pacer {
     this.active++;
     this.peak = Math.max(this.peak, this.active);
     const t: Ticket = { seq: this.seq++, startedAt: now, inFlight: this.active, probe, state: 'pending' };
-    if (probe) this.probeOut = true;
+    if (probe) {
+      this.probeOut = true;
+      this.probeTicket = t;
+    }
     const r = this.startRate;
     if (Number.isFinite(r)) this.nextStartAt = Math.max(now, this.nextStartAt) + 1000 / r;
     this.firstStart ??= now;
@@ -204,7 +241,10 @@ export class Pacer {
   /** How the request of `t` ended. */
   answer(t: Ticket, o: Outcome, now: number): void {
     this.active = Math.max(0, this.active - 1);
-    if (t.probe) this.probeOut = false;
+    if (t === this.probeTicket) {
+      this.probeOut = false;
+      this.probeTicket = undefined;
+    }
     switch (o.kind) {
       case 'ok':
         t.state = 'admitted';
@@ -214,7 +254,7 @@ export class Pacer {
         break;
       case 'limited':
         t.state = 'refused';
-        this.refused(t, now, o.retryAfterMs);
+        this.refused(t, now, o.retryAfterMs, o.exact === true);
         if (o.hints) this.hints(o.hints, now);
         break;
       case 'down':
@@ -285,43 +325,53 @@ export class Pacer {
     }
   }
 
-  private refused(t: Ticket, now: number, retryAfterMs: number | undefined): void {
+  private refused(t: Ticket, now: number, retryAfterMs: number | undefined, exact: boolean): void {
     this.rateLimited++;
     this.lastLimitedAt = now;
     if (this.refusedRun === 0) {
       this.firstRefusalAt = now;
+      this.firstRefusedStart = t.startedAt;
       this.before = { rate: this.rate, concurrency: this.concurrency };
-    }
+    } else this.firstRefusedStart = Math.min(this.firstRefusedStart, t.startedAt);
     this.refusedRun++;
     // Without a time from the relay, a short hold: a request sent again at once would meet the same
     // answer (and a relay that counts a request a moment after answering it would refuse it again).
-    this.pauseUntil = Math.max(this.pauseUntil, now + (retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : HOLD_MS));
+    const asked = retryAfterMs !== undefined && retryAfterMs > 0;
+    const hold = (ms: number) => {
+      this.pauseUntil = Math.max(this.pauseUntil, now + ms);
+      if (asked && exact) this.exactUntil = Math.max(this.exactUntil, now + ms);
+    };
     if (this.mode === 'down') this.reopen(now);
     if (this.mode === 'blocked') {
-      if (t.probe) this.nextProbe(now, BLOCKED_MAX_MS);
+      hold(asked ? retryAfterMs : HOLD_MS);
+      this.slowestRefusalMs = Math.max(this.slowestRefusalMs, now - t.startedAt);
+      if (t.probe) this.nextBlockedProbe(now);
       return;
     }
-    // Refused although it started after the relay had begun refusing, and none started since is
-    // admitted or still out: every request is refused, whatever the pace. Wait and probe; learn nothing.
-    if (t.startedAt >= this.firstRefusalAt) {
-      const since = this.recent.filter((r) => r.startedAt >= this.firstRefusalAt);
+    // Every request started since the first one refused is refused too, none admitted or still
+    // out: the relay refuses everything, whatever the pace. Wait and probe; learn nothing.
+    {
+      const since = this.recent.filter((r) => r.startedAt >= this.firstRefusedStart);
       const refused = since.filter((r) => r.state === 'refused').length;
       if (refused >= BLOCK_AFTER && refused === since.length) {
         this.mode = 'blocked';
         this.since = this.firstRefusalAt;
         this.rate = this.before.rate;
         this.concurrency = Math.max(this.concurrency, this.before.concurrency);
-        this.backoff = BLOCKED_FIRST_MS / 2;
-        this.nextProbe(now, BLOCKED_MAX_MS);
+        this.slowestRefusalMs = now - t.startedAt;
+        this.nextBlockedProbe(now);
         this.note(now, 'the relay refuses every request (429): waiting, one probe at a time');
+        hold(asked ? retryAfterMs : HOLD_MS);
         return;
       }
     }
-    this.learnFrom(t, now);
+    // Too many at once: fewer in flight is the answer, not a pause of every start (a cap that
+    // sends Retry-After would otherwise stop the batch for a second at each probe upward).
+    hold(this.learnFrom(t, now) === 'concurrency' || !asked ? HOLD_MS : retryAfterMs);
   }
 
   /** A 429 while others are admitted: too fast, or too many at once. */
-  private learnFrom(t: Ticket, now: number): void {
+  private learnFrom(t: Ticket, now: number): 'concurrency' | 'rate' {
     // The requests in flight when this one started (those started before it), and not refused.
     const mostAdmitted = this.recent.reduce(
       (m, r) => (r.seq < t.seq && (r.state === 'admitted' || r.state === 'pending') ? Math.max(m, r.inFlight) : m),
@@ -329,13 +379,13 @@ export class Pacer {
     );
     if (t.inFlight > mostAdmitted && mostAdmitted > 0) {
       // Only requests started after the last step down say anything about the new concurrency.
-      if (t.startedAt < this.lastConcChange || this.concurrency <= mostAdmitted) return;
+      if (t.startedAt < this.lastConcChange || this.concurrency <= mostAdmitted) return 'concurrency';
       this.concurrency = Math.max(1, mostAdmitted);
       this.lowest = Math.min(this.lowest, this.concurrency);
       this.lastConcChange = now;
       this.limitedBy = 'concurrency';
       this.note(now, `429 with ${t.inFlight} in flight, none with ${mostAdmitted}: concurrency ${this.concurrency}`);
-      return;
+      return 'concurrency';
     }
     // At (or next to) a concurrency cap that was learned: the relay counts a request a moment after
     // answering it, and ours had not reached it yet. Sent again after the hold; nothing to learn.
@@ -349,15 +399,18 @@ export class Pacer {
         this.lastConcChange = now;
         this.note(now, `${refused} of ${since.length} refused at ${this.concurrency + 1} in flight: concurrency ${this.concurrency}`);
       }
-      return;
+      return 'concurrency';
     }
-    if (t.startedAt < this.lastRateChange) return;
+    if (t.startedAt < this.lastRateChange) return 'rate';
     // A rate limit refuses some and admits others: a few refusals mixed with answers since the last
     // change. Refusals alone are a window (or not yet anything): no cut.
     const since = this.recent.filter((r) => r.startedAt >= this.lastRateChange);
-    const refusedSince = since.filter((r) => r.state === 'refused').length;
-    const admittedSince = since.filter((r) => r.state === 'admitted').length;
-    if (refusedSince < 3 || admittedSince < 1) return;
+    const refusedSince = since.filter((r) => r.state === 'refused');
+    // Admitted after the first refused one started: a limit interleaves them; a window that began
+    // refuses everything started in it, and the admitted ones had started before it.
+    const firstRefused = refusedSince[0]?.seq ?? this.seq;
+    const admittedSince = since.filter((r) => r.state === 'admitted' && r.seq > firstRefused).length;
+    if (refusedSince.length < 3 || admittedSince < 1) return 'rate';
     const first = this.firstStart ?? now;
     const span = Math.max(1_000, Math.min(this.windowMs, now - first));
     const inSpan = this.recent.filter((r) => r.startedAt >= now - span);
@@ -371,6 +424,7 @@ export class Pacer {
     this.lastRateChange = now;
     this.limitedBy = 'rate';
     this.note(now, `429 at ${fmtRate(admitted / (span / 1000))}/s admitted: pace ${fmtRate(next)}/s`);
+    return 'rate';
   }
 
   /**
@@ -420,6 +474,7 @@ export class Pacer {
       // OpenAI's reset is until the whole limit is back; one request's worth comes back sooner.
       const oneBack = Math.min(h.resetMs, 60_000 / Math.max(1, limit));
       this.pauseUntil = Math.max(this.pauseUntil, now + oneBack);
+      this.exactUntil = Math.max(this.exactUntil, now + oneBack);
     }
   }
 
@@ -437,6 +492,13 @@ export class Pacer {
     if (t.probe) this.nextProbe(now, DOWN_MAX_MS);
   }
 
+  /** In a 429 window: a probe every 250 ms for 2 s, then doubling to 1 s. */
+  private nextBlockedProbe(now: number): void {
+    const blocked = now - this.since;
+    this.backoff = blocked < BLOCKED_FAST_MS ? BLOCKED_PROBE_MS : Math.min(BLOCKED_MAX_MS, Math.max(BLOCKED_PROBE_MS, this.backoff) * 2);
+    this.probeAt = now + this.backoff;
+  }
+
   private nextProbe(now: number, cap: number): void {
     this.backoff = Math.min(cap, this.backoff * 2);
     this.probeAt = now + this.backoff;
@@ -449,7 +511,12 @@ export class Pacer {
     if (was === 'down') {
       this.ramp = this.concurrency > 1 ? 1 : undefined;
       this.note(now, `the relay answers again after ${secs(now - this.since)}: ramping back`);
-    } else this.note(now, `the relay admits requests again after ${secs(now - this.since)}`);
+    } else {
+      // It admitted a request: what it asked before (Retry-After) is over.
+      this.pauseUntil = Math.min(this.pauseUntil, now);
+      this.exactUntil = Math.min(this.exactUntil, now);
+      this.note(now, `the relay admits requests again after ${secs(now - this.since)}`);
+    }
   }
 
   private prune(now: number): void {

@@ -2,38 +2,9 @@
 // outage that outlasts its limit. A fake clock: timers run when the test moves time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchGate, RelayDownError, type GateClock } from '../../../src/core/batch-gate.ts';
+import { BatchGate, RelayDownError } from '../../../src/core/batch-gate.ts';
+import { fakeClock } from '../../helpers/fake-clock.ts';
 import { InterruptedError } from '../../../src/types.ts';
-
-function fakeClock(): GateClock & { t: number; advance(ms: number): Promise<void> } {
-  let timers: Array<{ at: number; fn: () => void }> = [];
-  const c = {
-    t: 0,
-    now: () => c.t,
-    timer(ms: number, fn: () => void) {
-      const entry = { at: c.t + ms, fn };
-      timers.push(entry);
-      return () => {
-        timers = timers.filter((x) => x !== entry);
-      };
-    },
-    async advance(ms: number) {
-      const until = c.t + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const next = timers[0];
-        if (!next || next.at > until) break;
-        timers.shift();
-        c.t = next.at;
-        next.fn();
-        await new Promise((r) => setImmediate(r));
-      }
-      c.t = until;
-      await new Promise((r) => setImmediate(r));
-    },
-  };
-  return c;
-}
 
 const tick = () => new Promise((r) => setImmediate(r));
 

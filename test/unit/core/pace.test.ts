@@ -48,6 +48,7 @@ test('a rate limit: a 429 with fewer in flight than admitted ones → the admitt
   const more = startAll(p, 1000); // 4 more, started with 13..16 in flight
   p.answer(more[0] as Ticket, limited(), 1001);
   assert.equal(p.rate, Number.POSITIVE_INFINITY, 'one 429 is not yet a rate');
+  p.answer(more[3] as Ticket, ok(1), 1001); // admitted although started after a refused one: a limit, not a window
   p.answer(more[1] as Ticket, limited(), 1001);
   p.answer(more[2] as Ticket, limited(), 1001);
   // 17 admitted or still out over the first 1.001 s, less 5%
@@ -140,6 +141,71 @@ test('a learned rate is raised 5% after 2 s without a 429; a learned concurrency
   startAll(p, 5004);
   p.answer(t[1] as Ticket, ok(), 5100);
   assert.equal(p.concurrency, 9);
+});
+
+/** A pacer in a 429 window: `c` started at 0 and all refused at 1 (Retry-After `ra` ms when given). */
+function blocked(c: number, ra?: number, exact?: boolean): Pacer {
+  const p = new Pacer({ maxConcurrency: c });
+  for (const r of startAll(p, 0)) p.answer(r, { kind: 'limited', retryAfterMs: ra, exact }, 1);
+  return p;
+}
+
+test('a window: every request started since the first refused one is refused (one burst) → blocked at once', () => {
+  assert.equal(blocked(4).mode, 'blocked');
+});
+
+test('a window: probes 250 ms apart for its first 2 s, then doubling to 1 s', () => {
+  const p = blocked(4);
+  const at: number[] = [];
+  let now = 1;
+  for (let i = 0; i < 12; i++) {
+    now = (p.decide(now) as { at: number }).at;
+    at.push(now);
+    p.answer(startAll(p, now)[0] as Ticket, limited(), now + 1);
+    now += 1;
+  }
+  assert.deepEqual(at.map((t, i) => t - (i ? (at[i - 1] as number) + 1 : 1)), [250, 250, 250, 250, 250, 250, 250, 250, 500, 1000, 1000, 1000]);
+});
+
+test('a window: a probe not refused within 50 ms was admitted → open again before its answer, every slot', () => {
+  const p = blocked(4);
+  const [probe] = startAll(p, 251);
+  assert.deepEqual(p.decide(260), { go: false, at: 301 });
+  assert.equal(startAll(p, 301).length, 3, 'the probe is still out');
+  assert.equal(p.mode, 'open');
+  p.answer(probe as Ticket, ok(), 500);
+});
+
+test('a window with Retry-After in whole seconds: probes go before it (the relay rounded it up)', () => {
+  assert.deepEqual(blocked(4, 1000).decide(2), { go: false, at: 251 });
+});
+
+test('a window with retry-after-ms (exact): probes wait for it', () => {
+  assert.deepEqual(blocked(4, 800, true).decide(2), { go: false, at: 801 });
+});
+
+test('open again after a window: an earlier Retry-After holds nothing more', () => {
+  const p = blocked(4, 1000);
+  startAll(p, 251);
+  assert.equal(startAll(p, 301).length, 3);
+});
+
+test('a 429 that teaches a concurrency cap holds starts 50 ms, not its Retry-After (fewer in flight is the answer)', () => {
+  const p = new Pacer({ maxConcurrency: 16 });
+  const t = startAll(p, 0);
+  for (const r of t.slice(8)) p.answer(r, limited(1000), 5);
+  assert.equal(p.concurrency, 8);
+  p.answer(t[0] as Ticket, ok(), 100);
+  assert.equal(startAll(p, 100).length, 1);
+});
+
+test('429s for requests started in a window while those started before it are admitted: no rate cut', () => {
+  const p = new Pacer({ maxConcurrency: 8 });
+  const before = startAll(p, 0);
+  for (const r of before.slice(0, 4)) p.answer(r, ok(), 250);
+  const inWindow = startAll(p, 250);
+  for (const r of inWindow.slice(0, 3)) p.answer(r, limited(), 251);
+  assert.equal(p.rate, Number.POSITIVE_INFINITY);
 });
 
 test('hung requests: the default timeout until 20 answers, then 10× p95, at least 60 s, never above the default', () => {
