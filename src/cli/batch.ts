@@ -6,11 +6,12 @@ import { tryLock, type Lock } from '../lock.ts';
 import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
 import { outputMatcher, withoutOwnFiles } from '../core/batch-inputs.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
-import { ExitCode, InterruptedError, OutputError, UsageError } from '../types.ts';
+import { ExitCode, OutputError, UsageError } from '../types.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
 import { checkSource, listSource, shardItems, type SourceOptions } from './items.ts';
 import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
 import type { Factory } from './factory.ts';
+import { downLimitMs, gracefulStop, hungMinMs } from './stop.ts';
 import type { BatchEstimate, BatchSummary } from '../core/batch.ts';
 import { errorHint, hintWithDoctor } from '../core/doctor.ts';
 import type { ExistingMode } from '../core/caption.ts';
@@ -161,28 +162,15 @@ export async function runBatch(options: BatchOptions, f: Factory): Promise<numbe
     write();
     progress.redraw();
   };
-  // The first Ctrl-C stops new requests; those in flight were paid for, so their answers are waited
-  // for and recorded (a second Ctrl-C quits at once). SIGTERM and SIGHUP wait as long as the grace.
-  const quit = new AbortController();
+  // The first Ctrl-C stops new requests and waits for the answers in flight (stop.ts).
   let pace: import('../core/batch.ts').PaceView | undefined;
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const onInterrupt = () => {
-    const reason = io.signal.reason;
-    // stdout failing also stops the batch: nothing more can be recorded there
-    if (reason instanceof OutputError) return quit.abort();
-    if (reason instanceof InterruptedError && reason.exitCode !== ExitCode.interrupted) {
-      graceTimer = setTimeout(() => quit.abort(), stopGraceMs(io.env));
-    }
-    const n = pace?.inFlight() ?? 0;
-    if (!run.quiet)
-      aside(() => term.note(term.err.dim(n > 0 ? `stopping: ${waitingFor(n)}, Ctrl-C again to quit now` : 'stopping: no new requests')));
-  };
-  io.signal.addEventListener('abort', onInterrupt, { once: true });
-  const onQuit = () => quit.abort();
-  io.quit?.addEventListener('abort', onQuit, { once: true });
+  const stop = gracefulStop(io, (line) => {
+    if (!run.quiet) aside(() => term.note(term.err.dim(line(pace?.inFlight() ?? 0))));
+  });
   progress.setPace(() => {
     if (!pace) return {};
-    if (io.signal.aborted) return { stopping: `stopping: ${waitingFor(pace.inFlight())}, Ctrl-C again to quit now` };
+    const stopping = stop.line(pace.inFlight());
+    if (stopping !== undefined) return { stopping };
     return { rate: pace.achieved(), limit: pace.limit(), waitingMs: pace.holdingMs() };
   });
 
@@ -238,8 +226,9 @@ export async function runBatch(options: BatchOptions, f: Factory): Promise<numbe
         shard: shard?.index,
         writers: [jsonlWriter(sink)],
         raw: run.raw,
-        quit: quit.signal,
+        quit: stop.quit,
         downLimitMs: downLimitMs(io.env),
+        hungMinMs: hungMinMs(io.env),
       },
       coreCtx,
       {
@@ -295,9 +284,7 @@ export async function runBatch(options: BatchOptions, f: Factory): Promise<numbe
       },
     );
   } finally {
-    clearTimeout(graceTimer);
-    io.signal.removeEventListener('abort', onInterrupt);
-    io.quit?.removeEventListener('abort', onQuit);
+    stop.dispose();
     progress.stop();
     await sink.close();
     await lock?.release();
@@ -367,20 +354,6 @@ export async function runBatch(options: BatchOptions, f: Factory): Promise<numbe
     return ExitCode.api;
   }
   return s.failed > 0 ? ExitCode.partial : ExitCode.ok;
-}
-
-const waitingFor = (n: number) => (n === 1 ? 'waiting for 1 answer' : `waiting for ${n} answers`);
-
-/** How long SIGTERM (and SIGHUP) wait for the answers in flight: IMGDESC_STOP_GRACE seconds, 10 by default. */
-export function stopGraceMs(env: Record<string, string | undefined>): number {
-  const v = Number(env.IMGDESC_STOP_GRACE);
-  return env.IMGDESC_STOP_GRACE !== undefined && Number.isFinite(v) && v >= 0 ? v * 1000 : 10_000;
-}
-
-/** How long a relay may be down before the batch stops: IMGDESC_DOWN_LIMIT seconds, 120 by default. */
-export function downLimitMs(env: Record<string, string | undefined>): number | undefined {
-  const v = Number(env.IMGDESC_DOWN_LIMIT);
-  return env.IMGDESC_DOWN_LIMIT !== undefined && Number.isFinite(v) && v > 0 ? v * 1000 : undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { linesOrOverlong } from '../read-capped.ts';
 import { formatRetry } from '../ui/render.ts';
 import { parseKeepCols } from './items.ts';
 import type { Factory } from './factory.ts';
+import { downLimitMs, gracefulStop, hungMinMs } from './stop.ts';
 
 export interface MapOptions {
   /** Setting values given as flags. */
@@ -55,6 +56,20 @@ export class InOrder<T> {
   get pending(): number {
     return this.done.size;
   }
+
+  /**
+   * After a stop: every line read before `upTo` that has no record yet gets `make(seq)` in its
+   * place, so the answers that came in after it (paid for) go out, and line n still answers line n.
+   */
+  async fill(upTo: number, make: (seq: number) => T): Promise<number> {
+    let filled = 0;
+    for (let seq = this.next; seq < upTo; seq++) {
+      if (this.done.has(seq)) continue;
+      filled++;
+      await this.put(seq, make(seq));
+    }
+    return filled;
+  }
 }
 
 export async function runMap(options: MapOptions, f: Factory): Promise<number> {
@@ -76,6 +91,8 @@ export async function runMap(options: MapOptions, f: Factory): Promise<number> {
   const sink = streamSink(io.stdout);
   const order = new InOrder<BatchRecord>((rec) => sink.write(jsonSafe(JSON.stringify(rec))), Math.max(64, settings.concurrency * 16));
   const seqOf = new WeakMap<BatchItem, number>();
+  /** The image of each line sent to the flow and not answered yet (for a stop's records). */
+  const imageOf = new Map<number, string>();
   const spec = {
     imageCol: options.imageCol,
     idCol: options.idCol,
@@ -110,6 +127,7 @@ export async function runMap(options: MapOptions, f: Factory): Promise<number> {
       } else problem = `stdin:${seq + 1}: ${parsed.problem}`;
       if (item) {
         seqOf.set(item, seq);
+        imageOf.set(seq, item.image);
         yield item;
         continue;
       }
@@ -120,6 +138,11 @@ export async function runMap(options: MapOptions, f: Factory): Promise<number> {
     }
   }
 
+  // The first Ctrl-C stops reading and sending, and waits for the answers in flight (stop.ts).
+  let inFlight = () => 0;
+  const stop = gracefulStop(io, (line) => {
+    if (!run.quiet) term.note(term.err.dim(line(inFlight())));
+  });
   // A first row with no image column is a usage error (exit 2) from inside the stream.
   const summary = await runBatchFlow(
     {
@@ -130,8 +153,19 @@ export async function runMap(options: MapOptions, f: Factory): Promise<number> {
       dryRun: false,
       keepResponse: run.json,
       // Records go out in the order their lines came in.
-      writers: [{ record: (rec, item) => order.put(seqOf.get(item) as number, rec) }],
+      writers: [
+        {
+          record: (rec, item) => {
+            const seq = seqOf.get(item) as number;
+            imageOf.delete(seq);
+            return order.put(seq, rec);
+          },
+        },
+      ],
       command: 'map',
+      quit: stop.quit,
+      downLimitMs: downLimitMs(io.env),
+      hungMinMs: hungMinMs(io.env),
     },
     ctx,
     {
@@ -145,10 +179,33 @@ export async function runMap(options: MapOptions, f: Factory): Promise<number> {
       onRetry: (item, e) => {
         if (run.verbose) term.info(`${item.image}: ${formatRetry(e)}`);
       },
+      onPace: (c) => {
+        if (run.verbose) term.info(`pace: ${c.text}`);
+      },
+      onPacer: (view) => {
+        inFlight = view.inFlight;
+      },
     },
-  );
+  ).finally(() => stop.dispose());
+  // Stopped: lines read but not answered (never sent, or given up at the second Ctrl-C) get a record
+  // saying so, in their place.
+  const unsent =
+    summary.interrupted || summary.relayDown
+      ? await order.fill(lines, (seq) => ({
+          image: imageOf.get(seq) ?? `stdin:${seq + 1}`,
+          ok: false,
+          error: {
+            status: null,
+            code: summary.relayDown ? 'relay_down' : 'interrupted',
+            message: summary.relayDown ? `no answer: ${summary.relayDown.message}` : 'no answer: stopped',
+          },
+          sha256: null,
+        }))
+      : 0;
   const failed = summary.failed + failedRows;
-  term.info(`map: ${lines} line(s), ${summary.ok} ok, ${failed} failed${order.pending ? `, ${order.pending} unanswered` : ''}`);
+  term.info(
+    `map: ${lines} line(s), ${summary.ok} ok, ${failed} failed${unsent ? `, ${unsent} without an answer` : ''}${order.pending ? `, ${order.pending} unanswered` : ''}`,
+  );
   if (summary.cached && !run.quiet) term.note(term.err.dim(`map: ${summary.cached} answered from the cache (--refresh asks again)`));
   if (summary.interrupted) {
     const stop = f.stop();
@@ -158,6 +215,10 @@ export async function runMap(options: MapOptions, f: Factory): Promise<number> {
   if (summary.authError) {
     term.error(`${summary.authError.message}; stopped`, summary.authError.hint);
     return ExitCode.config;
+  }
+  if (summary.relayDown) {
+    term.error(`${summary.relayDown.message}; stopped after ${lines} line(s)`, summary.relayDown.hint);
+    return ExitCode.api;
   }
   return failed > 0 ? ExitCode.partial : ExitCode.ok;
 }

@@ -28,6 +28,8 @@ export interface GateOptions {
   clock?: GateClock | undefined;
   /** How long the relay may be down before the batch stops (default 2 minutes). */
   downLimitMs?: number | undefined;
+  /** The least the learned per-attempt timeout may be (default 60 s). */
+  hungMinMs?: number | undefined;
   /**
    * The per-attempt timeout when the user gave none (the default): the gate shortens it to a bound
    * learned from this batch's latencies. Undefined: the user's --timeout is obeyed as given.
@@ -61,7 +63,7 @@ export class BatchGate {
   private closed: unknown;
 
   constructor(opts: GateOptions) {
-    this.pacer = new Pacer({ maxConcurrency: opts.max, maxRps: opts.maxRps, downLimitMs: opts.downLimitMs });
+    this.pacer = new Pacer({ maxConcurrency: opts.max, maxRps: opts.maxRps, downLimitMs: opts.downLimitMs, hungMinMs: opts.hungMinMs });
     this.clock = opts.clock ?? realClock;
     this.defaultTimeoutMs = opts.defaultTimeoutMs;
     this.onChange = opts.onChange;

@@ -174,6 +174,8 @@ export interface BatchRunOptions {
   clock?: GateClock | undefined;
   /** How long the relay may be down before the batch stops (default 2 minutes). */
   downLimitMs?: number | undefined;
+  /** The least a hung attempt is waited for without --timeout (default 60 s). */
+  hungMinMs?: number | undefined;
   /**
    * Aborts the requests in flight. Without it, `ctx.signal` does (at once); with it, `ctx.signal`
    * only stops new requests and those in flight are waited for and recorded until this aborts.
@@ -359,6 +361,7 @@ async function batchFlow(
     maxRps: settings.maxRps,
     clock: opts.clock,
     downLimitMs: opts.downLimitMs,
+    hungMinMs: opts.hungMinMs,
     // --timeout given (flag, environment, profile) is obeyed; the default gives way to a learned bound.
     defaultTimeoutMs: settings.sources.timeout === undefined || settings.sources.timeout === 'default' ? settings.timeoutMs : undefined,
     onChange: cb.onPace,

@@ -81,6 +81,8 @@ export interface PaceOptions {
   downLimitMs?: number | undefined;
   /** Window over which admitted requests are counted (default 3 s). */
   windowMs?: number | undefined;
+  /** The least the hung-request bound may be (default 60 s). */
+  hungMinMs?: number | undefined;
 }
 
 export const DOWN_LIMIT_MS = 120_000;
@@ -101,10 +103,12 @@ const BLOCKED_PROBE_MS = 250;
 const BLOCKED_FAST_MS = 2_000;
 const BLOCKED_MAX_MS = 1_000;
 /**
- * A probe not refused this long after it started (at least; twice the slowest refusal seen) was
- * admitted: relays refuse at once, and an admitted request takes the model's time.
+ * A probe not refused this long after it started (at least; 3× the p90 of the last refusals' times)
+ * was admitted: relays refuse at once, and an admitted request takes the model's time. Only while
+ * that is under half the median answer time; otherwise its answer is waited for.
  */
 const ADMITTED_AFTER_MS = 50;
+const REFUSAL_SAMPLES = 32;
 /** Probes while the relay is down: first after this, doubling, at most DOWN_MAX_MS. */
 const DOWN_FIRST_MS = 500;
 const DOWN_MAX_MS = 2_000;
@@ -124,6 +128,7 @@ export class Pacer {
   readonly maxRps: number | undefined;
   private readonly downLimitMs: number;
   private readonly windowMs: number;
+  private readonly hungMinMs: number;
 
   mode: Mode = 'open';
   /** The relay's start rate as learned (per second); Infinity until something says otherwise. */
@@ -162,8 +167,8 @@ export class Pacer {
   private firstRefusalAt = 0;
   /** When the earliest-started request refused in the current run started. */
   private firstRefusedStart = 0;
-  /** The slowest 429 of the current blocked spell, and the probe out (blocked). */
-  private slowestRefusalMs = 0;
+  /** How long the last 429s took to come back, and the probe out (blocked). */
+  private readonly refusalMs: number[] = [];
   private probeTicket: Ticket | undefined;
   /** Starts of the last `windowMs`, oldest first. */
   private recent: Ticket[] = [];
@@ -180,6 +185,7 @@ export class Pacer {
     this.lowest = this.max;
     this.downLimitMs = opts.downLimitMs ?? DOWN_LIMIT_MS;
     this.windowMs = opts.windowMs ?? 3_000;
+    this.hungMinMs = opts.hungMinMs ?? HUNG_MIN_MS;
   }
 
   /** The start rate in force: the learned one under --max-rps. */
@@ -200,9 +206,10 @@ export class Pacer {
       this.note(now, `the relay has been down for ${secs(now - this.since)}: giving up`);
       return { gone: this.goneText() };
     }
-    if (this.mode === 'blocked' && this.probeOut && this.probeTicket) {
+    const admittedAfter = this.mode === 'blocked' && this.probeTicket ? this.admittedAfterMs() : undefined;
+    if (admittedAfter !== undefined && this.probeTicket) {
       // The probe is not refused at once: the relay admits again; no need to wait for its answer.
-      const admittedAt = this.probeTicket.startedAt + Math.max(ADMITTED_AFTER_MS, 2 * this.slowestRefusalMs);
+      const admittedAt = this.probeTicket.startedAt + admittedAfter;
       if (now < admittedAt) return { go: false, at: admittedAt };
       this.reopen(now);
       return this.decide(now);
@@ -248,7 +255,7 @@ export class Pacer {
     switch (o.kind) {
       case 'ok':
         t.state = 'admitted';
-        this.admitted(now, o.latencyMs);
+        this.admitted(t, now, o.latencyMs);
         if (o.hints) this.hints(o.hints, now);
         this.probeUp(now);
         break;
@@ -299,7 +306,8 @@ export class Pacer {
     if (this.latencies.length < HUNG_SAMPLES) return fallbackMs;
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] as number;
-    const bound = Math.max(HUNG_MIN_MS, HUNG_FACTOR * p95);
+    // Whole ms: a timer's delay must be an integer (AbortSignal.timeout throws otherwise).
+    const bound = Math.ceil(Math.max(this.hungMinMs, HUNG_FACTOR * p95));
     return fallbackMs > 0 ? Math.min(fallbackMs, bound) : bound;
   }
 
@@ -313,11 +321,14 @@ export class Pacer {
 
   // ---- learning -------------------------------------------------------------------------------
 
-  private admitted(now: number, latencyMs: number): void {
-    this.refusedRun = 0;
+  private admitted(t: Ticket, now: number, latencyMs: number): void {
     this.oks.push(now);
     if (this.latencies.length < LATENCY_SAMPLES) this.latencies.push(latencyMs);
     else this.latencies[this.latencyAt++ % LATENCY_SAMPLES] = latencyMs;
+    // The answer of a request sent before the current run of 429s began says nothing about now (in
+    // a window, the requests already out are answered while everything new is refused).
+    if (this.refusedRun > 0 && t.startedAt < this.firstRefusedStart) return;
+    this.refusedRun = 0;
     if (this.mode !== 'open') this.reopen(now);
     else if (this.ramp !== undefined) {
       this.ramp++;
@@ -328,6 +339,8 @@ export class Pacer {
   private refused(t: Ticket, now: number, retryAfterMs: number | undefined, exact: boolean): void {
     this.rateLimited++;
     this.lastLimitedAt = now;
+    this.refusalMs.push(now - t.startedAt);
+    if (this.refusalMs.length > REFUSAL_SAMPLES) this.refusalMs.shift();
     if (this.refusedRun === 0) {
       this.firstRefusalAt = now;
       this.firstRefusedStart = t.startedAt;
@@ -344,21 +357,19 @@ export class Pacer {
     if (this.mode === 'down') this.reopen(now);
     if (this.mode === 'blocked') {
       hold(asked ? retryAfterMs : HOLD_MS);
-      this.slowestRefusalMs = Math.max(this.slowestRefusalMs, now - t.startedAt);
       if (t.probe) this.nextBlockedProbe(now);
       return;
     }
-    // Every request started since the first one refused is refused too, none admitted or still
-    // out: the relay refuses everything, whatever the pace. Wait and probe; learn nothing.
-    {
-      const since = this.recent.filter((r) => r.startedAt >= this.firstRefusedStart);
+    // Refused although it started after the relay had begun refusing, and none started since is
+    // admitted or still out: every request is refused, whatever the pace. Wait and probe; learn nothing.
+    if (t.startedAt >= this.firstRefusalAt) {
+      const since = this.recent.filter((r) => r.startedAt >= this.firstRefusalAt);
       const refused = since.filter((r) => r.state === 'refused').length;
       if (refused >= BLOCK_AFTER && refused === since.length) {
         this.mode = 'blocked';
         this.since = this.firstRefusalAt;
         this.rate = this.before.rate;
         this.concurrency = Math.max(this.concurrency, this.before.concurrency);
-        this.slowestRefusalMs = now - t.startedAt;
         this.nextBlockedProbe(now);
         this.note(now, 'the relay refuses every request (429): waiting, one probe at a time');
         hold(asked ? retryAfterMs : HOLD_MS);
@@ -490,6 +501,20 @@ export class Pacer {
       return;
     }
     if (t.probe) this.nextProbe(now, DOWN_MAX_MS);
+  }
+
+  /**
+   * How long a probe may go unanswered before it counts as admitted: 3× the p90 of the recent 429s'
+   * times, at least 50 ms; undefined when that is not well under the answers' median time.
+   */
+  admittedAfterMs(): number | undefined {
+    if (!this.refusalMs.length || this.latencies.length < 8) return undefined;
+    const refusals = [...this.refusalMs].sort((a, b) => a - b);
+    const p90 = refusals[Math.min(refusals.length - 1, Math.floor(refusals.length * 0.9))] as number;
+    const after = Math.max(ADMITTED_AFTER_MS, 3 * p90);
+    const answers = [...this.latencies].sort((a, b) => a - b);
+    const median = answers[Math.floor(answers.length / 2)] as number;
+    return after < median / 2 ? after : undefined;
   }
 
   /** In a 429 window: a probe every 250 ms for 2 s, then doubling to 1 s. */

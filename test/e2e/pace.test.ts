@@ -190,3 +190,52 @@ test('pace: a second Ctrl-C quits at once, dropping what is still out', async ()
   assert.equal(r.code, 130, r.stderr);
   assert.equal(records(r.stdout).length, 2);
 });
+
+// A relay that never answers some requests (1 in N hangs): scaled down with IMGDESC_HUNG_MIN (the
+// least the learned bound may be, 60 s by default) so the bound is 10× the p95 latency (at least
+// 0.3 s) once 20 answers are in.
+function hangingRelay(hang: (n: number, body: string, seen: Map<string, number>) => boolean) {
+  const seen = new Map<string, number>();
+  return relay(async (req, res, n) => {
+    seen.set(req.body, (seen.get(req.body) ?? 0) + 1);
+    if (hang(n, req.body, seen)) return; // never answered
+    await okAfter(res, 5);
+  });
+}
+
+test('pace: a hung request (no --timeout) is abandoned at the learned bound and sent once more; no image fails', async () => {
+  const srv = await hangingRelay((n) => n === 25);
+  const dir = await images(30);
+  const r = await run(['batch', 'p', '-c', '4', '-v'], { cwd: dir, env: relayEnv(srv.url, { IMGDESC_HUNG_MIN: '0.3' }) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(records(r.stdout).filter((x) => x.ok).length, 30);
+  assert.equal(srv.requests.length, 31, 'the hung one, sent once more');
+  assert.match(r.stderr, /timed out after [\d.]+ s/);
+});
+
+test('pace: a request that hangs again is abandoned once more and fails (one retry for a hang), the rest go on', async () => {
+  const srv = await hangingRelay((n, body, seen) => n >= 25 && (seen.get(body) ?? 0) > (n === 25 ? 0 : 1));
+  const dir = await images(30);
+  const r = await run(['batch', 'p', '-c', '4'], { cwd: dir, env: relayEnv(srv.url, { IMGDESC_HUNG_MIN: '0.3' }) });
+  assert.equal(r.code, 5, r.stderr);
+  const recs = records(r.stdout);
+  assert.equal(recs.filter((x) => x.ok).length, 29);
+  const failed = recs.filter((x) => !x.ok);
+  assert.equal(failed.length, 1);
+  assert.match(failed[0].error.message, /timed out after [\d.]+ s \(2 attempts\)/);
+  assert.equal(srv.requests.length, 31, 'two attempts for the hung image, not the three --retries 2 would give');
+});
+
+test('pace: an explicit --timeout is obeyed as given, not the learned bound', async () => {
+  const srv = await hangingRelay((n) => n === 25);
+  const dir = await images(30);
+  const r = await run(['batch', 'p', '-c', '4', '--timeout', '2.5', '--retries', '0'], {
+    cwd: dir,
+    env: relayEnv(srv.url, { IMGDESC_HUNG_MIN: '0.3' }),
+  });
+  assert.equal(r.code, 5, r.stderr);
+  const failed = records(r.stdout).filter((x) => !x.ok);
+  assert.equal(failed.length, 1);
+  assert.match(failed[0].error.message, /timed out after 2\.5 s/);
+  assert.equal(srv.requests.length, 30);
+});

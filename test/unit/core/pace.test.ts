@@ -143,51 +143,77 @@ test('a learned rate is raised 5% after 2 s without a 429; a learned concurrency
   assert.equal(p.concurrency, 9);
 });
 
-/** A pacer in a 429 window: `c` started at 0 and all refused at 1 (Retry-After `ra` ms when given). */
-function blocked(c: number, ra?: number, exact?: boolean): Pacer {
+/**
+ * A pacer in a 429 window since `2 × refusedIn`: 8 answers of 250 ms before, then `c` started at 0
+ * and refused `refusedIn` ms later, and 2 started then, refused as well (Retry-After `ra` ms when given).
+ */
+function blocked(c: number, ra?: number, exact?: boolean, refusedIn = 1): Pacer {
   const p = new Pacer({ maxConcurrency: c });
-  for (const r of startAll(p, 0)) p.answer(r, { kind: 'limited', retryAfterMs: ra, exact }, 1);
+  const refused: Outcome = { kind: 'limited', retryAfterMs: ra, exact };
+  for (let i = 0; i < 8; i++) p.answer(p.start(-1000), ok(250), -750);
+  for (const r of startAll(p, 0)) p.answer(r, refused, refusedIn);
+  for (const r of [p.start(refusedIn), p.start(refusedIn)]) p.answer(r, refused, 2 * refusedIn);
   return p;
 }
 
-test('a window: every request started since the first refused one is refused (one burst) → blocked at once', () => {
-  assert.equal(blocked(4).mode, 'blocked');
+test('a first burst, every request refused before anything came back, is not yet a window', () => {
+  const p = new Pacer({ maxConcurrency: 4 });
+  for (const r of startAll(p, 0)) p.answer(r, limited(), 1);
+  assert.equal(p.mode, 'open');
 });
 
 test('a window: probes 250 ms apart for its first 2 s, then doubling to 1 s', () => {
   const p = blocked(4);
+  assert.equal(p.mode, 'blocked');
   const at: number[] = [];
-  let now = 1;
+  let now = 2;
   for (let i = 0; i < 12; i++) {
     now = (p.decide(now) as { at: number }).at;
     at.push(now);
     p.answer(startAll(p, now)[0] as Ticket, limited(), now + 1);
     now += 1;
   }
-  assert.deepEqual(at.map((t, i) => t - (i ? (at[i - 1] as number) + 1 : 1)), [250, 250, 250, 250, 250, 250, 250, 250, 500, 1000, 1000, 1000]);
+  assert.deepEqual(at.map((t, i) => t - (i ? (at[i - 1] as number) + 1 : 2)), [250, 250, 250, 250, 250, 250, 250, 250, 500, 1000, 1000, 1000]);
 });
 
 test('a window: a probe not refused within 50 ms was admitted → open again before its answer, every slot', () => {
   const p = blocked(4);
-  const [probe] = startAll(p, 251);
-  assert.deepEqual(p.decide(260), { go: false, at: 301 });
-  assert.equal(startAll(p, 301).length, 3, 'the probe is still out');
+  const [probe] = startAll(p, 252);
+  assert.deepEqual(p.decide(260), { go: false, at: 302 });
+  assert.equal(startAll(p, 302).length, 3, 'the probe is still out');
   assert.equal(p.mode, 'open');
   p.answer(probe as Ticket, ok(), 500);
 });
 
+test('a window: the answer of a request sent before it began does not end it', () => {
+  const p = new Pacer({ maxConcurrency: 4 });
+  for (let i = 0; i < 8; i++) p.answer(p.start(-1000), ok(250), -750);
+  const early = p.start(0);
+  for (const r of startAll(p, 10)) p.answer(r, limited(), 11);
+  for (const r of [p.start(12), p.start(12)]) p.answer(r, limited(), 13);
+  assert.equal(p.mode, 'blocked');
+  p.answer(early as Ticket, ok(), 250);
+  assert.equal(p.mode, 'blocked');
+});
+
+test('a window whose 429s come back as slowly as answers: the probe is waited for', () => {
+  const p = blocked(4, undefined, undefined, 100);
+  assert.equal(startAll(p, 450).length, 1);
+  assert.deepEqual(p.decide(1000), { go: false, at: undefined });
+});
+
 test('a window with Retry-After in whole seconds: probes go before it (the relay rounded it up)', () => {
-  assert.deepEqual(blocked(4, 1000).decide(2), { go: false, at: 251 });
+  assert.deepEqual(blocked(4, 1000).decide(2), { go: false, at: 252 });
 });
 
 test('a window with retry-after-ms (exact): probes wait for it', () => {
-  assert.deepEqual(blocked(4, 800, true).decide(2), { go: false, at: 801 });
+  assert.deepEqual(blocked(4, 800, true).decide(2), { go: false, at: 802 });
 });
 
 test('open again after a window: an earlier Retry-After holds nothing more', () => {
   const p = blocked(4, 1000);
-  startAll(p, 251);
-  assert.equal(startAll(p, 301).length, 3);
+  startAll(p, 252);
+  assert.equal(startAll(p, 302).length, 3);
 });
 
 test('a 429 that teaches a concurrency cap holds starts 50 ms, not its Retry-After (fewer in flight is the answer)', () => {
@@ -216,6 +242,12 @@ test('hung requests: the default timeout until 20 answers, then 10× p95, at lea
   for (let i = 0; i < 40; i++) p.answer(p.start(0), ok(20_000), 1);
   assert.equal(p.hungAfterMs(300_000), 200_000);
   assert.equal(p.hungAfterMs(100_000), 100_000);
+});
+
+test('hung requests: the bound is whole ms (a timer takes no fraction of one); hungMinMs lowers its floor', () => {
+  const p = new Pacer({ maxConcurrency: 4, hungMinMs: 300 });
+  for (let i = 0; i < 20; i++) p.answer(p.start(0), ok(62.398), 1);
+  assert.equal(p.hungAfterMs(300_000), 624);
 });
 
 // ---- simulated relays ----------------------------------------------------------------------------
