@@ -173,7 +173,10 @@ test('a window: probes 250 ms apart for its first 2 s, then doubling to 1 s', ()
     p.answer(startAll(p, now)[0] as Ticket, limited(), now + 1);
     now += 1;
   }
-  assert.deepEqual(at.map((t, i) => t - (i ? (at[i - 1] as number) + 1 : 2)), [250, 250, 250, 250, 250, 250, 250, 250, 500, 1000, 1000, 1000]);
+  assert.deepEqual(
+    at.map((t, i) => t - (i ? (at[i - 1] as number) + 1 : 2)),
+    [250, 250, 250, 250, 250, 250, 250, 250, 500, 1000, 1000, 1000],
+  );
 });
 
 test('a window: a probe not refused within 50 ms was admitted → open again before its answer, every slot', () => {
