@@ -97,9 +97,9 @@ const CONC_PROBE_MS = 5_000;
 const HOLD_MS = 50;
 /**
  * Probes while every request is refused (429): BLOCKED_PROBE_MS apart for the first BLOCKED_FAST_MS
- * (a window of a second or two is left within a quarter second), then doubling to BLOCKED_MAX_MS.
+ * (a window of a second or two is left within a tenth of a second or so), then doubling to BLOCKED_MAX_MS.
  */
-const BLOCKED_PROBE_MS = 250;
+const BLOCKED_PROBE_MS = 125;
 const BLOCKED_FAST_MS = 2_000;
 const BLOCKED_MAX_MS = 1_000;
 /**
@@ -517,7 +517,7 @@ export class Pacer {
     return after < median / 2 ? after : undefined;
   }
 
-  /** In a 429 window: a probe every 250 ms for 2 s, then doubling to 1 s. */
+  /** In a 429 window: a probe every 125 ms for 2 s, then doubling to 1 s. */
   private nextBlockedProbe(now: number): void {
     const blocked = now - this.since;
     this.backoff = blocked < BLOCKED_FAST_MS ? BLOCKED_PROBE_MS : Math.min(BLOCKED_MAX_MS, Math.max(BLOCKED_PROBE_MS, this.backoff) * 2);
