@@ -101,10 +101,16 @@ export async function loadImage(input: string, opts: ImageOptions, read?: ReadRe
       report.notFetched = 'pass-url';
       return { url: input, mime: null, report, warnings: [] };
     }
+    const { checkUrlHost, credentialsIn, shownUrl } = await import('../net/fetch.ts');
+    const credentials = credentialsIn(url);
+    if (credentials) {
+      throw new ImageError('bad-url', `${shownUrl(url)}: ${credentials}`, {
+        hint: 'download it yourself, e.g. curl -u USER -o photo.jpg URL, and give imgdesc the file',
+      });
+    }
     if (opts.noFetch) {
       // --dry-run sends nothing, to the relay or to the image host; the host rule is still checked
       // (from the URL alone: no name is looked up), so a refusal shows before anything is paid for.
-      const { checkUrlHost } = await import('../net/fetch.ts');
       try {
         checkUrlHost(url, opts.urlPolicy ?? { allowPrivate: false });
       } catch (err) {

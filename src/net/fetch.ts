@@ -159,6 +159,25 @@ function firstHeader(h: string | string[] | undefined): string | undefined {
   return Array.isArray(h) ? h[0] : h;
 }
 
+/** The URL as it may be shown: a password in it is replaced by `***`. */
+export function shownUrl(url: URL): string {
+  if (!url.password) return url.href;
+  const u = new URL(url.href);
+  u.password = '***';
+  return u.href;
+}
+
+/**
+ * Why a URL is not fetched for its user name or password, or undefined. A fetch here sends no
+ * credentials: curl and undici would turn `user:pass@` into Basic auth for the image host, and the
+ * URL would be kept in the history and shown in messages.
+ */
+export function credentialsIn(url: URL): string | undefined {
+  return url.username || url.password
+    ? 'a URL with a user name or password is not fetched: imgdesc sends no credentials to image hosts'
+    : undefined;
+}
+
 function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
 }
@@ -192,6 +211,9 @@ export async function fetchChecked(url: URL, opts: FetchOptions): Promise<Fetche
   };
   let current = url;
   for (let hop = 0; ; hop++) {
+    const credentials = credentialsIn(current);
+    if (credentials)
+      throw new FetchError(hop > 0 ? `redirected to ${shownUrl(current)}: ${credentials}` : credentials, { code: 'credentials' });
     checkUrlHost(current, opts.policy, hop > 0);
     let res;
     try {

@@ -22,6 +22,9 @@ const dataUrl = `data:image/png;base64,${png.toString('base64')}`;
 const relay = await startServer();
 const images = await startServer((req, res) => {
   if (req.url === '/busy.png') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('busy');
+  if (req.url === '/to-creds.png') {
+    return void res.writeHead(302, { location: `http://user:hunter2@${req.headers.host}/a.png` }).end();
+  }
   res.writeHead(200, { 'content-type': 'image/png' }).end(png);
 });
 after(() => Promise.all([relay.close(), images.close()]));
@@ -36,6 +39,39 @@ const records = (text: string) =>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l));
+
+describe('image URLs with a user name or password', () => {
+  test('not fetched: exit 2, the password masked, nothing fetched or sent; in batch a failed item', async () => {
+    reset(relay, images);
+    const url = `http://user:hunter2@127.0.0.1:${new URL(images.url).port}/a.png`;
+    const r = await run(['--allow-private-urls', url], { env: env() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^error: http:\/\/user:\*\*\*@127\.0\.0\.1:\d+\/a\.png: a URL with a user name or password is not fetched/);
+    assert.doesNotMatch(r.stderr, /hunter2/);
+    assert.match(r.stderr, /download it yourself, e\.g\. curl -u USER -o photo\.jpg URL, and give imgdesc the file/);
+    const b = await run(['batch', '--allow-private-urls', url], { env: env() });
+    assert.equal(b.code, 5, b.stderr);
+    assert.equal(records(b.stdout)[0]?.error?.code, 'bad-url');
+    assert.equal(images.requests.length, 0);
+    assert.equal(relay.requests.length, 0);
+  });
+
+  test('a redirect to one is refused: exit 4, the Basic credentials never sent', async () => {
+    reset(relay, images);
+    const r = await run(['--allow-private-urls', `${images.url}/to-creds.png`], { env: env() });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(
+      r.stderr,
+      /redirected to http:\/\/user:\*\*\*@127\.0\.0\.1:\d+\/a\.png: a URL with a user name or password is not fetched/,
+    );
+    assert.deepEqual(
+      images.requests.map((q) => q.url),
+      ['/to-creds.png'],
+    );
+    assert.ok(images.requests.every((q) => q.headers.authorization === undefined));
+    assert.equal(relay.requests.length, 0);
+  });
+});
 
 describe('describe: loopback image URLs', () => {
   test('refused by default: exit 2, one line naming the URL, the address and the opt-in; nothing fetched or sent', async () => {

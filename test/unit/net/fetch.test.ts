@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AddressRefusedError, FetchError, fetchChecked, type AddressPolicy } from '../../../src/net/fetch.ts';
+import { AddressRefusedError, FetchError, credentialsIn, fetchChecked, shownUrl, type AddressPolicy } from '../../../src/net/fetch.ts';
 import { startProxy } from '../../helpers/proxy.ts';
 
 interface Host {
@@ -218,3 +218,18 @@ for (const [args, start] of lines) {
   test(`refusal: ${start}`, () =>
     assert.equal(new AddressRefusedError(...args).message, `${start}; fetching from it needs --allow-private-urls`));
 }
+
+describe('URLs with credentials', () => {
+  for (const [url, refused, shown] of <[string, boolean, string][]>[
+    ['https://example.com/a.png', false, 'https://example.com/a.png'],
+    ['https://user@example.com/a.png', true, 'https://user@example.com/a.png'],
+    ['https://user:pw@example.com/a.png', true, 'https://user:***@example.com/a.png'],
+    ['https://:pw@example.com/a.png', true, 'https://:***@example.com/a.png'],
+    ['https://example.com/a.png?user=x&password=y', false, 'https://example.com/a.png?user=x&password=y'],
+  ]) {
+    test(`${url}: ${refused ? 'refused' : 'fetched'}, shown as ${shown}`, () => {
+      assert.equal(credentialsIn(new URL(url)) !== undefined, refused);
+      assert.equal(shownUrl(new URL(url)), shown);
+    });
+  }
+});
