@@ -2,27 +2,17 @@
 // --check lists them (exit 1, for CI), --dry-run prints the diff, the default writes in place.
 import { resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
-import type { Profile } from '../config/store.ts';
 import { ExitCode, OutputError, UsageError } from '../types.ts';
 import { formatRetry } from '../ui/render.ts';
 import { hintWithDoctor } from '../core/doctor.ts';
 import type { AltTodo } from '../core/alt/run.ts';
 import type { Factory } from './factory.ts';
+import type { alt } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 import { costLine, guardLine } from './batch.ts';
 
-export interface AltOptions {
-  inputs: string[];
-  /** Setting values given as flags. */
-  settings: Profile;
-  check: boolean;
-  maxChars: string | undefined;
-  context: boolean;
-  includeDecorative: boolean;
-  siteRoot: string | undefined;
-  backup: boolean;
-  output: string | undefined;
-  guards: boolean;
-}
+/** What `imgdesc alt` takes: its inputs, flags and the settings given as flags (commands.ts). */
+export type AltOptions = OptionsOf<typeof alt>;
 
 /** What is wrong with an image's alt text, for --check's list. */
 function what(t: AltTodo): string {
@@ -39,7 +29,7 @@ function maxCharsOf(given: string | undefined): number {
   return n;
 }
 
-export async function runAltCommand(options: AltOptions, f: Factory): Promise<number> {
+export async function run(options: AltOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
   if (options.check && run.dryRun) throw new UsageError('--check and --dry-run: choose one (--check lists, --dry-run shows the diff)');
   if (options.backup && (options.check || run.dryRun)) throw new UsageError('--backup goes with writing (not --check or --dry-run)');

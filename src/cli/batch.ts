@@ -1,6 +1,5 @@
 // `imgdesc batch <inputs...>`: many images, one request each, JSON lines out as each finishes.
 import { resolve } from 'node:path';
-import type { Profile } from '../config/store.ts';
 import { lstat, stat } from 'node:fs/promises';
 import { tryLock, type Lock } from '../lock.ts';
 import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
@@ -12,35 +11,17 @@ import { checkSource, listSource, shardItems, type SourceOptions } from './items
 import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
 import type { Factory } from './factory.ts';
 import { downLimitMs, gracefulStop, hungMinMs } from './stop.ts';
+import type { batch } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 import type { BatchEstimate, BatchSummary } from '../core/batch.ts';
 import { errorHint, hintWithDoctor } from '../core/doctor.ts';
 import type { ExistingMode } from '../core/caption.ts';
 import type { ProgressCounts } from '../ui/progress.ts';
 
-export interface BatchOptions extends SourceOptions {
-  /** Setting values given as flags. */
-  settings: Profile;
-  /** `--shard i/N` and `--shard-count N`, as given. */
-  shard: string | undefined;
-  shardCount: string | undefined;
-  output: string | undefined;
-  /** The sidecar extension (`txt` for a bare --sidecar). */
-  sidecar: string | undefined;
-  /** --overwrite: a synonym of --existing overwrite. */
-  overwrite: boolean;
-  existing: ExistingMode | undefined;
-  hfMetadata: boolean;
-  /** --xmp / --embed, --xmp-name, --no-backup. */
-  xmp: boolean;
-  xmpName: 'ext' | 'stem' | undefined;
-  embed: boolean;
-  backup: boolean;
-  prefix: string | undefined;
-  suffix: string | undefined;
-  join: string | undefined;
-  guards: boolean;
-  fallbackModel: string | undefined;
-}
+/** What `imgdesc batch` takes: its inputs, flags and the settings given as flags (commands.ts). */
+export type BatchOptions = OptionsOf<typeof batch>;
+/** The same with a bare --sidecar as the extension it means (txt) and `-o -` as stdout (none). */
+type Given = Omit<BatchOptions, 'sidecar'> & { sidecar: string | undefined };
 
 /** `-o` that is a folder, unreadable or unwritable: a usage error, not a bug. */
 function cannotOpen(output: string | undefined, err: unknown): never {
@@ -80,9 +61,13 @@ export function emptyBatchMessage(o: Pick<SourceOptions, 'inputs' | 'filesFrom' 
   return `no files in ${given.join(', ')}; nothing to describe${hint}`;
 }
 
-export async function runBatch(options: BatchOptions, f: Factory): Promise<number> {
+export async function run(given: BatchOptions, f: Factory): Promise<number> {
   // `-o -` is stdout, as for curl and tar
-  if (options.output === '-') options = { ...options, output: undefined };
+  const options: Given = {
+    ...given,
+    sidecar: given.sidecar === true ? 'txt' : given.sidecar,
+    output: given.output === '-' ? undefined : given.output,
+  };
   const { run, io, term } = f;
   checkSource(options, 'batch');
   const existing = existingMode(options);
@@ -377,7 +362,7 @@ export function paceSummary(s: Pick<BatchSummary, 'rateLimited' | 'learned'>, co
 }
 
 /** --existing, with --overwrite as its synonym; it needs somewhere captions already are. */
-function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar' | 'hfMetadata' | 'xmp' | 'embed'>): ExistingMode {
+function existingMode(o: Pick<Given, 'existing' | 'overwrite' | 'sidecar' | 'hfMetadata' | 'xmp' | 'embed'>): ExistingMode {
   if (o.overwrite && o.existing !== undefined && o.existing !== 'overwrite')
     throw new UsageError(`--overwrite and --existing ${o.existing} disagree`);
   const mode = o.existing ?? (o.overwrite ? 'overwrite' : 'skip');
@@ -389,7 +374,7 @@ function existingMode(o: Pick<BatchOptions, 'existing' | 'overwrite' | 'sidecar'
 
 /** --xmp or --embed (not both: --embed already puts RAW descriptions into sidecars). */
 function photoMode(
-  o: Pick<BatchOptions, 'xmp' | 'xmpName' | 'embed' | 'backup'>,
+  o: Pick<Given, 'xmp' | 'xmpName' | 'embed' | 'backup'>,
 ): { mode: 'xmp' | 'embed'; naming: 'ext' | 'stem'; backup: boolean } | undefined {
   if (o.xmp && o.embed) throw new UsageError('--xmp and --embed: choose one (--embed writes RAW descriptions to sidecars anyway)');
   if (!o.backup && !o.embed) throw new UsageError('--no-backup goes with --embed');

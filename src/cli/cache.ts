@@ -1,23 +1,32 @@
 // `imgdesc cache info|prune|clear`: the answer cache (core/answer-cache.ts).
 import { formatBytes } from '../format.ts';
-import { ExitCode, type IO } from '../types.ts';
+import { ExitCode } from '../types.ts';
 import type { Profile } from '../config/store.ts';
+import type { Factory } from './factory.ts';
+import type { cacheClear, cacheInfo, cachePrune } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
 export type CacheVerb = 'info' | 'prune' | 'clear';
 
-export interface CacheOptions {
-  /** `--max-size` of prune, as the cache-max-size setting. */
-  settings: Profile;
-  profile: string | undefined;
-  json: boolean;
+export const runInfo = (options: OptionsOf<typeof cacheInfo>, f: Factory) => runCache('info', options, f);
+export const runClear = (options: OptionsOf<typeof cacheClear>, f: Factory) => runCache('clear', options, f);
+export async function runPrune(options: OptionsOf<typeof cachePrune>, f: Factory): Promise<number> {
+  // --max-size is the cache-max-size setting for this one prune, read by its rules
+  const { parseSetting } = await import('../config/keys.ts');
+  const settings =
+    options.maxSize === undefined
+      ? options.settings
+      : { ...options.settings, 'cache-max-size': parseSetting('cache-max-size', options.maxSize, '--max-size') };
+  return runCache('prune', { ...options, settings }, f);
 }
 
-export async function runCache(verb: CacheVerb, options: CacheOptions, io: IO): Promise<number> {
+async function runCache(verb: CacheVerb, options: { settings: Profile; json: boolean }, f: Factory): Promise<number> {
+  const { io } = f;
   // The settings without the token: a token-command (a password manager) has no business here.
   const { ProfileStore } = await import('../config/store.ts');
   const { checkProfile, chooseProfile, resolveSettings } = await import('../config/settings.ts');
   const store = await ProfileStore.open(io.env);
-  const { name } = chooseProfile(options.profile, io.env, store.activeName());
+  const { name } = chooseProfile(f.run.profile, io.env, store.activeName());
   const profile = checkProfile(name, store.profile(name), store.path);
   const settings = resolveSettings({ flags: options.settings, env: io.env, profileName: name, profile });
   const { AnswerCache } = await import('../core/answer-cache.ts');

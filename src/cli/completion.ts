@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
 import { SETTING_KEYS } from '../config/keys.ts';
 import { configPath, DEFAULT_PROFILE, type StoreData } from '../config/store.ts';
-import { UsageError } from '../types.ts';
+import { ExitCode, UsageError } from '../types.ts';
+import type { complete, completion } from './commands.ts';
+import type { Factory } from './factory.ts';
+import type { OptionsOf } from './spec.ts';
 
 /** What an option's value completes to. */
 export type ValueKind = { choices: readonly string[] } | 'file' | 'profile' | 'none';
@@ -68,6 +71,18 @@ export function describeProgram(program: Command): CommandModel {
   for (const o of describe?.options ?? []) if (!o.names.some((n) => seen.has(n))) root.options.push(o);
   root.args = 'file';
   return root;
+}
+
+/** `imgdesc completion <shell>`: the script for the program it was run from. */
+export async function run(options: OptionsOf<typeof completion>, f: Factory, program: Command): Promise<number> {
+  f.io.stdout.write(completionScript(options.shell, program));
+  return ExitCode.ok;
+}
+
+/** `imgdesc __complete profiles|keys` (what the scripts call). */
+export async function runWords(options: OptionsOf<typeof complete>, f: Factory): Promise<number> {
+  f.io.stdout.write(completionWords(options.what, f.io.env));
+  return ExitCode.ok;
 }
 
 /** `imgdesc __complete profiles|keys`: words for the scripts, one a line. */

@@ -3,23 +3,42 @@ import { SETTING_KEYS, isSavedPromptKey, isSettingKey, parseSetting, specKey, ty
 import { checkProfile, describeSource, maskToken, resolveSettings } from '../config/settings.ts';
 import { ProfileStore, configPath, type Profile } from '../config/store.ts';
 import { ConfigError, ExitCode, InterruptedError, UsageError, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
+import type { Factory } from './factory.ts';
+import type { configEdit, configGet, configList, configPath as configPathCommand, configRemove, configSet, configUse } from './commands.ts';
 import { withTokenCommand } from './settings.ts';
+import type { OptionsOf } from './spec.ts';
 import { closest } from './suggest.ts';
 
 /** A token is a few hundred bytes; stdin past this is not one (`< /dev/zero` must not fill memory). */
 const MAX_TOKEN_BYTES = 64 * 1024;
 
-export type ConfigVerb = 'set' | 'get' | 'list' | 'use' | 'remove' | 'path' | 'edit';
+type ConfigVerb = 'set' | 'get' | 'list' | 'use' | 'remove' | 'edit';
+/** What the verbs take besides their arguments (each only its own; the rest are false). */
+interface VerbFlags {
+  reveal?: boolean;
+  effective?: boolean;
+  json?: boolean;
+  yes?: boolean;
+}
 
-export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<string, unknown>, io: IO): Promise<number> {
-  if (verb === 'path') {
-    io.stdout.write(configPath(io.env) + '\n');
-    return ExitCode.ok;
-  }
+export const runSet = (o: OptionsOf<typeof configSet>, f: Factory) =>
+  runConfig('set', [o.key, ...(o.value === undefined ? [] : [o.value])], {}, f);
+export const runGet = (o: OptionsOf<typeof configGet>, f: Factory) => runConfig('get', [o.key], o, f);
+export const runList = (o: OptionsOf<typeof configList>, f: Factory) => runConfig('list', [], o, f);
+export const runUse = (o: OptionsOf<typeof configUse>, f: Factory) => runConfig('use', [o.profile], {}, f);
+export const runRemove = (o: OptionsOf<typeof configRemove>, f: Factory) => runConfig('remove', o.keys, o, f);
+export const runEdit = (_o: OptionsOf<typeof configEdit>, f: Factory) => runConfig('edit', [], {}, f);
+export async function runPath(_o: OptionsOf<typeof configPathCommand>, f: Factory): Promise<number> {
+  f.io.stdout.write(configPath(f.io.env) + '\n');
+  return ExitCode.ok;
+}
+
+async function runConfig(verb: ConfigVerb, args: string[], opts: VerbFlags, f: Factory): Promise<number> {
+  const { io, term } = f;
   const store = await ProfileStore.open(io.env);
-  const profileName = typeof opts.profile === 'string' ? opts.profile : store.activeName();
-  const term = new Term(io, { quiet: false, verbose: false, noColor: opts.color === false, json: false });
+  // --profile: the profile to change (or list); the active one without it
+  const given = f.run.profile;
+  const profileName = given ?? store.activeName();
   for (const w of store.warnings) term.warn(w);
 
   switch (verb) {
@@ -89,9 +108,9 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
     case 'list': {
       const active = store.activeName();
       let names = store.profileNames();
-      if (typeof opts.profile === 'string') {
-        if (!store.profile(opts.profile)) throw noProfile(store, opts.profile);
-        names = [opts.profile];
+      if (given !== undefined) {
+        if (!store.profile(given)) throw noProfile(store, given);
+        names = [given];
       }
       if (opts.json === true) {
         const profiles: Record<string, Profile> = {};
@@ -106,7 +125,7 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
       // Which token a run would use (it may not be the one listed): a row of the list, under the
       // profile a run would use, so it is read with the keys it explains. It has no ` = `: a script
       // reading `key = value` rows passes it by.
-      const shown = typeof opts.profile === 'string' ? opts.profile : active;
+      const shown = given ?? active;
       const source = resolveSettings({
         flags: {},
         env: io.env,
@@ -136,7 +155,7 @@ export async function runConfig(verb: ConfigVerb, args: string[], opts: Record<s
     }
     case 'remove': {
       if (args.length === 0) {
-        if (typeof opts.profile !== 'string') {
+        if (given === undefined) {
           throw new UsageError('config remove: name the keys to remove, or --profile <name> to remove a whole profile');
         }
         const profile = store.profile(profileName);

@@ -6,20 +6,18 @@ import { ExitCode, UsageError } from '../types.ts';
 import { formatImageReport, formatRequest, formatRetry, formatUsage, formatDuration } from '../ui/render.ts';
 import type { RetryEvent } from '../core/describe.ts';
 import type { Factory } from './factory.ts';
+import type { describe } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface DescribeOptions {
-  images: string[];
-  /** The positional prompt, if any. */
-  prompt: string | undefined;
-  /** Setting values given as flags. */
-  settings: Profile;
-}
+/** The image, the prompt, `-i` images, the flags and the settings given as flags (commands.ts). */
+export type DescribeOptions = OptionsOf<typeof describe>;
 
 /** The image layer's note for a resize, `photo.jpg: resized 4000x3000 → 1568x1176`. */
 const RESIZE_NOTE = /: resized \d+x\d+ → \d+x\d+$/;
 
-export async function runDescribe(options: DescribeOptions, f: Factory): Promise<number> {
+export async function run(options: DescribeOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
+  const images = [options.image, ...options.extra];
   if (options.prompt !== undefined && options.settings.prompt !== undefined) {
     throw new UsageError('give the prompt either as the second argument or with -p, not both');
   }
@@ -28,13 +26,13 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
     if (run.promptFile !== undefined) throw new UsageError('give the prompt either as the second argument or with --prompt-file, not both');
     flags.prompt = options.prompt;
   }
-  if (options.images.includes('-') && io.stdinIsTTY) {
+  if (images.includes('-') && io.stdinIsTTY) {
     throw new UsageError('stdin is a terminal: pipe an image into imgdesc -', {
       hint: 'imgdesc - < photo.jpg, or curl -s URL | imgdesc -',
     });
   }
   const { readPromptFlags } = await import('./prompt-source.ts');
-  flags = await readPromptFlags(flags, run, io, options.images.includes('-') ? 'the image' : undefined);
+  flags = await readPromptFlags(flags, run, io, images.includes('-') ? 'the image' : undefined);
   const settings = await f.settings(flags);
   const core = await import('../core/describe.ts');
   for (const w of core.checkRelay(settings, run.dryRun)) term.warn(w);
@@ -48,10 +46,10 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
       term.info(formatRetry(e));
     },
   };
-  const spinner = await term.spinner(options.images.length > 1 ? `Preparing ${options.images.length} images` : 'Preparing image');
+  const spinner = await term.spinner(images.length > 1 ? `Preparing ${images.length} images` : 'Preparing image');
   try {
     const [ask, { HOW_TO_CHOOSE }] = await Promise.all([import('../core/ask.ts'), import('../core/models.ts')]);
-    const planned = await ask.planAsk(options.images, settings, ctx, async (s) => (await f.model(s, { dryRun: run.dryRun })).choice);
+    const planned = await ask.planAsk(images, settings, ctx, async (s) => (await f.model(s, { dryRun: run.dryRun })).choice);
     const { plan } = planned;
     for (const img of plan.images) {
       // A resize is routine (every phone photo is larger than --max-edge): -v shows it in the report line.
@@ -72,7 +70,7 @@ export async function runDescribe(options: DescribeOptions, f: Factory): Promise
     const asked = await ask.sendAsk(
       planned,
       ctx,
-      { command: 'describe', images: options.images },
+      { command: 'describe', images },
       {
         onSending: (model) => spinner.text(`Asking ${model}`),
         onRepicked: (from, to) => term.warn(`${from} is gone from the relay: using ${to} (${HOW_TO_CHOOSE})`),

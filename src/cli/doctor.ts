@@ -4,20 +4,17 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { jsonSafe } from '../safe-text.ts';
 import { maskToken, type Settings } from '../config/settings.ts';
-import { configPath, type Profile } from '../config/store.ts';
+import { configPath } from '../config/store.ts';
 import { CliError, UsageError } from '../types.ts';
 import type { Check, ProbeOutcome } from '../core/doctor.ts';
 import { formatDoctor, formatModelTable } from '../ui/doctor.ts';
 import { confirm } from '../ui/prompt.ts';
 import type { Factory } from './factory.ts';
+import type { doctor } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface DoctorOptions {
-  /** Setting values given as flags. */
-  settings: Profile;
-  probe: boolean;
-  models: boolean;
-  yes: boolean;
-}
+/** What `imgdesc doctor` takes: its flags and the settings given as flags (commands.ts). */
+export type DoctorOptions = OptionsOf<typeof doctor>;
 
 /** More probe requests than this are asked about first (they cost tokens). */
 const ASK_ABOVE = 5;
@@ -30,7 +27,7 @@ function modeOf(path: string): number | null {
   }
 }
 
-export async function runDoctor(options: DoctorOptions, f: Factory): Promise<number> {
+export async function run(options: DoctorOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
   const doctor = await import('../core/doctor.ts');
   const checks: Check[] = [];

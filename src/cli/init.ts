@@ -2,27 +2,25 @@
 // run it without a terminal; without one, a missing answer is exit 2 naming the flag.
 import { cleanToken } from '../config/keys.ts';
 import { chooseProfile, maskToken, resolveSettings, type Settings } from '../config/settings.ts';
-import { ProfileStore, type Profile } from '../config/store.ts';
+import { ProfileStore } from '../config/store.ts';
 import type { ModelList } from '../core/doctor-run.ts';
 import { visible } from '../safe-text.ts';
 import { CliError, ExitCode, UsageError } from '../types.ts';
 import { ask, confirm } from '../ui/prompt.ts';
 import type { Factory } from './factory.ts';
+import type { init } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
 /** A token is a few hundred bytes; stdin past this is not one (`< /dev/zero` must not fill memory). */
 const MAX_TOKEN_BYTES = 64 * 1024;
 
-export interface InitOptions {
-  /** Setting values given as flags (--base-url, -m, --timeout). */
-  settings: Profile;
-  yes: boolean;
-  probe: boolean;
-}
+/** What `imgdesc init` takes: --yes, --no-probe and the settings given as flags (commands.ts). */
+export type InitOptions = OptionsOf<typeof init>;
 
 /** Wrong answers typed at the terminal are asked again, this many times in all. */
 const ATTEMPTS = 3;
 
-export async function runInit(options: InitOptions, f: Factory): Promise<number> {
+export async function run(options: InitOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
   const c = term.err;
   const interactive = io.stdinIsTTY && io.stderrIsTTY;

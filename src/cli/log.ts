@@ -1,18 +1,14 @@
 // `imgdesc log`: the history of answers (core/history.ts), latest first to last, one per line;
 // `log show ID` for one in full; `log clear`.
 import { UsageError, ExitCode, type IO } from '../types.ts';
-import { Term } from '../ui/term.ts';
+import type { Factory } from './factory.ts';
+import type { log, logClear, logShow } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface LogOptions {
-  limit: string | undefined;
-  since: string | undefined;
-  model: string | undefined;
-  image: string | undefined;
-  search: string | undefined;
-  failed: boolean;
-  json: boolean;
-  noColor: boolean;
-}
+/** What `imgdesc log`, `log show` and `log clear` take (commands.ts). */
+export type LogOptions = OptionsOf<typeof log>;
+export type LogShowOptions = OptionsOf<typeof logShow>;
+export type LogClearOptions = OptionsOf<typeof logClear>;
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -98,7 +94,8 @@ async function openHistory(io: IO) {
   return new History(stateDir(io.env));
 }
 
-export async function runLog(options: LogOptions, io: IO): Promise<number> {
+export async function run(options: LogOptions, f: Factory): Promise<number> {
+  const { io } = f;
   const limit = options.limit === undefined ? 20 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`-n ${options.limit}: not a count (0 lists every record)`);
   let since: number | undefined;
@@ -138,7 +135,7 @@ export async function runLog(options: LogOptions, io: IO): Promise<number> {
     io.stdout.write(records.map((r) => JSON.stringify(r) + '\n').join(''));
     return ExitCode.ok;
   }
-  const term = new Term(io, { quiet: false, verbose: false, noColor: options.noColor, json: false });
+  const { term } = f;
   if (records.length === 0) {
     const stats = await history.stats();
     term.note(term.err.dim(stats.bytes === 0 ? `no history yet (${stats.file})` : 'no record matches'));
@@ -157,18 +154,20 @@ export async function runLog(options: LogOptions, io: IO): Promise<number> {
   return ExitCode.ok;
 }
 
-export async function runLogShow(id: string, options: { json: boolean }, io: IO): Promise<number> {
+export async function runShow({ id, json }: LogShowOptions, f: Factory): Promise<number> {
+  const { io } = f;
   if (!/^[0-9a-z]{4,}$/.test(id)) throw new UsageError(`${id}: not a history id`, { hint: 'imgdesc log lists them in the first column' });
   const history = await openHistory(io);
   const found = await history.find(id);
   if (found.length === 0) throw new UsageError(`${id}: no such record in the history`, { hint: 'imgdesc log lists them' });
   if (found.length > 1) throw new UsageError(`${id}: ${found.length} records start with it; give more of the id`);
   const r = found[0] as Rec;
-  io.stdout.write(options.json ? JSON.stringify(r) + '\n' : formatRecord(r));
+  io.stdout.write(json ? JSON.stringify(r) + '\n' : formatRecord(r));
   return ExitCode.ok;
 }
 
-export async function runLogClear(options: { yes: boolean }, io: IO): Promise<number> {
+export async function runClear(options: LogClearOptions, f: Factory): Promise<number> {
+  const { io } = f;
   const history = await openHistory(io);
   const { bytes } = await history.stats();
   if (bytes === 0) {

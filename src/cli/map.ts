@@ -3,7 +3,6 @@
 // Spark's RDD.pipe, Ray's subprocess actors and xargs/GNU parallel need: line n out answers line n in.
 import type { BatchItem } from '../core/batch-inputs.ts';
 import type { BatchRecord } from '../core/batch.ts';
-import type { Profile } from '../config/store.ts';
 import { jsonSafe } from '../safe-text.ts';
 import { ExitCode, UsageError } from '../types.ts';
 import { linesOrOverlong } from '../read-capped.ts';
@@ -11,16 +10,11 @@ import { formatRetry } from '../ui/render.ts';
 import { parseKeepCols } from './items.ts';
 import type { Factory } from './factory.ts';
 import { downLimitMs, gracefulStop, hungMinMs } from './stop.ts';
+import type { map } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface MapOptions {
-  /** Setting values given as flags. */
-  settings: Profile;
-  imageCol: string | undefined;
-  idCol: string | undefined;
-  keepCols: string | undefined;
-  imageRoot?: string | undefined;
-  allowOutsideRoot?: boolean | undefined;
-}
+/** What `imgdesc map` takes: its flags and the settings given as flags (commands.ts). */
+export type MapOptions = OptionsOf<typeof map>;
 
 /**
  * Records out in the order of the lines in. Lines finish out of order; each waits here until the
@@ -72,7 +66,7 @@ export class InOrder<T> {
   }
 }
 
-export async function runMap(options: MapOptions, f: Factory): Promise<number> {
+export async function run(options: MapOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
   if (run.dryRun)
     throw new UsageError('map does not take --dry-run', { hint: 'try the rows with imgdesc batch --manifest rows.jsonl --dry-run' });

@@ -2,20 +2,18 @@
 // resolution as every command; a relay that cannot be reached with them is exit 3 before serving.
 // stdout carries the protocol only: every line for a person goes to stderr.
 import type { Writable } from 'node:stream';
-import type { Profile } from '../config/store.ts';
 import { ExitCode, UsageError } from '../types.ts';
 import { formatRetry } from '../ui/render.ts';
 import { VERSION } from '../version.ts';
 import { errorLine } from './error-report.ts';
 import type { Factory } from './factory.ts';
+import type { mcp } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface McpOptions {
-  /** Setting values given as flags. */
-  settings: Profile;
-  allowDirs: string[];
-}
+/** What `imgdesc mcp` takes: --allow-dir and the settings given as flags (commands.ts). */
+export type McpOptions = OptionsOf<typeof mcp>;
 
-export async function runMcp(options: McpOptions, f: Factory): Promise<number> {
+export async function run(options: McpOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
   const settings = await f.settings(options.settings);
   const { checkRelay } = await import('../core/describe.ts');

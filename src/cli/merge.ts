@@ -2,25 +2,21 @@
 // same inputs, which images no part has (by shard, so the right array tasks can be run again).
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ExitCode, UsageError, type IO } from '../types.ts';
+import { ExitCode, UsageError } from '../types.ts';
 import { visible } from '../safe-text.ts';
-import { Term } from '../ui/term.ts';
-import { checkSource, listSource, type SourceOptions } from './items.ts';
+import { checkSource, listSource } from './items.ts';
+import type { Factory } from './factory.ts';
+import type { merge } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface MergeOptions extends SourceOptions {
-  parts: string[];
-  output: string | undefined;
-  shardCount: string | undefined;
-  quiet: boolean;
-  verbose: boolean;
-  noColor: boolean;
-}
+/** What `imgdesc merge` takes: its parts, the batch's inputs and flags (commands.ts). */
+export type MergeOptions = OptionsOf<typeof merge>;
 
 /** How many missing names are listed without -v. */
 const LISTED = 10;
 
-export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
-  const term = new Term(io, { quiet: o.quiet, verbose: o.verbose, noColor: o.noColor, json: false });
+export async function run(o: MergeOptions, f: Factory): Promise<number> {
+  const { io, term } = f;
   if (o.parts.length === 0)
     throw new UsageError('no parts: give the JSON lines files the shards wrote', { hint: "imgdesc merge 'captions-*.jsonl' -o all.jsonl" });
   const hasSource = o.inputs.length > 0 || o.filesFrom !== undefined || o.manifest !== undefined;
@@ -64,7 +60,7 @@ export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
   const failed = merged.records.size - ok;
   if (merged.torn > 0) term.warn(`ignored ${merged.torn} incomplete line(s)`);
   let short = failed > 0;
-  if (!o.quiet) {
+  if (!f.run.quiet) {
     term.note(
       `${merged.records.size} image(s) from ${merged.read} record(s) in ${parts.length} part(s): ${ok} ok, ${failed} failed` +
         (o.output !== undefined ? ` → ${o.output}` : ''),
@@ -80,10 +76,10 @@ export async function runMerge(o: MergeOptions, io: IO): Promise<number> {
           (byShard.length ? `; by shard: ${byShard.map(([s, n]) => `${s} (${n})`).join(', ')}` : ''),
         byShard.length ? `run those array tasks again: --shard i/${count}` : 'add --shard-count N to see which shards they belong to',
       );
-      const shown = o.verbose ? missing : missing.slice(0, LISTED);
+      const shown = f.run.verbose ? missing : missing.slice(0, LISTED);
       for (const m of shown) term.note(`  ${visible(m.item.image)}${m.shard !== undefined ? `  (shard ${m.shard})` : ''}`);
       if (shown.length < missing.length) term.note(`  … and ${missing.length - shown.length} more (-v lists them all)`);
-    } else if (!o.quiet) term.note(`no image is missing (${listed.items.length} listed)`);
+    } else if (!f.run.quiet) term.note(`no image is missing (${listed.items.length} listed)`);
   } else if (count !== undefined) {
     const silent = merged.silentShards(count);
     if (silent.length > 0) {

@@ -1,10 +1,13 @@
-// `imgdesc models [--json]`
-import type { Profile } from '../config/store.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
 import { ExitCode } from '../types.ts';
 import type { Factory } from './factory.ts';
+import type { models } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export async function runModels(options: { settings: Profile }, f: Factory): Promise<number> {
+/** What `imgdesc models` takes (commands.ts). */
+export type ModelsOptions = OptionsOf<typeof models>;
+
+export async function run(options: ModelsOptions, f: Factory): Promise<number> {
   const { run, io, term } = f;
   const settings = await f.settings(options.settings);
   const { fetchModels } = await import('../core/models.ts');

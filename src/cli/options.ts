@@ -1,9 +1,12 @@
 // Options as commander sees them, built from their declarations: settings from config/keys.ts
 // (SETTING_KEYS), the rest from the shared tables below. A flag is written once here or there and
 // every command that takes it, its help, completions and the man page come from that.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { HELP_GROUPS, SETTING_KEYS, formatDefault, parseSetting, type HelpGroup, type KeySpec, type SettingKey } from '../config/keys.ts';
 import type { Profile } from '../config/store.ts';
+import type { IO } from '../types.ts';
+import type { Factory } from './factory.ts';
+import { FLAGS, GLOBAL_SETTINGS, type CommandSpec, type Flag, type FlagName, type Flags, type OptionsOf, type Values } from './spec.ts';
 
 /** Options that are not settings: they shape this one run only. */
 export interface RunFlags {
@@ -56,104 +59,18 @@ export function addSettings(cmd: Command, keys: readonly SettingKey[]): Command 
   return cmd;
 }
 
-/** What one describe request takes: the settings of describe, batch and map alike. */
-export const REQUEST_SETTINGS = [
-  'model',
-  'prompt',
-  'system',
-  'max-tokens',
-  'temperature',
-  'detail',
-  'schema',
-  'schema-mode',
-  'validate',
-  'reasoning-effort',
-  'show-reasoning',
-  'n',
-  'max-edge',
-  'max-bytes',
-  'max-input-bytes',
-  'resize',
-  'keep-metadata',
-  'prepare-timeout',
-  'pass-url',
-  'allow-private-urls',
-  'inline',
-  'timeout',
-  'retries',
-  'stream',
-  'cache',
-  'log',
-] as const satisfies readonly SettingKey[];
-
-/** Many requests (batch, map): a request's settings and the pace. */
-export const MANY_SETTINGS = [...REQUEST_SETTINGS, 'concurrency', 'max-rps'] as const satisfies readonly SettingKey[];
-
-/** The settings given on the program, before or after the command. */
-export const GLOBAL_SETTINGS = ['base-url', 'token-command'] as const satisfies readonly SettingKey[];
-
-/** An option that is not a setting, declared once for every command that takes it. */
-interface FlagSpec {
-  flags: string;
-  help: string;
-  group?: HelpGroup;
-  hidden?: boolean;
-  choices?: readonly string[];
-}
-
-export const FLAGS = {
-  quiet: { flags: '-q, --quiet', help: 'no spinner, progress or warnings; errors only' },
-  verbose: { flags: '-v, --verbose', help: 'more detail on stderr (image preparation, retries, stack traces)' },
-  color: { flags: '--no-color', help: 'no colour' },
-  profile: { flags: '--profile <name>', help: 'config profile to use (config: the one to change)' },
-  promptFile: { flags: '--prompt-file <file>', help: 'read the prompt from a file (as -p @file)', group: 'Prompt and model' },
-  json: { flags: '--json', help: 'print the raw response body', group: 'Output' },
-  dryRun: { flags: '--dry-run', help: 'print the request that would be sent, send nothing', group: 'Output' },
-  refresh: { flags: '--refresh', help: 'ask again even when the answer is cached, and store the new one', group: 'Output' },
-  raw: {
-    flags: '--raw',
-    help: 'the answer byte for byte (by default terminal escape sequences and control characters are removed)',
-    group: 'Output',
-  },
-  recursive: { flags: '-r, --recursive', help: 'descend into sub-folders', group: 'Input' },
-  filesFrom: { flags: '--files-from <file>', help: 'read paths from a file, or - for stdin', group: 'Input' },
-  null: { flags: '-0, --null', help: 'paths in --files-from are NUL-separated', group: 'Input' },
-  manifest: {
-    flags: '--manifest <file>',
-    help: 'a table of images (.jsonl, .csv, .tsv, or - for stdin) instead of inputs',
-    group: 'Input',
-  },
-  imageCol: {
-    flags: '--image-col <name>',
-    help: 'the column with the image: a path relative to the manifest, an http(s) or data: URL',
-    group: 'Input',
-  },
-  idCol: { flags: '--id-col <name>', help: 'a column with a unique id per row: results are named and merged by it', group: 'Input' },
-  keepCols: { flags: '--keep-cols <a,b>', help: 'the columns carried into each record under "row" (default: all others)', group: 'Input' },
-  imageRoot: {
-    flags: '--image-root <dir>',
-    help: "the dataset folder: rows' relative paths start here and every row's file must be inside it (default: the manifest's folder)",
-    group: 'Input',
-  },
-  allowOutsideRoot: {
-    flags: '--allow-outside-root',
-    help: 'let manifest rows name files outside the dataset folder (absolute paths, .., links out of it)',
-    group: 'Input',
-  },
-  shardCount: {
-    flags: '--shard-count <n>',
-    help: 'shard count for an engine index (JOB_COMPLETION_INDEX, a resubmitted SLURM task)',
-    group: 'Scale',
-  },
-} as const satisfies Record<string, FlagSpec>;
-
-export type FlagName = keyof typeof FLAGS;
-
 /** The option of a shared flag; `help` replaces its help line where a command means more by it. */
 export function flagOption(name: FlagName, help?: string): Option {
-  const spec: FlagSpec = FLAGS[name];
+  return specOption(FLAGS[name], help);
+}
+
+/** The commander option of a declared flag (spec.ts): choices, old spellings, repeats, hidden, heading. */
+export function specOption(spec: Flag<unknown>, help?: string): Option {
   const option = new Option(spec.flags, help ?? spec.help);
-  if (spec.choices) option.choices(spec.choices);
+  // Old spellings stay accepted without being offered: checked here instead of by .choices().
+  if (spec.choices && spec.aliases) option.argParser(choiceParser(spec.choices, spec.aliases));
+  else if (spec.choices) option.choices(spec.choices);
+  if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
   if (spec.hidden) option.hideHelp();
   if (spec.group) option.helpGroup(heading(spec.group));
   return option;
@@ -179,11 +96,17 @@ function settingAttributes(): [SettingKey, string][] {
   return attributes;
 }
 
-/** Setting values that were given on the command line (not commander's defaults), parsed by their rules. */
-export function flagSettings(cmd: Command): Profile {
+/**
+ * Setting values that were given on the command line (not commander's defaults), parsed by their
+ * rules: the settings `keys` names and the program's. Only those: `log -n 0` is log's own count,
+ * not the `n` setting.
+ */
+export function flagSettings(cmd: Command, keys: readonly SettingKey[]): Profile {
   const opts = cmd.optsWithGlobals<Record<string, unknown>>();
+  const wanted = new Set<SettingKey>([...keys, ...GLOBAL_SETTINGS]);
   const out: Profile = {};
   for (const [key, name] of settingAttributes()) {
+    if (!wanted.has(key)) continue;
     if (cmd.getOptionValueSourceWithGlobals(name) !== 'cli') continue;
     const v = opts[name];
     const spec: KeySpec = SETTING_KEYS[key];
@@ -206,4 +129,75 @@ export function runFlags(cmd: Command): RunFlags {
     refresh: o.refresh === true,
     raw: o.raw === true,
   };
+}
+
+/** A choice flag that also takes old spellings (`--xmp-name ext` = full): each is checked and mapped. */
+function choiceParser(choices: readonly string[], aliases: Readonly<Record<string, string>>) {
+  return (value: string): string => {
+    const v = aliases[value] ?? value;
+    if (!choices.includes(v)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    return v;
+  };
+}
+
+/** The typed values of declared flags, as commander parsed them for `cmd` (and its parents). */
+export function readValues<F extends Flags>(cmd: Command, flags: F): Values<F> {
+  const opts = cmd.optsWithGlobals<Record<string, unknown>>();
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(flags)) {
+    const v = opts[new Option(spec.flags).attributeName()];
+    if (spec.kind === 'switch') out[key] = v === true;
+    else if (spec.kind === 'negated') out[key] = v !== false;
+    else if (spec.kind === 'list') out[key] = Array.isArray(v) ? v : [];
+    else if (spec.kind === 'optional' && v === true) out[key] = true;
+    else out[key] = typeof v === 'string' ? v : undefined;
+  }
+  return out as Values<F>;
+}
+
+/** A command's run: its typed options and the factory, to an exit code. */
+export type Run<O> = (options: O, f: Factory) => Promise<number>;
+
+/** What the commands added with `addCommand` share: the IO, and where the exit code goes. */
+export interface Runner {
+  readonly io: IO;
+  done(code: number): void;
+}
+
+/**
+ * Adds a declared command to `parent`: its arguments, settings, shared and own flags and help.
+ * When it runs, `load` brings its `run` (the command's file is imported only then), which gets the
+ * typed options (arguments, flags, `settings`) and a factory built from the flags given.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any declaration, each checked against its own run
+export function addCommand<S extends CommandSpec<any, any, any>>(
+  parent: Command,
+  spec: S,
+  load: () => Promise<Run<OptionsOf<S>>>,
+  runner: Runner,
+  extra: { isDefault?: boolean } = {},
+): Command {
+  const cmd = parent
+    .command(spec.name, { isDefault: extra.isDefault === true, hidden: spec.hidden === true })
+    .description(spec.description);
+  if (spec.summary) cmd.summary(spec.summary);
+  for (const a of Object.values(spec.args ?? {}) as { name: string; help: string }[]) cmd.argument(a.name, a.help);
+  addSettings(cmd, spec.settings ?? []);
+  for (const name of (spec.shared ?? []) as FlagName[]) cmd.addOption(flagOption(name, spec.sharedHelp?.[name]));
+  for (const f of Object.values((spec.flags ?? {}) as Flags)) cmd.addOption(specOption(f));
+  if (spec.help) cmd.addHelpText('after', spec.help);
+  cmd.action(async (...all: unknown[]) => {
+    const c = all.at(-1) as Command;
+    const run = await load();
+    const { makeFactory } = await import('./factory.ts');
+    runner.done(await run(readOptions(c, spec, all.slice(0, -2)) as OptionsOf<S>, makeFactory(runner.io, runFlags(c))));
+  });
+  return cmd;
+}
+
+/** The options object of a declared command: arguments by name, flags typed, settings given. */
+export function readOptions(cmd: Command, spec: CommandSpec, args: unknown[]): Record<string, unknown> {
+  const shared = Object.fromEntries((spec.shared ?? []).map((n) => [n, FLAGS[n]]));
+  const named = Object.fromEntries(Object.keys(spec.args ?? {}).map((k, i) => [k, args[i]]));
+  return { ...named, ...readValues(cmd, shared), ...readValues(cmd, spec.flags ?? {}), settings: flagSettings(cmd, spec.settings ?? []) };
 }

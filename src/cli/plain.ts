@@ -8,20 +8,12 @@ import { plainDescribe, type Plain } from './route.ts';
 
 export async function runPlain(plain: Plain, io: IO): Promise<number> {
   try {
-    const { runDescribe } = await import('./describe.ts');
+    const { run } = await import('./describe.ts');
     const { makeFactory } = await import('./factory.ts');
-    const run = {
-      profile: undefined,
-      json: false,
-      dryRun: false,
-      quiet: false,
-      verbose: false,
-      noColor: false,
-      promptFile: undefined,
-      refresh: false,
-      raw: false,
-    };
-    return await runDescribe({ images: [plain.image], prompt: plain.prompt, settings: {} }, makeFactory(io, run));
+    // What main.ts's describe would read from a call without options: no flags, no settings.
+    const flags = { promptFile: undefined, json: false, raw: false, dryRun: false, refresh: false };
+    const runFlags = { ...flags, profile: undefined, quiet: false, verbose: false, noColor: false };
+    return await run({ image: plain.image, prompt: plain.prompt, extra: [], ...flags, settings: {} }, makeFactory(io, runFlags));
   } catch (error) {
     const { reportCliError } = await import('./error-report.ts');
     return reportCliError(error, io, false);

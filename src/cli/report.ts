@@ -5,19 +5,17 @@ import { pathToFileURL } from 'node:url';
 import { ReadCapError, readFileCapped } from '../read-capped.ts';
 import { CliError, ExitCode, InterruptedError, UsageError } from '../types.ts';
 import type { Factory } from './factory.ts';
+import type { report } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
-export interface ReportOptions {
-  results: string[];
-  output: string | undefined;
-  link: boolean;
-  title: string | undefined;
-}
+/** What `imgdesc report` takes: its results files and flags (commands.ts). */
+export type ReportOptions = OptionsOf<typeof report>;
 
 const MAX_INPUT = 50 * 1024 * 1024;
 /** A results file is read whole for the page; V8 cannot hold a string much past 512 MiB. */
 const MAX_RESULTS = 256 * 1024 * 1024;
 
-export async function runReport(options: ReportOptions, f: Factory): Promise<number> {
+export async function run(options: ReportOptions, f: Factory): Promise<number> {
   const { io, term } = f;
   if (options.results.length === 0) throw new UsageError('no results files: give the JSONL files that imgdesc batch wrote (-o)');
   const { collectEntries, countEntries } = await import('../report/model.ts');

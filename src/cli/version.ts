@@ -2,6 +2,9 @@
 import { createRequire } from 'node:module';
 import { ExitCode, type IO } from '../types.ts';
 import { VERSION } from '../version.ts';
+import type { Factory } from './factory.ts';
+import type { version } from './commands.ts';
+import type { OptionsOf } from './spec.ts';
 
 // Filled in by the bundler (undici is bundled, so its package.json is not there to read).
 declare const __UNDICI_VERSION__: string | undefined;
@@ -48,9 +51,13 @@ export async function versionInfo(env: Record<string, string | undefined>): Prom
   };
 }
 
-export async function runVersion(opts: { json: boolean }, io: IO): Promise<number> {
+/** `imgdesc version [--json]` (commands.ts). */
+export const run = (options: OptionsOf<typeof version>, f: Factory): Promise<number> => printVersion(options.json, f.io);
+
+/** The versions, as text or JSON; also what `imgdesc -V -v` prints. */
+export async function printVersion(json: boolean, io: IO): Promise<number> {
   const v = await versionInfo(io.env);
-  if (opts.json) {
+  if (json) {
     io.stdout.write(JSON.stringify(v, null, 2) + '\n');
     return ExitCode.ok;
   }
