@@ -380,7 +380,8 @@ function photoMode(
   if (!o.backup && !o.embed) throw new UsageError('--no-backup goes with --embed');
   if (o.xmpName !== undefined && !o.xmp && !o.embed) throw new UsageError('--xmp-name goes with --xmp or --embed');
   if (!o.xmp && !o.embed) return undefined;
-  return { mode: o.xmp ? 'xmp' : 'embed', naming: o.xmpName ?? 'ext', backup: o.backup };
+  // --xmp-name full (photo.jpg.xmp) is what the metadata layer calls ext
+  return { mode: o.xmp ? 'xmp' : 'embed', naming: o.xmpName === 'stem' ? 'stem' : 'ext', backup: o.backup };
 }
 
 /** What the guards did: "guards: 2 refused, 1 empty, 3 chatter removed; fallback model answered 2 of 3". */

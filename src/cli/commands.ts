@@ -16,8 +16,15 @@ Examples:
   $ imgdesc --schema 'caption, tags string[]' photo.jpg | jq .tags
 ${EXIT_CODES}`;
 
+/** The program's own: exit codes are in every command's help and in the man page. */
+export const ROOT_EXAMPLES = EXAMPLES.replace(EXIT_CODES, '\nExit codes: imgdesc describe --help (or man imgdesc) lists them.');
+
+/** The describe options `imgdesc --help` shows, most used first. */
+export const COMMON_DESCRIBE = ['--model', '--prompt', '--image', '--json', '--schema', '--dry-run'];
+
 export const describe = command({
   name: 'describe',
+  summary: 'describe one image (the default command)',
   description: 'describe one image (the default command)',
   args: {
     image: arg.required('<image>', 'image path, http(s) URL, data: URL, or - for stdin'),
@@ -33,6 +40,7 @@ export const describe = command({
 
 export const batch = command({
   name: 'batch',
+  summary: 'many images (files, folders, globs, a manifest)',
   description: 'describe many images (files, folders, globs, a manifest), one request each',
   args: { inputs: arg.many('[inputs...]', 'files, folders or quoted globs') },
   settings: [...MANY_SETTINGS, 'sidecar-name'],
@@ -54,29 +62,49 @@ export const batch = command({
     'shardCount',
   ],
   flags: {
-    output: flag.text('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok); - is stdout'),
-    sidecar: flag.optional('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)'),
-    overwrite: flag.switch('--overwrite', 'same as --existing overwrite'),
+    output: flag.text('-o, --output <file>', 'append JSON lines to this file (reruns skip images already ok); - is stdout', {
+      group: 'Output',
+    }),
+    sidecar: flag.optional('--sidecar [ext]', 'write the answer beside each image (photo.jpg → photo.txt)', {
+      group: 'Captions and datasets',
+    }),
     existing: flag.choice(
       '--existing <mode>',
       ['skip', 'overwrite', 'append', 'prepend'],
       'where a caption exists: skip (default), overwrite, append, prepend',
+      { group: 'Captions and datasets' },
     ),
-    hfMetadata: flag.switch('--hf-metadata', 'write metadata.jsonl ({"file_name","text"}) in each image folder, merged'),
-    xmp: flag.switch('--xmp', 'write the description into an XMP sidecar (photo.jpg.xmp), keeping what else it holds'),
+    overwrite: flag.switch('--overwrite', 'same as --existing overwrite', { group: 'Captions and datasets' }),
+    hfMetadata: flag.switch('--hf-metadata', 'write metadata.jsonl ({"file_name","text"}) in each image folder, merged', {
+      group: 'Captions and datasets',
+    }),
+    prefix: flag.text('--prefix <text>', 'put this (a trigger word) before every caption', { group: 'Captions and datasets' }),
+    suffix: flag.text('--suffix <text>', 'put this after every caption', { group: 'Captions and datasets' }),
+    join: flag.text('--join <sep>', 'between prefix, caption and suffix (default ", ")', { group: 'Captions and datasets' }),
+    fallbackModel: flag.text('--fallback-model <id>', 'send refused, empty and failed items once more to this model', {
+      group: 'Captions and datasets',
+    }),
+    guards: flag.negated('--no-guards', 'keep refusals, empty and cut-off answers, chatter and <think> blocks as they are', {
+      group: 'Captions and datasets',
+    }),
+    xmp: flag.switch('--xmp', 'write the description into an XMP sidecar (photo.jpg.xmp), keeping what else it holds', {
+      group: 'Photo metadata',
+    }),
+    embed: flag.switch('--embed', 'write the description into JPEG/HEIC/PNG/TIFF/WebP files themselves (RAW: a sidecar)', {
+      group: 'Photo metadata',
+    }),
+    // The same words as --sidecar-name; `ext`, its old spelling of full, is still taken (not offered).
     xmpName: flag.choice(
-      '--xmp-name <style>',
-      ['ext', 'stem'],
-      'sidecar name: ext = photo.jpg.xmp (darktable, digiKam), stem = photo.xmp (Lightroom)',
+      '--xmp-name <how>',
+      ['full', 'stem'],
+      'photo.jpg.xmp (full, the default: darktable, digiKam) or photo.xmp (stem: Lightroom)',
+      {
+        group: 'Photo metadata',
+        aliases: { ext: 'full' },
+      },
     ),
-    embed: flag.switch('--embed', 'write the description into JPEG/HEIC/PNG/TIFF/WebP files themselves (RAW: a sidecar)'),
-    backup: flag.negated('--no-backup', 'with --embed: keep no photo.jpg_original'),
-    prefix: flag.text('--prefix <text>', 'put this (a trigger word) before every caption'),
-    suffix: flag.text('--suffix <text>', 'put this after every caption'),
-    join: flag.text('--join <sep>', 'between prefix, caption and suffix (default ", ")'),
-    fallbackModel: flag.text('--fallback-model <id>', 'send refused, empty and failed items once more to this model'),
-    guards: flag.negated('--no-guards', 'keep refusals, empty and cut-off answers, chatter and <think> blocks as they are'),
-    shard: flag.text('--shard <i/N>', 'take only shard i of N (from 0); default: from SLURM, Kubernetes or RANK'),
+    backup: flag.negated('--no-backup', 'with --embed: keep no photo.jpg_original', { group: 'Photo metadata' }),
+    shard: flag.text('--shard <i/N>', 'take only shard i of N (from 0); default: from SLURM, Kubernetes or RANK', { group: 'Scale' }),
   },
   help: `
 Prompts may use {name} (photo.jpg), {stem} (photo), {dir} (its folder) and {path} (as given).
@@ -90,6 +118,7 @@ ${EXIT_CODES}`,
 
 export const report = command({
   name: 'report',
+  summary: 'an HTML gallery of batch results',
   description: 'an HTML gallery of batch results: thumbnails, captions, verdicts, filters',
   args: { results: arg.many('<results...>', 'JSONL files written by imgdesc batch -o') },
   flags: {
@@ -101,6 +130,7 @@ export const report = command({
 
 export const merge = command({
   name: 'merge',
+  summary: 'join the parts of a sharded batch',
   description: 'join the parts of a sharded batch: one record per image; with the same inputs, list what is missing',
   args: { parts: arg.many('<parts...>', 'JSON lines files written by the shards') },
   shared: ['shardCount', 'recursive', 'filesFrom', 'nul', 'manifest', 'imageCol', 'idCol', 'keepCols'],
@@ -122,6 +152,7 @@ ${EXIT_CODES}`,
 
 export const map = command({
   name: 'map',
+  summary: 'JSON lines in, one result per line out (Spark, pipes)',
   description: 'JSON lines in on stdin (one row each), one result record out per line, in order',
   settings: MANY_SETTINGS,
   shared: ['imageCol', 'idCol', 'keepCols', 'imageRoot', 'allowOutsideRoot', 'promptFile', 'json', 'dryRun', 'refresh'],
@@ -138,6 +169,7 @@ ${EXIT_CODES}`,
 
 export const log = command({
   name: 'log',
+  summary: 'the history of answers',
   description: 'the history of answers: the latest 20, one per line (log show ID for one in full)',
   flags: {
     limit: flag.text('-n <count>', 'how many of the latest (default 20; 0 = all)'),
@@ -173,7 +205,11 @@ export const logClear = command({
   flags: { yes: flag.switch('-y, --yes', 'do not ask') },
 });
 
-export const cache = command({ name: 'cache', description: 'the answer cache: info, prune, clear' });
+export const cache = command({
+  name: 'cache',
+  summary: 'the answer cache: info, prune, clear',
+  description: 'the answer cache: info, prune, clear',
+});
 
 const cacheJson = { json: flag.switch('--json', 'as JSON') };
 export const cacheInfo = command({
@@ -188,7 +224,11 @@ export const cachePrune = command({
 });
 export const cacheClear = command({ name: 'clear', description: 'remove every cached answer', flags: cacheJson });
 
-export const config = command({ name: 'config', description: 'manage profiles (base URL, token, defaults)' });
+export const config = command({
+  name: 'config',
+  summary: 'manage profiles (base URL, token, defaults)',
+  description: 'manage profiles (base URL, token, defaults)',
+});
 
 export const configSet = command({
   name: 'set',
@@ -228,6 +268,7 @@ export const configEdit = command({ name: 'edit', description: 'edit the config 
 
 export const models = command({
   name: 'models',
+  summary: 'the model ids the relay offers',
   description: 'list the model ids the relay offers (GET /v1/models)',
   settings: ['timeout'],
   shared: ['json'],
@@ -235,6 +276,7 @@ export const models = command({
 
 export const init = command({
   name: 'init',
+  summary: 'guided first run: relay, token, model, saved',
   description: 'guided first run: base URL, token, model, a test image, saved as a profile',
   settings: ['model', 'timeout'],
   flags: {
@@ -253,6 +295,7 @@ Examples:
 
 export const doctor = command({
   name: 'doctor',
+  summary: 'check the set-up and say how to fix what fails',
   description: 'check the configuration and the relay, and say how to fix what fails',
   settings: ['model', 'timeout'],
   shared: ['json'],
@@ -268,6 +311,7 @@ Exit status: 0 every check passed, 3 configuration or authentication failed, 4 t
 
 export const mcp = command({
   name: 'mcp',
+  summary: 'an MCP server on stdio, for coding agents',
   description: 'a Model Context Protocol server on stdio: describe_image, compare_images, list_models for coding agents',
   settings: ['model', 'timeout', 'retries', 'allow-private-urls', 'cache', 'log'],
   flags: {
@@ -285,6 +329,7 @@ Set up:
 
 export const alt = command({
   name: 'alt',
+  summary: 'alt text for images in Markdown and HTML',
   description: 'write alt text where images in Markdown or HTML documents have none (--check lists them for CI)',
   args: { inputs: arg.many('<inputs...>', 'Markdown (.md, .markdown, .mdx) or HTML (.html, .htm) files, folders or quoted globs') },
   settings: [
@@ -310,14 +355,16 @@ export const alt = command({
   shared: ['refresh', 'dryRun'],
   sharedHelp: { dryRun: 'send nothing; print the diff of what would change' },
   flags: {
-    check: flag.switch('--check', 'send nothing; list every image without alt text and exit 1 if there is one (for CI)'),
-    maxChars: flag.text('--max-chars <n>', 'longest alt text, in characters (default 125)'),
-    context: flag.negated('--no-context', "leave the document's heading and text out of the prompt"),
-    includeDecorative: flag.switch('--include-decorative', 'describe HTML images marked decorative with alt="" too'),
-    siteRoot: flag.text('--site-root <dir>', 'where site paths such as /img/chart.png are (default: not read)'),
-    backup: flag.switch('--backup', 'keep each changed document as file.orig'),
-    output: flag.text('-o, --output <file>', 'append a JSON line per image (for imgdesc report)'),
-    guards: flag.negated('--no-guards', 'accept refusals and chatter as they are'),
+    check: flag.switch('--check', 'send nothing; list every image without alt text and exit 1 if there is one (for CI)', {
+      group: 'Output',
+    }),
+    output: flag.text('-o, --output <file>', 'append a JSON line per image (for imgdesc report)', { group: 'Output' }),
+    backup: flag.switch('--backup', 'keep each changed document as file.orig', { group: 'Output' }),
+    maxChars: flag.text('--max-chars <n>', 'longest alt text, in characters (default 125)', { group: 'Prompt and model' }),
+    context: flag.negated('--no-context', "leave the document's heading and text out of the prompt", { group: 'Prompt and model' }),
+    includeDecorative: flag.switch('--include-decorative', 'describe HTML images marked decorative with alt="" too', { group: 'Input' }),
+    siteRoot: flag.text('--site-root <dir>', 'where site paths such as /img/chart.png are (default: not read)', { group: 'Input' }),
+    guards: flag.negated('--no-guards', 'accept refusals and chatter as they are', { group: 'Captions and datasets' }),
   },
   help: `
 Missing means: no alt in HTML, empty in Markdown, or a placeholder (the file name, "image",
@@ -334,6 +381,7 @@ ${EXIT_CODES}`,
 
 export const completion = command({
   name: 'completion',
+  summary: 'a shell completion script (bash, zsh, fish)',
   description: 'print a shell completion script: commands, options, choices, profile names, config keys',
   args: { shell: arg.required('<shell>', 'bash, zsh or fish') },
   help: `
@@ -345,6 +393,7 @@ Install:
 
 export const version = command({
   name: 'version',
+  summary: 'versions, for bug reports',
   description: 'versions of imgdesc, Node.js, undici, sharp and libvips, and the platform (for bug reports)',
   shared: ['json'],
   sharedHelp: { json: 'as JSON' },

@@ -31,7 +31,7 @@ interface CommandModel {
   subcommands: CommandModel[];
 }
 
-const FILE_OPTIONS = new Set(['--files-from', '--output', '--prompt-file', '--schema', '--image']);
+const FILE_OPTIONS = new Set(['--files-from', '--output', '--prompt-file', '--schema', '--image', '--manifest', '--input']);
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
 function optionModel(o: Option): OptionModel {

@@ -9,7 +9,7 @@ import { closest } from './suggest.ts';
 import { bareWord } from './route.ts';
 import { reportCliError } from './error-report.ts';
 import { VERSION } from '../version.ts';
-import { addCommand, addGlobalOptions, groupInOrder, type Runner } from './options.ts';
+import { addCommand, addGlobalOptions, addGroup, groupInOrder, type Runner } from './options.ts';
 import { visible, visibleBlock } from '../safe-text.ts';
 import * as commands from './commands.ts';
 
@@ -35,14 +35,16 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     })
     .configureHelp({
       showGlobalOptions: true,
+      // command names alone in the lists: `describe [options] <image> [prompt]` would push every summary onto a second line
+      subcommandTerm: (cmd: Command) => cmd.name(),
       groupItems<T extends Command | Option>(unsorted: T[], visible: T[], getGroup: (item: T) => string): Map<string, T[]> {
         return groupInOrder(new Help().groupItems(unsorted, visible, getGroup));
       },
-    })
-    .addHelpText('after', commands.EXAMPLES);
+    });
   addGlobalOptions(program);
+  program.usage('[options] <image> [prompt]\n       imgdesc <command> [options]   (imgdesc <command> --help for its options)');
 
-  addCommand(
+  const describe = addCommand(
     program,
     commands.describe,
     async () => {
@@ -55,21 +57,19 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     runner,
     { isDefault: true },
   );
+  // `imgdesc --help`: how to describe an image, its most used options, and where the rest are.
+  program.addHelpText('after', () => describeSummary(describe, io.stdout.columns) + commands.ROOT_EXAMPLES);
+
   addCommand(program, commands.batch, async () => (await import('./batch.ts')).run, runner);
-  addCommand(program, commands.report, async () => (await import('./report.ts')).run, runner);
-  addCommand(program, commands.merge, async () => (await import('./merge.ts')).run, runner);
   addCommand(program, commands.map, async () => (await import('./map.ts')).run, runner);
+  addCommand(program, commands.merge, async () => (await import('./merge.ts')).run, runner);
+  addCommand(program, commands.report, async () => (await import('./report.ts')).run, runner);
+  addCommand(program, commands.alt, async () => (await import('./alt.ts')).run, runner);
+  addCommand(program, commands.init, async () => (await import('./init.ts')).run, runner);
+  addCommand(program, commands.doctor, async () => (await import('./doctor.ts')).run, runner);
+  addCommand(program, commands.models, async () => (await import('./models.ts')).run, runner);
 
-  const log = addCommand(program, commands.log, async () => (await import('./log.ts')).run, runner);
-  addCommand(log, commands.logShow, async () => (await import('./log.ts')).runShow, runner);
-  addCommand(log, commands.logClear, async () => (await import('./log.ts')).runClear, runner);
-
-  const cache = program.command(commands.cache.name).description(commands.cache.description);
-  addCommand(cache, commands.cacheInfo, async () => (await import('./cache.ts')).runInfo, runner);
-  addCommand(cache, commands.cachePrune, async () => (await import('./cache.ts')).runPrune, runner);
-  addCommand(cache, commands.cacheClear, async () => (await import('./cache.ts')).runClear, runner);
-
-  const config = program.command(commands.config.name).description(commands.config.description);
+  const config = addGroup(program, commands.config);
   addCommand(config, commands.configSet, async () => (await import('./config.ts')).runSet, runner);
   addCommand(config, commands.configGet, async () => (await import('./config.ts')).runGet, runner);
   addCommand(config, commands.configList, async () => (await import('./config.ts')).runList, runner);
@@ -78,11 +78,16 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
   addCommand(config, commands.configPath, async () => (await import('./config.ts')).runPath, runner);
   addCommand(config, commands.configEdit, async () => (await import('./config.ts')).runEdit, runner);
 
-  addCommand(program, commands.models, async () => (await import('./models.ts')).run, runner);
-  addCommand(program, commands.init, async () => (await import('./init.ts')).run, runner);
-  addCommand(program, commands.doctor, async () => (await import('./doctor.ts')).run, runner);
+  const log = addCommand(program, commands.log, async () => (await import('./log.ts')).run, runner);
+  addCommand(log, commands.logShow, async () => (await import('./log.ts')).runShow, runner);
+  addCommand(log, commands.logClear, async () => (await import('./log.ts')).runClear, runner);
+
+  const cache = addGroup(program, commands.cache);
+  addCommand(cache, commands.cacheInfo, async () => (await import('./cache.ts')).runInfo, runner);
+  addCommand(cache, commands.cachePrune, async () => (await import('./cache.ts')).runPrune, runner);
+  addCommand(cache, commands.cacheClear, async () => (await import('./cache.ts')).runClear, runner);
+
   addCommand(program, commands.mcp, async () => (await import('./mcp.ts')).run, runner);
-  addCommand(program, commands.alt, async () => (await import('./alt.ts')).run, runner);
   addCommand(
     program,
     commands.completion,
@@ -122,6 +127,7 @@ export async function main(argv: string[], io: IO): Promise<number> {
     const { printVersion } = await import('./version.ts');
     return printVersion(argv.includes('--json'), io);
   }
+  argv = helpFor(argv, program);
   if (argv.length === 0) {
     // `imgdesc` alone: the overview is more use than "missing required argument 'image'"
     program.outputHelp({ error: true });
@@ -133,6 +139,26 @@ export async function main(argv: string[], io: IO): Promise<number> {
   } catch (error) {
     return reportError(error, io, argv.includes('-v') || argv.includes('--verbose'), argv.includes('--no-color'), { argv, program });
   }
+}
+
+/** `imgdesc photo.jpg --help` is describe's help (the command it would run), not the program's. */
+function helpFor(argv: string[], program: Command): string[] {
+  if (!argv.includes('--help') && !argv.includes('-h')) return argv;
+  // the first word that is not an option or the value of one of the program's options
+  const takesValue = new Set(program.options.filter((o) => o.required).flatMap((o) => [o.long ?? '', o.short ?? '']));
+  const first = argv.find((a, i) => !a.startsWith('-') && !(i > 0 && takesValue.has(argv[i - 1] ?? '')));
+  if (first === undefined || program.commands.some((c) => c.name() === first || c.aliases().includes(first))) return argv;
+  return ['describe', ...argv];
+}
+
+/** The describe options most runs use, laid out as `--help` lays out options, and where the rest are. */
+function describeSummary(describe: Command, columns: number | undefined): string {
+  const help = describe.createHelp();
+  help.helpWidth = columns ?? 80;
+  const common = commands.COMMON_DESCRIBE.flatMap((long) => describe.options.filter((o) => o.long === long));
+  const width = Math.max(...common.map((o) => help.optionTerm(o).length));
+  const lines = common.map((o) => help.formatItem(help.optionTerm(o), width, help.optionDescription(o), help));
+  return `\nDescribe options (the most used; all of them: imgdesc describe --help):\n${lines.join('\n')}\n`;
 }
 
 /** `imgdesc bacth photos`: not a file, but one letter off a command. */

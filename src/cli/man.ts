@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { SETTING_KEYS, type KeySpec } from '../config/keys.ts';
 import { VERSION } from '../version.ts';
+import { EXAMPLES } from './commands.ts';
 
 /** Text as roff reads it: backslashes and hyphens escaped, no line starting with a control character. */
 function esc(text: string): string {
@@ -71,15 +72,16 @@ export function renderManPage(program: Command): string {
     '.B POST {base}/v1/chat/completions',
     'endpoint (an API relay such as one\\-api or new\\-api) and prints the answer on stdout; everything else goes to stderr.',
     'The image is prepared first: upright by EXIF, at most 1568 px on its long edge, under 5 MiB, converted when it is not JPEG, PNG, GIF or WebP, GPS location removed.',
-    '.SH COMMANDS',
   );
   out.push('.SH GLOBAL OPTIONS', 'Given before or after the command.');
   for (const o of help.visibleOptions(program)) {
     if (o.long === '--help' || o.long === '--version') continue;
     out.push('.TP', `.B ${esc(o.flags)}`, esc(help.optionDescription(o)));
   }
+  out.push('.SH COMMANDS');
   commandSection(program, '', out);
-  const root = helpText(program);
+  // `--help`'s summary of describe's options points here; the page has them all, and the exit codes
+  const root = EXAMPLES.trim();
   const specs = Object.values(SETTING_KEYS as Record<string, KeySpec>);
   const imgdesc = [...specs.flatMap((s) => (s.env ? [s.env] : [])), 'IMGDESC_PROFILE'];
   const openai = specs.flatMap((s) => (s.openaiEnv ? [s.openaiEnv] : []));

@@ -68,8 +68,9 @@ export function flagOption(name: FlagName, help?: string): Option {
 export function specOption(spec: Flag<unknown>, help?: string): Option {
   const option = new Option(spec.flags, help ?? spec.help);
   // Old spellings stay accepted without being offered: checked here instead of by .choices().
+  if (spec.choices) option.choices(spec.choices);
+  // after .choices(), which completions and help read: its check replaced by one that maps them
   if (spec.choices && spec.aliases) option.argParser(choiceParser(spec.choices, spec.aliases));
-  else if (spec.choices) option.choices(spec.choices);
   if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
   if (spec.hidden) option.hideHelp();
   if (spec.group) option.helpGroup(heading(spec.group));
@@ -155,6 +156,9 @@ export function readValues<F extends Flags>(cmd: Command, flags: F): Values<F> {
   return out as Values<F>;
 }
 
+/** The settings most runs give: first under their heading. */
+const LEAD_SETTINGS: readonly SettingKey[] = ['model', 'prompt'];
+
 /** A command's run: its typed options and the factory, to an exit code. */
 export type Run<O> = (options: O, f: Factory) => Promise<number>;
 
@@ -182,9 +186,19 @@ export function addCommand<S extends CommandSpec<any, any, any>>(
     .description(spec.description);
   if (spec.summary) cmd.summary(spec.summary);
   for (const a of Object.values(spec.args ?? {}) as { name: string; help: string }[]) cmd.argument(a.name, a.help);
-  addSettings(cmd, spec.settings ?? []);
-  for (const name of (spec.shared ?? []) as FlagName[]) cmd.addOption(flagOption(name, spec.sharedHelp?.[name]));
+  // Under each heading, most used first: -m and -p, the command's own flags (what it is for:
+  // batch's -o, --sidecar), the shared ones (-r, --manifest), then the settings of every request.
+  const settings = spec.settings ?? [];
+  addSettings(
+    cmd,
+    LEAD_SETTINGS.filter((k) => settings.includes(k)),
+  );
   for (const f of Object.values((spec.flags ?? {}) as Flags)) cmd.addOption(specOption(f));
+  for (const name of (spec.shared ?? []) as FlagName[]) cmd.addOption(flagOption(name, spec.sharedHelp?.[name]));
+  addSettings(
+    cmd,
+    settings.filter((k) => !LEAD_SETTINGS.includes(k)),
+  );
   if (spec.help) cmd.addHelpText('after', spec.help);
   cmd.action(async (...all: unknown[]) => {
     const c = all.at(-1) as Command;
@@ -192,6 +206,13 @@ export function addCommand<S extends CommandSpec<any, any, any>>(
     const { makeFactory } = await import('./factory.ts');
     runner.done(await run(readOptions(c, spec, all.slice(0, -2)) as OptionsOf<S>, makeFactory(runner.io, runFlags(c))));
   });
+  return cmd;
+}
+
+/** A command that only holds others (`config`, `cache`): its name and help lines. */
+export function addGroup(parent: Command, spec: CommandSpec): Command {
+  const cmd = parent.command(spec.name).description(spec.description);
+  if (spec.summary) cmd.summary(spec.summary);
   return cmd;
 }
 

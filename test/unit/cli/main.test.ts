@@ -15,11 +15,14 @@ test('--version prints the version on stdout', async () => {
   assert.match(io.out(), /^\d+\.\d+\.\d+(-\w+)?\n$/);
 });
 
-test('--help lists the commands and examples', async () => {
+test('--help: how to describe an image, its common options, the commands and where the rest are', async () => {
   const io = testIO({ env: env() });
   assert.equal(await main(['--help'], io), 0);
-  assert.match(io.out(), /describe \[options\] <image> \[prompt\]/);
+  assert.match(io.out(), /^Usage: imgdesc \[options\] <image> \[prompt\]/);
+  assert.match(io.out(), /Describe options \(the most used; all of them: imgdesc describe --help\):\n {2}-m, --model <id>/);
+  assert.match(io.out(), /^ {2}batch +many images/m);
   assert.match(io.out(), /\$ imgdesc init/);
+  assert.ok(io.out().split('\n').length <= 60, `${io.out().split('\n').length} lines`);
   const d = testIO({ env: env() });
   assert.equal(await main(['describe', '--help'], d), 0);
   assert.match(d.out(), /--max-edge <px>/);
@@ -103,4 +106,60 @@ test('--help: the examples start with imgdesc init', async () => {
   assert.equal(await main(['--help'], io), 0);
   const examples = io.out().split('Examples:')[1] ?? '';
   assert.match(examples, /^\s*\$ imgdesc init\b/);
+});
+
+test("imgdesc photo.jpg --help is describe's help; --profile work --help the program's", async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['photo.jpg', '--help'], io), 0);
+  assert.match(io.out(), /^Usage: imgdesc describe \[options\] <image> \[prompt\]/);
+  const root = testIO({ env: env() });
+  assert.equal(await main(['--profile', 'work', '--help'], root), 0);
+  assert.match(root.out(), /^Usage: imgdesc \[options\] <image> \[prompt\]/);
+  const batch = testIO({ env: env() });
+  assert.equal(await main(['batch', 'photos', '--help'], batch), 0);
+  assert.match(batch.out(), /^Usage: imgdesc batch/);
+});
+
+test('help groups options under headings in one order, most used first; --inline is taken but not shown', async () => {
+  const io = testIO({ env: env() });
+  assert.equal(await main(['batch', '--help'], io), 0);
+  const headings = [...io.out().matchAll(/^([A-Z][\w ]+):$/gm)].map((m) => m[1]);
+  assert.deepEqual(
+    headings.filter((h) => h !== 'Arguments' && h !== 'Options' && h !== 'Examples' && h !== 'Exit codes'),
+    ['Input', 'Prompt and model', 'Output', 'Captions and datasets', 'Photo metadata', 'Rate and retries', 'Scale', 'Global Options'],
+  );
+  // the first line under a heading is the flag most runs give
+  for (const [heading, first] of [
+    ['Input', '-r, --recursive'],
+    ['Prompt and model', '-m, --model'],
+    ['Output', '-o, --output'],
+    ['Captions and datasets', '--sidecar'],
+  ]) {
+    assert.match(io.out(), new RegExp(`^${heading}:\n {2}${first}`, 'm'), heading);
+  }
+  assert.doesNotMatch(io.out(), /--inline/);
+  assert.match(io.out(), /--xmp-name <how>/);
+  assert.doesNotMatch(io.out().match(/--xmp-name[^\n]*\n[^\n]*/)?.[0] ?? '', /\bext\b/);
+  const d = testIO({ env: env() });
+  assert.equal(await main(['photo.jpg', '--inline', '--dry-run', '--base-url', 'http://127.0.0.1:9', '-m', 'm'], d), 2);
+  assert.doesNotMatch(d.err(), /unknown option/);
+});
+
+test('--xmp-name takes full|stem, and ext (its old spelling of full); anything else is exit 2 naming the choices', async () => {
+  const bad = testIO({ env: env() });
+  assert.equal(await main(['batch', 'x.jpg', '--xmp-name', 'bogus'], bad), 2);
+  assert.match(bad.err(), /Allowed choices are full, stem/);
+  for (const name of ['ext', 'full', 'stem']) {
+    // parsed, then refused for want of --xmp: the value itself was taken
+    const io = testIO({ env: env() });
+    assert.equal(await main(['batch', 'x.jpg', '--xmp-name', name], io), 2);
+    assert.match(io.err(), /--xmp-name goes with --xmp or --embed/);
+  }
+});
+
+test('log -n is its own count, not the n setting (whose limit is 1 to 128)', async () => {
+  const e = env();
+  const io = testIO({ env: { ...e, XDG_STATE_HOME: e.XDG_CONFIG_HOME } });
+  assert.equal(await main(['log', '-n', '0'], io), 0);
+  assert.doesNotMatch(io.err(), /-n/);
 });
