@@ -511,6 +511,12 @@ if (want('deadline')) {
   }
 }
 
+if (want('cache')) {
+  // Several minutes: issue #22's batch of misses with the cache off and on, and all hits.
+  console.log('');
+  execFileSync(process.execPath, [new URL('./bench-cache.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+}
+
 if (want('batch')) {
   const script = new URL('./bench-batch.mjs', import.meta.url).pathname;
   if (existsSync(script)) {

@@ -1,19 +1,32 @@
 // The answer cache: complete, accepted answers stored by a hash of everything that decides them,
-// one file per answer under $XDG_CACHE_HOME/imgdesc/answers/ab/<rest of the key>.json.
+// one JSON line per answer in 256 append-only files, $XDG_CACHE_HOME/imgdesc/answers/<ab>.jsonl,
+// where `ab` is the first byte of the key.
 //
-// One file per entry because the cache is shared by concurrent runs and must survive kill -9
-// without a lock: an entry is written to a temp file and renamed into place, so a reader sees the
-// old file, the new one, or none; two runs storing the same key both write whole files and the
-// last rename wins. A file that does not parse (a disk that filled up, a hand edit) is a miss.
-// Entries are touched on a hit, so pruning removes the least recently used first.
+// Why append-only files and not a file per answer: creating a file costs the kernel 50–500 µs
+// (inode, directory entry, journal), several times what the rest of storing an answer costs, and a
+// batch of misses stores thousands; an append to an existing file is one write(). The cache is
+// shared by concurrent runs and must survive kill -9 without a lock: each entry is appended with a
+// single write() to a file opened O_APPEND, which Linux applies whole and at the end of a regular
+// file, so writers never interleave and a reader sees whole lines (or a torn last one after a full
+// disk or a power cut, which is a miss; an entry glued to it is still found: each starts with
+// `{"key":"`). The latest entry of a key wins. Each run indexes a file the first time it looks in
+// it (key → offset) and reads only what was appended since on later looks, so a batch of hits
+// reads each file once. Pruning rewrites the files (temp file, rename), dropping the least recently
+// used answers: a hit appends a small `{"used":…}` line when the answer was last used more than a
+// day ago, so a repeated batch writes nothing.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, opendir, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Automatic pruning runs at most this often (it lists the whole cache). */
+/** Automatic pruning runs at most this often (it stats every file). */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
-const VERSION = 1;
+/** A hit records its use when the last recorded one is older than this (for least-recently-used pruning). */
+const TOUCH_AFTER_MS = 24 * 60 * 60 * 1000;
+const VERSION = 2;
+const NL = 0x0a;
+const ENTRY = Buffer.from('{"key":"');
+const USED = Buffer.from('{"used":"');
 
 /** What is kept of a response: enough to give the same answer, usage and timing again. */
 export interface StoredResponse {
@@ -25,8 +38,8 @@ export interface StoredResponse {
 }
 
 export interface CacheEntry {
-  v: typeof VERSION;
   key: string;
+  v: typeof VERSION;
   /** When the answer was received (ms since the epoch). */
   at: number;
   response: StoredResponse;
@@ -40,34 +53,16 @@ export interface CacheStats {
 }
 
 /**
- * The key of a request: sha256 over the endpoint and the body's canonical JSON (keys sorted), with
- * each inline image replaced by the hash of its bytes and `stream` left out (a transport choice, not
- * the question). The body holds everything that decides the answer: the prepared image bytes,
- * prompt, system message, model and every request parameter (max tokens, temperature, reasoning,
- * schema, n, detail). The endpoint is in it because relays map model names as they like: `gpt-4o`
- * on one relay may be another model on the next.
+ * The digest an inline image is keyed by: sha256 over the data: URL's text as sent (its type and
+ * base64). The same bytes always give the same text, so this is as content-based as hashing the
+ * bytes, without decoding them first. null for anything else (a URL passed as given is keyed by itself).
  */
-export function answerKey(endpoint: string, body: Record<string, unknown>, imageHashes: ReadonlyMap<string, string>): string {
-  const { stream: _stream, ...rest } = body;
-  const canonical = JSON.stringify(rest, function (this: unknown, key, value: unknown) {
-    if (key === 'url' && typeof value === 'string') {
-      const h = imageHashes.get(value);
-      if (h !== undefined) return `sha256:${h}`;
-    }
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      const o = value as Record<string, unknown>;
-      return Object.fromEntries(
-        Object.keys(o)
-          .sort()
-          .map((k) => [k, o[k]]),
-      );
-    }
-    return value;
-  });
-  return createHash('sha256').update(`imgdesc-answer-v${VERSION}\n${endpoint}\n`).update(canonical).digest('hex');
+export function imageDigest(url: string): string | null {
+  if (!url.startsWith('data:')) return null;
+  return createHash('sha256').update(url, 'latin1').digest('hex');
 }
 
-/** sha256 of the bytes a data: URL carries; null for anything else (a URL passed as given). */
+/** sha256 of the bytes a data: URL carries (what `sha256sum` says of them); null for anything else. */
 export function dataUrlHash(url: string): string | null {
   if (!url.startsWith('data:')) return null;
   const comma = url.indexOf(',');
@@ -76,6 +71,35 @@ export function dataUrlHash(url: string): string | null {
   const data = url.slice(comma + 1);
   const bytes = meta.endsWith(';base64') ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'utf8');
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** JSON with the keys of every object sorted and each `url` found in `digests` replaced by its digest. */
+function canonical(value: unknown, digests: ReadonlyMap<string, string>): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonical(v, digests))).join(',')}]`;
+  const o = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(o).sort()) {
+    const v = o[k];
+    if (v === undefined || typeof v === 'function') continue;
+    const d = k === 'url' && typeof v === 'string' ? digests.get(v) : undefined;
+    parts.push(`${JSON.stringify(k)}:${d !== undefined ? JSON.stringify(`sha256:${d}`) : canonical(v, digests)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * The key of a request: sha256 over the endpoint and the body's canonical JSON (keys sorted), with
+ * each inline image replaced by its digest (imageDigest) and `stream` left out (a transport choice,
+ * not the question). The body holds everything that decides the answer: the prepared image bytes,
+ * prompt, system message, model and every request parameter (max tokens, temperature, reasoning,
+ * schema, n, detail). The endpoint is in it because relays map model names as they like: `gpt-4o`
+ * on one relay may be another model on the next. Only the small part of the body is serialised:
+ * an image is never copied, only hashed once.
+ */
+export function answerKey(endpoint: string, body: Record<string, unknown>, digests: ReadonlyMap<string, string>): string {
+  const { stream: _stream, ...rest } = body;
+  return createHash('sha256').update(`imgdesc-answer-v${VERSION}\n${endpoint}\n`).update(canonical(rest, digests)).digest('hex');
 }
 
 function isEntry(v: unknown, key: string): v is CacheEntry {
@@ -93,9 +117,68 @@ function isEntry(v: unknown, key: string): v is CacheEntry {
   );
 }
 
+/** Where a line of a cache file is: [start, end) without its newline. */
+interface Slot {
+  start: number;
+  end: number;
+}
+
+/** One cache file as far as this process has read it. */
+interface FileIndex {
+  ino: number;
+  /** Bytes read and indexed: up to the end of the last whole line. */
+  size: number;
+  entries: Map<string, Slot>;
+  /** The latest recorded use of a key (a `{"used":…}` line, or its entry's time). */
+  used: Map<string, number>;
+}
+
+const hexKey = (buf: Buffer, at: number) => buf.toString('latin1', at, at + 64);
+
+/** Indexes the whole lines of `buf` (which starts at `base` in the file); returns the bytes consumed. */
+function indexLines(buf: Buffer, base: number, into: FileIndex): number {
+  let a = 0;
+  for (;;) {
+    const b = buf.indexOf(NL, a);
+    if (b < 0) return a;
+    indexLine(buf, a, b, base, into);
+    a = b + 1;
+  }
+}
+
+function indexLine(buf: Buffer, a: number, b: number, base: number, into: FileIndex): void {
+  const line = buf.subarray(a, b);
+  const mark = (m: Buffer, at: number) =>
+    at >= 0 && at + m.length + 64 <= line.length && line.compare(m, 0, m.length, at, at + m.length) === 0;
+  // The line, and a line glued after a torn one (its last entry or use marker).
+  for (const at of new Set([0, line.lastIndexOf(ENTRY), line.lastIndexOf(USED)])) {
+    if (mark(ENTRY, at)) {
+      into.entries.set(hexKey(line, at + ENTRY.length), { start: base + a + at, end: base + b });
+    } else if (mark(USED, at)) {
+      const m = /"at":(\d+)/.exec(line.toString('latin1', at + USED.length + 64, Math.min(line.length, at + USED.length + 96)));
+      const key = hexKey(line, at + USED.length);
+      if (m) into.used.set(key, Math.max(into.used.get(key) ?? 0, Number(m[1])));
+    }
+  }
+}
+
+/** Reads `length` bytes at `position` of an open file (short only at its end). */
+function readAt(fd: number, length: number, position: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === length ? buf : buf.subarray(0, got);
+}
+
 export class AnswerCache {
-  /** Bucket folders made by this process (mkdir once each). */
-  private readonly made = new Set<string>();
+  private made = false;
+  /** What this run has read of each file. */
+  private readonly files = new Map<string, FileIndex>();
+  private readonly handles = new Map<string, { fd: number; ino: number }>();
 
   constructor(
     /** $XDG_CACHE_HOME/imgdesc */
@@ -108,137 +191,266 @@ export class AnswerCache {
     return join(this.root, 'answers');
   }
 
-  private path(key: string): string {
-    return join(this.dir, key.slice(0, 2), `${key.slice(2)}.json`);
+  /** The file a key's answers are appended to. */
+  fileOf(key: string): string {
+    return join(this.dir, `${key.slice(0, 2)}.jsonl`);
   }
 
-  /** The stored answer for `key`, or undefined (none, unreadable, torn). Touches it for LRU. */
-  async get(key: string): Promise<CacheEntry | undefined> {
-    const file = this.path(key);
-    let text: string;
-    try {
-      // Sync: a small file, and every batch image asks; a pooled async read costs more CPU than it reads.
-      text = readFileSync(file, 'utf8');
-    } catch {
-      return undefined;
+  /**
+   * The run's fd of a cache file, for reading and appending: one open per file, not per answer.
+   * Reopened when the file was replaced since (another run pruned it) or removed (cache clear).
+   */
+  private fdOf(file: string, st: { ino: number } | undefined): number {
+    const h = this.handles.get(file);
+    if (h && st && h.ino === st.ino) return h.fd;
+    if (h) {
+      closeSync(h.fd);
+      this.handles.delete(file);
     }
-    let entry: unknown;
+    let fd: number;
     try {
-      entry = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    if (!isEntry(entry, key)) return undefined;
-    const now = new Date();
-    await utimes(file, now, now).catch(() => {});
-    return entry;
-  }
-
-  /** Stores an answer atomically (0600 in 0700 folders). Throws when it cannot be written. */
-  async put(key: string, response: StoredResponse, at = Date.now()): Promise<void> {
-    const file = this.path(key);
-    const bucket = join(this.dir, key.slice(0, 2));
-    if (!this.made.has(bucket)) {
-      await mkdir(this.root, { recursive: true, mode: 0o700 });
-      await mkdir(bucket, { recursive: true, mode: 0o700 });
-      this.made.add(bucket);
-    }
-    const entry: CacheEntry = { v: VERSION, key, at, response };
-    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-    try {
-      // Sync for the same reason as get: a few kilobytes, once per answer.
-      writeFileSync(tmp, JSON.stringify(entry) + '\n', { mode: 0o600, flag: 'wx' });
-      renameSync(tmp, file);
+      fd = openSync(file, 'a+', 0o600);
     } catch (err) {
-      try {
-        unlinkSync(tmp);
-      } catch {}
-      throw err;
+      // a cache that can only be read is still read
+      if (st === undefined) throw err;
+      fd = openSync(file, 'r');
     }
-    // Once per run that stores answers: bounded without every run paying for a listing.
+    const ino = fstatSync(fd).ino;
+    this.handles.set(file, { fd, ino });
+    // Replaced again between the look and the open: the caller's index is of another file.
+    if (st && ino !== st.ino) throw new Error(`${file} was replaced`);
+    return fd;
+  }
+
+  /** Closes the files (a long-lived caller; a run's process closes them by ending). */
+  close(): void {
+    for (const h of this.handles.values()) closeSync(h.fd);
+    this.handles.clear();
+  }
+
+  /**
+   * The stored answer for `key`, or undefined (none, unreadable, torn). Records the use now and
+   * then (LRU). Sync underneath: every batch image asks, and a pooled async read costs more CPU
+   * than it reads; a file not changed since it was last looked at costs one stat.
+   */
+  async get(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
+    const file = this.fileOf(key);
+    try {
+      const st = statSync(file, { throwIfNoEntry: false });
+      if (!st) {
+        this.files.delete(file);
+        return undefined;
+      }
+      let index = this.files.get(file);
+      // Rewritten by a prune (a new file) or cut short: read it again from the start.
+      if (!index || index.ino !== st.ino || st.size < index.size) {
+        index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() };
+        this.files.set(file, index);
+      }
+      if (st.size > index.size) {
+        const fd = this.fdOf(file, st);
+        index.size += indexLines(readAt(fd, st.size - index.size, index.size), index.size, index);
+      }
+      const slot = index.entries.get(key);
+      if (!slot) return undefined;
+      const entry: unknown = JSON.parse(readAt(this.fdOf(file, st), slot.end - slot.start, slot.start).toString('utf8'));
+      if (!isEntry(entry, key)) return undefined;
+      const last = Math.max(entry.at, index.used.get(key) ?? 0);
+      if (now - last > TOUCH_AFTER_MS) {
+        this.append(file, `${JSON.stringify({ used: key, at: now })}\n`);
+        index.used.set(key, now);
+      }
+      return entry;
+    } catch {
+      // an unreadable file or entry is a miss
+      return undefined;
+    }
+  }
+
+  /** Stores an answer with one append (0600 files in a 0700 folder). Throws when it cannot be written. */
+  async put(key: string, response: StoredResponse, at = Date.now()): Promise<void> {
+    if (!this.made) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.made = true;
+    }
+    const entry: CacheEntry = { key, v: VERSION, at, response };
+    const line = `${JSON.stringify(entry)}\n`;
+    try {
+      this.append(this.fileOf(key), line);
+    } catch (err) {
+      // the folder removed under the run (cache clear): made again
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.append(this.fileOf(key), line);
+    }
+    // Once per run that stores answers: bounded without every run paying for a look at every file.
     if (!this.pruning) this.pruning = this.pruneIfDue().catch(() => undefined);
+  }
+
+  /**
+   * Appends one line with one write() (the file is open O_APPEND). When nothing else was appended
+   * since the file was last indexed, the line is indexed at once (no read on the next look).
+   */
+  private append(file: string, line: string): void {
+    const bytes = Buffer.from(line);
+    const fd = this.fdOf(file, statSync(file, { throwIfNoEntry: false }));
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    const index = this.files.get(file);
+    if (index && index.ino === this.handles.get(file)?.ino && fstatSync(fd).size === index.size + bytes.length)
+      index.size += indexLines(bytes, index.size, index);
   }
 
   /** The run's one automatic prune (await it before exit, or let the process wait for it). */
   pruning: Promise<unknown> | undefined;
 
-  /** Forgets one answer (`--refresh` replaces it by storing; a failed refresh keeps nothing stale). */
-  async delete(key: string): Promise<void> {
-    await unlink(this.path(key)).catch(() => {});
+  /** The cache files with their sizes. */
+  private async list(): Promise<{ path: string; size: number }[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: { path: string; size: number }[] = [];
+    for (const name of names) {
+      if (!/^[0-9a-f]{2}\.jsonl$/.test(name)) continue;
+      const st = await stat(join(this.dir, name)).catch(() => undefined);
+      if (st?.isFile()) out.push({ path: join(this.dir, name), size: st.size });
+    }
+    return out;
   }
 
-  /** Every entry file with its size and last use; temp files older than a minute are removed. */
-  private async list(): Promise<{ path: string; size: number; used: number }[]> {
-    const out: { path: string; size: number; used: number }[] = [];
-    let top;
-    try {
-      top = await opendir(this.dir);
-    } catch {
-      return out;
-    }
-    const now = Date.now();
-    for await (const bucket of top) {
-      if (!bucket.isDirectory() || !/^[0-9a-f]{2}$/.test(bucket.name)) continue;
-      const dir = join(this.dir, bucket.name);
-      let files;
+  /** Every file read and indexed from the start (for info and prune). */
+  private async readAll(): Promise<{ path: string; size: number; buf: Buffer; index: FileIndex }[]> {
+    const out = [];
+    for (const f of await this.list()) {
+      const fh = await open(f.path, 'r').catch(() => undefined);
+      if (!fh) continue;
       try {
-        files = await opendir(dir);
-      } catch {
-        continue;
-      }
-      for await (const f of files) {
-        const path = join(dir, f.name);
-        const st = await stat(path).catch(() => undefined);
-        if (!st?.isFile()) continue;
-        // A temp file of a run that was killed mid-write.
-        if (f.name.endsWith('.tmp')) {
-          if (now - st.mtimeMs > 60_000) await unlink(path).catch(() => {});
-          continue;
-        }
-        if (f.name.endsWith('.json')) out.push({ path, size: st.size, used: st.mtimeMs });
+        const st = await fh.stat();
+        const buf = await fh.readFile();
+        const index: FileIndex = { ino: st.ino, size: 0, entries: new Map(), used: new Map() };
+        index.size = indexLines(buf, 0, index);
+        out.push({ path: f.path, size: buf.length, buf, index });
+      } finally {
+        await fh.close();
       }
     }
     return out;
   }
 
   async stats(): Promise<CacheStats> {
-    const all = await this.list();
-    return { dir: this.dir, entries: all.length, bytes: all.reduce((a, e) => a + e.size, 0), maxBytes: this.maxBytes };
-  }
-
-  /** Removes the least recently used entries until the cache is within `maxBytes`. */
-  async prune(maxBytes = this.maxBytes): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
-    const all = await this.list();
-    let bytes = all.reduce((a, e) => a + e.size, 0);
-    let removed = 0;
-    let freed = 0;
-    all.sort((a, b) => a.used - b.used);
-    for (const e of all) {
-      if (bytes <= maxBytes) break;
-      await unlink(e.path).catch(() => {});
-      bytes -= e.size;
-      freed += e.size;
-      removed++;
+    let entries = 0;
+    let bytes = 0;
+    for (const f of await this.readAll()) {
+      bytes += f.size;
+      for (const [key, s] of f.index.entries) if (/^[0-9a-f]{64}$/.test(key) && f.buf[s.end - 1] === 0x7d) entries++;
     }
-    await this.stamp();
-    return { removed, freed, entries: all.length - removed, bytes };
-  }
-
-  async clear(): Promise<{ removed: number; freed: number }> {
-    const all = await this.list();
-    await rm(this.dir, { recursive: true, force: true });
-    this.made.clear();
-    return { removed: all.length, freed: all.reduce((a, e) => a + e.size, 0) };
+    return { dir: this.dir, entries, bytes, maxBytes: this.maxBytes };
   }
 
   /**
-   * Prunes when the last prune is older than an hour: called after a run stored answers, so the
-   * cache stays bounded without a run paying for a listing every time.
+   * Rewrites the cache within `maxBytes`, least recently used answers out first; duplicates (an
+   * answer asked again with --refresh), torn lines and use records are dropped on the way. An
+   * answer another run appends while its file is rewritten may be lost (a miss later, nothing worse).
+   */
+  async prune(maxBytes = this.maxBytes): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
+    await this.removeOldLayout();
+    const all = await this.readAll();
+    const before = all.reduce((a, f) => a + f.size, 0);
+    const live: { file: number; key: string; line: Buffer; at: number; used: number }[] = [];
+    all.forEach((f, i) => {
+      for (const [key, s] of f.index.entries) {
+        const line = f.buf.subarray(s.start, s.end);
+        let entry: unknown;
+        try {
+          entry = JSON.parse(line.toString('utf8'));
+        } catch {
+          continue;
+        }
+        if (isEntry(entry, key)) live.push({ file: i, key, line, at: entry.at, used: Math.max(entry.at, f.index.used.get(key) ?? 0) });
+      }
+    });
+    let bytes = live.reduce((a, e) => a + e.line.length + 1, 0);
+    live.sort((a, b) => a.used - b.used);
+    let removed = 0;
+    while (removed < live.length && bytes > maxBytes) bytes -= (live[removed++] as (typeof live)[number]).line.length + 1;
+    const kept = live.slice(removed);
+    const byFile = all.map(() => [] as Buffer[]);
+    for (const e of kept) {
+      const lines = byFile[e.file] as Buffer[];
+      lines.push(e.line, Buffer.from('\n'));
+      if (e.used > e.at) lines.push(Buffer.from(`${JSON.stringify({ used: e.key, at: e.used })}\n`));
+    }
+    let after = 0;
+    for (const [i, f] of all.entries()) {
+      const content = Buffer.concat(byFile[i] as Buffer[]);
+      after += await this.rewrite(f.path, f.size, content);
+    }
+    this.files.clear();
+    this.close();
+    await this.stamp();
+    return { removed, freed: Math.max(0, before - after), entries: kept.length, bytes: after };
+  }
+
+  /** Replaces a file by `content` plus whatever was appended to it after its first `read` bytes; returns its new size. */
+  private async rewrite(path: string, read: number, content: Buffer): Promise<number> {
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+    try {
+      const fh = await open(tmp, 'wx', 0o600);
+      let size = content.length;
+      try {
+        await fh.writeFile(content);
+        const now = await stat(path).catch(() => undefined);
+        if (now && now.size > read) {
+          const tail = await open(path, 'r');
+          try {
+            const buf = Buffer.alloc(now.size - read);
+            await tail.read(buf, 0, buf.length, read);
+            await fh.writeFile(buf);
+            size += buf.length;
+          } finally {
+            await tail.close();
+          }
+        }
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      return size;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Answers stored one file each by the first version of the cache: removed (they are not read). */
+  private async removeOldLayout(): Promise<void> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names)
+      if (/^[0-9a-f]{2}$/.test(name) || name.endsWith('.tmp')) await rm(join(this.dir, name), { recursive: true, force: true });
+  }
+
+  async clear(): Promise<{ removed: number; freed: number }> {
+    const s = await this.stats();
+    await rm(this.dir, { recursive: true, force: true });
+    this.made = false;
+    this.files.clear();
+    this.close();
+    return { removed: s.entries, freed: s.bytes };
+  }
+
+  /**
+   * Prunes when the files hold more than `maxBytes` and the last prune is older than an hour:
+   * called after a run stored answers, so the cache stays bounded without every run reading it all.
    */
   async pruneIfDue(now = Date.now()): Promise<void> {
     const st = await stat(join(this.dir, '.pruned')).catch(() => undefined);
     if (st && now - st.mtimeMs < PRUNE_EVERY_MS) return;
-    await this.prune();
+    const bytes = (await this.list()).reduce((a, f) => a + f.size, 0);
+    if (bytes > this.maxBytes) await this.prune();
+    else await this.stamp();
   }
 
   private async stamp(): Promise<void> {
@@ -249,7 +461,7 @@ export class AnswerCache {
       const now = new Date();
       await utimes(file, now, now);
     } catch {
-      // no stamp: the next run prunes again
+      // no stamp: the next run looks again
     }
   }
 }

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { readAnswer, type Answer, type ApiResult } from '../api/index.ts';
 import { cacheDir, stateDir } from '../config/model-cache.ts';
 import type { Settings } from '../config/settings.ts';
-import { AnswerCache, answerKey, dataUrlHash, type StoredResponse } from './answer-cache.ts';
+import { AnswerCache, answerKey, dataUrlHash, imageDigest, type StoredResponse } from './answer-cache.ts';
 import { errorInfo } from './batch-decide.ts';
 import { parseStructured, sendDescribe, type CoreContext, type DescribePlan, type DescribeResult } from './describe.ts';
 import { judgeAnswer } from './guards.ts';
@@ -55,8 +55,6 @@ export function openMemory(
 export interface Answered extends DescribeResult {
   /** Set when the answer came from the cache: when it was first received. Usage and timing are that request's. */
   cached: { at: number } | undefined;
-  /** sha256 of each image's bytes as sent (null for a URL passed as given). */
-  sha256: (string | null)[];
   /** The cache key of the request. */
   key: string;
 }
@@ -105,14 +103,12 @@ function warnOnce(memory: AnswerMemory, what: 'cache' | 'history', err: unknown)
  * sendDescribe's; the cache never fails a run (a cache that cannot be written is said once).
  */
 export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx: CoreContext): Promise<Answered> {
-  const images = plan.images.map((i) => i.url);
-  const sha256 = images.map(dataUrlHash);
-  const hashes = new Map<string, string>();
-  images.forEach((u, i) => {
-    const h = sha256[i];
-    if (h) hashes.set(u, h);
-  });
-  const key = answerKey(plan.url, plan.body, hashes);
+  const digests = new Map<string, string>();
+  for (const { url } of plan.images) {
+    const d = digests.has(url) ? undefined : imageDigest(url);
+    if (d) digests.set(url, d);
+  }
+  const key = answerKey(plan.url, plan.body, digests);
   const memory = ctx.memory;
   const cache = memory?.cache;
   if (cache && !memory.refresh) {
@@ -120,7 +116,7 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
     if (hit) {
       try {
         const response = restored(hit.response);
-        return { plan, response, answer: readAnswer(response.body), cached: { at: hit.at }, sha256, key };
+        return { plan, response, answer: readAnswer(response.body), cached: { at: hit.at }, key };
       } catch {
         // an entry this version cannot read is a miss
       }
@@ -136,7 +132,7 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
       );
     if (valid) await cache.put(key, stored(sent.response)).catch((err: unknown) => warnOnce(memory as AnswerMemory, 'cache', err));
   }
-  return { ...sent, cached: undefined, sha256, key };
+  return { ...sent, cached: undefined, key };
 }
 
 /** One answer, or one failure, for the history. */
@@ -155,10 +151,19 @@ export interface HistoryEvent {
   /** The failure. With `answer`, what the model said that was not accepted. */
   error?: unknown;
   answer?: Answer | undefined;
-  /** The image's hash when there is no result (a batch item that failed before it was sent). */
+  /**
+   * The image's sha256 as the caller knows it (batch and map: the file's, as in their records);
+   * without it, the sha256 of the bytes sent is worked out here.
+   */
   sha256?: string | null | undefined;
   /** How long it took; default: the request's time. */
   durationMs?: number | undefined;
+}
+
+/** sha256 of the first image's bytes as sent; null for a URL passed as given, or nothing sent. */
+function sentHash(r: Answered | undefined): string | null {
+  const url = r?.plan.images[0]?.url;
+  return url === undefined ? null : dataUrlHash(url);
 }
 
 /** Appends one record to the history; never fails the run (a history that cannot be written is said once). */
@@ -175,7 +180,7 @@ export async function recordHistory(ctx: Pick<CoreContext, 'memory' | 'cwd'>, e:
     image: imageLabel(first),
     ...(e.images.length > 1 ? { images: e.images.map(imageLabel) } : {}),
     ...(local ? { path: resolve(ctx.cwd, first) } : {}),
-    sha256: r?.sha256[0] ?? e.sha256 ?? null,
+    sha256: e.sha256 ?? sentHash(r),
     prompt: e.prompt,
     ...(e.system ? { system: e.system } : {}),
     model: answer?.model ?? e.model ?? null,

@@ -43,7 +43,7 @@ export interface HistoryRecord {
   images?: string[];
   /** The absolute path of a local file. */
   path?: string;
-  /** sha256 of the image bytes sent: the same picture under any name has the same hash. */
+  /** sha256 of the file (batch, map) or of the bytes sent (describe, mcp): the same picture under any name has the same hash. */
   sha256: string | null;
   prompt: string;
   system?: string;

@@ -3,7 +3,7 @@
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
 import { BIN, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
@@ -24,13 +24,30 @@ const promptOf = (req: RecordedRequest): string =>
 /** Answers name the prompt they were asked, so a test can tell answers apart. */
 const echo: Handler = (req, res) => sendJson(res, 200, completion(`answer to ${promptOf(req)}`));
 
-/** Entry files of the answer cache under a config home (cliEnv puts XDG_CACHE_HOME there). */
-function entries(home: string): string[] {
+/** The answer cache's files under a config home (cliEnv puts XDG_CACHE_HOME there). */
+function cacheFiles(home: string): string[] {
   const dir = join(home, '.cache', 'imgdesc', 'answers');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((b) => /^[0-9a-f]{2}$/.test(b))
-    .flatMap((b) => readdirSync(join(dir, b)).map((f) => join(dir, b, f)));
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => join(dir, f));
+}
+/** Every answer stored (each line whole; `lenient`: lines that do not parse yet are left out). */
+// biome-ignore lint/suspicious/noExplicitAny: parsed JSON, checked field by field
+function entries(home: string, lenient = false): any[] {
+  return cacheFiles(home).flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"key":'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch (err) {
+          if (lenient) return [];
+          throw err;
+        }
+      }),
+  );
 }
 const historyFile = (home: string) => join(home, '.local', 'state', 'imgdesc', 'history.jsonl');
 const historyLines = (home: string) =>
@@ -66,14 +83,15 @@ describe('answer cache', { skip: noFixtures }, () => {
     assert.equal(body.created, 1677652288);
     assert.equal(chats(srv).length, 1);
     // 0700 folders, 0600 files
-    const [entry] = entries(home);
-    assert.ok(entry);
-    assert.equal(statSync(entry).mode & 0o777, 0o600);
+    const [file] = cacheFiles(home);
+    assert.ok(file);
+    assert.equal(entries(home).length, 1);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, '.cache', 'imgdesc', 'answers')).mode & 0o777, 0o700);
     assert.equal(statSync(historyFile(home)).mode & 0o777, 0o600);
     assert.equal(statSync(join(home, '.local', 'state', 'imgdesc')).mode & 0o777, 0o700);
     // the token is in no stored file
-    for (const f of [...entries(home), historyFile(home)]) assert.ok(!readFileSync(f, 'utf8').includes(TOKEN), f);
+    for (const f of [...cacheFiles(home), historyFile(home)]) assert.ok(!readFileSync(f, 'utf8').includes(TOKEN), f);
   });
 
   test('the same bytes under another path and as a data: URL hit; prompt, model, max-tokens, system changes miss', async () => {
@@ -103,6 +121,28 @@ describe('answer cache', { skip: noFixtures }, () => {
       assert.doesNotMatch(r.stderr, /from the cache/, args.join(' '));
     }
     assert.equal(chats(srv).length, 1 + misses.length);
+  });
+
+  test('the key is the prepared bytes: another resize misses, the same resize of a copy hits', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    const photo = fixture('jpeg-baseline.jpg'); // 123x456
+    const copy = join(tempDir(), 'copy.jpg');
+    copyFileSync(photo, copy);
+    assert.equal((await run([photo, 'q'], opts)).code, 0);
+    const smaller = await run([photo, 'q', '--max-edge', '200'], opts);
+    assert.equal(smaller.code, 0, smaller.stderr);
+    assert.doesNotMatch(smaller.stderr, /from the cache/, 'resized: other bytes');
+    assert.equal(chats(srv).length, 2);
+    for (const args of [
+      [copy, 'q', '--max-edge', '200'],
+      [copy, 'q'],
+    ]) {
+      const r = await run(args, opts);
+      assert.match(r.stderr, /answered from the cache/, args.join(' '));
+    }
+    assert.equal(chats(srv).length, 2);
   });
 
   test('--refresh asks again and replaces the answer; --no-cache neither reads nor writes', async () => {
@@ -145,7 +185,7 @@ describe('answer cache', { skip: noFixtures }, () => {
     // refusal, cut off, empty (exit 4), then the accepted answer, then a hit
     assert.equal(chats(srv).length, 4);
     assert.equal(entries(home).length, 1);
-    assert.equal(JSON.parse(readFileSync(entries(home)[0] as string, 'utf8')).response.body.choices[0].message.content, 'A cat on a mat.');
+    assert.equal(entries(home)[0].response.body.choices[0].message.content, 'A cat on a mat.');
     // every one of them is in the history, the failure with its error
     const h = historyLines(home);
     assert.equal(h.length, 5);
@@ -167,13 +207,15 @@ describe('answer cache', { skip: noFixtures }, () => {
     const home = tempDir();
     const opts = { env: relayEnv(srv.url), configHome: home };
     await run([gif, 'x'], opts);
-    const [entry] = entries(home);
-    const whole = readFileSync(entry as string, 'utf8');
-    writeFileSync(entry as string, whole.slice(0, whole.length / 2));
+    const [file] = cacheFiles(home);
+    const whole = readFileSync(file as string, 'utf8');
+    writeFileSync(file as string, whole.slice(0, whole.length / 2));
     const r = await run([gif, 'x'], opts);
     assert.equal(r.code, 0);
     assert.doesNotMatch(r.stderr, /from the cache/);
-    assert.equal(JSON.parse(readFileSync(entry as string, 'utf8')).response.body.choices[0].message.content, 'answer to x');
+    // the new entry is appended (glued to the torn line) and read from there
+    const text = readFileSync(file as string, 'utf8');
+    assert.equal(JSON.parse(text.slice(text.lastIndexOf('{"key":'))).response.body.choices[0].message.content, 'answer to x');
     assert.match((await run([gif, 'x'], opts)).stderr, /from the cache/);
     assert.equal(chats(srv).length, 2);
   });
@@ -204,8 +246,9 @@ describe('answer cache', { skip: noFixtures }, () => {
         .filter((r) => r.ok);
     const okNames = new Set(ok(a.stdout).map((r) => r.image));
     // every entry whole, one per image that was answered, and each one the answer to its own image
-    const stored = entries(home).map((f) => JSON.parse(readFileSync(f, 'utf8')));
-    assert.equal(stored.length, okNames.size);
+    // (both runs may have asked, and stored, the same image: the latest entry of a key is the one read)
+    const stored = entries(home);
+    assert.equal(new Set(stored.map((e) => e.key)).size, okNames.size);
     for (const e of stored) assert.match(e.response.body.choices[0].message.content, /^answer to describe /);
     const before = chats(srv).length;
     const third = await run(['batch', '.', '-p', 'describe {name}'], opts);
@@ -237,7 +280,7 @@ describe('answer cache', { skip: noFixtures }, () => {
     const child = spawn(process.execPath, [BIN, 'batch', '.', '-c', '8', '-q'], { cwd: dir, env, stdio: 'ignore' });
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
-        if (entries(home).length >= 10 || child.exitCode !== null) {
+        if (entries(home, true).length >= 10 || child.exitCode !== null) {
           clearInterval(poll);
           child.kill('SIGKILL');
           resolve();
@@ -245,10 +288,9 @@ describe('answer cache', { skip: noFixtures }, () => {
       }, 5);
     });
     await new Promise((r) => child.once('close', r));
-    // every entry that is there is whole; temp files may be left (and are ignored)
-    for (const f of entries(home).filter((f) => f.endsWith('.json'))) JSON.parse(readFileSync(f, 'utf8'));
+    // every entry that is there is whole (entries() throws on a line that is not)
+    const stored = new Set(entries(home).map((e) => e.key)).size;
     for (const r of historyLines(home)) assert.equal(typeof r.id, 'string');
-    const stored = entries(home).filter((f) => f.endsWith('.json')).length;
     const before = chats(srv).length;
     const again = await runCli(['batch', '.', '-q'], { cwd: dir, env: relayEnv(srv.url), configHome: home });
     assert.equal(again.code, 0, again.stderr);

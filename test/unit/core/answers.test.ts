@@ -1,9 +1,9 @@
 // The answer cache's key and store, what may be cached, and the history's store and queries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnswerCache, answerKey, dataUrlHash } from '../../../src/core/answer-cache.ts';
+import { AnswerCache, answerKey, dataUrlHash, imageDigest } from '../../../src/core/answer-cache.ts';
 import { isCacheable } from '../../../src/core/answers.ts';
 import { History, newId, parseLine, searchForms, matchesFilter, tokensOf, type HistoryRecord } from '../../../src/core/history.ts';
 import { parseSince } from '../../../src/cli/log.ts';
@@ -24,7 +24,7 @@ const body = (extra: Record<string, unknown> = {}, prompt = 'q', url = img) => (
   max_tokens: 100,
   ...extra,
 });
-const hashes = new Map([[img, dataUrlHash(img) as string]]);
+const hashes = new Map([[img, imageDigest(img) as string]]);
 const key = (b: Record<string, unknown>, endpoint = 'https://relay.example/v1/chat/completions') => answerKey(endpoint, b, hashes);
 
 test('answerKey: the same request in any key order, streamed or not, is one key', () => {
@@ -59,6 +59,32 @@ test('dataUrlHash: the bytes of a data: URL; null for other URLs', () => {
   assert.equal(dataUrlHash('https://example.com/a.png'), null);
 });
 
+test('imageDigest: the same bytes give one digest, other bytes or another type another; null for other URLs', () => {
+  const png = (b64: string) => `data:image/png;base64,${b64}`;
+  assert.equal(
+    imageDigest(png('iVBORw0KGgo=')),
+    imageDigest(`data:image/png;base64,${Buffer.from('iVBORw0KGgo=', 'base64').toString('base64')}`),
+  );
+  assert.notEqual(imageDigest(png('iVBORw0KGgo=')), imageDigest(png('iVBORw0KGgp=')));
+  assert.notEqual(imageDigest(png('iVBORw0KGgo=')), imageDigest('data:image/jpeg;base64,iVBORw0KGgo='));
+  assert.match(imageDigest(png('AAAA')) as string, /^[0-9a-f]{64}$/);
+  assert.equal(imageDigest('https://example.com/a.png'), null);
+});
+
+test('answerKey: the image is keyed by its digest alone (never by where it came from)', () => {
+  const other = 'data:image/png;base64,iVBORw0KGgo=';
+  // the same text under another string object (another path read into the same bytes)
+  const copy = `data:image/png;base64,${'iVBORw0KGgo='}`;
+  assert.equal(
+    key(body({}, 'q', copy)),
+    answerKey('https://relay.example/v1/chat/completions', body({}, 'q', other), new Map([[other, imageDigest(other) as string]])),
+  );
+  // an image without a digest is keyed by its URL (a URL passed as given)
+  const byUrl = (u: string) => answerKey('e', body({}, 'q', u), new Map());
+  assert.notEqual(byUrl('https://a.example/x.png'), byUrl('https://a.example/y.png'));
+  assert.equal(byUrl('https://a.example/x.png'), byUrl('https://a.example/x.png'));
+});
+
 const answer = (content: string, finishReason: string | null = 'stop', refusal: string | null = null) => ({
   content,
   contents: [content],
@@ -85,47 +111,84 @@ test('isCacheable: complete, accepted answers only', () => {
   assert.equal(isCacheable(answer('{"caption":"a cat"}'), true), true);
 });
 
-test('AnswerCache: round trip, torn and foreign entries are misses, files 0600', async () => {
+const stored = (pad = 'x') => ({ status: 200, requestId: null, body: { pad }, elapsedMs: 1 });
+
+test('AnswerCache: round trip, latest wins, torn and foreign entries are misses, 0600 in 0700', async () => {
   const cache = new AnswerCache(tempDir(), 500 * 1024 * 1024);
   const k = 'ab'.repeat(32);
   assert.equal(await cache.get(k), undefined);
   await cache.put(k, { status: 200, requestId: 'r', body: { x: 1 }, elapsedMs: 12 }, 1000);
-  const got = await cache.get(k);
+  const got = await cache.get(k, 2000);
   assert.deepEqual(got?.response, { status: 200, requestId: 'r', body: { x: 1 }, elapsedMs: 12 });
   assert.equal(got?.at, 1000);
-  const file = join(cache.dir, 'ab', `${k.slice(2)}.json`);
+  const file = cache.fileOf(k);
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  const text = readFileSync(file, 'utf8');
-  writeFileSync(file, text.slice(0, 20));
-  assert.equal(await cache.get(k), undefined, 'torn');
-  writeFileSync(file, text.replace(k, 'cd'.repeat(32)));
-  assert.equal(await cache.get(k), undefined, 'an entry for another key');
+  assert.equal(statSync(cache.dir).mode & 0o777, 0o700);
+  await cache.put(k, stored('second'), 3000);
+  assert.equal((await cache.get(k, 3000))?.at, 3000, 'the latest entry of a key wins');
+  // another process appends, and this one (which has the file indexed) sees it
+  const k2 = 'ab'.repeat(31) + 'cd';
+  await new AnswerCache(cache.root, cache.maxBytes).put(k2, stored('other run'), 4000);
+  assert.equal((await cache.get(k2, 4000))?.response.body && 'ok', 'ok');
+  // a torn write (full disk), then an entry glued to it: the torn one is a miss, the glued one is read
+  const k3 = 'ab'.repeat(30) + 'ef'.repeat(2);
+  const k4 = 'ab'.repeat(30) + '0123';
+  appendFileSync(file, `{"key":"${k3}","v":2,"at":5000,"response":{"sta`);
+  await new AnswerCache(cache.root, cache.maxBytes).put(k4, stored('glued'), 5000);
+  assert.equal(await cache.get(k3, 5000), undefined, 'torn');
+  assert.deepEqual((await cache.get(k4, 5000))?.response.body, { pad: 'glued' });
+  assert.equal((await cache.get(k, 5000))?.at, 3000, 'the entries before the torn line are intact');
+  // an entry whose key is not the one asked for (a hand edit) is a miss
+  const k5 = 'ab'.repeat(29) + '4567'.repeat(2);
+  appendFileSync(
+    file,
+    `{"key":"${k5}","v":2,"at":1,"response":{"status":200,"requestId":null,"body":{},"elapsedMs":1},"key":"${'0'.repeat(64)}"}\n`,
+  );
+  assert.equal(await cache.get(k5, 5000), undefined, 'foreign');
+  // the file replaced (another run pruned it): read again from the start
+  writeFileSync(file, `${JSON.stringify({ key: k, v: 2, at: 7000, response: stored('rewritten') })}\n`);
+  assert.equal((await cache.get(k, 7000))?.at, 7000);
+  assert.equal(await cache.get(k2, 7000), undefined);
   await cache.pruning;
 });
 
-test('AnswerCache: prune removes the least recently used first, and temp files of killed runs', async () => {
+test('AnswerCache: a hit records its use at most once a day; prune drops the least recently used first', async () => {
   const cache = new AnswerCache(tempDir(), 500 * 1024 * 1024);
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.now();
   const keys = ['00', '11', '22', '33'].map((p) => p.repeat(32));
-  for (const k of keys) await cache.put(k, { status: 200, requestId: null, body: { pad: 'x'.repeat(1000) }, elapsedMs: 1 });
+  // 00 oldest … 33 newest; then 00 is used (read) again
+  for (const [i, k] of keys.entries()) await cache.put(k, stored('x'.repeat(1000)), now - (10 - i) * day);
   await cache.pruning;
-  // ages: 00 oldest … 33 newest; then 00 is read (used) again
-  keys.forEach((k, i) => {
-    const t = new Date(Date.now() - (10 - i) * 60_000);
-    utimesSync(join(cache.dir, k.slice(0, 2), `${k.slice(2)}.json`), t, t);
-  });
-  assert.ok(await cache.get(keys[0] as string));
-  const stale = join(cache.dir, '11', 'x.json.1.tmp');
-  writeFileSync(stale, 'half');
-  utimesSync(stale, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
-  const size = (await cache.stats()).bytes / 4;
-  const r = await cache.prune(Math.ceil(size * 2));
+  const size = (f: string) => statSync(f).size;
+  const before = size(cache.fileOf(keys[0] as string));
+  assert.ok(await cache.get(keys[0] as string, now));
+  assert.ok(size(cache.fileOf(keys[0] as string)) > before, 'an old answer used: its use is recorded');
+  const once = size(cache.fileOf(keys[0] as string));
+  assert.ok(await new AnswerCache(cache.root, cache.maxBytes).get(keys[0] as string, now + 1000));
+  assert.equal(size(cache.fileOf(keys[0] as string)), once, 'used again the same day: nothing written');
+  // a file of the first layout (one file per answer) and a killed prune's temp file
+  mkdirSync(join(cache.dir, 'ab'));
+  writeFileSync(join(cache.dir, 'ab', 'cd.json'), '{}');
+  writeFileSync(join(cache.dir, '00.jsonl.1.x.tmp'), 'half');
+  const total = (await cache.stats()).bytes;
+  assert.equal((await cache.stats()).entries, 4);
+  const r = await cache.prune(Math.ceil(total / 2));
   assert.deepEqual([r.removed, r.entries], [2, 2]);
-  assert.ok(await cache.get(keys[0] as string), 'recently used: kept');
-  assert.ok(await cache.get(keys[3] as string), 'newest: kept');
-  assert.equal(await cache.get(keys[1] as string), undefined);
-  assert.equal(await cache.get(keys[2] as string), undefined);
-  assert.deepEqual(readdirSync(join(cache.dir, '11')), [], 'the temp file is gone');
-  assert.deepEqual(await cache.clear(), { removed: 2, freed: Math.round(size * 2) });
+  assert.equal(r.bytes, (await cache.stats()).bytes);
+  assert.ok(await cache.get(keys[0] as string, now), 'recently used: kept');
+  // (looked at as of the day it was stored: a look now would record a use)
+  assert.ok(await cache.get(keys[3] as string, now - 6.5 * day), 'newest: kept');
+  assert.equal(await cache.get(keys[1] as string, now), undefined);
+  assert.equal(await cache.get(keys[2] as string, now), undefined);
+  assert.deepEqual(readdirSync(cache.dir).sort(), ['.pruned', '00.jsonl', '11.jsonl', '22.jsonl', '33.jsonl']);
+  assert.ok(r.freed > 0);
+  // the use survives the rewrite: a prune now drops 33 first
+  assert.equal((await cache.prune(Math.ceil(r.bytes / 2))).removed, 1);
+  assert.ok(await cache.get(keys[0] as string, now));
+  assert.equal(await cache.get(keys[3] as string, now - 6.5 * day), undefined);
+  const left = await cache.stats();
+  assert.deepEqual(await cache.clear(), { removed: 1, freed: left.bytes });
   assert.equal((await cache.stats()).entries, 0);
 });
 

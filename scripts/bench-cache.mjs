@@ -1,0 +1,167 @@
+// What the answer cache and the history cost a batch: `npm run bench -- cache` (after `npm run build`).
+// Prints figures, asserts nothing. Talks only to a relay it starts on 127.0.0.1, which answers at once.
+//
+//   1. CPU time (user+sys of the imgdesc process) per image of one batch of misses, -c 16:
+//      `--no-cache --no-log` (as before the cache existed) against the defaults (every answer looked
+//      up, stored and logged), in alternating rounds; the ratio of the two (issue #22: ≤ 1.10).
+//   2. The same batch again over the same folder: every answer from the cache (issue #22: a batch of
+//      5,000 all-hits finishes in a few seconds). Wall time and CPU.
+// BENCH_CACHE_IMAGES (default 5000) distinct photo-like JPEGs of a few kB; BENCH_CACHE_ROUNDS (default 3).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'imgdesc.js');
+if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
+  console.error('run `npm run build` first');
+  process.exit(1);
+}
+if (!existsSync('/usr/bin/time')) {
+  console.log('cache: /usr/bin/time is missing (it measures the CPU time of the process): skipped');
+  process.exit(0);
+}
+const N = Number(process.env.BENCH_CACHE_IMAGES ?? 5000);
+const ROUNDS = Number(process.env.BENCH_CACHE_ROUNDS ?? 3);
+const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-cache-'));
+
+function startRelay() {
+  const body = JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    model: 'bench-model',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'A blurred grey texture, like fog over wet sand.' }, finish_reason: 'stop' },
+    ],
+    usage: { prompt_tokens: 10, completion_tokens: 12, total_tokens: 22 },
+  });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** One imgdesc run under /usr/bin/time: wall ms and CPU ms (user+sys). */
+function measured(args, env) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, BIN, ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - started;
+      const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+      if (code !== 0 || !m) return reject(new Error(`imgdesc ${args.join(' ')}: exit ${code}\n${stderr.slice(-800)}`));
+      resolve({ ms, cpuMs: (Number(m[1]) + Number(m[2])) * 1000 });
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+// Photo-like: noise blurred into soft shapes, 256x192, a few kB each, every one different (the
+// texture shifted and tinted per image; made once, encoded per image).
+const dir = join(work, 'photos');
+mkdirSync(dir);
+const made = performance.now();
+const W = 256;
+const H = 192;
+const texture = await sharp({ create: { width: W * 2, height: H * 2, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+  .blur(4)
+  .raw()
+  .toBuffer();
+const pixels = Buffer.alloc(W * H * 3);
+for (let i = 0; i < N; i++) {
+  const dx = (i * 7) % W;
+  const dy = Math.floor(i / W) % H;
+  for (let y = 0; y < H; y++) {
+    const from = ((y + dy) * W * 2 + dx) * 3;
+    texture.copy(pixels, y * W * 3, from, from + W * 3);
+  }
+  for (let p = 0; p < pixels.length; p += 3) pixels[p] = (pixels[p] + i) & 255;
+  const jpeg = await sharp(pixels, { raw: { width: W, height: H, channels: 3 } })
+    .jpeg({ quality: 75 })
+    .toBuffer();
+  writeFileSync(join(dir, `IMG_${String(i).padStart(5, '0')}.jpg`), jpeg);
+}
+const server = await startRelay();
+const env = (home) => ({
+  PATH: process.env.PATH,
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, 'config'),
+  XDG_CACHE_HOME: join(home, 'cache'),
+  XDG_STATE_HOME: join(home, 'state'),
+  TERM: 'dumb',
+  IMGDESC_BASE_URL: `http://127.0.0.1:${server.address().port}`,
+  IMGDESC_TOKEN: 'sk-bench-0123456789abcdef',
+  IMGDESC_MODEL: 'claude-sonnet-4-5-20250929',
+});
+console.log(
+  `## answer cache: ${N.toLocaleString('en-US')} distinct JPEGs (256x192, ${((performance.now() - made) / 1000).toFixed(0)} s to make), batch -c 16, relay on 127.0.0.1 answering at once; ${ROUNDS} rounds, medians`,
+);
+console.log(`load average before: ${load()}`);
+
+const plain = [];
+const cached = [];
+const ratios = [];
+const hits = [];
+let runs = 0;
+const fresh = () => {
+  const home = join(work, `home-${runs++}`);
+  mkdirSync(home);
+  return home;
+};
+for (let r = 0; r < ROUNDS; r++) {
+  // alternating (which one goes first too), so that the machine's noise falls on both alike
+  const order = r % 2 ? ['cache', 'plain'] : ['plain', 'cache'];
+  const got = {};
+  for (const which of order) {
+    const home = fresh();
+    const extra = which === 'plain' ? ['--no-cache', '--no-log'] : [];
+    got[which] = await measured(['batch', dir, '-c', '16', '-q', ...extra, '-o', join(home, 'out.jsonl')], env(home));
+    if (which === 'cache') {
+      // the same batch again, over the same folder and cache: every answer from the cache
+      hits.push(await measured(['batch', dir, '-c', '16', '-q', '-o', join(home, 'again.jsonl')], env(home)));
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+  plain.push(got.plain.cpuMs);
+  cached.push(got.cache.cpuMs);
+  ratios.push(got.cache.cpuMs / got.plain.cpuMs);
+}
+const perImage = (ms) => `${((ms / N) * 1000).toFixed(0)} µs`;
+const rows = [
+  ['CPU per image, misses, --no-cache --no-log', perImage(median(plain)), plain.map((m) => (m / 1000).toFixed(2)).join(' / ') + ' s'],
+  ['CPU per image, misses, cache and history on', perImage(median(cached)), cached.map((m) => (m / 1000).toFixed(2)).join(' / ') + ' s'],
+  ['ratio (cache on / off), per round', `${median(ratios).toFixed(3)}×`, `${ratios.map((x) => x.toFixed(3)).join(' / ')}; target ≤ 1.10`],
+  [
+    `the same ${N.toLocaleString('en-US')} again, all from the cache: wall`,
+    `${(median(hits.map((h) => h.ms)) / 1000).toFixed(2)} s`,
+    `${hits.map((h) => (h.ms / 1000).toFixed(2)).join(' / ')} s; CPU ${perImage(median(hits.map((h) => h.cpuMs)))} per image; target: a few seconds`,
+  ],
+];
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+for (const [a, b, c] of rows) console.log(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+console.log(`load average after: ${load()} (2 cores: wall times stretch with it; CPU times much less)`);
+server.close();
+rmSync(work, { recursive: true, force: true });
