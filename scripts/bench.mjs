@@ -460,6 +460,12 @@ if (want('pace')) {
   execFileSync(process.execPath, [new URL('./bench-pace.mjs', import.meta.url).pathname], { stdio: 'inherit' });
 }
 
+if (want('resume')) {
+  // Minutes: 100,000 done images and 10 new, a rerun of the batch (issue #23 item 5).
+  console.log('');
+  execFileSync(process.execPath, [new URL('./bench-resume.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+}
+
 if (want('deadline')) {
   // Issue #19 item 4: preparation ends by its deadline. A 2.4 KB SVG with 20 feGaussianBlur
   // filters (stdDeviation 1000) rendered with the default deadline and with --prepare-timeout 2;

@@ -33,6 +33,11 @@ export interface ItemFacts {
   described?: boolean | undefined;
   /** Whether the sidecar file exists already. */
   sidecarExists?: boolean | undefined;
+  /**
+   * What its results-file records say before it is read (resume): `done` when an ok record names
+   * the size and modification time it has now, else `read`. Not asked for URLs.
+   */
+  byRecord?: 'done' | 'read' | undefined;
   /** Its sha256; null when it cannot be read (the image layer says why). Not asked for URLs. */
   sha256?: string | null | undefined;
   /** An earlier run recorded the same path and bytes ok (resume). */
@@ -62,6 +67,7 @@ export type ItemStep =
   | { step: 'check-sidecar' }
   | { step: 'check-hf' }
   | { step: 'check-described' }
+  | { step: 'stat' }
   | { step: 'hash' }
   | { step: 'check-resume' }
   | { step: 'check-folder' }
@@ -106,6 +112,9 @@ export function decideItem(f: ItemFacts): ItemStep {
     if (f.hfCaptioned === undefined) return { step: 'check-hf' };
     if (f.hfCaptioned) return { step: 'skip', reason: 'captioned' };
   }
+  // Known by its record's size and time: skipped without being opened (a big rerun starts at once).
+  if (!f.url && f.byRecord === undefined) return { step: 'stat' };
+  if (f.byRecord === 'done') return { step: 'skip', reason: 'done' };
   if (!f.url && f.sha256 === undefined) return { step: 'hash' };
   if (f.recordedOk === undefined) return { step: 'check-resume' };
   if (f.recordedOk) return { step: 'skip', reason: 'done' };

@@ -1,13 +1,68 @@
 // Resume: what an earlier run of the same batch already recorded in its -o file.
+//
+// An ok record names its file's size and modification time as they were just before it was read
+// (`size`, `mtime_ms`). A rerun that finds the file with the same size and time skips it without
+// opening it; only when they differ (or the record has none: older records, URLs, files changed
+// moments before they were read) is the file read and matched by its sha256, as before.
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { linesOrOverlong, MAX_RECORD_BYTES } from '../read-capped.ts';
 import { isRemote, resumeKey } from './batch-inputs.ts';
 import { nestsDeeper } from '../json-depth.ts';
 
-/** Images recorded ok, by absolute path (or manifest id) → the content hashes recorded for it. */
+/** A file's size and modification time (whole ms), as an ok record names them. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * How long a file must have stood unchanged before its time is recorded. A file system that keeps
+ * times in whole seconds (or two, FAT) gives a change made in the same second the same time, so a
+ * file read within that window could change again unseen: its record names no time, and a rerun
+ * reads it (git's "racy" entries, the same cure).
+ */
+export const SETTLED_MS = 2000;
+
+/** What to record of a file stat'ed at `now`: its stamp, or undefined when it changed too recently to trust. */
+export function stampToRecord(st: { size: number; mtimeMs: number } | null, now: number): FileStamp | undefined {
+  if (st === null) return undefined;
+  const mtimeMs = Math.floor(st.mtimeMs);
+  // a time in the future (a clock ahead, a copy from such a machine) is no settled time either
+  if (now - mtimeMs < SETTLED_MS) return undefined;
+  return { size: st.size, mtimeMs };
+}
+
+/** One ok record as resume keeps it: the bytes it described, and the file's stamp when it names one. */
+export interface DoneRecord {
+  sha256: string | null;
+  stamp?: FileStamp | undefined;
+  /** For a record named by a manifest id: the image as named there (the id may move to another file). */
+  image?: string | undefined;
+}
+
+/**
+ * Whether an image is done by its records alone, without reading it: an ok record names the same
+ * size and modification time as the file has now (and, for a manifest id, the same image). Anything
+ * else (no stamp, a file that cannot be stat'ed, a size or time that differs) means read it.
+ */
+export function resumeByRecord(
+  records: readonly DoneRecord[] | undefined,
+  file: { image: string; stamp: FileStamp | null },
+): 'skip' | 'read' {
+  const now = file.stamp;
+  if (!records || now === null) return 'read';
+  for (const r of records) {
+    if (r.stamp === undefined || (r.image !== undefined && r.image !== file.image)) continue;
+    if (r.stamp.size === now.size && r.stamp.mtimeMs === now.mtimeMs) return 'skip';
+  }
+  return 'read';
+}
+
+/** Images recorded ok, by absolute path (or manifest id) → what each ok record says of them. */
 export class ResumeIndex {
-  private readonly ok = new Map<string, Set<string | null>>();
+  // One record per image is the rule (an array only when a file was redone): 100,000 of them stay small.
+  private readonly ok = new Map<string, DoneRecord | DoneRecord[]>();
   /** Lines that were not whole JSON records (a torn last line from a crash). */
   torn = 0;
   records = 0;
@@ -20,19 +75,37 @@ export class ResumeIndex {
       this.torn++;
       return;
     }
+    this.add(r, cwd);
+  }
+
+  /** Adds one whole record. */
+  add(r: RecordLine, cwd: string): void {
     this.records++;
     if (r.ok !== true) return;
     const key = recordKey(r, cwd);
-    let hashes = this.ok.get(key);
-    if (!hashes) this.ok.set(key, (hashes = new Set()));
-    hashes.add(typeof r.sha256 === 'string' ? r.sha256 : null);
+    const done: DoneRecord = { sha256: typeof r.sha256 === 'string' ? r.sha256 : null };
+    const stamp = recordedStamp(r);
+    if (stamp !== undefined) done.stamp = stamp;
+    if (typeof r.id === 'string') done.image = r.image;
+    const had = this.ok.get(key);
+    if (had === undefined) this.ok.set(key, done);
+    else if (Array.isArray(had)) had.push(done);
+    else this.ok.set(key, [had, done]);
+  }
+
+  private recordsOf(key: string): readonly DoneRecord[] | undefined {
+    const had = this.ok.get(key);
+    return had === undefined ? undefined : Array.isArray(had) ? had : [had];
   }
 
   /** Done already: the same path with the same bytes (for URLs, which have no hash: the same URL). */
   isDone(key: string, sha256: string | null): boolean {
-    const hashes = this.ok.get(key);
-    if (!hashes) return false;
-    return hashes.has(sha256);
+    return this.recordsOf(key)?.some((r) => r.sha256 === sha256) ?? false;
+  }
+
+  /** Done by its records' size and time alone (resumeByRecord), so it need not be read. */
+  doneByRecord(key: string, image: string, stamp: FileStamp | null): boolean {
+    return resumeByRecord(this.recordsOf(key), { image, stamp }) === 'skip';
   }
 
   /** Whether this path was recorded ok at all (to decide if hashing it is worth it). */
@@ -43,6 +116,14 @@ export class ResumeIndex {
   get size(): number {
     return this.ok.size;
   }
+}
+
+/** The stamp an ok record names, when it names a whole one. */
+function recordedStamp(r: RecordLine): FileStamp | undefined {
+  const { size, mtime_ms: mtimeMs } = r;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
+  if (typeof mtimeMs !== 'number' || !Number.isSafeInteger(mtimeMs)) return undefined;
+  return { size, mtimeMs };
 }
 
 /** A whole record line (an object with an "image"), or undefined for a torn or foreign line. */
@@ -64,6 +145,8 @@ export interface RecordLine {
   id?: unknown;
   ok?: unknown;
   sha256?: unknown;
+  size?: unknown;
+  mtime_ms?: unknown;
   [field: string]: unknown;
 }
 

@@ -11,6 +11,8 @@ const file = (f: Partial<ItemFacts> = {}): ItemFacts => ({
   overwrite: false,
   // the write targets were checked and are fine (their own cases below say otherwise)
   targets: null,
+  // stat'ed, and no record knows it by size and time (its own cases below say otherwise)
+  byRecord: 'read',
   ...f,
 });
 const side = (f: Partial<ItemFacts> = {}) => file({ sidecar: '/w/p/a.txt', ...f });
@@ -40,7 +42,15 @@ test('decideItem: one line per case', () => {
       side({ targets: 'p/a.txt is a symbolic link', sidecarExists: true }),
       { step: 'fail', message: 'p/a.txt is a symbolic link; nothing was sent', code: 'refused-file' },
     ],
-    ['a new file is hashed first', file(), { step: 'hash' }],
+    ["a file is stat'ed first (resume by record)", file({ byRecord: undefined }), { step: 'stat' }],
+    ['its ok record names its size and time: skipped unread', file({ byRecord: 'done' }), { step: 'skip', reason: 'done' }],
+    ["a URL is not stat'ed", file({ url: true, byRecord: undefined, sha256: null }), { step: 'check-resume' }],
+    [
+      'a planted sidecar link is refused before the record could skip it',
+      side({ targets: 'p/a.txt is a symbolic link', byRecord: 'done' }),
+      { step: 'fail', message: 'p/a.txt is a symbolic link; nothing was sent', code: 'refused-file' },
+    ],
+    ['no record knows it by size and time: hashed', file(), { step: 'hash' }],
     ['then checked against the results file', file({ sha256: 'h' }), { step: 'check-resume' }],
     ['an unreadable file (no hash) is still checked', file({ sha256: null }), { step: 'check-resume' }],
     ['recorded ok already: skipped', file({ sha256: 'h', recordedOk: true }), { step: 'skip', reason: 'done' }],

@@ -12,7 +12,15 @@ import {
   splitFileList,
   withoutOwnFiles,
 } from '../../../src/core/batch-inputs.ts';
-import { indexFromText, readResumeIndex } from '../../../src/core/batch-resume.ts';
+import {
+  indexFromText,
+  readResumeIndex,
+  resumeByRecord,
+  SETTLED_MS,
+  stampToRecord,
+  type DoneRecord,
+  type FileStamp,
+} from '../../../src/core/batch-resume.ts';
 import { openJsonlFile, streamSink, writeFileAtomic } from '../../../src/core/batch-output.ts';
 import { errorInfo } from '../../../src/core/batch-decide.ts';
 import { progressLine, summaryLine } from '../../../src/ui/progress.ts';
@@ -181,6 +189,65 @@ test('resume index: ok records by path and hash; failures and torn lines do not 
   assert.equal(idx.isDone('/w/c.jpg', 'h3'), true, 'an absolute path matches too');
   assert.equal(idx.isDone('/w/d.jpg', null), false);
   assert.equal(idx.isDone('https://h/x.png', null), true);
+});
+
+test('resumeByRecord: skip unread or read, one line per case', () => {
+  const st = (size: number, mtimeMs: number): FileStamp => ({ size, mtimeMs });
+  const rec = (stamp?: FileStamp, image?: string): DoneRecord => ({ sha256: 'h', stamp, image });
+  const a = { image: 'p/a.jpg', stamp: st(100, 5000) };
+  const cases: Array<[string, DoneRecord[] | undefined, { image: string; stamp: FileStamp | null }, 'skip' | 'read']> = [
+    ['no ok record', undefined, a, 'read'],
+    ['an ok record of the same size and time', [rec(st(100, 5000))], a, 'skip'],
+    ['touched: same size, new time', [rec(st(100, 4000))], a, 'read'],
+    ['rewritten in place: same time, new size', [rec(st(99, 5000))], a, 'read'],
+    ['an older record without size and time', [rec()], a, 'read'],
+    ["cannot be stat'ed now (gone, not a file)", [rec(st(100, 5000))], { image: 'p/a.jpg', stamp: null }, 'read'],
+    ['redone once: the later record matches', [rec(st(80, 1000)), rec(st(100, 5000))], a, 'skip'],
+    ['a manifest id, same image as named', [rec(st(100, 5000), 'p/a.jpg')], a, 'skip'],
+    ['a manifest id that now names another file', [rec(st(100, 5000), 'p/b.jpg')], a, 'read'],
+  ];
+  for (const [name, records, file, want] of cases) assert.equal(resumeByRecord(records, file), want, name);
+});
+
+test('stampToRecord: a settled file is stamped; one changed moments before it was read is not', () => {
+  const now = 1_700_000_000_000;
+  const cases: Array<[string, { size: number; mtimeMs: number } | null, FileStamp | undefined]> = [
+    ['changed an hour ago', { size: 7, mtimeMs: now - 3_600_000.25 }, { size: 7, mtimeMs: now - 3_600_001 }],
+    ['changed just long enough ago', { size: 7, mtimeMs: now - SETTLED_MS }, { size: 7, mtimeMs: now - SETTLED_MS }],
+    [
+      'changed within the window (a second-granular clock could give a later change the same time)',
+      { size: 7, mtimeMs: now - 1500 },
+      undefined,
+    ],
+    ['a time in the future', { size: 7, mtimeMs: now + 60_000 }, undefined],
+    ["not stat'ed", null, undefined],
+  ];
+  for (const [name, st, want] of cases) assert.deepEqual(stampToRecord(st, now), want, name);
+});
+
+test('resume index: records with size and time are known without reading; odd values are no stamp', () => {
+  const line = (o: object) => JSON.stringify({ ok: true, content: 'x', sha256: 'h', ...o });
+  const idx = indexFromText(
+    [
+      line({ image: 'a.jpg', size: 10, mtime_ms: 1000 }),
+      line({ image: 'b.jpg' }),
+      line({ image: 'c.jpg', size: '10', mtime_ms: 1000 }),
+      line({ image: 'd.jpg', size: 10, mtime_ms: 1000.5 }),
+      line({ image: 'e.jpg', size: -1, mtime_ms: 1000 }),
+      line({ image: 'f.jpg', ok: false, size: 10, mtime_ms: 1000 }),
+      line({ image: 'rows/g.jpg', id: 'g', size: 10, mtime_ms: 1000 }),
+    ].join('\n'),
+    '/w',
+  );
+  const at = { size: 10, mtimeMs: 1000 };
+  assert.equal(idx.doneByRecord('/w/a.jpg', 'a.jpg', at), true);
+  assert.equal(idx.doneByRecord('/w/a.jpg', 'a.jpg', { size: 10, mtimeMs: 2000 }), false);
+  assert.equal(idx.isDone('/w/b.jpg', 'h'), true, 'an older record still resumes by content');
+  assert.equal(idx.doneByRecord('/w/b.jpg', 'b.jpg', at), false);
+  for (const x of ['c', 'd', 'e']) assert.equal(idx.doneByRecord(`/w/${x}.jpg`, `${x}.jpg`, at), false, x);
+  assert.equal(idx.doneByRecord('/w/f.jpg', 'f.jpg', at), false, 'a failure is redone');
+  assert.equal(idx.doneByRecord('id\0g', 'rows/g.jpg', at), true);
+  assert.equal(idx.doneByRecord('id\0g', 'rows/other.jpg', at), false);
 });
 
 test('resume index reads a file; a missing file is empty', async () => {
