@@ -151,7 +151,8 @@ async function* lines(stream: Source, o: LineOptions, skipOverlong: boolean): As
   let line = 0;
   let skipping = false;
   const text = (parts: Buffer[], length: number): string => {
-    const s = Buffer.concat(parts, length).toString('utf8');
+    // most lines lie within one chunk: decoded where they are, not copied first
+    const s = (parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length)).toString('utf8');
     return s.endsWith('\r') ? s.slice(0, -1) : s;
   };
   for await (const buf of chunks(stream, o.signal)) {

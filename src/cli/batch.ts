@@ -104,11 +104,6 @@ export async function run(given: BatchOptions, f: Factory): Promise<number> {
 
   const shard = resolveShard({ shard: options.shard, shardCount: options.shardCount, env: io.env });
   const outFile = options.output !== undefined ? shardOutput(options.output, shard) : undefined;
-  const listed = await listSource(options, io);
-  if (listed.duplicates > 0) term.warn(`${options.manifest}: ${listed.duplicates} repeated row(s) left out`);
-  const isOutput = outputMatcher(options.output !== undefined ? resolve(io.cwd, options.output) : undefined);
-  const items = await shardItems(withoutOwnFiles(listed.items, { sidecar: options.sidecar, isOutput }), shard);
-  if (shard) term.info(`${describeShard(shard)}: ${items.length} of ${listed.items.length} image(s)`);
   const outputPath = outFile !== undefined ? resolve(io.cwd, outFile) : undefined;
   // A device or FIFO (/dev/stdout, a named pipe) as -o holds nothing to resume, and no lock beside
   // it; a link to a file (or a folder) is refused before anything is read through it.
@@ -119,7 +114,19 @@ export async function run(given: BatchOptions, f: Factory): Promise<number> {
   if (typeof outKind === 'object')
     throw new RefusedFileError(refusal(outKind.refused, `-o ${outFile}`) as string, 'refused-file', 'give -o a new file name');
   const resumable = outputPath !== undefined && (outKind === 'new' || outKind === 'file');
-  const resume = resumable ? await readResumeIndex(outputPath, io.cwd).catch((err: unknown) => cannotOpen(outFile, err)) : undefined;
+  // Read while the inputs are listed: for 100,000 images each takes seconds.
+  const unlisted = new AbortController();
+  const reading = resumable ? readResumeIndex(outputPath, io.cwd, AbortSignal.any([io.signal, unlisted.signal])) : undefined;
+  reading?.catch(() => {}); // awaited below, once the listing went well
+  const listed = await listSource(options, io).catch((err: unknown) => {
+    unlisted.abort();
+    throw err;
+  });
+  if (listed.duplicates > 0) term.warn(`${options.manifest}: ${listed.duplicates} repeated row(s) left out`);
+  const isOutput = outputMatcher(options.output !== undefined ? resolve(io.cwd, options.output) : undefined);
+  const items = await shardItems(withoutOwnFiles(listed.items, { sidecar: options.sidecar, isOutput }), shard);
+  if (shard) term.info(`${describeShard(shard)}: ${items.length} of ${listed.items.length} image(s)`);
+  const resume = await reading?.catch((err: unknown) => (err instanceof InterruptedError ? Promise.reject(err) : cannotOpen(outFile, err)));
   const concurrency = settings.concurrency;
   const coreCtx = await f.context(settings);
   let choice: import('../core/models.ts').ModelChoice | undefined;
