@@ -157,7 +157,8 @@ let runNo = 0;
 async function once(bin, out, stopAtFirst) {
   const relay = await startRelay();
   const n = runNo++;
-  const hasTime = existsSync('/usr/bin/time');
+  // the fresh run is killed at its first request: node itself, not /usr/bin/time around it
+  const hasTime = existsSync('/usr/bin/time') && !stopAtFirst;
   const args = [bin, 'batch', 'imgs', '-o', out, '-v'];
   const t0 = performance.now();
   const child = hasTime
@@ -207,7 +208,7 @@ const rows = builds.map(([label, bin]) => ({ label, bin, fresh: [], resume: [] }
 // Interleaved, so that machine noise hits every build alike.
 for (let i = 0; i < RUNS; i++) {
   for (const r of rows) {
-    rmSync(join(work, 'fresh.jsonl'), { force: true });
+    for (const f of ['fresh.jsonl', '.fresh.jsonl.lock']) rmSync(join(work, f), { force: true });
     r.fresh.push(await once(r.bin, 'fresh.jsonl', true));
     copyFileSync(results, join(work, 'results.jsonl'));
     r.resume.push(await once(r.bin, 'results.jsonl', false));

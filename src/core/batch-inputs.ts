@@ -82,8 +82,17 @@ function hidden(name: string): boolean {
   return name.startsWith('.');
 }
 
-async function listFolder(dir: string, shown: string, recursive: boolean, out: Array<{ image: string; abs: string }>): Promise<void> {
+/** A file found in a folder; `real` is its real path when known without asking (not a link itself). */
+interface Found {
+  image: string;
+  abs: string;
+  real: string | undefined;
+}
+
+async function listFolder(dir: string, shown: string, recursive: boolean, out: Found[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
+  // The folder's real path once, rather than each file's: 100,000 realpath calls took seconds.
+  const realDir = await realpath(dir).catch(() => undefined);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (hidden(e.name)) continue;
@@ -91,14 +100,15 @@ async function listFolder(dir: string, shown: string, recursive: boolean, out: A
     const image = join(shown, e.name);
     let isDir = e.isDirectory();
     let isFile = e.isFile();
-    if (e.isSymbolicLink()) {
+    const link = e.isSymbolicLink();
+    if (link) {
       const st = await stat(abs).catch(() => undefined);
       isDir = st?.isDirectory() ?? false;
       isFile = st?.isFile() ?? false;
       // Following a linked folder could loop; only files are followed.
       if (isDir) continue;
     }
-    if (isFile) out.push({ image, abs });
+    if (isFile) out.push({ image, abs, real: link || realDir === undefined ? undefined : join(realDir, e.name) });
     else if (isDir && recursive) await listFolder(abs, image, recursive, out);
   }
 }
@@ -113,8 +123,8 @@ async function listFolder(dir: string, shown: string, recursive: boolean, out: A
 export async function expandInputs(inputs: string[], opts: ExpandOptions): Promise<BatchItem[]> {
   const items: BatchItem[] = [];
   const seen = new Set<string>();
-  const add = async (image: string, key: string, explicit: boolean, url = false, root?: string) => {
-    const real = url ? key : await realpath(key).catch(() => key);
+  const add = async (image: string, key: string, explicit: boolean, url = false, root?: string, known?: string) => {
+    const real = url ? key : (known ?? (await realpath(key).catch(() => key)));
     if (seen.has(real)) return;
     seen.add(real);
     items.push({ image, key, explicit, url, shardKey: url ? image : shardKey(root === undefined ? image : relative(root, image)) });
@@ -132,9 +142,9 @@ export async function expandInputs(inputs: string[], opts: ExpandOptions): Promi
     const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
     if (!(st instanceof Error)) {
       if (st.isDirectory()) {
-        const found: Array<{ image: string; abs: string }> = [];
+        const found: Found[] = [];
         await listFolder(abs, input, opts.recursive, found);
-        for (const f of found) await add(f.image, f.abs, false, false, input);
+        for (const f of found) await add(f.image, f.abs, false, false, input, f.real);
       } else {
         await add(input, abs, true);
       }
