@@ -5,7 +5,7 @@ import { tryLock, type Lock } from '../lock.ts';
 import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
 import { outputMatcher, withoutOwnFiles } from '../core/batch-inputs.ts';
 import { jsonSafe, visible } from '../safe-text.ts';
-import { ExitCode, OutputError, UsageError } from '../types.ts';
+import { ExitCode, InterruptedError, OutputError, UsageError } from '../types.ts';
 import { formatImageReport, formatRetry } from '../ui/render.ts';
 import { checkSource, listSource, shardItems, type SourceOptions } from './items.ts';
 import { describeShard, resolveShard, shardOutput } from '../core/shard.ts';
