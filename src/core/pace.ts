@@ -377,12 +377,15 @@ export class Pacer {
       }
     }
     // Too many at once: fewer in flight is the answer, not a pause of every start (a cap that
-    // sends Retry-After would otherwise stop the batch for a second at each probe upward).
-    hold(this.learnFrom(t, now) === 'concurrency' || !asked ? HOLD_MS : retryAfterMs);
+    // sends Retry-After would otherwise stop the batch for a second at each probe upward); at a
+    // learned cap, a short hold (the relay counts an answered request a moment longer).
+    const learned = this.learnFrom(t, now);
+    if (learned === 'rate') hold(asked ? retryAfterMs : HOLD_MS);
+    else if (learned === 'at-cap') hold(HOLD_MS);
   }
 
   /** A 429 while others are admitted: too fast, or too many at once. */
-  private learnFrom(t: Ticket, now: number): 'concurrency' | 'rate' {
+  private learnFrom(t: Ticket, now: number): 'concurrency' | 'at-cap' | 'rate' {
     // The requests in flight when this one started (those started before it), and not refused.
     const mostAdmitted = this.recent.reduce(
       (m, r) => (r.seq < t.seq && (r.state === 'admitted' || r.state === 'pending') ? Math.max(m, r.inFlight) : m),
@@ -410,7 +413,7 @@ export class Pacer {
         this.lastConcChange = now;
         this.note(now, `${refused} of ${since.length} refused at ${this.concurrency + 1} in flight: concurrency ${this.concurrency}`);
       }
-      return 'concurrency';
+      return 'at-cap';
     }
     if (t.startedAt < this.lastRateChange) return 'rate';
     // A rate limit refuses some and admits others: a few refusals mixed with answers since the last

@@ -219,13 +219,24 @@ test('open again after a window: an earlier Retry-After holds nothing more', () 
   assert.equal(startAll(p, 177).length, 3);
 });
 
-test('a 429 that teaches a concurrency cap holds starts 50 ms, not its Retry-After (fewer in flight is the answer)', () => {
+test('a 429 that teaches a concurrency cap holds no start, whatever its Retry-After (fewer in flight is the answer)', () => {
   const p = new Pacer({ maxConcurrency: 16 });
   const t = startAll(p, 0);
   for (const r of t.slice(8)) p.answer(r, limited(1000), 5);
   assert.equal(p.concurrency, 8);
-  p.answer(t[0] as Ticket, ok(), 100);
-  assert.equal(startAll(p, 100).length, 1);
+  p.answer(t[0] as Ticket, ok(), 6);
+  assert.equal(startAll(p, 6).length, 1);
+});
+
+test('a 429 at a learned cap (the relay counts an answered request a moment longer) holds starts 50 ms', () => {
+  const p = new Pacer({ maxConcurrency: 16 });
+  const t = startAll(p, 0);
+  for (const r of t.slice(8)) p.answer(r, limited(), 5);
+  p.answer(t[0] as Ticket, ok(), 300);
+  const [again] = startAll(p, 300);
+  p.answer(again as Ticket, limited(), 301);
+  p.answer(t[1] as Ticket, ok(), 320);
+  assert.deepEqual(p.decide(320), { go: false, at: 351 });
 });
 
 test('429s for requests started in a window while those started before it are admitted: no rate cut', () => {
