@@ -108,7 +108,10 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
     const d = digests.has(url) ? undefined : imageDigest(url);
     if (d) digests.set(url, d);
   }
-  const key = answerKey(plan.url, plan.body, digests);
+  // Where the family takes no `n` (Claude), -n 2 is two requests of the n=1 body: the key counts
+  // the answers wanted, or -n 2 would be answered by one stored answer.
+  const { answers, perRequest } = plan.family;
+  const key = answerKey(plan.url, answers > perRequest ? { ...plan.body, answers } : plan.body, digests);
   const memory = ctx.memory;
   const cache = memory?.cache;
   if (cache && !memory.refresh) {

@@ -121,6 +121,15 @@ describe('answer cache', { skip: noFixtures }, () => {
       assert.doesNotMatch(r.stderr, /from the cache/, args.join(' '));
     }
     assert.equal(chats(srv).length, 1 + misses.length);
+    // -n 2 to a family that takes no `n` is two requests of the n=1 body: not the n=1 answer again,
+    // and both answers come back from the cache the second time.
+    for (const again of [false, true]) {
+      const r = await run([gif, 'q', '-n', '2'], opts);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'answer to q\n\nanswer to q\n');
+      assert.equal(/from the cache/.test(r.stderr), again);
+    }
+    assert.equal(chats(srv).length, 3 + misses.length);
   });
 
   test('the key is the prepared bytes: another resize misses, the same resize of a copy hits', async () => {
