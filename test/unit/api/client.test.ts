@@ -201,8 +201,9 @@ for (const transport of ['undici', 'node:http'] as const)
       const gate: RateGate = { wait: async () => {}, settle: () => {}, timeoutMs: () => 100 };
       const e = await rejection(createChatCompletion(BODY, opts({ gate, retries: 5, timeoutMs: 60_000 })));
       assert.ok(e instanceof APITimeoutError, String(e));
-      assert.equal(srv.seen.length, 2);
       assert.match(e.message, /timed out after 0.1 s \(2 attempts\)/);
+      // The second attempt may be abandoned before the server has seen it on a loaded machine.
+      assert.ok(srv.seen.length >= 1 && srv.seen.length <= 2, String(srv.seen.length));
     });
 
     it('without a gate (describe), 429s use retries as before', async () => {
