@@ -2,19 +2,7 @@
 // Asserts nothing (the machines are shared and noisy); the figures go into notes and the README.
 // Needs a build (`npm run build`). Talks only to a server it starts on 127.0.0.1.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -393,65 +381,10 @@ for (const [name, bytes] of Object.entries(files)) writeFileSync(${JSON.stringif
   }
 }
 
-if (want('history')) {
-  // 1,000,000 history records of about 1 KB (a detailed description each), then `imgdesc log` over them.
-  const state = join(work, 'history-state');
-  mkdirSync(join(state, 'imgdesc'), { recursive: true });
-  const file = join(state, 'imgdesc', 'history.jsonl');
-  const words =
-    'a the brown white small large dog cat terrier marsh boardwalk sunset beach wet light shadow tree sky cloud water grass road car red blue green window door street person standing sitting near behind with under over'.split(
-      ' ',
-    );
-  const N = Number(process.env.BENCH_HISTORY ?? 1_000_000);
-  const fd = openSync(file, 'w', 0o600);
-  const t0 = Date.parse('2026-01-01T00:00:00Z');
-  let batch = [];
-  for (let i = 0; i < N; i++) {
-    let answer = '';
-    for (let w = 0; w < 150; w++) answer += words[(i * 31 + w * 7 + ((w * w) % 13)) % words.length] + ' ';
-    const rec = {
-      id: (t0 + i * 1000).toString(36).padStart(9, '0') + 'ab12',
-      time: new Date(t0 + i * 1000).toISOString(),
-      command: i % 3 ? 'batch' : 'describe',
-      image: `photos/IMG_${String(i).padStart(7, '0')}.jpg`,
-      path: `/home/me/photos/IMG_${String(i).padStart(7, '0')}.jpg`,
-      sha256: ((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(8),
-      prompt: 'What is in this picture? Please describe it in detail.',
-      model: i % 4 ? 'claude-sonnet-4-5-20250929' : 'gpt-4o',
-      tokens: { prompt: 1200, completion: 160, total: 1360 },
-      duration_ms: 1500 + (i % 700),
-      ok: true,
-      finish_reason: 'stop',
-      answer: answer.trim(),
-    };
-    batch.push(JSON.stringify(rec));
-    if (batch.length === 10_000) {
-      writeSync(fd, batch.join('\n') + '\n');
-      batch = [];
-    }
-  }
-  if (batch.length) writeSync(fd, batch.join('\n') + '\n');
-  closeSync(fd);
-  const hEnv = { env: { ...env('http://127.0.0.1:9'), XDG_STATE_HOME: state } };
-  const log = (args) => ({ name: `imgdesc log ${args.join(' ')}`, cmd: process.execPath, args: [BIN, 'log', ...args], opts: hEnv });
-  const rows = compare([
-    { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
-    log([]),
-    log(['--search', 'terrier']),
-    log(['--search', 'zebra']),
-    log(['--search', 'IMG_0000123.jpg']),
-    log(['--model', 'gpt-4o', '-n', '100']),
-    log(['--image', 'IMG_0000042']),
-    log(['--since', '2026-01-12', '--failed']),
-    // the floor on this machine at this moment: reading the file, and GNU grep searching it
-    { name: 'floor: cat history.jsonl > /dev/null', cmd: 'sh', args: ['-c', `cat "${file}" > /dev/null`] },
-    { name: 'floor: grep -ci zebra history.jsonl', cmd: 'sh', args: ['-c', `grep -ci zebra "${file}" > /dev/null; true`] },
-  ]);
-  table(
-    `history: ${N.toLocaleString('en-US')} records, ${(statSync(file).size / 1e9).toFixed(2)} GB (zebra and IMG_0000123.jpg: the whole file is searched)`,
-    rows,
-    rows[0].ms,
-  );
+if (want('log') || want('history')) {
+  // issue #22: imgdesc log over a history of 1,000,000 records (made once, kept in the temp folder)
+  console.log('');
+  execFileSync(process.execPath, [new URL('./bench-log.mjs', import.meta.url).pathname], { stdio: 'inherit' });
 }
 
 if (want('pace')) {

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ImageReport } from '../types.ts';
 
 /** Automatic pruning runs at most this often (it stats every file). */
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -102,19 +103,18 @@ export function answerKey(endpoint: string, body: Record<string, unknown>, diges
   return createHash('sha256').update(`imgdesc-answer-v${VERSION}\n${endpoint}\n`).update(canonical(rest, digests)).digest('hex');
 }
 
-function isEntry(v: unknown, key: string): v is CacheEntry {
-  const e = v as CacheEntry | null;
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    e.v === VERSION &&
-    e.key === key &&
-    typeof e.at === 'number' &&
-    typeof e.response === 'object' &&
-    e.response !== null &&
-    typeof e.response.status === 'number' &&
-    typeof e.response.elapsedMs === 'number'
-  );
+/** A stored response as this version reads it. */
+function isResponse(v: unknown): v is StoredResponse {
+  const r = v as StoredResponse | null;
+  return typeof r === 'object' && r !== null && typeof r.status === 'number' && typeof r.elapsedMs === 'number';
+}
+
+/** What a line of a store holds: a key, when it was stored, and the value under the store's field. */
+interface Line {
+  key: string;
+  v: typeof VERSION;
+  at: number;
+  [field: string]: unknown;
 }
 
 /** Where a line of a cache file is: [start, end) without its newline. */
@@ -174,24 +174,30 @@ function readAt(fd: number, length: number, position: number): Buffer {
   return got === length ? buf : buf.subarray(0, got);
 }
 
-export class AnswerCache {
+/**
+ * 256 append-only JSON-lines files in `dir`, one line per value: `{"key":…,"v":…,"at":…,"<field>":…}`.
+ * The latest line of a key is its value.
+ */
+class Store {
   private made = false;
   /** What this run has read of each file. */
   private readonly files = new Map<string, FileIndex>();
   private readonly handles = new Map<string, { fd: number; ino: number }>();
 
   constructor(
-    /** $XDG_CACHE_HOME/imgdesc */
-    readonly root: string,
-    /** The `cache-max-size` setting (default 500 MiB). */
-    readonly maxBytes: number,
+    readonly dir: string,
+    /** The field the value is stored under (`response` for answers). */
+    private readonly field: string,
+    /** Whether a stored value is one this version can use. */
+    private readonly valid: (v: unknown) => boolean,
   ) {}
 
-  get dir(): string {
-    return join(this.root, 'answers');
+  private isLine(v: unknown, key: string): v is Line {
+    const e = v as Line | null;
+    return typeof e === 'object' && e !== null && e.v === VERSION && e.key === key && typeof e.at === 'number' && this.valid(e[this.field]);
   }
 
-  /** The file a key's answers are appended to. */
+  /** The file a key's values are appended to. */
   fileOf(key: string): string {
     return join(this.dir, `${key.slice(0, 2)}.jsonl`);
   }
@@ -229,11 +235,11 @@ export class AnswerCache {
   }
 
   /**
-   * The stored answer for `key`, or undefined (none, unreadable, torn). Records the use now and
+   * The value stored for `key`, or undefined (none, unreadable, torn). Records the use now and
    * then (LRU). Sync underneath: every batch image asks, and a pooled async read costs more CPU
    * than it reads; a file not changed since it was last looked at costs one stat.
    */
-  async get(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
+  get(key: string, now = Date.now()): { at: number; value: unknown } | undefined {
     const file = this.fileOf(key);
     try {
       const st = statSync(file, { throwIfNoEntry: false });
@@ -254,26 +260,26 @@ export class AnswerCache {
       const slot = index.entries.get(key);
       if (!slot) return undefined;
       const entry: unknown = JSON.parse(readAt(this.fdOf(file, st), slot.end - slot.start, slot.start).toString('utf8'));
-      if (!isEntry(entry, key)) return undefined;
+      if (!this.isLine(entry, key)) return undefined;
       const last = Math.max(entry.at, index.used.get(key) ?? 0);
       if (now - last > TOUCH_AFTER_MS) {
         this.append(file, `${JSON.stringify({ used: key, at: now })}\n`);
         index.used.set(key, now);
       }
-      return entry;
+      return { at: entry.at, value: entry[this.field] };
     } catch {
       // an unreadable file or entry is a miss
       return undefined;
     }
   }
 
-  /** Stores an answer with one append (0600 files in a 0700 folder). Throws when it cannot be written. */
-  async put(key: string, response: StoredResponse, at = Date.now()): Promise<void> {
+  /** Stores a value with one append (0600 files in a 0700 folder). Throws when it cannot be written. */
+  put(key: string, value: unknown, at = Date.now()): void {
     if (!this.made) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.made = true;
     }
-    const entry: CacheEntry = { key, v: VERSION, at, response };
+    const entry: Line = { key, v: VERSION, at, [this.field]: value };
     const line = `${JSON.stringify(entry)}\n`;
     try {
       this.append(this.fileOf(key), line);
@@ -283,8 +289,6 @@ export class AnswerCache {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.append(this.fileOf(key), line);
     }
-    // Once per run that stores answers: bounded without every run paying for a look at every file.
-    if (!this.pruning) this.pruning = this.pruneIfDue().catch(() => undefined);
   }
 
   /**
@@ -301,11 +305,8 @@ export class AnswerCache {
       index.size += indexLines(bytes, index.size, index);
   }
 
-  /** The run's one automatic prune (await it before exit, or let the process wait for it). */
-  pruning: Promise<unknown> | undefined;
-
-  /** The cache files with their sizes. */
-  private async list(): Promise<{ path: string; size: number }[]> {
+  /** The files with their sizes. */
+  async list(): Promise<{ path: string; size: number }[]> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -340,23 +341,22 @@ export class AnswerCache {
     return out;
   }
 
-  async stats(): Promise<CacheStats> {
+  async stats(): Promise<{ entries: number; bytes: number }> {
     let entries = 0;
     let bytes = 0;
     for (const f of await this.readAll()) {
       bytes += f.size;
       for (const [key, s] of f.index.entries) if (/^[0-9a-f]{64}$/.test(key) && f.buf[s.end - 1] === 0x7d) entries++;
     }
-    return { dir: this.dir, entries, bytes, maxBytes: this.maxBytes };
+    return { entries, bytes };
   }
 
   /**
-   * Rewrites the cache within `maxBytes`, least recently used answers out first; duplicates (an
-   * answer asked again with --refresh), torn lines and use records are dropped on the way. An
-   * answer another run appends while its file is rewritten may be lost (a miss later, nothing worse).
+   * Rewrites the files within `maxBytes`, least recently used values out first; duplicates (an
+   * answer asked again with --refresh), torn lines and use records are dropped on the way. A value
+   * another run appends while its file is rewritten may be lost (a miss later, nothing worse).
    */
-  async prune(maxBytes = this.maxBytes): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
-    await this.removeOldLayout();
+  async prune(maxBytes: number): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
     const all = await this.readAll();
     const before = all.reduce((a, f) => a + f.size, 0);
     const live: { file: number; key: string; line: Buffer; at: number; used: number }[] = [];
@@ -369,7 +369,7 @@ export class AnswerCache {
         } catch {
           continue;
         }
-        if (isEntry(entry, key)) live.push({ file: i, key, line, at: entry.at, used: Math.max(entry.at, f.index.used.get(key) ?? 0) });
+        if (this.isLine(entry, key)) live.push({ file: i, key, line, at: entry.at, used: Math.max(entry.at, f.index.used.get(key) ?? 0) });
       }
     });
     let bytes = live.reduce((a, e) => a + e.line.length + 1, 0);
@@ -390,7 +390,6 @@ export class AnswerCache {
     }
     this.files.clear();
     this.close();
-    await this.stamp();
     return { removed, freed: Math.max(0, before - after), entries: kept.length, bytes: after };
   }
 
@@ -425,20 +424,154 @@ export class AnswerCache {
     }
   }
 
+  async clear(): Promise<{ removed: number; freed: number }> {
+    const st = await this.stats();
+    await rm(this.dir, { recursive: true, force: true });
+    this.made = false;
+    this.files.clear();
+    this.close();
+    return { removed: st.entries, freed: st.bytes };
+  }
+}
+
+/** What a batch knows of a file it prepared before (PreparedMemo). */
+export interface PreparedInfo {
+  /** sha256 of the file. */
+  sha256: string;
+  /** imageDigest of the data: URL it was prepared into. */
+  digest: string;
+  mime: string | null;
+  report: ImageReport;
+  warnings: string[];
+}
+
+function isPrepared(v: unknown): v is PreparedInfo {
+  const p = v as PreparedInfo | null;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p.sha256 === 'string' &&
+    typeof p.digest === 'string' &&
+    typeof p.report === 'object' &&
+    p.report !== null &&
+    Array.isArray(p.warnings)
+  );
+}
+
+/** A file as a batch sees it: which file, and the settings it is prepared with. */
+export interface FileIdentity {
+  /** Absolute path. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+  /** Everything the prepared bytes depend on besides the file (the image options, the version). */
+  settings: string;
+}
+
+/** The memo's key of a file: a change to its size, time or inode, or to a setting, is another key. */
+export function preparedKey(id: FileIdentity): string {
+  return createHash('sha256')
+    .update(JSON.stringify(['imgdesc-prepared', id.path, id.size, id.mtimeMs, id.ino, id.dev, id.settings]))
+    .digest('hex');
+}
+
+export class AnswerCache {
+  private readonly answers: Store;
+  /**
+   * What files prepared before were prepared into (their digest), by path, size, time and inode:
+   * a batch asked again finds its answers with a stat per image, without reading or preparing it.
+   */
+  private readonly memo: Store;
+
+  constructor(
+    /** $XDG_CACHE_HOME/imgdesc */
+    readonly root: string,
+    /** The `cache-max-size` setting (default 500 MiB). */
+    readonly maxBytes: number,
+  ) {
+    this.answers = new Store(join(root, 'answers'), 'response', isResponse);
+    this.memo = new Store(join(root, 'prepared'), 'prepared', isPrepared);
+  }
+
+  get dir(): string {
+    return this.answers.dir;
+  }
+
+  /** The file a key's answers are appended to. */
+  fileOf(key: string): string {
+    return this.answers.fileOf(key);
+  }
+
+  /** The stored answer for `key`, or undefined (none, unreadable, torn). */
+  async get(key: string, now = Date.now()): Promise<CacheEntry | undefined> {
+    const got = this.answers.get(key, now);
+    return got ? { key, v: VERSION, at: got.at, response: got.value as StoredResponse } : undefined;
+  }
+
+  /** Stores an answer with one append. Throws when it cannot be written. */
+  async put(key: string, response: StoredResponse, at = Date.now()): Promise<void> {
+    this.answers.put(key, response, at);
+    // Once per run that stores answers: bounded without every run paying for a look at every file.
+    if (!this.pruning) this.pruning = this.pruneIfDue().catch(() => undefined);
+  }
+
+  /** What the file was prepared into before, with the same settings; undefined when it changed since. */
+  prepared(id: FileIdentity): PreparedInfo | undefined {
+    return this.memo.get(preparedKey(id))?.value as PreparedInfo | undefined;
+  }
+
+  /** Remembers what a file was prepared into (never fails: a memo not written is a read next time). */
+  remember(id: FileIdentity, info: PreparedInfo): void {
+    try {
+      this.memo.put(preparedKey(id), info);
+    } catch {
+      // next time the file is read and prepared again
+    }
+  }
+
+  /** The run's one automatic prune (await it before exit, or let the process wait for it). */
+  pruning: Promise<unknown> | undefined;
+
+  close(): void {
+    this.answers.close();
+    this.memo.close();
+  }
+
+  async stats(): Promise<CacheStats> {
+    const s = await this.answers.stats();
+    return {
+      dir: this.dir,
+      entries: s.entries,
+      bytes: s.bytes + (await this.memo.list()).reduce((a, f) => a + f.size, 0),
+      maxBytes: this.maxBytes,
+    };
+  }
+
+  /**
+   * Within `maxBytes`, least recently used first: the answers, and the memo of prepared files
+   * within a sixteenth of it (a line per file, a few hundred bytes).
+   */
+  async prune(maxBytes = this.maxBytes): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
+    await this.removeOldLayout();
+    const memo = await this.memo.prune(Math.floor(maxBytes / 16));
+    const r = await this.answers.prune(maxBytes - memo.bytes);
+    await this.stamp();
+    return { removed: r.removed, freed: r.freed + memo.freed, entries: r.entries, bytes: r.bytes + memo.bytes };
+  }
+
+  async clear(): Promise<{ removed: number; freed: number }> {
+    const memo = await this.memo.clear();
+    const r = await this.answers.clear();
+    return { removed: r.removed, freed: r.freed + memo.freed };
+  }
+
   /** Answers stored one file each by the first version of the cache: removed (they are not read). */
   private async removeOldLayout(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     for (const name of names)
       if (/^[0-9a-f]{2}$/.test(name) || name.endsWith('.tmp')) await rm(join(this.dir, name), { recursive: true, force: true });
-  }
-
-  async clear(): Promise<{ removed: number; freed: number }> {
-    const s = await this.stats();
-    await rm(this.dir, { recursive: true, force: true });
-    this.made = false;
-    this.files.clear();
-    this.close();
-    return { removed: s.entries, freed: s.bytes };
   }
 
   /**
@@ -448,7 +581,7 @@ export class AnswerCache {
   async pruneIfDue(now = Date.now()): Promise<void> {
     const st = await stat(join(this.dir, '.pruned')).catch(() => undefined);
     if (st && now - st.mtimeMs < PRUNE_EVERY_MS) return;
-    const bytes = (await this.list()).reduce((a, f) => a + f.size, 0);
+    const bytes = [...(await this.answers.list()), ...(await this.memo.list())].reduce((a, f) => a + f.size, 0);
     if (bytes > this.maxBytes) await this.prune();
     else await this.stamp();
   }

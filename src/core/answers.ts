@@ -8,11 +8,14 @@
 // only complete, accepted answers (not refused, empty, cut off, or failing the schema), keyed by
 // the request body itself (answer-cache.ts), so the same picture under any path or URL hits and
 // any change to the image, prompt, model or a parameter misses.
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readAnswer, type Answer, type ApiResult } from '../api/index.ts';
 import { cacheDir, stateDir } from '../config/model-cache.ts';
 import type { Settings } from '../config/settings.ts';
-import { AnswerCache, answerKey, dataUrlHash, imageDigest, type StoredResponse } from './answer-cache.ts';
+import type { ImageOptions, PreparedImage } from '../image/index.ts';
+import { VERSION } from '../version.ts';
+import { AnswerCache, answerKey, dataUrlHash, imageDigest, type FileIdentity, type StoredResponse } from './answer-cache.ts';
 import { errorInfo } from './batch-decide.ts';
 import { parseStructured, sendDescribe, type CoreContext, type DescribePlan, type DescribeResult } from './describe.ts';
 import { judgeAnswer } from './guards.ts';
@@ -104,9 +107,9 @@ function warnOnce(memory: AnswerMemory, what: 'cache' | 'history', err: unknown)
  */
 export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx: CoreContext): Promise<Answered> {
   const digests = new Map<string, string>();
-  for (const { url } of plan.images) {
-    const d = digests.has(url) ? undefined : imageDigest(url);
-    if (d) digests.set(url, d);
+  for (const img of plan.images) {
+    const d = standIns.get(img)?.digest ?? (digests.has(img.url) ? undefined : imageDigest(img.url));
+    if (d) digests.set(img.url, d);
   }
   // Where the family takes no `n` (Claude), -n 2 is two requests of the n=1 body: the key counts
   // the answers wanted, or -n 2 would be answered by one stored answer.
@@ -125,6 +128,9 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
       }
     }
   }
+  // Not answered before: the images the memo stood in for are read and prepared now, and the key
+  // worked out from what is sent (the same key, unless preparing gives other bytes than it did).
+  if (plan.images.some((i) => standIns.has(i))) return answerOrCached(await prepareStandIns(plan), settings, ctx);
   const sent = await sendDescribe(plan, settings, ctx);
   if (cache && isCacheable(sent.answer, plan.structured !== undefined)) {
     let valid = true;
@@ -136,6 +142,94 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
     if (valid) await cache.put(key, stored(sent.response)).catch((err: unknown) => warnOnce(memory as AnswerMemory, 'cache', err));
   }
   return { ...sent, cached: undefined, key };
+}
+
+/** Images a batch did not prepare because it had prepared them before: their digest, and how to prepare them. */
+const standIns = new WeakMap<PreparedImage, { digest: string; load: () => Promise<PreparedImage> }>();
+
+/** The plan with its stand-in images prepared, and their data: URLs in the body in place of the stand-ins'. */
+async function prepareStandIns(plan: DescribePlan): Promise<DescribePlan> {
+  const swap = new Map<string, string>();
+  const images = await Promise.all(
+    plan.images.map(async (img) => {
+      const s = standIns.get(img);
+      if (!s) return img;
+      const real = await s.load();
+      swap.set(img.url, real.url);
+      return real;
+    }),
+  );
+  const put = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? (swap.get(v) ?? v)
+      : Array.isArray(v)
+        ? v.map(put)
+        : typeof v === 'object' && v !== null
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, put(x)]))
+          : v;
+  return { ...plan, images, body: put(plan.body) as Record<string, unknown> };
+}
+
+/**
+ * What a batch prepared before, looked up by a stat of the file (path, size, time, inode) and the
+ * settings the bytes depend on: a batch asked again finds its answers without reading or
+ * preparing its images. Only files (not URLs, stdin or a manifest's data: URLs).
+ */
+export class PreparedMemo {
+  constructor(
+    private readonly cache: AnswerCache,
+    /** Everything the prepared bytes depend on besides the file. */
+    private readonly settings: string,
+    /** Prepares a file (when an answer is not in the cache after all). */
+    private readonly load: (path: string) => Promise<PreparedImage>,
+  ) {}
+
+  /**
+   * The file as it is now; with `known` when it was prepared before: its sha256, and a stand-in
+   * for the prepared image (the digest of its bytes, the report and warnings it had) that
+   * answerOrCached answers from the cache, or prepares when it must send it.
+   */
+  look(item: {
+    image: string;
+    key: string;
+    url: boolean;
+    source?: string | undefined;
+  }): { id: FileIdentity; known?: { sha256: string; image: PreparedImage } } | undefined {
+    if (item.url || item.source !== undefined || item.image === '-') return undefined;
+    const st = statSync(item.key, { throwIfNoEntry: false });
+    if (!st?.isFile()) return undefined;
+    const id: FileIdentity = { path: item.key, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, settings: this.settings };
+    const info = this.cache.prepared(id);
+    if (!info) return { id };
+    const image: PreparedImage = { url: `imgdesc-prepared:${info.digest}`, mime: info.mime, report: info.report, warnings: info.warnings };
+    standIns.set(image, { digest: info.digest, load: () => this.load(item.key) });
+    return { id, known: { sha256: info.sha256, image } };
+  }
+
+  /** Remembers what the file (as it was looked at, before it was read) was prepared into. */
+  remember(id: FileIdentity, sha256: string, image: PreparedImage): void {
+    const digest = imageDigest(image.url);
+    if (digest) this.cache.remember(id, { sha256, digest, mime: image.mime, report: image.report, warnings: image.warnings });
+  }
+}
+
+/** The batch's memo of prepared files; undefined without a cache, with --refresh, or for a dry run. */
+export function preparedMemo(
+  memory: AnswerMemory | undefined,
+  imgOpts: ImageOptions,
+  load: (path: string) => Promise<PreparedImage>,
+): PreparedMemo | undefined {
+  if (!memory?.cache || memory.refresh) return undefined;
+  const settings = JSON.stringify([
+    VERSION,
+    imgOpts.maxEdge,
+    imgOpts.maxBytes,
+    imgOpts.resize,
+    imgOpts.keepMetadata,
+    imgOpts.searchPath ?? null,
+    imgOpts.model ?? null,
+  ]);
+  return new PreparedMemo(memory.cache, settings, load);
 }
 
 /** One answer, or one failure, for the history. */

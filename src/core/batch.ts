@@ -43,7 +43,7 @@ import { estimateRequest, formulaName } from './cost.ts';
 import { stampToRecord, type FileStamp, type ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
 import { runPipeline } from './pipeline.ts';
-import { answerOrCached, recordHistory, type Answered } from './answers.ts';
+import { answerOrCached, preparedMemo, recordHistory, type Answered } from './answers.ts';
 
 export { errorInfo, type BatchError, type SkipReason } from './batch-decide.ts';
 
@@ -402,6 +402,8 @@ async function batchFlow(
     dispatcher = ctx.dispatcher ?? (await getDispatcher({ connections: concurrency }));
   }
   const imgOpts = core.imageOptions(settings, { ...ctx, signal, dryRun: opts.dryRun });
+  // A batch asked again finds its answers by a stat per image, without reading or preparing them.
+  const memo = opts.dryRun ? undefined : preparedMemo(ctx.memory, imgOpts, (path) => loadImage(path, imgOpts));
   const et = ctx.exiftool;
   const photo = opts.photo;
   /** Where a photo's XMP sidecar is, by --xmp-name. */
@@ -466,6 +468,7 @@ async function batchFlow(
     let stamp: FileStamp | undefined;
     let image: PreparedImage | undefined;
     let read: ReadResult | undefined;
+    let seen: ReturnType<NonNullable<typeof memo>['look']>;
     let readError: unknown;
     let loadError: unknown;
     for (;;) {
@@ -520,6 +523,11 @@ async function batchFlow(
           // Read once: the bytes hashed are the bytes loaded (a file too big to be sent as it is
           // has only its head read, and is hashed from the disk; sharp reads it anyway).
           try {
+            seen = memo?.look(item);
+            if (seen?.known) {
+              f.sha256 = seen.known.sha256;
+              break;
+            }
             read = await readImageFile(item.source ?? item.image, imgOpts);
             f.sha256 = !read.file
               ? null
@@ -545,7 +553,8 @@ async function batchFlow(
         case 'load':
           try {
             if (readError !== undefined) throw readError;
-            image = await loadImage(item.source ?? item.image, imgOpts, read);
+            image = seen?.known?.image ?? (await loadImage(item.source ?? item.image, imgOpts, read));
+            if (seen && !seen.known && f.sha256) memo?.remember(seen.id, f.sha256, image);
             read = undefined;
             f.load = { ok: true };
           } catch (err) {

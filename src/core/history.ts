@@ -9,14 +9,17 @@
 // interleave partial records and kill -9 leaves whole records. A line torn by a full disk or a power
 // cut is skipped (and a record glued to it is still found: each starts with `{"id":`).
 //
-// --search over a million records (about 1 GB) in under a second: the file is searched as bytes
-// (Buffer.indexOf, several GB/s) for the text as JSON spells it, and only lines that contain it are
-// parsed. Case is handled by searching for the forms words are written in (as typed, lower case,
-// Capitalised, Title Case, UPPER CASE), or for a run of the text without letters (a number, a date)
-// when it has one; the parsed record is then matched without regard to case.
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, stat, truncate } from 'node:fs/promises';
+// --search over a million records (about 1.3 GB) in under a second: reading the whole file alone
+// takes longer on a busy machine, so a trigram index (history-index.ts) names the blocks of the
+// file that can hold the text, and only those are read. They are searched as bytes (Buffer.indexOf,
+// several GB/s) for the text as JSON spells it, and only lines that contain it are parsed. Case is
+// handled by searching for the forms words are written in (as typed, lower case, Capitalised, Title
+// Case, UPPER CASE), or for a run of the text without letters (a number, a date) when it has one;
+// the parsed record is then matched without regard to case.
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { HistoryIndex, INDEX_FROM_BYTES, textBits } from './history-index.ts';
 
 export interface HistoryError {
   code: string | null;
@@ -212,20 +215,27 @@ export class History {
     this.fd = undefined;
   }
 
+  /** The trigram index of the file (derived: removed freely, rebuilt by the next query that needs it). */
+  get indexFile(): string {
+    return join(this.dir, 'history.index');
+  }
+
   /** The latest records that match, oldest first (as a log reads). */
   async query(f: HistoryFilter): Promise<HistoryRecord[]> {
     const out: HistoryRecord[] = [];
     // The filter whose text is looked for in the bytes: the search, else the image, else the model.
+    const hex = f.image !== undefined && /^[0-9a-f]{6,64}$/i.test(f.image);
     const needle =
       f.search !== undefined
         ? searchForms(f.search, true)
         : f.image !== undefined
-          ? [...searchForms(f.image, false), ...(/^[0-9a-f]{6,64}$/i.test(f.image) ? [f.image.toLowerCase()] : [])]
+          ? [...searchForms(f.image, false), ...(hex ? [(f.image as string).toLowerCase()] : [])]
           : f.model !== undefined
             ? searchForms(f.model, true)
             : undefined;
+    const texts = (f.search ?? f.image ?? f.model) !== undefined ? [textBits((f.search ?? f.image ?? f.model) as string)] : undefined;
     const forms = needle?.map((s) => Buffer.from(s));
-    for await (const line of this.scan(forms, f.since)) {
+    for await (const line of this.scan(forms, f.since, texts)) {
       const r = parseLine(line);
       if (!r || !matchesFilter(r, f)) continue;
       out.push(r);
@@ -237,7 +247,8 @@ export class History {
   /** The record with this id, or every record whose id starts with it (a prefix, as git takes). */
   async find(id: string): Promise<HistoryRecord[]> {
     const found: HistoryRecord[] = [];
-    for await (const line of this.scan([Buffer.from(`{"id":"${id}`)], undefined)) {
+    const mark = `{"id":"${id}`;
+    for await (const line of this.scan([Buffer.from(mark)], undefined, [textBits(mark, true)])) {
       const r = parseLine(line);
       if (!r?.id.startsWith(id)) continue;
       if (r.id === id) return [r];
@@ -253,6 +264,7 @@ export class History {
     let records = 0;
     for await (const _ of this.scan(undefined, undefined)) records++;
     await truncate(this.file, 0);
+    await rm(this.indexFile, { force: true });
     return { bytes: st.size, records };
   }
 
@@ -263,60 +275,85 @@ export class History {
 
   /**
    * The lines of the file, newest first; with `forms`, only lines that contain one of them (found
-   * by a byte search over whole chunks). Stops once a chunk starts before `since`.
+   * by a byte search over whole chunks), and with `texts` (textBits of what is looked for), only
+   * in the blocks the index says can hold one of them. Stops once a chunk starts before `since`.
+   * Sync reads underneath: a query is all the process does, and the pool would only add to it.
    */
-  private async *scan(forms: Buffer[] | undefined, since: number | undefined): AsyncGenerator<string> {
-    let fh;
+  private async *scan(forms: Buffer[] | undefined, since: number | undefined, texts?: (number[] | null)[]): AsyncGenerator<string> {
+    let fd: number;
     try {
-      fh = await open(this.file, 'r');
+      fd = openSync(this.file, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     try {
-      let end = (await fh.stat()).size;
-      let carry = Buffer.alloc(0);
-      // One buffer for every chunk (fresh memory for each would cost a page fault per 4 KiB), small
-      // enough that a second search form finds it still in the CPU cache.
-      let buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
-      for (;;) {
-        const start = Math.max(0, end - CHUNK);
-        const size = end - start + carry.length;
-        if (buf.length < size) buf = Buffer.allocUnsafe(size);
-        let got = 0;
-        while (got < end - start) {
-          const { bytesRead } = await fh.read(buf, got, end - start - got, start + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        carry.copy(buf, end - start);
-        let region = buf.subarray(0, size);
-        if (start > 0) {
-          // The bytes before the first newline end a line that began in an earlier chunk.
-          const nl = region.indexOf(NL);
-          if (nl < 0) {
-            carry = Buffer.from(region);
-            end = start;
-            continue;
-          }
-          carry = Buffer.from(region.subarray(0, nl));
-          region = region.subarray(nl + 1);
-        } else carry = Buffer.alloc(0);
-        end = start;
-
-        const lines = forms ? candidateLines(region, forms) : allLines(region);
-        for (const [a, b] of lines) yield region.toString('utf8', a, b);
-        if (since !== undefined && region.length > 0) {
-          const firstEnd = region.indexOf(NL);
-          const first = parseLine(region.toString('utf8', 0, firstEnd < 0 ? region.length : firstEnd));
-          if (first && Date.parse(first.time) < since - SINCE_SLACK_MS) return;
-        }
-        if (start === 0) return;
-      }
+      const st = fstatSync(fd);
+      // [start, end) of what is read, newest first; each starts at the start of a line.
+      const ranges: [number, number][] = [];
+      if (forms && texts && st.size >= INDEX_FROM_BYTES) {
+        const index = HistoryIndex.open(this.indexFile, fd, st.ino, st.size);
+        ranges.push([index.covered, st.size]);
+        for (let i = index.blocks - 1; i >= 0; i--) if (index.mayHold(i, texts)) ranges.push(index.block(i));
+      } else ranges.push([0, st.size]);
+      for (const [lo, hi] of ranges) if (yield* scanRange(fd, lo, hi, forms, since)) return;
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
+}
+
+/**
+ * The lines of [lo, hi) of the file, newest first (only those with one of `forms`, when given);
+ * returns true when a chunk started before `since` (older ranges need not be read).
+ */
+function* scanRange(
+  fd: number,
+  lo: number,
+  hi: number,
+  forms: Buffer[] | undefined,
+  since: number | undefined,
+): Generator<string, boolean> {
+  let end = hi;
+  let carry = Buffer.alloc(0);
+  // One buffer for every chunk (fresh memory for each would cost a page fault per 4 KiB), small
+  // enough that a second search form finds it still in the CPU cache.
+  let buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
+  while (end > lo || carry.length > 0) {
+    const start = Math.max(lo, end - CHUNK);
+    const size = end - start + carry.length;
+    if (buf.length < size) buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < end - start) {
+      const n = readSync(fd, buf, got, end - start - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    carry.copy(buf, end - start);
+    let region = buf.subarray(0, size);
+    if (start > lo) {
+      // The bytes before the first newline end a line that began in an earlier chunk.
+      const nl = region.indexOf(NL);
+      if (nl < 0) {
+        carry = Buffer.from(region);
+        end = start;
+        continue;
+      }
+      carry = Buffer.from(region.subarray(0, nl));
+      region = region.subarray(nl + 1);
+    } else carry = Buffer.alloc(0);
+    end = start;
+
+    const lines = forms ? candidateLines(region, forms) : allLines(region);
+    for (const [a, b] of lines) yield region.toString('utf8', a, b);
+    if (since !== undefined && region.length > 0) {
+      const firstEnd = region.indexOf(NL);
+      const first = parseLine(region.toString('utf8', 0, firstEnd < 0 ? region.length : firstEnd));
+      if (first && Date.parse(first.time) < since - SINCE_SLACK_MS) return true;
+    }
+    if (start === lo) return false;
+  }
+  return false;
 }
 
 /** [start, end) of each non-empty line, last first. */

@@ -3,7 +3,7 @@
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
 import { BIN, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
@@ -271,6 +271,49 @@ describe('answer cache', { skip: noFixtures }, () => {
       assert.equal(typeof r.elapsed_ms, 'number');
     }
     assert.match(third.stderr, new RegExp(`${okNames.size} answered from the cache`));
+  });
+
+  test('batch asked again: answered by a stat per image, nothing read; a changed file is read again', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const dir = tempDir();
+    for (const f of ['gif-filetype.gif', 'jpeg-baseline.jpg', 'png-rgb.png']) copyFileSync(fixture(f), join(dir, f));
+    const opts = { env: relayEnv(srv.url), configHome: home, cwd: dir };
+    const records = (stdout: string) =>
+      Object.fromEntries(
+        stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+          .map((r) => [r.image.replace(/^\.\//, ''), r]),
+      );
+    // (a whole second: a time set again later is the same to the nanosecond)
+    const gif = join(dir, 'gif-filetype.gif');
+    utimesSync(gif, 1_700_000_000, 1_700_000_000);
+    const first = records((await run(['batch', '.', '-p', 'describe {name}'], opts)).stdout);
+    assert.equal(chats(srv).length, 3);
+    // The gif's bytes replaced behind the same size, inode and times: the memo answers without reading it.
+    writeFileSync(gif, Buffer.alloc(statSync(gif).size, 0x20));
+    utimesSync(gif, 1_700_000_000, 1_700_000_000);
+    // The jpeg touched (same bytes, a new time): read and prepared again, its answer from the cache.
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(dir, 'jpeg-baseline.jpg'), later, later);
+    // The png changed (other bytes): read, prepared and asked.
+    copyFileSync(fixture('png-filetype.png'), join(dir, 'png-rgb.png'));
+    const again = await run(['batch', '.', '-p', 'describe {name}'], opts);
+    assert.equal(again.code, 0, again.stderr);
+    const second = records(again.stdout);
+    assert.equal(chats(srv).length, 4, 'only the changed png was sent');
+    assert.equal(second['gif-filetype.gif'].cached, true);
+    assert.equal(second['gif-filetype.gif'].sha256, first['gif-filetype.gif'].sha256, 'not read: the sha256 it had');
+    assert.equal(second['jpeg-baseline.jpg'].cached, true);
+    assert.equal(second['png-rgb.png'].cached, undefined);
+    assert.notEqual(second['png-rgb.png'].sha256, first['png-rgb.png'].sha256);
+    // --refresh reads everything again (the gif is no image now: skipped) and asks again
+    const fresh = await run(['batch', '.', '-p', 'describe {name}', '--refresh'], opts);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stderr, /1 skipped \(1 not images\)/);
+    assert.equal(chats(srv).length, 6);
   });
 
   test('kill -9 during a batch leaves a readable cache and history (spawned)', async () => {

@@ -1,0 +1,138 @@
+// The history's trigram index: which blocks may hold a text, kept in step with the file, and a
+// query through it finding exactly what reading the whole file finds.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BLOCK_BYTES, HistoryIndex, INDEX_FROM_BYTES, addTrigrams, textBits } from '../../../src/core/history-index.ts';
+import { History, matchesFilter, parseLine, type HistoryFilter, type HistoryRecord } from '../../../src/core/history.ts';
+import { tempDir } from '../../helpers/cli.ts';
+
+const holds = (text: string, what: string) => {
+  const set = new Uint8Array(16 * 1024);
+  addTrigrams(Buffer.from(text), set);
+  const bits = textBits(what);
+  return bits === null || bits.every((b) => ((set[b >>> 3] as number) & (1 << (b & 7))) !== 0);
+};
+
+test('textBits and addTrigrams: any case of the text is held; what is not there is not', () => {
+  assert.equal(holds('A Brown TERRIER on a beach', 'terrier'), true);
+  assert.equal(holds('A Brown TERRIER on a beach', 'Brown Terrier'), true);
+  assert.equal(holds('a brown terrier', 'TERRIER'), true);
+  assert.equal(holds('a brown terrier', 'zebra'), false);
+  assert.equal(holds('say \\"hi\\"', 'say "hi"'), true, 'as JSON spells it');
+  assert.equal(textBits('ab'), null, 'too short to filter');
+  assert.equal(textBits('été'), null, 'no trigram of plain ASCII: no filter');
+  assert.deepEqual(textBits('Zebra'), textBits('zEBRA'));
+});
+
+/** A history-like file: records of about 1 KB, the word `needle` in the ones listed. */
+function writeRecords(file: string, from: number, to: number, needles: Set<number>): void {
+  const lines: string[] = [];
+  for (let i = from; i < to; i++)
+    lines.push(
+      JSON.stringify({
+        id: `id${String(i).padStart(11, '0')}`,
+        time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+        command: 'batch',
+        image: `photos/IMG_${i}.jpg`,
+        sha256: null,
+        prompt: 'Describe it.',
+        model: i % 2 ? 'claude-sonnet' : 'gpt-4o',
+        tokens: null,
+        duration_ms: 1,
+        ok: true,
+        answer: `${needles.has(i) ? 'A Needle in the hay. ' : ''}${'grass and hay and straw '.repeat(40)}${i}`,
+      }),
+    );
+  appendFileSync(file, lines.join('\n') + '\n');
+}
+
+test('HistoryIndex: blocks end with a record, only blocks with the text are named, kept in step with the file', () => {
+  const dir = tempDir();
+  const file = join(dir, 'history.jsonl');
+  const idx = join(dir, 'history.index');
+  writeRecords(file, 0, 3500, new Set([10, 2000]));
+  const open = () => {
+    const fd = openSync(file, 'r');
+    try {
+      const st = fstatSync(fd);
+      return HistoryIndex.open(idx, fd, st.ino, st.size);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const text = readFileSync(file);
+  const a = open();
+  assert.ok(a.blocks >= 2, `${a.blocks} blocks`);
+  for (let i = 0; i < a.blocks; i++) {
+    const [s, e] = a.block(i);
+    assert.ok(e - s >= BLOCK_BYTES);
+    assert.equal(text[e - 1], 0x0a, 'a block ends with a record');
+  }
+  const named = (ix: HistoryIndex, what: string) =>
+    Array.from({ length: ix.blocks }, (_, i) => i).filter((i) => ix.mayHold(i, [textBits(what)]));
+  const where = (n: number) => text.indexOf(`"id":"id${String(n).padStart(11, '0')}"`);
+  const blockOf = (ix: HistoryIndex, at: number) =>
+    Array.from({ length: ix.blocks }, (_, i) => ix.block(i)).findIndex(([s, e]) => at >= s && at < e);
+  assert.deepEqual(named(a, 'needle'), [...new Set([blockOf(a, where(10)), blockOf(a, where(2000))])].sort());
+  assert.deepEqual(named(a, 'zebra'), []);
+  assert.equal(named(a, 'hay').length, a.blocks, 'a text everywhere is everywhere');
+  assert.ok(existsSync(idx) && statSync(idx).mode & 0o600);
+  // read back as saved; the file grows: the new whole blocks are indexed and saved
+  const saved = statSync(idx).size;
+  assert.equal(open().covered, a.covered);
+  writeRecords(file, 3500, 6000, new Set([5500]));
+  const b = open();
+  assert.ok(b.blocks > a.blocks && statSync(idx).size > saved);
+  assert.ok(named(b, 'needle').length >= 2);
+  // the history replaced (cleared and written again): the index is of another file and is rebuilt
+  writeFileSync(file, '');
+  writeRecords(file, 0, 3000, new Set());
+  assert.deepEqual(named(open(), 'needle'), []);
+  // a broken index file is rebuilt
+  writeFileSync(idx, 'junk');
+  assert.ok(open().blocks >= 2);
+});
+
+test('History.query through the index finds what reading every record finds', async () => {
+  const h = new History(tempDir());
+  const needles = new Set([3, 1500, 4321, 8999]);
+  writeRecords(h.file, 0, 9000, needles);
+  assert.ok(statSync(h.file).size > INDEX_FROM_BYTES, 'big enough to be indexed');
+  const all = () =>
+    readFileSync(h.file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => parseLine(l) as HistoryRecord);
+  const brute = (f: HistoryFilter) => {
+    const hits = all().filter((r) => matchesFilter(r, f));
+    return (f.limit > 0 ? hits.slice(-f.limit) : hits).map((r) => r.id);
+  };
+  const filters: HistoryFilter[] = [
+    { limit: 0, search: 'needle' },
+    { limit: 0, search: 'NEEDLE in' },
+    { limit: 2, search: 'Needle' },
+    { limit: 0, search: 'zebra' },
+    { limit: 5, search: 'hay' },
+    { limit: 0, search: 'IMG_4321.jpg' },
+    { limit: 3, model: 'GPT-4o' },
+    { limit: 0, image: 'IMG_1500.' },
+  ];
+  for (const f of filters)
+    assert.deepEqual(
+      (await h.query(f)).map((r) => r.id),
+      brute(f),
+      JSON.stringify(f),
+    );
+  assert.ok(existsSync(h.indexFile), 'the index was made');
+  // records appended after the index was made are found too
+  writeRecords(h.file, 9000, 9100, new Set([9050]));
+  assert.deepEqual(
+    (await h.query({ limit: 0, search: 'needle' })).map((r) => r.id),
+    brute({ limit: 0, search: 'needle' }),
+  );
+  assert.equal((await h.find('id00000004321')).length, 1);
+  await h.clear();
+  assert.equal(existsSync(h.indexFile), false, 'log clear removes the index');
+});
