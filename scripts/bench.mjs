@@ -89,6 +89,8 @@ if (want('startup')) {
     { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] },
     { name: 'imgdesc --version', cmd: process.execPath, args: [BIN, '--version'] },
     { name: 'imgdesc --help', cmd: process.execPath, args: [BIN, '--help'] },
+    // not answered early: loads the commander program and every command's declaration
+    { name: 'imgdesc describe --help', cmd: process.execPath, args: [BIN, 'describe', '--help'] },
   ]);
   table('startup', rows, rows[0].ms);
 }

@@ -3,7 +3,7 @@
 // config keys are looked up when completing (`imgdesc __complete profiles|keys`).
 import { readFileSync } from 'node:fs';
 import type { Command, Option } from 'commander';
-import { SETTING_KEYS } from '../config/keys.ts';
+import { SETTING_KEYS, type KeySpec } from '../config/keys.ts';
 import { configPath, DEFAULT_PROFILE, type StoreData } from '../config/store.ts';
 import { ExitCode, UsageError } from '../types.ts';
 import type { complete, completion } from './commands.ts';
@@ -50,14 +50,25 @@ function argsOf(path: string): CommandModel['args'] {
   return 'none';
 }
 
+function unique(options: Option[]): Option[] {
+  const seen = new Set<string>();
+  return options.filter((o) => {
+    const name = o.long ?? o.short ?? '';
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
+}
+
 /** The program as data: visible commands and options only. */
 export function describeProgram(program: Command): CommandModel {
   const help = program.createHelp();
   const walk = (cmd: Command, path: string): CommandModel => ({
     name: cmd.name(),
     description: cmd.description(),
-    // options given on the program (-q, --profile …) complete after any command too
-    options: [...help.visibleOptions(cmd), ...(cmd === program ? [] : help.visibleGlobalOptions(cmd))].map(optionModel),
+    // options given on the program (-q, --profile …) complete after any command too; a parent's
+    // option of the same name as the command's own (log's --json, log show's) once
+    options: unique([...help.visibleOptions(cmd), ...(cmd === program ? [] : help.visibleGlobalOptions(cmd))]).map(optionModel),
     args: argsOf(path),
     subcommands: help
       .visibleCommands(cmd)
@@ -100,7 +111,9 @@ export function completionWords(what: string, env: Record<string, string | undef
       .join('');
   if (what === 'keys') {
     const saved = Object.keys(profiles[data.active ?? DEFAULT_PROFILE] ?? {}).filter((k) => k.startsWith('prompt.'));
-    return [...Object.keys(SETTING_KEYS), ...saved].map((k) => k + '\n').join('');
+    // hidden keys (inline: kept for old scripts) are taken, not offered
+    const keys = Object.entries(SETTING_KEYS as Record<string, KeySpec>).flatMap(([k, spec]) => (spec.hidden ? [] : [k]));
+    return [...keys, ...saved].map((k) => k + '\n').join('');
   }
   return '';
 }

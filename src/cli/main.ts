@@ -37,6 +37,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
       showGlobalOptions: true,
       // command names alone in the lists: `describe [options] <image> [prompt]` would push every summary onto a second line
       subcommandTerm: (cmd: Command) => cmd.name(),
+      optionDescription: choicesOnce,
       groupItems<T extends Command | Option>(unsorted: T[], visible: T[], getGroup: (item: T) => string): Map<string, T[]> {
         return groupInOrder(new Help().groupItems(unsorted, visible, getGroup));
       },
@@ -159,6 +160,17 @@ function describeSummary(describe: Command, columns: number | undefined): string
   const width = Math.max(...common.map((o) => help.optionTerm(o).length));
   const lines = common.map((o) => help.formatItem(help.optionTerm(o), width, help.optionDescription(o), help));
   return `\nDescribe options (the most used; all of them: imgdesc describe --help):\n${lines.join('\n')}\n`;
+}
+
+/**
+ * An option's help line with its choices once, as typed (`(low|high|auto)`), and not at all where
+ * the line already names each of them (`--existing`, `--xmp-name`). commander's own adds
+ * `(choices: "low", "high", "auto")` even then.
+ */
+export function choicesOnce(o: Option): string {
+  const choices = o.argChoices;
+  if (!choices || choices.every((c) => new RegExp(`\\b${c}\\b`).test(o.description))) return o.description;
+  return `${o.description} (${choices.join('|')})`;
 }
 
 /** `imgdesc bacth photos`: not a file, but one letter off a command. */

@@ -77,9 +77,7 @@ export const FLAGS = {
   json: flag.switch('--json', 'print the raw response body', { group: 'Output' }),
   dryRun: flag.switch('--dry-run', 'print the request that would be sent, send nothing', { group: 'Output' }),
   refresh: flag.switch('--refresh', 'ask again even when the answer is cached, and store the new one', { group: 'Output' }),
-  raw: flag.switch('--raw', 'the answer byte for byte (by default terminal escape sequences and control characters are removed)', {
-    group: 'Output',
-  }),
+  raw: flag.switch('--raw', 'the answer byte for byte (default: terminal escapes and control characters removed)', { group: 'Output' }),
   recursive: flag.switch('-r, --recursive', 'descend into sub-folders', { group: 'Input' }),
   filesFrom: flag.text('--files-from <file>', 'read paths from a file, or - for stdin', { group: 'Input' }),
   nul: flag.switch('-0, --null', 'paths in --files-from are NUL-separated', { group: 'Input' }),

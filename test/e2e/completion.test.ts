@@ -50,6 +50,12 @@ test('bash: commands, options, choices, profile names, config keys', { skip: ski
   assert.ok(bashComplete('imgdesc config get prompt').includes('prompt.alt'));
   assert.deepEqual(bashComplete('imgdesc completion '), ['bash', 'fish', 'zsh']);
   assert.deepEqual(bashComplete('imgdesc config '), ['edit', 'get', 'list', 'path', 'remove', 'set', 'use']);
+  // --xmp-name offers full|stem (ext is still taken); --inline (a no-op for old scripts) is not offered
+  assert.deepEqual(bashComplete('imgdesc batch --xmp-name '), ['full', 'stem']);
+  assert.deepEqual(bashComplete('imgdesc batch --inl'), []);
+  assert.deepEqual(bashComplete('imgdesc config set inl'), []);
+  // log's --json and log show's own: offered once
+  assert.equal(bashComplete('imgdesc log show --').filter((w) => w === '--json').length, 1);
 });
 
 test('fish: the same through complete -C', { skip: skip('fish') }, () => {
@@ -66,6 +72,7 @@ test('fish: the same through complete -C', { skip: skip('fish') }, () => {
   assert.deepEqual(complete('imgdesc batch --conc'), ['--concurrency']);
   assert.deepEqual(complete('imgdesc config use '), ['home', 'work']);
   assert.ok(complete('imgdesc config set mo').includes('model'));
+  assert.deepEqual(complete('imgdesc batch --xmp-name '), ['full', 'stem']);
 });
 
 test('zsh: the script parses and compinit registers _imgdesc for imgdesc', { skip: skip('zsh') }, () => {

@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { main } from '../../../src/cli/main.ts';
+import { Option } from 'commander';
+import { choicesOnce, main } from '../../../src/cli/main.ts';
 import { testIO } from '../../helpers/io.ts';
 
 const env = () => ({ XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'imgdesc-unit-')) });
@@ -162,4 +163,19 @@ test('log -n is its own count, not the n setting (whose limit is 1 to 128)', asy
   const io = testIO({ env: { ...e, XDG_STATE_HOME: e.XDG_CONFIG_HOME } });
   assert.equal(await main(['log', '-n', '0'], io), 0);
   assert.doesNotMatch(io.err(), /-n/);
+});
+
+test('help shows an option’s choices once, as typed, and not where its line already names them', () => {
+  const detail = new Option('--detail <level>', 'image detail hint').choices(['low', 'high', 'auto']);
+  assert.equal(choicesOnce(detail), 'image detail hint (low|high|auto)');
+  const existing = new Option('--existing <mode>', 'where a caption exists: skip (default), overwrite, append, prepend').choices([
+    'skip',
+    'overwrite',
+    'append',
+    'prepend',
+  ]);
+  assert.equal(choicesOnce(existing), existing.description);
+  // a word inside another (allow) is not a mention of the choice low
+  assert.equal(choicesOnce(new Option('--x <v>', 'allow it').choices(['low'])), 'allow it (low)');
+  assert.equal(choicesOnce(new Option('--json', 'as JSON')), 'as JSON');
 });
