@@ -11,7 +11,7 @@ import type { ModelChoice } from '../core/models.ts';
 import { InterruptedError, UsageError, type IO } from '../types.ts';
 import { Term } from '../ui/term.ts';
 import type { RunFlags } from './options.ts';
-import { loadSettings, type ChosenProfile } from './settings.ts';
+import type { ChosenProfile } from './settings.ts';
 
 export interface Factory {
   readonly io: IO;
@@ -53,8 +53,10 @@ export function makeFactory(io: IO, run: RunFlags): Factory {
     run,
     term,
     core,
-    resolve: (flags) => loadSettings(flags, run, io.env, io.signal, (w) => term.warn(w)),
-    settings: async (flags) => (await loadSettings(flags, run, io.env, io.signal, (w) => term.warn(w))).settings,
+    // loaded when asked for: version, completion and config path need no settings
+    resolve: async (flags) => (await import('./settings.ts')).loadSettings(flags, run, io.env, io.signal, (w) => term.warn(w)),
+    settings: async (flags) =>
+      (await import('./settings.ts')).loadSettings(flags, run, io.env, io.signal, (w) => term.warn(w)).then((r) => r.settings),
     async model(settings, opts) {
       const models = await import('../core/models.ts');
       const choice = await models.chooseModel(settings, core, opts);
