@@ -103,9 +103,9 @@ const BLOCKED_PROBE_MS = 125;
 const BLOCKED_FAST_MS = 2_000;
 const BLOCKED_MAX_MS = 1_000;
 /**
- * A probe not refused this long after it started (at least; 3× the p90 of the last refusals' times)
- * was admitted: relays refuse at once, and an admitted request takes the model's time. Only while
- * that is under half the median answer time; otherwise its answer is waited for.
+ * A probe not refused this long after it started (at least; twice the p90 of the last refusals'
+ * times) was admitted: relays refuse at once, and an admitted request takes the model's time. Only
+ * while that is well under the quickest answers (0.8× their p10); otherwise its answer is waited for.
  */
 const ADMITTED_AFTER_MS = 50;
 const REFUSAL_SAMPLES = 32;
@@ -507,17 +507,17 @@ export class Pacer {
   }
 
   /**
-   * How long a probe may go unanswered before it counts as admitted: 3× the p90 of the recent 429s'
-   * times, at least 50 ms; undefined when that is not well under the answers' median time.
+   * How long a probe may go unanswered before it counts as admitted: twice the p90 of the recent
+   * 429s' times, at least 50 ms; undefined when that is not well under the quickest answers.
    */
   admittedAfterMs(): number | undefined {
     if (!this.refusalMs.length || this.latencies.length < 8) return undefined;
     const refusals = [...this.refusalMs].sort((a, b) => a - b);
     const p90 = refusals[Math.min(refusals.length - 1, Math.floor(refusals.length * 0.9))] as number;
-    const after = Math.max(ADMITTED_AFTER_MS, 3 * p90);
+    const after = Math.max(ADMITTED_AFTER_MS, 2 * p90);
     const answers = [...this.latencies].sort((a, b) => a - b);
-    const median = answers[Math.floor(answers.length / 2)] as number;
-    return after < median / 2 ? after : undefined;
+    const p10 = answers[Math.floor(answers.length / 10)] as number;
+    return after < 0.8 * p10 ? after : undefined;
   }
 
   /** In a 429 window: a probe every 125 ms for 2 s, then doubling to 1 s. */
