@@ -17,19 +17,31 @@
 // BENCH_RESUME_DONE (default 100000) and BENCH_RUNS (default 3) change the size and the runs;
 // BENCH_RESUME_DATA=<folder> keeps the files there and uses them again on the next run (making
 // 100,000 files takes minutes on a busy disk).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 delete process.env.NODE_EXTRA_CA_CERTS;
-const builds = [['after (this checkout)', join(ROOT, 'bin', 'imgdesc.js')]];
-if (process.env.BENCH_BEFORE) builds.unshift(['before (BENCH_BEFORE)', join(resolve(process.env.BENCH_BEFORE), 'bin', 'imgdesc.js')]);
+const builds = [['after', join(ROOT, 'bin', 'imgdesc.js')]];
+if (process.env.BENCH_BEFORE) builds.unshift(['before', join(resolve(process.env.BENCH_BEFORE), 'bin', 'imgdesc.js')]);
 for (const [, bin] of builds) {
   if (!existsSync(join(bin, '..', '..', 'dist', 'main.js'))) {
     console.error(`${bin}: no build next to it (run \`npm run build\` there first)`);
@@ -149,6 +161,30 @@ const env = (url, n) => ({
   IMGDESC_MODEL: 'claude-sonnet-4-5-20250929',
 });
 
+/** User + system CPU ms of a process so far (Linux /proc; undefined elsewhere). */
+function cpuMs(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [utime, stime] = f
+      .slice(f.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 13)
+      .map(Number);
+    return ((utime + stime) * 1000) / TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+/** The process /usr/bin/time started. */
+function childOf(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}
+
 let runNo = 0;
 /**
  * One `imgdesc batch imgs -o <out> -v`: ms from spawn to the line after the listing, to the first
@@ -168,12 +204,22 @@ async function once(bin, out, stopAtFirst) {
         stdio: ['ignore', 'ignore', 'pipe'],
       })
     : spawn(process.execPath, args, { cwd: work, env: env(relay.url, n), stdio: ['ignore', 'ignore', 'pipe'] });
-  if (stopAtFirst) relay.onFirst = () => child.kill('SIGKILL');
+  // CPU time of imgdesc itself at the two moments: the wall times swing with the machine's load
+  const pid = () => (hasTime ? childOf(child.pid) : child.pid);
+  let cpuListed;
+  let cpuFirst;
+  relay.onFirst = () => {
+    cpuFirst = cpuMs(pid());
+    if (stopAtFirst) child.kill('SIGKILL');
+  };
   let stderr = '';
   let listed;
   child.stderr.on('data', (c) => {
     stderr += c;
-    if (listed === undefined && /image\(s\), concurrency/.test(stderr)) listed = performance.now() - t0;
+    if (listed === undefined && /image\(s\), concurrency/.test(stderr)) {
+      listed = performance.now() - t0;
+      cpuListed = cpuMs(pid());
+    }
   });
   const code = await new Promise((r) => child.on('close', (c) => r(c)));
   const total = performance.now() - t0;
@@ -186,6 +232,8 @@ async function once(bin, out, stopAtFirst) {
     first: relay.first === undefined ? undefined : relay.first - t0,
     total,
     peakMb: peak && !stopAtFirst ? Number(peak[1]) / 1024 : undefined,
+    cpuListed,
+    cpuGap: cpuFirst !== undefined && cpuListed !== undefined ? cpuFirst - cpuListed : undefined,
     requests: relay.requests,
   };
 }
@@ -202,8 +250,14 @@ console.log(
 );
 console.log('  target: first request ≤ 1 s after the listing; issue #23 before: 7–9 s to the first request, peak RSS 266–288 MB');
 console.log(
-  `  ${'build, run'.padEnd(44)} ${'listed'.padStart(7)} ${'1st req'.padStart(7)} ${'1st−listed'.padStart(10)} ${'exit'.padStart(7)} ${'peak RSS'.padStart(9)}`,
+  `  load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(
+      ' ',
+    )} on ${availableParallelism()} cores; "cpu" columns: imgdesc's own CPU time (user + system) up to the listing, and from it to the 1st request`,
 );
+const cols = ['listed', '1st req', '1st−listed', 'exit', 'peak RSS', 'cpu→listed', 'cpu→1st'];
+console.log(`  ${'build, run'.padEnd(34)} ${cols.map((c) => c.padStart(10)).join(' ')}`);
 const rows = builds.map(([label, bin]) => ({ label, bin, fresh: [], resume: [] }));
 // Interleaved, so that machine noise hits every build alike.
 for (let i = 0; i < RUNS; i++) {
@@ -216,15 +270,19 @@ for (let i = 0; i < RUNS; i++) {
 }
 for (const r of rows) {
   const line = (what, runs) => {
-    const listed = median(runs.map((x) => x.listed));
-    const first = median(runs.map((x) => x.first));
-    const gap = median(runs.map((x) => (x.first !== undefined && x.listed !== undefined ? x.first - x.listed : undefined)));
-    const peak = median(runs.map((x) => x.peakMb));
-    console.log(
-      `  ${`${r.label}, ${what}`.padEnd(44)} ${sec(listed)} ${sec(first)} ${sec(gap).padStart(10)} ${sec(what.startsWith('fresh') ? undefined : median(runs.map((x) => x.total)))} ${peak === undefined ? '        —' : `${peak.toFixed(0)} MB`.padStart(9)}`,
-    );
+    const m = (f) => median(runs.map(f));
+    const cells = [
+      sec(m((x) => x.listed)),
+      sec(m((x) => x.first)),
+      sec(m((x) => (x.first !== undefined && x.listed !== undefined ? x.first - x.listed : undefined))),
+      sec(what === 'resume' ? m((x) => x.total) : undefined),
+      ((mb) => (mb === undefined ? '—' : `${mb.toFixed(0)} MB`))(m((x) => x.peakMb)),
+      sec(m((x) => x.cpuListed)),
+      sec(m((x) => x.cpuGap)),
+    ];
+    console.log(`  ${`${r.label}, ${what}`.padEnd(34)} ${cells.map((c) => c.trim().padStart(10)).join(' ')}`);
   };
-  line('fresh run (listing only; killed at 1st req)', r.fresh);
+  line('fresh (killed at 1st req)', r.fresh);
   line('resume', r.resume);
 }
 for (let i = 0; i < runNo; i++) for (const d of [`cache-${i}`, `state-${i}`]) rmSync(join(work, d), { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // its bytes, as before.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
@@ -134,4 +134,25 @@ test('resume: a file changed moments before it was read gets no time in its reco
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(srv.requests.length, 1, 'done by its bytes');
   assert.match(r2.stderr, /0 ok, 0 failed, 1 skipped \(1 already done\)/);
+});
+
+test('resume: checks that come before it still do: a done image whose sidecar became a planted link is refused, not skipped', async () => {
+  const srv = await server();
+  const dir = tempDir();
+  await settledImages(join(dir, 'p'), 3);
+  const out = join(dir, 'r.jsonl');
+  const args = ['batch', 'p', '-o', out, '--sidecar', '-p', 'describe {name}'];
+  assert.equal((await run(args, { cwd: dir, env: relayEnv(srv.url) })).code, 0);
+  const victim = join(dir, 'victim.txt');
+  writeFileSync(victim, 'keep me');
+  rmSync(join(dir, 'p', 'img1.txt'));
+  symlinkSync(victim, join(dir, 'p', 'img1.txt'));
+  const r2 = await run(args, { cwd: dir, env: relayEnv(srv.url) });
+  assert.equal(r2.code, 5, r2.stderr);
+  assert.equal(srv.requests.length, 3, 'nothing sent');
+  const last = records(out).at(-1);
+  assert.equal(last.image, 'p/img1.png');
+  assert.equal(last.error.code, 'refused-file');
+  assert.equal(readFileSync(victim, 'utf8'), 'keep me');
+  assert.match(r2.stderr, /0 ok, 1 failed, 2 skipped \(2 with a sidecar\)/);
 });
