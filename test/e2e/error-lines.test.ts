@@ -11,7 +11,7 @@ import { BIN, FIXTURES, ROOT, TOKEN, cliEnv, fixture, relayEnv, run, type RunRes
 import { relayPool } from '../helpers/relays.ts';
 import { completion, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
 
-const IMAGE = fixture('exif-Landscape_1.jpg');
+const IMAGE = fixture('png-rgb.png'); // sent unchanged: no time spent preparing it
 const noImage = existsSync(IMAGE) ? false : `skipped: ${FIXTURES} is absent`;
 const relay = relayPool();
 const servers: TestServer[] = [];

@@ -88,7 +88,8 @@ describe('SIGTERM: each command stops cleanly with exit 143', () => {
       const { args, ...input } = cmd(png);
       const r = await runCli(args, {
         cwd: dir,
-        env: relayEnv(server.url),
+        // batch waits this long for the answer in flight, which never comes (10 s by default)
+        env: relayEnv(server.url, { IMGDESC_STOP_GRACE: '0.5' }),
         ...input,
         onSpawn: (child) => {
           const poll = setInterval(() => {

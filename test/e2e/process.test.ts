@@ -147,12 +147,14 @@ test('an older Node is told which version imgdesc needs', async () => {
 });
 
 test('many requests waiting to retry print no MaxListenersExceededWarning', async () => {
-  // each image's first attempt is refused, so all 16 in flight wait to retry at once
+  // each image's first attempt is refused, so all 16 in flight wait to retry at once. A 500, not a
+  // 503: batch takes a 503 for the relay being down and waits it out at its gate (seconds), while a
+  // 500 is retried by each request after its own wait, which is what this is about.
   const seen = new Set<string>();
   server.handler = (req, res) => {
     if (seen.has(req.body)) return sendJson(res, 200, completion('A dark red square.'));
     seen.add(req.body);
-    sendJson(res, 503, { error: { message: 'busy' } }, { 'retry-after-ms': '300' });
+    sendJson(res, 500, { error: { message: 'busy' } }, { 'retry-after-ms': '300' });
   };
   const r = await runCli(['batch', 'p', '-c', '16', '-q'], { cwd: dir, env: relayEnv(server.url) });
   assert.equal(r.code, 0, r.stderr);
