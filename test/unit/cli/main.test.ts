@@ -86,7 +86,7 @@ test('a first argument one letter off a command: did you mean', async () => {
   assert.equal(io.err(), 'error: bacth: no such file\nhint: did you mean `imgdesc batch`?\n');
   const cfg = testIO({ env: env() });
   assert.equal(await main(['config', 'set', 'modle', 'x'], cfg), 2);
-  assert.match(cfg.err(), /unknown setting 'modle'; did you mean 'model'\?/);
+  assert.equal(cfg.err(), "error: unknown setting 'modle'; did you mean 'model'?\nhint: imgdesc config set --help lists every setting\n");
 });
 
 test('help: batch names its placeholders, examples and exit codes; -i shows no default', async () => {
@@ -162,7 +162,8 @@ test('log -n is its own count, not the n setting (whose limit is 1 to 128)', asy
   const e = env();
   const io = testIO({ env: { ...e, XDG_STATE_HOME: e.XDG_CONFIG_HOME } });
   assert.equal(await main(['log', '-n', '0'], io), 0);
-  assert.doesNotMatch(io.err(), /-n/);
+  // ` -n` as an option is written, not the `-n` a random temp folder name may hold (imgdesc-unit-nX…)
+  assert.doesNotMatch(io.err(), /(^|\s)-n\b/);
 });
 
 test('help shows an option’s choices once, as typed, and not where its line already names them', () => {
