@@ -341,7 +341,8 @@ for (const transport of ['undici', 'node:http'] as const)
       assert.ok(e instanceof APITimeoutError);
       assert.equal(e.exitCode, 4);
       assert.equal(e.message, 'timed out after 0.2 s (2 attempts)');
-      assert.equal(srv.seen.length, 2);
+      // The second attempt may time out before the server has seen it on a loaded machine.
+      assert.ok(srv.seen.length >= 1 && srv.seen.length <= 2, String(srv.seen.length));
       assert.equal(retries[0]?.reason, 'timed out after 0.2 s');
     });
 
