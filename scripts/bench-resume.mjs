@@ -102,14 +102,15 @@ async function makeFiles() {
   }
   writeSync(fd, chunk);
   closeSync(fd);
-  // The new images come last in the listing: every done one is passed over before the first request.
-  for (let i = DONE; i < DONE + NEW; i++) {
-    const buf = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: i % 256, g: 40, b: 90 } } })
-      .jpeg({ quality: 80 })
-      .toBuffer();
-    writeFileSync(join(dir, name(i)), buf);
-  }
   writeFileSync(made, '');
+}
+// The new images come last in the listing: every done one is passed over before the first request.
+// Noise, so that no two are the same bytes (the second would be answered from the answer cache).
+for (let i = DONE; i < DONE + NEW; i++) {
+  const buf = await sharp({ create: { width: 64, height: 48, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+  writeFileSync(join(dir, `img-${String(i).padStart(6, '0')}.jpg`), buf);
 }
 
 // --- the relay -------------------------------------------------------------------------------------
