@@ -273,21 +273,57 @@ class Store {
     }
   }
 
-  /** Stores a value with one append (0600 files in a 0700 folder). Throws when it cannot be written. */
-  put(key: string, value: unknown, at = Date.now()): void {
+  /**
+   * Stores a value with one append (0600 files in a 0700 folder). Throws when it cannot be written.
+   * `later`: kept with the file's other such lines until flush() (or 16 KiB of them), written with
+   * one append: for values that may be lost (a memo), where an append per value costs more than
+   * the value saves.
+   */
+  put(key: string, value: unknown, at = Date.now(), later = false): void {
+    const entry: Line = { key, v: VERSION, at, [this.field]: value };
+    const line = `${JSON.stringify(entry)}\n`;
+    const file = this.fileOf(key);
+    if (!later) {
+      this.write(file, line);
+      return;
+    }
+    const p = this.pending.get(file) ?? { lines: [], bytes: 0 };
+    p.lines.push(line);
+    p.bytes += line.length;
+    this.pending.set(file, p);
+    if (p.bytes >= 16 * 1024) {
+      this.pending.delete(file);
+      this.write(file, p.lines.join(''));
+    }
+  }
+
+  /** Lines stored `later`, by file. */
+  private readonly pending = new Map<string, { lines: string[]; bytes: number }>();
+
+  /** Writes the lines stored `later`: one append per file. Never throws (they may be lost). */
+  flush(): void {
+    for (const [file, p] of this.pending) {
+      this.pending.delete(file);
+      try {
+        this.write(file, p.lines.join(''));
+      } catch {
+        // lost: looked up again, they are read and prepared again
+      }
+    }
+  }
+
+  private write(file: string, text: string): void {
     if (!this.made) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.made = true;
     }
-    const entry: Line = { key, v: VERSION, at, [this.field]: value };
-    const line = `${JSON.stringify(entry)}\n`;
     try {
-      this.append(this.fileOf(key), line);
+      this.append(file, text);
     } catch (err) {
       // the folder removed under the run (cache clear): made again
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.append(this.fileOf(key), line);
+      this.append(file, text);
     }
   }
 
@@ -464,6 +500,8 @@ export interface FileIdentity {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Changed by every write and every change of the file's times or mode: a restored mtime is still seen. */
+  ctimeMs: number;
   ino: number;
   dev: number;
   /** Everything the prepared bytes depend on besides the file (the image options, the version). */
@@ -473,7 +511,7 @@ export interface FileIdentity {
 /** The memo's key of a file: a change to its size, time or inode, or to a setting, is another key. */
 export function preparedKey(id: FileIdentity): string {
   return createHash('sha256')
-    .update(JSON.stringify(['imgdesc-prepared', id.path, id.size, id.mtimeMs, id.ino, id.dev, id.settings]))
+    .update(JSON.stringify(['imgdesc-prepared', id.path, id.size, id.mtimeMs, id.ctimeMs, id.ino, id.dev, id.settings]))
     .digest('hex');
 }
 
@@ -517,18 +555,26 @@ export class AnswerCache {
     if (!this.pruning) this.pruning = this.pruneIfDue().catch(() => undefined);
   }
 
-  /** What the file was prepared into before, with the same settings; undefined when it changed since. */
-  prepared(id: FileIdentity): PreparedInfo | undefined {
-    return this.memo.get(preparedKey(id))?.value as PreparedInfo | undefined;
+  /** What the file (by its preparedKey) was prepared into before; undefined when it changed since. */
+  prepared(key: string): PreparedInfo | undefined {
+    return this.memo.get(key)?.value as PreparedInfo | undefined;
   }
 
-  /** Remembers what a file was prepared into (never fails: a memo not written is a read next time). */
-  remember(id: FileIdentity, info: PreparedInfo): void {
+  /**
+   * Remembers what a file was prepared into, written with others of its file by flush() (a memo not
+   * written costs a read next time, nothing more).
+   */
+  remember(key: string, info: PreparedInfo): void {
     try {
-      this.memo.put(preparedKey(id), info);
+      this.memo.put(key, info, Date.now(), true);
     } catch {
       // next time the file is read and prepared again
     }
+  }
+
+  /** Writes what remember() kept. */
+  flush(): void {
+    this.memo.flush();
   }
 
   /** The run's one automatic prune (await it before exit, or let the process wait for it). */

@@ -15,7 +15,7 @@ import { cacheDir, stateDir } from '../config/model-cache.ts';
 import type { Settings } from '../config/settings.ts';
 import type { ImageOptions, PreparedImage } from '../image/index.ts';
 import { VERSION } from '../version.ts';
-import { AnswerCache, answerKey, dataUrlHash, imageDigest, type FileIdentity, type StoredResponse } from './answer-cache.ts';
+import { AnswerCache, answerKey, dataUrlHash, imageDigest, preparedKey, type StoredResponse } from './answer-cache.ts';
 import { errorInfo } from './batch-decide.ts';
 import { parseStructured, sendDescribe, type CoreContext, type DescribePlan, type DescribeResult } from './describe.ts';
 import { judgeAnswer } from './guards.ts';
@@ -108,7 +108,7 @@ function warnOnce(memory: AnswerMemory, what: 'cache' | 'history', err: unknown)
 export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx: CoreContext): Promise<Answered> {
   const digests = new Map<string, string>();
   for (const img of plan.images) {
-    const d = standIns.get(img)?.digest ?? (digests.has(img.url) ? undefined : imageDigest(img.url));
+    const d = digestOf(img);
     if (d) digests.set(img.url, d);
   }
   // Where the family takes no `n` (Claude), -n 2 is two requests of the n=1 body: the key counts
@@ -142,6 +142,19 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
     if (valid) await cache.put(key, stored(sent.response)).catch((err: unknown) => warnOnce(memory as AnswerMemory, 'cache', err));
   }
   return { ...sent, cached: undefined, key };
+}
+
+/** A file changed less than this long before it is looked at is not remembered (PreparedMemo.look). */
+const SETTLED_MS = 2000;
+
+/** imageDigest of a prepared image, worked out once (the key and the memo both ask). */
+const digests = new WeakMap<PreparedImage, string | null>();
+function digestOf(img: PreparedImage): string | null {
+  const stood = standIns.get(img);
+  if (stood) return stood.digest;
+  let d = digests.get(img);
+  if (d === undefined) digests.set(img, (d = imageDigest(img.url)));
+  return d;
 }
 
 /** Images a batch did not prepare because it had prepared them before: their digest, and how to prepare them. */
@@ -182,6 +195,8 @@ export class PreparedMemo {
     private readonly settings: string,
     /** Prepares a file (when an answer is not in the cache after all). */
     private readonly load: (path: string) => Promise<PreparedImage>,
+    /** A file changed less than this long before it is looked at is not remembered. */
+    private readonly settledMs = SETTLED_MS,
   ) {}
 
   /**
@@ -194,22 +209,37 @@ export class PreparedMemo {
     key: string;
     url: boolean;
     source?: string | undefined;
-  }): { id: FileIdentity; known?: { sha256: string; image: PreparedImage } } | undefined {
+  }): { key: string; known?: { sha256: string; image: PreparedImage } } | undefined {
     if (item.url || item.source !== undefined || item.image === '-') return undefined;
     const st = statSync(item.key, { throwIfNoEntry: false });
     if (!st?.isFile()) return undefined;
-    const id: FileIdentity = { path: item.key, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, settings: this.settings };
-    const info = this.cache.prepared(id);
-    if (!info) return { id };
+    const key = preparedKey({
+      path: item.key,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+      ino: st.ino,
+      dev: st.dev,
+      settings: this.settings,
+    });
+    const info = this.cache.prepared(key);
+    // A file changed moments ago may change again within the same tick of the file system's
+    // clock (the same times, maybe the same size): it is not remembered until it has settled.
+    if (!info) return Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < this.settledMs ? undefined : { key };
     const image: PreparedImage = { url: `imgdesc-prepared:${info.digest}`, mime: info.mime, report: info.report, warnings: info.warnings };
     standIns.set(image, { digest: info.digest, load: () => this.load(item.key) });
-    return { id, known: { sha256: info.sha256, image } };
+    return { key, known: { sha256: info.sha256, image } };
   }
 
-  /** Remembers what the file (as it was looked at, before it was read) was prepared into. */
-  remember(id: FileIdentity, sha256: string, image: PreparedImage): void {
-    const digest = imageDigest(image.url);
-    if (digest) this.cache.remember(id, { sha256, digest, mime: image.mime, report: image.report, warnings: image.warnings });
+  /** Writes what remember() kept (at the end of a batch). */
+  flush(): void {
+    this.cache.flush();
+  }
+
+  /** Remembers what the file (its key from look(), before it was read) was prepared into. */
+  remember(key: string, sha256: string, image: PreparedImage): void {
+    const digest = digestOf(image);
+    if (digest) this.cache.remember(key, { sha256, digest, mime: image.mime, report: image.report, warnings: image.warnings });
   }
 }
 

@@ -583,7 +583,7 @@ async function batchFlow(
           try {
             if (readError !== undefined) throw readError;
             image = seen?.known?.image ?? (await loadImage(item.source ?? item.image, imgOpts, read));
-            if (seen && !seen.known && f.sha256) memo?.remember(seen.id, f.sha256, image);
+            if (seen && !seen.known && f.sha256) memo?.remember(seen.key, f.sha256, image);
             read = undefined;
             f.load = { ok: true };
           } catch (err) {
@@ -812,15 +812,20 @@ async function batchFlow(
     pending = left;
   }
 
-  const stats = await runPipeline<BatchItem, Prepared>({
-    items: pending,
-    prepare: prepareOne,
-    work: opts.dryRun ? undefined : sendOne,
-    preparers: Math.max(1, Math.min(maxPrepared, Math.max(2, availableParallelism()))),
-    workers: concurrency,
-    maxPrepared,
-    signal,
-  });
+  let stats: Awaited<ReturnType<typeof runPipeline<BatchItem, Prepared>>>;
+  try {
+    stats = await runPipeline<BatchItem, Prepared>({
+      items: pending,
+      prepare: prepareOne,
+      work: opts.dryRun ? undefined : sendOne,
+      preparers: Math.max(1, Math.min(maxPrepared, Math.max(2, availableParallelism()))),
+      workers: concurrency,
+      maxPrepared,
+      signal,
+    });
+  } finally {
+    memo?.flush();
+  }
 
   emit({
     kind: 'finished',

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnswerCache, answerKey, dataUrlHash, imageDigest } from '../../../src/core/answer-cache.ts';
-import { isCacheable } from '../../../src/core/answers.ts';
+import { AnswerCache, answerKey, dataUrlHash, imageDigest, preparedKey } from '../../../src/core/answer-cache.ts';
+import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
 import { History, newId, parseLine, searchForms, matchesFilter, tokensOf, type HistoryRecord } from '../../../src/core/history.ts';
 import { parseSince } from '../../../src/cli/log.ts';
 import { tempDir } from '../../helpers/cli.ts';
@@ -190,6 +190,68 @@ test('AnswerCache: a hit records its use at most once a day; prune drops the lea
   const left = await cache.stats();
   assert.deepEqual(await cache.clear(), { removed: 1, freed: left.bytes });
   assert.equal((await cache.stats()).entries, 0);
+});
+
+test('preparedKey: any change to the file as stat sees it, or to a setting, is another key', () => {
+  const id = { path: '/p/a.jpg', size: 10, mtimeMs: 1700000000000.5, ctimeMs: 1700000000000.5, ino: 7, dev: 1, settings: '[1568]' };
+  const base = preparedKey(id);
+  assert.match(base, /^[0-9a-f]{64}$/);
+  assert.equal(preparedKey({ ...id }), base);
+  for (const changed of [{ path: '/p/b.jpg' }, { size: 11 }, { mtimeMs: 1700000000000.6 }, { ino: 8 }, { dev: 2 }, { settings: '[800]' }])
+    assert.notEqual(preparedKey({ ...id, ...changed }), base, JSON.stringify(changed));
+});
+
+test('AnswerCache: the memo of prepared files is written by flush, one append per file, and read back', async () => {
+  const root = tempDir();
+  const cache = new AnswerCache(root, 500 * 1024 * 1024);
+  const info = (n: number) => ({
+    sha256: String(n).repeat(64).slice(0, 64),
+    digest: 'd'.repeat(64),
+    mime: 'image/jpeg',
+    report: { source: 'a.jpg' } as never,
+    warnings: n ? ['resized'] : [],
+  });
+  const keys = [0, 1, 2].map((n) => preparedKey({ path: `/p/${n}.jpg`, size: n, mtimeMs: 1, ctimeMs: 1, ino: n, dev: 1, settings: '' }));
+  keys.forEach((k, n) => cache.remember(k, info(n)));
+  const other = () => new AnswerCache(root, 500 * 1024 * 1024);
+  assert.equal(other().prepared(keys[1] as string), undefined, 'kept until flush');
+  cache.flush();
+  assert.deepEqual(other().prepared(keys[1] as string), info(1));
+  assert.deepEqual(other().prepared(keys[0] as string), info(0));
+  assert.equal(other().prepared('ff'.repeat(32)), undefined);
+  // counted in the cache's size, pruned with it
+  assert.ok((await cache.stats()).bytes > 0);
+  await cache.clear();
+  assert.equal(other().prepared(keys[1] as string), undefined);
+});
+
+test('PreparedMemo: a file prepared before is known by a stat (a stand-in, nothing loaded); a changed one is not', () => {
+  const dir = tempDir();
+  const file = join(dir, 'a.jpg');
+  writeFileSync(file, 'jpeg bytes');
+  let loads = 0;
+  const load = async () => {
+    loads++;
+    throw new Error('not called by look');
+  };
+  const memo = new PreparedMemo(new AnswerCache(tempDir(), 500 * 1024 * 1024), '["settings"]', load, 0);
+  const item = { image: 'a.jpg', key: file, url: false };
+  const first = memo.look(item);
+  assert.ok(first && !first.known);
+  const url = `data:image/jpeg;base64,${Buffer.from('prepared').toString('base64')}`;
+  memo.remember(first.key, 'f'.repeat(64), { url, mime: 'image/jpeg', report: { source: 'a.jpg' } as never, warnings: ['shrunk'] });
+  memo.flush();
+  const again = memo.look(item);
+  assert.equal(again?.known?.sha256, 'f'.repeat(64));
+  assert.deepEqual(again?.known?.image.warnings, ['shrunk']);
+  assert.notEqual(again?.known?.image.url, url, 'a stand-in, not the bytes');
+  assert.equal(loads, 0);
+  appendFileSync(file, '!');
+  assert.equal(memo.look(item)?.known, undefined, 'changed: read again');
+  assert.equal(memo.look({ ...item, url: true }), undefined, 'URLs are not remembered');
+  assert.equal(memo.look({ ...item, image: '-' }), undefined, 'nor stdin');
+  const settled = new PreparedMemo(new AnswerCache(tempDir(), 500 * 1024 * 1024), '[]', load);
+  assert.equal(settled.look(item), undefined, 'a file changed moments ago is not remembered');
 });
 
 const rec = (over: Partial<HistoryRecord> = {}): HistoryRecord => ({
