@@ -152,7 +152,11 @@ const perImage = (ms) => `${((ms / N) * 1000).toFixed(0)} µs`;
 const rows = [
   ['CPU per image, misses, --no-cache --no-log', perImage(median(plain)), plain.map((m) => (m / 1000).toFixed(2)).join(' / ') + ' s'],
   ['CPU per image, misses, cache and history on', perImage(median(cached)), cached.map((m) => (m / 1000).toFixed(2)).join(' / ') + ' s'],
-  ['ratio (cache on / off), per round', `${median(ratios).toFixed(3)}×`, `${ratios.map((x) => x.toFixed(3)).join(' / ')}; target ≤ 1.10`],
+  [
+    'ratio (cache on / off), of the medians',
+    `${(median(cached) / median(plain)).toFixed(3)}×`,
+    `per round ${ratios.map((x) => x.toFixed(3)).join(' / ')} (median ${median(ratios).toFixed(3)}×); target ≤ 1.10`,
+  ],
   [
     `the same ${N.toLocaleString('en-US')} again, all from the cache: wall`,
     `${(median(hits.map((h) => h.ms)) / 1000).toFixed(2)} s`,

@@ -190,6 +190,11 @@ class Store {
     private readonly field: string,
     /** Whether a stored value is one this version can use. */
     private readonly valid: (v: unknown) => boolean,
+    /**
+     * Each file read once per run, and what other runs append after that not seen: for values
+     * whose miss costs little (the memo), where a stat per look costs more than it finds.
+     */
+    private readonly snapshot = false,
   ) {}
 
   private isLine(v: unknown, key: string): v is Line {
@@ -242,9 +247,19 @@ class Store {
   get(key: string, now = Date.now()): { at: number; value: unknown } | undefined {
     const file = this.fileOf(key);
     try {
+      // A store read as it was (the memo): a file is looked at once per run.
+      const seen = this.snapshot ? this.files.get(file) : undefined;
+      if (seen) {
+        const slot = seen.entries.get(key);
+        if (!slot) return undefined;
+        const h = this.handles.get(file);
+        const entry: unknown = h ? JSON.parse(readAt(h.fd, slot.end - slot.start, slot.start).toString('utf8')) : undefined;
+        return this.isLine(entry, key) ? { at: entry.at, value: entry[this.field] } : undefined;
+      }
       const st = statSync(file, { throwIfNoEntry: false });
       if (!st) {
-        this.files.delete(file);
+        if (this.snapshot) this.files.set(file, { ino: -1, size: 0, entries: new Map(), used: new Map() });
+        else this.files.delete(file);
         return undefined;
       }
       let index = this.files.get(file);
@@ -333,12 +348,17 @@ class Store {
    */
   private append(file: string, line: string): void {
     const bytes = Buffer.from(line);
-    const fd = this.fdOf(file, statSync(file, { throwIfNoEntry: false }));
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    const write = (fd: number) => {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      return fstatSync(fd);
+    };
+    let st = write(this.handles.get(file)?.fd ?? this.fdOf(file, undefined));
+    // The file this run holds open was replaced since (another run pruned it) or removed (cache
+    // clear): what was just written went with it, so it is written again to the file there now.
+    if (st.nlink === 0) st = write(this.fdOf(file, undefined));
     const index = this.files.get(file);
-    if (index && index.ino === this.handles.get(file)?.ino && fstatSync(fd).size === index.size + bytes.length)
-      index.size += indexLines(bytes, index.size, index);
+    if (index && index.ino === st.ino && st.size === index.size + bytes.length) index.size += indexLines(bytes, index.size, index);
   }
 
   /** The files with their sizes. */
@@ -530,7 +550,7 @@ export class AnswerCache {
     readonly maxBytes: number,
   ) {
     this.answers = new Store(join(root, 'answers'), 'response', isResponse);
-    this.memo = new Store(join(root, 'prepared'), 'prepared', isPrepared);
+    this.memo = new Store(join(root, 'prepared'), 'prepared', isPrepared, true);
   }
 
   get dir(): string {

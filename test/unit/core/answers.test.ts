@@ -149,6 +149,12 @@ test('AnswerCache: round trip, latest wins, torn and foreign entries are misses,
   writeFileSync(file, `${JSON.stringify({ key: k, v: 2, at: 7000, response: stored('rewritten') })}\n`);
   assert.equal((await cache.get(k, 7000))?.at, 7000);
   assert.equal(await cache.get(k2, 7000), undefined);
+  // another run prunes (rewrites) the file this one holds open: the next answer goes to the new file
+  await new AnswerCache(cache.root, cache.maxBytes).prune();
+  const k6 = `ab${'9'.repeat(62)}`;
+  await cache.put(k6, stored('after a prune'), 8000);
+  assert.deepEqual((await new AnswerCache(cache.root, cache.maxBytes).get(k6, 8000))?.response.body, { pad: 'after a prune' });
+  assert.equal((await cache.get(k, 8000))?.at, 7000, 'and what the prune kept is still read');
   await cache.pruning;
 });
 
@@ -234,22 +240,25 @@ test('PreparedMemo: a file prepared before is known by a stat (a stand-in, nothi
     loads++;
     throw new Error('not called by look');
   };
-  const memo = new PreparedMemo(new AnswerCache(tempDir(), 500 * 1024 * 1024), '["settings"]', load, 0);
+  const root = tempDir();
+  // a memo as a run has it (each of its files read once per run)
+  const run = () => new PreparedMemo(new AnswerCache(root, 500 * 1024 * 1024), '["settings"]', load, 0);
+  const memo = run();
   const item = { image: 'a.jpg', key: file, url: false };
   const first = memo.look(item);
   assert.ok(first && !first.known);
   const url = `data:image/jpeg;base64,${Buffer.from('prepared').toString('base64')}`;
   memo.remember(first.key, 'f'.repeat(64), { url, mime: 'image/jpeg', report: { source: 'a.jpg' } as never, warnings: ['shrunk'] });
   memo.flush();
-  const again = memo.look(item);
+  const again = run().look(item);
   assert.equal(again?.known?.sha256, 'f'.repeat(64));
   assert.deepEqual(again?.known?.image.warnings, ['shrunk']);
   assert.notEqual(again?.known?.image.url, url, 'a stand-in, not the bytes');
   assert.equal(loads, 0);
   appendFileSync(file, '!');
-  assert.equal(memo.look(item)?.known, undefined, 'changed: read again');
-  assert.equal(memo.look({ ...item, url: true }), undefined, 'URLs are not remembered');
-  assert.equal(memo.look({ ...item, image: '-' }), undefined, 'nor stdin');
+  assert.equal(run().look(item)?.known, undefined, 'changed: read again');
+  assert.equal(run().look({ ...item, url: true }), undefined, 'URLs are not remembered');
+  assert.equal(run().look({ ...item, image: '-' }), undefined, 'nor stdin');
   const settled = new PreparedMemo(new AnswerCache(tempDir(), 500 * 1024 * 1024), '[]', load);
   assert.equal(settled.look(item), undefined, 'a file changed moments ago is not remembered');
 });
