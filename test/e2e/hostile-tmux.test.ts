@@ -55,6 +55,7 @@ async function inTmux(args: string): Promise<{ title: string; buffers: string; s
     'IMGDESC_MODEL=claude-3-5-sonnet-20240620',
     `XDG_CONFIG_HOME=${dir}/cfg`,
     `XDG_CACHE_HOME=${dir}/cache`,
+    `XDG_STATE_HOME=${dir}/state`,
     'NODE_EXTRA_CA_CERTS=',
   ].join(' ');
   tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', '160', '-y', '40', 'sh');
