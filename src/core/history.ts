@@ -126,27 +126,34 @@ export function matchesFilter(r: HistoryRecord, f: HistoryFilter): boolean {
   return true;
 }
 
-/** The forms `text` is looked for in the file's bytes, as JSON spells them. Pure, for tests. */
+/**
+ * The forms `text` is looked for in the file's bytes, as JSON spells them. Pure, for tests. With
+ * `anyCase` they are folded (see fold) and looked for in folded bytes: ASCII letters then match in
+ * any case ("github" finds "GitHub"); letters beyond ASCII match as typed, in lower case,
+ * Capitalised, Title Case or UPPER CASE.
+ */
 export function searchForms(text: string, anyCase: boolean): string[] {
-  const forms = new Set<string>([text]);
-  if (anyCase) {
-    // A run without letters (a number, a date, `_0042.`) is the same in every case: one search finds them all.
-    const runs = text.match(/[^\p{L}]{4,}/gu)?.filter((r) => r.trim().length >= 4) ?? [];
-    const longest = runs.sort((a, b) => b.length - a.length)[0];
-    if (longest !== undefined) return [JSON.stringify(longest).slice(1, -1)];
-    const lower = text.toLowerCase();
-    const first = [...lower][0] ?? '';
-    const capital = first.toUpperCase() + lower.slice(first.length);
-    const title = lower.replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase());
-    // lower case and Capitalised differ in the first letter only: their common rest finds both.
-    const rest = lower.slice(first.length);
-    if (rest.length >= 3 && capital.slice(first.length) === rest) forms.add(rest);
-    else forms.add(lower).add(capital);
-    forms.add(title).add(text.toUpperCase());
-  }
+  const json = (f: string) => JSON.stringify(f).slice(1, -1);
+  if (!anyCase) return [json(text)];
+  // A run without letters (a number, a date, `_0042.`) is the same in every case: one search finds them all.
+  const runs = text.match(/[^\p{L}]{4,}/gu)?.filter((r) => r.trim().length >= 4) ?? [];
+  const longest = runs.sort((a, b) => b.length - a.length)[0];
+  if (longest !== undefined) return [fold(json(longest))];
+  const lower = text.toLowerCase();
+  const title = lower.replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase());
+  const first = [...lower][0] ?? '';
+  const capital = first.toUpperCase() + lower.slice(first.length);
+  const forms = [...new Set([text, lower, capital, title, text.toUpperCase()].map((f) => fold(json(f))))].filter((f) => f.length > 0);
   // A form that contains another is found by it.
-  const all = [...forms].map((f) => JSON.stringify(f).slice(1, -1)).filter((f) => f.length > 0);
-  return all.filter((f) => !all.some((g) => g !== f && f.includes(g)));
+  return forms.filter((f) => !forms.some((g) => g !== f && f.includes(g)));
+}
+
+/**
+ * Text as its UTF-8 bytes read one byte a character (latin1), ASCII letters in lower case: the same
+ * length in bytes, so a match in folded bytes is a match at the same place in the file.
+ */
+export function fold(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1').toLowerCase();
 }
 
 const CHUNK = 1024 * 1024;
@@ -234,8 +241,10 @@ export class History {
             ? searchForms(f.model, true)
             : undefined;
     const texts = (f.search ?? f.image ?? f.model) !== undefined ? [textBits((f.search ?? f.image ?? f.model) as string)] : undefined;
-    const forms = needle?.map((s) => Buffer.from(s));
-    for await (const line of this.scan(forms, f.since, texts)) {
+    // The search and the model are matched in any case (folded bytes); an image path as written.
+    const folded = f.search !== undefined || (f.image === undefined && f.model !== undefined);
+    const forms = needle?.map((s) => Buffer.from(s, folded ? 'latin1' : 'utf8'));
+    for await (const line of this.scan(forms, f.since, texts, folded)) {
       const r = parseLine(line);
       if (!r || !matchesFilter(r, f)) continue;
       out.push(r);
@@ -279,7 +288,12 @@ export class History {
    * in the blocks the index says can hold one of them. Stops once a chunk starts before `since`.
    * Sync reads underneath: a query is all the process does, and the pool would only add to it.
    */
-  private async *scan(forms: Buffer[] | undefined, since: number | undefined, texts?: (number[] | null)[]): AsyncGenerator<string> {
+  private async *scan(
+    forms: Buffer[] | undefined,
+    since: number | undefined,
+    texts?: (number[] | null)[],
+    folded = false,
+  ): AsyncGenerator<string> {
     let fd: number;
     try {
       fd = openSync(this.file, 'r');
@@ -296,7 +310,7 @@ export class History {
         ranges.push([index.covered, st.size]);
         for (let i = index.blocks - 1; i >= 0; i--) if (index.mayHold(i, texts)) ranges.push(index.block(i));
       } else ranges.push([0, st.size]);
-      for (const [lo, hi] of ranges) if (yield* scanRange(fd, lo, hi, forms, since)) return;
+      for (const [lo, hi] of ranges) if (yield* scanRange(fd, lo, hi, forms, since, folded)) return;
     } finally {
       closeSync(fd);
     }
@@ -304,8 +318,9 @@ export class History {
 }
 
 /**
- * The lines of [lo, hi) of the file, newest first (only those with one of `forms`, when given);
- * returns true when a chunk started before `since` (older ranges need not be read).
+ * The lines of [lo, hi) of the file, newest first (only those with one of `forms`, when given:
+ * looked for in the bytes folded as fold() does when `folded`); returns true when a chunk started
+ * before `since` (older ranges need not be read).
  */
 function* scanRange(
   fd: number,
@@ -313,6 +328,7 @@ function* scanRange(
   hi: number,
   forms: Buffer[] | undefined,
   since: number | undefined,
+  folded: boolean,
 ): Generator<string, boolean> {
   let end = hi;
   let carry = Buffer.alloc(0);
@@ -344,7 +360,9 @@ function* scanRange(
     } else carry = Buffer.alloc(0);
     end = start;
 
-    const lines = forms ? candidateLines(region, forms) : allLines(region);
+    const lines = forms
+      ? candidateLines(folded ? Buffer.from(region.toString('latin1').toLowerCase(), 'latin1') : region, forms)
+      : allLines(region);
     for (const [a, b] of lines) yield region.toString('utf8', a, b);
     if (since !== undefined && region.length > 0) {
       const firstEnd = region.indexOf(NL);

@@ -5,7 +5,17 @@ import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkd
 import { join } from 'node:path';
 import { AnswerCache, answerKey, dataUrlHash, imageDigest, preparedKey } from '../../../src/core/answer-cache.ts';
 import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
-import { History, newId, parseLine, searchForms, matchesFilter, tokensOf, type HistoryRecord } from '../../../src/core/history.ts';
+import {
+  History,
+  fold,
+  newId,
+  parseLine,
+  searchForms,
+  matchesFilter,
+  tokensOf,
+  type HistoryRecord,
+  type NewRecord,
+} from '../../../src/core/history.ts';
 import { parseSince } from '../../../src/cli/log.ts';
 import { tempDir } from '../../helpers/cli.ts';
 
@@ -305,15 +315,34 @@ test('matchesFilter: one line per filter', () => {
   assert.equal(matchesFilter(rec(), { limit: 0, ok: false }), false);
 });
 
-test('searchForms: the forms words are written in, as JSON spells them', () => {
-  assert.deepEqual(searchForms('terrier', true).sort(), ['TERRIER', 'errier'].sort());
-  assert.deepEqual(searchForms('brown dog', true).sort(), ['BROWN DOG', 'Brown Dog', 'rown dog'].sort());
-  assert.deepEqual(searchForms('GitHub', true).sort(), ['GITHUB', 'GitHub', 'ithub'].sort());
+test('searchForms: folded forms, as JSON spells them; ASCII in any case, other letters in the forms words are written in', () => {
+  assert.deepEqual(searchForms('terrier', true), ['terrier']);
+  assert.deepEqual(searchForms('GitHub', true), ['github']);
+  assert.deepEqual(searchForms('gItHuB', true), ['github']);
+  assert.deepEqual(searchForms('brown dog', true), ['brown dog']);
   assert.deepEqual(searchForms('a "q"', false), ['a \\"q\\"']);
-  assert.deepEqual(searchForms('ab', true).sort(), ['AB', 'Ab', 'ab'].sort());
+  assert.deepEqual(searchForms('Photo.JPG', false), ['Photo.JPG'], 'an image path as written');
+  assert.deepEqual(searchForms('café', true).sort(), [fold('café'), fold('CAFÉ')].sort());
   assert.deepEqual(searchForms('IMG_0000123.jpg', true), ['_0000123.'], 'a run without letters is the same in any case');
   assert.deepEqual(searchForms('error 2026-12-07', true), [' 2026-12-07']);
-  assert.deepEqual(searchForms('a  b', true).sort(), ['A  B', '  b'].sort(), 'blanks alone are no run');
+  assert.deepEqual(searchForms('a  b', true), ['a  b'], 'blanks alone are no run');
+});
+
+test('fold: as many bytes as the UTF-8, ASCII letters lower case', () => {
+  assert.equal(fold('GitHub'), 'github');
+  assert.equal(Buffer.from(fold('CAFÉ ünd Ö'), 'latin1').length, Buffer.byteLength('CAFÉ ünd Ö'));
+});
+
+test('History.query --search: any case for ASCII (GitHub, iPhone), Title and UPPER case beyond it', async () => {
+  const h = new History(tempDir());
+  const answers = ['A GitHub logo on an iPhone', 'A CAFÉ sign', 'a plain cat'];
+  for (const [i, answer] of answers.entries()) {
+    await h.append({ command: 'describe', image: `${i}.png`, prompt: 'p', model: 'm', ok: true, answer } as NewRecord);
+  }
+  const found = async (search: string) => (await h.query({ limit: 20, search })).map((r) => r.answer);
+  for (const q of ['github', 'GITHUB', 'gItHuB', 'iphone', 'IPHONE', 'Logo']) assert.deepEqual(await found(q), [answers[0]], q);
+  for (const q of ['café', 'Café', 'CAFÉ']) assert.deepEqual(await found(q), [answers[1]], q);
+  assert.deepEqual(await found('dog'), []);
 });
 
 test('parseSince: durations back from now and dates', () => {
