@@ -118,7 +118,7 @@ export async function tryLock(
   const lockPath = lockPathFor(path);
   const id = randomBytes(8).toString('hex');
   const mine: LockInfo = { pid: process.pid, host: facts.host, start: facts.startOf(process.pid), id };
-  for (let tries = 0; ; tries++) {
+  for (let staleRemoved = 0; ; ) {
     try {
       await createWhole(lockPath, `${JSON.stringify(mine)}\n`);
       let released = false;
@@ -131,13 +131,21 @@ export async function tryLock(
         },
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 3) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || staleRemoved > 3) throw err;
     }
-    const info = await holder(lockPath);
+    const text = await readFile(lockPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    // Released since: take it again. Removing "the stale lock" now could remove the one that
+    // another process has just taken (that lost a config set's change under load).
+    if (text === undefined) continue;
+    const info = parseLock(text);
     if (info !== undefined && lockHeld(info, facts))
       return { heldBy: info.pid, host: info.host !== facts.host ? info.host : undefined, path: lockPath };
     // Unreadable or naming no live imgdesc: stale (a lock file is never seen half-written).
     await unlink(lockPath).catch(() => undefined);
+    staleRemoved++;
   }
 }
 

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { type Lock, lockHeld, lockPathFor, parseLock, tryLock, type ProcessFacts } from '../../src/lock.ts';
+
+const LOCKER = fileURLToPath(new URL('../helpers/locker.ts', import.meta.url));
 
 const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
   host: 'here',
@@ -78,5 +82,25 @@ test('tryLock: of 20 takes at once exactly one wins, no lock file is ever seen e
     `every read of the lock names its holder: ${JSON.stringify(seen)}`,
   );
   await won[0]!.release();
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('waitLock: 8 processes taking it 40 times each are never inside at once (the config set race)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgdesc-lock-'));
+  const path = join(dir, 'config.json');
+  const overlaps = await Promise.all(
+    Array.from(
+      { length: 8 },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', LOCKER, path, '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`locker exited ${code}`))));
+        }),
+    ),
+  );
+  assert.deepEqual(overlaps, [0, 0, 0, 0, 0, 0, 0, 0]);
   assert.deepEqual(readdirSync(dir), []);
 });
