@@ -3,11 +3,10 @@
 // relay's own words it quotes. Through main(argv, io) against real servers on 127.0.0.1; the
 // name-lookup cases run spawned in a network namespace (no DNS there), as the ssrf tests do.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { BIN, FIXTURES, ROOT, TOKEN, cliEnv, fixture, relayEnv, run, type RunResult } from '../helpers/cli.ts';
+import { FIXTURES, TOKEN, fixture, noNetNamespace, relayEnv, run, runCli, type RunResult } from '../helpers/cli.ts';
 import { relayPool } from '../helpers/relays.ts';
 import { completion, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
 
@@ -192,34 +191,9 @@ describe('every common failure: a line, at most a hint, nothing nested', { skip:
 });
 
 // No name resolves in a network namespace with no interface up: the look-up itself fails.
-const canUnshare =
-  process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0
-    ? existsSync(`${ROOT}dist/main.js`)
-      ? noImage
-      : 'skipped: dist/ is not built (npm test builds it)'
-    : 'skipped: needs root and unshare -n (a network namespace)';
+const inNamespace = (args: string[], baseUrl: string) => runCli(args, { env: relayEnv(baseUrl), prefix: ['unshare', '-n'] });
 
-function inNamespace(args: string[], baseUrl: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-n', process.execPath, BIN, ...args], {
-      cwd: ROOT,
-      env: cliEnv(relayEnv(baseUrl)),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, stdoutBytes: Buffer.from(stdout) }));
-  });
-}
-
-describe('a name that does not resolve, in a network namespace', { skip: canUnshare }, () => {
+describe('a name that does not resolve, in a network namespace', { skip: noNetNamespace || noImage }, () => {
   it('the relay: exit 4, "name lookup failed" with the host, a hint', async () => {
     const r = await inNamespace([IMAGE, '--retries', '0'], 'https://relay.example.com');
     assert.equal(r.code, 4, r.stderr);

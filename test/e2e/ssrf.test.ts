@@ -4,13 +4,13 @@
 // (`unshare -n`), so nothing could leave the machine even if a refusal failed.
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { BIN, ROOT, cliEnv, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
+import { noNetNamespace, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { startServer, type TestServer } from '../helpers/server.ts';
 
@@ -295,30 +295,9 @@ describe('an https image host through HTTPS_PROXY (spawned)', {
 
 // Addresses that are not loopback, from inside a network namespace with no interface up: had the
 // rule let one through, the fetch could only fail to connect (exit 4), never reach anything.
-const canUnshare =
-  process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0
-    ? existsSync(`${ROOT}dist/main.js`)
-      ? false
-      : 'skipped: dist/ is not built (npm test builds it)'
-    : 'skipped: needs root and unshare -n (a network namespace)';
+const inNamespace = (args: string[]) => runCli(args, { env: relayEnv('http://127.0.0.1:9'), prefix: ['unshare', '-n'] });
 
-function inNamespace(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-n', process.execPath, BIN, ...args], {
-      cwd: ROOT,
-      env: cliEnv(relayEnv('http://127.0.0.1:9')),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
-
-describe('non-loopback private addresses, in a network namespace', { skip: canUnshare }, () => {
+describe('non-loopback private addresses, in a network namespace', { skip: noNetNamespace }, () => {
   for (const [url, line] of <[string, string][]>[
     ['http://169.254.169.254/latest/meta-data/iam/', '169.254.169.254 is a link-local address'],
     ['http://10.0.0.1/a.png', '10.0.0.1 is a private address'],

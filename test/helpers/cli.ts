@@ -1,7 +1,7 @@
 // Runs the CLI as a user would, with its own config dir: in this process through `main(argv, io)`
 // (`run`, most cases), or spawned from the built bin/imgdesc.js (`runCli`, for real-process cases).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -39,6 +39,8 @@ export interface RunOptions {
   /** stdin stays open (a pipe whose writer never finishes) instead of being closed. */
   keepStdinOpen?: boolean;
   timeoutMs?: number;
+  /** A command the CLI runs under, e.g. ['unshare', '-n'] (a network namespace, see noNetNamespace). */
+  prefix?: string[];
 }
 
 /** Environment for a run: clean of the developer's own relay settings and proxies. */
@@ -58,7 +60,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}, configHom
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
+    const child = spawn(cmd as string, [...pre, BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: cliEnv(opts.env, opts.configHome),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -81,6 +84,18 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
     });
   });
 }
+
+/**
+ * Why runCli cannot run the CLI in a network namespace with no interface up (`prefix:
+ * ['unshare', '-n']`), as a test's skip reason; false when it can. Nothing can leave the machine
+ * from there, so a refusal of a non-loopback address is proven without risk.
+ */
+export const noNetNamespace: string | false =
+  process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0
+    ? existsSync(join(ROOT, 'dist', 'main.js'))
+      ? false
+      : 'skipped: dist/ is not built (npm test builds it)'
+    : 'skipped: needs root and unshare -n (a network namespace)';
 
 /**
  * A failure as the CLI shows it: `error: …` and at most a `hint: …` line after it. Returns the
