@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { seeded } from './seeded.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -68,17 +69,6 @@ for (let i = 0; i < N; i++) {
   writeFileSync(join(dir, `i${String(i).padStart(5, '0')}.png`), png);
 }
 
-// A seeded generator, so every run sees the same latencies.
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SIGMA = 0.7;
 const lognormal = (random, median) => {
   const u = Math.max(1e-9, random());
@@ -121,7 +111,7 @@ function bucket(ratePerS, capacity) {
 
 /** The relay of one row. Returns {url, stats, close}. */
 async function relay(row) {
-  const random = rng(23);
+  const random = seeded(23);
   const stats = { requests: 0, ok: 0, limited: 0, errors: 0, hung: 0, inFlight: 0, maxInFlight: 0 };
   // The relay's own clock: its first request to its last ok answer (the CLI's start is not the
   // relay's limit), and 429s once settled (requests arriving SETTLED_MS after the first).

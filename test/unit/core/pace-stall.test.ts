@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatchGate } from '../../../src/core/batch-gate.ts';
+import { seeded } from '../../../scripts/seeded.mjs';
 import { fakeClock } from '../../helpers/fake-clock.ts';
 
 // The stall of issue #23 (cap 8 at -c 16: one run of five stalled, 167 of 600 after 584 s), through
@@ -51,14 +52,3 @@ test('gate: a cap of 8 at -c 16 that counts a request 20 ms after its answer: 60
   assert.ok(gate.lowest >= 4, `lowest concurrency ${gate.lowest}`);
   await Promise.all(workers);
 });
-
-function seeded(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

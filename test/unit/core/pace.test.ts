@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pacer, type Outcome, type Ticket } from '../../../src/core/pace.ts';
+import { seeded } from '../../../scripts/seeded.mjs';
 
 const ok = (latencyMs = 300): Outcome => ({ kind: 'ok', latencyMs });
 const limited = (retryAfterMs?: number): Outcome => ({ kind: 'limited', retryAfterMs });
@@ -266,17 +267,6 @@ test('hung requests: the bound is whole ms (a timer takes no fraction of one); h
 
 // ---- simulated relays ----------------------------------------------------------------------------
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Relay {
   /** What the relay answers a request arriving at `now`: ok after `ms`, or 429 at once. */
   arrive(now: number): { ok: true; ms: number } | { ok: false };
@@ -336,7 +326,7 @@ function simulate(p: Pacer, relay: Relay, items: number, untilMs: number) {
 }
 
 /** At most `cap` in flight; a request counts for `lagMs` after its answer (new-api's lease release). */
-function concurrencyCap(cap: number, lagMs: number, random = rng(8)): Relay & { releases: Array<number> } {
+function concurrencyCap(cap: number, lagMs: number, random = seeded(8)): Relay & { releases: Array<number> } {
   let inFlight = 0;
   const pending: number[] = [];
   const relay = {
@@ -359,7 +349,7 @@ function concurrencyCap(cap: number, lagMs: number, random = rng(8)): Relay & { 
   return relay;
 }
 
-function tokenBucket(perSecond: number, burst: number, random = rng(9)): Relay {
+function tokenBucket(perSecond: number, burst: number, random = seeded(9)): Relay {
   let tokens = burst;
   let at = 0;
   return {
