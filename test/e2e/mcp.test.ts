@@ -1,8 +1,11 @@
-// `imgdesc mcp` driven by real MCP clients nobody here wrote: the SDK's own Client over
-// StdioClientTransport spawning the built bin, and the MCP Inspector's CLI mode; against a relay on
-// 127.0.0.1 that records what it received.
+// `imgdesc mcp` driven by real MCP clients nobody here wrote: the SDK's own Client, and the MCP
+// Inspector's CLI mode; against a relay on 127.0.0.1 that records what it received. Most sessions run
+// `imgdesc mcp` in this process (`main` with a live stdin and stdout, the same newline-delimited
+// JSON-RPC the SDK's stdio transports speak); what needs a process is spawned from the built bin:
+// the SDK's StdioClientTransport, a raw session on real stdio, an exit code and the Inspector.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -10,7 +13,9 @@ import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ListRootsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ListRootsRequestSchema, type CallToolResult, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, ROOT, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, tempDir } from '../helpers/cli.ts';
 import { VISION_MODELS } from '../helpers/relays.ts';
 import { completion, sendJson, startServer, type RecordedRequest, type TestServer } from '../helpers/server.ts';
@@ -83,10 +88,25 @@ interface Session {
   close: () => Promise<void>;
 }
 
-/** Spawns `imgdesc mcp` from the built bin and connects the SDK's Client to it. */
-async function connect(
-  opts: { args?: string[]; env?: Record<string, string | undefined>; cwd?: string; roots?: () => string[] } = {},
-): Promise<Session> {
+type ConnectOptions = { args?: string[]; env?: Record<string, string | undefined>; cwd?: string; roots?: () => string[] };
+
+/** The SDK's Client for a session, answering roots/list when `roots` is given. */
+async function clientOn(transport: Transport, opts: ConnectOptions): Promise<Client> {
+  const client = new Client(
+    { name: 'imgdesc-test', version: '1.0.0' },
+    { capabilities: opts.roots ? { roots: { listChanged: true } } : {} },
+  );
+  const roots = opts.roots;
+  if (roots)
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: roots().map((d) => ({ uri: pathToFileURL(d).href, name: d })),
+    }));
+  await client.connect(transport);
+  return client;
+}
+
+/** Spawns `imgdesc mcp` from the built bin and connects the SDK's Client to it over StdioClientTransport. */
+async function spawned(opts: ConnectOptions = {}): Promise<Session> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN, 'mcp', ...(opts.args ?? [])],
@@ -98,17 +118,52 @@ async function connect(
   transport.stderr?.on('data', (c: Buffer) => {
     err += c.toString();
   });
-  const client = new Client(
-    { name: 'imgdesc-test', version: '1.0.0' },
-    { capabilities: opts.roots ? { roots: { listChanged: true } } : {} },
-  );
-  const roots = opts.roots;
-  if (roots)
-    client.setRequestHandler(ListRootsRequestSchema, async () => ({
-      roots: roots().map((d) => ({ uri: pathToFileURL(d).href, name: d })),
-    }));
-  await client.connect(transport);
+  const client = await clientOn(transport, opts);
   return { client, stderr: () => err, close: () => client.close() };
+}
+
+/**
+ * Runs `imgdesc mcp` in this process (the CLI's `main`, settings from the same env and flags) and
+ * connects the SDK's Client to its stdin and stdout, framed as the SDK's stdio transports frame
+ * them. Closing the session ends the server's stdin; it returns once the server has ended, exit 0.
+ */
+async function connect(opts: ConnectOptions = {}): Promise<Session> {
+  const stdin = new PassThrough();
+  const fromServer = new ReadBuffer();
+  let ended = false;
+  const end = () => {
+    if (!ended) transport.onclose?.();
+    ended = true;
+  };
+  const transport: Transport = {
+    async start() {},
+    async send(message: JSONRPCMessage) {
+      stdin.write(serializeMessage(message));
+    },
+    async close() {
+      stdin.end();
+      const r = await served;
+      end();
+      assert.equal(r.code, 0, r.stderr);
+    },
+  };
+  const served = run(['mcp', ...(opts.args ?? [])], {
+    cwd: opts.cwd ?? ROOT,
+    env: relayEnv(relay.url, opts.env),
+    stdin,
+    onStdout: (chunk) => {
+      fromServer.append(chunk);
+      for (let m = fromServer.readMessage(); m; m = fromServer.readMessage()) transport.onmessage?.(m);
+    },
+  });
+  let stderr = '';
+  // A server that ends on its own (a bad flag, no relay settings) ends the session: no hang.
+  served.then((r) => {
+    stderr = r.stderr;
+    end();
+  }, end);
+  const client = await clientOn(transport, opts);
+  return { client, stderr: () => stderr, close: () => client.close() };
 }
 
 /** What imgdesc put in a result's _meta. */
@@ -120,7 +175,8 @@ const until = async (what: string, ok: () => boolean) => {
 };
 
 test('initialize and tools/list: three tools with JSON schemas and descriptions', async () => {
-  const s = await connect();
+  // the SDK's StdioClientTransport spawning the built bin (the other Client sessions run in this process)
+  const s = await spawned();
   try {
     assert.equal(s.client.getServerVersion()?.name, 'imgdesc');
     assert.match(s.client.getInstructions() ?? '', /describe_image/);
@@ -500,39 +556,45 @@ test('no base URL or no token: one line on stderr, exit 3, nothing on stdout', a
   assert.equal(noBase.code, 3);
   assert.equal(noBase.stdout, '');
   assert.match(noBase.stderr, /^error: no base URL configured\nhint: .*\n$/);
-  const noToken = await rawSession([], [], { IMGDESC_BASE_URL: relay.url });
+  // the same through main in this process (the spawned case above proves the process's exit code)
+  const noToken = await run(['mcp'], { env: { IMGDESC_BASE_URL: relay.url } });
   assert.equal(noToken.code, 3);
   assert.equal(noToken.stdout, '');
   assert.match(noToken.stderr, /^error: no API token configured\nhint: .*\n$/);
-  const badDir = await rawSession(['--allow-dir', '/no/such/dir'], [], relayEnv(relay.url));
+  const badDir = await run(['mcp', '--allow-dir', '/no/such/dir'], { env: relayEnv(relay.url) });
   assert.equal(badDir.code, 2);
   assert.equal(badDir.stderr, 'error: --allow-dir /no/such/dir: no such folder\n');
 });
 
 test('the MCP Inspector CLI lists the tools and calls one', { skip: noFixtures }, async () => {
-  const inspector = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build', 'cli.js');
+  // build/index.js is the CLI mode itself: cli.js (the `--cli` launcher) only spawns it with the same
+  // arguments, one process more per call.
+  const inspector = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build', 'index.js');
   const env = cliEnv(relayEnv(relay.url));
   // The inspector finds its package.json (for its client name) by a path tried from the working
   // folder: its build folder is where that works.
   const cwd = join(ROOT, 'node_modules', '@modelcontextprotocol', 'inspector-cli', 'build');
   const inspect = (args: string[]) =>
-    finished([process.execPath, inspector, '--cli', process.execPath, BIN, 'mcp', '--allow-dir', join(ROOT, '..', 'shared'), ...args], {
+    finished([process.execPath, inspector, process.execPath, BIN, 'mcp', '--allow-dir', join(ROOT, '..', 'shared'), ...args], {
       cwd,
       env,
     });
-  const list = await inspect(['--method', 'tools/list']);
+  // two independent sessions: run side by side
+  const [list, called] = await Promise.all([
+    inspect(['--method', 'tools/list']),
+    inspect([
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'describe_image',
+      '--tool-arg',
+      `image=${fixture('jpeg-filetype.jpg')}`,
+      'prompt=count',
+    ]),
+  ]);
   assert.equal(list.code, 0, list.stderr);
   const tools = JSON.parse(list.stdout).tools as { name: string }[];
   assert.deepEqual(tools.map((t) => t.name).sort(), ['compare_images', 'describe_image', 'list_models']);
-  const called = await inspect([
-    '--method',
-    'tools/call',
-    '--tool-name',
-    'describe_image',
-    '--tool-arg',
-    `image=${fixture('jpeg-filetype.jpg')}`,
-    'prompt=count',
-  ]);
   assert.equal(called.code, 0, called.stderr);
   const result = JSON.parse(called.stdout);
   assert.equal(result.content[0].text, 'I see 1 image(s).');

@@ -123,6 +123,10 @@ export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutM
   tty?: boolean;
   /** Through the commander program (cli/main.ts), also for the forms the entry answers itself. */
   program?: boolean;
+  /** A live stdin (e.g. a PassThrough the test writes to and ends), instead of `input`. */
+  stdin?: NodeJS.ReadableStream;
+  /** Each chunk written to stdout, as it is written (it is captured as well). */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 /**
@@ -135,11 +139,13 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const tty = opts.tty ?? false;
-  const sink = (into: Buffer[]) => ({
+  const sink = (into: Buffer[], each?: (chunk: Buffer) => void) => ({
     isTTY: tty,
     columns: 80,
     write(chunk: string | Uint8Array, done?: (err?: Error | null) => void) {
-      into.push(Buffer.from(chunk));
+      const b = Buffer.from(chunk);
+      into.push(b);
+      each?.(b);
       done?.();
       return true;
     },
@@ -148,9 +154,9 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
   const quit = new AbortController();
   const input = opts.input === undefined ? [] : [typeof opts.input === 'string' ? Buffer.from(opts.input) : opts.input];
   const io: IO = {
-    stdout: sink(out),
+    stdout: sink(out, opts.onStdout),
     stderr: sink(err),
-    stdin: Readable.from(input),
+    stdin: opts.stdin ?? Readable.from(input),
     stdoutIsTTY: tty,
     stderrIsTTY: tty,
     stdinIsTTY: false,
