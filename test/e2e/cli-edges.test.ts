@@ -486,13 +486,20 @@ describe('reads that wait', () => {
   }
 
   test('batch: the first Ctrl-C says at once that it is stopping and waits for the answer out; the second quits', async () => {
-    const slow = await startServer(() => {}); // never answers
+    // Never answers: the first Ctrl-C once the request is out (a fixed delay lost the race on a
+    // busy machine), the second a little after.
+    let ctrlC = (): void => {};
+    const slow = await startServer((req) => {
+      if (req.method === 'POST') ctrlC();
+    });
     try {
       const r = await run(['batch', png], {
         env: relayEnv(slow.url),
         onStart: (interrupt, quit) => {
-          setTimeout(() => interrupt.abort(), 300);
-          setTimeout(() => quit.abort(), 600);
+          ctrlC = () => {
+            interrupt.abort();
+            setTimeout(() => quit.abort(), 300);
+          };
         },
       });
       assert.equal(r.code, 130);
