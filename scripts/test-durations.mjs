@@ -3,6 +3,7 @@
 // the slowest files first and a long file does not begin last, with the cores idle around it.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
+import { OUT, sourceOf } from './test-compile.mjs';
 
 export const DURATIONS = 'node_modules/.cache/imgdesc/test-durations.json';
 
@@ -26,7 +27,8 @@ export default async function* recordDurations(source) {
   const took = {};
   for await (const event of source) {
     if ((event.type === 'test:pass' || event.type === 'test:fail') && event.data.nesting === 0 && event.data.file) {
-      const f = relative(process.cwd(), event.data.file);
+      // a compiled test (node_modules/.cache/imgdesc/js/…) is recorded under its source's name
+      const f = event.data.file.startsWith(OUT) ? sourceOf(event.data.file) : relative(process.cwd(), event.data.file);
       took[f] = (took[f] ?? 0) + (event.data.details?.duration_ms ?? 0);
     }
   }

@@ -1,5 +1,6 @@
-// Builds dist/ (the spawned end-to-end tests run bin/imgdesc.js, which loads it), then runs every
-// test/**/*.test.ts with node:test (tsx compiles the TypeScript), so a stale build cannot pass.
+// Builds dist/ (the spawned end-to-end tests run bin/imgdesc.js, which loads it), compiles src/ and
+// test/ to JavaScript (scripts/test-compile.mjs), then runs every test/**/*.test.ts, compiled, with
+// node:test, so a stale build cannot pass.
 // Node 20's --test does not expand globs itself, so the files are listed here.
 // Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=retry`.
 // test/release/ (npm pack + a global install: a minute or two of npm on its own) is left out of the
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { compileTests, compiled } from './test-compile.mjs';
 import { readDurations, slowestFirst } from './test-durations.mjs';
 
 function find(dir) {
@@ -22,6 +24,8 @@ if (built.status !== 0) {
   console.error('npm test: the build failed; no tests were run');
   process.exit(built.status ?? 1);
 }
+
+await compileTests();
 
 const args = process.argv.slice(2);
 const picked = args.filter((a) => !a.startsWith('-'));
@@ -49,8 +53,9 @@ const reporters = flags.some((f) => f.startsWith('--test-reporter'))
       '--test-reporter=./scripts/test-durations.mjs',
       '--test-reporter-destination=stderr',
     ];
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...reporters, ...flags, ...files], {
+const run = files.map((f) => (f.endsWith('.ts') ? compiled(f) : f));
+const r = spawnSync(process.execPath, ['--test', ...concurrency, ...reporters, ...flags, ...run], {
   stdio: 'inherit',
-  env: { ...process.env, IMGDESC_TEST_TOGETHER: JSON.stringify(together) },
+  env: { ...process.env, IMGDESC_TEST_TOGETHER: JSON.stringify(together.map(compiled)) },
 });
 process.exitCode = r.status ?? 1;

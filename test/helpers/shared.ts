@@ -2,10 +2,11 @@
 // slurm-local); a fresh clone has none. Tests find it relative to the repository, never by an
 // absolute path, and skip with a message when what they need is absent.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository: two levels up from here, or, when the tests run compiled (node_modules/.cache/imgdesc/js/test/helpers, see scripts/test-compile.mjs), the folder above node_modules. */
+export const ROOT = ((here) => here.split(`${sep}node_modules${sep}`)[0] ?? here)(fileURLToPath(new URL('../../', import.meta.url)));
 export const SHARED = join(ROOT, '..', 'shared');
 export const FIXTURES = join(SHARED, 'fixtures', 'images');
 export const SPEC_PATH = join(SHARED, 'spec', 'openai-openapi.patched.json');

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { type Lock, lockHeld, lockPathFor, parseLock, tryLock, type ProcessFacts } from '../../src/lock.ts';
 
-const LOCKER = fileURLToPath(new URL('../helpers/locker.ts', import.meta.url));
+// The helper beside this file: locker.js when the tests run compiled (npm test), locker.ts through tsx.
+const compiled = import.meta.url.endsWith('.js');
+const LOCKER = fileURLToPath(new URL(`../helpers/locker.${compiled ? 'js' : 'ts'}`, import.meta.url));
+const LOCKER_ARGS = compiled ? [LOCKER] : ['--import', 'tsx', LOCKER];
 
 const facts = (over: Partial<ProcessFacts> = {}): ProcessFacts => ({
   host: 'here',
@@ -93,7 +96,7 @@ test('waitLock: 8 processes taking it 40 times each are never inside at once (th
       { length: 8 },
       () =>
         new Promise<number>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', LOCKER, path, '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+          const child = spawn(process.execPath, [...LOCKER_ARGS, path, '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
           let out = '';
           child.stdout.on('data', (c: Buffer) => (out += c.toString()));
           child.on('error', reject);

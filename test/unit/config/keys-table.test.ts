@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { join } from 'node:path';
 import { SETTING_KEYS, keysTable } from '../../../src/config/keys.ts';
+import { ROOT } from '../../helpers/shared.ts';
 
-const DOC = readFileSync(new URL('../../../docs/config.md', import.meta.url), 'utf8');
+const DOC = readFileSync(join(ROOT, 'docs', 'config.md'), 'utf8');
 
 test("docs/config.md's table of profile keys matches the declaration", () => {
   const m = /<!-- keys:[^\n]*-->\n([\s\S]*?)<!-- \/keys -->/.exec(DOC);
