@@ -4,7 +4,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ExifTool } from 'exiftool-vendored';
@@ -31,7 +31,9 @@ async function relay(): Promise<TestServer> {
   return s;
 }
 
-async function library(): Promise<string> {
+/** The library's files, made once (sharp encodes two big images); each test gets its own copy. */
+let made: Promise<string> | undefined;
+async function makeLibrary(): Promise<string> {
   const dir = tempDir('imgdesc-pictures-');
   for (const sub of ['phone', 'camera/raw', 'screens']) mkdirSync(join(dir, 'Pictures', sub), { recursive: true });
   copyFileSync(fixture('heic-mif1.heic'), join(dir, 'Pictures/phone/IMG_0001.HEIC'));
@@ -43,6 +45,12 @@ async function library(): Promise<string> {
   await sharp({ create: { width: 2880, height: 1800, channels: 3, background: '#eee' } })
     .png()
     .toFile(join(dir, 'Pictures/screens/Screenshot.png'));
+  return dir;
+}
+
+async function library(): Promise<string> {
+  const dir = tempDir('imgdesc-pictures-');
+  cpSync(join(await (made ??= makeLibrary()), 'Pictures'), join(dir, 'Pictures'), { recursive: true });
   return dir;
 }
 
