@@ -1,6 +1,6 @@
 // A node:test reporter that prints nothing: it records how long each test file took (the sum of its
-// top-level tests) in node_modules/.cache/imgdesc/test-durations.json, so the next `npm test` starts
-// the slowest files first and a long file does not begin last, with the cores idle around it.
+// top-level tests) in node_modules/.cache/imgdesc/test-durations.json, so the next `npm test` can
+// make its groups of files even (scripts/test-groups.mjs) and no group runs long after the others.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { OUT, sourceOf } from './test-compile.mjs';
@@ -15,12 +15,6 @@ export function readDurations(file = DURATIONS) {
   } catch {
     return {};
   }
-}
-
-/** Slowest first; files never timed before go first of all (a new file may well be slow). */
-export function slowestFirst(files, durations) {
-  const ms = (f) => durations[f] ?? Number.POSITIVE_INFINITY;
-  return [...files].sort((a, b) => ms(b) - ms(a) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export default async function* recordDurations(source) {

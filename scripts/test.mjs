@@ -1,16 +1,26 @@
 // Builds dist/ (the spawned end-to-end tests run bin/imgdesc.js, which loads it), compiles src/ and
 // test/ to JavaScript (scripts/test-compile.mjs), then runs every test/**/*.test.ts, compiled, with
 // node:test, so a stale build cannot pass.
-// Node 20's --test does not expand globs itself, so the files are listed here.
-// Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=retry`.
+// Extra arguments are passed through, e.g. `npm test -- --test-name-pattern=retry`; file arguments
+// run only those files (`npm test -- test/e2e/describe.test.ts`), each in its own process.
 // test/release/ (npm pack + a global install: a minute or two of npm on its own) is left out of the
 // default run; .ci/run runs it by name (`node scripts/test.mjs test/release/pack.test.ts`).
+//
+// The whole suite runs in a few processes, not one per file: each group of files is one process
+// that imports its files one after another (scripts/test-groups.mjs balances the groups by the
+// durations recorded last time). A process of its own cost every test file about 1 s of CPU
+// before its first test (node starting, then the CLI's modules, sharp, undici… loaded again);
+// with ~95 files that was most of the suite's CPU. The groups run side by side, as many as
+// --test-concurrency (default: cores + 2; most of a test's time is waiting on a relay, a timer or a
+// child process, so one group per core would leave the cores idle).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { compileTests, compiled } from './test-compile.mjs';
-import { readDurations, slowestFirst } from './test-durations.mjs';
+import { pathToFileURL } from 'node:url';
+import { compileTests, compiled, OUT } from './test-compile.mjs';
+import { readDurations } from './test-durations.mjs';
+import { groupFiles } from './test-groups.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -24,27 +34,28 @@ if (built.status !== 0) {
   console.error('npm test: the build failed; no tests were run');
   process.exit(built.status ?? 1);
 }
-
 await compileTests();
 
 const args = process.argv.slice(2);
 const picked = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
-const all = find('test').filter((f) => !f.startsWith(join('test', 'release')));
-// Unit tests run in one process (scripts/test-together.mjs), except those where sharp and exiftool
-// do real work (test/unit/image, test/unit/metadata): those gain from running beside the others.
-const alone = (f) => !/^test[\\/]unit[\\/]/.test(f) || /^test[\\/]unit[\\/](image|metadata)[\\/]/.test(f);
-const together = picked.length ? [] : all.filter((f) => !alone(f));
-const files = picked.length
-  ? picked
-  : slowestFirst([...all.filter(alone), ...(together.length ? ['scripts/test-together.mjs'] : [])], readDurations());
-// Most of a test file's time is waiting (tsx starting, retry back-offs, a slow test relay), not CPU:
-// node's default of one file at a time on a 2-core machine leaves the cores idle. Overridable.
-const concurrency = flags.some((f) => f.startsWith('--test-concurrency'))
-  ? []
-  : [`--test-concurrency=${Math.max(3, availableParallelism() + 1)}`];
+const given = flags.find((f) => f.startsWith('--test-concurrency='));
+const concurrency = given ? Number(given.split('=')[1]) : availableParallelism() + 2;
+
+let run;
+if (picked.length) run = picked.map(compiled);
+else {
+  const all = find('test').filter((f) => !f.startsWith(join('test', 'release')));
+  // One small module per group: imports its files, slowest first, one after another.
+  mkdirSync(join(OUT, 'groups'), { recursive: true });
+  run = groupFiles(all, readDurations(), concurrency).map((files, i) => {
+    const group = join(OUT, 'groups', `group-${i + 1}.mjs`);
+    writeFileSync(group, files.map((f) => `await import(${JSON.stringify(pathToFileURL(compiled(f)).href)});\n`).join(''));
+    return group;
+  });
+}
 // node's own reporter (spec on a terminal, TAP otherwise: what CI reads), and one that records each
-// file's duration for the order above. A --test-reporter given by the user replaces both.
+// file's duration for the grouping above. A --test-reporter given by the user replaces both.
 const reporters = flags.some((f) => f.startsWith('--test-reporter'))
   ? []
   : [
@@ -53,9 +64,11 @@ const reporters = flags.some((f) => f.startsWith('--test-reporter'))
       '--test-reporter=./scripts/test-durations.mjs',
       '--test-reporter-destination=stderr',
     ];
-const run = files.map((f) => (f.endsWith('.ts') ? compiled(f) : f));
-const r = spawnSync(process.execPath, ['--test', ...concurrency, ...reporters, ...flags, ...run], {
-  stdio: 'inherit',
-  env: { ...process.env, IMGDESC_TEST_TOGETHER: JSON.stringify(together.map(compiled)) },
-});
+const r = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, ...reporters, ...flags.filter((f) => f !== given), ...run],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exitCode = r.status ?? 1;
