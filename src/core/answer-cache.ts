@@ -14,7 +14,7 @@
 // reads each file once. Pruning rewrites the files (temp file, rename), dropping the least recently
 // used answers: a hit appends a small `{"used":…}` line when the answer was last used more than a
 // day ago, so a repeated batch writes nothing.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -60,7 +60,8 @@ export interface CacheStats {
  */
 export function imageDigest(url: string): string | null {
   if (!url.startsWith('data:')) return null;
-  return createHash('sha256').update(url, 'latin1').digest('hex');
+  // one call, no Hash object
+  return hash('sha256', url, 'hex');
 }
 
 /** sha256 of the bytes a data: URL carries (what `sha256sum` says of them); null for anything else. */
@@ -100,7 +101,7 @@ function canonical(value: unknown, digests: ReadonlyMap<string, string>): string
  */
 export function answerKey(endpoint: string, body: Record<string, unknown>, digests: ReadonlyMap<string, string>): string {
   const { stream: _stream, ...rest } = body;
-  return createHash('sha256').update(`imgdesc-answer-v${VERSION}\n${endpoint}\n`).update(canonical(rest, digests)).digest('hex');
+  return hash('sha256', `imgdesc-answer-v${VERSION}\n${endpoint}\n${canonical(rest, digests)}`, 'hex');
 }
 
 /** A stored response as this version reads it. */
@@ -202,9 +203,29 @@ class Store {
     return typeof e === 'object' && e !== null && e.v === VERSION && e.key === key && typeof e.at === 'number' && this.valid(e[this.field]);
   }
 
+  /** The file of each first byte of a key (00 … ff), named once. */
+  private readonly names = new Map<string, string>();
+
   /** The file a key's values are appended to. */
   fileOf(key: string): string {
-    return join(this.dir, `${key.slice(0, 2)}.jsonl`);
+    const ab = key.slice(0, 2);
+    let name = this.names.get(ab);
+    if (name === undefined) this.names.set(ab, (name = join(this.dir, `${ab}.jsonl`)));
+    return name;
+  }
+
+  /**
+   * The file as it is now (its inode and size), or undefined when there is none. A file this run
+   * holds open is looked at through its fd (no path to resolve); when that one is no longer in the
+   * folder (replaced by a prune, removed by cache clear), by its path.
+   */
+  private look(file: string): { ino: number; size: number } | undefined {
+    const h = this.handles.get(file);
+    if (h) {
+      const st = fstatSync(h.fd);
+      if (st.nlink > 0) return st;
+    }
+    return statSync(file, { throwIfNoEntry: false });
   }
 
   /**
@@ -256,10 +277,10 @@ class Store {
         const entry: unknown = h ? JSON.parse(readAt(h.fd, slot.end - slot.start, slot.start).toString('utf8')) : undefined;
         return this.isLine(entry, key) ? { at: entry.at, value: entry[this.field] } : undefined;
       }
-      const st = statSync(file, { throwIfNoEntry: false });
+      const st = this.look(file);
       if (!st) {
-        if (this.snapshot) this.files.set(file, { ino: -1, size: 0, entries: new Map(), used: new Map() });
-        else this.files.delete(file);
+        // nothing there (yet): this run's first append to it is indexed as it is written
+        this.files.set(file, { ino: -1, size: 0, entries: new Map(), used: new Map() });
         return undefined;
       }
       let index = this.files.get(file);
@@ -278,7 +299,7 @@ class Store {
       if (!this.isLine(entry, key)) return undefined;
       const last = Math.max(entry.at, index.used.get(key) ?? 0);
       if (now - last > TOUCH_AFTER_MS) {
-        this.append(file, `${JSON.stringify({ used: key, at: now })}\n`);
+        this.append(file, `${JSON.stringify({ used: key, at: now })}\n`, undefined);
         index.used.set(key, now);
       }
       return { at: entry.at, value: entry[this.field] };
@@ -299,7 +320,7 @@ class Store {
     const line = `${JSON.stringify(entry)}\n`;
     const file = this.fileOf(key);
     if (!later) {
-      this.write(file, line);
+      this.write(file, line, key);
       return;
     }
     const p = this.pending.get(file) ?? { lines: [], bytes: 0 };
@@ -308,7 +329,7 @@ class Store {
     this.pending.set(file, p);
     if (p.bytes >= 16 * 1024) {
       this.pending.delete(file);
-      this.write(file, p.lines.join(''));
+      this.write(file, p.lines.join(''), undefined);
     }
   }
 
@@ -320,33 +341,35 @@ class Store {
     for (const [file, p] of this.pending) {
       this.pending.delete(file);
       try {
-        this.write(file, p.lines.join(''));
+        this.write(file, p.lines.join(''), undefined);
       } catch {
         // lost: looked up again, they are read and prepared again
       }
     }
   }
 
-  private write(file: string, text: string): void {
+  /** Appends `text` (with `key`: the one entry of that key). */
+  private write(file: string, text: string, key: string | undefined): void {
     if (!this.made) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.made = true;
     }
     try {
-      this.append(file, text);
+      this.append(file, text, key);
     } catch (err) {
       // the folder removed under the run (cache clear): made again
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.append(file, text);
+      this.append(file, text, key);
     }
   }
 
   /**
    * Appends one line with one write() (the file is open O_APPEND). When nothing else was appended
-   * since the file was last indexed, the line is indexed at once (no read on the next look).
+   * since the file was last indexed, the line is indexed at once (no read on the next look): as the
+   * entry of `key` when it is one (nothing to search for), else line by line.
    */
-  private append(file: string, line: string): void {
+  private append(file: string, line: string, key: string | undefined): void {
     const bytes = Buffer.from(line);
     const write = (fd: number) => {
       let off = 0;
@@ -357,8 +380,17 @@ class Store {
     // The file this run holds open was replaced since (another run pruned it) or removed (cache
     // clear): what was just written went with it, so it is written again to the file there now.
     if (st.nlink === 0) st = write(this.fdOf(file, undefined));
-    const index = this.files.get(file);
-    if (index && index.ino === st.ino && st.size === index.size + bytes.length) index.size += indexLines(bytes, index.size, index);
+    let index = this.files.get(file);
+    if (key !== undefined) {
+      // An entry: indexed as it is (nothing to search for), also in a file this run found
+      // missing or made with it.
+      if (index?.ino === -1 && index.size === 0) index.ino = st.ino;
+      else if (!index && st.size === bytes.length)
+        this.files.set(file, (index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() }));
+      if (!index || index.ino !== st.ino || st.size !== index.size + bytes.length) return;
+      index.entries.set(key, { start: index.size, end: index.size + bytes.length - 1 });
+      index.size += bytes.length;
+    } else if (index && index.ino === st.ino && st.size === index.size + bytes.length) index.size += indexLines(bytes, index.size, index);
   }
 
   /** The files with their sizes. */
@@ -530,9 +562,7 @@ export interface FileIdentity {
 
 /** The memo's key of a file: a change to its size, time or inode, or to a setting, is another key. */
 export function preparedKey(id: FileIdentity): string {
-  return createHash('sha256')
-    .update(JSON.stringify(['imgdesc-prepared', id.path, id.size, id.mtimeMs, id.ctimeMs, id.ino, id.dev, id.settings]))
-    .digest('hex');
+  return hash('sha256', JSON.stringify(['imgdesc-prepared', id.path, id.size, id.mtimeMs, id.ctimeMs, id.ino, id.dev, id.settings]), 'hex');
 }
 
 export class AnswerCache {
