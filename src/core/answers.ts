@@ -58,8 +58,15 @@ export function openMemory(
 export interface Answered extends DescribeResult {
   /** Set when the answer came from the cache: when it was first received. Usage and timing are that request's. */
   cached: { at: number } | undefined;
-  /** The cache key of the request. */
-  key: string;
+  /** The cache key of the request; undefined without a cache. */
+  key: string | undefined;
+  /**
+   * With `deferStore`, for an answer just received: stores it. `judged`: the caller ran the guards
+   * (judgeAnswer, as isCacheable does) over every candidate, and parsed a structured answer, and
+   * all passed, so they are not run again; else they are run here. Call it before the answer is
+   * printed or recorded (a run killed after that must not have lost it); at most once.
+   */
+  store?: ((judged: boolean) => Promise<void>) | undefined;
 }
 
 /** Whether an answer may be stored: every candidate complete, not refused, not empty. Pure. */
@@ -70,7 +77,7 @@ export function isCacheable(answer: Answer, structured: boolean): boolean {
   );
 }
 
-function stored(r: ApiResult<unknown>): StoredResponse {
+function storedResponse(r: ApiResult<unknown>): StoredResponse {
   return { status: r.status, requestId: r.requestId, body: r.body, elapsedMs: Math.round(r.elapsedMs) };
 }
 
@@ -105,7 +112,19 @@ function warnOnce(memory: AnswerMemory, what: 'cache' | 'history', err: unknown)
  * (no request is sent), else sendDescribe's, stored when it is complete and accepted. Errors are
  * sendDescribe's; the cache never fails a run (a cache that cannot be written is said once).
  */
-export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx: CoreContext): Promise<Answered> {
+export async function answerOrCached(
+  plan: DescribePlan,
+  settings: Settings,
+  ctx: CoreContext,
+  opts: { deferStore?: boolean } = {},
+): Promise<Answered> {
+  const memory = ctx.memory;
+  const cache = memory?.cache;
+  // Without a cache (--no-cache) nothing is keyed: hashing the images would be work for nothing.
+  if (!cache) {
+    const ready = plan.images.some((i) => standIns.has(i)) ? await prepareStandIns(plan) : plan;
+    return { ...(await sendDescribe(ready, settings, ctx)), cached: undefined, key: undefined };
+  }
   const digests = new Map<string, string>();
   for (const img of plan.images) {
     const d = digestOf(img);
@@ -115,9 +134,7 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
   // the answers wanted, or -n 2 would be answered by one stored answer.
   const { answers, perRequest } = plan.family;
   const key = answerKey(plan.url, answers > perRequest ? { ...plan.body, answers } : plan.body, digests);
-  const memory = ctx.memory;
-  const cache = memory?.cache;
-  if (cache && !memory.refresh) {
+  if (!memory.refresh) {
     const hit = await cache.get(key);
     if (hit) {
       try {
@@ -130,18 +147,28 @@ export async function answerOrCached(plan: DescribePlan, settings: Settings, ctx
   }
   // Not answered before: the images the memo stood in for are read and prepared now, and the key
   // worked out from what is sent (the same key, unless preparing gives other bytes than it did).
-  if (plan.images.some((i) => standIns.has(i))) return answerOrCached(await prepareStandIns(plan), settings, ctx);
+  if (plan.images.some((i) => standIns.has(i))) return answerOrCached(await prepareStandIns(plan), settings, ctx, opts);
   const sent = await sendDescribe(plan, settings, ctx);
-  if (cache && isCacheable(sent.answer, plan.structured !== undefined)) {
-    let valid = true;
-    if (plan.structured)
-      valid = await parseStructured(sent.answer, plan.structured).then(
-        () => true,
-        () => false,
-      );
-    if (valid) await cache.put(key, stored(sent.response)).catch((err: unknown) => warnOnce(memory as AnswerMemory, 'cache', err));
-  }
+  let stored = false;
+  const store = async (judged: boolean) => {
+    if (stored) return;
+    stored = true;
+    if (!(judged ? sent.answer.contents.length > 0 : await isValid(sent.answer, plan.structured))) return;
+    await cache.put(key, storedResponse(sent.response)).catch((err: unknown) => warnOnce(memory, 'cache', err));
+  };
+  if (opts.deferStore) return { ...sent, cached: undefined, key, store };
+  await store(false);
   return { ...sent, cached: undefined, key };
+}
+
+/** Whether an answer may be stored: isCacheable, and a structured one valid against its schema. */
+async function isValid(answer: Answer, structured: DescribePlan['structured']): Promise<boolean> {
+  if (!isCacheable(answer, structured !== undefined)) return false;
+  if (!structured) return true;
+  return parseStructured(answer, structured).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A file changed less than this long before it is looked at is not remembered (PreparedMemo.look). */

@@ -650,7 +650,8 @@ async function batchFlow(
   const attempt = async (plan: DescribePlan, s: Settings, reqCtx: CoreContext): Promise<Outcome> => {
     let sent: Answered;
     try {
-      sent = await answerOrCached(plan, s, reqCtx);
+      // stored below, once the guards here accepted it (not judged twice)
+      sent = await answerOrCached(plan, s, reqCtx, { deferStore: true });
     } catch (err) {
       const verdict = guards && err instanceof InvalidResponseError ? err.answer : undefined;
       return { ok: false, err, ...(verdict ? { verdict } : {}) };
@@ -680,6 +681,8 @@ async function batchFlow(
     } catch (err) {
       return { ok: false, err, answer, sent };
     }
+    // Accepted: into the cache before it is recorded anywhere (without guards, judged there).
+    await sent.store?.(guards);
     if (opts.shape) {
       const shaped: string[] = [];
       for (const c of captions) {

@@ -211,6 +211,43 @@ describe('answer cache', { skip: noFixtures }, () => {
     assert.ok(h[2].error.message);
   });
 
+  test('batch: only answers its guards accepted are cached, and with --no-guards only those they would accept', async () => {
+    // the answer depends on the image asked about (the prompt names it): one of each kind
+    const kinds: Record<string, object> = {
+      'gif-filetype.gif': completion("I'm sorry, I can't help with that."),
+      'jpeg-baseline.jpg': completion('A cat on a', { finish_reason: 'length' }),
+      'png-rgb.png': completion(''),
+      'png-filetype.png': completion('A cat on a mat.'),
+    };
+    const srv = await server((req, res) => sendJson(res, 200, kinds[promptOf(req).replace('describe ', '')] ?? completion('?')));
+    const home = tempDir();
+    const dir = tempDir();
+    for (const f of Object.keys(kinds)) copyFileSync(fixture(f), join(dir, f));
+    const opts = { env: relayEnv(srv.url), configHome: home, cwd: dir };
+    const batch = (...extra: string[]) => run(['batch', '.', '-p', 'describe {name}', ...extra], opts);
+    const first = await batch();
+    assert.equal(first.code, 5, first.stderr);
+    assert.equal(chats(srv).length, 4);
+    assert.deepEqual(
+      entries(home).map((e) => e.response.body.choices[0].message.content),
+      ['A cat on a mat.'],
+    );
+    // without the guards the refusal and the others are recorded as they are, and still not cached
+    const loose = await batch('--no-guards');
+    assert.equal(chats(srv).length, 7, 'the accepted answer is a hit, the other three are asked again');
+    const recs = loose.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    assert.ok(
+      recs.some((r) => r.ok && /sorry/.test(r.content)),
+      loose.stdout,
+    );
+    assert.equal(entries(home).length, 1);
+    await batch('--no-guards');
+    assert.equal(chats(srv).length, 10);
+  });
+
   test('a torn or foreign entry is a miss, and is replaced', async () => {
     const srv = await server(echo);
     const home = tempDir();
