@@ -27,6 +27,15 @@ before(async () => {
 });
 after(() => server.close());
 
+/** A relay of its own for one test, closed with the file. */
+const own: TestServer[] = [];
+after(() => Promise.all(own.map((s) => s.close())));
+async function fresh(handler: Handler): Promise<TestServer> {
+  const s = await startServer(handler);
+  own.push(s);
+  return s;
+}
+
 function reset(handler: Handler = describeOk) {
   server.requests.length = 0;
   server.handler = handler;
@@ -295,10 +304,12 @@ function hugeBody(_req: unknown, res: ServerResponse): Promise<void> {
   });
 }
 
-describe('faults: one line, the right exit code and attempt count, never the token', () => {
+// Each case has a relay of its own, so the cases run side by side: most of their time is waiting
+// (retry back-offs, --timeout 1, retry-after: 1).
+describe('faults: one line, the right exit code and attempt count, never the token', { concurrency: true }, () => {
   for (const f of FAULTS) {
     test(f.name, async () => {
-      reset(f.handler);
+      const server = await fresh(f.handler);
       const r = await run([pngPath, ...(f.args ?? [])], { env: relayEnv(server.url) });
       assertNoToken(r);
       assert.equal(r.code, f.code, r.stderr);
@@ -319,7 +330,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
   }
 
   test('-v on a failure: retries are reported, the token still is not', async () => {
-    reset((req, res) => sendJson(res, 401, { error: { message: `bad token ${String(req.headers.authorization)}` } }));
+    const server = await fresh((req, res) => sendJson(res, 401, { error: { message: `bad token ${String(req.headers.authorization)}` } }));
     const r = await run([pngPath, '-v'], { env: relayEnv(server.url) });
     assert.equal(r.code, 3);
     assertNoToken(r);
@@ -329,7 +340,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
   test('a cross-origin redirect is refused: the second server never sees a request or the token', async () => {
     const other = await startServer(ok);
     try {
-      reset((_req, res) => {
+      const server = await fresh((_req, res) => {
         res.writeHead(307, { location: `${other.origin}/v1/chat/completions` });
         res.end();
       });
@@ -349,7 +360,7 @@ describe('faults: one line, the right exit code and attempt count, never the tok
   });
 
   test('a same-origin redirect is followed, once', async () => {
-    reset((req, res) => {
+    const server = await fresh((req, res) => {
       if (req.url === '/v1/chat/completions') {
         res.writeHead(307, { location: '/moved/v1/chat/completions' });
         res.end();
@@ -366,7 +377,9 @@ describe('faults: one line, the right exit code and attempt count, never the tok
   });
 
   test('retry-after: 1 is honoured (the second attempt waits about a second)', async () => {
-    reset((_req, res, n) => (n === 1 ? sendJson(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : ok(_req, res, n)));
+    const server = await fresh((_req, res, n) =>
+      n === 1 ? sendJson(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : ok(_req, res, n),
+    );
     const r = await run([pngPath], { env: relayEnv(server.url) });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(server.requests.length, 2);
