@@ -78,16 +78,24 @@ export function dataUrlHash(url: string): string | null {
 /** JSON with the keys of every object sorted and each `url` found in `digests` replaced by its digest. */
 function canonical(value: unknown, digests: ReadonlyMap<string, string>): string {
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonical(v, digests))).join(',')}]`;
+  // built as one string (no array of parts per object: this runs for every request)
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      out += `${i > 0 ? ',' : ''}${v === undefined ? 'null' : canonical(v, digests)}`;
+    }
+    return `${out}]`;
+  }
   const o = value as Record<string, unknown>;
-  const parts: string[] = [];
+  let out = '{';
   for (const k of Object.keys(o).sort()) {
     const v = o[k];
     if (v === undefined || typeof v === 'function') continue;
     const d = k === 'url' && typeof v === 'string' ? digests.get(v) : undefined;
-    parts.push(`${JSON.stringify(k)}:${d !== undefined ? JSON.stringify(`sha256:${d}`) : canonical(v, digests)}`);
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${d !== undefined ? JSON.stringify(`sha256:${d}`) : canonical(v, digests)}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 /**
@@ -316,8 +324,9 @@ class Store {
    * the value saves.
    */
   put(key: string, value: unknown, at = Date.now(), later = false): void {
-    const entry: Line = { key, v: VERSION, at, [this.field]: value };
-    const line = `${JSON.stringify(entry)}\n`;
+    // JSON.stringify({ key, v, at, [field]: value }) as it spells it, without making the object
+    // (a key is 64 hex digits and the field a plain name: nothing in them to escape)
+    const line = `{"key":"${key}","v":${VERSION},"at":${JSON.stringify(at)},"${this.field}":${JSON.stringify(value) ?? 'null'}}\n`;
     const file = this.fileOf(key);
     if (!later) {
       this.write(file, line, key);
@@ -370,10 +379,15 @@ class Store {
    * entry of `key` when it is one (nothing to search for), else line by line.
    */
   private append(file: string, line: string, key: string | undefined): void {
-    const bytes = Buffer.from(line);
+    const length = Buffer.byteLength(line);
     const write = (fd: number) => {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      // the string as it is (no Buffer made for it); the rest of a short write from its bytes
+      const n = writeSync(fd, line);
+      if (n < length) {
+        const bytes = Buffer.from(line);
+        let off = n;
+        while (off < length) off += writeSync(fd, bytes, off, length - off);
+      }
       return fstatSync(fd);
     };
     let st = write(this.handles.get(file)?.fd ?? this.fdOf(file, undefined));
@@ -385,12 +399,12 @@ class Store {
       // An entry: indexed as it is (nothing to search for), also in a file this run found
       // missing or made with it.
       if (index?.ino === -1 && index.size === 0) index.ino = st.ino;
-      else if (!index && st.size === bytes.length)
-        this.files.set(file, (index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() }));
-      if (!index || index.ino !== st.ino || st.size !== index.size + bytes.length) return;
-      index.entries.set(key, { start: index.size, end: index.size + bytes.length - 1 });
-      index.size += bytes.length;
-    } else if (index && index.ino === st.ino && st.size === index.size + bytes.length) index.size += indexLines(bytes, index.size, index);
+      else if (!index && st.size === length) this.files.set(file, (index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() }));
+      if (!index || index.ino !== st.ino || st.size !== index.size + length) return;
+      index.entries.set(key, { start: index.size, end: index.size + length - 1 });
+      index.size += length;
+    } else if (index && index.ino === st.ino && st.size === index.size + length)
+      index.size += indexLines(Buffer.from(line), index.size, index);
   }
 
   /** The files with their sizes. */
@@ -562,7 +576,12 @@ export interface FileIdentity {
 
 /** The memo's key of a file: a change to its size, time or inode, or to a setting, is another key. */
 export function preparedKey(id: FileIdentity): string {
-  return hash('sha256', JSON.stringify(['imgdesc-prepared', id.path, id.size, id.mtimeMs, id.ctimeMs, id.ino, id.dev, id.settings]), 'hex');
+  // NUL between the parts: no path holds one, and the settings are JSON (which escapes it)
+  return hash(
+    'sha256',
+    `imgdesc-prepared\0${id.path}\0${id.size}\0${id.mtimeMs}\0${id.ctimeMs}\0${id.ino}\0${id.dev}\0${id.settings}`,
+    'hex',
+  );
 }
 
 export class AnswerCache {
