@@ -329,21 +329,24 @@ export async function recordHistory(ctx: Pick<CoreContext, 'memory' | 'cwd'>, e:
   const answer = r?.answer ?? e.answer;
   const first = e.images[0] ?? '';
   const local = first !== '-' && !/^(?:data|https?):/i.test(first);
-  const rec: NewRecord = {
+  // One object literal (a field left undefined is left out of the JSON line): one per answer.
+  const rec = {
     command: e.command,
     image: imageLabel(first),
-    ...(e.images.length > 1 ? { images: e.images.map(imageLabel) } : {}),
-    ...(local ? { path: resolve(ctx.cwd, first) } : {}),
+    images: e.images.length > 1 ? e.images.map(imageLabel) : undefined,
+    path: local ? resolve(ctx.cwd, first) : undefined,
     sha256: e.sha256 ?? sentHash(r),
     prompt: e.prompt,
-    ...(e.system ? { system: e.system } : {}),
+    system: e.system ? e.system : undefined,
     model: answer?.model ?? e.model ?? null,
     tokens: tokensOf(answer?.usage),
     duration_ms: e.durationMs !== undefined ? Math.round(e.durationMs) : r ? Math.round(r.response.elapsedMs) : null,
-    ...(r?.cached ? { cached: true as const } : {}),
+    cached: r?.cached ? (true as const) : undefined,
     ok: e.error === undefined,
-    ...(answer ? { finish_reason: answer.finishReason } : {}),
-  };
+    finish_reason: answer ? answer.finishReason : undefined,
+    answer: undefined as string | undefined,
+    error: undefined as HistoryRecord['error'],
+  } as NewRecord;
   const text = e.text ?? (answer ? answer.contents.map((c) => c.trim()).join('\n\n') : undefined);
   if (text !== undefined) rec.answer = text;
   if (e.error !== undefined) rec.error = errorInfo(e.error);

@@ -79,12 +79,36 @@ export interface HistoryFilter {
   ok?: boolean | undefined;
 }
 
-/** Sortable by time, unique enough for one person's history: 8 base-36 digits of ms + 4 random. */
+const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** The last time an id was made for, in base 36 (a batch makes many in one ms). */
+let idAt = Number.NaN;
+let idTime = '';
+
+/** Sortable by time, unique enough for one person's history: 9 base-36 digits of ms + 4 random. */
 export function newId(now = Date.now()): string {
-  const rand = Math.floor(Math.random() * 36 ** 4)
-    .toString(36)
-    .padStart(4, '0');
-  return now.toString(36).padStart(9, '0').slice(-9) + rand;
+  if (now !== idAt) {
+    idAt = now;
+    idTime = now.toString(36).padStart(9, '0').slice(-9);
+  }
+  let r = Math.floor(Math.random() * 36 ** 4);
+  let rand = '';
+  for (let i = 0; i < 4; i++, r = Math.floor(r / 36)) rand = DIGITS.charAt(r % 36) + rand;
+  return idTime + rand;
+}
+
+/** The second isoTime last formatted, and its text up to the milliseconds. */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/** new Date(now).toISOString(), formatting the date once a second, not for every record. */
+export function isoTime(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, -4);
+  }
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
 /** The usage object of a response as the three counts, or null when there is none. */
@@ -181,6 +205,9 @@ export class History {
   private made = false;
   /** The file, opened O_APPEND once for the run (closed when the process ends). */
   private fd: number | undefined;
+  /** The token last masked, and how JSON spells it. */
+  private mask: string | undefined;
+  private masked = '';
 
   constructor(
     /** $XDG_STATE_HOME/imgdesc */
@@ -197,22 +224,38 @@ export class History {
    */
   async append(rec: NewRecord, mask?: string): Promise<HistoryRecord> {
     // The id is made here (a record passed back in keeps none of its own), and goes first.
-    const { time, id: _own, ...rest } = rec as NewRecord & { id?: string };
-    const full: HistoryRecord = { id: newId(), time: time ?? new Date().toISOString(), ...rest };
-    let line = JSON.stringify(full);
-    if (mask && mask.length >= 8) {
-      const m = JSON.stringify(mask).slice(1, -1);
-      if (line.includes(m)) line = line.split(m).join('[token]');
+    const given = rec as NewRecord & { id?: string };
+    let full: HistoryRecord;
+    let line: string;
+    if (given.id === undefined && given.time === undefined) {
+      // The usual record: id and time put in front of its JSON (the same text as the whole record's).
+      full = { id: newId(), time: isoTime(), ...rec };
+      const rest = JSON.stringify(rec);
+      line = `{"id":"${full.id}","time":"${full.time}"${rest === '{}' ? '' : ','}${rest.slice(1)}`;
+    } else {
+      const { time, id: _own, ...rest } = given;
+      full = { id: newId(), time: time ?? isoTime(), ...rest };
+      line = JSON.stringify(full);
     }
-    const bytes = Buffer.from(line + '\n');
+    if (mask && mask.length >= 8) {
+      if (mask !== this.mask) this.masked = JSON.stringify((this.mask = mask)).slice(1, -1);
+      if (line.includes(this.masked)) line = line.split(this.masked).join('[token]');
+    }
+    line += '\n';
     if (!this.made) {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       this.made = true;
     }
-    // One open per run and one write() per record (sync: a pooled async write costs more CPU than it writes).
+    // One open per run and one write() per record (sync: a pooled async write costs more CPU than it
+    // writes), of the string as it is; the rest of a short write (a full disk) from its bytes.
     this.fd ??= openSync(this.file, 'a', 0o600);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    const n = writeSync(this.fd, line);
+    const length = Buffer.byteLength(line);
+    if (n < length) {
+      const bytes = Buffer.from(line);
+      let off = n;
+      while (off < length) off += writeSync(this.fd, bytes, off, length - off);
+    }
     return full;
   }
 

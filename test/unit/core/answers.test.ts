@@ -8,6 +8,7 @@ import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
 import {
   History,
   fold,
+  isoTime,
   newId,
   parseLine,
   searchForms,
@@ -365,6 +366,32 @@ test('tokensOf and newId', () => {
   assert.equal(tokensOf({}), null);
   assert.match(newId(), /^[0-9a-z]{13}$/);
   assert.ok(newId(1000) < newId(2000), 'sortable by time');
+});
+
+test('isoTime: the text toISOString gives, within a second, across seconds and for every width of the milliseconds', () => {
+  const base = Date.UTC(2026, 11, 7, 17, 59, 59);
+  for (const t of [base, base + 7, base + 42, base + 999, base + 1000, base + 1005, base + 60_000 + 80, 0, 86_400_000 - 1])
+    assert.equal(isoTime(t), new Date(t).toISOString(), String(t));
+  assert.equal(isoTime(base + 3), new Date(base + 3).toISOString(), 'the second formatted before, again');
+});
+
+test('History.append: each line is the record returned as JSON, id first; a record with its own time keeps it', async () => {
+  const h = new History(tempDir());
+  const { id: _id, time: _time, ...plain } = rec();
+  const a = await h.append(
+    { ...plain, path: undefined, answer: 'A cat, sk-secret-0123456789' } as unknown as NewRecord,
+    'sk-secret-0123456789',
+  );
+  const b = await h.append({ ...plain, time: '2026-01-01T00:00:00.000Z' });
+  const c = await h.append({ command: 'batch' } as NewRecord);
+  const lines = readFileSync(h.file, 'utf8').split('\n');
+  assert.equal(lines[0], JSON.stringify({ ...a, answer: 'A cat, [token]' }));
+  assert.ok((lines[0] as string).startsWith(`{"id":"${a.id}","time":"${a.time}",`));
+  assert.ok(!(lines[0] as string).includes('"path"'), 'a field left undefined is left out');
+  assert.equal(lines[1], JSON.stringify(b));
+  assert.equal(b.time, '2026-01-01T00:00:00.000Z');
+  assert.equal(lines[2], JSON.stringify(c));
+  assert.equal(lines[3], '');
 });
 
 test('parseLine: a record glued to a torn line is still read; junk is skipped', () => {
