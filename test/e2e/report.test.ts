@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,6 +106,13 @@ function batchFolder() {
 
 const outDir = join(ROOT, 'test-output');
 
+/** One headless Chromium for the file (each test opens its own page): starting it is most of its cost. */
+let launched: Promise<Browser> | undefined;
+const chromium = () => (launched ??= Browser.launch());
+after(async () => {
+  if (launched) await (await launched).close();
+});
+
 test('report: a self-contained page with every image and caption; filters and search change what is shown', {
   skip: noFixtures || noChromium,
 }, async () => {
@@ -117,83 +124,76 @@ test('report: a self-contained page with every image and caption; filters and se
   assert.doesNotMatch(html, /<(?:script|link|img)[^>]+(?:src|href)="https?:/i, 'no external resources');
   assert.doesNotMatch(html, /<b>not bold<\/b>/, 'captions are escaped');
 
-  const browser = await Browser.launch();
-  try {
-    const page = await browser.open(pathToFileURL(join(dir, 'report.html')).href);
-    const cards = await page.eval<Array<{ name: string; text: string; img: { w: number; h: number; src: string } | null }>>(`
-      [...document.querySelectorAll('article.card')].map((c) => {
-        const img = c.querySelector('img');
-        return { name: c.querySelector('h2').textContent, text: c.innerText, img: img && { w: img.naturalWidth, h: img.naturalHeight, src: img.src.slice(0, 23) } };
-      })`);
-    assert.deepEqual(
-      cards.map((c) => c.name),
-      records.map((r) => r.image),
-      'one card per image, the rerun replacing the failure',
+  const browser = await chromium();
+  const page = await browser.open(pathToFileURL(join(dir, 'report.html')).href);
+  const cards = await page.eval<Array<{ name: string; text: string; img: { w: number; h: number; src: string } | null }>>(`
+    [...document.querySelectorAll('article.card')].map((c) => {
+      const img = c.querySelector('img');
+      return { name: c.querySelector('h2').textContent, text: c.innerText, img: img && { w: img.naturalWidth, h: img.naturalHeight, src: img.src.slice(0, 23) } };
+    })`);
+  assert.deepEqual(
+    cards.map((c) => c.name),
+    records.map((r) => r.image),
+    'one card per image, the rerun replacing the failure',
+  );
+  for (const [i, rec] of records.entries()) {
+    const card = cards[i]!;
+    assert.ok(card.img, `${rec.image} has a picture`);
+    assert.equal(card.img.src, 'data:image/jpeg;base64,', 'an embedded JPEG');
+    assert.ok(
+      card.img.w > 0 && Math.max(card.img.w, card.img.h) <= 256,
+      `${rec.image}: decoded, long edge ≤ 256 (${card.img.w}x${card.img.h})`,
     );
-    for (const [i, rec] of records.entries()) {
-      const card = cards[i]!;
-      assert.ok(card.img, `${rec.image} has a picture`);
-      assert.equal(card.img.src, 'data:image/jpeg;base64,', 'an embedded JPEG');
-      assert.ok(
-        card.img.w > 0 && Math.max(card.img.w, card.img.h) <= 256,
-        `${rec.image}: decoded, long edge ≤ 256 (${card.img.w}x${card.img.h})`,
-      );
-      if ('data' in rec) assert.match(card.text, /caption\s+ohwx, a harbour at dawn/, 'schema fields as a table');
-      else assert.ok(card.text.includes(String(rec.content)), `${rec.image}: its caption is shown`);
-    }
-    assert.match(cards[1]!.text, /a road sign at a crossroads, <b>not bold<\/b>/);
-    assert.match(cards[2]!.text, /refused/);
-    assert.match(cards[2]!.text, /the model refused/);
-    const header = await page.eval<string>(`document.querySelector('header').innerText`);
-    assert.match(header, /6\s+images/);
-    assert.match(header, /4\s+ok/);
-    assert.match(header, /2\s+failed/);
-    assert.match(header, /3,500\s+tokens/);
-
-    const visible = (setup: string) =>
-      page.eval<string[]>(
-        `(() => { ${setup}; return [...document.querySelectorAll('article.card')].filter((c) => !c.hidden && c.offsetParent !== null).map((c) => c.querySelector('h2').textContent); })()`,
-      );
-    const pick = (value: string) => `document.querySelector('input[name=filter][value=${value}]').click()`;
-    assert.equal((await visible(pick('all'))).length, 6);
-    assert.deepEqual(await visible(pick('failed')), ['photos/png-rgba-alpha.png', 'photos/webp-lossy.webp']);
-    assert.deepEqual(await visible(pick('refused')), ['photos/png-rgba-alpha.png']);
-    assert.deepEqual(await visible(pick('truncated')), ['photos/webp-lossy.webp']);
-    assert.deepEqual(await visible(pick('chatter')), ['photos/exif-Landscape_6.jpg']);
-    const typeIn = (id: string, value: string) =>
-      `{ const el = document.getElementById('${id}'); el.value = ${JSON.stringify(value)}; el.dispatchEvent(new Event('input')); }`;
-    assert.deepEqual(await visible(`${pick('all')}; ${typeIn('word', 'ohwx')}`), [
-      'photos/jpeg-baseline.jpg',
-      'photos/gif-static.gif',
-      'photos/jpeg-progressive.jpg',
-    ]);
-    const lacks = `document.getElementById('has').value = 'lacks'; document.getElementById('has').dispatchEvent(new Event('change'))`;
-    assert.deepEqual(await visible(lacks), ['photos/exif-Landscape_6.jpg', 'photos/png-rgba-alpha.png', 'photos/webp-lossy.webp']);
-    assert.deepEqual(
-      await visible(`${typeIn('word', 'ohw')}`),
-      records.map((r) => r.image),
-      'a whole word: "ohw" is in no caption',
-    );
-    assert.deepEqual(await visible(`${typeIn('word', '')}; ${typeIn('search', 'req_9')}`), []);
-    assert.deepEqual(await visible(`${typeIn('search', 'MARSH')}`), ['photos/jpeg-baseline.jpg']);
-    assert.deepEqual(await visible(`${typeIn('search', 'gpt-4o')}; ${pick('ok')}`), [
-      'photos/gif-static.gif',
-      'photos/jpeg-progressive.jpg',
-    ]);
-    assert.match(await page.eval<string>(`document.getElementById('shown').textContent`), /^2 of 6 shown$/);
-    await page.eval(`${typeIn('search', '')}; ${pick('all')}; document.getElementById('has').value = 'has'`);
-
-    const external = page.requests.filter((u) => !u.startsWith('data:') && !u.startsWith('file:'));
-    assert.deepEqual(external, [], 'the page fetches nothing from the network');
-    assert.deepEqual(page.errors, []);
-    mkdirSync(outDir, { recursive: true });
-    const png = await page.screenshot();
-    writeFileSync(join(outDir, 'report.png'), png);
-    const meta = await sharp(png).metadata();
-    assert.ok((meta.width ?? 0) >= 1000, 'a screenshot was saved');
-  } finally {
-    await browser.close();
+    if ('data' in rec) assert.match(card.text, /caption\s+ohwx, a harbour at dawn/, 'schema fields as a table');
+    else assert.ok(card.text.includes(String(rec.content)), `${rec.image}: its caption is shown`);
   }
+  assert.match(cards[1]!.text, /a road sign at a crossroads, <b>not bold<\/b>/);
+  assert.match(cards[2]!.text, /refused/);
+  assert.match(cards[2]!.text, /the model refused/);
+  const header = await page.eval<string>(`document.querySelector('header').innerText`);
+  assert.match(header, /6\s+images/);
+  assert.match(header, /4\s+ok/);
+  assert.match(header, /2\s+failed/);
+  assert.match(header, /3,500\s+tokens/);
+
+  const visible = (setup: string) =>
+    page.eval<string[]>(
+      `(() => { ${setup}; return [...document.querySelectorAll('article.card')].filter((c) => !c.hidden && c.offsetParent !== null).map((c) => c.querySelector('h2').textContent); })()`,
+    );
+  const pick = (value: string) => `document.querySelector('input[name=filter][value=${value}]').click()`;
+  assert.equal((await visible(pick('all'))).length, 6);
+  assert.deepEqual(await visible(pick('failed')), ['photos/png-rgba-alpha.png', 'photos/webp-lossy.webp']);
+  assert.deepEqual(await visible(pick('refused')), ['photos/png-rgba-alpha.png']);
+  assert.deepEqual(await visible(pick('truncated')), ['photos/webp-lossy.webp']);
+  assert.deepEqual(await visible(pick('chatter')), ['photos/exif-Landscape_6.jpg']);
+  const typeIn = (id: string, value: string) =>
+    `{ const el = document.getElementById('${id}'); el.value = ${JSON.stringify(value)}; el.dispatchEvent(new Event('input')); }`;
+  assert.deepEqual(await visible(`${pick('all')}; ${typeIn('word', 'ohwx')}`), [
+    'photos/jpeg-baseline.jpg',
+    'photos/gif-static.gif',
+    'photos/jpeg-progressive.jpg',
+  ]);
+  const lacks = `document.getElementById('has').value = 'lacks'; document.getElementById('has').dispatchEvent(new Event('change'))`;
+  assert.deepEqual(await visible(lacks), ['photos/exif-Landscape_6.jpg', 'photos/png-rgba-alpha.png', 'photos/webp-lossy.webp']);
+  assert.deepEqual(
+    await visible(`${typeIn('word', 'ohw')}`),
+    records.map((r) => r.image),
+    'a whole word: "ohw" is in no caption',
+  );
+  assert.deepEqual(await visible(`${typeIn('word', '')}; ${typeIn('search', 'req_9')}`), []);
+  assert.deepEqual(await visible(`${typeIn('search', 'MARSH')}`), ['photos/jpeg-baseline.jpg']);
+  assert.deepEqual(await visible(`${typeIn('search', 'gpt-4o')}; ${pick('ok')}`), ['photos/gif-static.gif', 'photos/jpeg-progressive.jpg']);
+  assert.match(await page.eval<string>(`document.getElementById('shown').textContent`), /^2 of 6 shown$/);
+  await page.eval(`${typeIn('search', '')}; ${pick('all')}; document.getElementById('has').value = 'has'`);
+
+  const external = page.requests.filter((u) => !u.startsWith('data:') && !u.startsWith('file:'));
+  assert.deepEqual(external, [], 'the page fetches nothing from the network');
+  assert.deepEqual(page.errors, []);
+  mkdirSync(outDir, { recursive: true });
+  const png = await page.screenshot();
+  writeFileSync(join(outDir, 'report.png'), png);
+  const meta = await sharp(png).metadata();
+  assert.ok((meta.width ?? 0) >= 1000, 'a screenshot was saved');
 });
 
 test('report --link: the page links the originals, which load beside it', { skip: noFixtures || noChromium }, async () => {
@@ -204,20 +204,14 @@ test('report --link: the page links the originals, which load beside it', { skip
   const html = readFileSync(join(dir, 'out', 'gallery.html'), 'utf8');
   assert.doesNotMatch(html, /data:image\/jpeg/);
   assert.match(html, /src="\.\.\/photos\/jpeg-baseline\.jpg"/);
-  const browser = await Browser.launch();
-  try {
-    const page = await browser.open(pathToFileURL(join(dir, 'out', 'gallery.html')).href);
-    const widths = await page.eval<number[]>(
-      `Promise.all([...document.images].map((i) => i.decode().then(() => i.naturalWidth, () => 0)))`,
-    );
-    assert.equal(widths.length, 6);
-    assert.ok(
-      widths.every((w) => w > 0),
-      `every linked original loads: ${widths.join(',')}`,
-    );
-  } finally {
-    await browser.close();
-  }
+  const browser = await chromium();
+  const page = await browser.open(pathToFileURL(join(dir, 'out', 'gallery.html')).href);
+  const widths = await page.eval<number[]>(`Promise.all([...document.images].map((i) => i.decode().then(() => i.naturalWidth, () => 0)))`);
+  assert.equal(widths.length, 6);
+  assert.ok(
+    widths.every((w) => w > 0),
+    `every linked original loads: ${widths.join(',')}`,
+  );
 });
 
 test('report: missing images keep their captions; bad inputs are exit 2 with one line', { skip: noFixtures }, async () => {
