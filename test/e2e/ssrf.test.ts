@@ -216,10 +216,13 @@ const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status
 describe('an https image host through HTTPS_PROXY (spawned)', {
   skip: hasOpenssl ? false : 'skipped: openssl (to make a test certificate) is not installed',
 }, () => {
-  async function httpsImages(): Promise<{ url: string; cert: string; hits: string[]; close: () => Promise<void> }> {
+  /** A key and a certificate for 127.0.0.1, made once for the tests below (an RSA key costs CPU). */
+  let made: { key: string; cert: string } | undefined;
+  function certificate(): { key: string; cert: string } {
+    if (made) return made;
     const dir = tempDir('imgdesc-tls-');
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    const made = spawnSync(
+    const openssl = spawnSync(
       'openssl',
       [
         'req',
@@ -240,7 +243,13 @@ describe('an https image host through HTTPS_PROXY (spawned)', {
       ],
       { stdio: 'ignore' },
     );
-    assert.equal(made.status, 0, 'openssl made a certificate');
+    assert.equal(openssl.status, 0, 'openssl made a certificate');
+    made = { key, cert };
+    return made;
+  }
+
+  async function httpsImages(): Promise<{ url: string; cert: string; hits: string[]; close: () => Promise<void> }> {
+    const { key, cert } = certificate();
     const hits: string[] = [];
     const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       hits.push(req.url ?? '');
@@ -297,7 +306,8 @@ describe('an https image host through HTTPS_PROXY (spawned)', {
 // rule let one through, the fetch could only fail to connect (exit 4), never reach anything.
 const inNamespace = (args: string[]) => runCli(args, { env: relayEnv('http://127.0.0.1:9'), prefix: ['unshare', '-n'] });
 
-describe('non-loopback private addresses, in a network namespace', { skip: noNetNamespace }, () => {
+// Separate processes with nothing shared: side by side.
+describe('non-loopback private addresses, in a network namespace', { skip: noNetNamespace, concurrency: true }, () => {
   for (const [url, line] of <[string, string][]>[
     ['http://169.254.169.254/latest/meta-data/iam/', '169.254.169.254 is a link-local address'],
     ['http://10.0.0.1/a.png', '10.0.0.1 is a private address'],
@@ -305,10 +315,12 @@ describe('non-loopback private addresses, in a network namespace', { skip: noNet
     ['http://100.64.0.1/a.png', '100.64.0.1 is a carrier-grade NAT address'],
   ]) {
     test(`${url}: refused (exit 2); with the opt-in it is tried (exit 4: no network here)`, async () => {
-      const r = await inNamespace([url, '--timeout', '5']);
+      const [r, tried] = await Promise.all([
+        inNamespace([url, '--timeout', '5']),
+        inNamespace([url, '--timeout', '5', '--allow-private-urls']),
+      ]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stderr, `error: ${url}: ${line}; fetching from it needs --allow-private-urls\n`);
-      const tried = await inNamespace([url, '--timeout', '5', '--allow-private-urls']);
       assert.equal(tried.code, 4, tried.stderr);
       assert.match(
         tried.stderr,
