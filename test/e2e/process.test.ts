@@ -77,8 +77,9 @@ test('stdout on a full disk (/dev/full): one line, exit 6, for every command', {
 }, async () => {
   server.handler = ok('A small square.');
   const cases: string[][] = [[png], ['config', 'list', '--json'], ['--help'], [png, '--dry-run'], ['batch', 'p'], ['config', 'path']];
-  for (const args of cases) {
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+  // Separate processes against a relay that answers at once: side by side.
+  const full = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const child = spawn('bash', ['-c', `exec "$0" "$@" >/dev/full`, process.execPath, BIN, ...args], {
         cwd: dir,
         env: cliEnv(relayEnv(server.url)),
@@ -92,12 +93,17 @@ test('stdout on a full disk (/dev/full): one line, exit 6, for every command', {
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stderr: err }));
     });
+  const [o, ...results] = await Promise.all([
+    runCli(['batch', 'p', '-o', '/dev/full'], { cwd: dir, env: relayEnv(server.url) }),
+    ...cases.map(full),
+  ]);
+  for (const [i, r] of results.entries()) {
+    const args = cases[i] as string[];
     assert.equal(r.code, 6, `${args.join(' ')}: ${r.stderr}`);
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     assert.deepEqual(errors, ['error: cannot write to stdout: no space left on device'], `${args.join(' ')}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /internal error|bug|\n\s+at |stopping:/);
   }
-  const o = await runCli(['batch', 'p', '-o', '/dev/full'], { cwd: dir, env: relayEnv(server.url) });
   assert.equal(o.code, 6, o.stderr);
   assert.match(o.stderr, /^error: cannot write to \/dev\/full: no space left on device$/m);
 });
