@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
-import { BIN, ROOT, cliEnv, relayEnv, runCli, tempDir } from '../helpers/cli.ts';
+import { BIN, ROOT, cliEnv, relayEnv, runCli, tempDir, waitingForInput } from '../helpers/cli.ts';
 
 let server: TestServer;
 let dir: string;
@@ -33,8 +33,12 @@ before(async () => {
 });
 after(() => server.close());
 
-/** Spawns the CLI with stdout to a pipe that is not read for `waitMs`, then read to the end. */
-function slowReader(args: string[], waitMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+/**
+ * Spawns the CLI with stdout to a pipe that is not read until the relay has had a request and the
+ * CLI has then sat still (waitingForInput: blocked on the full pipe, every answer in), then read to
+ * the end.
+ */
+function slowReader(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: dir,
@@ -44,10 +48,13 @@ function slowReader(args: string[], waitMs: number): Promise<{ code: number | nu
     const out: Buffer[] = [];
     let err = '';
     child.stdout.pause();
-    setTimeout(() => {
+    const asked = server.requests.length;
+    void (async () => {
+      while (server.requests.length === asked && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+      await waitingForInput(child);
       child.stdout.on('data', (c: Buffer) => out.push(c));
       child.stdout.resume();
-    }, waitMs);
+    })();
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
@@ -57,7 +64,7 @@ function slowReader(args: string[], waitMs: number): Promise<{ code: number | nu
 test('a slow pipe reader gets every byte of a large --json answer', async () => {
   const big = 'word '.repeat(300_000).trim(); // 1.5 MB: far more than a pipe holds
   server.handler = ok(big);
-  const r = await slowReader(['--json', png], 1000);
+  const r = await slowReader(['--json', png]);
   assert.equal(r.code, 0, r.stderr);
   const body = JSON.parse(r.stdout.toString('utf8'));
   assert.equal(body.choices[0].message.content, big);
@@ -65,7 +72,7 @@ test('a slow pipe reader gets every byte of a large --json answer', async () => 
 
 test('a slow pipe reader gets every line of a batch', async () => {
   server.handler = ok('caption '.repeat(4000)); // 32 KB a line, 1.3 MB in all
-  const r = await slowReader(['batch', 'p', '-c', '4'], 1000);
+  const r = await slowReader(['batch', 'p', '-c', '4']);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.toString('utf8').split('\n').filter(Boolean);
   assert.equal(lines.length, 40);
