@@ -229,7 +229,12 @@ export class History {
     let line: string;
     if (given.id === undefined && given.time === undefined) {
       // The usual record: id and time put in front of its JSON (the same text as the whole record's).
-      full = { id: newId(), time: isoTime(), ...rec };
+      const id = newId();
+      const time = isoTime();
+      full = { id, time, ...rec };
+      // (a record given `id: undefined` or `time: undefined` keeps these: they go first, as made here)
+      full.id = id;
+      full.time = time;
       const rest = JSON.stringify(rec);
       line = `{"id":"${full.id}","time":"${full.time}"${rest === '{}' ? '' : ','}${rest.slice(1)}`;
     } else {

@@ -383,7 +383,7 @@ test('History.append: each line is the record returned as JSON, id first; a reco
     'sk-secret-0123456789',
   );
   const b = await h.append({ ...plain, time: '2026-01-01T00:00:00.000Z' });
-  const c = await h.append({ command: 'batch' } as NewRecord);
+  const c = await h.append({ command: 'batch', id: undefined, time: undefined } as unknown as NewRecord);
   const lines = readFileSync(h.file, 'utf8').split('\n');
   assert.equal(lines[0], JSON.stringify({ ...a, answer: 'A cat, [token]' }));
   assert.ok((lines[0] as string).startsWith(`{"id":"${a.id}","time":"${a.time}",`));
@@ -391,6 +391,8 @@ test('History.append: each line is the record returned as JSON, id first; a reco
   assert.equal(lines[1], JSON.stringify(b));
   assert.equal(b.time, '2026-01-01T00:00:00.000Z');
   assert.equal(lines[2], JSON.stringify(c));
+  assert.match(c.id, /^[0-9a-z]{13}$/, 'given as undefined: made here');
+  assert.equal(typeof c.time, 'string');
   assert.equal(lines[3], '');
 });
 
