@@ -75,8 +75,13 @@ export function dataUrlHash(url: string): string | null {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The digest of each inline image by its URL (a Map will do). */
+export interface Digests {
+  get(url: string): string | undefined;
+}
+
 /** JSON with the keys of every object sorted and each `url` found in `digests` replaced by its digest. */
-function canonical(value: unknown, digests: ReadonlyMap<string, string>): string {
+function canonical(value: unknown, digests: Digests): string {
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
   // built as one string (no array of parts per object: this runs for every request)
   if (Array.isArray(value)) {
@@ -107,7 +112,7 @@ function canonical(value: unknown, digests: ReadonlyMap<string, string>): string
  * on one relay may be another model on the next. Only the small part of the body is serialised:
  * an image is never copied, only hashed once.
  */
-export function answerKey(endpoint: string, body: Record<string, unknown>, digests: ReadonlyMap<string, string>): string {
+export function answerKey(endpoint: string, body: Record<string, unknown>, digests: Digests): string {
   const { stream: _stream, ...rest } = body;
   return hash('sha256', `imgdesc-answer-v${VERSION}\n${endpoint}\n${canonical(rest, digests)}`, 'hex');
 }
@@ -143,6 +148,17 @@ interface FileIndex {
 }
 
 const hexKey = (buf: Buffer, at: number) => buf.toString('latin1', at, at + 64);
+
+/** One file of a store: its name, what this run has read of it, its fd, lines waiting for flush(). */
+interface Bucket {
+  file: string;
+  index?: FileIndex | undefined;
+  handle?: { fd: number; ino: number } | undefined;
+  pending?: { lines: string[]; bytes: number } | undefined;
+}
+
+/** The value of a lower-case hex digit's char code; -256 for anything else (so a sum stays negative). */
+const hexDigit = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -256);
 
 /** Indexes the whole lines of `buf` (which starts at `base` in the file); returns the bytes consumed. */
 function indexLines(buf: Buffer, base: number, into: FileIndex): number {
@@ -189,9 +205,12 @@ function readAt(fd: number, length: number, position: number): Buffer {
  */
 class Store {
   private made = false;
-  /** What this run has read of each file. */
-  private readonly files = new Map<string, FileIndex>();
-  private readonly handles = new Map<string, { fd: number; ino: number }>();
+  /**
+   * What this run knows of each file: by the first byte of the key, in an array (a lookup per
+   * answer costs no string hashing), and by name for keys that do not start with two hex digits.
+   */
+  private readonly buckets: (Bucket | undefined)[] = [];
+  private readonly odd = new Map<string, Bucket>();
 
   constructor(
     readonly dir: string,
@@ -211,15 +230,28 @@ class Store {
     return typeof e === 'object' && e !== null && e.v === VERSION && e.key === key && typeof e.at === 'number' && this.valid(e[this.field]);
   }
 
-  /** The file of each first byte of a key (00 … ff), named once. */
-  private readonly names = new Map<string, string>();
+  /** The file of a key, and what this run knows of it. */
+  private bucketOf(key: string): Bucket {
+    const n = hexDigit(key.charCodeAt(0)) * 16 + hexDigit(key.charCodeAt(1));
+    if (n >= 0) {
+      let b = this.buckets[n];
+      if (b === undefined) this.buckets[n] = b = { file: join(this.dir, `${key.slice(0, 2)}.jsonl`) };
+      return b;
+    }
+    const ab = key.slice(0, 2);
+    let b = this.odd.get(ab);
+    if (b === undefined) this.odd.set(ab, (b = { file: join(this.dir, `${ab}.jsonl`) }));
+    return b;
+  }
+
+  private *allBuckets(): Iterable<Bucket> {
+    for (const b of this.buckets) if (b) yield b;
+    yield* this.odd.values();
+  }
 
   /** The file a key's values are appended to. */
   fileOf(key: string): string {
-    const ab = key.slice(0, 2);
-    let name = this.names.get(ab);
-    if (name === undefined) this.names.set(ab, (name = join(this.dir, `${ab}.jsonl`)));
-    return name;
+    return this.bucketOf(key).file;
   }
 
   /**
@@ -227,45 +259,51 @@ class Store {
    * holds open is looked at through its fd (no path to resolve); when that one is no longer in the
    * folder (replaced by a prune, removed by cache clear), by its path.
    */
-  private look(file: string): { ino: number; size: number } | undefined {
-    const h = this.handles.get(file);
-    if (h) {
-      const st = fstatSync(h.fd);
+  private look(b: Bucket): { ino: number; size: number } | undefined {
+    if (b.handle) {
+      const st = fstatSync(b.handle.fd);
       if (st.nlink > 0) return st;
     }
-    return statSync(file, { throwIfNoEntry: false });
+    return statSync(b.file, { throwIfNoEntry: false });
   }
 
   /**
    * The run's fd of a cache file, for reading and appending: one open per file, not per answer.
    * Reopened when the file was replaced since (another run pruned it) or removed (cache clear).
    */
-  private fdOf(file: string, st: { ino: number } | undefined): number {
-    const h = this.handles.get(file);
+  private fdOf(b: Bucket, st: { ino: number } | undefined): number {
+    const h = b.handle;
     if (h && st && h.ino === st.ino) return h.fd;
     if (h) {
       closeSync(h.fd);
-      this.handles.delete(file);
+      b.handle = undefined;
     }
     let fd: number;
     try {
-      fd = openSync(file, 'a+', 0o600);
+      fd = openSync(b.file, 'a+', 0o600);
     } catch (err) {
       // a cache that can only be read is still read
       if (st === undefined) throw err;
-      fd = openSync(file, 'r');
+      fd = openSync(b.file, 'r');
     }
     const ino = fstatSync(fd).ino;
-    this.handles.set(file, { fd, ino });
+    b.handle = { fd, ino };
     // Replaced again between the look and the open: the caller's index is of another file.
-    if (st && ino !== st.ino) throw new Error(`${file} was replaced`);
+    if (st && ino !== st.ino) throw new Error(`${b.file} was replaced`);
     return fd;
   }
 
   /** Closes the files (a long-lived caller; a run's process closes them by ending). */
   close(): void {
-    for (const h of this.handles.values()) closeSync(h.fd);
-    this.handles.clear();
+    for (const b of this.allBuckets()) {
+      if (b.handle) closeSync(b.handle.fd);
+      b.handle = undefined;
+    }
+  }
+
+  /** Forgets what was read of the files (they were rewritten or removed). */
+  private forget(): void {
+    for (const b of this.allBuckets()) b.index = undefined;
   }
 
   /**
@@ -274,40 +312,40 @@ class Store {
    * than it reads; a file not changed since it was last looked at costs one stat.
    */
   get(key: string, now = Date.now()): { at: number; value: unknown } | undefined {
-    const file = this.fileOf(key);
+    const b = this.bucketOf(key);
     try {
       // A store read as it was (the memo): a file is looked at once per run.
-      const seen = this.snapshot ? this.files.get(file) : undefined;
+      const seen = this.snapshot ? b.index : undefined;
       if (seen) {
         const slot = seen.entries.get(key);
         if (!slot) return undefined;
-        const h = this.handles.get(file);
+        const h = b.handle;
         const entry: unknown = h ? JSON.parse(readAt(h.fd, slot.end - slot.start, slot.start).toString('utf8')) : undefined;
         return this.isLine(entry, key) ? { at: entry.at, value: entry[this.field] } : undefined;
       }
-      const st = this.look(file);
+      const st = this.look(b);
       if (!st) {
         // nothing there (yet): this run's first append to it is indexed as it is written
-        this.files.set(file, { ino: -1, size: 0, entries: new Map(), used: new Map() });
+        b.index = { ino: -1, size: 0, entries: new Map(), used: new Map() };
         return undefined;
       }
-      let index = this.files.get(file);
+      let index = b.index;
       // Rewritten by a prune (a new file) or cut short: read it again from the start.
       if (!index || index.ino !== st.ino || st.size < index.size) {
         index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() };
-        this.files.set(file, index);
+        b.index = index;
       }
       if (st.size > index.size) {
-        const fd = this.fdOf(file, st);
+        const fd = this.fdOf(b, st);
         index.size += indexLines(readAt(fd, st.size - index.size, index.size), index.size, index);
       }
       const slot = index.entries.get(key);
       if (!slot) return undefined;
-      const entry: unknown = JSON.parse(readAt(this.fdOf(file, st), slot.end - slot.start, slot.start).toString('utf8'));
+      const entry: unknown = JSON.parse(readAt(this.fdOf(b, st), slot.end - slot.start, slot.start).toString('utf8'));
       if (!this.isLine(entry, key)) return undefined;
       const last = Math.max(entry.at, index.used.get(key) ?? 0);
       if (now - last > TOUCH_AFTER_MS) {
-        this.append(file, `${JSON.stringify({ used: key, at: now })}\n`, undefined);
+        this.append(b, `${JSON.stringify({ used: key, at: now })}\n`, undefined);
         index.used.set(key, now);
       }
       return { at: entry.at, value: entry[this.field] };
@@ -327,30 +365,28 @@ class Store {
     // JSON.stringify({ key, v, at, [field]: value }) as it spells it, without making the object
     // (a key is 64 hex digits and the field a plain name: nothing in them to escape)
     const line = `{"key":"${key}","v":${VERSION},"at":${JSON.stringify(at)},"${this.field}":${JSON.stringify(value) ?? 'null'}}\n`;
-    const file = this.fileOf(key);
+    const b = this.bucketOf(key);
     if (!later) {
-      this.write(file, line, key);
+      this.write(b, line, key);
       return;
     }
-    const p = this.pending.get(file) ?? { lines: [], bytes: 0 };
+    const p = (b.pending ??= { lines: [], bytes: 0 });
     p.lines.push(line);
     p.bytes += line.length;
-    this.pending.set(file, p);
     if (p.bytes >= 16 * 1024) {
-      this.pending.delete(file);
-      this.write(file, p.lines.join(''), undefined);
+      b.pending = undefined;
+      this.write(b, p.lines.join(''), undefined);
     }
   }
 
-  /** Lines stored `later`, by file. */
-  private readonly pending = new Map<string, { lines: string[]; bytes: number }>();
-
   /** Writes the lines stored `later`: one append per file. Never throws (they may be lost). */
   flush(): void {
-    for (const [file, p] of this.pending) {
-      this.pending.delete(file);
+    for (const b of this.allBuckets()) {
+      const p = b.pending;
+      if (!p) continue;
+      b.pending = undefined;
       try {
-        this.write(file, p.lines.join(''), undefined);
+        this.write(b, p.lines.join(''), undefined);
       } catch {
         // lost: looked up again, they are read and prepared again
       }
@@ -358,18 +394,18 @@ class Store {
   }
 
   /** Appends `text` (with `key`: the one entry of that key). */
-  private write(file: string, text: string, key: string | undefined): void {
+  private write(b: Bucket, text: string, key: string | undefined): void {
     if (!this.made) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.made = true;
     }
     try {
-      this.append(file, text, key);
+      this.append(b, text, key);
     } catch (err) {
       // the folder removed under the run (cache clear): made again
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.append(file, text, key);
+      this.append(b, text, key);
     }
   }
 
@@ -378,7 +414,7 @@ class Store {
    * since the file was last indexed, the line is indexed at once (no read on the next look): as the
    * entry of `key` when it is one (nothing to search for), else line by line.
    */
-  private append(file: string, line: string, key: string | undefined): void {
+  private append(b: Bucket, line: string, key: string | undefined): void {
     const length = Buffer.byteLength(line);
     const write = (fd: number) => {
       // the string as it is (no Buffer made for it); the rest of a short write from its bytes
@@ -390,16 +426,16 @@ class Store {
       }
       return fstatSync(fd);
     };
-    let st = write(this.handles.get(file)?.fd ?? this.fdOf(file, undefined));
+    let st = write(b.handle?.fd ?? this.fdOf(b, undefined));
     // The file this run holds open was replaced since (another run pruned it) or removed (cache
     // clear): what was just written went with it, so it is written again to the file there now.
-    if (st.nlink === 0) st = write(this.fdOf(file, undefined));
-    let index = this.files.get(file);
+    if (st.nlink === 0) st = write(this.fdOf(b, undefined));
+    let index = b.index;
     if (key !== undefined) {
       // An entry: indexed as it is (nothing to search for), also in a file this run found
       // missing or made with it.
       if (index?.ino === -1 && index.size === 0) index.ino = st.ino;
-      else if (!index && st.size === length) this.files.set(file, (index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() }));
+      else if (!index && st.size === length) b.index = index = { ino: st.ino, size: 0, entries: new Map(), used: new Map() };
       if (!index || index.ino !== st.ino || st.size !== index.size + length) return;
       index.entries.set(key, { start: index.size, end: index.size + length - 1 });
       index.size += length;
@@ -490,7 +526,7 @@ class Store {
       const content = Buffer.concat(byFile[i] as Buffer[]);
       after += await this.rewrite(f.path, f.size, content);
     }
-    this.files.clear();
+    this.forget();
     this.close();
     return { removed, freed: Math.max(0, before - after), entries: kept.length, bytes: after };
   }
@@ -530,7 +566,7 @@ class Store {
     const st = await this.stats();
     await rm(this.dir, { recursive: true, force: true });
     this.made = false;
-    this.files.clear();
+    this.forget();
     this.close();
     return { removed: st.entries, freed: st.bytes };
   }

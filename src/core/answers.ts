@@ -125,11 +125,18 @@ export async function answerOrCached(
     const ready = plan.images.some((i) => standIns.has(i)) ? await prepareStandIns(plan) : plan;
     return { ...(await sendDescribe(ready, settings, ctx)), cached: undefined, key: undefined };
   }
-  const digests = new Map<string, string>();
+  // By the URL itself, not in a Map: a Map would hash each data: URL's text (kilobytes) to look it up.
+  const known: [string, string][] = [];
   for (const img of plan.images) {
     const d = digestOf(img);
-    if (d) digests.set(img.url, d);
+    if (d) known.push([img.url, d]);
   }
+  const digests = {
+    get: (url: string) => {
+      for (const [u, d] of known) if (u === url) return d;
+      return undefined;
+    },
+  };
   // Where the family takes no `n` (Claude), -n 2 is two requests of the n=1 body: the key counts
   // the answers wanted, or -n 2 would be answered by one stored answer.
   const { answers, perRequest } = plan.family;
