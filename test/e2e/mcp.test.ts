@@ -142,14 +142,21 @@ async function connect(opts: ConnectOptions = {}): Promise<Session> {
     },
     async close() {
       stdin.end();
-      const r = await served;
+      // It ends once its stdin has (answering what was asked first); one that does not is stopped
+      // as Ctrl-C stops it, and the exit code below fails the test instead of hanging the run.
+      const timer = setTimeout(() => stop?.abort(), 15_000);
+      const r = await served.finally(() => clearTimeout(timer));
       end();
       assert.equal(r.code, 0, r.stderr);
     },
   };
+  let stop: AbortController | undefined;
   const served = run(['mcp', ...(opts.args ?? [])], {
     cwd: opts.cwd ?? ROOT,
     env: relayEnv(relay.url, opts.env),
+    onStart: (interrupt) => {
+      stop = interrupt;
+    },
     stdin,
     onStdout: (chunk) => {
       fromServer.append(chunk);
