@@ -4,9 +4,10 @@
 // The --raw case is the control: the same answer, kept byte for byte, does set the title.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 import { BIN, TOKEN, tempDir } from '../helpers/cli.ts';
@@ -20,6 +21,7 @@ const HOSTILE = `A cat${CLIPBOARD} on${TITLE} a mat.${CLEAR}`;
 
 const noTmux = spawnSync('tmux', ['-V']).status === 0 ? false : 'skipped: tmux is not installed';
 const socket = `imgdesc-hostile-${process.pid}`;
+const execFileP = promisify(execFile);
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 
 let server: TestServer | undefined;
@@ -58,22 +60,24 @@ async function inTmux(args: string): Promise<{ title: string; buffers: string; s
     `XDG_STATE_HOME=${dir}/state`,
     'NODE_EXTRA_CA_CERTS=',
   ].join(' ');
-  tmux('-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', '160', '-y', '40', 'sh');
-  tmux('set', '-g', 'set-clipboard', 'on');
-  tmux('set', '-g', 'allow-rename', 'on');
-  tmux('select-pane', '-t', session, '-T', 'before');
+  // One tmux client for the session and its options (`;` separates tmux commands).
+  tmux(
+    ...['-f', '/dev/null', 'new-session', '-d', '-s', session, '-x', '160', '-y', '40', 'sh', ';'],
+    ...['set', '-g', 'set-clipboard', 'on', ';', 'set', '-g', 'allow-rename', 'on', ';'],
+    ...['select-pane', '-t', session, '-T', 'before'],
+  );
+  // The pane's shell wakes this test through a tmux channel once the command is done, instead of
+  // the screen being captured every 100 ms until DONE shows (a tmux client each time).
   tmux(
     'send-keys',
     '-t',
     session,
-    `cd ${dir} && echo MARKER-BEFORE && env ${env} ${process.execPath} ${BIN} ${args}; echo DONE-$?`,
+    `cd ${dir} && echo MARKER-BEFORE && env ${env} ${process.execPath} ${BIN} ${args}; echo DONE-$?; tmux -L ${socket} wait-for -S ${session}`,
     'Enter',
   );
-  let screen = '';
-  for (let i = 0; i < 600 && !/^DONE-\d+$/m.test(screen); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    screen = tmux('capture-pane', '-p', '-t', session, '-S', '-100');
-  }
+  // Waited for without blocking: the relay answering the command runs in this process.
+  await execFileP('tmux', ['-L', socket, 'wait-for', session], { timeout: 60_000 }).catch(() => undefined);
+  const screen = tmux('capture-pane', '-p', '-t', session, '-S', '-100');
   const title = tmux('display', '-p', '-t', session, '#{pane_title}').trim();
   const buffers = tmux('list-buffers');
   tmux('kill-session', '-t', session);
