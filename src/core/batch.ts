@@ -420,6 +420,8 @@ async function batchFlow(
     ...(opts.writers ?? []),
   ];
 
+  /** The prompt template rendered for an image when it was planned (its history record names it again). */
+  const rendered = new WeakMap<BatchItem, string>();
   const record = async (item: BatchItem, rec: BatchRecord, sent?: Answered) => {
     rec = framed(item, opts.shard, rec);
     emit({ kind: 'record', ok: rec.ok, usage: rec.usage, verdict: rec.verdict, cached: rec.ok && rec.cached === true });
@@ -428,7 +430,7 @@ async function batchFlow(
       await recordHistory(ctx, {
         command: opts.command ?? 'batch',
         images: [item.image],
-        prompt: renderPrompt(settings.prompt, item.image),
+        prompt: rendered.get(item) ?? renderPrompt(settings.prompt, item.image),
         system: settings.system,
         model: rec.model ?? sent?.answer.model ?? settings.model,
         result: sent,
@@ -616,6 +618,7 @@ async function batchFlow(
           const img = image as PreparedImage;
           for (const w of img.warnings) cb.onWarning?.(item, w);
           const prompt = item.prompt ?? renderPrompt(settings.prompt, item.image);
+          if (item.prompt === undefined && ctx.memory?.history) rendered.set(item, prompt);
           const plan = await core.planDescribe([item.image], prompt, settings, { ...ctx, signal }, { prepared: [img], structured });
           const p: Prepared = { item, sha256: f.sha256 ?? null, stamp, prompt, plan, sidecar };
           if (!opts.dryRun) return p;
