@@ -200,7 +200,7 @@ function readAt(fd: number, length: number, position: number): Buffer {
 }
 
 /**
- * 256 append-only JSON-lines files in `dir`, one line per value: `{"key":…,"v":…,"at":…,"<field>":…}`.
+ * 256 (or 16) append-only JSON-lines files in `dir`, one line per value: `{"key":…,"v":…,"at":…,"<field>":…}`.
  * The latest line of a key is its value.
  */
 class Store {
@@ -223,6 +223,12 @@ class Store {
      * whose miss costs little (the memo), where a stat per look costs more than it finds.
      */
     private readonly snapshot = false,
+    /**
+     * Hex digits of the key that name its file: 2 (256 files, each a small part of a large store
+     * to read on a first look) or 1 (16 files: fewer to make and read for a store every batch
+     * reads whole, the memo).
+     */
+    private readonly digits: 1 | 2 = 2,
   ) {}
 
   private isLine(v: unknown, key: string): v is Line {
@@ -232,13 +238,13 @@ class Store {
 
   /** The file of a key, and what this run knows of it. */
   private bucketOf(key: string): Bucket {
-    const n = hexDigit(key.charCodeAt(0)) * 16 + hexDigit(key.charCodeAt(1));
+    const n = this.digits === 1 ? hexDigit(key.charCodeAt(0)) : hexDigit(key.charCodeAt(0)) * 16 + hexDigit(key.charCodeAt(1));
     if (n >= 0) {
       let b = this.buckets[n];
-      if (b === undefined) this.buckets[n] = b = { file: join(this.dir, `${key.slice(0, 2)}.jsonl`) };
+      if (b === undefined) this.buckets[n] = b = { file: join(this.dir, `${key.slice(0, this.digits)}.jsonl`) };
       return b;
     }
-    const ab = key.slice(0, 2);
+    const ab = key.slice(0, this.digits);
     let b = this.odd.get(ab);
     if (b === undefined) this.odd.set(ab, (b = { file: join(this.dir, `${ab}.jsonl`) }));
     return b;
@@ -453,7 +459,7 @@ class Store {
     }
     const out: { path: string; size: number }[] = [];
     for (const name of names) {
-      if (!/^[0-9a-f]{2}\.jsonl$/.test(name)) continue;
+      if (!(name.length === this.digits + 6 && /^[0-9a-f]{1,2}\.jsonl$/.test(name))) continue;
       const st = await stat(join(this.dir, name)).catch(() => undefined);
       if (st?.isFile()) out.push({ path: join(this.dir, name), size: st.size });
     }
@@ -635,7 +641,7 @@ export class AnswerCache {
     readonly maxBytes: number,
   ) {
     this.answers = new Store(join(root, 'answers'), 'response', isResponse);
-    this.memo = new Store(join(root, 'prepared'), 'prepared', isPrepared, true);
+    this.memo = new Store(join(root, 'prepared'), 'prepared', isPrepared, true, 1);
   }
 
   get dir(): string {
@@ -718,11 +724,17 @@ export class AnswerCache {
     return { removed: r.removed, freed: r.freed + memo.freed };
   }
 
-  /** Answers stored one file each by the first version of the cache: removed (they are not read). */
+  /**
+   * Answers stored one file each by the first version of the cache, and the memo's files of when
+   * it had 256: removed (they are not read).
+   */
   private async removeOldLayout(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     for (const name of names)
       if (/^[0-9a-f]{2}$/.test(name) || name.endsWith('.tmp')) await rm(join(this.dir, name), { recursive: true, force: true });
+    const memo = join(this.root, 'prepared');
+    for (const name of await readdir(memo).catch(() => [] as string[]))
+      if (/^[0-9a-f]{2}\.jsonl$/.test(name)) await rm(join(memo, name), { force: true });
   }
 
   /**

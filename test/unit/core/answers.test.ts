@@ -238,6 +238,16 @@ test('AnswerCache: the memo of prepared files is written by flush, one append pe
   assert.equal(other().prepared('ff'.repeat(32)), undefined);
   // counted in the cache's size, pruned with it
   assert.ok((await cache.stats()).bytes > 0);
+  // 16 files at most, by the key's first hex digit; a file of the 256-file layout is removed by a prune
+  const memoDir = join(root, 'prepared');
+  assert.ok(
+    readdirSync(memoDir).every((f) => /^[0-9a-f]\.jsonl$/.test(f)),
+    readdirSync(memoDir).join(' '),
+  );
+  writeFileSync(join(memoDir, 'ab.jsonl'), '{}\n');
+  await cache.prune();
+  assert.ok(!readdirSync(memoDir).includes('ab.jsonl'));
+  assert.deepEqual(other().prepared(keys[2] as string), info(2), 'the memo is kept by the prune');
   await cache.clear();
   assert.equal(other().prepared(keys[1] as string), undefined);
 });
