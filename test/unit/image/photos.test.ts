@@ -3,7 +3,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -22,7 +23,7 @@ import {
   storedPixelsFor,
   UPRIGHT,
 } from '../../helpers/images.ts';
-import { FIXTURES, needs } from '../../helpers/shared.ts';
+import { FIXTURES, needs, ROOT } from '../../helpers/shared.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-photos-'));
 const fixtures = `${FIXTURES}/`;
@@ -229,7 +230,32 @@ test('HEIC: system libheif and WebAssembly give the same upright picture; -v say
 });
 
 /**
- * The 12 MP HEIC (heif-enc from a JPEG with EXIF), made once. heif-enc (x265) is the costly part: it
+ * heif-enc's HEIC of `jpg`, kept between runs in node_modules/.cache/imgdesc/fixtures under a key of
+ * the JPEG's bytes, the arguments and libheif's version (x265 spends ~2.4 s of CPU on 12 MP; the
+ * same input gives the same file). Without a version to key on, it is made every time.
+ */
+async function heifEncoded(jpg: string, args: string[]): Promise<string> {
+  const help = spawnSync('heif-enc', ['--help'], { encoding: 'utf8' });
+  const version = /libheif version: (\S+)/.exec(`${help.stdout}${help.stderr}`)?.[1];
+  const key = createHash('sha256')
+    .update(readFileSync(jpg))
+    .update(JSON.stringify([args, version]))
+    .digest('hex');
+  const dir = join(ROOT, 'node_modules', '.cache', 'imgdesc', 'fixtures');
+  const kept = join(dir, `heif-enc-${key.slice(0, 32)}.heic`);
+  if (version && existsSync(kept)) return kept;
+  const heic = join(tmp, `${key.slice(0, 8)}.heic`);
+  await new Promise<void>((resolve, reject) => execFile('heif-enc', [...args, '-o', heic, jpg], (err) => (err ? reject(err) : resolve())));
+  if (!version) return heic;
+  mkdirSync(dir, { recursive: true });
+  // beside it first, then renamed: a run killed halfway leaves no half file under the key
+  writeFileSync(`${kept}.${process.pid}`, readFileSync(heic));
+  renameSync(`${kept}.${process.pid}`, kept);
+  return kept;
+}
+
+/**
+ * The 12 MP HEIC (heif-enc from a JPEG with EXIF), made once (and kept: heifEncoded). heif-enc (x265) is the costly part: it
  * starts with the file, so it runs while the tests before it do.
  */
 const heic12mp: Promise<string> | undefined = heifEnc
@@ -241,11 +267,7 @@ const heic12mp: Promise<string> | undefined = heifEnc
           .withExif({ IFD0: { Make: 'PhoneCam', Orientation: '6' } })
           .toBuffer(),
       );
-      const heic = join(tmp, '12mp.heic');
-      await new Promise<void>((resolve, reject) =>
-        execFile('heif-enc', ['-q', '50', '-p', 'preset=ultrafast', '-o', heic, jpg], (err) => (err ? reject(err) : resolve())),
-      );
-      return heic;
+      return heifEncoded(jpg, ['-q', '50', '-p', 'preset=ultrafast']);
     })()
   : undefined;
 // A failure shows in the test below, not as an unhandled rejection before it.
