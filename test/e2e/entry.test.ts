@@ -85,17 +85,20 @@ test('an error answer through the fast form is reported as by the program', asyn
 });
 
 test('the built bin answers --version and --help as the program does', async () => {
-  for (const flag of ['--help', '-h']) {
-    const built = await runCli([flag]);
-    assert.equal(built.code, 0);
-    assert.match(built.stdout, /^Usage: imgdesc/);
-    assert.equal(built.stdout, (await run([flag], { program: true })).stdout);
-  }
   // the sources say 0.0.0-dev; the build puts package.json's version in
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  for (const flag of ['--version', '-V']) {
-    const r = await runCli([flag]);
-    assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 0, stdout: `${version}\n`, stderr: '' });
+  // four separate processes, side by side
+  const [help, h, long, short] = await Promise.all(['--help', '-h', '--version', '-V'].map((flag) => runCli([flag])));
+  for (const [flag, built] of [
+    ['--help', help],
+    ['-h', h],
+  ] as const) {
+    assert.equal(built?.code, 0, flag);
+    assert.match(built?.stdout ?? '', /^Usage: imgdesc/);
+    assert.equal(built?.stdout, (await run([flag], { program: true })).stdout);
+  }
+  for (const r of [long, short]) {
+    assert.deepEqual({ code: r?.code, stdout: r?.stdout, stderr: r?.stderr }, { code: 0, stdout: `${version}\n`, stderr: '' });
   }
 });
 

@@ -193,7 +193,8 @@ describe('every common failure: a line, at most a hint, nothing nested', { skip:
 // No name resolves in a network namespace with no interface up: the look-up itself fails.
 const inNamespace = (args: string[], baseUrl: string) => runCli(args, { env: relayEnv(baseUrl), prefix: ['unshare', '-n'] });
 
-describe('a name that does not resolve, in a network namespace', { skip: noNetNamespace || noImage }, () => {
+// The two processes run side by side: each is its own, with nothing shared.
+describe('a name that does not resolve, in a network namespace', { skip: noNetNamespace || noImage, concurrency: true }, () => {
   it('the relay: exit 4, "name lookup failed" with the host, a hint', async () => {
     const r = await inNamespace([IMAGE, '--retries', '0'], 'https://relay.example.com');
     assert.equal(r.code, 4, r.stderr);

@@ -80,29 +80,33 @@ describe("HEIC: each command uses the system's libheif when its tool is on PATH"
   }
 });
 
-describe('SIGTERM: each command stops cleanly with exit 143', () => {
+// Side by side, each against a relay of its own that never answers: three separate processes.
+describe('SIGTERM: each command stops cleanly with exit 143', { concurrency: true }, () => {
   for (const [name, cmd] of Object.entries(COMMANDS)) {
     test(name, async () => {
-      server.handler = () => {}; // never answers
-      server.requests.length = 0;
-      const { args, ...input } = cmd(png);
-      const r = await runCli(args, {
-        cwd: dir,
-        // batch waits this long for the answer in flight, which never comes (10 s by default)
-        env: relayEnv(server.url, { IMGDESC_STOP_GRACE: '0.5' }),
-        ...input,
-        onSpawn: (child) => {
-          const poll = setInterval(() => {
-            if (server.requests.length > 0) {
-              clearInterval(poll);
-              child.kill('SIGTERM');
-            }
-          }, 10);
-          child.on('exit', () => clearInterval(poll));
-        },
-      });
-      assert.equal(r.code, 143, `${name}: ${r.stderr}`);
-      assert.match(r.stderr, /terminated \(SIGTERM\)/);
+      const silent = await startServer(() => {}); // never answers
+      try {
+        const { args, ...input } = cmd(png);
+        const r = await runCli(args, {
+          cwd: dir,
+          // batch waits this long for the answer in flight, which never comes (10 s by default)
+          env: relayEnv(silent.url, { IMGDESC_STOP_GRACE: '0.5' }),
+          ...input,
+          onSpawn: (child) => {
+            const poll = setInterval(() => {
+              if (silent.requests.length > 0) {
+                clearInterval(poll);
+                child.kill('SIGTERM');
+              }
+            }, 10);
+            child.on('exit', () => clearInterval(poll));
+          },
+        });
+        assert.equal(r.code, 143, `${name}: ${r.stderr}`);
+        assert.match(r.stderr, /terminated \(SIGTERM\)/);
+      } finally {
+        await silent.close();
+      }
     });
   }
 });
