@@ -78,8 +78,14 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 }
 
 // Every case through both transports: undici (a dispatcher, as batch passes) and node:http (none).
-for (const transport of ['undici', 'node:http'] as const)
-  describe(`client (${transport})`, () => {
+// The two suites run side by side, each with its own servers, dispatcher and records and its cases
+// one at a time: their timeouts (0.2 s each) overlap instead of adding up.
+describe('client, both transports', { concurrency: true }, () => {
+  for (const transport of ['undici', 'node:http'] as const) clientSuite(transport);
+});
+
+function clientSuite(transport: 'undici' | 'node:http'): void {
+  describe(`client (${transport})`, { concurrency: false }, () => {
     let srv: TestServer;
     let other: TestServer;
     let dispatcher: Agent;
@@ -464,6 +470,7 @@ for (const transport of ['undici', 'node:http'] as const)
       assert.equal(srv.seen.length, 0);
     });
   });
+}
 
 describe('client with a mocked dispatcher (MockAgent)', () => {
   it('x-should-retry: false stops retries of a 503; true retries a 400', async () => {
