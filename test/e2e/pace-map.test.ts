@@ -155,12 +155,13 @@ test('map as a real process: Ctrl-C waits for the 2 answers out and writes them 
   once.release();
   const r = await a.result;
   assert.equal(r.code, 130, r.stderr);
-  assert.deepEqual(
-    records(r.stdout)
-      .filter((x) => x.ok)
-      .map((x) => x.image),
-    ['p/i0.png', 'p/i1.png'],
-  );
+  // the two that were out: which two depends on which images were prepared first (a loaded machine
+  // once prepared i2 before i1)
+  const answered = records(r.stdout)
+    .filter((x) => x.ok)
+    .map((x) => x.image);
+  assert.equal(new Set(answered).size, 2, answered.join(' '));
+  for (const image of answered) assert.match(image, /^p\/i[0-5]\.png$/);
   assert.equal(once.srv.requests.length, 2);
 
   const twice = await holdingRelay();
