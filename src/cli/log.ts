@@ -1,5 +1,6 @@
 // `imgdesc log`: the history of answers (core/history.ts), latest first to last, one per line;
 // `log show ID` for one in full; `log clear`.
+import { jsonSafe, visible, visibleBlock } from '../safe-text.ts';
 import { UsageError, ExitCode, type IO } from '../types.ts';
 import type { Factory } from './factory.ts';
 import type { log, logClear, logShow } from './commands.ts';
@@ -32,11 +33,8 @@ export function localTime(iso: string): string {
 }
 
 /** Text from outside (answers, file names) on one terminal line: control characters shown escaped. */
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) =>
-    c === '\t' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
+/** Outside text (answers, paths, model ids, errors) on one line: controls shown escaped (visible), a tab as a space. */
+const oneLine = (text: string): string => visible(text).replace(/\t/g, ' ');
 
 /** `…/photos/IMG_0001.jpg`: the end of a long name, which tells photos apart. */
 function shortenLeft(text: string, max: number): string {
@@ -84,7 +82,7 @@ export function formatRecord(r: Rec): string {
     ['error', r.error ? `${r.error.message}${r.error.code ? ` (${r.error.code})` : ''}` : undefined],
   ];
   const lines = rows.filter((x): x is [string, string] => x[1] !== undefined).map(([k, v]) => `${`${k}:`.padEnd(10)}${oneLine(v)}`);
-  if (r.answer !== undefined) lines.push('', r.answer.replace(/\r\n?/g, '\n').split('\n').map(oneLine).join('\n'));
+  if (r.answer !== undefined) lines.push('', visibleBlock(r.answer.replace(/\r\n?/g, '\n')));
   return lines.join('\n') + '\n';
 }
 
@@ -132,7 +130,7 @@ export async function run(options: LogOptions, f: Factory): Promise<number> {
     ok: options.failed ? false : undefined,
   });
   if (options.json) {
-    io.stdout.write(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    io.stdout.write(records.map((r) => jsonSafe(JSON.stringify(r)) + '\n').join(''));
     return ExitCode.ok;
   }
   const { term } = f;
@@ -162,7 +160,7 @@ export async function runShow({ id, json }: LogShowOptions, f: Factory): Promise
   if (found.length === 0) throw new UsageError(`${id}: no such record in the history`, { hint: 'imgdesc log lists them' });
   if (found.length > 1) throw new UsageError(`${id}: ${found.length} records start with it; give more of the id`);
   const r = found[0] as Rec;
-  io.stdout.write(json ? JSON.stringify(r) + '\n' : formatRecord(r));
+  io.stdout.write(json ? jsonSafe(JSON.stringify(r)) + '\n' : formatRecord(r));
   return ExitCode.ok;
 }
 

@@ -157,3 +157,27 @@ test('doctor: hostile relay text in findings is shown escaped', async () => {
   assert.doesNotMatch(r.stdout, RAW_CONTROL);
   assert.doesNotMatch(r.stderr, RAW_CONTROL);
 });
+
+test('log, log --json, log show and log show --json: a hostile answer from the history, no raw control', async () => {
+  const url = await relay(answering(HOSTILE));
+  const img = await png(join(tempDir(), 'a.png'));
+  const env = { ...relayEnv(url), XDG_STATE_HOME: tempDir() };
+  assert.equal((await run([img], { env })).code, 0);
+  const list = await run(['log'], { env });
+  assert.equal(list.code, 0, list.stderr);
+  assert.doesNotMatch(list.stdout.trimEnd(), RAW_CONTROL);
+  assert.match(list.stdout, /A cat\\x1b\]52;c;/);
+  const json = await run(['log', '--json'], { env });
+  assert.equal(json.code, 0, json.stderr);
+  assert.doesNotMatch(json.stdout.trimEnd(), RAW_CONTROL);
+  const rec = JSON.parse(json.stdout);
+  assert.equal(rec.answer, HOSTILE, 'the same value, escaped in the JSON text');
+  for (const args of [
+    ['log', 'show', rec.id],
+    ['log', 'show', rec.id, '--json'],
+  ]) {
+    const shown = await run(args, { env });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.doesNotMatch(shown.stdout.trimEnd(), RAW_CONTROL, args.join(' '));
+  }
+});
