@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { completionBody, listenLocal } from './bench-relay.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,13 +25,7 @@ const TOKEN = 'sk-bench-0123456789abcdef';
 
 function startServer(latencyMs) {
   const state = { requests: 0, inFlight: 0, maxInFlight: 0, latencyMs };
-  const body = JSON.stringify({
-    id: 'chatcmpl-bench',
-    object: 'chat.completion',
-    model: 'bench-model',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'A small grey rectangle.' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 },
-  });
+  const body = completionBody('A small grey rectangle.');
   const server = createServer((req, res) => {
     state.requests++;
     state.inFlight++;
@@ -44,17 +39,7 @@ function startServer(latencyMs) {
       }, state.latencyMs);
     });
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      state.url = `http://127.0.0.1:${server.address().port}`;
-      state.close = () =>
-        new Promise((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        });
-      resolve(state);
-    }),
-  );
+  return listenLocal(server).then((l) => Object.assign(state, l));
 }
 
 function env(url) {

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { completionBody, listenLocal } from './bench-relay.mjs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,13 +31,7 @@ const ROUNDS = Number(process.env.BENCH_CACHE_ROUNDS ?? 3);
 const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-cache-'));
 
 function startRelay() {
-  const body = JSON.stringify({
-    id: 'chatcmpl-bench',
-    object: 'chat.completion',
-    model: 'bench-model',
-    choices: [
-      { index: 0, message: { role: 'assistant', content: 'A blurred grey texture, like fog over wet sand.' }, finish_reason: 'stop' },
-    ],
+  const body = completionBody('A blurred grey texture, like fog over wet sand.', {
     usage: { prompt_tokens: 10, completion_tokens: 12, total_tokens: 22 },
   });
   const server = createServer((req, res) => {
@@ -46,7 +41,7 @@ function startRelay() {
       res.end(body);
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  return listenLocal(server);
 }
 
 /** One imgdesc run under /usr/bin/time: wall ms and CPU ms (user+sys). */
@@ -103,7 +98,7 @@ for (let i = 0; i < N; i++) {
     .toBuffer();
   writeFileSync(join(dir, `IMG_${String(i).padStart(5, '0')}.jpg`), jpeg);
 }
-const server = await startRelay();
+const relay = await startRelay();
 const env = (home) => ({
   PATH: process.env.PATH,
   HOME: home,
@@ -111,7 +106,7 @@ const env = (home) => ({
   XDG_CACHE_HOME: join(home, 'cache'),
   XDG_STATE_HOME: join(home, 'state'),
   TERM: 'dumb',
-  IMGDESC_BASE_URL: `http://127.0.0.1:${server.address().port}`,
+  IMGDESC_BASE_URL: relay.url,
   IMGDESC_TOKEN: 'sk-bench-0123456789abcdef',
   IMGDESC_MODEL: 'claude-sonnet-4-5-20250929',
 });
@@ -167,5 +162,5 @@ const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
 for (const [a, b, c] of rows) console.log(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
 console.log(`load average after: ${load()} (2 cores: wall times stretch with it; CPU times much less)`);
-server.close();
+await relay.close();
 rmSync(work, { recursive: true, force: true });

@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { completionBody } from './bench-relay.mjs';
 import { seeded } from './seeded.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -84,11 +85,7 @@ const WINDOW_MS = 1_500;
 const CYCLE_MS = 5_000;
 const WINDOW_AT = 1_000;
 
-const okBody = JSON.stringify({
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  model: 'bench-model',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'A small dark square on a plain background.' }, finish_reason: 'stop' }],
+const okBody = completionBody('A small dark square on a plain background.', {
   usage: { prompt_tokens: 90, completion_tokens: 10, total_tokens: 100 },
 });
 

@@ -33,6 +33,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
+import { completionBody, listenLocal } from './bench-relay.mjs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,13 +117,7 @@ for (let i = DONE; i < DONE + NEW; i++) {
 // --- the relay -------------------------------------------------------------------------------------
 function startRelay() {
   const state = { requests: 0, first: undefined };
-  const body = JSON.stringify({
-    id: 'chatcmpl-bench',
-    object: 'chat.completion',
-    model: 'claude-sonnet-4-5-20250929',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'A small green rectangle.' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 },
-  });
+  const body = completionBody('A small green rectangle.', { model: 'claude-sonnet-4-5-20250929' });
   const server = createServer((req, res) => {
     if (req.method === 'POST') {
       state.requests++;
@@ -135,17 +130,7 @@ function startRelay() {
       res.end(body);
     });
   });
-  return new Promise((r) =>
-    server.listen(0, '127.0.0.1', () => {
-      state.url = `http://127.0.0.1:${server.address().port}`;
-      state.close = () =>
-        new Promise((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        });
-      r(state);
-    }),
-  );
+  return listenLocal(server).then((l) => Object.assign(state, l));
 }
 
 const env = (url, n) => ({

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
+import { completionBody } from './bench-relay.mjs';
 
 const BIN = new URL('../bin/imgdesc.js', import.meta.url).pathname;
 // Users rarely set it, and it costs Node 20 about 40 ms at every start: it would hide the ratios.
@@ -46,12 +47,7 @@ function table(title, rows, base) {
 }
 
 function startRelay() {
-  const body = JSON.stringify({
-    id: 'x',
-    object: 'chat.completion',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'A photo.' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
-  });
+  const body = completionBody('A photo.', { usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
   const server = createServer((req, res) => {
     let n = 0;
     req.on('data', (c) => (n += c.length));

@@ -1,0 +1,33 @@
+// What the benches' relays on 127.0.0.1 share: a chat completion's body, and listening on a random
+// port with a close() that does not wait for kept-alive connections. Each bench keeps its own
+// handler (latency, 429 windows, counts): that is what it measures.
+
+/** A chat.completion response body with one answer. */
+export function completionBody(
+  content,
+  { model = 'bench-model', usage = { prompt_tokens: 10, completion_tokens: 6, total_tokens: 16 } } = {},
+) {
+  return JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+    usage,
+  });
+}
+
+/** `server` listening on a random port of 127.0.0.1: its `url` and `close()`. */
+export function listenLocal(server) {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}`,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      }),
+    ),
+  );
+}
