@@ -6,14 +6,13 @@
 // (ajv's standalone code: the same checks, the same errors) in node_modules/.cache/imgdesc/openapi/,
 // named by a hash of the spec and ajv's version, so a later process loads it in ~20 ms.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
-import { ROOT, SPEC_PATH } from './shared.ts';
+import { keep, keptFile, SPEC_PATH } from './shared.ts';
 
 export { SPEC_PATH };
 
@@ -35,8 +34,7 @@ function load(name: string): ValidateFunction {
   const text = readFileSync(SPEC_PATH);
   const ajvVersion = (require('ajv/package.json') as { version: string }).version;
   const key = createHash('sha256').update(text).update(`\0ajv ${ajvVersion}\0allErrors\0${name}`).digest('hex').slice(0, 20);
-  const dir = join(ROOT, 'node_modules', '.cache', 'imgdesc', 'openapi');
-  const file = join(dir, `${name}-${key}.cjs`);
+  const file = keptFile('openapi', `${name}-${key}.cjs`);
   if (existsSync(file)) return require(file) as ValidateFunction;
 
   const spec = JSON.parse(text.toString('utf8')) as Record<string, unknown>;
@@ -47,16 +45,8 @@ function load(name: string): ValidateFunction {
   ajv.addSchema({ ...spec, $id: SPEC_ID });
   const compiled = ajv.getSchema(`${SPEC_ID}#/components/schemas/${name}`);
   if (!compiled) throw new Error(`${name} not found in the spec`);
-  try {
-    // Written aside, then renamed: a process running beside this one never loads half a file.
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}`;
-    writeFileSync(tmp, standaloneCode.default(ajv, compiled));
-    renameSync(tmp, file);
-    return require(file) as ValidateFunction;
-  } catch {
-    return compiled; // no cache (a read-only node_modules): the validator compiled here
-  }
+  // no cache (a read-only node_modules): the validator compiled here
+  return keep(file, standaloneCode.default(ajv, compiled)) ? (require(file) as ValidateFunction) : compiled;
 }
 
 /** The spec's complaints about `body` as components.schemas.<name> ([] = valid), or null without the spec. */

@@ -1,8 +1,8 @@
 // ../shared sits beside the repository in a working checkout (fixture images, the OpenAI spec,
 // slurm-local); a fresh clone has none. Tests find it relative to the repository, never by an
 // absolute path, and skip with a message when what they need is absent.
-import { existsSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository: two levels up from here, or, when the tests run compiled (node_modules/.cache/imgdesc/js/test/helpers, see scripts/test-compile.mjs), the folder above node_modules. */
@@ -20,3 +20,24 @@ export function needs(...paths: string[]): false | string {
 
 /** For `test(name, { skip: noFixtures }, …)`: a reason when ../shared's fixture images are absent. */
 export const noFixtures: string | false = needs(FIXTURES);
+
+/**
+ * A file kept between test runs (a fixture or a compiled validator that costs seconds to make and
+ * never changes for the same input): node_modules/.cache/imgdesc/<kind>/<name>, where `name` carries
+ * a hash of everything that decides its content. It exists when an earlier run made it.
+ */
+export function keptFile(kind: string, name: string): string {
+  return join(ROOT, 'node_modules', '.cache', 'imgdesc', kind, name);
+}
+
+/** Writes a kept file aside, then renames it in (a run beside this one never reads half a file); false when it cannot be written. */
+export function keep(file: string, data: string | Uint8Array): boolean {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.${process.pid}`, data);
+    renameSync(`${file}.${process.pid}`, file);
+    return true;
+  } catch {
+    return false;
+  }
+}

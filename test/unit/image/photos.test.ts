@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -23,7 +23,7 @@ import {
   storedPixelsFor,
   UPRIGHT,
 } from '../../helpers/images.ts';
-import { FIXTURES, needs, ROOT } from '../../helpers/shared.ts';
+import { FIXTURES, keep, keptFile, needs } from '../../helpers/shared.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'imgdesc-photos-'));
 const fixtures = `${FIXTURES}/`;
@@ -241,17 +241,11 @@ async function heifEncoded(jpg: string, args: string[]): Promise<string> {
     .update(readFileSync(jpg))
     .update(JSON.stringify([args, version]))
     .digest('hex');
-  const dir = join(ROOT, 'node_modules', '.cache', 'imgdesc', 'fixtures');
-  const kept = join(dir, `heif-enc-${key.slice(0, 32)}.heic`);
+  const kept = keptFile('fixtures', `heif-enc-${key.slice(0, 32)}.heic`);
   if (version && existsSync(kept)) return kept;
   const heic = join(tmp, `${key.slice(0, 8)}.heic`);
   await new Promise<void>((resolve, reject) => execFile('heif-enc', [...args, '-o', heic, jpg], (err) => (err ? reject(err) : resolve())));
-  if (!version) return heic;
-  mkdirSync(dir, { recursive: true });
-  // beside it first, then renamed: a run killed halfway leaves no half file under the key
-  writeFileSync(`${kept}.${process.pid}`, readFileSync(heic));
-  renameSync(`${kept}.${process.pid}`, kept);
-  return kept;
+  return version && keep(kept, readFileSync(heic)) ? kept : heic;
 }
 
 /**
