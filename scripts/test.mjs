@@ -36,7 +36,13 @@ if (built.status !== 0) {
 }
 await compileTests();
 
-const args = process.argv.slice(2);
+// `--test-concurrency 6` as node spells it too, read as `--test-concurrency=6` (the 6 is no file)
+const args = process.argv
+  .slice(2)
+  .join('\0')
+  .replace(/(--test-concurrency)\0(\d+)/, '$1=$2')
+  .split('\0')
+  .filter(Boolean);
 const picked = args.filter((a) => !a.startsWith('-'));
 const flags = args.filter((a) => a.startsWith('-'));
 const given = flags.find((f) => f.startsWith('--test-concurrency='));
