@@ -473,17 +473,41 @@ describe('history: imgdesc log', { skip: noFixtures }, () => {
     assert.equal((await json('--failed')).length, 1);
     assert.equal((await json('--since', '1h')).length, 5);
     assert.equal((await json('--since', '2999-01-01')).length, 0);
-    assert.equal((await run(['log', '--since', 'yesterday'], opts)).code, 2);
-    assert.equal((await run(['log', '-n', 'x'], opts)).code, 2);
+    const failing = async (args: string[]) => {
+      const r = await run(args, opts);
+      return { code: r.code, stderr: r.stderr };
+    };
+    assert.deepEqual(await failing(['log', '--since', 'yesterday']), {
+      code: 2,
+      stderr:
+        'error: --since yesterday: not a time\nhint: a duration back from now (30m, 2h, 3d, 1w) or a date (2026-12-01, 2026-12-01T09:30)\n',
+    });
+    assert.deepEqual(await failing(['log', '-n', 'x']), { code: 2, stderr: 'error: -n x: not a count (0 lists every record)\n' });
+    assert.deepEqual(await failing(['log', '--search', '']), { code: 2, stderr: 'error: --search: empty\n' });
     // show
     const show = await run(['log', 'show', all[0].id], opts);
     assert.equal(show.code, 0);
     assert.match(show.stdout, /\nprompt: +Describe the TERRIER\n/);
     assert.match(show.stdout, /\n\nanswer to Describe the TERRIER\n$/);
     assert.deepEqual(JSON.parse((await run(['log', 'show', all[0].id, '--json'], opts)).stdout), all[0]);
-    assert.equal((await run(['log', 'show', 'zzzzzzzz'], opts)).code, 2);
+    assert.deepEqual(await failing(['log', 'show', 'zzzzzzzz']), {
+      code: 2,
+      stderr: 'error: zzzzzzzz: no such record in the history\nhint: imgdesc log lists them\n',
+    });
+    assert.deepEqual(await failing(['log', 'show', 'x/1']), {
+      code: 2,
+      stderr: 'error: x/1: not a history id\nhint: imgdesc log lists them in the first column\n',
+    });
+    // ids begin with the time in base 36: the first 4 characters change every ~17 hours
+    const prefix = all[0].id.slice(0, 4);
+    const sharing = all.filter((r: { id: string }) => r.id.startsWith(prefix)).length;
+    assert.ok(sharing > 1, `${sharing} record(s) start with ${prefix}`);
+    assert.deepEqual(await failing(['log', 'show', prefix]), {
+      code: 2,
+      stderr: `error: ${prefix}: ${sharing} records start with it; give more of the id\n`,
+    });
     // clear: needs --yes without a terminal
-    assert.equal((await run(['log', 'clear'], opts)).code, 2);
+    assert.deepEqual(await failing(['log', 'clear']), { code: 2, stderr: 'error: log clear: emptying the history needs --yes\n' });
     assert.equal((await run(['log', 'clear', '--yes'], opts)).code, 0);
     assert.equal((await json()).length, 0);
   });
