@@ -6,13 +6,15 @@
 //      up, stored and logged), in alternating rounds; the ratio of the two (issue #22: ≤ 1.10).
 //   2. The same batch again over the same folder: every answer from the cache (issue #22: a batch of
 //      5,000 all-hits finishes in a few seconds). Wall time and CPU.
+//   3. With BENCH_BEFORE=<a checkout built before the cache, e.g. c3cf526>: that build's batch in each
+//      round too, and the ratio against it: the issue's own "today's".
 // BENCH_CACHE_IMAGES (default 5000) distinct photo-like JPEGs of a few kB; BENCH_CACHE_ROUNDS (default 3).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { completionBody, listenLocal } from './bench-relay.mjs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
@@ -28,6 +30,9 @@ if (!existsSync('/usr/bin/time')) {
 }
 const N = Number(process.env.BENCH_CACHE_IMAGES ?? 5000);
 const ROUNDS = Number(process.env.BENCH_CACHE_ROUNDS ?? 3);
+// "Within 10% of today's": BENCH_BEFORE=<a checkout built before the cache existed> adds that
+// build's batch (it knows no --no-cache) to each round, and the ratio against it.
+const BEFORE = process.env.BENCH_BEFORE ? join(resolve(process.env.BENCH_BEFORE), 'bin', 'imgdesc.js') : undefined;
 const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-cache-'));
 
 function startRelay() {
@@ -45,10 +50,10 @@ function startRelay() {
 }
 
 /** One imgdesc run under /usr/bin/time: wall ms and CPU ms (user+sys). */
-function measured(args, env) {
+function measured(args, env, bin = BIN) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, BIN, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, bin, ...args], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -117,6 +122,7 @@ console.log(`load average before: ${load()}`);
 
 const plain = [];
 const cached = [];
+const before = [];
 const ratios = [];
 const hits = [];
 let runs = 0;
@@ -127,12 +133,14 @@ const fresh = () => {
 };
 for (let r = 0; r < ROUNDS; r++) {
   // alternating (which one goes first too), so that the machine's noise falls on both alike
-  const order = r % 2 ? ['cache', 'plain'] : ['plain', 'cache'];
+  const order = [...(BEFORE ? ['before'] : []), 'plain', 'cache'];
+  if (r % 2) order.reverse();
   const got = {};
   for (const which of order) {
     const home = fresh();
     const extra = which === 'plain' ? ['--no-cache', '--no-log'] : [];
-    got[which] = await measured(['batch', dir, '-c', '16', '-q', ...extra, '-o', join(home, 'out.jsonl')], env(home));
+    const args = ['batch', dir, '-c', '16', '-q', ...extra, '-o', join(home, 'out.jsonl')];
+    got[which] = await measured(args, env(home), which === 'before' ? BEFORE : BIN);
     if (which === 'cache') {
       // the same batch again, over the same folder and cache: every answer from the cache
       hits.push(await measured(['batch', dir, '-c', '16', '-q', '-o', join(home, 'again.jsonl')], env(home)));
@@ -142,6 +150,7 @@ for (let r = 0; r < ROUNDS; r++) {
   plain.push(got.plain.cpuMs);
   cached.push(got.cache.cpuMs);
   ratios.push(got.cache.cpuMs / got.plain.cpuMs);
+  if (BEFORE) before.push(got.before.cpuMs);
 }
 const perImage = (ms) => `${((ms / N) * 1000).toFixed(0)} µs`;
 const rows = [
@@ -152,6 +161,20 @@ const rows = [
     `${(median(cached) / median(plain)).toFixed(3)}×`,
     `per round ${ratios.map((x) => x.toFixed(3)).join(' / ')} (median ${median(ratios).toFixed(3)}×); target ≤ 1.10`,
   ],
+  ...(BEFORE
+    ? [
+        [
+          'CPU per image, misses, the build before the cache',
+          perImage(median(before)),
+          before.map((m) => (m / 1000).toFixed(2)).join(' / ') + ' s',
+        ],
+        [
+          'ratio (cache on / the build before it)',
+          `${(median(cached) / median(before)).toFixed(3)}×`,
+          `per round ${cached.map((c, i) => (c / before[i]).toFixed(3)).join(' / ')}; target ≤ 1.10`,
+        ],
+      ]
+    : []),
   [
     `the same ${N.toLocaleString('en-US')} again, all from the cache: wall`,
     `${(median(hits.map((h) => h.ms)) / 1000).toFixed(2)} s`,
