@@ -121,6 +121,10 @@ const HUNG_FACTOR = 10;
 const HUNG_MIN_MS = 60_000;
 const HUNG_SAMPLES = 20;
 
+/** The value at fraction `q` of ascending `sorted` (not empty): the one at floor(n·q), the last at most. */
+const percentile = (sorted: Float64Array, q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number;
+
 const fmtRate = (r: number) => (r >= 10 ? r.toFixed(0) : r.toFixed(1));
 
 export class Pacer {
@@ -174,6 +178,8 @@ export class Pacer {
   private recent: Ticket[] = [];
   private firstStart: number | undefined;
   private readonly latencies: number[] = [];
+  /** The p95 of `latencies`, worked out once per new sample (hungAfterMs is asked before every request). */
+  private p95?: number | undefined;
   private latencyAt = 0;
   /** ok answers (their times) of the last 5 s, for the achieved rate. */
   private oks: number[] = [];
@@ -304,8 +310,8 @@ export class Pacer {
    */
   hungAfterMs(fallbackMs: number): number {
     if (this.latencies.length < HUNG_SAMPLES) return fallbackMs;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] as number;
+    // a typed array sorts numbers natively (no comparator called 4,000 times for 512 samples)
+    const p95 = (this.p95 ??= percentile(Float64Array.from(this.latencies).sort(), 0.95));
     // Whole ms: a timer's delay must be an integer (AbortSignal.timeout throws otherwise).
     const bound = Math.ceil(Math.max(this.hungMinMs, HUNG_FACTOR * p95));
     return fallbackMs > 0 ? Math.min(fallbackMs, bound) : bound;
@@ -325,6 +331,7 @@ export class Pacer {
     this.oks.push(now);
     if (this.latencies.length < LATENCY_SAMPLES) this.latencies.push(latencyMs);
     else this.latencies[this.latencyAt++ % LATENCY_SAMPLES] = latencyMs;
+    this.p95 = undefined;
     // The answer of a request sent before the current run of 429s began says nothing about now (in
     // a window, the requests already out are answered while everything new is refused).
     if (this.refusedRun > 0 && t.startedAt < this.firstRefusedStart) return;
@@ -512,11 +519,9 @@ export class Pacer {
    */
   admittedAfterMs(): number | undefined {
     if (!this.refusalMs.length || this.latencies.length < 8) return undefined;
-    const refusals = [...this.refusalMs].sort((a, b) => a - b);
-    const p90 = refusals[Math.min(refusals.length - 1, Math.floor(refusals.length * 0.9))] as number;
+    const p90 = percentile(Float64Array.from(this.refusalMs).sort(), 0.9);
     const after = Math.max(ADMITTED_AFTER_MS, 2 * p90);
-    const answers = [...this.latencies].sort((a, b) => a - b);
-    const p10 = answers[Math.floor(answers.length / 10)] as number;
+    const p10 = percentile(Float64Array.from(this.latencies).sort(), 0.1);
     return after < 0.8 * p10 ? after : undefined;
   }
 
