@@ -180,6 +180,8 @@ export class Pacer {
   private readonly latencies: number[] = [];
   /** The p95 of `latencies`, worked out once per new sample (hungAfterMs is asked before every request). */
   private p95?: number | undefined;
+  /** How many of `latencies` are over hungMinMs / HUNG_FACTOR: while few are, the bound is hungMinMs without sorting. */
+  private slow = 0;
   private latencyAt = 0;
   /** ok answers (their times) of the last 5 s, for the achieved rate. */
   private oks: number[] = [];
@@ -309,9 +311,15 @@ export class Pacer {
    * at least 60 s; `fallbackMs` (the default timeout) until 20 answers are in.
    */
   hungAfterMs(fallbackMs: number): number {
-    if (this.latencies.length < HUNG_SAMPLES) return fallbackMs;
-    // a typed array sorts numbers natively (no comparator called 4,000 times for 512 samples)
-    const p95 = (this.p95 ??= percentile(Float64Array.from(this.latencies).sort(), 0.95));
+    const n = this.latencies.length;
+    if (n < HUNG_SAMPLES) return fallbackMs;
+    // The p95 (the value at floor(0.95 n) of the sorted samples) is at most hungMinMs / HUNG_FACTOR
+    // when no more samples than those above that place are slower: then the bound is hungMinMs.
+    // Otherwise sorted once per new sample, as a typed array (natively, no JS comparator).
+    const p95 =
+      this.slow <= n - 1 - Math.min(n - 1, Math.floor(n * 0.95))
+        ? 0
+        : (this.p95 ??= percentile(Float64Array.from(this.latencies).sort(), 0.95));
     // Whole ms: a timer's delay must be an integer (AbortSignal.timeout throws otherwise).
     const bound = Math.ceil(Math.max(this.hungMinMs, HUNG_FACTOR * p95));
     return fallbackMs > 0 ? Math.min(fallbackMs, bound) : bound;
@@ -329,8 +337,14 @@ export class Pacer {
 
   private admitted(t: Ticket, now: number, latencyMs: number): void {
     this.oks.push(now);
+    const slow = this.hungMinMs / HUNG_FACTOR;
     if (this.latencies.length < LATENCY_SAMPLES) this.latencies.push(latencyMs);
-    else this.latencies[this.latencyAt++ % LATENCY_SAMPLES] = latencyMs;
+    else {
+      const at = this.latencyAt++ % LATENCY_SAMPLES;
+      if ((this.latencies[at] as number) > slow) this.slow--;
+      this.latencies[at] = latencyMs;
+    }
+    if (latencyMs > slow) this.slow++;
     this.p95 = undefined;
     // The answer of a request sent before the current run of 429s began says nothing about now (in
     // a window, the requests already out are answered while everything new is refused).

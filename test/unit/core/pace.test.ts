@@ -265,6 +265,23 @@ test('hung requests: the bound is whole ms (a timer takes no fraction of one); h
   assert.equal(p.hungAfterMs(300_000), 624);
 });
 
+test('hung requests: 10× the sample at 95%, also when few samples are slow and as old ones are replaced', () => {
+  const bound = (latencies: number[]) => {
+    const p = new Pacer({ maxConcurrency: 4, hungMinMs: 1000 });
+    for (const ms of latencies) p.answer(p.start(0), ok(ms), 1);
+    return p.hungAfterMs(300_000);
+  };
+  const n = (count: number, ms: number) => Array<number>(count).fill(ms);
+  assert.equal(bound([...n(19, 50), 500]), 5000); // 20 samples: the 95% one is the slowest
+  assert.equal(bound([...n(19, 50), 100]), 1000); // at the floor's own p95 (100 × 10 = 1000)
+  assert.equal(bound([...n(38, 50), ...n(2, 500)]), 5000);
+  assert.equal(bound([...n(39, 50), 500]), 1000);
+  assert.equal(bound(n(512, 500)), 5000);
+  assert.equal(bound([...n(512, 500), ...n(512, 50)]), 1000); // the slow ones all replaced
+  assert.equal(bound([...n(512, 50), ...n(30, 500)]), 5000); // 30 of 512 slow: past the 95% place
+  assert.equal(bound([...n(512, 50), ...n(25, 500)]), 1000); // 25: not yet
+});
+
 // ---- simulated relays ----------------------------------------------------------------------------
 
 interface Relay {
