@@ -31,18 +31,22 @@ async function relay(): Promise<TestServer> {
   return s;
 }
 
-/** The library's files, made once (sharp encodes two big images); each test gets its own copy. */
+/**
+ * The library's files, made once; each test gets its own copy. The camera JPEG (Display P3) and the
+ * screenshot are small: sidecars, embedding and skipping do not depend on the size, and at
+ * 2400x1600 and 2880x1800 they cost this file ~2 s of CPU (made, prepared by each batch, hashed).
+ */
 let made: Promise<string> | undefined;
 async function makeLibrary(): Promise<string> {
   const dir = tempDir('imgdesc-pictures-');
   for (const sub of ['phone', 'camera/raw', 'screens']) mkdirSync(join(dir, 'Pictures', sub), { recursive: true });
   copyFileSync(fixture('heic-mif1.heic'), join(dir, 'Pictures/phone/IMG_0001.HEIC'));
-  await sharp(gradient(2400, 1600), { raw: { width: 2400, height: 1600, channels: 3 } })
+  await sharp(gradient(600, 400), { raw: { width: 600, height: 400, channels: 3 } })
     .withIccProfile('p3')
     .jpeg({ quality: 90 })
     .toFile(join(dir, 'Pictures/camera/DSC_0001.jpg'));
   writeFileSync(join(dir, 'Pictures/camera/raw/DSC_0002.dng'), dngWithPreview(await storedPixelsFor(6), 32, 64, 6));
-  await sharp({ create: { width: 2880, height: 1800, channels: 3, background: '#eee' } })
+  await sharp({ create: { width: 720, height: 450, channels: 3, background: '#eee' } })
     .png()
     .toFile(join(dir, 'Pictures/screens/Screenshot.png'));
   return dir;
