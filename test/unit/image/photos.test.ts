@@ -230,19 +230,21 @@ test('HEIC: system libheif and WebAssembly give the same upright picture; -v say
 });
 
 /**
- * heif-enc's HEIC of `jpg`, kept between runs in node_modules/.cache/imgdesc/fixtures under a key of
- * the JPEG's bytes, the arguments and libheif's version (x265 spends ~2.4 s of CPU on 12 MP; the
- * same input gives the same file). Without a version to key on, it is made every time.
+ * heif-enc's HEIC of the JPEG `makeJpeg` makes, kept between runs in node_modules/.cache/imgdesc/fixtures
+ * under a key of the JPEG's recipe (`recipe`, with the gradient's code and sharp's library versions:
+ * the same recipe makes the same bytes), heif-enc's arguments and libheif's version (x265 spends
+ * ~2.4 s of CPU on 12 MP; the same input gives the same file). The JPEG itself (~0.6 s of CPU for
+ * 12 MP) is made only when the HEIC is. Without a version to key on, it is made every time.
  */
-async function heifEncoded(jpg: string, args: string[]): Promise<string> {
+async function heifEncoded(recipe: unknown, makeJpeg: () => Promise<Buffer>, args: string[]): Promise<string> {
   const help = spawnSync('heif-enc', ['--help'], { encoding: 'utf8' });
   const version = /libheif version: (\S+)/.exec(`${help.stdout}${help.stderr}`)?.[1];
   const key = createHash('sha256')
-    .update(readFileSync(jpg))
-    .update(JSON.stringify([args, version]))
+    .update(JSON.stringify([recipe, gradient.toString(), sharp.versions, args, version]))
     .digest('hex');
   const kept = keptFile('fixtures', `heif-enc-${key.slice(0, 32)}.heic`);
   if (version && existsSync(kept)) return kept;
+  const jpg = file(`${key.slice(0, 8)}.jpg`, await makeJpeg());
   const heic = join(tmp, `${key.slice(0, 8)}.heic`);
   await new Promise<void>((resolve, reject) => execFile('heif-enc', [...args, '-o', heic, jpg], (err) => (err ? reject(err) : resolve())));
   return version && keep(kept, readFileSync(heic)) ? kept : heic;
@@ -252,17 +254,15 @@ async function heifEncoded(jpg: string, args: string[]): Promise<string> {
  * The 12 MP HEIC (heif-enc from a JPEG with EXIF), made once (and kept: heifEncoded). heif-enc (x265) is the costly part: it
  * starts with the file, so it runs while the tests before it do.
  */
+const PHONE_JPEG = { width: 4032, height: 3024, quality: 90, exif: { IFD0: { Make: 'PhoneCam', Orientation: '6' } } };
 const heic12mp: Promise<string> | undefined = heifEnc
-  ? (async () => {
-      const jpg = file(
-        '12mp.jpg',
-        await sharp(gradient(4032, 3024), { raw: { width: 4032, height: 3024, channels: 3 } })
-          .jpeg({ quality: 90 })
-          .withExif({ IFD0: { Make: 'PhoneCam', Orientation: '6' } })
-          .toBuffer(),
-      );
-      return heifEncoded(jpg, ['-q', '50', '-p', 'preset=ultrafast']);
-    })()
+  ? heifEncoded(PHONE_JPEG, () => {
+      const { width, height, quality, exif } = PHONE_JPEG;
+      return sharp(gradient(width, height), { raw: { width, height, channels: 3 } })
+        .jpeg({ quality })
+        .withExif(exif)
+        .toBuffer();
+    }, ['-q', '50', '-p', 'preset=ultrafast'])
   : undefined;
 // A failure shows in the test below, not as an unhandled rejection before it.
 heic12mp?.catch(() => {});
