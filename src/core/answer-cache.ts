@@ -14,7 +14,7 @@
 // reads each file once. Pruning rewrites the files (temp file, rename), dropping the least recently
 // used answers: a hit appends a small `{"used":…}` line when the answer was last used more than a
 // day ago, so a repeated batch writes nothing.
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ import type { ImageReport } from '../types.ts';
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** A hit records its use when the last recorded one is older than this (for least-recently-used pruning). */
 const TOUCH_AFTER_MS = 24 * 60 * 60 * 1000;
-const VERSION = 2;
+const VERSION = 3;
 const NL = 0x0a;
 const ENTRY = Buffer.from('{"key":"');
 const USED = Buffer.from('{"used":"');
@@ -53,26 +53,46 @@ export interface CacheStats {
   maxBytes: number;
 }
 
+/** A data: URL's type and bytes; undefined for anything else. */
+function dataUrlBytes(url: string): { mime: string; bytes: Buffer } | undefined {
+  if (!url.startsWith('data:')) return undefined;
+  const comma = url.indexOf(',');
+  if (comma < 0) return undefined;
+  const meta = url.slice(5, comma);
+  const data = url.slice(comma + 1);
+  const base64 = meta.endsWith(';base64');
+  return {
+    mime: base64 ? meta.slice(0, -7) : meta,
+    bytes: base64 ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'utf8'),
+  };
+}
+
 /**
- * The digest an inline image is keyed by: sha256 over the data: URL's text as sent (its type and
- * base64). The same bytes always give the same text, so this is as content-based as hashing the
- * bytes, without decoding them first. null for anything else (a URL passed as given is keyed by itself).
+ * The digest an inline image is keyed by: its type and the sha256 of its bytes, `image/png:<hex>`
+ * (knownDigest). null for anything else (a URL passed as given is keyed by itself). The bytes'
+ * sha256, not the text's: a batch has already hashed a file that is sent as it is (its record's
+ * sha256), so that image is keyed without hashing it again.
  */
 export function imageDigest(url: string): string | null {
-  if (!url.startsWith('data:')) return null;
+  const d = dataUrlBytes(url);
   // one call, no Hash object
-  return hash('sha256', url, 'hex');
+  return d ? knownDigest(d.mime, hash('sha256', d.bytes, 'hex')) : null;
+}
+
+/** The digest of an image of type `mime` whose bytes' sha256 is known (as imageDigest gives it). */
+export function knownDigest(mime: string, sha256: string): string {
+  return `${mime}:${sha256}`;
+}
+
+/** The sha256 of the bytes from a digest (what `sha256sum` says of them). */
+export function digestHash(digest: string): string {
+  return digest.slice(digest.lastIndexOf(':') + 1);
 }
 
 /** sha256 of the bytes a data: URL carries (what `sha256sum` says of them); null for anything else. */
 export function dataUrlHash(url: string): string | null {
-  if (!url.startsWith('data:')) return null;
-  const comma = url.indexOf(',');
-  if (comma < 0) return null;
-  const meta = url.slice(5, comma);
-  const data = url.slice(comma + 1);
-  const bytes = meta.endsWith(';base64') ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'utf8');
-  return createHash('sha256').update(bytes).digest('hex');
+  const d = dataUrlBytes(url);
+  return d ? hash('sha256', d.bytes, 'hex') : null;
 }
 
 /** The digest of each inline image by its URL (a Map will do). */

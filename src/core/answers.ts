@@ -8,14 +8,14 @@
 // only complete, accepted answers (not refused, empty, cut off, or failing the schema), keyed by
 // the request body itself (answer-cache.ts), so the same picture under any path or URL hits and
 // any change to the image, prompt, model or a parameter misses.
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { readAnswer, type Answer, type ApiResult } from '../api/index.ts';
 import { cacheDir, stateDir } from '../config/model-cache.ts';
 import type { Settings } from '../config/settings.ts';
 import type { ImageOptions, PreparedImage } from '../image/index.ts';
 import { VERSION } from '../version.ts';
-import { AnswerCache, answerKey, dataUrlHash, imageDigest, preparedKey, type StoredResponse } from './answer-cache.ts';
+import { AnswerCache, answerKey, digestHash, imageDigest, knownDigest, preparedKey, type StoredResponse } from './answer-cache.ts';
 import { errorInfo } from './batch-decide.ts';
 import { parseStructured, sendDescribe, type CoreContext, type DescribePlan, type DescribeResult } from './describe.ts';
 import { judgeAnswer } from './guards.ts';
@@ -181,7 +181,7 @@ async function isValid(answer: Answer, structured: DescribePlan['structured']): 
 /** A file changed less than this long before it is looked at is not remembered (PreparedMemo.look). */
 const SETTLED_MS = 2000;
 
-/** imageDigest of a prepared image, worked out once (the key and the memo both ask). */
+/** imageDigest of a prepared image, worked out once (the key, the memo and the history all ask). */
 const digests = new WeakMap<PreparedImage, string | null>();
 function digestOf(img: PreparedImage): string | null {
   const stood = standIns.get(img);
@@ -189,6 +189,14 @@ function digestOf(img: PreparedImage): string | null {
   let d = digests.get(img);
   if (d === undefined) digests.set(img, (d = imageDigest(img.url)));
   return d;
+}
+
+/**
+ * Tells the cache the sha256 of a prepared image's bytes, already worked out by the caller (a batch
+ * hashes each file it reads; a file sent as it is is those bytes): the image is not hashed again.
+ */
+export function knownBytes(img: PreparedImage, sha256: string): void {
+  if (img.mime && img.url.startsWith(`data:${img.mime};base64,`)) digests.set(img, knownDigest(img.mime, sha256));
 }
 
 /** Images a batch did not prepare because it had prepared them before: their digest, and how to prepare them. */
@@ -236,16 +244,20 @@ export class PreparedMemo {
   /**
    * The file as it is now; with `known` when it was prepared before: its sha256, and a stand-in
    * for the prepared image (the digest of its bytes, the report and warnings it had) that
-   * answerOrCached answers from the cache, or prepares when it must send it.
+   * answerOrCached answers from the cache, or prepares when it must send it. `stat`: the file's,
+   * when the caller has just stat'ed it (null: not a regular file), so that it is not stat'ed twice.
    */
-  look(item: {
-    image: string;
-    key: string;
-    url: boolean;
-    source?: string | undefined;
-  }): { key: string; known?: { sha256: string; image: PreparedImage } } | undefined {
+  look(
+    item: {
+      image: string;
+      key: string;
+      url: boolean;
+      source?: string | undefined;
+    },
+    stat?: Stats | null,
+  ): { key: string; known?: { sha256: string; image: PreparedImage } } | undefined {
     if (item.url || item.source !== undefined || item.image === '-') return undefined;
-    const st = statSync(item.key, { throwIfNoEntry: false });
+    const st = stat === undefined ? statSync(item.key, { throwIfNoEntry: false }) : stat;
     if (!st?.isFile()) return undefined;
     const key = preparedKey({
       path: item.key,
@@ -321,10 +333,11 @@ export interface HistoryEvent {
   durationMs?: number | undefined;
 }
 
-/** sha256 of the first image's bytes as sent; null for a URL passed as given, or nothing sent. */
+/** sha256 of the first image's bytes as sent (its digest's); null for a URL passed as given, or nothing sent. */
 function sentHash(r: Answered | undefined): string | null {
-  const url = r?.plan.images[0]?.url;
-  return url === undefined ? null : dataUrlHash(url);
+  const img = r?.plan.images[0];
+  const d = img ? digestOf(img) : null;
+  return d === null ? null : digestHash(d);
 }
 
 /** Appends one record to the history; never fails the run (a history that cannot be written is said once). */

@@ -6,9 +6,9 @@
 // finds the facts they ask for and carries out what they say. Workers share one keep-alive pool
 // and one rate gate. No terminal knowledge: the caller writes the records and shows progress
 // through the callbacks.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { getMaxListeners, setMaxListeners } from 'node:events';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, statSync, type Stats } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -43,7 +43,7 @@ import { estimateRequest, formulaName } from './cost.ts';
 import { stampToRecord, type FileStamp, type ResumeIndex } from './batch-resume.ts';
 import type { CoreContext, DescribePlan } from './describe.ts';
 import { runPipeline } from './pipeline.ts';
-import { answerOrCached, preparedMemo, recordHistory, type Answered } from './answers.ts';
+import { answerOrCached, knownBytes, preparedMemo, recordHistory, type Answered } from './answers.ts';
 
 export { errorInfo, type BatchError, type SkipReason } from './batch-decide.ts';
 
@@ -242,7 +242,7 @@ class RejectedAnswer extends CliError {
  * why). Synchronous: a rerun stats every done file before its first request, and 100,000 stats
  * take a fifth of the time this way that they take through the thread pool.
  */
-function statFile(path: string): { size: number; mtimeMs: number } | null {
+function statFile(path: string): Stats | null {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     return st?.isFile() ? st : null;
@@ -472,9 +472,8 @@ async function batchFlow(
   };
 
   /** The `stat` step: whether a record knows the file done by its size and time; the stamp to record. */
-  const statStep = (item: BatchItem, f: ItemFacts): FileStamp | undefined => {
+  const statStep = (item: BatchItem, f: ItemFacts, st = statFile(item.key)): FileStamp | undefined => {
     // Before the read: a change made while it is read gets a later time, and is read again.
-    const st = statFile(item.key);
     const now = st && { size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
     f.byRecord = opts.resume?.doneByRecord(resumeKey(item), item.image, now) ? 'done' : 'read';
     return stampToRecord(st, Date.now());
@@ -505,6 +504,8 @@ async function batchFlow(
     let image: PreparedImage | undefined;
     let read: ReadResult | undefined;
     let seen: ReturnType<NonNullable<typeof memo>['look']>;
+    // the stat step's, for the memo (one stat per file, not two)
+    let fileStat: Stats | null | undefined;
     let readError: unknown;
     let loadError: unknown;
     for (;;) {
@@ -548,13 +549,14 @@ async function batchFlow(
           }
           break;
         case 'stat':
-          stamp = statStep(item, f);
+          fileStat = statFile(item.key);
+          stamp = statStep(item, f, fileStat);
           break;
         case 'hash':
           // Read once: the bytes hashed are the bytes loaded (a file too big to be sent as it is
           // has only its head read, and is hashed from the disk; sharp reads it anyway).
           try {
-            seen = memo?.look(item);
+            seen = memo?.look(item, fileStat);
             if (seen?.known) {
               f.sha256 = seen.known.sha256;
               break;
@@ -563,7 +565,7 @@ async function batchFlow(
             f.sha256 = !read.file
               ? null
               : read.path === null
-                ? createHash('sha256').update(read.bytes).digest('hex')
+                ? hash('sha256', read.bytes, 'hex')
                 : await hashFile(item.key, settings.maxInputBytes, signal);
           } catch (err) {
             if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
@@ -585,6 +587,8 @@ async function batchFlow(
           try {
             if (readError !== undefined) throw readError;
             image = seen?.known?.image ?? (await loadImage(item.source ?? item.image, imgOpts, read));
+            // sent as it is: the bytes hashed above (the cache keys it without hashing it again)
+            if (read?.path === null && image.report.unchanged && f.sha256) knownBytes(image, f.sha256);
             if (seen && !seen.known && f.sha256) memo?.remember(seen.key, f.sha256, image);
             read = undefined;
             f.load = { ok: true };

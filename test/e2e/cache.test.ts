@@ -132,6 +132,35 @@ describe('answer cache', { skip: noFixtures }, () => {
     assert.equal(chats(srv).length, 3 + misses.length);
   });
 
+  test('a batch keys a file sent as it is by the sha256 it made of it: describe of a copy hits, and a batch hits describe', async () => {
+    const srv = await server(echo);
+    const home = tempDir();
+    const opts = { env: relayEnv(srv.url), configHome: home };
+    // both sent unchanged (MANIFEST.tsv): the batch does not hash them a second time for the key
+    const dir = tempDir();
+    copyFileSync(fixture('jpeg-baseline.jpg'), join(dir, 'a.jpg'));
+    const b = await run(['batch', dir, '-p', 'q'], opts);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(JSON.parse(b.stdout).sha256, 'e5ee4bd7adbd252263a88d3ef8f72348e25134abe7be8d05892c2dc60223370c');
+    const copy = join(tempDir(), 'b.jpg');
+    copyFileSync(fixture('jpeg-baseline.jpg'), copy);
+    const d = await run([copy, 'q'], opts);
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stderr, /answered from the cache/);
+    assert.equal(chats(srv).length, 1);
+    // the other way round: described first, then a batch over a copy
+    const other = tempDir();
+    assert.equal((await run([fixture('jpeg-filetype.jpg'), 'q'], opts)).code, 0);
+    copyFileSync(fixture('jpeg-filetype.jpg'), join(other, 'c.jpg'));
+    const again = await run(['batch', other, '-p', 'q'], opts);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).cached, true);
+    assert.equal(chats(srv).length, 2);
+    // and the history holds the bytes' sha256 for each, however it was keyed
+    for (const rec of historyLines(home).filter((r) => r.command === 'describe'))
+      assert.match(rec.sha256, /^(e5ee4bd7adbd2522|fe7c7546c00a1aa1)/);
+  });
+
   test('the key is the prepared bytes: another resize misses, the same resize of a copy hits', async () => {
     const srv = await server(echo);
     const home = tempDir();

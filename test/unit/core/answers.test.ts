@@ -1,9 +1,10 @@
 // The answer cache's key and store, what may be cached, and the history's store and queries.
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnswerCache, answerKey, dataUrlHash, imageDigest, preparedKey } from '../../../src/core/answer-cache.ts';
+import { AnswerCache, answerKey, dataUrlHash, digestHash, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
 import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
 import {
   History,
@@ -19,6 +20,7 @@ import {
 } from '../../../src/core/history.ts';
 import { parseSince } from '../../../src/cli/log.ts';
 import { tempDir } from '../../helpers/cli.ts';
+import { fixture, noFixtures } from '../../helpers/shared.ts';
 
 const img = 'data:image/png;base64,iVBORw0KGgo=';
 const body = (extra: Record<string, unknown> = {}, prompt = 'q', url = img) => ({
@@ -76,10 +78,27 @@ test('imageDigest: the same bytes give one digest, other bytes or another type a
     imageDigest(png('iVBORw0KGgo=')),
     imageDigest(`data:image/png;base64,${Buffer.from('iVBORw0KGgo=', 'base64').toString('base64')}`),
   );
-  assert.notEqual(imageDigest(png('iVBORw0KGgo=')), imageDigest(png('iVBORw0KGgp=')));
+  assert.notEqual(imageDigest(png('iVBORw0KGgo=')), imageDigest(png('iVBORw0KGgk=')));
+  // base64 that differs only in its unused last bits spells the same bytes: one digest
+  assert.equal(imageDigest(png('iVBORw0KGgo=')), imageDigest(png('iVBORw0KGgp=')));
   assert.notEqual(imageDigest(png('iVBORw0KGgo=')), imageDigest('data:image/jpeg;base64,iVBORw0KGgo='));
-  assert.match(imageDigest(png('AAAA')) as string, /^[0-9a-f]{64}$/);
+  assert.equal(imageDigest(png('AAAA')), `image/png:${createHash('sha256').update(Buffer.from('AAAA', 'base64')).digest('hex')}`);
+  // the bytes, however the URL spells them
+  assert.equal(imageDigest('data:text/plain;base64,aGk='), imageDigest('data:text/plain,hi'));
   assert.equal(imageDigest('https://example.com/a.png'), null);
+});
+
+test("knownDigest: the digest of bytes whose sha256 is known is imageDigest's, and digestHash gives the sha256 back", {
+  skip: noFixtures,
+}, () => {
+  const bytes = readFileSync(fixture('jpeg-baseline.jpg'));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  assert.equal(knownDigest('image/jpeg', sha256), imageDigest(`data:image/jpeg;base64,${bytes.toString('base64')}`));
+  assert.equal(digestHash(knownDigest('image/jpeg', sha256)), sha256);
+  assert.equal(
+    digestHash(imageDigest(`data:image/jpeg;base64,${bytes.toString('base64')}`) as string),
+    dataUrlHash(`data:image/jpeg;base64,${bytes.toString('base64')}`),
+  );
 });
 
 test('answerKey: the image is keyed by its digest alone (never by where it came from)', () => {
@@ -144,7 +163,7 @@ test('AnswerCache: round trip, latest wins, torn and foreign entries are misses,
   // a torn write (full disk), then an entry glued to it: the torn one is a miss, the glued one is read
   const k3 = 'ab'.repeat(30) + 'ef'.repeat(2);
   const k4 = 'ab'.repeat(30) + '0123';
-  appendFileSync(file, `{"key":"${k3}","v":2,"at":5000,"response":{"sta`);
+  appendFileSync(file, `{"key":"${k3}","v":3,"at":5000,"response":{"sta`);
   await new AnswerCache(cache.root, cache.maxBytes).put(k4, stored('glued'), 5000);
   assert.equal(await cache.get(k3, 5000), undefined, 'torn');
   assert.deepEqual((await cache.get(k4, 5000))?.response.body, { pad: 'glued' });
@@ -153,11 +172,11 @@ test('AnswerCache: round trip, latest wins, torn and foreign entries are misses,
   const k5 = 'ab'.repeat(29) + '4567'.repeat(2);
   appendFileSync(
     file,
-    `{"key":"${k5}","v":2,"at":1,"response":{"status":200,"requestId":null,"body":{},"elapsedMs":1},"key":"${'0'.repeat(64)}"}\n`,
+    `{"key":"${k5}","v":3,"at":1,"response":{"status":200,"requestId":null,"body":{},"elapsedMs":1},"key":"${'0'.repeat(64)}"}\n`,
   );
   assert.equal(await cache.get(k5, 5000), undefined, 'foreign');
   // the file replaced (another run pruned it): read again from the start
-  writeFileSync(file, `${JSON.stringify({ key: k, v: 2, at: 7000, response: stored('rewritten') })}\n`);
+  writeFileSync(file, `${JSON.stringify({ key: k, v: 3, at: 7000, response: stored('rewritten') })}\n`);
   assert.equal((await cache.get(k, 7000))?.at, 7000);
   assert.equal(await cache.get(k2, 7000), undefined);
   // another run prunes (rewrites) the file this one holds open: the next answer goes to the new file
