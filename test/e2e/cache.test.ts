@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
-import { BIN, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
+import { BIN, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, tempDir } from '../helpers/cli.ts';
 
 const servers: TestServer[] = [];
 after(async () => {
@@ -413,7 +413,8 @@ describe('answer cache', { skip: noFixtures }, () => {
     const stored = new Set(entries(home).map((e) => e.key)).size;
     for (const r of historyLines(home)) assert.equal(typeof r.id, 'string');
     const before = chats(srv).length;
-    const again = await runCli(['batch', '.', '-q'], { cwd: dir, env: relayEnv(srv.url), configHome: home });
+    // the rerun needs no process of its own: what the killed one left is read as any run reads it
+    const again = await run(['batch', '.', '-q'], { cwd: dir, env: relayEnv(srv.url), configHome: home });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(chats(srv).length - before, 60 - stored);
     const info = await run(['cache', 'info', '--json'], { configHome: home });
