@@ -29,6 +29,12 @@ function find(dir) {
   });
 }
 
+// This machine sets NODE_EXTRA_CA_CERTS (users rarely do); every node process started with it reads
+// and parses the CA file first, ~50 ms of CPU each: the build, the test processes, and what they start
+// with this environment (lock holders, SVG renderers, CLIs under a terminal). Nothing a test reaches
+// needs it (everything is on 127.0.0.1 or in a network namespace); the TLS cases set their own.
+delete process.env.NODE_EXTRA_CA_CERTS;
+
 const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 if (built.status !== 0) {
   console.error('npm test: the build failed; no tests were run');
