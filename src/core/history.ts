@@ -379,33 +379,49 @@ function* scanRange(
   folded: boolean,
 ): Generator<string, boolean> {
   let end = hi;
-  let carry = Buffer.alloc(0);
+  // The start of the region read last, up to its first newline: the end of a line that began in an
+  // earlier chunk. Held in pieces (the latest chunk first) while chunks without a newline are read,
+  // and put together once, when the line's start is found: a line of many chunks is copied once,
+  // not once more with each chunk read (its length squared over CHUNK bytes).
+  let carry: Buffer[] = [];
+  let carried = 0;
   // One buffer for every chunk (fresh memory for each would cost a page fault per 4 KiB), small
   // enough that a second search form finds it still in the CPU cache.
   let buf = Buffer.allocUnsafe(CHUNK + 64 * 1024);
-  while (end > lo || carry.length > 0) {
+  while (end > lo || carried > 0) {
     const start = Math.max(lo, end - CHUNK);
-    const size = end - start + carry.length;
-    if (buf.length < size) buf = Buffer.allocUnsafe(size);
+    const n = end - start;
     let got = 0;
-    while (got < end - start) {
-      const n = readSync(fd, buf, got, end - start - got, start + got);
-      if (n === 0) break;
-      got += n;
+    while (got < n) {
+      const r = readSync(fd, buf, got, n - got, start + got);
+      if (r === 0) break;
+      got += r;
     }
-    carry.copy(buf, end - start);
+    if (start > lo && buf.subarray(0, n).indexOf(NL) < 0) {
+      // No newline in this chunk (nor in what is carried): all of it belongs to a line that began earlier.
+      carry.unshift(Buffer.from(buf.subarray(0, n)));
+      carried += n;
+      end = start;
+      continue;
+    }
+    const size = n + carried;
+    if (buf.length < size) {
+      const bigger = Buffer.allocUnsafe(size);
+      buf.copy(bigger, 0, 0, n);
+      buf = bigger;
+    }
+    for (let at = n, i = 0; i < carry.length; i++) at += (carry[i] as Buffer).copy(buf, at);
     let region = buf.subarray(0, size);
     if (start > lo) {
       // The bytes before the first newline end a line that began in an earlier chunk.
       const nl = region.indexOf(NL);
-      if (nl < 0) {
-        carry = Buffer.from(region);
-        end = start;
-        continue;
-      }
-      carry = Buffer.from(region.subarray(0, nl));
+      carry = [Buffer.from(region.subarray(0, nl))];
+      carried = nl;
       region = region.subarray(nl + 1);
-    } else carry = Buffer.alloc(0);
+    } else {
+      carry = [];
+      carried = 0;
+    }
     end = start;
 
     const lines = forms

@@ -491,3 +491,47 @@ test('History: lines longer than a read chunk, and a file without a final newlin
   writeFileSync(h.file, readFileSync(h.file, 'utf8').trimEnd());
   assert.equal((await h.query({ limit: 0 })).length, 3);
 });
+
+test('History: read-chunk edges at a line start, on a newline, a byte into a line and inside a line of three chunks: every line whole', async () => {
+  const MiB = 1024 * 1024;
+  // Line lengths (with the newline), in file order. Read backwards in chunks of 1 MiB from the end,
+  // the chunk edges fall: at the start of the last line (MiB), on the newline before the one of
+  // MiB - 1, a byte into the one of MiB + 2, twice inside the one of 2 MiB + 7; the last chunk, at
+  // the start of the file, ends inside that long line.
+  const order = [300, 2 * MiB + 7, MiB + 2, MiB - 1, MiB];
+  const h = new History(tempDir());
+  const ids: string[] = [];
+  const answers: number[] = [];
+  const needles: string[] = [];
+  const lines = order.map((length, i) => {
+    const id = `id${String(i).padStart(11, '0')}`;
+    ids.push(id);
+    // a needle at the start of some answers, at the end of others: found wherever the chunk edges fall
+    const at = i % 3 === 0 ? 'start' : i % 3 === 1 ? 'end' : '';
+    if (at) needles.push(id);
+    const head = `{"id":"${id}","time":"2026-12-01T10:00:00.000Z","command":"describe","answer":"`;
+    const fill = length - 1 - head.length - 2;
+    const answer = at === 'start' ? `needle ${'x'.repeat(fill - 7)}` : at === 'end' ? `${'x'.repeat(fill - 7)} needle` : 'x'.repeat(fill);
+    answers.push(answer.length);
+    return `${head}${answer}"}`;
+  });
+  writeFileSync(h.file, `${lines.join('\n')}\n`);
+  assert.equal(
+    statSync(h.file).size,
+    order.reduce((a, b) => a + b, 0),
+  );
+  const all = await h.query({ limit: 0 });
+  assert.deepEqual(
+    all.map((r) => r.id),
+    ids,
+  );
+  assert.deepEqual(
+    all.map((r) => (r.answer as string).length),
+    answers,
+    'each whole',
+  );
+  assert.deepEqual(
+    (await h.query({ limit: 0, search: 'needle' })).map((r) => r.id),
+    needles,
+  );
+});
