@@ -53,30 +53,18 @@ export interface CacheStats {
   maxBytes: number;
 }
 
-/** A data: URL's type and bytes; undefined for anything else. */
-function dataUrlBytes(url: string): { mime: string; bytes: Buffer } | undefined {
-  if (!url.startsWith('data:')) return undefined;
-  const comma = url.indexOf(',');
-  if (comma < 0) return undefined;
-  const meta = url.slice(5, comma);
-  const data = url.slice(comma + 1);
-  const base64 = meta.endsWith(';base64');
-  return {
-    mime: base64 ? meta.slice(0, -7) : meta,
-    bytes: base64 ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'utf8'),
-  };
-}
-
 /**
  * The digest an inline image is keyed by: its type and the sha256 of its bytes, `image/png:<hex>`
- * (knownDigest). null for anything else (a URL passed as given is keyed by itself). The bytes'
- * sha256, not the text's: a batch has already hashed a file that is sent as it is (its record's
- * sha256), so that image is keyed without hashing it again.
+ * (knownDigest), for a data: URL in the form prepared images take (`data:<type>;base64,<data>`).
+ * null for anything else, which is keyed by its text (a URL passed as given). The bytes' sha256,
+ * not the text's: a batch has already hashed a file that is sent as it is (its record's sha256), so
+ * that image is keyed without hashing it again.
  */
 export function imageDigest(url: string): string | null {
-  const d = dataUrlBytes(url);
+  const comma = url.indexOf(',');
+  if (!url.startsWith('data:') || comma < 0 || !url.endsWith(';base64', comma)) return null;
   // one call, no Hash object
-  return d ? knownDigest(d.mime, hash('sha256', d.bytes, 'hex')) : null;
+  return knownDigest(url.slice(5, comma - 7), hash('sha256', Buffer.from(url.slice(comma + 1), 'base64'), 'hex'));
 }
 
 /** The digest of an image of type `mime` whose bytes' sha256 is known (as imageDigest gives it). */
@@ -87,12 +75,6 @@ export function knownDigest(mime: string, sha256: string): string {
 /** The sha256 of the bytes from a digest (what `sha256sum` says of them). */
 export function digestHash(digest: string): string {
   return digest.slice(digest.lastIndexOf(':') + 1);
-}
-
-/** sha256 of the bytes a data: URL carries (what `sha256sum` says of them); null for anything else. */
-export function dataUrlHash(url: string): string | null {
-  const d = dataUrlBytes(url);
-  return d ? hash('sha256', d.bytes, 'hex') : null;
 }
 
 /** The digest of each inline image by its URL (a Map will do). */

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnswerCache, answerKey, dataUrlHash, digestHash, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
+import { AnswerCache, answerKey, digestHash, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
 import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
 import {
   History,
@@ -66,10 +66,16 @@ test('answerKey: anything that decides the answer changes it, the relay too', ()
   assert.notEqual(key(body(), 'https://other.example/v1/chat/completions'), base, 'another relay');
 });
 
-test('dataUrlHash: the bytes of a data: URL; null for other URLs', () => {
-  assert.equal(dataUrlHash('data:text/plain;base64,aGk='), '8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4');
-  assert.equal(dataUrlHash('data:text/plain,hi'), '8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4');
-  assert.equal(dataUrlHash('https://example.com/a.png'), null);
+test('digestHash of imageDigest: the sha256 of the bytes a base64 data: URL carries; other URLs have no digest', () => {
+  assert.equal(
+    digestHash(imageDigest('data:text/plain;base64,aGk=') as string),
+    '8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4',
+  );
+  // not the form a prepared image takes: keyed by its text, as a URL passed as given (never thrown on)
+  assert.equal(imageDigest('data:text/plain,hi'), null);
+  assert.equal(imageDigest('data:text/plain,%E0%A4%A'), null);
+  assert.equal(imageDigest('data:image/png;base64'), null);
+  assert.equal(imageDigest('https://example.com/a.png'), null);
 });
 
 test('imageDigest: the same bytes give one digest, other bytes or another type another; null for other URLs', () => {
@@ -83,8 +89,6 @@ test('imageDigest: the same bytes give one digest, other bytes or another type a
   assert.equal(imageDigest(png('iVBORw0KGgo=')), imageDigest(png('iVBORw0KGgp=')));
   assert.notEqual(imageDigest(png('iVBORw0KGgo=')), imageDigest('data:image/jpeg;base64,iVBORw0KGgo='));
   assert.equal(imageDigest(png('AAAA')), `image/png:${createHash('sha256').update(Buffer.from('AAAA', 'base64')).digest('hex')}`);
-  // the bytes, however the URL spells them
-  assert.equal(imageDigest('data:text/plain;base64,aGk='), imageDigest('data:text/plain,hi'));
   assert.equal(imageDigest('https://example.com/a.png'), null);
 });
 
@@ -95,10 +99,7 @@ test("knownDigest: the digest of bytes whose sha256 is known is imageDigest's, a
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   assert.equal(knownDigest('image/jpeg', sha256), imageDigest(`data:image/jpeg;base64,${bytes.toString('base64')}`));
   assert.equal(digestHash(knownDigest('image/jpeg', sha256)), sha256);
-  assert.equal(
-    digestHash(imageDigest(`data:image/jpeg;base64,${bytes.toString('base64')}`) as string),
-    dataUrlHash(`data:image/jpeg;base64,${bytes.toString('base64')}`),
-  );
+  assert.equal(digestHash(imageDigest(`data:image/jpeg;base64,${bytes.toString('base64')}`) as string), sha256);
 });
 
 test('answerKey: the image is keyed by its digest alone (never by where it came from)', () => {
