@@ -32,7 +32,6 @@ export function localTime(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-/** Text from outside (answers, file names) on one terminal line: control characters shown escaped. */
 /** Outside text (answers, paths, model ids, errors) on one line: controls shown escaped (visible), a tab as a space. */
 const oneLine = (text: string): string => visible(text).replace(/\t/g, ' ');
 
