@@ -1,23 +1,14 @@
 // `imgdesc batch` end to end: the built CLI against a local recording relay.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import type { ChildProcess } from 'node:child_process';
-import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
+import { completion, sendJson, type Handler, type RecordedRequest, type TestServer, serverPool } from '../helpers/server.ts';
 import { TOKEN, fixture, noFixtures, relayEnv, run, runCli, tempDir } from '../helpers/cli.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-
-async function server(handler?: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const server = serverPool();
 
 /** Distinct small PNGs (different colours, so different bytes and hashes). */
 async function makeImages(dir: string, names: string[]): Promise<string[]> {

@@ -1,22 +1,14 @@
 // The answer cache and the history end to end: describe, batch and map against a recording relay,
 // then `imgdesc log` and `imgdesc cache` over what they wrote.
-import { test, after, describe } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
+import { completion, sendJson, type Handler, type RecordedRequest, type TestServer, serverPool } from '../helpers/server.ts';
 import { BIN, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, tempDir } from '../helpers/cli.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function server(handler?: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const server = serverPool();
 
 const chats = (s: TestServer) => s.requests.filter((r) => r.url.endsWith('/chat/completions'));
 const promptOf = (req: RecordedRequest): string =>

@@ -1,21 +1,13 @@
 // Dataset captioning end to end: trigger words, caption layouts, --existing, guards and the
 // fallback model, against a local relay that refuses some images and answers others with nothing.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { completion, sendJson, startServer, type Handler, type RecordedRequest, type TestServer } from '../helpers/server.ts';
+import { completion, sendJson, type Handler, type RecordedRequest, serverPool } from '../helpers/server.ts';
 import { fixture, noFixtures, relayEnv, run, tempDir } from '../helpers/cli.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function server(handler: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const server = serverPool();
 
 const IMAGES: Record<string, string> = {
   'a.jpg': 'jpeg-baseline.jpg',

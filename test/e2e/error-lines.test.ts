@@ -5,21 +5,15 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FIXTURES, TOKEN, fixture, noNetNamespace, relayEnv, run, runCli, type RunResult } from '../helpers/cli.ts';
 import { relayPool } from '../helpers/relays.ts';
-import { completion, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
+import { completion, sendJson, serverPool } from '../helpers/server.ts';
 
 const IMAGE = fixture('png-rgb.png'); // sent unchanged: no time spent preparing it
 const noImage = existsSync(IMAGE) ? false : `skipped: ${FIXTURES} is absent`;
 const relay = relayPool();
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.close())));
-async function server(handler: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const server = serverPool();
 
 /** A port nobody listens on: taken from the kernel, then let go. */
 async function closedPort(): Promise<number> {

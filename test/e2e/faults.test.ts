@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { BIN, ROOT, TOKEN, cliEnv, relayEnv, run, runCli, tempDir, type RunResult } from '../helpers/cli.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { completion, describeOk, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
+import { completion, describeOk, sendJson, startServer, type Handler, type TestServer, serverPool } from '../helpers/server.ts';
 
 let server: TestServer;
 let pngPath: string;
@@ -28,13 +28,7 @@ before(async () => {
 after(() => server.close());
 
 /** A relay of its own for one test, closed with the file. */
-const own: TestServer[] = [];
-after(() => Promise.all(own.map((s) => s.close())));
-async function fresh(handler: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  own.push(s);
-  return s;
-}
+const fresh = serverPool();
 
 function reset(handler: Handler = describeOk) {
   server.requests.length = 0;

@@ -1,21 +1,15 @@
 // Deep or recursive structures (issue 19, item 8): a 200 answer whose `usage` nests 100,000 levels
 // is a failed item (exit 4 for describe) and a batch goes on; a schema that refers to itself
 // without descending into the answer is refused before anything is sent.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { completion, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
+import { completion, sendJson, type Handler, serverPool } from '../helpers/server.ts';
 import { relayEnv, run, tempDir } from '../helpers/cli.ts';
 
-const servers: TestServer[] = [];
-after(() => Promise.all(servers.map((s) => s.close())));
-async function relay(handler: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const relay = serverPool();
 
 /** A chat completion whose usage nests `depth` objects deep, as text (JSON.stringify could not write it). */
 function deepAnswer(depth: number): string {

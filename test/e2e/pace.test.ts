@@ -1,23 +1,15 @@
 // Pacing against simulator relays on 127.0.0.1 (issue #23), timings scaled down: a concurrency cap,
 // a request bucket, 429 windows, an outage, a relay that stays down, and the first Ctrl-C that
 // waits for the answers in flight. Counts are asserted, never wall time.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { completion, sendJson, startServer, type Handler, type TestServer } from '../helpers/server.ts';
+import { completion, sendJson, type Handler, serverPool } from '../helpers/server.ts';
 import { relayEnv, run, tempDir } from '../helpers/cli.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
-async function relay(handler: Handler): Promise<TestServer> {
-  const s = await startServer(handler);
-  servers.push(s);
-  return s;
-}
+const relay = serverPool();
 
 async function images(n: number): Promise<string> {
   const dir = tempDir();

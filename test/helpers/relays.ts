@@ -9,9 +9,8 @@
 //   (controller/token.go GetTokenUsage)
 // - unknown paths: both relays serve their web UI (index.html, 200) for routes they do not have (router/web-router.go NoRoute).
 import type { ServerResponse } from 'node:http';
-import { after } from 'node:test';
 import { TOKEN } from './cli.ts';
-import { completion, sendJson, startServer, type RecordedRequest, type TestServer } from './server.ts';
+import { completion, sendJson, serverPool, startServer, type RecordedRequest, type TestServer } from './server.ts';
 
 export interface RelayOptions {
   kind: 'one-api' | 'new-api' | 'plain';
@@ -137,13 +136,6 @@ export function startRelay(o: RelayOptions): Promise<TestServer> {
 
 /** startRelay for one test file: every relay it starts is closed once the file's tests are done. */
 export function relayPool(): (o: RelayOptions) => Promise<TestServer> {
-  const servers: TestServer[] = [];
-  after(async () => {
-    for (const s of servers) await s.close();
-  });
-  return async (o) => {
-    const s = await startRelay(o);
-    servers.push(s);
-    return s;
-  };
+  const pool = serverPool();
+  return (o) => pool(relayHandler(o));
 }

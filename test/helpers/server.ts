@@ -1,6 +1,7 @@
 // A real node:http relay on 127.0.0.1 (random port) that records every request and answers
 // through a handler the test chooses, so it can misbehave in any way a relay does.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { after } from 'node:test';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -112,4 +113,15 @@ export async function startServer(handler: Handler = describeOk): Promise<TestSe
   state.origin = `http://127.0.0.1:${port}`;
   state.url = state.origin;
   return state;
+}
+
+/** startServer for one test file: every server it starts is closed once the file's tests are done. */
+export function serverPool(): (handler?: Handler) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  after(() => Promise.all(servers.map((s) => s.close())));
+  return async (handler) => {
+    const s = await startServer(handler);
+    servers.push(s);
+    return s;
+  };
 }
