@@ -6,8 +6,8 @@
 // Nothing is bundled: every relative import stays an import of its own file (with .ts read as .js),
 // so a test file loads the same modules, in the same order, as under tsx.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -60,7 +60,15 @@ export async function compileTests() {
 
 /** Where a test file (relative to the repository) is compiled to. */
 export const compiled = (file) => join(OUT, file.replace(/\.ts$/, '.js'));
-/** The repository-relative source of a compiled file, for durations and messages. */
-export const sourceOf = (file) => relative(OUT, file).replace(/\.js$/, '.ts');
+let realOut;
+/**
+ * The repository-relative source of a compiled file (as node names it: its real path, also when
+ * node_modules is a link), for durations; undefined for a file that is not compiled here.
+ */
+export function sourceOf(file) {
+  realOut ??= existsSync(OUT) ? realpathSync(OUT) : OUT;
+  const out = realOut;
+  return file.startsWith(out + sep) ? relative(out, file).replace(/\.js$/, '.ts') : undefined;
+}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await compileTests();

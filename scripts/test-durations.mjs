@@ -3,7 +3,7 @@
 // make its groups of files even (scripts/test-groups.mjs) and no group runs long after the others.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
-import { OUT, sourceOf } from './test-compile.mjs';
+import { sourceOf } from './test-compile.mjs';
 
 export const DURATIONS = 'node_modules/.cache/imgdesc/test-durations.json';
 
@@ -33,7 +33,7 @@ export default async function* recordDurations(source) {
   for await (const event of source) {
     if ((event.type === 'test:pass' || event.type === 'test:fail') && event.data.nesting === 0 && event.data.file) {
       // a compiled test (node_modules/.cache/imgdesc/js/…) is recorded under its source's name
-      const f = event.data.file.startsWith(OUT) ? sourceOf(event.data.file) : relative(process.cwd(), event.data.file);
+      const f = sourceOf(event.data.file) ?? relative(process.cwd(), event.data.file);
       took[f] = (took[f] ?? 0) + (event.data.details?.duration_ms ?? 0);
     }
   }

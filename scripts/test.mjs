@@ -16,8 +16,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileTests, compiled, OUT } from './test-compile.mjs';
 import { readDurations } from './test-durations.mjs';
 import { groupFiles } from './test-groups.mjs';
@@ -34,6 +34,11 @@ function find(dir) {
 // with this environment (lock holders, SVG renderers, CLIs under a terminal). Nothing a test reaches
 // needs it (everything is on 127.0.0.1 or in a network namespace); the TLS cases set their own.
 delete process.env.NODE_EXTRA_CA_CERTS;
+
+// The checkout the tests belong to (test/helpers/shared.ts ROOT: its bin/ and dist/ are what the
+// spawned tests run). Found from the compiled files' place otherwise, which is another checkout's
+// when node_modules is a link to it (a worktree sharing one): its build, not this one's, would be tested.
+process.env.IMGDESC_TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 if (built.status !== 0) {

@@ -5,8 +5,14 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository: two levels up from here, or, when the tests run compiled (node_modules/.cache/imgdesc/js/test/helpers, see scripts/test-compile.mjs), the folder above node_modules. */
-export const ROOT = ((here) => here.split(`${sep}node_modules${sep}`)[0] ?? here)(fileURLToPath(new URL('../../', import.meta.url)));
+/**
+ * The repository: as `npm test` names it (scripts/test.mjs), else two levels up from here, or, when
+ * the tests run compiled (node_modules/.cache/imgdesc/js/test/helpers, see scripts/test-compile.mjs),
+ * the folder above node_modules.
+ */
+export const ROOT =
+  process.env.IMGDESC_TEST_ROOT ||
+  ((here) => here.split(`${sep}node_modules${sep}`)[0] ?? here)(fileURLToPath(new URL('../../', import.meta.url)));
 export const SHARED = join(ROOT, '..', 'shared');
 export const FIXTURES = join(SHARED, 'fixtures', 'images');
 export const SPEC_PATH = join(SHARED, 'spec', 'openai-openapi.patched.json');
