@@ -4,6 +4,8 @@
 //   1. CPU time (user+sys of the imgdesc process) per image of one batch of misses, -c 16:
 //      `--no-cache --no-log` (as before the cache existed) against the defaults (every answer looked
 //      up, stored and logged), in alternating rounds; the ratio of the two (issue #22: ≤ 1.10).
+//      And each alone, to tell their shares apart: the cache without the history (`--no-log`) and
+//      the history without the cache (`--no-cache`).
 //   2. The same batch again over the same folder: every answer from the cache (issue #22: a batch of
 //      5,000 all-hits finishes in a few seconds). Wall time and CPU.
 //   3. With BENCH_BEFORE=<a checkout built before the cache, e.g. c3cf526>: that build's batch in each
@@ -122,6 +124,8 @@ console.log(`load average before: ${load()}`);
 
 const plain = [];
 const cached = [];
+const cacheOnly = [];
+const logOnly = [];
 const before = [];
 const ratios = [];
 const hits = [];
@@ -133,12 +137,12 @@ const fresh = () => {
 };
 for (let r = 0; r < ROUNDS; r++) {
   // alternating (which one goes first too), so that the machine's noise falls on both alike
-  const order = [...(BEFORE ? ['before'] : []), 'plain', 'cache'];
+  const order = [...(BEFORE ? ['before'] : []), 'plain', 'cacheOnly', 'logOnly', 'cache'];
   if (r % 2) order.reverse();
   const got = {};
   for (const which of order) {
     const home = fresh();
-    const extra = which === 'plain' ? ['--no-cache', '--no-log'] : [];
+    const extra = { plain: ['--no-cache', '--no-log'], cacheOnly: ['--no-log'], logOnly: ['--no-cache'] }[which] ?? [];
     const args = ['batch', dir, '-c', '16', '-q', ...extra, '-o', join(home, 'out.jsonl')];
     got[which] = await measured(args, env(home), which === 'before' ? BEFORE : BIN);
     if (which === 'cache') {
@@ -149,6 +153,8 @@ for (let r = 0; r < ROUNDS; r++) {
   }
   plain.push(got.plain.cpuMs);
   cached.push(got.cache.cpuMs);
+  cacheOnly.push(got.cacheOnly.cpuMs);
+  logOnly.push(got.logOnly.cpuMs);
   ratios.push(got.cache.cpuMs / got.plain.cpuMs);
   if (BEFORE) before.push(got.before.cpuMs);
 }
@@ -161,6 +167,14 @@ const rows = [
     `${(median(cached) / median(plain)).toFixed(3)}×`,
     `per round ${ratios.map((x) => x.toFixed(3)).join(' / ')} (median ${median(ratios).toFixed(3)}×); target ≤ 1.10`,
   ],
+  ...[
+    ['the cache alone (--no-log)', cacheOnly],
+    ['the history alone (--no-cache)', logOnly],
+  ].map(([what, ms]) => [
+    `CPU per image, misses, ${what}`,
+    perImage(median(ms)),
+    `${(median(ms) / median(plain)).toFixed(3)}× of --no-cache --no-log; ${ms.map((m) => (m / 1000).toFixed(2)).join(' / ')} s`,
+  ]),
   ...(BEFORE
     ? [
         [
