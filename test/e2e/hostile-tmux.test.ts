@@ -20,9 +20,10 @@ const CLEAR = `${ESC}[2J${ESC}[H`;
 const HOSTILE = `A cat${CLIPBOARD} on${TITLE} a mat.${CLEAR}`;
 
 const noTmux = spawnSync('tmux', ['-V']).status === 0 ? false : 'skipped: tmux is not installed';
-const socket = `imgdesc-hostile-${process.pid}`;
+// A tmux server of its own for each command: killing a server's last session ends the server, and a
+// next session on the same socket could reach it while it exits ("server exited unexpectedly").
+const sockets: string[] = [];
 const execFileP = promisify(execFile);
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 
 let server: TestServer | undefined;
 let dir = '';
@@ -45,12 +46,15 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
-  if (!noTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
+  if (!noTmux) for (const socket of sockets) spawnSync('tmux', ['-L', socket, 'kill-server']);
 });
 
 /** Runs a command in a fresh tmux pane; returns the pane's title, the paste buffers and the screen after it. */
 async function inTmux(args: string): Promise<{ title: string; buffers: string; screen: string }> {
   const session = `s${Math.random().toString(36).slice(2, 8)}`;
+  const socket = `imgdesc-hostile-${process.pid}-${sockets.length + 1}`;
+  sockets.push(socket);
+  const tmux = (...command: string[]) => execFileSync('tmux', ['-L', socket, ...command], { encoding: 'utf8' });
   const env = [
     `IMGDESC_BASE_URL=${server?.url}`,
     `IMGDESC_TOKEN=${TOKEN}`,
@@ -80,7 +84,7 @@ async function inTmux(args: string): Promise<{ title: string; buffers: string; s
   const screen = tmux('capture-pane', '-p', '-t', session, '-S', '-100');
   const title = tmux('display', '-p', '-t', session, '#{pane_title}').trim();
   const buffers = tmux('list-buffers');
-  tmux('kill-session', '-t', session);
+  tmux('kill-server');
   return { title, buffers, screen };
 }
 
