@@ -397,8 +397,11 @@ function* scanRange(
       if (r === 0) break;
       got += r;
     }
-    if (start > lo && buf.subarray(0, n).indexOf(NL) < 0) {
-      // No newline in this chunk (nor in what is carried): all of it belongs to a line that began earlier.
+    // The chunk's first newline: the bytes before it end a line that began in an earlier chunk (not
+    // looked for in the range's first chunk, which starts with a line).
+    const nl = start > lo ? buf.subarray(0, n).indexOf(NL) : -1;
+    if (start > lo && nl < 0) {
+      // No newline in this chunk: all of it belongs to a line that began earlier.
       carry.unshift(Buffer.from(buf.subarray(0, n)));
       carried += n;
       end = start;
@@ -412,9 +415,7 @@ function* scanRange(
     }
     for (let at = n, i = 0; i < carry.length; i++) at += (carry[i] as Buffer).copy(buf, at);
     let region = buf.subarray(0, size);
-    if (start > lo) {
-      // The bytes before the first newline end a line that began in an earlier chunk.
-      const nl = region.indexOf(NL);
+    if (nl >= 0) {
       carry = [Buffer.from(region.subarray(0, nl))];
       carried = nl;
       region = region.subarray(nl + 1);
