@@ -18,7 +18,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ListRootsRequestSchema, type CallToolResult, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { BIN, ROOT, TOKEN, cliEnv, fixture, noFixtures, relayEnv, run, tempDir } from '../helpers/cli.ts';
 import { VISION_MODELS } from '../helpers/relays.ts';
-import { completion, sendJson, startServer, type RecordedRequest, type TestServer } from '../helpers/server.ts';
+import { completion, imageUrls, sendJson, startServer, type RecordedRequest, type TestServer } from '../helpers/server.ts';
 
 let relay: TestServer;
 /** Requests the relay holds open until the test releases them; `closed` once the client hung up. */
@@ -33,12 +33,6 @@ function userText(req: RecordedRequest): string {
         .map((p: { text: string }) => p.text)
         .join('\n')
     : '';
-}
-function imageUrls(req: RecordedRequest): string[] {
-  const content = req.json?.messages?.at(-1)?.content;
-  return Array.isArray(content)
-    ? content.filter((p: { type: string }) => p.type === 'image_url').map((p: { image_url: { url: string } }) => p.image_url.url)
-    : [];
 }
 
 before(async () => {

@@ -3,7 +3,7 @@
 // quits at once; SIGTERM waits at most IMGDESC_STOP_GRACE seconds. In process (the stop as the
 // controllers processIO aborts) and as real processes with real signals, sent once the child is
 // waiting (waitingForInput) and the relay holds its requests; counts asserted, never wall time.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,26 +11,22 @@ import type { ChildProcess } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
+import { completion, imageUrls, sendJson, serverPool } from '../helpers/server.ts';
 import { dataUrlBytes } from '../helpers/images.ts';
 import { relayEnv, run, runCli, tempDir, waitingForInput } from '../helpers/cli.ts';
 import { signalStop } from '../../src/types.ts';
 
-const servers: TestServer[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-});
+const server = serverPool();
 
 /** A relay that holds every answer until `release()`; `holding(n)` resolves once it holds n. */
 async function holdingRelay(onRequest: (n: number) => void = () => {}) {
   const held: ServerResponse[] = [];
   const waiting: Array<{ n: number; resolve: () => void }> = [];
-  const srv = await startServer((_req, res, n) => {
+  const srv = await server((_req, res, n) => {
     held.push(res);
     for (const w of waiting.filter((x) => held.length >= x.n)) w.resolve();
     onRequest(n);
   });
-  servers.push(srv);
   return {
     srv,
     holding: (n: number) => new Promise<void>((resolve) => (held.length >= n ? resolve() : waiting.push({ n, resolve }))),
@@ -86,8 +82,8 @@ test('map: the first Ctrl-C waits for the answers in flight and writes them; eve
   // The three images sent are answered and written. Which three: the images are prepared side by
   // side and each is sent once it is ready, so i3 may go before i2.
   const sent = relay.srv.requests.map((q) => {
-    const part = q.json.messages.at(-1).content.find((c: { type: string }) => c.type === 'image_url');
-    return createHash('sha256').update(dataUrlBytes(part.image_url.url).bytes).digest('hex');
+    const [url = ''] = imageUrls(q);
+    return createHash('sha256').update(dataUrlBytes(url).bytes).digest('hex');
   });
   assert.deepEqual(
     out

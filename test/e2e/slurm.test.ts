@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { shardOf } from '../../src/core/shard.ts';
-import { completion, sendJson, startServer, type TestServer } from '../helpers/server.ts';
+import { completion, imageUrls, sendJson, startServer, type TestServer } from '../helpers/server.ts';
 import { BIN, ROOT, TOKEN, run, tempDir } from '../helpers/cli.ts';
 
 const SCRIPT = join(ROOT, 'docs', 'examples', 'caption-array.sh');
@@ -99,7 +99,7 @@ test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resu
   const seen: string[] = [];
   const srv = await startServer(async (req, res) => {
     if (req.method === 'GET') return sendJson(res, 200, { object: 'list', data: [{ id: 'claude-sonnet-4-5', object: 'model' }] });
-    const url: string = req.json.messages.at(-1).content.find((p: { type: string }) => p.type === 'image_url').image_url.url;
+    const [url = ''] = imageUrls(req);
     const name =
       nameOf.get(
         createHash('sha256')

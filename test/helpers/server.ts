@@ -115,6 +115,14 @@ export async function startServer(handler: Handler = describeOk): Promise<TestSe
   return state;
 }
 
+/** The image URLs of a chat request's last message, in the order sent. */
+export function imageUrls(req: RecordedRequest): string[] {
+  const content = req.json?.messages?.at(-1)?.content;
+  return Array.isArray(content)
+    ? content.filter((p: { type: string }) => p.type === 'image_url').map((p: { image_url: { url: string } }) => p.image_url.url)
+    : [];
+}
+
 /** startServer for one test file: every server it starts is closed once the file's tests are done. */
 export function serverPool(): (handler?: Handler) => Promise<TestServer> {
   const servers: TestServer[] = [];
