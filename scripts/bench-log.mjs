@@ -89,6 +89,8 @@ const cases = [
   log(['--search', 'Zebra Crossing'], 'absent, two words'),
   log(['--search', 'terrier'], 'common: found near the end'),
   log(['--search', 'IMG_0000123.jpg'], 'one record, near the start'),
+  log(['--search', 'brown brown'], 'absent, every trigram common: every block read'),
+  log(['--search', 'The The'], 'absent, one common trigram: every block read'),
   log(['--model', 'gpt-4o'], 'the latest 20 of one model'),
   log(['--model', 'gpt-5'], 'absent model: found in no block'),
   log(['--image', 'IMG_0000042'], 'one image, near the start'),

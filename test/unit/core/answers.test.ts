@@ -14,6 +14,8 @@ import {
   parseLine,
   searchForms,
   matchesFilter,
+  needsFold,
+  candidateLines,
   tokensOf,
   type HistoryRecord,
   type NewRecord,
@@ -357,6 +359,60 @@ test('searchForms: folded forms, as JSON spells them; ASCII in any case, other l
   assert.deepEqual(searchForms('IMG_0000123.jpg', true), ['_0000123.'], 'a run without letters is the same in any case');
   assert.deepEqual(searchForms('error 2026-12-07', true), [' 2026-12-07']);
   assert.deepEqual(searchForms('a  b', true), ['a  b'], 'blanks alone are no run');
+});
+
+test('needsFold: only forms with a byte that folding makes of another need the bytes folded', () => {
+  const f = (...forms: string[]) => needsFold(forms.map((x) => Buffer.from(fold(x), 'latin1')));
+  assert.equal(f('_0000123.'), false, 'digits and punctuation');
+  assert.equal(f(' 2026-12-07'), false);
+  assert.equal(f('terrier'), true, 'an ASCII letter');
+  assert.equal(f('_0042.', 'a'), true, 'any form with one');
+  assert.equal(f('Ü'), true, 'a latin1 letter of a UTF-8 byte (0xC3 0x9C folds to 0xE3 0x9C)');
+  assert.equal(needsFold([Buffer.from([0xd7, 0xf7, 0xff, 0xdf])]), false, '× ÷ ÿ ß: no other byte folds to them');
+  assert.equal(needsFold([]), false);
+});
+
+test('candidateLines: each line with a form once, last first; in any case across the 64 KiB pieces a region is read in', () => {
+  const lines = [
+    '{"a":"x"}',
+    `{"a":"${'.'.repeat(65_530)}Zebra crossing"}`,
+    '{"a":"none"}',
+    `{"a":"zEBRA ${'-'.repeat(70_000)} zebra"}`,
+    '{"a":"ZEBRA"}',
+  ];
+  const region = Buffer.from(lines.join('\n'));
+  const spans = (forms: string[], folded: boolean) =>
+    candidateLines(
+      region,
+      forms.map((f) => Buffer.from(f, 'latin1')),
+      folded,
+    ).map(([a, b]) => region.toString('latin1', a, b));
+  assert.deepEqual(
+    spans(['zebra'], true),
+    [lines[4], lines[3], lines[1]],
+    'the second straddles 65,536; the fourth is longer than a piece',
+  );
+  assert.deepEqual(spans(['zebra'], false), [lines[3]], 'as bytes: only as written');
+  assert.deepEqual(spans(['zebra c', 'a"}'], true), [lines[4], lines[3], lines[1]], 'either form; a line found by both once');
+  assert.deepEqual(spans(['x"', '.*'], true), [lines[0]], 'a form is text, not a pattern');
+  // the same lines as the forms found in a folded copy of the bytes (what it replaces)
+  const text = Buffer.from('{"a":"CAFÉ"}\n{"a":"café"}\n{"a":"Café au lait"}\n{"a":"cafe ÀÉ àé"}\n{"a":"GitHub ß µ ÿ"}');
+  const copy = Buffer.from(text.toString('latin1').toLowerCase(), 'latin1');
+  for (const q of ['café', 'CAFÉ', 'àé', 'ÀÉ', 'github', 'ß', 'µ', 'ÿ', 'É']) {
+    const forms = searchForms(q, true).map((f) => Buffer.from(f, 'latin1'));
+    assert.deepEqual(candidateLines(text, forms, true), candidateLines(copy, forms, false), q);
+  }
+});
+
+test('History.query --search: a form without letters is found in the bytes as they are, in any case of the rest', async () => {
+  const h = new History(tempDir());
+  const images = ['photos/img_0000123.JPG', 'photos/IMG_0000124.jpg', 'photos/Img_0000123.Jpg', 'IMG_0000123.png'];
+  for (const image of images) await h.append({ command: 'batch', image, prompt: 'p', model: 'm', ok: true, answer: 'a' } as NewRecord);
+  const found = await h.query({ search: 'IMG_0000123.jpg', limit: 0 });
+  assert.deepEqual(
+    found.map((r) => r.image),
+    ['photos/img_0000123.JPG', 'photos/Img_0000123.Jpg'],
+  );
 });
 
 test('fold: as many bytes as the UTF-8, ASCII letters lower case', () => {
