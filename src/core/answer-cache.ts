@@ -13,15 +13,14 @@
 // it (key → offset) and reads only what was appended since on later looks, so a batch of hits
 // reads each file once. Pruning rewrites the files (temp file, rename), dropping the least recently
 // used answers: a hit appends a small `{"used":…}` line when the answer was last used more than a
-// day ago, so a repeated batch writes nothing.
+// day ago, so a repeated batch writes nothing. It happens as the cache is used, a file at a time:
+// an append that takes a file past its 256th of the size trims that file (Store.trim).
 import { hash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageReport } from '../types.ts';
 
-/** Automatic pruning runs at most this often (it stats every file). */
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** A hit records its use when the last recorded one is older than this (for least-recently-used pruning). */
 const TOUCH_AFTER_MS = 24 * 60 * 60 * 1000;
 const VERSION = 3;
@@ -199,6 +198,87 @@ function readAt(fd: number, length: number, position: number): Buffer {
     got += n;
   }
   return got === length ? buf : buf.subarray(0, got);
+}
+
+/** An entry of a cache file as pruning sees it: where it is and when it was last used. */
+interface Live {
+  key: string;
+  start: number;
+  end: number;
+  at: number;
+  used: number;
+}
+
+/**
+ * The keys of the entries to drop so that the rest take at most `maxBytes` (each line with its
+ * newline), least recently used first; the `keep` most recently used are kept whatever their size. Pure.
+ */
+export function dropped(live: readonly Live[], maxBytes: number, keep = 0): Set<string> {
+  const order = [...live].sort((a, b) => a.used - b.used);
+  let bytes = order.reduce((a, e) => a + e.end - e.start + 1, 0);
+  const out = new Set<string>();
+  for (let i = 0; i < order.length - keep && bytes > maxBytes; i++) {
+    const e = order[i] as Live;
+    out.add(e.key);
+    bytes -= e.end - e.start + 1;
+  }
+  return out;
+}
+
+/** A file's bytes indexed from the start. */
+function indexed(buf: Buffer): FileIndex {
+  const index: FileIndex = { ino: 0, size: 0, entries: new Map(), used: new Map() };
+  index.size = indexLines(buf, 0, index);
+  return index;
+}
+
+/** The lines of `kept` (entries of `buf`), in file order, each followed by its use when later than it. */
+function content(buf: Buffer, kept: Live[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const e of [...kept].sort((a, b) => a.start - b.start)) {
+    parts.push(buf.subarray(e.start, e.end + 1));
+    if (e.used > e.at) parts.push(Buffer.from(`${JSON.stringify({ used: e.key, at: e.used })}\n`));
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Replaces a file by `content` plus whatever was appended to it after its first `read` bytes (temp
+ * file, rename); returns its new size. An append between that copy and the rename is lost (a miss
+ * later).
+ */
+function rewrite(path: string, read: number, bytes: Buffer): number {
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    let size = bytes.length;
+    try {
+      writeAll(fd, bytes);
+      const now = statSync(path, { throwIfNoEntry: false });
+      if (now && now.size > read) {
+        const from = openSync(path, 'r');
+        try {
+          const tail = readAt(from, now.size - read, read);
+          writeAll(fd, tail);
+          size += tail.length;
+        } finally {
+          closeSync(from);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    return size;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
 /**
@@ -438,6 +518,15 @@ class Store {
     // The file this run holds open was replaced since (another run pruned it) or removed (cache
     // clear): what was just written went with it, so it is written again to the file there now.
     if (st.nlink === 0) st = write(this.fdOf(b, undefined));
+    if (st.size > this.budget) {
+      try {
+        // read again from the start on the next look
+        this.trim(b);
+        return;
+      } catch {
+        // trimmed after a later append
+      }
+    }
     let index = b.index;
     if (key !== undefined) {
       // An entry: indexed as it is (nothing to search for), also in a file this run found
@@ -468,21 +557,31 @@ class Store {
     return out;
   }
 
-  /** Every file read and indexed from the start (for info and prune). */
-  private async readAll(): Promise<{ path: string; size: number; buf: Buffer; index: FileIndex }[]> {
-    const out = [];
+  /** Each file read whole and indexed, one at a time (for info and prune: never all at once). */
+  private async *files(): AsyncGenerator<{ path: string; buf: Buffer; index: FileIndex }> {
     for (const f of await this.list()) {
-      const fh = await open(f.path, 'r').catch(() => undefined);
-      if (!fh) continue;
+      let buf: Buffer;
       try {
-        const st = await fh.stat();
-        const buf = await fh.readFile();
-        const index: FileIndex = { ino: st.ino, size: 0, entries: new Map(), used: new Map() };
-        index.size = indexLines(buf, 0, index);
-        out.push({ path: f.path, size: buf.length, buf, index });
-      } finally {
-        await fh.close();
+        buf = readFileSync(f.path);
+      } catch {
+        continue;
       }
+      yield { path: f.path, buf, index: indexed(buf) };
+    }
+  }
+
+  /** The entries of a file this version can read, with when each was last used. */
+  private live(buf: Buffer, index: FileIndex): Live[] {
+    const out: Live[] = [];
+    for (const [key, s] of index.entries) {
+      let entry: unknown;
+      try {
+        entry = JSON.parse(buf.toString('utf8', s.start, s.end));
+      } catch {
+        continue;
+      }
+      if (this.isLine(entry, key))
+        out.push({ key, start: s.start, end: s.end, at: entry.at, used: Math.max(entry.at, index.used.get(key) ?? 0) });
     }
     return out;
   }
@@ -490,84 +589,66 @@ class Store {
   async stats(): Promise<{ entries: number; bytes: number }> {
     let entries = 0;
     let bytes = 0;
-    for (const f of await this.readAll()) {
-      bytes += f.size;
+    for await (const f of this.files()) {
+      bytes += f.buf.length;
       for (const [key, s] of f.index.entries) if (/^[0-9a-f]{64}$/.test(key) && f.buf[s.end - 1] === 0x7d) entries++;
     }
     return { entries, bytes };
   }
 
   /**
-   * Rewrites the files within `maxBytes`, least recently used values out first; duplicates (an
-   * answer asked again with --refresh), torn lines and use records are dropped on the way. A value
-   * another run appends while its file is rewritten may be lost (a miss later, nothing worse).
+   * Rewrites the files within `maxBytes`, dropping the least recently used entries first (and
+   * torn, foreign and replaced lines). Two passes over the files, one file in memory at a time:
+   * when each entry was last used, then each file without the entries dropped.
    */
   async prune(maxBytes: number): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
-    const all = await this.readAll();
-    const before = all.reduce((a, f) => a + f.size, 0);
-    const live: { file: number; key: string; line: Buffer; at: number; used: number }[] = [];
-    all.forEach((f, i) => {
-      for (const [key, s] of f.index.entries) {
-        const line = f.buf.subarray(s.start, s.end);
-        let entry: unknown;
-        try {
-          entry = JSON.parse(line.toString('utf8'));
-        } catch {
-          continue;
-        }
-        if (this.isLine(entry, key)) live.push({ file: i, key, line, at: entry.at, used: Math.max(entry.at, f.index.used.get(key) ?? 0) });
-      }
-    });
-    let bytes = live.reduce((a, e) => a + e.line.length + 1, 0);
-    live.sort((a, b) => a.used - b.used);
-    let removed = 0;
-    while (removed < live.length && bytes > maxBytes) bytes -= (live[removed++] as (typeof live)[number]).line.length + 1;
-    const kept = live.slice(removed);
-    const byFile = all.map(() => [] as Buffer[]);
-    for (const e of kept) {
-      const lines = byFile[e.file] as Buffer[];
-      lines.push(e.line, Buffer.from('\n'));
-      if (e.used > e.at) lines.push(Buffer.from(`${JSON.stringify({ used: e.key, at: e.used })}\n`));
+    const live: Live[] = [];
+    let before = 0;
+    for await (const f of this.files()) {
+      before += f.buf.length;
+      for (const e of this.live(f.buf, f.index)) live.push(e);
     }
+    const drop = dropped(live, maxBytes);
     let after = 0;
-    for (const [i, f] of all.entries()) {
-      const content = Buffer.concat(byFile[i] as Buffer[]);
-      after += await this.rewrite(f.path, f.size, content);
+    let entries = 0;
+    for await (const f of this.files()) {
+      const kept = this.live(f.buf, f.index).filter((e) => !drop.has(e.key));
+      entries += kept.length;
+      after += rewrite(f.path, f.buf.length, content(f.buf, kept));
     }
     this.forget();
     this.close();
-    return { removed, freed: Math.max(0, before - after), entries: kept.length, bytes: after };
+    return { removed: drop.size, freed: Math.max(0, before - after), entries, bytes: after };
   }
 
-  /** Replaces a file by `content` plus whatever was appended to it after its first `read` bytes; returns its new size. */
-  private async rewrite(path: string, read: number, content: Buffer): Promise<number> {
-    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-    try {
-      const fh = await open(tmp, 'wx', 0o600);
-      let size = content.length;
-      try {
-        await fh.writeFile(content);
-        const now = await stat(path).catch(() => undefined);
-        if (now && now.size > read) {
-          const tail = await open(path, 'r');
-          try {
-            const buf = Buffer.alloc(now.size - read);
-            await tail.read(buf, 0, buf.length, read);
-            await fh.writeFile(buf);
-            size += buf.length;
-          } finally {
-            await tail.close();
-          }
-        }
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
-      return size;
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+  /**
+   * Bytes a file may hold: when an append takes it past that, it is rewritten within three quarters
+   * of it (trim). The cache stays within its size as it is used, without a run reading it all.
+   */
+  budget = Number.POSITIVE_INFINITY;
+
+  /**
+   * Rewrites the file within three quarters of its budget, least recently used entries first,
+   * keeping at least the newest. About a 256th of the cache: a few MB read and written once per
+   * quarter of a budget appended to the file.
+   */
+  private trim(b: Bucket): void {
+    const buf = readFileSync(b.file);
+    const index = indexed(buf);
+    const live = this.live(buf, index);
+    const drop = dropped(live, Math.floor(this.budget * 0.75), 1);
+    rewrite(
+      b.file,
+      buf.length,
+      content(
+        buf,
+        live.filter((e) => !drop.has(e.key)),
+      ),
+    );
+    // the run's fd and index are of the file replaced
+    if (b.handle) closeSync(b.handle.fd);
+    b.handle = undefined;
+    b.index = undefined;
   }
 
   async clear(): Promise<{ removed: number; freed: number }> {
@@ -644,6 +725,9 @@ export class AnswerCache {
   ) {
     this.answers = new Store(join(root, 'answers'), 'response', isResponse);
     this.memo = new Store(join(root, 'prepared'), 'prepared', isPrepared, true, 1);
+    // the memo within a sixteenth of the size (as prune leaves it), the answers within the rest
+    this.memo.budget = Math.floor(maxBytes / 16 / 16);
+    this.answers.budget = Math.floor((maxBytes - maxBytes / 16) / 256);
   }
 
   get dir(): string {
@@ -664,8 +748,6 @@ export class AnswerCache {
   /** Stores an answer with one append. Throws when it cannot be written. */
   async put(key: string, response: StoredResponse, at = Date.now()): Promise<void> {
     this.answers.put(key, response, at);
-    // Once per run that stores answers: bounded without every run paying for a look at every file.
-    if (!this.pruning) this.pruning = this.pruneIfDue().catch(() => undefined);
   }
 
   /** What the file (by its preparedKey) was prepared into before; undefined when it changed since. */
@@ -690,9 +772,6 @@ export class AnswerCache {
     this.memo.flush();
   }
 
-  /** The run's one automatic prune (await it before exit, or let the process wait for it). */
-  pruning: Promise<unknown> | undefined;
-
   close(): void {
     this.answers.close();
     this.memo.close();
@@ -716,7 +795,6 @@ export class AnswerCache {
     await this.removeOldLayout();
     const memo = await this.memo.prune(Math.floor(maxBytes / 16));
     const r = await this.answers.prune(maxBytes - memo.bytes);
-    await this.stamp();
     return { removed: r.removed, freed: r.freed + memo.freed, entries: r.entries, bytes: r.bytes + memo.bytes };
   }
 
@@ -737,29 +815,5 @@ export class AnswerCache {
     const memo = join(this.root, 'prepared');
     for (const name of await readdir(memo).catch(() => [] as string[]))
       if (/^[0-9a-f]{2}\.jsonl$/.test(name)) await rm(join(memo, name), { force: true });
-  }
-
-  /**
-   * Prunes when the files hold more than `maxBytes` and the last prune is older than an hour:
-   * called after a run stored answers, so the cache stays bounded without every run reading it all.
-   */
-  async pruneIfDue(now = Date.now()): Promise<void> {
-    const st = await stat(join(this.dir, '.pruned')).catch(() => undefined);
-    if (st && now - st.mtimeMs < PRUNE_EVERY_MS) return;
-    const bytes = [...(await this.answers.list()), ...(await this.memo.list())].reduce((a, f) => a + f.size, 0);
-    if (bytes > this.maxBytes) await this.prune();
-    else await this.stamp();
-  }
-
-  private async stamp(): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const file = join(this.dir, '.pruned');
-      await writeFile(file, '', { mode: 0o600 });
-      const now = new Date();
-      await utimes(file, now, now);
-    } catch {
-      // no stamp: the next run looks again
-    }
   }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnswerCache, answerKey, digestHash, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
+import { AnswerCache, answerKey, digestHash, dropped, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
 import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
 import {
   History,
@@ -188,7 +188,6 @@ test('AnswerCache: round trip, latest wins, torn and foreign entries are misses,
   await cache.put(k6, stored('after a prune'), 8000);
   assert.deepEqual((await new AnswerCache(cache.root, cache.maxBytes).get(k6, 8000))?.response.body, { pad: 'after a prune' });
   assert.equal((await cache.get(k, 8000))?.at, 7000, 'and what the prune kept is still read');
-  await cache.pruning;
 });
 
 test('AnswerCache: a hit records its use at most once a day; prune drops the least recently used first', async () => {
@@ -198,7 +197,6 @@ test('AnswerCache: a hit records its use at most once a day; prune drops the lea
   const keys = ['00', '11', '22', '33'].map((p) => p.repeat(32));
   // 00 oldest … 33 newest; then 00 is used (read) again
   for (const [i, k] of keys.entries()) await cache.put(k, stored('x'.repeat(1000)), now - (10 - i) * day);
-  await cache.pruning;
   const size = (f: string) => statSync(f).size;
   const before = size(cache.fileOf(keys[0] as string));
   assert.ok(await cache.get(keys[0] as string, now));
@@ -220,7 +218,7 @@ test('AnswerCache: a hit records its use at most once a day; prune drops the lea
   assert.ok(await cache.get(keys[3] as string, now - 6.5 * day), 'newest: kept');
   assert.equal(await cache.get(keys[1] as string, now), undefined);
   assert.equal(await cache.get(keys[2] as string, now), undefined);
-  assert.deepEqual(readdirSync(cache.dir).sort(), ['.pruned', '00.jsonl', '11.jsonl', '22.jsonl', '33.jsonl']);
+  assert.deepEqual(readdirSync(cache.dir).sort(), ['00.jsonl', '11.jsonl', '22.jsonl', '33.jsonl']);
   assert.ok(r.freed > 0);
   // the use survives the rewrite: a prune now drops 33 first
   assert.equal((await cache.prune(Math.ceil(r.bytes / 2))).removed, 1);
@@ -229,6 +227,50 @@ test('AnswerCache: a hit records its use at most once a day; prune drops the lea
   const left = await cache.stats();
   assert.deepEqual(await cache.clear(), { removed: 1, freed: left.bytes });
   assert.equal((await cache.stats()).entries, 0);
+});
+
+test('dropped: least recently used first, until the rest fit; the newest kept when asked', () => {
+  // each line 10 bytes with its newline
+  const e = (key: string, used: number) => ({ key, start: 0, end: 9, at: 0, used });
+  const live = [e('a', 3), e('b', 1), e('c', 2), e('d', 4)];
+  const keys = (s: Set<string>) => [...s].sort().join('');
+  assert.equal(keys(dropped(live, 40)), '', 'they fit');
+  assert.equal(keys(dropped(live, 39)), 'b');
+  assert.equal(keys(dropped(live, 20)), 'bc');
+  assert.equal(keys(dropped(live, 0)), 'abcd');
+  assert.equal(keys(dropped(live, 0, 1)), 'abc', 'the newest kept');
+  assert.equal(keys(dropped([], 0, 1)), '');
+});
+
+test('AnswerCache: bounded as it is used: a file past its share of the size is trimmed, least recently used first', async () => {
+  // 1 MiB: each of the 256 answer files may hold 3,840 bytes; answers of ~1 KB, all in one file
+  const max = 1024 * 1024;
+  const root = tempDir();
+  const day = 24 * 60 * 60 * 1000;
+  const now = Date.now();
+  const key = (i: number) => `5a${String(i).padStart(62, '0')}`;
+  // one run per answer (a shell loop of describes): nothing read or pruned as a whole
+  for (let i = 0; i < 3; i++) await new AnswerCache(root, max).put(key(i), stored('x'.repeat(900)), now - (60 - i) * day);
+  const cache = new AnswerCache(root, max);
+  assert.ok(await cache.get(key(0), now), 'the oldest, used now');
+  for (let i = 3; i < 40; i++) {
+    await new AnswerCache(root, max).put(key(i), stored('x'.repeat(900)), now - (60 - i) * day);
+    assert.ok(statSync(cache.fileOf(key(0))).size <= 3840, `within its share after ${i + 1}`);
+  }
+  const reader = new AnswerCache(root, max);
+  assert.ok(await reader.get(key(39), now), 'the newest kept');
+  assert.ok(await reader.get(key(0), now), 'the one used recently kept');
+  assert.equal(await reader.get(key(1), now), undefined, 'the least recently used dropped');
+  assert.ok((await reader.stats()).bytes <= max);
+  // a run holding the file open goes on appending to the file there now
+  const held = new AnswerCache(root, max);
+  assert.ok(await held.get(key(39), now));
+  await new AnswerCache(root, max).put(key(40), stored('x'.repeat(900)), now);
+  await held.put(key(41), stored('y'), now);
+  assert.deepEqual((await new AnswerCache(root, max).get(key(41), now))?.response.body, { pad: 'y' });
+  // an answer bigger than the file's share is kept, alone
+  await new AnswerCache(root, max).put(key(42), stored('z'.repeat(5000)), now + 1);
+  assert.deepEqual((await new AnswerCache(root, max).get(key(42), now + 1))?.response.body, { pad: 'z'.repeat(5000) });
 });
 
 test('preparedKey: any change to the file as stat sees it, or to a setting, is another key', () => {
