@@ -2,7 +2,7 @@
 // Prints figures, asserts nothing (issue #22: `imgdesc log --search` over a million records answers
 // in under a second). The history (about 1.3 GB: each record a detailed description of about 150
 // words, as a vision model writes them) is made once and kept in the temp folder for the next run:
-// $TMPDIR/imgdesc-bench-log/<N>-v1/imgdesc/history.jsonl (BENCH_HISTORY=N records, default 1,000,000).
+// $TMPDIR/imgdesc-bench-log/<N>-v2/imgdesc/history.jsonl (BENCH_HISTORY=N records, default 1,000,000).
 // The floors beside the figures are this machine at this moment: reading the file, and GNU grep.
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -19,7 +19,7 @@ if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
 delete process.env.NODE_EXTRA_CA_CERTS;
 const N = Number(process.env.BENCH_HISTORY ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const state = join(tmpdir(), 'imgdesc-bench-log', `${N}-v1`);
+const state = join(tmpdir(), 'imgdesc-bench-log', `${N}-v2`);
 const file = join(state, 'imgdesc', 'history.jsonl');
 
 if (!existsSync(file)) {
@@ -36,7 +36,8 @@ if (!existsSync(file)) {
     let answer = '';
     for (let w = 0; w < 150; w++) answer += words[(i * 31 + w * 7 + ((w * w) % 13)) % words.length] + ' ';
     const rec = {
-      id: (t0 + i * 1000).toString(36).padStart(9, '0') + 'ab12',
+      // as newId makes them: the time, then 4 characters that differ from one record to the next
+      id: (t0 + i * 1000).toString(36).padStart(9, '0') + ((i * 1_048_573) % 36 ** 4).toString(36).padStart(4, '0'),
       time: new Date(t0 + i * 1000).toISOString(),
       command: i % 3 ? 'batch' : 'describe',
       image: `photos/IMG_${String(i).padStart(7, '0')}.jpg`,
@@ -94,6 +95,7 @@ const cases = [
   log(['--model', 'gpt-4o'], 'the latest 20 of one model'),
   log(['--model', 'gpt-5'], 'absent model: found in no block'),
   log(['--image', 'IMG_0000042'], 'one image, near the start'),
+  log(['show', (Date.parse('2026-01-01T00:00:00Z') + 7 * 1000).toString(36).padStart(9, '0')], 'one record by its id, near the start'),
   { name: 'floor: cat history.jsonl > /dev/null', note: '', cmd: 'sh', args: ['-c', `cat "${file}" > /dev/null`] },
   { name: 'floor: grep -ci zebra history.jsonl', note: '', cmd: 'sh', args: ['-c', `grep -ci zebra "${file}"`] },
 ];
