@@ -524,7 +524,9 @@ class Store {
         this.trim(b);
         return;
       } catch {
-        // trimmed after a later append
+        // a folder this run cannot rewrite files in (the next run tries again): not read for
+        // nothing at each append
+        this.budget = Number.POSITIVE_INFINITY;
       }
     }
     let index = b.index;
