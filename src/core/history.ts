@@ -17,7 +17,8 @@
 // expression that ignores case, over the bytes read as latin1 64 KiB at a time (about 4 GB/s here;
 // letters beyond ASCII in the forms words are written in: as typed, lower case, Capitalised, Title
 // Case, UPPER CASE). The parsed record is then matched without regard to case. A text whose every
-// trigram is common (`brown brown`) is in every block, and the whole file is read: under a second.
+// trigram is common (`brown brown`) may be in every block, and the whole file is read: 0.65 s for a
+// million records here; a text of one or two characters (no trigram) found in none, 1.1 to 1.6 s.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
