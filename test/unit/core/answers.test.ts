@@ -1,9 +1,11 @@
 // The answer cache's key and store, what may be cached, and the history's store and queries.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AnswerCache, answerKey, digestHash, dropped, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
 import { PreparedMemo, isCacheable } from '../../../src/core/answers.ts';
 import {
@@ -271,6 +273,37 @@ test('AnswerCache: bounded as it is used: a file past its share of the size is t
   // an answer bigger than the file's share is kept, alone
   await new AnswerCache(root, max).put(key(42), stored('z'.repeat(5000)), now + 1);
   assert.deepEqual((await new AnswerCache(root, max).get(key(42), now + 1))?.response.body, { pad: 'z'.repeat(5000) });
+});
+
+test('AnswerCache: two runs trimming the same file at once leave it whole, within its share (spawned)', async () => {
+  const root = tempDir();
+  const max = 1024 * 1024;
+  const compiled = import.meta.url.endsWith('.js');
+  const filler = fileURLToPath(new URL(`../../helpers/cache-filler.${compiled ? 'js' : 'ts'}`, import.meta.url));
+  const run = (tag: string) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), filler, root, String(max), tag, '150'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (c) => (err += c));
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cache-filler ${tag}: exit ${code}\n${err}`))));
+    });
+  await Promise.all([run('a'), run('b')]);
+  const cache = new AnswerCache(root, max);
+  const file = cache.fileOf(`5a${'0'.repeat(62)}`);
+  // whole lines, each an entry this version reads or a use
+  const lines = readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.pop(), '', 'ends with a newline');
+  for (const line of lines) assert.ok(JSON.parse(line).key ?? JSON.parse(line).used, line.slice(0, 80));
+  // 150 answers of ~1 KB each from both: the file stays within its share (3,840 bytes), plus the answers appended meanwhile
+  assert.ok(statSync(file).size < 3840 + 2 * 1100, `${statSync(file).size} bytes`);
+  // the newest of either run is there, or lost to the other's rewrite (a miss later, never a wrong answer)
+  for (const tag of ['a', 'b']) {
+    const got = await cache.get(`5a${tag}${String(149).padStart(61, '0')}`);
+    if (got) assert.match(String((got.response.body as { pad: string }).pad), new RegExp(`^${tag}149 `));
+  }
+  assert.ok(lines.length >= 2, 'answers kept');
 });
 
 test('preparedKey: any change to the file as stat sees it, or to a setting, is another key', () => {
