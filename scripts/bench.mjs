@@ -454,6 +454,12 @@ if (want('cache')) {
   execFileSync(process.execPath, [new URL('./bench-cache.mjs', import.meta.url).pathname], { stdio: 'inherit' });
 }
 
+if (want('cache-size')) {
+  // issue #22: a cache over its size (about 550 MB, made once): info, prune, and describes over it
+  console.log('');
+  execFileSync(process.execPath, [new URL('./bench-cache-size.mjs', import.meta.url).pathname], { stdio: 'inherit' });
+}
+
 if (want('batch')) {
   const script = new URL('./bench-batch.mjs', import.meta.url).pathname;
   if (existsSync(script)) {
