@@ -10,7 +10,8 @@
 //      5,000 all-hits finishes in a few seconds). Wall time and CPU.
 //   3. With BENCH_BEFORE=<a checkout built before the cache, e.g. c3cf526>: that build's batch in each
 //      round too, and the ratio against it: the issue's own "today's".
-// BENCH_CACHE_IMAGES (default 5000) distinct photo-like JPEGs of a few kB; BENCH_CACHE_ROUNDS (default 3).
+// BENCH_CACHE_IMAGES (default 5000) distinct photo-like JPEGs of a few kB (256x192; BENCH_CACHE_WIDTH
+// for wider, e.g. 800: 800x600, as the request bench's photo); BENCH_CACHE_ROUNDS (default 3).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -80,13 +81,13 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-// Photo-like: noise blurred into soft shapes, 256x192, a few kB each, every one different (the
+// Photo-like: noise blurred into soft shapes, 256x192 (or BENCH_CACHE_WIDTH wide, 4:3), a few kB each, every one different (the
 // texture shifted and tinted per image; made once, encoded per image).
 const dir = join(work, 'photos');
 mkdirSync(dir);
 const made = performance.now();
-const W = 256;
-const H = 192;
+const W = Number(process.env.BENCH_CACHE_WIDTH ?? 256);
+const H = Math.round((W * 3) / 4);
 const texture = await sharp({ create: { width: W * 2, height: H * 2, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
   .blur(4)
   .raw()
@@ -118,7 +119,7 @@ const env = (home) => ({
   IMGDESC_MODEL: 'claude-sonnet-4-5-20250929',
 });
 console.log(
-  `## answer cache: ${N.toLocaleString('en-US')} distinct JPEGs (256x192, ${((performance.now() - made) / 1000).toFixed(0)} s to make), batch -c 16, relay on 127.0.0.1 answering at once; ${ROUNDS} rounds, medians`,
+  `## answer cache: ${N.toLocaleString('en-US')} distinct JPEGs (${W}x${H}, ${((performance.now() - made) / 1000).toFixed(0)} s to make), batch -c 16, relay on 127.0.0.1 answering at once; ${ROUNDS} rounds, medians`,
 );
 console.log(`load average before: ${load()}`);
 

@@ -55,7 +55,11 @@ test('pace: a concurrency cap (new-api token_concurrency_limit_reached) is learn
   const r = await run(['batch', 'p', '-c', '8', '-v'], { cwd: dir, env: relayEnv(srv.url) });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(records(r.stdout).filter((x) => x.ok).length, 30);
-  assert.match(r.stderr, /pace: 429 with \d+ in flight, none with 3: concurrency 3/);
+  // The first 429s teach a cap. On a busy machine the first one can be too high (requests counted in
+  // flight here had not all reached the relay yet: CI on Node 22 learned "none with 5: concurrency
+  // 5", then 4, then 3); it comes down to the relay's 3 all the same.
+  assert.match(r.stderr, /^pace: 429 with \d+ in flight, none with \d+: concurrency \d+$/m);
+  assert.match(r.stderr, /^pace: .*: concurrency 3$/m);
   assert.match(r.stderr, /relay: \d+ answers? (was|were) 429; 3 at once \(-c 3 fits it\)/);
   const limited = srv.requests.length - 30;
   assert.ok(limited <= 5 + 5, `${limited} 429s: the first wave, and a probe now and then`);
