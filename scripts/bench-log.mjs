@@ -92,6 +92,7 @@ const cases = [
   log(['--search', 'IMG_0000123.jpg'], 'one record, near the start'),
   log(['--search', 'brown brown'], 'absent, every trigram common: every block read'),
   log(['--search', 'The The'], 'absent, one common trigram: every block read'),
+  log(['-n', '0', '--since', '2026-01-12T12:00:00Z'], 'every record of the last 12 hours, read forward'),
   log(['--model', 'gpt-4o'], 'the latest 20 of one model'),
   log(['--model', 'gpt-5'], 'absent model: found in no block'),
   log(['--image', 'IMG_0000042'], 'one image, near the start'),

@@ -120,7 +120,7 @@ export async function run(options: LogOptions, f: Factory): Promise<number> {
     if (existsSync(abs)) image = abs;
   }
   const history = await openHistory(io);
-  const records = await history.query({
+  const records = history.records({
     limit,
     since,
     model: options.model,
@@ -128,26 +128,32 @@ export async function run(options: LogOptions, f: Factory): Promise<number> {
     search: options.search,
     ok: options.failed ? false : undefined,
   });
-  if (options.json) {
-    io.stdout.write(records.map((r) => jsonSafe(JSON.stringify(r)) + '\n').join(''));
-    return ExitCode.ok;
-  }
   const { term } = f;
-  if (records.length === 0) {
-    const stats = await history.stats();
-    term.note(term.err.dim(stats.bytes === 0 ? `no history yet (${stats.file})` : 'no record matches'));
-    return ExitCode.ok;
-  }
   const width = io.stdoutIsTTY ? (io.stdout.columns ?? 80) : undefined;
   const out = term.out;
-  io.stdout.write(
-    records
-      .map((r) => {
-        const line = formatLine(r, width);
-        return r.ok ? line.replace(r.id, out.dim(r.id)) : out.red(line);
-      })
-      .join('\n') + '\n',
-  );
+  // Written as they are read, 64 KiB at a time, waiting for a slow reader of a pipe: `-n 0` over a
+  // million records is never all in memory.
+  const { streamSink } = await import('../core/batch-output.ts');
+  const sink = streamSink(io.stdout);
+  let text = '';
+  let shown = 0;
+  for await (const r of records) {
+    if (options.json) text += `${jsonSafe(JSON.stringify(r))}\n`;
+    else {
+      const line = formatLine(r, width);
+      text += `${r.ok ? line.replace(r.id, out.dim(r.id)) : out.red(line)}\n`;
+    }
+    shown++;
+    if (text.length >= 64 * 1024) {
+      await sink.write(text);
+      text = '';
+    }
+  }
+  if (text) await sink.write(text);
+  if (shown === 0 && !options.json) {
+    const stats = await history.stats();
+    term.note(term.err.dim(stats.bytes === 0 ? `no history yet (${stats.file})` : 'no record matches'));
+  }
   return ExitCode.ok;
 }
 

@@ -290,21 +290,7 @@ export class History {
   /** The latest records that match, oldest first (as a log reads). */
   async query(f: HistoryFilter): Promise<HistoryRecord[]> {
     const out: HistoryRecord[] = [];
-    // The filter whose text is looked for in the bytes: the search, else the image, else the model.
-    const hex = f.image !== undefined && /^[0-9a-f]{6,64}$/i.test(f.image);
-    const needle =
-      f.search !== undefined
-        ? searchForms(f.search, true)
-        : f.image !== undefined
-          ? [...searchForms(f.image, false), ...(hex ? [(f.image as string).toLowerCase()] : [])]
-          : f.model !== undefined
-            ? searchForms(f.model, true)
-            : undefined;
-    const texts = (f.search ?? f.image ?? f.model) !== undefined ? [textBits((f.search ?? f.image ?? f.model) as string)] : undefined;
-    // The search and the model are matched in any case (folded bytes); an image path as written.
-    const anyCase = f.search !== undefined || (f.image === undefined && f.model !== undefined);
-    const forms = needle?.map((s) => Buffer.from(s, anyCase ? 'latin1' : 'utf8'));
-    const folded = anyCase && forms !== undefined && needsFold(forms);
+    const { forms, texts, folded } = needleOf(f);
     for await (const line of this.scan(forms, f.since, texts, folded)) {
       const r = parseLine(line);
       if (!r || !matchesFilter(r, f)) continue;
@@ -312,6 +298,23 @@ export class History {
       if (f.limit > 0 && out.length >= f.limit) break;
     }
     return out.reverse();
+  }
+
+  /**
+   * The records that match, oldest first (as a log reads), as they are read: the latest `f.limit`
+   * (query), or with `f.limit` 0 every one, in one pass forward from the oldest that can match
+   * (found by a binary search on the time for --since), never all of them in memory at once.
+   */
+  async *records(f: HistoryFilter): AsyncGenerator<HistoryRecord> {
+    if (f.limit > 0) {
+      yield* await this.query(f);
+      return;
+    }
+    const { forms, texts, folded } = needleOf(f);
+    for await (const line of this.scan(forms, f.since, texts, folded, true)) {
+      const r = parseLine(line);
+      if (r && matchesFilter(r, f)) yield r;
+    }
   }
 
   /** The record with this id, or every record whose id starts with it (a prefix, as git takes). */
@@ -348,12 +351,14 @@ export class History {
    * by a byte search over whole chunks), and with `texts` (textBits of what is looked for), only
    * in the blocks the index says can hold one of them. Stops once a chunk starts before `since`.
    * Sync reads underneath: a query is all the process does, and the pool would only add to it.
+   * `oldestFirst`: the lines oldest first instead, from the oldest that can be from `since` on.
    */
   private async *scan(
     forms: Buffer[] | undefined,
     since: number | undefined,
     texts?: (number[] | null)[],
     folded = false,
+    oldestFirst = false,
   ): AsyncGenerator<string> {
     let fd: number;
     try {
@@ -375,11 +380,35 @@ export class History {
       // 4 KiB: with the index's ranges of 1 MiB, as long as reading them), small enough that a
       // second search form finds it still in the CPU cache.
       const mem = { buf: Buffer.allocUnsafe(CHUNK + 64 * 1024) };
+      if (oldestFirst) {
+        const from = since === undefined ? 0 : sinceOffset(fd, st.size, since);
+        for (const [lo, hi] of ranges.reverse()) if (hi > from) yield* scanForward(fd, Math.max(lo, from), hi, forms, folded, mem);
+        return;
+      }
       for (const [lo, hi] of ranges) if (yield* scanRange(fd, lo, hi, forms, since, folded, mem)) return;
     } finally {
       closeSync(fd);
     }
   }
+}
+
+/** What a filter looks for in the file's bytes (the search, else the image, else the model), and how. */
+function needleOf(f: HistoryFilter): { forms: Buffer[] | undefined; texts: (number[] | null)[] | undefined; folded: boolean } {
+  const hex = f.image !== undefined && /^[0-9a-f]{6,64}$/i.test(f.image);
+  const needle =
+    f.search !== undefined
+      ? searchForms(f.search, true)
+      : f.image !== undefined
+        ? [...searchForms(f.image, false), ...(hex ? [(f.image as string).toLowerCase()] : [])]
+        : f.model !== undefined
+          ? searchForms(f.model, true)
+          : undefined;
+  const texts = (f.search ?? f.image ?? f.model) !== undefined ? [textBits((f.search ?? f.image ?? f.model) as string)] : undefined;
+  // The search and the model are matched in any case (folded bytes); an image path as written.
+  const anyCase = f.search !== undefined || (f.image === undefined && f.model !== undefined);
+  const forms = needle?.map((s) => Buffer.from(s, anyCase ? 'latin1' : 'utf8'));
+  const folded = anyCase && forms !== undefined && needsFold(forms);
+  return { forms, texts, folded };
 }
 
 /**
@@ -452,6 +481,83 @@ function* scanRange(
     if (start === lo) return false;
   }
   return false;
+}
+
+/**
+ * The lines of [lo, hi) of the file (which starts at the start of a line), oldest first (only those
+ * with one of `forms`, when given; see scanRange). A line longer than the buffer grows it.
+ */
+function* scanForward(
+  fd: number,
+  lo: number,
+  hi: number,
+  forms: Buffer[] | undefined,
+  folded: boolean,
+  mem: { buf: Buffer },
+): Generator<string> {
+  // The file's bytes from `pos` are in the buffer, the first `held` of them carried from the last read.
+  let pos = lo;
+  let held = 0;
+  while (pos + held < hi) {
+    let buf = mem.buf;
+    if (buf.length - held < CHUNK) {
+      const bigger = Buffer.allocUnsafe(held + CHUNK);
+      buf.copy(bigger, 0, 0, held);
+      mem.buf = buf = bigger;
+    }
+    const want = Math.min(CHUNK, hi - pos - held);
+    let got = 0;
+    while (got < want) {
+      const r = readSync(fd, buf, held + got, want - got, pos + held + got);
+      if (r === 0) break;
+      got += r;
+    }
+    const n = held + got;
+    const last = got < want || pos + n >= hi;
+    // Whole lines only, but for the range's last one; the rest is carried to the next read.
+    const cut = last ? n : buf.subarray(0, n).lastIndexOf(NL) + 1;
+    if (cut > 0) {
+      const region = buf.subarray(0, cut);
+      const lines = forms ? candidateLines(region, forms, folded) : allLines(region);
+      for (let i = lines.length - 1; i >= 0; i--) {
+        const [a, b] = lines[i] as [number, number];
+        yield region.toString('utf8', a, b);
+      }
+    }
+    if (last) return;
+    buf.copy(buf, 0, cut, n);
+    held = n - cut;
+    pos += cut;
+  }
+}
+
+/**
+ * Where a forward read for records from `since` on starts: the start of a line before which every
+ * record is older than `since` (give or take the slack of concurrent writers). Records are appended
+ * in time order, so a binary search on the time of the first line after a point finds it in a few
+ * small reads.
+ */
+function sinceOffset(fd: number, size: number, since: number): number {
+  const buf = Buffer.allocUnsafe(4096);
+  // The start of the first line after `p` (p > 0), and its time; undefined when none is in reach.
+  const lineAfter = (p: number): { start: number; time: number } | undefined => {
+    const n = readSync(fd, buf, 0, buf.length, p);
+    const nl = buf.subarray(0, n).indexOf(NL);
+    if (nl < 0) return undefined;
+    const m = /^\{"id":"[0-9a-z]+","time":"([^"]+)"/.exec(buf.toString('latin1', nl + 1, Math.min(n, nl + 80)));
+    const time = m ? Date.parse(m[1] as string) : Number.NaN;
+    return Number.isNaN(time) ? undefined : { start: p + nl + 1, time };
+  };
+  let lo = 0;
+  let hi = size;
+  while (hi - lo > CHUNK) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    const at = lineAfter(mid);
+    // a line it cannot tell the time of: read from further back
+    if (at !== undefined && at.time < since - SINCE_SLACK_MS) lo = mid;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : (lineAfter(lo)?.start ?? 0);
 }
 
 /** [start, end) of each non-empty line, last first. */

@@ -470,6 +470,12 @@ describe('history: imgdesc log', { skip: noFixtures }, () => {
     assert.match(text[1] as string, /error: .*bad request here/);
     // filters
     assert.equal((await json('-n', '2')).map((r) => r.command).join(), 'batch,map');
+    assert.deepEqual(await json('-n', '0'), all, '-n 0: every one, oldest first (read forward)');
+    assert.deepEqual(
+      await json('-n', '0', '--since', '1h', '--image', 'dog.gif'),
+      all.filter((r) => r.image === 'dog.gif'),
+    );
+    assert.equal((await log('-n', '0')).trimEnd(), text.join('\n'));
     assert.deepEqual(
       (await json('--search', 'terrier')).map((r) => r.command),
       ['describe'],

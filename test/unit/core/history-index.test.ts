@@ -27,13 +27,13 @@ test('textBits and addTrigrams: any case of the text is held; what is not there 
 });
 
 /** A history-like file: records of about 1 KB, the word `needle` in the ones listed. */
-function writeRecords(file: string, from: number, to: number, needles: Set<number>): void {
+function writeRecords(file: string, from: number, to: number, needles: Set<number>, stepMs = 1000): void {
   const lines: string[] = [];
   for (let i = from; i < to; i++)
     lines.push(
       JSON.stringify({
         id: `id${String(i).padStart(11, '0')}`,
-        time: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+        time: new Date(Date.UTC(2026, 0, 1) + i * stepMs).toISOString(),
         command: 'batch',
         image: `photos/IMG_${i}.jpg`,
         sha256: null,
@@ -95,6 +95,46 @@ test('HistoryIndex: blocks end with a record, only blocks with the text are name
   assert.ok(open().blocks >= 2);
 });
 
+test('History.records (-n 0): every match oldest first, a line longer than a read whole, --since from a binary search', async () => {
+  const h = new History(tempDir());
+  const long = 'x'.repeat(2_500_000);
+  writeRecords(h.file, 0, 10, new Set([3]));
+  appendFileSync(
+    h.file,
+    `${JSON.stringify({ id: 'idlong', time: new Date(Date.UTC(2026, 0, 1) + 10_500).toISOString(), command: 'batch', image: 'big.png', prompt: 'p', model: 'm', ok: true, answer: `needle ${long}` })}\n`,
+  );
+  writeRecords(h.file, 11, 3000, new Set([2999]));
+  const ids = async (f: HistoryFilter) => {
+    const out: string[] = [];
+    for await (const r of h.records(f)) out.push(r.id);
+    return out;
+  };
+  const all = await ids({ limit: 0 });
+  assert.equal(all.length, 3000);
+  assert.deepEqual(all.slice(0, 3), ['id00000000000', 'id00000000001', 'id00000000002']);
+  assert.equal(all[10], 'idlong', 'in its place, whole');
+  assert.deepEqual(await ids({ limit: 0, search: 'NEEDLE' }), ['id00000000003', 'idlong', 'id00000002999']);
+  // records appended a second apart: from 2,500 s on are the last 500 (more than 5 minutes of slack read)
+  assert.deepEqual(await ids({ limit: 0, since: Date.UTC(2026, 0, 1) + 2_500_000 }), all.slice(2500));
+  assert.deepEqual(await ids({ limit: 0, since: Date.UTC(2027, 0, 1) }), []);
+  assert.equal((await ids({ limit: 0, since: 0 })).length, 3000);
+  // a tenth of a second apart, a little out of order (another writer's record a minute late): the
+  // binary search narrows to 1 MiB, less than the 5 minutes of slack, and still finds them all
+  const fast = new History(tempDir());
+  const t0 = Date.UTC(2026, 0, 1);
+  writeRecords(fast.file, 0, 4000, new Set(), 100);
+  // 330 s, after records of up to 399.9 s
+  appendFileSync(
+    fast.file,
+    `${JSON.stringify({ id: 'idlate', time: new Date(t0 + 330_000).toISOString(), command: 'batch', image: 'late.png', prompt: 'p', model: 'm', ok: true, answer: 'a' })}\n`,
+  );
+  writeRecords(fast.file, 4000, 9000, new Set(), 100);
+  const found: string[] = [];
+  for await (const r of fast.records({ limit: 0, since: t0 + 320_000 })) found.push(r.id);
+  assert.equal(found.length, 9000 - 3200 + 1, 'the 5,800 records from 320 s on, and the late one');
+  assert.deepEqual([found[0], found[800]], ['id00000003200', 'idlate'], 'in the order written');
+});
+
 test('History.query through the index finds what reading every record finds', async () => {
   const h = new History(tempDir());
   const needles = new Set([3, 1500, 4321, 8999]);
@@ -128,12 +168,22 @@ test('History.query through the index finds what reading every record finds', as
     { limit: 3, model: 'GPT-4o' },
     { limit: 0, image: 'IMG_1500.' },
   ];
-  for (const f of filters)
+  const since = Date.UTC(2026, 0, 1) + 7000 * 1000;
+  filters.push({ limit: 0, since }, { limit: 4, since, search: 'hay' }, { limit: 0, since: since + 3 * 3600_000 });
+  const streamed = async (f: HistoryFilter) => {
+    const ids: string[] = [];
+    for await (const r of h.records(f)) ids.push(r.id);
+    return ids;
+  };
+  for (const f of filters) {
     assert.deepEqual(
       (await h.query(f)).map((r) => r.id),
       brute(f),
       JSON.stringify(f),
     );
+    // every one of them (-n 0) read forward, oldest first: the same
+    assert.deepEqual(await streamed(f), brute(f), `records ${JSON.stringify(f)}`);
+  }
   assert.ok(existsSync(h.indexFile), 'the index was made');
   // records appended after the index was made are found too
   writeRecords(h.file, 9000, 9100, new Set([9050]));
