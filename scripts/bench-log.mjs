@@ -95,6 +95,7 @@ const cases = [
   log(['-n', '0', '--since', '2026-01-12T12:00:00Z'], 'every record of the last 12 hours, read forward'),
   log(['--model', 'gpt-4o'], 'the latest 20 of one model'),
   log(['--model', 'gpt-5'], 'absent model: found in no block'),
+  log(['--failed'], 'no failure: found in no block'),
   log(['--image', 'IMG_0000042'], 'one image, near the start'),
   log(['show', (Date.parse('2026-01-01T00:00:00Z') + 7 * 1000).toString(36).padStart(9, '0')], 'one record by its id, near the start'),
   { name: 'floor: cat history.jsonl > /dev/null', note: '', cmd: 'sh', args: ['-c', `cat "${file}" > /dev/null`] },

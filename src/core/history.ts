@@ -292,6 +292,7 @@ export class History {
     const out: HistoryRecord[] = [];
     const { forms, texts, folded } = needleOf(f);
     for await (const line of this.scan(forms, f.since, texts, folded)) {
+      if (f.ok === false && !line.includes(FAILED)) continue;
       const r = parseLine(line);
       if (!r || !matchesFilter(r, f)) continue;
       out.push(r);
@@ -312,6 +313,7 @@ export class History {
     }
     const { forms, texts, folded } = needleOf(f);
     for await (const line of this.scan(forms, f.since, texts, folded, true)) {
+      if (f.ok === false && !line.includes(FAILED)) continue;
       const r = parseLine(line);
       if (r && matchesFilter(r, f)) yield r;
     }
@@ -392,23 +394,37 @@ export class History {
   }
 }
 
-/** What a filter looks for in the file's bytes (the search, else the image, else the model), and how. */
+/**
+ * A failure as its record spells it: the field, which nothing else in a line can be (quotes inside a
+ * string are escaped). A line without it is no failure, and is not parsed to find that out.
+ */
+const FAILED = '"ok":false';
+
+/**
+ * What a filter looks for in the file's bytes (the search, else the image, else the model, else a
+ * failure for --failed), and how.
+ */
 function needleOf(f: HistoryFilter): { forms: Buffer[] | undefined; texts: (number[] | null)[] | undefined; folded: boolean } {
+  const failed = f.ok === false ? textBits(FAILED, true) : null;
+  const text = f.search ?? f.image ?? f.model;
+  if (text === undefined)
+    return failed
+      ? { forms: [Buffer.from(FAILED)], texts: [failed], folded: false }
+      : { forms: undefined, texts: undefined, folded: false };
   const hex = f.image !== undefined && /^[0-9a-f]{6,64}$/i.test(f.image);
   const needle =
     f.search !== undefined
       ? searchForms(f.search, true)
       : f.image !== undefined
         ? [...searchForms(f.image, false), ...(hex ? [(f.image as string).toLowerCase()] : [])]
-        : f.model !== undefined
-          ? searchForms(f.model, true)
-          : undefined;
-  const texts = (f.search ?? f.image ?? f.model) !== undefined ? [textBits((f.search ?? f.image ?? f.model) as string)] : undefined;
+        : searchForms(text, true);
+  // With --failed, a block must hold the trigrams of a failure as well as the text's.
+  const bits = textBits(text);
+  const texts = [failed ? [...(bits ?? []), ...failed] : bits];
   // The search and the model are matched in any case (folded bytes); an image path as written.
-  const anyCase = f.search !== undefined || (f.image === undefined && f.model !== undefined);
-  const forms = needle?.map((s) => Buffer.from(s, anyCase ? 'latin1' : 'utf8'));
-  const folded = anyCase && forms !== undefined && needsFold(forms);
-  return { forms, texts, folded };
+  const anyCase = f.search !== undefined || f.image === undefined;
+  const forms = needle.map((s) => Buffer.from(s, anyCase ? 'latin1' : 'utf8'));
+  return { forms, texts, folded: anyCase && needsFold(forms) };
 }
 
 /**

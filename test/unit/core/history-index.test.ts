@@ -41,8 +41,9 @@ function writeRecords(file: string, from: number, to: number, needles: Set<numbe
         model: i % 2 ? 'claude-sonnet' : 'gpt-4o',
         tokens: null,
         duration_ms: 1,
-        ok: true,
-        answer: `${needles.has(i) ? 'A Needle in the hay. ' : ''}${'grass and hay and straw '.repeat(40)}${i}`,
+        // a failure now and then, and one answer that quotes what a failure's record says
+        ok: i % 1500 !== 7,
+        answer: `${needles.has(i) ? 'A Needle in the hay. ' : ''}${i === 4321 ? 'it said "ok":false. ' : ''}${'grass and hay and straw '.repeat(40)}${i}`,
       }),
     );
   appendFileSync(file, lines.join('\n') + '\n');
@@ -137,7 +138,7 @@ test('History.records (-n 0): every match oldest first, a line longer than a rea
 
 test('History.query through the index finds what reading every record finds', async () => {
   const h = new History(tempDir());
-  const needles = new Set([3, 1500, 4321, 8999]);
+  const needles = new Set([3, 1500, 4321, 7507, 8999]);
   writeRecords(h.file, 0, 9000, needles);
   assert.ok(statSync(h.file).size > INDEX_FROM_BYTES, 'big enough to be indexed');
   // every record, read once per state of the file (9 MB of JSON: not again for each filter)
@@ -167,6 +168,11 @@ test('History.query through the index finds what reading every record finds', as
     { limit: 0, search: 'IMG_4321.jpg' },
     { limit: 3, model: 'GPT-4o' },
     { limit: 0, image: 'IMG_1500.' },
+    { limit: 0, ok: false },
+    { limit: 2, ok: false, model: 'GPT-4o' },
+    { limit: 0, ok: false, search: 'needle' },
+    { limit: 0, ok: false, search: '"ok":false' },
+    { limit: 0, search: '"ok":false' },
   ];
   const since = Date.UTC(2026, 0, 1) + 7000 * 1000;
   filters.push({ limit: 0, since }, { limit: 4, since, search: 'hay' }, { limit: 0, since: since + 3 * 3600_000 });
