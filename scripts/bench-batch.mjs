@@ -8,18 +8,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { completionBody, listenLocal } from './bench-relay.mjs';
+import { builtBin, completionBody, listenLocal } from './bench-relay.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'imgdesc.js');
-if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
-  console.error('run `npm run build` first');
-  process.exit(1);
-}
+const BIN = builtBin();
 const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-batch-'));
 const TOKEN = 'sk-bench-0123456789abcdef';
 

@@ -12,16 +12,10 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, renameSync, rmSync,
 import { createServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { completionBody, listenLocal } from './bench-relay.mjs';
+import { builtBin, completionBody, listenLocal } from './bench-relay.mjs';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'imgdesc.js');
-if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
-  console.error('run `npm run build` first');
-  process.exit(1);
-}
+const BIN = builtBin();
 if (!existsSync('/usr/bin/time')) {
   console.log('cache-size: /usr/bin/time is missing (it measures CPU and memory): skipped');
   process.exit(0);

@@ -15,18 +15,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { completionBody, listenLocal } from './bench-relay.mjs';
+import { builtBin, completionBody, listenLocal } from './bench-relay.mjs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'imgdesc.js');
-if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
-  console.error('run `npm run build` first');
-  process.exit(1);
-}
+const BIN = builtBin();
 if (!existsSync('/usr/bin/time')) {
   console.log('cache: /usr/bin/time is missing (it measures the CPU time of the process): skipped');
   process.exit(0);

@@ -1,6 +1,22 @@
-// What the benches' relays on 127.0.0.1 share: a chat completion's body, and listening on a random
-// port with a close() that does not wait for kept-alive connections. Each bench keeps its own
-// handler (latency, 429 windows, counts): that is what it measures.
+// What the benches share: the CLI they run (built), and for their relays on 127.0.0.1 a chat
+// completion's body and listening on a random port with a close() that does not wait for
+// kept-alive connections. Each bench keeps its own handler (latency, 429 windows, counts): that is
+// what it measures.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout the benches belong to. */
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** bin/imgdesc.js of this checkout, once `npm run build` has made dist/ (else the bench says so and exits). */
+export function builtBin() {
+  if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
+    console.error('run `npm run build` first');
+    process.exit(1);
+  }
+  return join(ROOT, 'bin', 'imgdesc.js');
+}
 
 /** A chat.completion response body with one answer. */
 export function completionBody(
