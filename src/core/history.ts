@@ -290,11 +290,7 @@ export class History {
   /** The latest records that match, oldest first (as a log reads). */
   async query(f: HistoryFilter): Promise<HistoryRecord[]> {
     const out: HistoryRecord[] = [];
-    const { forms, texts, folded } = needleOf(f);
-    for await (const line of this.scan(forms, f.since, texts, folded)) {
-      if (f.ok === false && !line.includes(FAILED)) continue;
-      const r = parseLine(line);
-      if (!r || !matchesFilter(r, f)) continue;
+    for await (const r of this.matching(f, false)) {
       out.push(r);
       if (f.limit > 0 && out.length >= f.limit) break;
     }
@@ -311,8 +307,14 @@ export class History {
       yield* await this.query(f);
       return;
     }
+    yield* this.matching(f, true);
+  }
+
+  /** The records that match, newest first (or oldest first: see scan). */
+  private async *matching(f: HistoryFilter, oldestFirst: boolean): AsyncGenerator<HistoryRecord> {
     const { forms, texts, folded } = needleOf(f);
-    for await (const line of this.scan(forms, f.since, texts, folded, true)) {
+    for await (const line of this.scan(forms, f.since, texts, folded, oldestFirst)) {
+      // no failure, told without parsing the line (see FAILED)
       if (f.ok === false && !line.includes(FAILED)) continue;
       const r = parseLine(line);
       if (r && matchesFilter(r, f)) yield r;
@@ -613,6 +615,9 @@ export function candidateLines(region: Buffer, forms: Buffer[], folded: boolean)
   return [...starts].sort((x, y) => y[0] - x[0]);
 }
 
+/** The expression of a query's forms: made once, for the first chunk (every chunk gets the same array). */
+const patterns = new WeakMap<Buffer[], { re: RegExp; over: number }>();
+
 /** Bytes of a region read as one string at a time, when looking for text in any case. */
 const PIECE = 64 * 1024;
 
@@ -625,8 +630,12 @@ const PIECE = 64 * 1024;
  * objects, where a 1 MiB one would take fresh pages from the system for each piece of the file.
  */
 function* foldedMatches(region: Buffer, forms: Buffer[]): Generator<number> {
-  const re = new RegExp(forms.map((f) => f.toString('latin1').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'gi');
-  const over = Math.max(...forms.map((f) => f.length)) - 1;
+  let pattern = patterns.get(forms);
+  if (!pattern) {
+    const re = new RegExp(forms.map((f) => f.toString('latin1').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'gi');
+    patterns.set(forms, (pattern = { re, over: Math.max(...forms.map((f) => f.length)) - 1 }));
+  }
+  const { re, over } = pattern;
   for (let at = 0; at < region.length; at += PIECE) {
     const text = region.toString('latin1', at, Math.min(region.length, at + PIECE + over));
     re.lastIndex = 0;
