@@ -601,20 +601,30 @@ class Store {
   /**
    * Rewrites the files within `maxBytes`, dropping the least recently used entries first (and
    * torn, foreign and replaced lines). Two passes over the files, one file in memory at a time:
-   * when each entry was last used, then each file without the entries dropped.
+   * when each entry was last used, then each file without the entries dropped (an entry read in the
+   * first pass is not parsed again; one appended since is).
    */
   async prune(maxBytes: number): Promise<{ removed: number; freed: number; entries: number; bytes: number }> {
-    const live: Live[] = [];
+    const seen = new Map<string, Live>();
     let before = 0;
     for await (const f of this.files()) {
       before += f.buf.length;
-      for (const e of this.live(f.buf, f.index)) live.push(e);
+      for (const e of this.live(f.buf, f.index)) seen.set(e.key, e);
     }
-    const drop = dropped(live, maxBytes);
+    const drop = dropped([...seen.values()], maxBytes);
     let after = 0;
     let entries = 0;
     for await (const f of this.files()) {
-      const kept = this.live(f.buf, f.index).filter((e) => !drop.has(e.key));
+      const kept: Live[] = [];
+      const since: FileIndex = { ino: 0, size: 0, entries: new Map(), used: f.index.used };
+      for (const [key, s] of f.index.entries) {
+        if (drop.has(key)) continue;
+        const e = seen.get(key);
+        // the same line where the first pass read it (the file is only appended to meanwhile)
+        if (e?.start === s.start && e.end === s.end) kept.push({ ...e, used: Math.max(e.used, f.index.used.get(key) ?? 0) });
+        else since.entries.set(key, s);
+      }
+      kept.push(...this.live(f.buf, since));
       entries += kept.length;
       after += rewrite(f.path, f.buf.length, content(f.buf, kept));
     }
