@@ -1,9 +1,9 @@
 // The answer cache's key and store, what may be cached, and the history's store and queries.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AnswerCache, answerKey, digestHash, dropped, imageDigest, knownDigest, preparedKey } from '../../../src/core/answer-cache.ts';
@@ -273,6 +273,37 @@ test('AnswerCache: bounded as it is used: a file past its share of the size is t
   // an answer bigger than the file's share is kept, alone
   await new AnswerCache(root, max).put(key(42), stored('z'.repeat(5000)), now + 1);
   assert.deepEqual((await new AnswerCache(root, max).get(key(42), now + 1))?.response.body, { pad: 'z'.repeat(5000) });
+});
+
+// A folder where files can be made and appended to but not renamed over: `chattr +a` (root is not
+// stopped by permissions), or without write permission for anyone else.
+function appendOnly(dir: string): (() => void) | string {
+  if (process.getuid?.() !== 0) {
+    chmodSync(dir, 0o500);
+    return () => chmodSync(dir, 0o700);
+  }
+  const r = spawnSync('chattr', ['+a', dir]);
+  if (r.status !== 0) return `skipped: chattr +a is not possible here (${String(r.stderr).trim() || r.error?.message})`;
+  return () => spawnSync('chattr', ['-a', dir]);
+}
+
+test('AnswerCache: in a folder whose files it cannot rewrite, answers are stored and found, and trimming is tried once', async (t) => {
+  const max = 1024 * 1024;
+  const cache = new AnswerCache(tempDir(), max);
+  const key = (i: number) => `5a${String(i).padStart(62, '0')}`;
+  await cache.put(key(0), stored('x'.repeat(900)));
+  const release = appendOnly(cache.dir);
+  if (typeof release === 'string') return t.skip(release);
+  try {
+    // 12 answers of ~1 KB in a file whose share is 3,840 bytes: past it from the fourth on
+    for (let i = 1; i <= 12; i++) await cache.put(key(i), stored('x'.repeat(900)));
+    for (let i = 0; i <= 12; i++) assert.ok(await new AnswerCache(cache.root, max).get(key(i)), `answer ${i}`);
+    assert.ok(statSync(cache.fileOf(key(0))).size > 3840, 'not trimmed');
+    // a failed trim leaves its temp file (nothing can be removed from the folder): one, not one per answer
+    assert.ok(readdirSync(cache.dir).filter((n) => n.endsWith('.tmp')).length <= 1, readdirSync(cache.dir).join(' '));
+  } finally {
+    release();
+  }
 });
 
 test('AnswerCache: two runs trimming the same file at once leave it whole, within its share (spawned)', async () => {
