@@ -18,6 +18,8 @@ import {
   matchesFilter,
   needsFold,
   candidateLines,
+  anchorOf,
+  mayBeInField,
   tokensOf,
   type HistoryRecord,
   type NewRecord,
@@ -508,6 +510,141 @@ test('candidateLines: each line with a form once, last first; in any case across
     const forms = searchForms(q, true).map((f) => Buffer.from(f, 'latin1'));
     assert.deepEqual(candidateLines(text, forms, true), candidateLines(copy, forms, false), q);
   }
+});
+
+test('anchorOf: one or two ASCII letters are found by the rarer letter in both cases; anything else by the expression', () => {
+  const a = (...forms: string[]) => anchorOf(forms.map((f) => Buffer.from(f, 'latin1')));
+  assert.deepEqual(a('q'), { cases: ['q', 'Q'], offset: 0, other: -1 });
+  assert.deepEqual(a('e'), { cases: ['e', 'E'], offset: 0, other: -1 }, 'one letter, however common');
+  assert.deepEqual(a('ok'), { cases: ['k', 'K'], offset: 1, other: 0x6f }, 'k is rarer than o');
+  assert.deepEqual(a('zq'), { cases: ['z', 'Z'], offset: 0, other: 0x71 }, 'z is the rarest');
+  assert.deepEqual(a('kk'), { cases: ['k', 'K'], offset: 0, other: 0x6b });
+  assert.equal(a('hh'), undefined, 'two common letters');
+  assert.equal(a('th'), undefined);
+  assert.equal(a('zeb'), undefined, 'three letters: trigrams');
+  assert.equal(a('7'), undefined, 'no letter');
+  assert.equal(a('a.'), undefined);
+  assert.equal(a('\xe3\xa9'), undefined, 'a letter beyond ASCII (é folded)');
+  assert.equal(a('q', 'x'), undefined, 'two forms');
+  assert.equal(a(''), undefined);
+});
+
+test('candidateLines: one or two letters by their rarer letter find the lines the expression finds, across the 64 KiB pieces', () => {
+  // `qx` and `Xq` each across the end of a 64 KiB piece (the first letter its last byte)
+  const head = ['{"a":"Quay"}'];
+  const straddling = (before: string, pair: string, at: number) => `{"a":"${'.'.repeat(at - before.length - 1 - 6)}${pair}"}`;
+  const first = straddling(head.join('\n'), 'qx', 65_535);
+  const mid = ['{"a":"none here"}', '{"a":"OK then"}', '{"a":"so, oK"}'];
+  const before = [...head, first, ...mid].join('\n');
+  const lines = [...head, first, ...mid, straddling(before, 'Xq', 2 * 65_536 - 1), '{"a":"book"}', '{"a":"kayak, no o before"}'];
+  const region = Buffer.from(lines.join('\n'));
+  assert.equal(region.indexOf('qx'), 65_535);
+  assert.equal(region.indexOf('Xq'), 2 * 65_536 - 1);
+  const found = (form: string, byExpression: boolean) => {
+    // the expression's way: a form it does not anchor (the same lines, looked for as `form|form`)
+    const forms = byExpression ? [Buffer.from(form, 'latin1'), Buffer.from(form, 'latin1')] : [Buffer.from(form, 'latin1')];
+    return candidateLines(region, forms, true).map(([x, y]) => region.toString('latin1', x, y));
+  };
+  for (const form of ['q', 'x', 'ok', 'qx', 'xq', 'ko', 'k', 'z']) assert.deepEqual(found(form, false), found(form, true), form);
+  assert.deepEqual(found('ok', false), [lines[6], lines[4], lines[3]]);
+  assert.deepEqual(found('xq', false), [lines[5]]);
+  assert.deepEqual(found('qx', false), [lines[1]]);
+});
+
+test("mayBeInField: a match in a key, a number, true/false or another field's string is surely not in the text searched", () => {
+  const line = JSON.stringify({
+    id: '0mxe2vptuj089',
+    time: '2026-12-08T02:26:32.706Z',
+    command: 'batch',
+    image: 'photos/ok.jpg',
+    images: ['a.png', 'ok'],
+    sha256: 'ab'.repeat(32),
+    prompt: 'is it ok?',
+    model: 'gpt-4o',
+    tokens: { prompt: 1200, completion: 160, total: 1360 },
+    duration_ms: 1500,
+    ok: true,
+    finish_reason: 'stop',
+    answer: 'He said "ok": fine, "finish_reason":"x" and {ok}',
+    error: { code: 'rate_limited', status: 429, message: 'slow down' },
+  });
+  const buf = Buffer.from(line);
+  const SEARCHED = new Set(['answer', 'prompt', 'image', 'images', 'path', 'message', 'model', 'system']);
+  // `text` at its `nth` place in the line (0: the first)
+  const at = (text: string, nth = 0) => {
+    let p = -1;
+    for (let i = 0; i <= nth; i++) p = line.indexOf(text, p + 1);
+    assert.ok(p >= 0, `${text} #${nth} is in the line`);
+    return mayBeInField(buf, p, SEARCHED);
+  };
+  assert.equal(at('mxe'), false, 'the id');
+  assert.equal(at('26:32'), false, 'the time');
+  assert.equal(at('batch'), false, 'the command');
+  assert.equal(at('ok.jpg'), true, 'the image');
+  assert.equal(at('ok', 1), true, 'a string of an array (images)');
+  assert.equal(at('abab'), false, 'the sha256');
+  assert.equal(at('ok?'), true, 'the prompt');
+  assert.equal(at('prompt', 1), false, 'a key inside tokens');
+  assert.equal(at('1200'), false, 'a count');
+  assert.equal(at('500'), false, 'a number after its first digit');
+  assert.equal(at('ok":t'), false, 'the key ok, and on into its value');
+  assert.equal(at('rue'), false, 'true');
+  assert.equal(at('finish'), false, 'a key');
+  assert.equal(at('stop'), false, 'finish_reason');
+  assert.equal(at('He said'), true, 'the answer');
+  assert.equal(at('ok\\"'), true, 'after an escaped quote: not sure, so it may');
+  assert.equal(at('x\\" and'), true, 'the answer, after a key-like text in it');
+  assert.equal(at('{ok}'), true, 'braces in the answer');
+  assert.equal(at('rate'), false, 'the error code');
+  assert.equal(at('429'), false, 'the error status');
+  assert.equal(at('slow'), true, 'the error message');
+  assert.equal(mayBeInField(buf, 0, SEARCHED), true, 'the line start: not sure');
+  assert.equal(mayBeInField(buf, line.indexOf('gpt'), new Set(['image'])), false, 'the model, when only the image counts');
+});
+
+test('candidateLines with fields: a line whose only match is in its keys or numbers is no candidate', () => {
+  const lines = [
+    '{"id":"1","ok":true,"finish_reason":"stop","duration_ms":1500,"answer":"a finish line"}',
+    '{"id":"2","ok":true,"finish_reason":"stop","duration_ms":1500,"answer":"a dog"}',
+    '{"id":"3","ok":false,"error":{"code":"x","status":500,"message":"HTTP 1500"}}',
+  ];
+  const region = Buffer.from(lines.join('\n'));
+  const fields = new Set(['answer', 'message']);
+  const spans = (form: string, folded: boolean) =>
+    candidateLines(region, [Buffer.from(form, 'latin1')], folded, fields).map(([a, b]) => region.toString('latin1', a, b));
+  assert.deepEqual(spans('finish', true), [lines[0]]);
+  assert.deepEqual(spans('ok', true), []);
+  assert.deepEqual(spans('1500', false), [lines[2]]);
+  assert.deepEqual(
+    candidateLines(region, [Buffer.from('1500')], false).map(([a]) => a),
+    [region.lastIndexOf('{"id":"3"'), region.lastIndexOf('{"id":"2"'), 0],
+    'without fields: every line with it',
+  );
+});
+
+test("History.query --search: a word of every record's keys or values (ok, finish, batch, stop, true) finds only the records that say it", async () => {
+  const h = new History(tempDir());
+  const answers = ['a dog on a boardwalk', 'looks OK to me', 'a finish line at dusk', 'the red car'];
+  for (const answer of answers)
+    await h.append({
+      command: 'batch',
+      image: 'p.jpg',
+      prompt: 'p',
+      model: 'm',
+      ok: true,
+      finish_reason: 'stop',
+      tokens: null,
+      duration_ms: 1500,
+      answer,
+    } as NewRecord);
+  const said = async (search: string) => (await h.query({ search, limit: 0 })).map((r) => r.answer);
+  assert.deepEqual(await said('ok'), ['looks OK to me']);
+  assert.deepEqual(await said('finish'), ['a finish line at dusk']);
+  assert.deepEqual(await said('batch'), []);
+  assert.deepEqual(await said('stop'), []);
+  assert.deepEqual(await said('true'), []);
+  assert.deepEqual(await said('1500'), []);
+  assert.deepEqual(await said('red'), ['the red car']);
 });
 
 test('History.query --search: a form without letters is found in the bytes as they are, in any case of the rest', async () => {
