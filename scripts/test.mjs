@@ -14,7 +14,7 @@
 // --test-concurrency (default: cores + 4; most of a test's time is waiting on a relay, a timer or a
 // child process, so one group per core would leave the cores idle: on 2 cores, 6 groups took
 // 29-31 s where 4 took 32-33 s, in alternating runs; 8 and 10 were no faster).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,12 +41,18 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 // when node_modules is a link to it (a worktree sharing one): its build, not this one's, would be tested.
 process.env.IMGDESC_TEST_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
-const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
-if (built.status !== 0) {
-  console.error('npm test: the build failed; no tests were run');
-  process.exit(built.status ?? 1);
-}
+// The build and the tests' compile side by side (both esbuild, both short; half a second saved).
+const building = new Promise((resolve) =>
+  spawn(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' })
+    .on('close', (code) => resolve(code))
+    .on('error', () => resolve(1)),
+);
 await compileTests();
+const built = await building;
+if (built !== 0) {
+  console.error('npm test: the build failed; no tests were run');
+  process.exit(built ?? 1);
+}
 
 // `--test-concurrency 6` as node spells it too, read as `--test-concurrency=6` (the 6 is no file)
 const args = process.argv
