@@ -139,6 +139,12 @@ export interface IO {
    * the first (batch) stop waiting; absent, nothing waits.
    */
   quit?: AbortSignal | undefined;
+  /**
+   * An exiftool process that outlives the command (RAW previews, photo metadata), for a caller that
+   * runs many commands in one process (the tests' in-process runs): used instead of one started
+   * and ended for the command, and left running.
+   */
+  exiftool?: (() => Promise<import('exiftool-vendored').ExifTool>) | undefined;
 }
 
 /** The `detail` field of an image_url part. */

@@ -47,6 +47,7 @@ export function makeFactory(io: IO, run: RunFlags): Factory {
     searchPath: io.env.PATH,
     cacheDir: cacheDir(io.env),
     dryRun: run.dryRun,
+    ...(io.exiftool ? { exiftool: io.exiftool } : {}),
   };
   return {
     io,

@@ -130,6 +130,26 @@ export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutM
 }
 
 /**
+ * One exiftool process for every in-process run of this test process, started by the first that
+ * needs one (RAW previews, --xmp, --embed): starting one costs about 0.3 s of CPU. Ended when the
+ * process has nothing left to do (exiftool-vendored's process does not hold it open); not by a
+ * node:test `after` hook, which a group of test files in one process runs once the first file's
+ * tests are done. (A spawned run starts and ends its own, as the CLI does.)
+ */
+let exiftool: { get: NonNullable<IO['exiftool']>; close: () => Promise<void> } | undefined;
+const sharedExiftool: NonNullable<IO['exiftool']> = async () => {
+  if (!exiftool) {
+    exiftool = (await import('../../src/metadata/index.ts')).exiftoolSession();
+    const mine = exiftool;
+    process.once('beforeExit', () => {
+      if (exiftool === mine) exiftool = undefined;
+      void mine.close();
+    });
+  }
+  return exiftool.get();
+};
+
+/**
  * Runs the CLI in this process: `main(argv, io)` with an IO that captures stdout and stderr as
  * bytes, the same clean environment as `runCli`, and the same result shape. Most end-to-end cases
  * use this; `runCli` is kept for what needs a real process (signals, pipes, exit, proxies).
@@ -164,6 +184,7 @@ export async function run(args: string[], opts: InProcessOptions = {}): Promise<
     cwd: opts.cwd ?? ROOT,
     signal: controller.signal,
     quit: quit.signal,
+    exiftool: sharedExiftool,
   };
   opts.onStart?.(controller, quit);
   const code = await main(args, io);
