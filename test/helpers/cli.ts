@@ -136,17 +136,19 @@ export interface InProcessOptions extends Omit<RunOptions, 'onSpawn' | 'timeoutM
  * node:test `after` hook, which a group of test files in one process runs once the first file's
  * tests are done. (A spawned run starts and ends its own, as the CLI does.)
  */
-let exiftool: { get: NonNullable<IO['exiftool']>; close: () => Promise<void> } | undefined;
+let exiftool: Promise<{ get: NonNullable<IO['exiftool']>; close: () => Promise<void> }> | undefined;
 const sharedExiftool: NonNullable<IO['exiftool']> = async () => {
-  if (!exiftool) {
-    exiftool = (await import('../../src/metadata/index.ts')).exiftoolSession();
+  // the promise kept at once: runs that start side by side get the same session
+  exiftool ??= import('../../src/metadata/index.ts').then(({ exiftoolSession }) => {
+    const session = exiftoolSession();
     const mine = exiftool;
     process.once('beforeExit', () => {
       if (exiftool === mine) exiftool = undefined;
-      void mine.close();
+      void session.close();
     });
-  }
-  return exiftool.get();
+    return session;
+  });
+  return (await exiftool).get();
 };
 
 /**
