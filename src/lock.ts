@@ -143,8 +143,12 @@ export async function tryLock(
     const info = parseLock(text);
     if (info !== undefined && lockHeld(info, facts))
       return { heldBy: info.pid, host: info.host !== facts.host ? info.host : undefined, path: lockPath };
-    // Unreadable or naming no live imgdesc: stale (a lock file is never seen half-written).
-    await unlink(lockPath).catch(() => undefined);
+    // Unreadable or naming no live imgdesc: stale (a lock file is never seen half-written). Removed
+    // only while it is still that file: its holder may have released it meanwhile and another
+    // process taken the lock (each lock's text is its own: a random id), and removing that one let
+    // two `config set` in at once under load, one change lost. (What is left is the instant between
+    // this read and the unlink, not the whole of the check above.)
+    if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === text) await unlink(lockPath).catch(() => undefined);
     staleRemoved++;
   }
 }

@@ -67,6 +67,25 @@ test('tryLock: writes who holds it; a second take is refused; a planted PID 1 lo
   assert.equal(existsSync(lockPathFor(path)), true);
 });
 
+test('tryLock: a stale lock replaced by a live one while it is checked is left alone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'imgdesc-lock-'));
+  const path = join(dir, 'config.json');
+  // pid 99 ran no more; while that is looked up, it had released and pid 4242 took the lock
+  writeFileSync(lockPathFor(path), '{"pid":99,"host":"here","start":"5","id":"old"}\n');
+  const live = '{"pid":4242,"host":"here","start":"777","id":"new"}\n';
+  const got = await tryLock(
+    path,
+    facts({
+      running: (pid) => {
+        if (pid === 99) writeFileSync(lockPathFor(path), live);
+        return pid === 4242;
+      },
+    }),
+  );
+  assert.deepEqual(got, { heldBy: 4242, host: undefined, path: lockPathFor(path) });
+  assert.equal(readFileSync(lockPathFor(path), 'utf8'), live, 'the live lock is still there');
+});
+
 test('tryLock: of 20 takes at once exactly one wins, no lock file is ever seen empty, nothing is left beside it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'imgdesc-lock-'));
   const path = join(dir, 'config.json');
