@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtBin } from './bench-relay.mjs';
+import { builtBin, median } from './bench-relay.mjs';
 
 const BIN = builtBin();
 delete process.env.NODE_EXTRA_CA_CERTS;
@@ -57,10 +57,6 @@ if (!existsSync(file)) {
   renameSync(tmp, file);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const env = {
   PATH: process.env.PATH,
   HOME: state,

@@ -1,4 +1,4 @@
-// What the benches share: the CLI they run (built), and for their relays on 127.0.0.1 a chat
+// What the benches share: the CLI they run (built), the median of their runs, and for their relays on 127.0.0.1 a chat
 // completion's body and listening on a random port with a close() that does not wait for
 // kept-alive connections. Each bench keeps its own handler (latency, 429 windows, counts): that is
 // what it measures.
@@ -46,4 +46,11 @@ export function listenLocal(server) {
       }),
     ),
   );
+}
+
+/** The median of the numbers given, leaving out undefined ones (a run that measured nothing); undefined for none. */
+export function median(xs) {
+  const s = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  if (!s.length) return undefined;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

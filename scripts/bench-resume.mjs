@@ -33,7 +33,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createServer } from 'node:http';
-import { completionBody, listenLocal } from './bench-relay.mjs';
+import { completionBody, listenLocal, median } from './bench-relay.mjs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,11 +224,6 @@ async function once(bin, out, stopAtFirst) {
   };
 }
 
-const median = (xs) => {
-  const s = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
-  if (!s.length) return undefined;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const sec = (ms) => (ms === undefined ? '   —  ' : `${(ms / 1000).toFixed(2)} s`.padStart(7));
 
 console.log(

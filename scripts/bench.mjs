@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { completionBody } from './bench-relay.mjs';
+import { completionBody, median } from './bench-relay.mjs';
 
 const BIN = new URL('../bin/imgdesc.js', import.meta.url).pathname;
 // Users rarely set it, and it costs Node 20 about 40 ms at every start: it would hide the ratios.
@@ -17,11 +17,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const work = mkdtempSync(join(tmpdir(), 'imgdesc-bench-'));
 const only = process.argv.slice(2);
 const want = (name) => only.length === 0 || only.includes(name);
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function time(cmd, args, opts = {}) {
   const t0 = performance.now();
