@@ -315,8 +315,7 @@ export class History {
 
   /** The records that match, newest first (or oldest first: see scan). */
   private async *matching(f: HistoryFilter, oldestFirst: boolean): AsyncGenerator<HistoryRecord> {
-    const { forms, texts, folded, fields } = needleOf(f);
-    for await (const line of this.scan(forms, f.since, texts, folded, oldestFirst, fields)) {
+    for await (const line of this.scan(needleOf(f), f.since, oldestFirst)) {
       // no failure, told without parsing the line (see FAILED)
       if (f.ok === false && !line.includes(FAILED)) continue;
       const r = parseLine(line);
@@ -328,7 +327,8 @@ export class History {
   async find(id: string): Promise<HistoryRecord[]> {
     const found: HistoryRecord[] = [];
     const mark = `{"id":"${id}`;
-    for await (const line of this.scan([Buffer.from(mark)], undefined, [textBits(mark, true)])) {
+    const needle = { forms: [Buffer.from(mark)], texts: [textBits(mark, true)], folded: false, fields: undefined };
+    for await (const line of this.scan(needle, undefined)) {
       const r = parseLine(line);
       if (!r?.id.startsWith(id)) continue;
       if (r.id === id) return [r];
@@ -342,7 +342,7 @@ export class History {
     const st = await stat(this.file).catch(() => undefined);
     if (!st) return { bytes: 0, records: 0 };
     let records = 0;
-    for await (const _ of this.scan(undefined, undefined)) records++;
+    for await (const _ of this.scan(NOTHING, undefined)) records++;
     await truncate(this.file, 0);
     await rm(this.indexFile, { force: true });
     return { bytes: st.size, records };
@@ -354,20 +354,13 @@ export class History {
   }
 
   /**
-   * The lines of the file, newest first; with `forms`, only lines that contain one of them (found
-   * by a byte search over whole chunks), and with `texts` (textBits of what is looked for), only
-   * in the blocks the index says can hold one of them. Stops once a chunk starts before `since`.
-   * Sync reads underneath: a query is all the process does, and the pool would only add to it.
+   * The lines of the file, newest first; with the needle's `forms`, only lines that contain one of
+   * them (linesOf), and with its `texts` (textBits of what is looked for), only in the blocks the
+   * index says can hold one of them. Stops once a chunk starts before `since`. Sync reads
+   * underneath: a query is all the process does, and the pool would only add to it.
    * `oldestFirst`: the lines oldest first instead, from the oldest that can be from `since` on.
    */
-  private async *scan(
-    forms: Buffer[] | undefined,
-    since: number | undefined,
-    texts?: (number[] | null)[],
-    folded = false,
-    oldestFirst = false,
-    fields?: ReadonlySet<string>,
-  ): AsyncGenerator<string> {
+  private async *scan(needle: Needle, since: number | undefined, oldestFirst = false): AsyncGenerator<string> {
     let fd: number;
     try {
       fd = openSync(this.file, 'r');
@@ -379,7 +372,8 @@ export class History {
       const st = fstatSync(fd);
       // [start, end) of what is read, newest first; each starts at the start of a line.
       const ranges: [number, number][] = [];
-      if (forms && texts && st.size >= INDEX_FROM_BYTES) {
+      const texts = needle.texts;
+      if (needle.forms && texts && st.size >= INDEX_FROM_BYTES) {
         const index = HistoryIndex.open(this.indexFile, fd, st.ino, st.size);
         ranges.push([index.covered, st.size]);
         for (let i = index.blocks - 1; i >= 0; i--) if (index.mayHold(i, texts)) ranges.push(index.block(i));
@@ -390,10 +384,10 @@ export class History {
       const mem = { buf: Buffer.allocUnsafe(CHUNK + 64 * 1024) };
       if (oldestFirst) {
         const from = since === undefined ? 0 : sinceOffset(fd, st.size, since);
-        for (const [lo, hi] of ranges.reverse()) if (hi > from) yield* scanForward(fd, Math.max(lo, from), hi, forms, folded, mem, fields);
+        for (const [lo, hi] of ranges.reverse()) if (hi > from) yield* scanForward(fd, Math.max(lo, from), hi, needle, mem);
         return;
       }
-      for (const [lo, hi] of ranges) if (yield* scanRange(fd, lo, hi, forms, since, folded, mem, fields)) return;
+      for (const [lo, hi] of ranges) if (yield* scanRange(fd, lo, hi, needle, since, mem)) return;
     } finally {
       closeSync(fd);
     }
@@ -413,10 +407,7 @@ const FAILED = '"ok":false';
 function needleOf(f: HistoryFilter): Needle {
   const failed = f.ok === false ? textBits(FAILED, true) : null;
   const text = f.search ?? f.image ?? f.model;
-  if (text === undefined)
-    return failed
-      ? { forms: [Buffer.from(FAILED)], texts: [failed], folded: false, fields: undefined }
-      : { forms: undefined, texts: undefined, folded: false, fields: undefined };
+  if (text === undefined) return failed ? { forms: [Buffer.from(FAILED)], texts: [failed], folded: false, fields: undefined } : NOTHING;
   const hex = f.image !== undefined && /^[0-9a-f]{6,64}$/i.test(f.image);
   const needle =
     f.search !== undefined
@@ -434,12 +425,24 @@ function needleOf(f: HistoryFilter): Needle {
   return { forms, texts, folded: anyCase && needsFold(forms), fields };
 }
 
-/** What a filter looks for in the bytes (needleOf), and in which fields' text a match counts. */
+/**
+ * What a scan looks for in the bytes (needleOf): `forms`, in the bytes folded as fold() does when
+ * `folded`; `texts`, the textBits the index is asked for; `fields`, those whose text a match must
+ * be in (mayBeInField). No `forms`: every line.
+ */
 interface Needle {
   forms: Buffer[] | undefined;
   texts: (number[] | null)[] | undefined;
   folded: boolean;
   fields: ReadonlySet<string> | undefined;
+}
+
+/** Every line. */
+const NOTHING: Needle = { forms: undefined, texts: undefined, folded: false, fields: undefined };
+
+/** [start, end) of each line of `region` the needle finds (every line, without forms), last first. */
+function linesOf(region: Buffer, needle: Needle): [number, number][] {
+  return needle.forms ? candidateLines(region, needle.forms, needle.folded, needle.fields) : allLines(region);
 }
 
 /** The fields matchesFilter looks in for --search, --image and --model (a nested error's `message` too). */
@@ -492,20 +495,17 @@ export function mayBeInField(buf: Buffer, p: number, fields: ReadonlySet<string>
 }
 
 /**
- * The lines of [lo, hi) of the file, newest first (only those with one of `forms`, when given:
- * looked for in the bytes folded as fold() does when `folded`); returns true when a chunk started
- * before `since` (older ranges need not be read). `mem.buf`: the buffer chunks are read into
- * (replaced by a bigger one for a line longer than it).
+ * The lines of [lo, hi) of the file the needle finds (linesOf), newest first; returns true when a
+ * chunk started before `since` (older ranges need not be read). `mem.buf`: the buffer chunks are
+ * read into (replaced by a bigger one for a line longer than it).
  */
 function* scanRange(
   fd: number,
   lo: number,
   hi: number,
-  forms: Buffer[] | undefined,
+  needle: Needle,
   since: number | undefined,
-  folded: boolean,
   mem: { buf: Buffer },
-  fields?: ReadonlySet<string>,
 ): Generator<string, boolean> {
   let end = hi;
   // The start of the region read last, up to its first newline: the end of a line that began in an
@@ -552,8 +552,7 @@ function* scanRange(
     }
     end = start;
 
-    const lines = forms ? candidateLines(region, forms, folded, fields) : allLines(region);
-    for (const [a, b] of lines) yield region.toString('utf8', a, b);
+    for (const [a, b] of linesOf(region, needle)) yield region.toString('utf8', a, b);
     if (since !== undefined && region.length > 0) {
       const firstEnd = region.indexOf(NL);
       const first = parseLine(region.toString('utf8', 0, firstEnd < 0 ? region.length : firstEnd));
@@ -565,18 +564,10 @@ function* scanRange(
 }
 
 /**
- * The lines of [lo, hi) of the file (which starts at the start of a line), oldest first (only those
- * with one of `forms`, when given; see scanRange). A line longer than the buffer grows it.
+ * The lines of [lo, hi) of the file (which starts at the start of a line) the needle finds, oldest
+ * first. A line longer than the buffer grows it.
  */
-function* scanForward(
-  fd: number,
-  lo: number,
-  hi: number,
-  forms: Buffer[] | undefined,
-  folded: boolean,
-  mem: { buf: Buffer },
-  fields?: ReadonlySet<string>,
-): Generator<string> {
+function* scanForward(fd: number, lo: number, hi: number, needle: Needle, mem: { buf: Buffer }): Generator<string> {
   // The file's bytes from `pos` are in the buffer, the first `held` of them carried from the last read.
   let pos = lo;
   let held = 0;
@@ -600,7 +591,7 @@ function* scanForward(
     const cut = last ? n : buf.subarray(0, n).lastIndexOf(NL) + 1;
     if (cut > 0) {
       const region = buf.subarray(0, cut);
-      const lines = forms ? candidateLines(region, forms, folded, fields) : allLines(region);
+      const lines = linesOf(region, needle);
       for (let i = lines.length - 1; i >= 0; i--) {
         const [a, b] = lines[i] as [number, number];
         yield region.toString('utf8', a, b);
