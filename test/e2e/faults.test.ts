@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -428,6 +428,41 @@ describe('interruptions and pipes', () => {
     const { readFileSync } = await import('node:fs');
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'wor');
+    assert.equal(readFileSync(errFile, 'utf8'), '', 'no error text');
+    assert.equal(readFileSync(codeFile, 'utf8').trim(), '0', 'imgdesc itself exits 0');
+  });
+
+  test('EPIPE: `imgdesc log -n 0 | head -c 3` over a history of many 64 KiB writes ends quietly, exit 0', async () => {
+    const home = tempDir('imgdesc-cfg-');
+    const state = join(home, '.local', 'state', 'imgdesc');
+    mkdirSync(state, { recursive: true });
+    const record = (i: number) =>
+      JSON.stringify({
+        id: `0mx${String(i).padStart(10, '0')}`,
+        time: new Date(1_780_000_000_000 + i * 1000).toISOString(),
+        command: 'batch',
+        image: `p${i}.jpg`,
+        sha256: null,
+        prompt: 'p',
+        model: 'm',
+        tokens: null,
+        duration_ms: 1,
+        ok: true,
+        answer: 'word '.repeat(200),
+      });
+    writeFileSync(join(state, 'history.jsonl'), `${Array.from({ length: 3000 }, (_, i) => record(i)).join('\n')}\n`);
+    const errFile = join(work, 'log-epipe.err');
+    const codeFile = join(work, 'log-epipe.code');
+    const script = `"${process.execPath}" "${BIN}" log -n 0 2>"${errFile}" | head -c 3; echo "\${PIPESTATUS[0]}" >"${codeFile}"`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('bash', ['-c', script], { cwd: ROOT, env: cliEnv({}, home), stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', () => resolve(text));
+    });
+    const { readFileSync } = await import('node:fs');
+    assert.equal(out, '0mx');
     assert.equal(readFileSync(errFile, 'utf8'), '', 'no error text');
     assert.equal(readFileSync(codeFile, 'utf8').trim(), '0', 'imgdesc itself exits 0');
   });
