@@ -114,3 +114,29 @@ test('the built bin runs a plain describe (dist/plain.js) as the program does', 
     assert.deepEqual(results[0], results[1], args.join(' '));
   }
 });
+
+test('a plain describe loads neither undici: not the package, not Node’s own (node:http’s WebSocket)', async () => {
+  // An ESM import of node:http evaluates every export on Node 22 and later, and its WebSocket getter
+  // loads Node's bundled undici: about 20 ms of each start. Seen from inside the process at exit.
+  const seen = join(tempDir(), 'loaded.json');
+  const preload = join(tempDir(), 'loaded.cjs');
+  writeFileSync(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ builtins: process.moduleLoadList, files: Object.keys(require.cache) })));\n`,
+  );
+  const r = await runCli(['photo.png'], { cwd: work, env: relayEnv(server.url, { NODE_OPTIONS: `--require ${preload}` }) });
+  assert.equal(r.code, 0, r.stderr);
+  const loaded = JSON.parse(readFileSync(seen, 'utf8')) as { builtins: string[]; files: string[] };
+  assert.ok(
+    loaded.files.some((f) => f.endsWith('route.cjs')),
+    'the preload saw the process',
+  );
+  assert.deepEqual(
+    loaded.builtins.filter((m) => m.includes('undici')),
+    [],
+  );
+  assert.deepEqual(
+    loaded.files.filter((f) => f.includes(`${join('node_modules', 'undici')}`)),
+    [],
+  );
+});
