@@ -14,6 +14,18 @@ export function formatBytes(n: number): string {
   return `${s} ${units[i]}`;
 }
 
+/**
+ * 1234567 → "1,234,567", as toLocaleString('en-US') writes a whole number, without it: its first
+ * call starts ICU, 6–13 ms on Node 20 and about 35 ms on Node 22, at the end of every batch.
+ */
+export function formatCount(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  const digits = String(Math.abs(n));
+  let out = digits.slice(0, digits.length % 3 || 3);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return n < 0 ? `-${out}` : out;
+}
+
 /** The first line of an error's message (or of anything thrown), for one-line reports. */
 export function firstLine(err: unknown): string {
   const message =

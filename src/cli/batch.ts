@@ -1,6 +1,7 @@
 // `imgdesc batch <inputs...>`: many images, one request each, JSON lines out as each finishes.
 import { resolve } from 'node:path';
 import { lstat, stat } from 'node:fs/promises';
+import { formatCount } from '../format.ts';
 import { tryLock, type Lock } from '../lock.ts';
 import { isImageExtension, outputKind, RefusedFileError, refusal } from '../core/safe-files.ts';
 import { outputMatcher, withoutOwnFiles } from '../core/batch-inputs.ts';
@@ -405,7 +406,7 @@ export function guardLine(s: Pick<BatchSummary, 'verdicts' | 'fallbacks'>): stri
   return [parts.length ? `guards: ${parts.join(', ')}` : '', fb].filter(Boolean).join('; ');
 }
 
-const n = (x: number) => x.toLocaleString('en-US');
+const n = formatCount;
 
 /** "cost: 12 images to send, ≈18,400 input tokens (17,200 image + 1,200 prompt), output cap 3,600 tokens (12 × 300)". */
 export function costLine(images: number, e: BatchEstimate): string {

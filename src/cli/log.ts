@@ -1,5 +1,6 @@
 // `imgdesc log`: the history of answers (core/history.ts), latest first to last, one per line;
 // `log show ID` for one in full; `log clear`.
+import { formatCount } from '../format.ts';
 import { jsonSafe, visible, visibleBlock } from '../safe-text.ts';
 import { UsageError, ExitCode, type IO } from '../types.ts';
 import type { Factory } from './factory.ts';
@@ -50,7 +51,7 @@ type Rec = import('../core/history.ts').HistoryRecord;
 
 /** One record as one line: id, time, image, model, tokens, the answer's first line (or the error). */
 export function formatLine(r: Rec, width: number | undefined): string {
-  const tokens = r.cached ? 'cached' : r.tokens?.total != null ? `${r.tokens.total.toLocaleString('en-US')} tok` : '-';
+  const tokens = r.cached ? 'cached' : r.tokens?.total != null ? `${formatCount(r.tokens.total)} tok` : '-';
   const said = r.ok ? ((r.answer ?? '').trim().split('\n')[0] ?? '') : `error: ${r.error?.message ?? 'failed'}`;
   const head = `${r.id}  ${localTime(r.time)}  ${oneLine(shortenLeft(r.image, 40))}  ${oneLine(r.model ?? '-')}  ${tokens}  `;
   const rest = oneLine(said);

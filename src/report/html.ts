@@ -1,5 +1,6 @@
 // The report page: one self-contained HTML file (inline style and script, images embedded as data:
 // URLs or linked locally; a Content-Security-Policy forbids every network fetch). Pure.
+import { formatCount } from '../format.ts';
 import type { ReportCounts, ReportEntry } from './model.ts';
 
 /** What the page shows in place of each image: a src (data: URL or relative link), or why there is none. */
@@ -156,7 +157,7 @@ export function renderReport(entries: ReportEntry[], thumbs: Thumb[], counts: Re
 <title>${esc(opts.title)}</title><style>${STYLE}</style></head>
 <body><header><h1>${esc(opts.title)}</h1>
 <div class="counts"><span><b id="n-total">${counts.total}</b> images</span><span><b id="n-ok">${counts.ok}</b> ok</span><span><b id="n-failed">${counts.failed}</b> failed</span>` +
-    `<span><b id="n-tokens">${counts.tokens.toLocaleString('en-US')}</b> tokens</span>` +
+    `<span><b id="n-tokens">${formatCount(counts.tokens)}</b> tokens</span>` +
     (counts.models.length ? `<span>${esc(counts.models.join(', '))}</span>` : '') +
     `<span class="gen">${esc(opts.generated)}</span></div>
 <div class="controls">${filters}

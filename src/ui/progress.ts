@@ -1,5 +1,6 @@
 // Batch progress on stderr. On a TTY: one line redrawn in place (done/total, failed, skipped,
 // rate, ETA), at most ~12 times a second. Off a TTY: nothing until the final summary.
+import { formatCount } from '../format.ts';
 import type { OutStream } from '../types.ts';
 import { formatDuration } from './render.ts';
 
@@ -69,7 +70,7 @@ export interface PaceLine {
 /** The final summary: counts, elapsed time and tokens. */
 export function summaryLine(c: ProgressCounts, elapsedMs: number, skippedDetail?: string): string {
   const skipped = c.skipped ? `${c.skipped} skipped${skippedDetail ? ` (${skippedDetail})` : ''}` : '0 skipped';
-  const tokens = `${c.tokens.toLocaleString('en-US')} tokens`;
+  const tokens = `${formatCount(c.tokens)} tokens`;
   return `${c.ok} ok, ${c.failed} failed, ${skipped} in ${formatDuration(elapsedMs)}, ${tokens}`;
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { colorLevel, Term } from '../../../src/ui/term.ts';
 import { formatImageReport, formatDuration } from '../../../src/ui/render.ts';
-import { formatBytes } from '../../../src/format.ts';
+import { formatBytes, formatCount } from '../../../src/format.ts';
 import { testIO } from '../../helpers/io.ts';
 
 test('colour level, one line per rule', () => {
@@ -46,6 +46,23 @@ test('spinner only on a TTY, and never with -q or --json', () => {
   assert.equal(on(false, false, false), false);
   assert.equal(on(true, true, false), false);
   assert.equal(on(true, false, true), false);
+});
+
+test('formatCount: whole numbers as toLocaleString(en-US) writes them, one line per case', () => {
+  const cases: [number, string][] = [
+    [0, '0'],
+    [7, '7'],
+    [999, '999'],
+    [1000, '1,000'],
+    [12_345, '12,345'],
+    [123_456, '123,456'],
+    [1_234_567, '1,234,567'],
+    [-1234, '-1,234'],
+    [Number.MAX_SAFE_INTEGER, '9,007,199,254,740,991'],
+    [1234.5, '1,234.5'], // not whole: toLocaleString itself
+  ];
+  for (const [n, text] of cases) assert.equal(formatCount(n), text, String(n));
+  for (let n = 1; n < 1e15; n = n * 7 + 3) assert.equal(formatCount(n), n.toLocaleString('en-US'), String(n));
 });
 
 test('renderers', () => {
