@@ -14,12 +14,21 @@ import { BIN, ROOT, TOKEN, run, tempDir } from '../helpers/cli.ts';
 
 const SCRIPT = join(ROOT, 'docs', 'examples', 'caption-array.sh');
 
-function slurmMissing(): string | false {
-  if (spawnSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).status !== 0) {
+/**
+ * Why the test is skipped, or false. Asked without blocking: with slurm-wlm installed but no
+ * controller running, sinfo waits for it up to its timeout, and the test files sharing this process
+ * go on meanwhile.
+ */
+async function slurmMissing(): Promise<string | false> {
+  const ask = (cmd: string, args: string[]) =>
+    new Promise<{ ok: boolean; stdout: string; stderr: string }>((resolve) =>
+      execFile(cmd, args, { encoding: 'utf8', timeout: 15_000 }, (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr })),
+    );
+  if (!(await ask('sh', ['-c', 'command -v sbatch'])).ok) {
     return 'skipped: sbatch is absent (install slurm-wlm and run ../shared/tools/slurm-local start; .ci/run does)';
   }
-  const info = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8', timeout: 15_000 });
-  if (info.status !== 0 || !/idle|mixed|allocated/.test(info.stdout)) {
+  const info = await ask('sinfo', ['-h', '-o', '%T']);
+  if (!info.ok || !/idle|mixed|allocated/.test(info.stdout)) {
     return `skipped: no SLURM controller answers (sinfo: ${(info.stderr || info.stdout).trim().split('\n')[0] ?? ''}); run ../shared/tools/slurm-local start`;
   }
   return false;
@@ -73,7 +82,7 @@ const records = (text: string) =>
     .map((l) => JSON.parse(l) as { image: string; ok: boolean; shard?: number });
 
 test('SLURM: a 4-task array over 200 images, one task cancelled mid-way and resubmitted, merged: each image once', {
-  skip: slurmMissing(),
+  skip: await slurmMissing(),
   timeout: 300_000,
 }, async () => {
   const dir = tempDir('imgdesc-slurm-');
