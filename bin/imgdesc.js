@@ -53,9 +53,10 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0);
 });
 
-// `imgdesc <image> [prompt]` loads the describe path alone, bundled in one file (dist/plain.js).
+// `imgdesc <image> [prompt]` loads the describe path alone, bundled in one CommonJS file
+// (dist/plain.cjs: no ES module loader started); everything else the program (dist/main.js).
 const { plainDescribe } = require('../dist/route.cjs');
-import(plainDescribe(args) ? '../dist/plain.js' : '../dist/main.js').then(async ({ main, processIO }) => {
+(plainDescribe(args) ? Promise.resolve(require('../dist/plain.cjs')) : import('../dist/main.js')).then(async ({ main, processIO }) => {
   const io = processIO();
   const code = await main(args, io);
   // Exit only once stdout has taken every byte: a slow reader of a pipe gets the whole answer.

@@ -1,5 +1,5 @@
 // The plain describe, `imgdesc <image> [prompt]`, without commander. Reached from entry.ts, and
-// built on its own, with every module it needs in one file, into dist/plain.js (the process entry
+// built on its own, with every module it needs in one file, into dist/plain.cjs (the process entry
 // bin/imgdesc.js loads for such a call): ES module loading of the split bundle's ≈28 chunks was
 // most of a call's time.
 export { processIO } from './io.ts';
@@ -20,7 +20,7 @@ export async function runPlain(plain: Plain, io: IO): Promise<number> {
   }
 }
 
-/** The entry of dist/plain.js: bin/imgdesc.js loads it only for what plainDescribe accepts. */
+/** The entry of dist/plain.cjs: bin/imgdesc.js loads it only for what plainDescribe accepts. */
 export async function main(argv: string[], io: IO): Promise<number> {
   const plain = plainDescribe(argv);
   if (!plain) throw new Error(`not a plain describe: ${argv.join(' ')}`);

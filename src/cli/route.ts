@@ -1,5 +1,5 @@
 // Which calls are a plain `imgdesc <image> [prompt]`: pure, and built on its own into dist/route.cjs
-// so that bin/imgdesc.js can choose the describe bundle (dist/plain.js) before loading anything.
+// so that bin/imgdesc.js can choose the describe bundle (dist/plain.cjs) before loading anything.
 
 /** A plain operand: `-` (stdin) or anything that is not an option. */
 const operand = (a: string): boolean => a === '-' || !a.startsWith('-');

@@ -102,7 +102,7 @@ test('the built bin answers --version and --help as the program does', async () 
   }
 });
 
-test('the built bin runs a plain describe (dist/plain.js) as the program does', async () => {
+test('the built bin runs a plain describe (dist/plain.cjs) as the program does', async () => {
   for (const args of [['photo.png', 'what colour is it?'], ['missing.jpg'], ['notes.txt']]) {
     const results = [];
     for (const built of [true, false]) {

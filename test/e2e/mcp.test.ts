@@ -616,7 +616,7 @@ test('no other command loads the MCP SDK: it is reached from the program only th
     seen.add(file);
     for (const f of staticImports(file)) walk(f);
   };
-  for (const entry of [join(dist, 'main.js'), join(dist, 'plain.js'), join(dist, 'chunks', program)]) walk(entry);
+  for (const entry of [join(dist, 'main.js'), join(dist, 'plain.cjs'), join(dist, 'chunks', program)]) walk(entry);
   assert.ok(seen.size > 5, `walked ${seen.size} files`);
   const sdk = readdirSync(join(dist, 'chunks')).filter((f) =>
     readFileSync(join(dist, 'chunks', f), 'utf8').includes('notifications/roots/list_changed'),
