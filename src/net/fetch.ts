@@ -6,7 +6,7 @@
 // - every address a name resolves to, inside the connection's own look-up, so the address that was
 //   checked is the one connected to (no second look-up that could answer differently).
 // Through a proxy only the first applies: the proxy resolves the names it forwards.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { CliError, ExitCode, InterruptedError, UsageError, timeoutSignal } from '../types.ts';
 import { addressRange, hostVerdict } from './address.ts';
@@ -125,7 +125,10 @@ export function checkedLookup(policy: AddressPolicy): LookupFunction {
       );
     } else {
       const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
-      dnsLookup(hostname, { family: family as 0 | 4 | 6, all: true }, (err, addresses) => answer(err, addresses ?? []));
+      // node:dns taken when a name is looked up: a describe of a local file never loads it (~0.8 ms)
+      process
+        .getBuiltinModule('node:dns')
+        .lookup(hostname, { family: family as 0 | 4 | 6, all: true }, (err, addresses) => answer(err, addresses ?? []));
     }
   }) as unknown as LookupFunction;
 }
