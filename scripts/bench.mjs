@@ -134,6 +134,13 @@ process.stdout.write(r.choices[0].message.content + '\\n');
       before: forgetAnswers,
     },
     {
+      name: 'imgdesc --json photo.jpg',
+      cmd: process.execPath,
+      args: [BIN, '--json', photo],
+      opts: { env: env(url) },
+      before: forgetAnswers,
+    },
+    {
       name: 'imgdesc photo.jpg, no model set (pick cached)',
       cmd: process.execPath,
       args: [BIN, photo],

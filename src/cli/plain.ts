@@ -1,4 +1,4 @@
-// The plain describe, `imgdesc <image> [prompt]`, without commander. Reached from entry.ts, and
+// The plain describe, `imgdesc <image> [prompt]` (and --json, --raw), without commander. Reached from entry.ts, and
 // built on its own, with every module it needs in one file, into dist/plain.cjs (the process entry
 // bin/imgdesc.js loads for such a call): ES module loading of the split bundle's ≈28 chunks was
 // most of a call's time.
@@ -10,8 +10,8 @@ export async function runPlain(plain: Plain, io: IO): Promise<number> {
   try {
     const { run } = await import('./describe.ts');
     const { makeFactory } = await import('./factory.ts');
-    // What main.ts's describe would read from a call without options: no flags, no settings.
-    const flags = { promptFile: undefined, json: false, raw: false, dryRun: false, refresh: false };
+    // What main.ts's describe would read from such a call: its switches, no other flags, no settings.
+    const flags = { promptFile: undefined, json: plain.json, raw: plain.raw, dryRun: false, refresh: false };
     const runFlags = { ...flags, profile: undefined, quiet: false, verbose: false, noColor: false };
     return await run({ image: plain.image, prompt: plain.prompt, extra: [], ...flags, settings: {} }, makeFactory(io, runFlags));
   } catch (error) {

@@ -25,13 +25,29 @@ before(async () => {
 });
 after(() => server.close());
 
+const plain = (image: string, prompt?: string, switches: { json?: boolean; raw?: boolean } = {}) => ({
+  image,
+  prompt,
+  json: switches.json ?? false,
+  raw: switches.raw ?? false,
+});
+
 test('plainDescribe: which argv the entry runs without commander', () => {
   const cases: Array<[string[], ReturnType<typeof plainDescribe>]> = [
-    [['photo.jpg'], { image: 'photo.jpg', prompt: undefined }],
-    [['./cat', 'what breed?'], { image: './cat', prompt: 'what breed?' }],
-    [['-', 'caption this'], { image: '-', prompt: 'caption this' }],
-    [['https://x.test/a.png'], { image: 'https://x.test/a.png', prompt: undefined }],
-    [['photo.jpg', 'batch'], { image: 'photo.jpg', prompt: 'batch' }],
+    [['photo.jpg'], plain('photo.jpg')],
+    [['./cat', 'what breed?'], plain('./cat', 'what breed?')],
+    [['-', 'caption this'], plain('-', 'caption this')],
+    [['https://x.test/a.png'], plain('https://x.test/a.png')],
+    [['photo.jpg', 'batch'], plain('photo.jpg', 'batch')],
+    [['--json', 'photo.jpg'], plain('photo.jpg', undefined, { json: true })],
+    [['photo.jpg', 'what?', '--json'], plain('photo.jpg', 'what?', { json: true })],
+    [['photo.jpg', '--raw', 'what?'], plain('photo.jpg', 'what?', { raw: true })],
+    [['--raw', '--json', 'photo.jpg', '--json'], plain('photo.jpg', undefined, { json: true, raw: true })],
+    [['photo.jpg', '--', '--json'], null], // a prompt after --: the program's
+    [['--json'], null],
+    [['--json', 'batch'], null],
+    [['photo.jpg', '--json=1'], null],
+    [['photo.jpg', '-q'], null],
     [[], null],
     [['batch'], null], // a command
     [['bacth'], null], // a typo of one: commander's hint
@@ -55,6 +71,12 @@ test('the fast forms and the program give the same result', async () => {
     { args: ['notes.txt'] },
     { args: ['photo.png'], env: { IMGDESC_TOKEN: undefined } },
     { args: ['photo.png', 'batch'] },
+    { args: ['--json', 'photo.png'] },
+    { args: ['photo.png', 'what colour is it?', '--json'] },
+    { args: ['photo.png', '--raw'] },
+    { args: ['--raw', 'photo.png', '--json'] },
+    { args: ['missing.jpg', '--json'] },
+    { args: ['photo.png', '--json'], env: { IMGDESC_TOKEN: undefined } },
   ];
   for (const f of forms) {
     const results = [];
@@ -103,7 +125,7 @@ test('the built bin answers --version and --help as the program does', async () 
 });
 
 test('the built bin runs a plain describe (dist/plain.cjs) as the program does', async () => {
-  for (const args of [['photo.png', 'what colour is it?'], ['missing.jpg'], ['notes.txt']]) {
+  for (const args of [['photo.png', 'what colour is it?'], ['missing.jpg'], ['notes.txt'], ['--json', 'photo.png']]) {
     const results = [];
     for (const built of [true, false]) {
       server.requests.length = 0;
