@@ -1,8 +1,9 @@
 // The process entry for all but the plain describe (bundled as dist/main.js; bin/imgdesc.js loads
 // dist/plain.cjs, from plain.ts, for that one). The commonest call of a shell loop,
-// `imgdesc <image> [prompt]` with no options but --json or --raw, is run without loading commander and building the
-// program (≈10 ms of every call); everything else, and any doubt, goes to the commander program
-// (main.ts), which does the same with it: test/e2e/entry.test.ts runs these forms through both.
+// `imgdesc <image> [prompt]` with no options but --json or --raw, is run without loading
+// commander and building the program (≈10 ms of every call); everything else, and any doubt, goes
+// to the commander program (main.ts), which does the same with it: test/e2e/entry.test.ts runs
+// these forms through both.
 // (`--version` and `--help` are answered earlier still, by bin/imgdesc.js.)
 export { processIO } from './io.ts';
 import type { IO } from '../types.ts';

@@ -1,7 +1,7 @@
-// The plain describe, `imgdesc <image> [prompt]` (and --json, --raw), without commander. Reached from entry.ts, and
-// built on its own, with every module it needs in one file, into dist/plain.cjs (the process entry
-// bin/imgdesc.js loads for such a call): ES module loading of the split bundle's ≈28 chunks was
-// most of a call's time.
+// The plain describe, `imgdesc <image> [prompt]` (and --json, --raw), without commander. Reached
+// from entry.ts, and built on its own, with every module it needs in one file, into dist/plain.cjs
+// (the process entry bin/imgdesc.js loads for such a call): ES module loading of the split
+// bundle's ≈28 chunks was most of a call's time.
 export { processIO } from './io.ts';
 import type { IO } from '../types.ts';
 import { plainDescribe, type Plain } from './route.ts';
