@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -411,13 +411,15 @@ describe('interruptions and pipes', () => {
     assert.ok(took < 5_000, `exited ${took} ms after SIGINT`);
   });
 
-  test('EPIPE: a reader that closes early (| head -c 3) ends the run quietly', async () => {
-    const big = 'word '.repeat(200_000).trim(); // 1 MB of answer
-    reset((_req, res) => sendJson(res, 200, completion(big)));
-    const env = cliEnv(relayEnv(server.url));
-    const errFile = join(work, 'epipe.err');
-    const codeFile = join(work, 'epipe.code');
-    const script = `"${process.execPath}" "${BIN}" "${pngPath}" 2>"${errFile}" | head -c 3; echo "\${PIPESTATUS[0]}" >"${codeFile}"`;
+  /**
+   * `imgdesc <args> | head -c 3` in bash: what head printed, bash's exit code, and imgdesc's own
+   * exit code and stderr.
+   */
+  async function throughHead(args: string[], env: Record<string, string>, name: string) {
+    const errFile = join(work, `${name}.err`);
+    const codeFile = join(work, `${name}.code`);
+    const quoted = args.map((a) => `"${a}"`).join(' ');
+    const script = `"${process.execPath}" "${BIN}" ${quoted} 2>"${errFile}" | head -c 3; echo "\${PIPESTATUS[0]}" >"${codeFile}"`;
     const r = await new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
       const child = spawn('bash', ['-c', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
@@ -425,11 +427,17 @@ describe('interruptions and pipes', () => {
       child.on('error', reject);
       child.on('close', (code) => resolve({ stdout: out, code }));
     });
-    const { readFileSync } = await import('node:fs');
+    return { ...r, stderr: readFileSync(errFile, 'utf8'), exit: readFileSync(codeFile, 'utf8').trim() };
+  }
+
+  test('EPIPE: a reader that closes early (| head -c 3) ends the run quietly', async () => {
+    const big = 'word '.repeat(200_000).trim(); // 1 MB of answer
+    reset((_req, res) => sendJson(res, 200, completion(big)));
+    const r = await throughHead([pngPath], cliEnv(relayEnv(server.url)), 'epipe');
     assert.equal(r.code, 0);
     assert.equal(r.stdout, 'wor');
-    assert.equal(readFileSync(errFile, 'utf8'), '', 'no error text');
-    assert.equal(readFileSync(codeFile, 'utf8').trim(), '0', 'imgdesc itself exits 0');
+    assert.equal(r.stderr, '', 'no error text');
+    assert.equal(r.exit, '0', 'imgdesc itself exits 0');
   });
 
   test('EPIPE: `imgdesc log -n 0 | head -c 3` over a history of many 64 KiB writes ends quietly, exit 0', async () => {
@@ -451,20 +459,10 @@ describe('interruptions and pipes', () => {
         answer: 'word '.repeat(200),
       });
     writeFileSync(join(state, 'history.jsonl'), `${Array.from({ length: 3000 }, (_, i) => record(i)).join('\n')}\n`);
-    const errFile = join(work, 'log-epipe.err');
-    const codeFile = join(work, 'log-epipe.code');
-    const script = `"${process.execPath}" "${BIN}" log -n 0 2>"${errFile}" | head -c 3; echo "\${PIPESTATUS[0]}" >"${codeFile}"`;
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn('bash', ['-c', script], { cwd: ROOT, env: cliEnv({}, home), stdio: ['ignore', 'pipe', 'inherit'] });
-      let text = '';
-      child.stdout.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', () => resolve(text));
-    });
-    const { readFileSync } = await import('node:fs');
-    assert.equal(out, '0mx');
-    assert.equal(readFileSync(errFile, 'utf8'), '', 'no error text');
-    assert.equal(readFileSync(codeFile, 'utf8').trim(), '0', 'imgdesc itself exits 0');
+    const r = await throughHead(['log', '-n', '0'], cliEnv({}, home), 'log-epipe');
+    assert.equal(r.stdout, '0mx');
+    assert.equal(r.stderr, '', 'no error text');
+    assert.equal(r.exit, '0', 'imgdesc itself exits 0');
   });
 
   test('EPIPE: stdout destroyed by the reader right away', async () => {
