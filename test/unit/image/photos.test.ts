@@ -256,22 +256,30 @@ async function heifEncoded(recipe: unknown, makeJpeg: () => Promise<Buffer>, arg
   return version && keep(kept, readFileSync(heic)) ? kept : heic;
 }
 
-/**
- * The 12 MP HEIC (heif-enc from a JPEG with EXIF), made once (and kept: heifEncoded). heif-enc (x265) is the costly part: it
- * starts with the file, so it runs while the tests before it do.
- */
-const PHONE_JPEG = { width: 4032, height: 3024, quality: 90, exif: { IFD0: { Make: 'PhoneCam', Orientation: '6' } } };
-const heic12mp: Promise<string> | undefined = heifEnc
-  ? heifEncoded(PHONE_JPEG, () => {
-      const { width, height, quality, exif } = PHONE_JPEG;
-      return sharp(gradient(width, height), { raw: { width, height, channels: 3 } })
+/** A phone's photo: a gradient JPEG of `recipe`'s size with its EXIF, as heif-enc's HEIC (heifEncoded). */
+function phoneHeic(recipe: { width: number; height: number; quality: number; exif: sharp.Exif }): Promise<string> | undefined {
+  if (!heifEnc) return undefined;
+  const { width, height, quality, exif } = recipe;
+  const made = heifEncoded(
+    recipe,
+    () =>
+      sharp(gradient(width, height), { raw: { width, height, channels: 3 } })
         .jpeg({ quality })
         .withExif(exif)
-        .toBuffer();
-    }, ['-q', '50', '-p', 'preset=ultrafast'])
-  : undefined;
-// A failure shows in the test below, not as an unhandled rejection before it.
-heic12mp?.catch(() => {});
+        .toBuffer(),
+    ['-q', '50', '-p', 'preset=ultrafast'],
+  );
+  // A failure shows in the test that awaits it, not as an unhandled rejection before it.
+  made.catch(() => {});
+  return made;
+}
+
+/**
+ * The 12 MP HEIC, made once (and kept: heifEncoded). heif-enc (x265) is the costly part: it starts
+ * with the file, so it runs while the tests before it do.
+ */
+const PHONE_JPEG = { width: 4032, height: 3024, quality: 90, exif: { IFD0: { Make: 'PhoneCam', Orientation: '6' } } };
+const heic12mp = phoneHeic(PHONE_JPEG);
 
 test('a 12 MP HEIC from heif-enc is prepared by both decoders; --keep-metadata keeps its EXIF, upright', {
   skip: heifEnc ? false : 'heif-enc not installed (apt-get install libheif-examples)',
@@ -295,18 +303,8 @@ test('a 12 MP HEIC from heif-enc is prepared by both decoders; --keep-metadata k
   assert.ok(readFileSync(heic).length > 0);
 });
 
-/** A small HEIC with the same EXIF (heif-enc from a 640x480 JPEG; kept as the 12 MP one is). */
-const SMALL_PHONE_JPEG = { ...PHONE_JPEG, width: 640, height: 480 };
-const smallHeic: Promise<string> | undefined = heifEnc
-  ? heifEncoded(SMALL_PHONE_JPEG, () => {
-      const { width, height, quality, exif } = SMALL_PHONE_JPEG;
-      return sharp(gradient(width, height), { raw: { width, height, channels: 3 } })
-        .jpeg({ quality })
-        .withExif(exif)
-        .toBuffer();
-    }, ['-q', '50', '-p', 'preset=ultrafast'])
-  : undefined;
-smallHeic?.catch(() => {});
+/** A small HEIC with the same EXIF (640x480; kept as the 12 MP one is). */
+const smallHeic = phoneHeic({ ...PHONE_JPEG, width: 640, height: 480 });
 
 test('a HEIC with EXIF sent without --keep-metadata carries none, through either decoder', {
   skip: heifEnc ? false : 'heif-enc not installed (apt-get install libheif-examples)',
