@@ -1,7 +1,7 @@
-// What the benches share: the CLI they run (built), the median of their runs, and for their relays on 127.0.0.1 a chat
-// completion's body and listening on a random port with a close() that does not wait for
-// kept-alive connections. Each bench keeps its own handler (latency, 429 windows, counts): that is
-// what it measures.
+// What the benches share: the CLI they run (built), the median of their runs, and for their relays
+// on 127.0.0.1 a chat completion's body and listening on a random port with a close() that does not
+// wait for kept-alive connections. Each bench keeps its own handler (latency, 429 windows, counts):
+// that is what it measures.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

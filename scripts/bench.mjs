@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { completionBody, median } from './bench-relay.mjs';
+import { builtBin, completionBody, median } from './bench-relay.mjs';
 
-const BIN = new URL('../bin/imgdesc.js', import.meta.url).pathname;
+const BIN = builtBin();
 // Users rarely set it, and it costs Node 20 about 40 ms at every start: it would hide the ratios.
 delete process.env.NODE_EXTRA_CA_CERTS;
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
