@@ -6,7 +6,15 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AddressRefusedError, FetchError, credentialsIn, fetchChecked, shownUrl, type AddressPolicy } from '../../../src/net/fetch.ts';
+import {
+  AddressRefusedError,
+  FetchError,
+  checkedLookup,
+  credentialsIn,
+  fetchChecked,
+  shownUrl,
+  type AddressPolicy,
+} from '../../../src/net/fetch.ts';
 import { startProxy } from '../../helpers/proxy.ts';
 
 interface Host {
@@ -232,4 +240,13 @@ describe('URLs with credentials', () => {
       assert.equal(shownUrl(new URL(url)), shown);
     });
   }
+});
+
+test('checkedLookup through the system resolver: localhost (in every hosts file) answers loopback, refused', async () => {
+  const lookup = checkedLookup({ allowPrivate: false });
+  const err = await new Promise<unknown>((resolve) =>
+    (lookup as unknown as (h: string, o: object, cb: (e: unknown) => void) => void)('localhost', { all: true }, resolve),
+  );
+  assert.ok(err instanceof Error, String(err));
+  assert.match(err.message, /^(127\.0\.0\.1|::1) is (loopback)$/);
 });
