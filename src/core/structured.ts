@@ -191,18 +191,34 @@ export async function structuredRequest(
 // One compile per spec: describe makes one, and batch shares one across all its images.
 const validators = new WeakMap<StructuredSpec, Promise<Validator>>();
 
-async function compileSchema(schema: Record<string, unknown>): Promise<Validator> {
+type Ajv = import('ajv/dist/2020.js').default;
+
+async function newAjv(): Promise<Ajv> {
   // Loaded only here so that runs without --schema never pay for ajv.
   const [{ default: ajvModule }, { default: formatsModule }] = await Promise.all([import('ajv/dist/2020.js'), import('ajv-formats')]);
-  const Ajv2020 = ajvModule.default;
-  const addFormats = formatsModule.default;
-  // One instance per schema: two user schemas sharing an $id must not collide in one registry.
-  const ajv = new Ajv2020({ strict: false, allErrors: false });
-  addFormats(ajv);
+  const ajv = new ajvModule.default({ strict: false, allErrors: false });
+  formatsModule.default(ajv);
+  return ajv;
+}
+
+/**
+ * The process's instance for schemas without an `$id`, most of them: an instance compiles the
+ * draft 2020-12 meta-schema with its first schema (~30 ms), so once per process this way (an MCP
+ * server compiles the schema of each call). Each schema is removed from it once compiled.
+ */
+let shared: Promise<Ajv> | undefined;
+
+async function compileSchema(schema: Record<string, unknown>): Promise<Validator> {
+  // A schema with an `$id` anywhere gets an instance of its own: two user schemas sharing an $id
+  // must not collide in one registry (a nested one stays registered after removeSchema).
+  const own = JSON.stringify(schema).includes('"$id"');
+  const ajv = own ? await newAjv() : await (shared ??= newAjv());
   try {
     return ajv.compile(schema) as Validator;
   } catch (err) {
     throw new UsageError(`--schema: the schema cannot be used: ${shortReason(err)}`);
+  } finally {
+    if (!own) ajv.removeSchema(schema);
   }
 }
 

@@ -174,6 +174,23 @@ describe('parseStructuredAnswer', () => {
   test('many answers with one spec', async () => {
     for (let i = 0; i < 50; i++) assert.deepEqual(await parseStructuredAnswer(JSON.stringify(good), strict), good);
   });
+  test('each schema is checked against itself: without $id, with one $id twice, after one that failed', async () => {
+    const check = async (schema: Record<string, unknown>, good: unknown, bad: unknown) => {
+      const s: StructuredSpec = { ...spec(), schema };
+      assert.deepEqual(await parseStructuredAnswer(JSON.stringify(good), s), good);
+      await assert.rejects(parseStructuredAnswer(JSON.stringify(bad), s), apiErr(/does not match the schema/));
+    };
+    const idA = { $id: 'https://example.com/answer', ...obj({ a: S }) };
+    const idB = { $id: 'https://example.com/answer', ...obj({ b: I }) };
+    const nested = (p: Record<string, unknown>) => obj({ x: { $id: 'https://example.com/x', ...obj(p) } });
+    await assert.rejects(req('{"type":"object","properties":{"a":{"type":"nonsense"}}}'), usage(/cannot be used/));
+    await check(obj({ a: S }), { a: 'x' }, { b: 1 });
+    await check(obj({ b: I }), { b: 1 }, { a: 'x' });
+    await check(idA, { a: 'x' }, { b: 1 });
+    await check(idB, { b: 1 }, { a: 'x' });
+    await check(nested({ a: S }), { x: { a: 'x' } }, { x: { b: 1 } });
+    await check(nested({ b: I }), { x: { b: 1 } }, { x: { a: 'x' } });
+  });
   test('formats are checked', async () => {
     const s: StructuredSpec = { ...spec(), schema: { type: 'string', format: 'date' } };
     await assert.rejects(parseStructuredAnswer('"yesterday"', s), apiErr(/must match format "date"/));
