@@ -9,7 +9,7 @@ import { closest } from './suggest.ts';
 import { bareWord } from './route.ts';
 import { reportCliError } from './error-report.ts';
 import { VERSION } from '../version.ts';
-import { addCommand, addGlobalOptions, addGroup, groupInOrder, type Runner } from './options.ts';
+import { addCommand, addGlobalOptions, addGroup, groupInOrder, withAllOptions, withOptions, type Runner } from './options.ts';
 import { visible, visibleBlock } from '../safe-text.ts';
 import * as commands from './commands.ts';
 
@@ -94,7 +94,7 @@ export function buildProgram(io: IO): { program: Command; exitCode: () => number
     commands.completion,
     async () => {
       const { run } = await import('./completion.ts');
-      return (options, f) => run(options, f, program);
+      return (options, f) => run(options, f, withAllOptions(program));
     },
     runner,
   );
@@ -119,7 +119,7 @@ export async function manPage(): Promise<string> {
     cwd: '.',
     signal: new AbortController().signal,
   };
-  return renderManPage(buildProgram(io).program);
+  return renderManPage(withAllOptions(buildProgram(io).program));
 }
 
 export async function main(argv: string[], io: IO): Promise<number> {
@@ -156,7 +156,7 @@ function helpFor(argv: string[], program: Command): string[] {
 function describeSummary(describe: Command, columns: number | undefined): string {
   const help = describe.createHelp();
   help.helpWidth = columns ?? 80;
-  const common = commands.COMMON_DESCRIBE.flatMap((long) => describe.options.filter((o) => o.long === long));
+  const common = commands.COMMON_DESCRIBE.flatMap((long) => withOptions(describe).options.filter((o) => o.long === long));
   const width = Math.max(...common.map((o) => help.optionTerm(o).length));
   const lines = common.map((o) => help.formatItem(help.optionTerm(o), width, help.optionDescription(o), help));
   return `\nDescribe options (the most used; all of them: imgdesc describe --help):\n${lines.join('\n')}\n`;

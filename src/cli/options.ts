@@ -186,19 +186,27 @@ export function addCommand<S extends CommandSpec<any, any, any>>(
     .description(spec.description);
   if (spec.summary) cmd.summary(spec.summary);
   for (const a of Object.values(spec.args ?? {}) as { name: string; help: string }[]) cmd.argument(a.name, a.help);
-  // Under each heading, most used first: -m and -p, the command's own flags (what it is for:
-  // batch's -o, --sidecar), the shared ones (-r, --manifest), then the settings of every request.
-  const settings = spec.settings ?? [];
-  addSettings(
-    cmd,
-    LEAD_SETTINGS.filter((k) => settings.includes(k)),
-  );
-  for (const f of Object.values((spec.flags ?? {}) as Flags)) cmd.addOption(specOption(f));
-  for (const name of (spec.shared ?? []) as FlagName[]) cmd.addOption(flagOption(name, spec.sharedHelp?.[name]));
-  addSettings(
-    cmd,
-    settings.filter((k) => !LEAD_SETTINGS.includes(k)),
-  );
+  pending.set(cmd, () => {
+    // Under each heading, most used first: -m and -p, the command's own flags (what it is for:
+    // batch's -o, --sidecar), the shared ones (-r, --manifest), then the settings of every request.
+    const settings = spec.settings ?? [];
+    addSettings(
+      cmd,
+      LEAD_SETTINGS.filter((k) => settings.includes(k)),
+    );
+    for (const f of Object.values((spec.flags ?? {}) as Flags)) cmd.addOption(specOption(f));
+    for (const name of (spec.shared ?? []) as FlagName[]) cmd.addOption(flagOption(name, spec.sharedHelp?.[name]));
+    addSettings(
+      cmd,
+      settings.filter((k) => !LEAD_SETTINGS.includes(k)),
+    );
+  });
+  if (!hooked.has(parent)) {
+    hooked.add(parent);
+    parent.hook('preSubcommand', (_parent, sub) => void withOptions(sub));
+    // `imgdesc help batch` shows batch's help without dispatching to it
+    parent.on('beforeAllHelp', (context: { command: Command }) => void withOptions(context.command));
+  }
   if (spec.help) cmd.addHelpText('after', spec.help);
   cmd.action(async (...all: unknown[]) => {
     const c = all.at(-1) as Command;
@@ -206,6 +214,33 @@ export function addCommand<S extends CommandSpec<any, any, any>>(
     const { makeFactory } = await import('./factory.ts');
     runner.done(await run(readOptions(c, spec, all.slice(0, -2)) as OptionsOf<S>, makeFactory(runner.io, runFlags(c))));
   });
+  return cmd;
+}
+
+/**
+ * The options of each command addCommand added, not added yet: a run parses one command, and
+ * making the Option objects of all of them (~200) cost every run 7 ms of its start. They are added
+ * when commander dispatches to the command (the parent's preSubcommand hook: before it parses its
+ * arguments), before its help is shown (beforeAllHelp), or when the program is walked whole
+ * (withAllOptions).
+ */
+const pending = new WeakMap<Command, () => void>();
+const hooked = new WeakSet<Command>();
+
+/** The command with its options. */
+export function withOptions(cmd: Command): Command {
+  const add = pending.get(cmd);
+  if (add) {
+    pending.delete(cmd);
+    add();
+  }
+  return cmd;
+}
+
+/** The command and every command under it with their options: for completions and the man page. */
+export function withAllOptions(cmd: Command): Command {
+  withOptions(cmd);
+  for (const c of cmd.commands) withAllOptions(c);
   return cmd;
 }
 
