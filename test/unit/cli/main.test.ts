@@ -102,6 +102,23 @@ test('help: batch names its placeholders, examples and exit codes; -i shows no d
   assert.match(d.out(), /prompt \(describe: instead of the second\s+argument\)/);
 });
 
+test("a command's help is the same however it is asked for: help <command>, <command> --help, a group's command", async () => {
+  const out = async (argv: string[]) => {
+    const io = testIO({ env: env() });
+    assert.equal(await main(argv, io), 0, io.err());
+    return io.out();
+  };
+  const batch = await out(['batch', '--help']);
+  assert.match(batch, /-c, --concurrency <n>/);
+  assert.equal(await out(['help', 'batch']), batch);
+  const log = await out(['log', '--help']);
+  assert.match(log, /--search <text>/);
+  assert.equal(await out(['help', 'log']), log);
+  const set = await out(['config', 'set', '--help']);
+  assert.match(set, /Usage: imgdesc config set/);
+  assert.equal(await out(['config', 'help', 'set']), set);
+});
+
 test('--help: the examples start with imgdesc init', async () => {
   const io = testIO({ env: env() });
   assert.equal(await main(['--help'], io), 0);
